@@ -1,0 +1,253 @@
+"""Settings: where files live, and one frozen dataclass per stage.
+
+Every dataclass validates itself in ``__post_init__`` and raises :class:`core.errors.ConfigError`
+with a message that says which setting is wrong and what would work, so impossible settings are
+caught by the form and by the CLI before any work starts.
+
+The home folder (``CRYPTOVOLT_HOME``, default the project folder) holds everything the app writes:
+``data/raw/`` (candles), ``models/`` (registry), ``runs/`` (training jobs), ``logs/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from core.errors import ConfigError
+
+__all__ = [
+    "BINANCE_DEFAULT_URL",
+    "BINANCE_VISION_URL",
+    "PROJECT_DIR",
+    "BacktestConfig",
+    "FetchConfig",
+    "Interval",
+    "LSTMConfig",
+    "SignalConfig",
+    "SplitConfig",
+    "TargetConfig",
+    "XGBConfig",
+    "binance_base_url",
+    "data_dir",
+    "home",
+    "logs_dir",
+    "models_dir",
+    "raw_dir",
+    "runs_dir",
+    "sample_dir",
+]
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BINANCE_DEFAULT_URL = "https://api.binance.com"
+BINANCE_VISION_URL = "https://data-api.binance.vision"
+
+
+def home() -> Path:
+    """The home folder: ``$CRYPTOVOLT_HOME`` if set, else the project folder."""
+    value = os.environ.get("CRYPTOVOLT_HOME", "").strip()
+    return Path(value).expanduser().resolve() if value else PROJECT_DIR
+
+
+def data_dir() -> Path:
+    return home() / "data"
+
+
+def raw_dir() -> Path:
+    """Where candle files live: ``{home}/data/raw``."""
+    return data_dir() / "raw"
+
+
+def models_dir() -> Path:
+    """The model registry root: ``{home}/models``."""
+    return home() / "models"
+
+
+def runs_dir() -> Path:
+    """One folder per training job: ``{home}/runs``."""
+    return home() / "runs"
+
+
+def logs_dir() -> Path:
+    return home() / "logs"
+
+
+def sample_dir() -> Path:
+    """The bundled real sample ships with the code, so it is never under the home folder."""
+    return PROJECT_DIR / "data" / "sample"
+
+
+def binance_base_url(override: str | None = None) -> str:
+    """``override``, else ``$BINANCE_BASE_URL``, else https://api.binance.com (no trailing /)."""
+    url = override or os.environ.get("BINANCE_BASE_URL", "").strip() or BINANCE_DEFAULT_URL
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"Binance base URL {url!r} must start with http:// or https:// "
+            f"(for example {BINANCE_VISION_URL})."
+        )
+    return url.rstrip("/")
+
+
+class Interval(StrEnum):
+    """Binance kline intervals."""
+
+    M1 = "1m"
+    M3 = "3m"
+    M5 = "5m"
+    M15 = "15m"
+    M30 = "30m"
+    H1 = "1h"
+    H2 = "2h"
+    H4 = "4h"
+    H6 = "6h"
+    H8 = "8h"
+    H12 = "12h"
+    D1 = "1d"
+    D3 = "3d"
+    W1 = "1w"
+
+    @property
+    def milliseconds(self) -> int:
+        unit = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}[self.value[-1]]
+        return int(self.value[:-1]) * unit
+
+    @classmethod
+    def parse(cls, value: str | Interval) -> Interval:
+        try:
+            return cls(str(value).strip())
+        except ValueError:
+            allowed = ", ".join(i.value for i in cls)
+            raise ConfigError(f"Unknown interval {value!r}: use one of {allowed}.") from None
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """What to download: coins, interval, how many days back, where from."""
+
+    coins: tuple[str, ...] = ()
+    interval: Interval = Interval.H1
+    days: int = 730
+    base_url: str | None = None
+    max_workers: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "interval", Interval.parse(self.interval))
+        _require(1 <= self.days <= 3650, f"days must be between 1 and 3650, got {self.days}.")
+        _require(1 <= self.max_workers <= 16, "max_workers must be between 1 and 16.")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """The classifier's label: close ``horizon`` candles ahead at least ``threshold`` above."""
+
+    horizon: int = 6
+    threshold: float = 0.01
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.horizon <= 168, f"horizon must be 1..168 candles, got {self.horizon}.")
+        _require(
+            0.0 < self.threshold < 0.5,
+            f"threshold must be a fraction between 0 and 0.5 (0.01 = 1%), got {self.threshold}.",
+        )
+
+    @property
+    def column(self) -> str:
+        """The target's column name, e.g. ``target_up_1pct_6h``."""
+        pct = f"{self.threshold * 100:g}".replace(".", "p")
+        return f"target_up_{pct}pct_{self.horizon}h"
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Chronological split: the last ``test_fraction`` is the test set; ``folds`` walk-forward."""
+
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.1
+    folds: int = 4
+
+    def __post_init__(self) -> None:
+        _require(0.05 <= self.test_fraction <= 0.5, "test_fraction must be between 0.05 and 0.5.")
+        _require(
+            0.0 <= self.validation_fraction <= 0.3,
+            "validation_fraction must be between 0 and 0.3.",
+        )
+        _require(2 <= self.folds <= 20, f"folds must be between 2 and 20, got {self.folds}.")
+
+
+@dataclass(frozen=True)
+class XGBConfig:
+    """XGBoost classifier settings (DESIGN.md: about 150 trees, depth 6)."""
+
+    n_estimators: int = 150
+    max_depth: int = 6
+    learning_rate: float = 0.05
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    early_stopping_rounds: int = 20
+    random_state: int = 42
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.n_estimators <= 5000, "trees (n_estimators) must be 1..5000.")
+        _require(1 <= self.max_depth <= 16, "depth (max_depth) must be 1..16.")
+        _require(0 < self.learning_rate <= 1, "learning_rate must be in (0, 1].")
+        _require(0 < self.subsample <= 1, "subsample must be in (0, 1].")
+        _require(0 < self.colsample_bytree <= 1, "colsample_bytree must be in (0, 1].")
+
+
+@dataclass(frozen=True)
+class LSTMConfig:
+    """LSTM forecaster settings (DESIGN.md: 60-candle window, LSTM(50)x2, Dense(25), Dense(1))."""
+
+    window: int = 60
+    units: int = 50
+    dropout: float = 0.2
+    dense_units: int = 25
+    epochs: int = 100
+    batch_size: int = 64
+    patience: int = 5
+    learning_rate: float = 0.001
+    random_state: int = 42
+
+    def __post_init__(self) -> None:
+        _require(2 <= self.window <= 1000, f"window must be 2..1000 candles, got {self.window}.")
+        _require(1 <= self.units <= 1024, "units must be 1..1024.")
+        _require(0 <= self.dropout < 1, "dropout must be in [0, 1).")
+        _require(1 <= self.epochs <= 1000, f"epochs must be 1..1000, got {self.epochs}.")
+        _require(1 <= self.batch_size <= 4096, "batch_size must be 1..4096.")
+        _require(0 <= self.patience <= 1000, "patience must be 0..1000 (0 = no early stopping).")
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """The ensemble rule's thresholds (see core/signals.py for the rule)."""
+
+    bullish_probability: float = 0.55
+    bearish_probability: float = 0.45
+    lstm_min_return: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require(
+            0 <= self.bearish_probability <= self.bullish_probability <= 1,
+            "need 0 <= bearish_probability <= bullish_probability <= 1.",
+        )
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Trading costs and mode for the backtest."""
+
+    fee: float = 0.001
+    slippage_bps: float = 5.0
+    allow_short: bool = False
+    initial_cash: float = 10_000.0
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.fee < 0.1, "fee must be a fraction per side below 0.1 (0.001 = 0.1%).")
+        _require(0 <= self.slippage_bps < 1000, "slippage_bps must be 0..1000.")
+        _require(self.initial_cash > 0, "initial_cash must be positive.")

@@ -1,0 +1,123 @@
+"""The one exception hierarchy of CryptoVolt.
+
+Every error a user can cause or meet derives from :class:`CryptoVoltError`; its message says what
+was wrong and what to do. Pages show ``str(err)``, the CLI prints it on one line and exits non-zero.
+Callers catch the base class at the edge (page, CLI command, job process).
+
+    CryptoVoltError
+    ├── ConfigError                 impossible settings, caught before any work starts
+    ├── SymbolError                 a coin symbol that cannot be used
+    │   ├── InvalidSymbolError      not letters and digits, or not a known pair shape
+    │   └── StablecoinError         a stablecoin asked for training (no volatility to learn)
+    ├── DataError                   candles on disk
+    │   ├── NoDataError             nothing stored yet for this coin: fetch it first
+    │   ├── CorruptDataError        a file that cannot be read; it was moved aside
+    │   └── InsufficientDataError   too few candles for the chosen window and split
+    ├── BinanceError                talking to Binance
+    │   ├── UnknownSymbolError      400 / -1121: the exchange does not list the pair
+    │   ├── LocationBlockedError    451: api.binance.com refuses the user's location
+    │   ├── BannedError             418: the IP is banned for a while
+    │   └── BinanceUnavailableError 5xx, timeouts, cut bodies after every retry
+    ├── ModelError                  the model registry
+    │   ├── ModelNotFoundError      no such model or version
+    │   └── IntegrityError          an artifact whose checksum does not match
+    └── JobError                    background training jobs
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BannedError",
+    "BinanceError",
+    "BinanceUnavailableError",
+    "ConfigError",
+    "CorruptDataError",
+    "CryptoVoltError",
+    "DataError",
+    "InsufficientDataError",
+    "IntegrityError",
+    "InvalidSymbolError",
+    "JobError",
+    "LocationBlockedError",
+    "ModelError",
+    "ModelNotFoundError",
+    "NoDataError",
+    "StablecoinError",
+    "SymbolError",
+    "UnknownSymbolError",
+]
+
+
+class CryptoVoltError(Exception):
+    """Base class: anything CryptoVolt raises on purpose."""
+
+
+class ConfigError(CryptoVoltError, ValueError):
+    """Settings that cannot work (e.g. a test split of 1.5, a window longer than the data)."""
+
+
+class SymbolError(CryptoVoltError, ValueError):
+    """A coin symbol that cannot be used."""
+
+
+class InvalidSymbolError(SymbolError):
+    """A symbol with characters other than letters and digits, or of an unknown shape."""
+
+
+class StablecoinError(SymbolError):
+    """A stablecoin asked for training: its price barely moves, there is nothing to learn."""
+
+
+class DataError(CryptoVoltError):
+    """Candles on disk are missing, broken or too few."""
+
+
+class NoDataError(DataError):
+    """Nothing stored yet for a coin and interval."""
+
+
+class CorruptDataError(DataError):
+    """A candle file that cannot be read; it has been moved aside so it can be fetched again."""
+
+
+class InsufficientDataError(DataError):
+    """Too few candles for the chosen window and split."""
+
+
+class BinanceError(CryptoVoltError):
+    """Talking to Binance failed."""
+
+
+class UnknownSymbolError(BinanceError):
+    """Binance answered 400 with code -1121: it does not list this pair."""
+
+
+class LocationBlockedError(BinanceError):
+    """Binance answered 451: api.binance.com refuses requests from the user's location."""
+
+
+class BannedError(BinanceError):
+    """Binance answered 418: the IP is banned for a while after ignoring 429s."""
+
+
+class BinanceUnavailableError(BinanceError):
+    """Server errors, timeouts or cut bodies persisted after every retry."""
+
+
+class ModelError(CryptoVoltError):
+    """The model registry."""
+
+
+class ModelNotFoundError(ModelError, KeyError):
+    """No model or version of that name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want the words as they are
+        return str(self.args[0]) if self.args else ""
+
+
+class IntegrityError(ModelError):
+    """An artifact whose checksum does not match its metadata; it is never loaded."""
+
+
+class JobError(CryptoVoltError):
+    """A background job cannot be started, found or cancelled."""

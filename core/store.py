@@ -1,0 +1,254 @@
+"""Candle storage: one Parquet file per coin and interval, written atomically.
+
+``{home}/data/raw/{SYMBOL}-{interval}.parquet`` holds the twelve Binance kline fields we keep
+(``COLUMNS``), sorted by ``open_time`` with no duplicates. Missing candles (exchange halts) are
+reported by :func:`find_gaps`, never filled with invented candles. A file that cannot be read is
+moved to ``{home}/data/quarantine/`` and reported as :class:`CorruptDataError`, so a new fetch can
+write a fresh one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core import config
+from core.atomic import atomic_write
+from core.coins import parse_coin
+from core.config import Interval
+from core.errors import CorruptDataError, NoDataError
+
+__all__ = [
+    "COLUMNS",
+    "FLOAT_COLUMNS",
+    "Coverage",
+    "candle_path",
+    "coverage",
+    "drop_open_candles",
+    "empty_candles",
+    "export_csv",
+    "find_gaps",
+    "list_stored",
+    "load_candles",
+    "merge_candles",
+    "normalize_candles",
+    "save_candles",
+]
+
+COLUMNS: tuple[str, ...] = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_asset_volume",
+    "number_of_trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
+FLOAT_COLUMNS: tuple[str, ...] = (
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_asset_volume",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
+TIME_DTYPE = "datetime64[ms, UTC]"
+
+
+def candle_path(symbol: str, interval: str | Interval = "1h") -> Path:
+    """``{home}/data/raw/{SYMBOL}-{interval}.parquet``; the symbol is validated first."""
+    coin = parse_coin(symbol)
+    return config.raw_dir() / f"{coin.symbol}-{Interval.parse(interval).value}.parquet"
+
+
+def empty_candles() -> pd.DataFrame:
+    """A zero-row frame with the store's columns and dtypes."""
+    return normalize_candles(pd.DataFrame({c: [] for c in COLUMNS}))
+
+
+def _to_utc(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        out = pd.to_datetime(values.astype("int64"), unit="ms", utc=True)
+    else:
+        out = pd.to_datetime(values, utc=True)
+    return out.astype(TIME_DTYPE)
+
+
+def normalize_candles(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce a candle frame to the store's schema: exact columns and dtypes, sorted, deduped.
+
+    Times may come as epoch milliseconds, ISO strings or datetimes. Later rows win on duplicate
+    ``open_time`` (a re-fetched candle replaces the stored one).
+    """
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise CorruptDataError(f"candle data lacks the columns {', '.join(missing)}.")
+    out = pd.DataFrame(
+        {
+            "open_time": _to_utc(frame["open_time"]),
+            **{c: frame[c].astype("float64") for c in ("open", "high", "low", "close", "volume")},
+            "close_time": _to_utc(frame["close_time"]),
+            "quote_asset_volume": frame["quote_asset_volume"].astype("float64"),
+            "number_of_trades": frame["number_of_trades"].astype("int64"),
+            "taker_buy_base_volume": frame["taker_buy_base_volume"].astype("float64"),
+            "taker_buy_quote_volume": frame["taker_buy_quote_volume"].astype("float64"),
+        }
+    )
+    out = out.drop_duplicates("open_time", keep="last").sort_values("open_time")
+    return out.reset_index(drop=True)
+
+
+def merge_candles(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Union of two candle frames, deduped by ``open_time`` (``new`` wins), sorted."""
+    if existing.empty:
+        return normalize_candles(new)
+    if new.empty:
+        return normalize_candles(existing)
+    return normalize_candles(pd.concat([existing, new], ignore_index=True))
+
+
+def drop_open_candles(frame: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
+    """Drop every candle that has not closed yet (``close_time >= now``)."""
+    now_ts = pd.Timestamp(now or datetime.now(UTC))
+    if now_ts.tzinfo is None:
+        now_ts = now_ts.tz_localize("UTC")
+    return frame.loc[frame["close_time"] < now_ts].reset_index(drop=True)
+
+
+def _quarantine(path: Path, reason: str) -> Path:
+    target_dir = config.data_dir() / "quarantine"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
+    shutil.move(str(path), target)
+    (target.with_suffix(target.suffix + ".reason.txt")).write_text(reason + "\n")
+    return target
+
+
+def load_candles(symbol: str, interval: str | Interval = "1h") -> pd.DataFrame:
+    """The stored candles of one coin and interval, in the store's schema.
+
+    Raises:
+        NoDataError: nothing stored yet; the message says how to fetch it.
+        CorruptDataError: the file could not be read or has the wrong columns; it has been moved
+            to ``data/quarantine/`` and the message says so.
+    """
+    path = candle_path(symbol, interval)
+    coin = parse_coin(symbol)
+    if not path.exists():
+        raise NoDataError(
+            f"No {Interval.parse(interval).value} candles for {coin.symbol} in {path.parent}. "
+            f"Fetch them first: the Data page, or `python -m core fetch --coins {coin.base}`."
+        )
+    try:
+        table = pq.read_table(path)
+        frame = table.to_pandas()
+        if list(frame.columns) != list(COLUMNS):
+            raise ValueError(f"unexpected columns {list(frame.columns)}")
+        frame = normalize_candles(frame)
+    except Exception as exc:  # any unreadable file is reported the same way
+        moved = _quarantine(path, f"{type(exc).__name__}: {exc}")
+        raise CorruptDataError(
+            f"The candle file for {coin.symbol} ({path.name}) is damaged ({exc}). It was moved to "
+            f"{moved} and can be fetched again."
+        ) from exc
+    return frame
+
+
+def save_candles(frame: pd.DataFrame, symbol: str, interval: str | Interval = "1h") -> Path:
+    """Write candles atomically (temp file + ``os.replace``); returns the file's path."""
+    path = candle_path(symbol, interval)
+    table = pa.Table.from_pandas(normalize_candles(frame), preserve_index=False)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return path
+
+
+def find_gaps(frame: pd.DataFrame, interval: str | Interval = "1h") -> pd.DataFrame:
+    """Runs of missing candles between the first and last stored one.
+
+    Returns a frame with ``after`` (last candle before the gap), ``before`` (first candle after)
+    and ``missing`` (how many candles are absent), one row per gap.
+    """
+    step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
+    times = frame["open_time"]
+    diffs = times.diff()
+    idx = np.flatnonzero(diffs.to_numpy() > step.to_timedelta64())
+    return pd.DataFrame(
+        {
+            "after": times.iloc[idx - 1].to_numpy(),
+            "before": times.iloc[idx].to_numpy(),
+            "missing": ((diffs.iloc[idx] / step).astype("int64") - 1).to_numpy(),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What is stored for one coin and interval."""
+
+    symbol: str
+    interval: str
+    rows: int = 0
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    missing: int = 0
+    gaps: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
+    size_bytes: int = 0
+    error: str = ""
+
+
+def coverage(symbol: str, interval: str | Interval = "1h") -> Coverage:
+    """Rows, first and last candle, missing candles and gaps, and size on disk for one file.
+
+    Never raises for data problems: a missing file gives ``rows=0``, a damaged one ``error``.
+    """
+    coin = parse_coin(symbol)
+    interval = Interval.parse(interval).value
+    try:
+        frame = load_candles(coin.symbol, interval)
+    except NoDataError:
+        return Coverage(coin.symbol, interval)
+    except CorruptDataError as exc:
+        return Coverage(coin.symbol, interval, error=str(exc))
+    gaps = find_gaps(frame, interval)
+    return Coverage(
+        symbol=coin.symbol,
+        interval=interval,
+        rows=len(frame),
+        first=frame["open_time"].iloc[0] if len(frame) else None,
+        last=frame["open_time"].iloc[-1] if len(frame) else None,
+        missing=int(gaps["missing"].sum()) if len(gaps) else 0,
+        gaps=gaps,
+        size_bytes=candle_path(coin.symbol, interval).stat().st_size,
+    )
+
+
+def list_stored() -> list[tuple[str, str]]:
+    """``(symbol, interval)`` for every candle file under the home folder, sorted."""
+    folder = config.raw_dir()
+    if not folder.exists():
+        return []
+    found = []
+    for path in sorted(folder.glob("*-*.parquet")):
+        symbol, _, interval = path.stem.partition("-")
+        found.append((symbol, interval))
+    return found
+
+
+def export_csv(symbol: str, interval: str | Interval = "1h") -> bytes:
+    """The stored candles as CSV bytes (ISO UTC times), for downloads and ``core export``."""
+    frame = load_candles(symbol, interval)
+    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
