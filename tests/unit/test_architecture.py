@@ -1,0 +1,42 @@
+"""Architecture rules from DESIGN.md that a refactor could silently break."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHECK = """
+import importlib, pkgutil, sys
+import core
+names = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")
+         if m.name not in {"core.__main__"}]
+for name in names:
+    importlib.import_module(name)
+heavy = sorted(m for m in ("tensorflow", "keras", "streamlit") if m in sys.modules)
+print(len(names), ",".join(heavy))
+"""
+
+
+def test_importing_every_core_module_loads_neither_tensorflow_nor_streamlit():
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) >= 8, "expected the core package to have its modules"
+    assert len(out) == 1, f"importing core loaded {out[1]}"
+
+
+def test_pages_do_no_file_io_or_subprocess_calls():
+    forbidden = ("open(", "subprocess", "os.replace", "to_parquet", "read_parquet", "Popen")
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        text = page.read_text()
+        found = [f for f in forbidden if f in text]
+        assert not found, f"{page.name} does {found}: move it into ui/ or core/"
+
+
+def test_core_never_imports_streamlit():
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        text = path.read_text()
+        assert "import streamlit" not in text and "from streamlit" not in text, path
