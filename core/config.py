@@ -225,16 +225,37 @@ class LSTMConfig:
 
 @dataclass(frozen=True)
 class SignalConfig:
-    """The ensemble rule's thresholds (see core/signals.py for the rule)."""
+    """The ensemble rule's thresholds and its confidence buckets (the rule: core/signals.py).
 
-    bullish_probability: float = 0.55
-    bearish_probability: float = 0.45
-    lstm_min_return: float = 0.0
+    XGBoost predicts "up at least 1% in 6 candles", whose base rate is 15-30%, not 50%, so its
+    vote is measured against the base rate of its target: up when the probability is at least
+    ``xgb_margin`` above it, down when at least ``xgb_margin`` below. The LSTM votes up or down
+    when its forecast return (forecast - close) / close is beyond +/- ``lstm_min_return``.
+    ``horizon`` (candles a call is judged over) defaults to the XGBoost target's horizon, or 1
+    for a coin with only an LSTM; a NEUTRAL call is right when the close moved less than
+    ``neutral_band`` (a fraction) over the horizon.
+    """
+
+    xgb_margin: float = 0.05
+    lstm_min_return: float = 0.001
+    require_agreement: bool = False
+    strength_buckets: int = 3
+    min_support: int = 30
+    neutral_band: float = 0.01
+    horizon: int | None = None
 
     def __post_init__(self) -> None:
+        _require(0 <= self.xgb_margin < 0.5, "xgb_margin must be a probability gap in [0, 0.5).")
         _require(
-            0 <= self.bearish_probability <= self.bullish_probability <= 1,
-            "need 0 <= bearish_probability <= bullish_probability <= 1.",
+            0 <= self.lstm_min_return < 0.5,
+            "lstm_min_return must be a fraction in [0, 0.5) (0.001 = 0.1%).",
+        )
+        _require(1 <= self.strength_buckets <= 10, "strength_buckets must be 1..10.")
+        _require(1 <= self.min_support <= 100_000, "min_support must be 1..100000.")
+        _require(0 < self.neutral_band < 0.5, "neutral_band must be a fraction in (0, 0.5).")
+        _require(
+            self.horizon is None or 1 <= self.horizon <= 168,
+            f"horizon must be 1..168 candles (or None for the model's own), got {self.horizon}.",
         )
 
 
