@@ -1,0 +1,274 @@
+"""The signal journal: every signal shown is recorded, and later judged against the real close.
+
+Two append-only JSON-lines files under ``{home}/journal/``:
+
+* ``signals.jsonl``: one line per shown signal (time recorded, coin, interval, signal,
+  confidence and its support, price, candle time, horizon, model versions, where it was shown).
+  The same coin + interval + candle time + model versions is recorded once, whoever shows it.
+* ``outcomes.jsonl``: one line per resolved signal: the close ``horizon`` candles after the
+  signal's candle, the move, and hit or miss (the rule of :mod:`core.ensemble`: BULLISH is a hit
+  when that close is above the signal's price, BEARISH when below, NEUTRAL when it moved less
+  than the neutral band).
+
+Lines are only ever appended, under an exclusive ``flock`` so two processes (the app and a cron
+CLI run) cannot interleave or duplicate; a reader skips a half-written last line, so a process
+killed mid-write loses at most that one line and never corrupts the rest.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core import config
+from core.config import Interval
+
+__all__ = [
+    "COLUMNS",
+    "entries",
+    "entry_id",
+    "hit_rates",
+    "journal_dir",
+    "record",
+    "resolve",
+]
+
+COLUMNS = (
+    "id",
+    "recorded_at",
+    "source",
+    "symbol",
+    "interval",
+    "signal",
+    "confidence",
+    "support",
+    "price",
+    "candle_time",
+    "horizon",
+    "neutral_band",
+    "due_time",
+    "models",
+    "xgb_probability",
+    "lstm_forecast",
+    "status",
+    "exit_time",
+    "exit_close",
+    "move",
+    "resolved_at",
+)
+
+
+def journal_dir() -> Path:
+    """``{home}/journal``."""
+    return config.home() / "journal"
+
+
+def _signals_path() -> Path:
+    return journal_dir() / "signals.jsonl"
+
+
+def _outcomes_path() -> Path:
+    return journal_dir() / "outcomes.jsonl"
+
+
+def entry_id(symbol: str, interval: str, candle_time: Any, models: Mapping[str, str]) -> str:
+    """A stable id for (coin, interval, candle time, model versions)."""
+    stamp = pd.Timestamp(candle_time).tz_convert("UTC").isoformat()
+    versions = ",".join(f"{k}={v}" for k, v in sorted(models.items()))
+    return hashlib.sha256(f"{symbol}|{interval}|{stamp}|{versions}".encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _locked() -> Iterator[None]:
+    journal_dir().mkdir(parents=True, exist_ok=True)
+    with open(journal_dir() / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.endswith("\n"):
+                break  # a writer died mid-line; everything before it is whole
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+def _append(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    data = "".join(json.dumps(r, default=str) + "\n" for r in rows).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        with open(path, "rb") as check:  # a torn last line from a killed writer is ended first
+            check.seek(0, os.SEEK_END)
+            if check.tell():
+                check.seek(-1, os.SEEK_END)
+                if check.read(1) != b"\n":
+                    data = b"\n" + data
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None = None) -> int:
+    """Record shown signals (:class:`core.signals.Signal`); returns how many were new."""
+    recorded_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
+    with _locked():
+        known = {row.get("id") for row in _read_lines(_signals_path())}
+        rows = []
+        for sig in signals:
+            key = entry_id(sig.symbol, sig.interval, sig.candle_time, sig.models)
+            if key in known:
+                continue
+            known.add(key)
+            step = pd.Timedelta(milliseconds=Interval.parse(sig.interval).milliseconds)
+            rows.append(
+                {
+                    "id": key,
+                    "recorded_at": recorded_at,
+                    "source": source,
+                    "symbol": sig.symbol,
+                    "interval": sig.interval,
+                    "signal": str(sig.signal),
+                    "confidence": sig.confidence,
+                    "support": sig.support,
+                    "price": sig.price,
+                    "candle_time": sig.candle_time.isoformat(),
+                    "horizon": sig.horizon,
+                    "neutral_band": sig.neutral_band,
+                    "due_time": (sig.candle_time + sig.horizon * step).isoformat(),
+                    "models": dict(sig.models),
+                    "xgb_probability": sig.xgb_probability,
+                    "lstm_forecast": sig.lstm_forecast,
+                }
+            )
+        _append(_signals_path(), rows)
+    return len(rows)
+
+
+def entries(*, symbol: str | None = None) -> pd.DataFrame:
+    """Every recorded signal with its outcome: ``status`` is "pending", "hit" or "miss"."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    for row in _read_lines(_outcomes_path()):
+        outcomes.setdefault(row["id"], row)
+    seen: set[str] = set()
+    rows = []
+    for row in _read_lines(_signals_path()):
+        if row.get("id") in seen or (symbol and row.get("symbol") != symbol):
+            continue
+        seen.add(row["id"])
+        out = outcomes.get(row["id"], {})
+        rows.append({**row, "status": out.get("status", "pending"), **_outcome_fields(out)})
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    for column in ("recorded_at", "candle_time", "due_time", "exit_time", "resolved_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
+def _outcome_fields(out: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: out.get(k) for k in ("exit_time", "exit_close", "move", "resolved_at")}
+
+
+def _judge(signal: str, move: float, band: float) -> bool:
+    if signal == "BULLISH":
+        return move > 0
+    if signal == "BEARISH":
+        return move < 0
+    return abs(move) < band
+
+
+def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | None = None) -> int:
+    """Judge every pending signal whose horizon has passed in the given candles.
+
+    ``candles_by_symbol`` maps a symbol to its closed candles (store schema) in the signal's
+    interval. The exit is the candle opening ``horizon`` candles after the signal's candle (the
+    next stored one if that candle is missing from a gap). A signal whose exit candle is not in
+    the candles yet stays pending. Returns how many were resolved now.
+    """
+    resolved_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
+    with _locked():
+        done = {row["id"] for row in _read_lines(_outcomes_path())}
+        new = []
+        seen: set[str] = set()
+        for row in _read_lines(_signals_path()):
+            if row["id"] in done or row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            candles = candles_by_symbol.get(row["symbol"])
+            if candles is None or candles.empty:
+                continue
+            due = pd.Timestamp(row["due_time"])
+            later = candles.loc[candles["open_time"] >= due]
+            if later.empty:
+                continue
+            exit_row = later.iloc[0]
+            move = float(exit_row["close"]) / float(row["price"]) - 1.0
+            hit = _judge(row["signal"], move, float(row.get("neutral_band") or 0.01))
+            new.append(
+                {
+                    "id": row["id"],
+                    "status": "hit" if hit else "miss",
+                    "exit_time": pd.Timestamp(exit_row["open_time"]).isoformat(),
+                    "exit_close": float(exit_row["close"]),
+                    "move": move,
+                    "resolved_at": resolved_at,
+                }
+            )
+        _append(_outcomes_path(), new)
+    return len(new)
+
+
+def hit_rates(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per coin: ``symbol, signals, pending, resolved, hits, live_hit_rate, expected_hit_rate``.
+
+    ``expected_hit_rate`` is the mean confidence the resolved signals were shown with, so the
+    two rates compare like with like; both are NaN until something is resolved.
+    """
+    frame = entries() if frame is None else frame
+    columns = [
+        "symbol",
+        "signals",
+        "pending",
+        "resolved",
+        "hits",
+        "live_hit_rate",
+        "expected_hit_rate",
+    ]
+    rows = []
+    for symbol, group in frame.groupby("symbol", sort=True):
+        done = group[group["status"] != "pending"]
+        hits = int((done["status"] == "hit").sum())
+        confidence = pd.to_numeric(done["confidence"], errors="coerce").dropna()
+        rows.append(
+            {
+                "symbol": symbol,
+                "signals": len(group),
+                "pending": int((group["status"] == "pending").sum()),
+                "resolved": len(done),
+                "hits": hits,
+                "live_hit_rate": hits / len(done) if len(done) else float("nan"),
+                "expected_hit_rate": float(confidence.mean()) if len(confidence) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,151 @@
+"""The signal journal records shown signals once and judges them only after their horizon."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import journal
+from core.ensemble import SignalKind
+from core.signals import Signal
+
+START = pd.Timestamp("2025-03-01", tz="UTC")
+HOUR = pd.Timedelta(hours=1)
+
+
+def make_signal(
+    kind: SignalKind = SignalKind.BULLISH,
+    *,
+    symbol: str = "BTCUSDT",
+    candle: int = 10,
+    price: float = 100.0,
+    confidence: float | None = 0.55,
+    version: str = "v1",
+) -> Signal:
+    return Signal(
+        symbol=symbol,
+        signal=kind,
+        confidence=confidence,
+        support=120,
+        base_rate=0.5,
+        strength=0.6,
+        bucket=2,
+        buckets=3,
+        horizon=6,
+        neutral_band=0.01,
+        interval="1h",
+        price=price,
+        candle_time=START + candle * HOUR,
+        xgb_probability=0.3,
+        xgb_base_rate=0.2,
+        xgb_vote=kind,
+        lstm_forecast=price * 1.002,
+        lstm_change=0.002,
+        lstm_vote=kind,
+        agree=True,
+        models={"xgboost_btcusdt": version, "lstm_btcusdt": version},
+    )
+
+
+def candles(closes) -> pd.DataFrame:
+    closes = np.asarray(closes, dtype=float)
+    return pd.DataFrame(
+        {"open_time": START + HOUR * np.arange(len(closes)), "open": closes, "close": closes}
+    )
+
+
+def test_resolves_a_signal_whose_horizon_passed_and_not_one_whose_horizon_has_not():
+    journal.record([make_signal(candle=10), make_signal(candle=20, version="v2")], source="test")
+    closes = np.full(25, 100.0)
+    closes[16] = 103.0  # candle 10 + 6: above the entry price → hit
+    assert journal.resolve({"BTCUSDT": candles(closes)}) == 1
+    frame = journal.entries().set_index("candle_time")
+    assert frame.loc[START + 10 * HOUR, "status"] == "hit"
+    assert frame.loc[START + 10 * HOUR, "exit_close"] == 103.0
+    assert frame.loc[START + 10 * HOUR, "move"] == pytest.approx(0.03)
+    # candle 20's exit is candle 26, not stored yet: still pending
+    assert frame.loc[START + 20 * HOUR, "status"] == "pending"
+    more = np.append(closes, [100.0, 99.0])  # candle 26 closes at 99 < 100 → miss
+    assert journal.resolve({"BTCUSDT": candles(more)}) == 1
+    frame = journal.entries().set_index("candle_time")
+    assert frame.loc[START + 20 * HOUR, "status"] == "miss"
+    assert journal.resolve({"BTCUSDT": candles(more)}) == 0  # nothing resolved twice
+
+
+def test_bearish_and_neutral_are_judged_by_their_own_meaning():
+    journal.record(
+        [
+            make_signal(SignalKind.BEARISH, candle=0),
+            make_signal(SignalKind.NEUTRAL, candle=1),
+            make_signal(SignalKind.NEUTRAL, candle=2),
+        ]
+    )
+    closes = np.full(10, 100.0)
+    closes[6] = 98.0  # bearish from candle 0: fell → hit
+    closes[7] = 100.5  # neutral from candle 1: moved 0.5% < 1% → hit
+    closes[8] = 102.0  # neutral from candle 2: moved 2% → miss
+    journal.resolve({"BTCUSDT": candles(closes)})
+    status = journal.entries().sort_values("candle_time")["status"].tolist()
+    assert status == ["hit", "hit", "miss"]
+
+
+def test_the_same_coin_candle_and_versions_is_recorded_once():
+    assert journal.record([make_signal()], source="app") == 1
+    assert journal.record([make_signal()], source="cli") == 0
+    assert journal.record([make_signal(version="v2")], source="cli") == 1
+    assert len(journal.entries()) == 2
+
+
+def _record_many(home: str, start: int) -> None:
+    import os
+
+    os.environ["CRYPTOVOLT_HOME"] = home
+    for i in range(start, start + 30):
+        journal.record([make_signal(candle=i)], source=f"p{start}")
+
+
+def test_two_processes_recording_at_once_keep_every_line_whole(home: Path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_record_many, args=(str(home), s)) for s in (0, 15)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    frame = journal.entries()
+    assert sorted(frame["candle_time"]) == [START + i * HOUR for i in range(45)]
+    lines = (home / "journal" / "signals.jsonl").read_text().splitlines()
+    assert len(lines) == 45  # overlapping candles 15..29 were deduplicated across processes
+
+
+def test_a_torn_last_line_is_skipped_and_later_writes_still_land(home: Path):
+    journal.record([make_signal(candle=1)])
+    path = home / "journal" / "signals.jsonl"
+    with open(path, "a") as handle:
+        handle.write('{"id": "half-writ')
+    assert len(journal.entries()) == 1
+    journal.record([make_signal(candle=2)])
+    assert len(journal.entries()) == 2
+
+
+def test_live_hit_rate_beside_expected_per_coin():
+    journal.record(
+        [
+            make_signal(candle=0, confidence=0.6),
+            make_signal(candle=1, confidence=0.5),
+            make_signal(candle=2, confidence=0.7),
+            make_signal(symbol="ETHUSDT", candle=0, confidence=0.52),
+        ]
+    )
+    closes = np.full(8, 100.0)
+    closes[6], closes[7] = 101.0, 99.0  # candle 0 → hit, candle 1 → miss, candle 2 pending
+    journal.resolve({"BTCUSDT": candles(closes)})
+    rates = journal.hit_rates().set_index("symbol")
+    btc = rates.loc["BTCUSDT"]
+    assert (btc["signals"], btc["resolved"], btc["pending"], btc["hits"]) == (3, 2, 1, 1)
+    assert btc["live_hit_rate"] == pytest.approx(0.5)
+    assert btc["expected_hit_rate"] == pytest.approx(0.55)
+    assert np.isnan(rates.loc["ETHUSDT", "live_hit_rate"])
