@@ -1,0 +1,503 @@
+"""The model registry: named, versioned models on disk with checksummed artifacts.
+
+Layout under the root (default ``{home}/models``)::
+
+    models/{name}/                 name = model_name(kind, symbol), e.g. xgboost_btcusdt
+        state.json                 {"promoted": "v3", "last_version": 3}, written atomically
+        .lock                      flock'ed while a version number is handed out
+        v1/ v2/ v3/                one folder per version: the model's artifacts + metadata.json
+        .tmp-{pid}-{hex}/          a save in progress (hidden: readers never look at it)
+
+A save writes everything into a hidden temp folder, checksums every file, fsyncs, and only then
+renames the folder to ``vN``; a process killed at any point leaves either no new version or a
+complete one. Version numbers are never reused, even after a delete (``last_version``).
+
+Loading reads every artifact's bytes once, checks them against the sha256 in ``metadata.json``
+and hands the model loader a private copy of exactly those verified bytes, so nothing unverified
+is ever deserialised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core import config
+from core.atomic import atomic_write_json
+from core.coins import parse_coin
+from core.errors import IntegrityError, ModelError, ModelNotFoundError
+
+__all__ = ["METADATA_FILE", "PREDICTIONS_FILE", "ModelRegistry", "model_name", "parse_version"]
+
+METADATA_FILE = "metadata.json"
+PREDICTIONS_FILE = "predictions.parquet"
+_STATE_FILE = "state.json"
+_LOCK_FILE = ".lock"
+_TMP_PREFIX = ".tmp-"
+_TRASH_PREFIX = ".deleted-"
+_VERSION = re.compile(r"^v([1-9][0-9]*)$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9]+$")
+#: A temp folder whose writer is gone, or this old, is a leftover of a killed save.
+_STALE_SECONDS = 6 * 3600
+
+
+def model_name(kind: str, symbol: str) -> str:
+    """The registry name of a coin's model: ``model_name("xgboost", "BTC")`` → ``xgboost_btcusdt``.
+
+    Raises:
+        InvalidSymbolError: ``symbol`` is not a coin symbol.
+        ModelError: ``kind`` is not a lowercase word.
+    """
+    kind_text = str(getattr(kind, "value", kind)).strip().lower()
+    if not re.fullmatch(r"[a-z][a-z0-9]*", kind_text):
+        raise ModelError(f"Model type {kind!r} is not a name like 'xgboost' or 'lstm'.")
+    return f"{kind_text}_{parse_coin(symbol).symbol.lower()}"
+
+
+def parse_version(version: str | int) -> int:
+    """``"v3"``, ``"3"`` or ``3`` → 3.
+
+    Raises:
+        ModelNotFoundError: not a version like v1, v2, ...
+    """
+    text = str(version).strip().lower()
+    match = _VERSION.match(text if text.startswith("v") else f"v{text}")
+    if not match:
+        raise ModelNotFoundError(f"{version!r} is not a model version: use v1, v2, ...")
+    return int(match.group(1))
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars/arrays and timestamps in metadata become plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files_under(folder: Path) -> list[str]:
+    """Every regular file below ``folder`` as a relative POSIX path, sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in [*folder.rglob("*"), folder]:
+        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+        fd = os.open(path, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ModelRegistry:
+    """Versioned models under ``root`` (default ``config.models_dir()``, read at each call).
+
+    Every public method takes a model ``name`` (see :func:`model_name`) and, where it makes sense,
+    a ``version`` (``"v3"``, ``3``; ``None`` = the promoted version).
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = Path(root) if root is not None else None
+
+    @property
+    def root(self) -> Path:
+        return self._root if self._root is not None else config.models_dir()
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def save(
+        self, model: Any, metadata: Mapping[str, Any], *, predictions: pd.DataFrame | None = None
+    ) -> dict[str, Any]:
+        """Register ``model`` as the next version of its name and promote it.
+
+        ``metadata`` must hold ``model_type`` and ``symbol`` (they make the name) and should hold
+        the keys listed in the team brief; the registry adds ``name``, ``version``,
+        ``created_at`` and ``artifacts`` (file → sha256). ``model.save(folder)`` writes the
+        model's own files; ``predictions`` (out-of-sample predictions) is stored as
+        ``predictions.parquet``. Returns the full metadata as written.
+
+        Raises:
+            ModelError: metadata without ``model_type``/``symbol``, or ``model.save`` wrote
+                files it did not report / reported files it did not write.
+        """
+        meta = dict(metadata)
+        for key in ("model_type", "symbol"):
+            if not meta.get(key):
+                raise ModelError(f"Model metadata needs {key!r} to name the model; got {meta!r}.")
+        name = model_name(meta["model_type"], meta["symbol"])
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        self._clean_stale(folder)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=folder))
+        try:
+            reported = [str(f) for f in (model.save(tmp) or [])]
+            if predictions is not None:
+                predictions.to_parquet(tmp / PREDICTIONS_FILE, index=False)
+                reported.append(PREDICTIONS_FILE)
+            present = _files_under(tmp)
+            missing = sorted(set(reported) - set(present))
+            if missing:
+                raise ModelError(f"{name}: model.save reported {missing} but did not write them.")
+            if METADATA_FILE in present:
+                raise ModelError(f"{name}: model.save must not write {METADATA_FILE}.")
+            meta["artifacts"] = {f: _sha256_file(tmp / f) for f in present}
+            meta["name"] = name
+            meta["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            with self._locked(folder):
+                number = self._next_number(folder)
+                meta["version"] = f"v{number}"
+                text = json.dumps(meta, indent=2, default=_json_default)
+                (tmp / METADATA_FILE).write_text(text + "\n")
+                _fsync_tree(tmp)
+                os.rename(tmp, folder / f"v{number}")
+                self._write_state(folder, promoted=f"v{number}", last_version=number)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return {**meta, "promoted": True}
+
+    def promote(self, name: str, version: str | int) -> dict[str, Any]:
+        """Make ``version`` the one ``get_model(name)`` returns; returns its metadata.
+
+        Raises:
+            ModelNotFoundError: no such model or version.
+        """
+        folder = self._model_folder(name)
+        label = f"v{parse_version(version)}"
+        with self._locked(folder):
+            self._version_folder(name, label)
+            state = self._read_state(folder)
+            self._write_state(folder, promoted=label, last_version=state["last_version"])
+        return self.get_metadata(name, label)
+
+    def delete(self, name: str, version: str | int) -> None:
+        """Remove one version for good; its number is never handed out again.
+
+        Deleting the promoted version promotes the newest remaining one (or none is left).
+
+        Raises:
+            ModelNotFoundError: no such model or version.
+        """
+        folder = self._model_folder(name)
+        label = f"v{parse_version(version)}"
+        with self._locked(folder):
+            target = self._version_folder(name, label)
+            state = self._read_state(folder)
+            trash = folder / f"{_TRASH_PREFIX}{label}-{os.getpid()}-{time.time_ns()}"
+            os.rename(target, trash)  # atomic: readers see the version or nothing
+            remaining = self._numbers(folder)
+            promoted = state["promoted"]
+            if promoted == label or promoted not in {f"v{n}" for n in remaining}:
+                promoted = f"v{remaining[-1]}" if remaining else None
+            self._write_state(folder, promoted=promoted, last_version=state["last_version"])
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Model names that have at least one version, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and _NAME.match(p.name) and self._numbers(p)
+        )
+
+    def versions(self, name: str) -> list[str]:
+        """A model's versions, oldest first (``["v1", "v3"]``); empty if it has none."""
+        folder = self.root / name
+        return [f"v{n}" for n in self._numbers(folder)] if _NAME.match(name) else []
+
+    def promoted_version(self, name: str) -> str:
+        """The promoted version of ``name`` (the newest one if the state file is missing).
+
+        Raises:
+            ModelNotFoundError: the model has no versions.
+        """
+        folder = self._model_folder(name)
+        numbers = self._numbers(folder)
+        promoted = self._read_state(folder)["promoted"]
+        if promoted in {f"v{n}" for n in numbers}:
+            return promoted
+        if not numbers:
+            raise ModelNotFoundError(self._not_found(name))
+        return f"v{numbers[-1]}"
+
+    def get_metadata(self, name: str, version: str | int | None = None) -> dict[str, Any]:
+        """``metadata.json`` of a version (promoted by default) plus ``promoted: bool``.
+
+        Raises:
+            ModelNotFoundError: no such model or version.
+            IntegrityError: metadata.json is not readable JSON.
+        """
+        label = self._resolve(name, version)
+        meta = self._read_metadata(name, label)
+        meta["promoted"] = label == self.promoted_version(name)
+        return meta
+
+    def get_model(self, name: str, version: str | int | None = None) -> Any:
+        """Load a version (promoted by default) after verifying every artifact's checksum.
+
+        Raises:
+            ModelNotFoundError: no such model or version.
+            IntegrityError: an artifact changed, vanished or appeared since it was saved; the
+                model is not loaded.
+        """
+        label = self._resolve(name, version)
+        meta = self._read_metadata(name, label)
+        verified = self._verified_artifacts(name, label, meta)
+        from core.models import load_model  # lazily: keeps `import core.registry` light
+
+        with tempfile.TemporaryDirectory(prefix="cryptovolt-verified-") as scratch:
+            # the loader reads the bytes we just verified, never the files a second time
+            for rel, data in verified.items():
+                target = Path(scratch) / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            return load_model(meta["model_type"], Path(scratch))
+
+    def get_predictions(self, name: str, version: str | int | None = None) -> pd.DataFrame:
+        """The version's out-of-sample predictions (``predictions.parquet``), verified first.
+
+        Raises:
+            ModelNotFoundError: no such model or version, or it was saved without predictions.
+            IntegrityError: the file's checksum does not match.
+        """
+        label = self._resolve(name, version)
+        meta = self._read_metadata(name, label)
+        if PREDICTIONS_FILE not in (meta.get("artifacts") or {}):
+            raise ModelNotFoundError(
+                f"{name} {label} was saved without {PREDICTIONS_FILE}: retrain the coin."
+            )
+        data = self._verified_artifacts(name, label, meta, only=[PREDICTIONS_FILE])
+        return pd.read_parquet(io.BytesIO(data[PREDICTIONS_FILE]))
+
+    def verify(self, name: str, version: str | int | None = None) -> None:
+        """Check every artifact of a version against its checksum without loading anything.
+
+        Raises:
+            ModelNotFoundError, IntegrityError: as :meth:`get_model`.
+        """
+        label = self._resolve(name, version)
+        self._verified_artifacts(name, label, self._read_metadata(name, label))
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """One metadata dict per version of every model (name, then version order).
+
+        Each has ``promoted: bool``. A version whose metadata cannot be read still appears, with
+        ``name``, ``version``, ``symbol``/``model_type`` from the name and an ``error`` message.
+        """
+        out: list[dict[str, Any]] = []
+        for name in self.names():
+            try:
+                promoted = self.promoted_version(name)
+            except ModelNotFoundError:
+                continue  # deleted between names() and here
+            for label in self.versions(name):
+                try:
+                    meta = self._read_metadata(name, label)
+                except ModelNotFoundError:
+                    continue
+                except IntegrityError as exc:
+                    kind, _, sym = name.partition("_")
+                    meta = {"name": name, "version": label, "model_type": kind}
+                    meta.update(symbol=sym.upper(), error=str(exc))
+                meta["promoted"] = label == promoted
+                out.append(meta)
+        return out
+
+    def cache_key(self) -> tuple[tuple[str, str, int], ...]:
+        """A cheap fingerprint that changes whenever a version is added, deleted or promoted.
+
+        ``(name, version or "state", mtime_ns)`` per metadata/state file: key UI caches on it.
+        """
+        keys: list[tuple[str, str, int]] = []
+        for name in self.names():
+            folder = self.root / name
+            for label in ("state", *self.versions(name)):
+                path = folder / (_STATE_FILE if label == "state" else f"{label}/{METADATA_FILE}")
+                with contextlib.suppress(OSError):
+                    keys.append((name, label, path.stat().st_mtime_ns))
+        return tuple(keys)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _not_found(self, name: str, label: str | None = None) -> str:
+        what = f"{name} {label}" if label else name
+        have = ", ".join(self.versions(name)) or "none"
+        return (
+            f"No model {what} in {self.root} (versions: {have}). Train it on the Training page "
+            "or with `python -m core train`; `python -m core models` lists what exists."
+        )
+
+    def _model_folder(self, name: str) -> Path:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ModelNotFoundError(
+                f"{name!r} is not a model name like 'xgboost_btcusdt' or 'lstm_ethusdt'."
+            )
+        folder = self.root / name
+        if not folder.is_dir():
+            raise ModelNotFoundError(self._not_found(name))
+        return folder
+
+    def _version_folder(self, name: str, label: str) -> Path:
+        path = self._model_folder(name) / label
+        if not path.is_dir():
+            raise ModelNotFoundError(self._not_found(name, label))
+        return path
+
+    def _resolve(self, name: str, version: str | int | None) -> str:
+        if version is None:
+            return self.promoted_version(name)
+        label = f"v{parse_version(version)}"
+        self._version_folder(name, label)
+        return label
+
+    def _read_metadata(self, name: str, label: str) -> dict[str, Any]:
+        path = self._version_folder(name, label) / METADATA_FILE
+        try:
+            meta = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ModelNotFoundError(self._not_found(name, label)) from None
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(
+                f"{name} {label}: {METADATA_FILE} cannot be read ({exc}). Delete this version "
+                f"(`python -m core models delete {name} {label}`) and retrain the coin."
+            ) from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("artifacts"), dict):
+            raise IntegrityError(
+                f"{name} {label}: {METADATA_FILE} has no artifact checksums. Delete this version "
+                f"(`python -m core models delete {name} {label}`) and retrain the coin."
+            )
+        return meta
+
+    def _verified_artifacts(
+        self, name: str, label: str, meta: Mapping[str, Any], *, only: list[str] | None = None
+    ) -> dict[str, bytes]:
+        """Read and check artifacts; returns their verified bytes. Raises IntegrityError."""
+        folder = self._version_folder(name, label)
+        expected: Mapping[str, str] = meta["artifacts"]
+        fix = (
+            f"Retrain the coin, or delete this version (`python -m core models delete {name} "
+            f"{label}`)."
+        )
+        if only is None:
+            extra = sorted(set(_files_under(folder)) - set(expected) - {METADATA_FILE})
+            if extra:
+                raise IntegrityError(
+                    f"{name} {label}: {extra[0]} is not one of the saved artifacts, so the "
+                    f"folder {folder} was changed after saving; nothing was loaded. {fix}"
+                )
+        out: dict[str, bytes] = {}
+        for rel in only if only is not None else sorted(expected):
+            path = folder / rel
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise IntegrityError(
+                    f"{name} {label}: artifact {rel} is missing from {folder}; nothing was "
+                    f"loaded. {fix}"
+                ) from None
+            if _sha256_bytes(data) != expected[rel]:
+                raise IntegrityError(
+                    f"{name} {label}: artifact {rel} was changed after saving (its sha256 no "
+                    f"longer matches {METADATA_FILE}); nothing was loaded. {fix}"
+                )
+            out[rel] = data
+        return out
+
+    @staticmethod
+    def _numbers(folder: Path) -> list[int]:
+        try:
+            entries = list(folder.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        found = (_VERSION.match(p.name) for p in entries)
+        return sorted(int(m.group(1)) for m in found if m and (folder / m.group(0)).is_dir())
+
+    def _read_state(self, folder: Path) -> dict[str, Any]:
+        try:
+            state = json.loads((folder / _STATE_FILE).read_text())
+        except (OSError, ValueError):
+            state = {}
+        promoted = state.get("promoted") if isinstance(state, dict) else None
+        last = state.get("last_version") if isinstance(state, dict) else None
+        numbers = self._numbers(folder)
+        last_version = max([int(last) if isinstance(last, int) else 0, *numbers, 0])
+        return {"promoted": promoted, "last_version": last_version}
+
+    def _next_number(self, folder: Path) -> int:
+        return self._read_state(folder)["last_version"] + 1
+
+    @staticmethod
+    def _write_state(folder: Path, *, promoted: str | None, last_version: int) -> None:
+        atomic_write_json(
+            folder / _STATE_FILE, {"promoted": promoted, "last_version": last_version}
+        )
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _locked(folder: Path) -> Iterator[None]:
+        """Serialise version numbering and state changes across processes (the OS frees it)."""
+        with open(folder / _LOCK_FILE, "a+") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _clean_stale(folder: Path) -> None:
+        """Remove temp folders of saves whose process is gone, and leftover deleted versions."""
+        now = time.time()
+        for path in folder.iterdir():
+            if path.name.startswith(_TRASH_PREFIX):
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.startswith(_TMP_PREFIX) and path.is_dir():
+                pid_text = path.name[len(_TMP_PREFIX) :].split("-", 1)[0]
+                pid = int(pid_text) if pid_text.isdigit() else 0
+                try:
+                    old = now - path.stat().st_mtime > _STALE_SECONDS
+                except FileNotFoundError:
+                    continue
+                if pid != os.getpid() and (not pid or not _pid_alive(pid) or old):
+                    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,247 @@
+"""The model registry: versions, metadata, checksums, atomic saves, promotion and deletion."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import IntegrityError, ModelError, ModelNotFoundError
+from core.registry import ModelRegistry, model_name, parse_version
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class JsonModel:
+    """A model that is two small JSON files: enough to exercise the registry's file handling."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def save(self, directory: Path) -> list[str]:
+        (directory / "weights.json").write_text(json.dumps({"w": self.weight}))
+        (directory / "prep").mkdir()
+        (directory / "prep" / "scaler.json").write_text(json.dumps({"mean": 0.0}))
+        return ["weights.json", "prep/scaler.json"]
+
+
+def _meta(symbol: str = "BTCUSDT", kind: str = "xgboost", **extra) -> dict:
+    return {
+        "symbol": symbol,
+        "interval": "1h",
+        "model_type": kind,
+        "data": {"start": "2024-05-01", "end": "2025-05-30", "rows": 100, "sha256": "ab"},
+        "params": {"n_estimators": np.int64(3), "learning_rate": np.float32(0.5)},
+        "metrics": {"test": {"auc": np.float64(0.51)}},
+        **extra,
+    }
+
+
+def _predictions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "open_time": pd.date_range("2025-01-01", periods=4, freq="h", tz="UTC"),
+            "split": ["test"] * 4,
+            "close": [1.0, 2.0, 3.0, 4.0],
+            "probability": [0.1, 0.2, 0.3, 0.4],
+            "actual": [0, 1, 0, 1],
+        }
+    )
+
+
+def test_model_name_and_version_parsing():
+    assert model_name("xgboost", "btc") == "xgboost_btcusdt"
+    assert model_name("lstm", "ETH/USDT") == "lstm_ethusdt"
+    assert parse_version("v3") == parse_version("3") == parse_version(3) == 3
+    with pytest.raises(ModelNotFoundError):
+        parse_version("latest")
+    with pytest.raises(ModelError):
+        model_name("../x", "BTC")
+
+
+def test_default_root_is_models_folder_under_home(home: Path):
+    meta = ModelRegistry().save(JsonModel(), _meta())
+    assert (home / "models" / "xgboost_btcusdt" / "v1" / "metadata.json").is_file()
+    assert meta["name"] == "xgboost_btcusdt" and meta["version"] == "v1"
+
+
+def test_save_writes_metadata_with_checksums_of_every_artifact(home: Path):
+    registry = ModelRegistry()
+    meta = registry.save(JsonModel(), _meta(), predictions=_predictions())
+    folder = home / "models" / "xgboost_btcusdt" / "v1"
+    on_disk = json.loads((folder / "metadata.json").read_text())
+    assert set(on_disk["artifacts"]) == {"weights.json", "prep/scaler.json", "predictions.parquet"}
+    import hashlib
+
+    for rel, digest in on_disk["artifacts"].items():
+        assert hashlib.sha256((folder / rel).read_bytes()).hexdigest() == digest
+    for key in ("name", "symbol", "interval", "model_type", "version", "created_at", "data"):
+        assert key in on_disk
+    assert on_disk["params"] == {"n_estimators": 3, "learning_rate": 0.5}
+    assert meta["promoted"] is True
+    assert registry.get_metadata("xgboost_btcusdt")["version"] == "v1"
+    frame = registry.get_predictions("xgboost_btcusdt")
+    pd.testing.assert_frame_equal(frame, _predictions())
+
+
+def test_changed_missing_or_extra_artifact_is_refused_and_names_the_file(home: Path):
+    registry = ModelRegistry()
+    registry.save(JsonModel(), _meta(), predictions=_predictions())
+    folder = home / "models" / "xgboost_btcusdt" / "v1"
+    registry.verify("xgboost_btcusdt")
+
+    (folder / "prep" / "scaler.json").write_text('{"mean": 1e9}')
+    with pytest.raises(IntegrityError, match=r"prep/scaler.json was changed.*delete"):
+        registry.verify("xgboost_btcusdt")
+    with pytest.raises(IntegrityError, match="scaler.json"):
+        registry.get_model("xgboost_btcusdt")
+
+    (folder / "prep" / "scaler.json").write_text(json.dumps({"mean": 0.0}))
+    registry.verify("xgboost_btcusdt", "v1")
+    (folder / "evil.pkl").write_bytes(b"\x80\x04not a model")
+    with pytest.raises(IntegrityError, match="evil.pkl is not one of the saved artifacts"):
+        registry.verify("xgboost_btcusdt")
+    (folder / "evil.pkl").unlink()
+
+    (folder / "predictions.parquet").write_bytes(b"PAR1 tampered")
+    with pytest.raises(IntegrityError, match="predictions.parquet"):
+        registry.get_predictions("xgboost_btcusdt")
+    (folder / "predictions.parquet").unlink()
+    with pytest.raises(IntegrityError, match="predictions.parquet is missing"):
+        registry.get_predictions("xgboost_btcusdt")
+
+
+def test_versions_count_up_and_are_never_reused_after_delete():
+    registry = ModelRegistry()
+    for weight in (1.0, 2.0, 3.0):
+        registry.save(JsonModel(weight), _meta())
+    assert registry.versions("xgboost_btcusdt") == ["v1", "v2", "v3"]
+    registry.delete("xgboost_btcusdt", "v3")
+    assert registry.versions("xgboost_btcusdt") == ["v1", "v2"]
+    assert registry.save(JsonModel(4.0), _meta())["version"] == "v4"
+    registry.delete("xgboost_btcusdt", "v4")
+    registry.delete("xgboost_btcusdt", "v2")
+    registry.delete("xgboost_btcusdt", "v1")
+    assert registry.names() == []
+    assert registry.save(JsonModel(5.0), _meta())["version"] == "v5"
+
+
+def test_promote_and_delete_of_the_promoted_version():
+    registry = ModelRegistry()
+    for weight in (1.0, 2.0, 3.0):
+        registry.save(JsonModel(weight), _meta())
+    assert registry.promoted_version("xgboost_btcusdt") == "v3"
+    registry.promote("xgboost_btcusdt", "v1")
+    assert registry.get_metadata("xgboost_btcusdt")["version"] == "v1"
+    rows = {(m["version"], m["promoted"]) for m in registry.list_models()}
+    assert rows == {("v1", True), ("v2", False), ("v3", False)}
+    registry.delete("xgboost_btcusdt", "v1")
+    assert registry.promoted_version("xgboost_btcusdt") == "v3"
+    with pytest.raises(ModelNotFoundError, match="versions: v2, v3"):
+        registry.get_metadata("xgboost_btcusdt", "v1")
+    with pytest.raises(ModelNotFoundError):
+        registry.promote("xgboost_btcusdt", "v9")
+    with pytest.raises(ModelNotFoundError, match="Train it"):
+        registry.get_metadata("lstm_btcusdt")
+
+
+def test_list_models_covers_every_name_and_survives_a_broken_metadata_file(home: Path):
+    registry = ModelRegistry()
+    registry.save(JsonModel(), _meta("BTC", "xgboost"))
+    registry.save(JsonModel(), _meta("ETH", "lstm"))
+    registry.save(JsonModel(), _meta("ETH", "lstm"))
+    rows = registry.list_models()
+    assert [(m["name"], m["version"]) for m in rows] == [
+        ("lstm_ethusdt", "v1"),
+        ("lstm_ethusdt", "v2"),
+        ("xgboost_btcusdt", "v1"),
+    ]
+    (home / "models" / "lstm_ethusdt" / "v1" / "metadata.json").write_text("{not json")
+    broken = registry.list_models()[0]
+    assert broken["version"] == "v1" and "cannot be read" in broken["error"]
+    assert broken["symbol"] == "ETHUSDT" and broken["promoted"] is False
+
+
+def test_cache_key_changes_on_save_promote_and_delete():
+    registry = ModelRegistry()
+    empty = registry.cache_key()
+    registry.save(JsonModel(), _meta())
+    registry.save(JsonModel(), _meta())
+    saved = registry.cache_key()
+    assert saved != empty and saved == registry.cache_key()
+    time.sleep(0.01)
+    registry.promote("xgboost_btcusdt", "v1")
+    promoted = registry.cache_key()
+    assert promoted != saved
+    registry.delete("xgboost_btcusdt", "v2")
+    assert registry.cache_key() != promoted
+
+
+def test_save_refuses_metadata_without_name_parts_and_unwritten_files(home: Path):
+    registry = ModelRegistry()
+    with pytest.raises(ModelError, match="model_type"):
+        registry.save(JsonModel(), {"symbol": "BTCUSDT"})
+
+    class Liar(JsonModel):
+        def save(self, directory: Path) -> list[str]:
+            return [*super().save(directory), "missing.bin"]
+
+    with pytest.raises(ModelError, match="missing.bin"):
+        registry.save(Liar(), _meta())
+    assert registry.names() == []
+    assert not [p for p in (home / "models" / "xgboost_btcusdt").iterdir() if p.is_dir()]
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from core.registry import ModelRegistry
+
+class SlowModel:
+    def save(self, directory):
+        (directory / "weights.json").write_text('{"w": 1}')
+        Path(sys.argv[1]).write_text("saving")
+        time.sleep(60)
+        return ["weights.json"]
+
+ModelRegistry().save(SlowModel(), {"symbol": "BTCUSDT", "model_type": "xgboost"})
+"""
+
+
+def test_process_killed_while_saving_leaves_no_visible_version(home: Path, tmp_path: Path):
+    registry = ModelRegistry()
+    registry.save(JsonModel(1.0), _meta())
+    marker = tmp_path / "saving"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(marker)],
+        cwd=ROOT,
+        env={**os.environ, "CRYPTOVOLT_HOME": str(home)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "saver never started"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    folder = home / "models" / "xgboost_btcusdt"
+    leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".tmp-")]
+    assert len(leftovers) == 1, "the killed save's temp folder should be the only trace"
+    assert registry.versions("xgboost_btcusdt") == ["v1"]
+    assert [m["version"] for m in registry.list_models()] == ["v1"]
+    assert registry.get_metadata("xgboost_btcusdt")["version"] == "v1"
+
+    assert registry.save(JsonModel(2.0), _meta())["version"] == "v2"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")], "stale temp not removed"
+    registry.verify("xgboost_btcusdt", "v2")
