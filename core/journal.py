@@ -21,7 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ __all__ = [
     "journal_dir",
     "record",
     "resolve",
+    "resolve_stored",
 ]
 
 COLUMNS = (
@@ -206,6 +207,28 @@ def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | No
     next stored one if that candle is missing from a gap). A signal whose exit candle is not in
     the candles yet stays pending. Returns how many were resolved now.
     """
+    return _resolve(lambda symbol, interval: candles_by_symbol.get(symbol), now=now)
+
+
+def resolve_stored(*, now: datetime | None = None) -> int:
+    """:func:`resolve` against the candles in the store (each signal's own interval)."""
+    from core.errors import DataError
+    from core.store import load_candles
+
+    cache: dict[tuple[str, str], pd.DataFrame | None] = {}
+
+    def lookup(symbol: str, interval: str) -> pd.DataFrame | None:
+        if (symbol, interval) not in cache:
+            try:
+                cache[(symbol, interval)] = load_candles(symbol, interval)
+            except DataError:
+                cache[(symbol, interval)] = None
+        return cache[(symbol, interval)]
+
+    return _resolve(lookup, now=now)
+
+
+def _resolve(lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime | None) -> int:
     resolved_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
     with _locked():
         done = {row["id"] for row in _read_lines(_outcomes_path())}
@@ -215,7 +238,7 @@ def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | No
             if row["id"] in done or row["id"] in seen:
                 continue
             seen.add(row["id"])
-            candles = candles_by_symbol.get(row["symbol"])
+            candles = lookup(row["symbol"], row.get("interval", "1h"))
             if candles is None or candles.empty:
                 continue
             due = pd.Timestamp(row["due_time"])

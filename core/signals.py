@@ -172,7 +172,7 @@ def promoted_versions(registry: Any, symbol: str) -> dict[str, str]:
     for kind in (XGBOOST, LSTM):
         name = _model_name(kind, symbol)
         try:
-            out[name] = str(registry.get_metadata(name)["version"])
+            out[name] = str(registry.promoted_version(name))
         except ModelNotFoundError:
             continue
     return out

@@ -25,6 +25,7 @@ def make_signal(
     price: float = 100.0,
     confidence: float | None = 0.55,
     version: str = "v1",
+    time: pd.Timestamp | None = None,
 ) -> Signal:
     return Signal(
         symbol=symbol,
@@ -39,7 +40,7 @@ def make_signal(
         neutral_band=0.01,
         interval="1h",
         price=price,
-        candle_time=START + candle * HOUR,
+        candle_time=START + candle * HOUR if time is None else time,
         xgb_probability=0.3,
         xgb_base_rate=0.2,
         xgb_vote=kind,
@@ -149,3 +150,24 @@ def test_live_hit_rate_beside_expected_per_coin():
     assert btc["live_hit_rate"] == pytest.approx(0.5)
     assert btc["expected_hit_rate"] == pytest.approx(0.55)
     assert np.isnan(rates.loc["ETHUSDT", "live_hit_rate"])
+
+
+def test_resolve_against_the_store_uses_real_closes(btc_candles):
+    from core.store import save_candles
+
+    frame = btc_candles.iloc[:300]
+    save_candles(frame, "BTCUSDT")
+    early, late = frame.iloc[100], frame.iloc[-1]
+    journal.record(
+        [
+            make_signal(price=float(early["close"]), time=early["open_time"]),
+            make_signal(price=float(late["close"]), time=late["open_time"]),
+        ]
+    )
+    assert journal.resolve_stored() == 1
+    got = journal.entries().set_index("candle_time")
+    exit_close = float(frame.iloc[106]["close"])
+    assert got.loc[early["open_time"], "exit_close"] == exit_close
+    expected = "hit" if exit_close > float(early["close"]) else "miss"
+    assert got.loc[early["open_time"], "status"] == expected
+    assert got.loc[late["open_time"], "status"] == "pending"
