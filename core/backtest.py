@@ -30,6 +30,7 @@ from core.config import BacktestConfig, Interval, SignalConfig
 from core.ensemble import SignalKind
 
 __all__ = [
+    "METRIC_NAMES",
     "BacktestResult",
     "backtest_coin",
     "compute_metrics",
