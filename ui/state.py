@@ -8,3 +8,17 @@ FETCH_INTERVAL = "fetch_interval"
 FETCH_DAYS = "fetch_days"
 #: The coin selected on Charts / Backtest (a symbol like "BTCUSDT").
 SELECTED_COIN = "selected_coin"
+#: Models page: coin filter (list of symbols), type filter (list of "xgboost"/"lstm"), the model
+#: name whose charts are shown, and the two versions compared side by side.
+MODELS_COINS = "models_coins"
+MODELS_TYPES = "models_types"
+MODELS_SELECTED = "models_selected"
+MODELS_COMPARE = "models_compare"
+#: Signals page: sort order, auto-refresh on/off, and the last Refresh's one-line messages.
+SIGNALS_SORT = "signals_sort"
+SIGNALS_AUTO_REFRESH = "signals_auto_refresh"
+SIGNALS_REFRESH_NOTES = "signals_refresh_notes"
+#: Backtest page: fee per side (fraction), slippage (bps), long/short switch.
+BACKTEST_FEE = "backtest_fee"
+BACKTEST_SLIPPAGE = "backtest_slippage_bps"
+BACKTEST_LONG_SHORT = "backtest_long_short"
