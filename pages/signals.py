@@ -1,0 +1,25 @@
+"""Signals: one card per trained coin with its ensemble call and out-of-sample confidence."""
+
+import streamlit as st
+
+from ui import state
+from ui.signals_view import current_symbols, refresh_candles, render_cards, render_refresh_notes
+
+st.title(":material/traffic: Signals")
+st.caption(
+    "BULLISH / BEARISH / NEUTRAL from the XGBoost and LSTM models of each coin. Confidence is how "
+    "often the same rule was right on out-of-sample data for calls of similar strength, with the "
+    "number of calls it rests on. Every signal shown is recorded and later checked in the journal."
+)
+
+left, middle, right = st.columns([1, 2, 2], vertical_alignment="bottom")
+if left.button("Refresh", icon=":material/refresh:", help="Top candles up from Binance first"):
+    with st.spinner("Topping candles up from Binance…"):
+        st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
+auto = middle.toggle("Auto-refresh every 5 minutes", key=state.SIGNALS_AUTO_REFRESH)
+sort = right.segmented_control(
+    "Sort by", ["confidence", "coin"], default="confidence", key=state.SIGNALS_SORT
+)
+
+render_refresh_notes()
+render_cards(sort=sort or "confidence", auto=auto)
