@@ -1,0 +1,40 @@
+"""Backtest: a coin's ensemble signal traded on its out-of-sample test period."""
+
+import streamlit as st
+
+from core.config import BacktestConfig
+from core.errors import CryptoVoltError
+from ui import state
+from ui.backtest_view import render_backtest, run_backtest
+from ui.signals_view import current_symbols
+
+st.title(":material/history: Backtest")
+st.caption(
+    "The ensemble signal replayed on the test period the models never trained on: a signal at "
+    "the close of candle t trades at the open of t+1, fees and slippage on every entry and exit, "
+    "compared with buying and holding over the same candles."
+)
+
+coins = current_symbols()
+if not coins:
+    st.info("No trained models yet: train a coin on the **Training** page first.")
+    st.stop()
+if st.session_state.get(state.SELECTED_COIN) not in coins:
+    st.session_state[state.SELECTED_COIN] = coins[0]
+
+a, b, c, d = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+coin = a.selectbox("Coin", coins, key=state.SELECTED_COIN)
+fee = b.number_input(
+    "Fee per side (%)", 0.0, 5.0, 0.1, step=0.01, format="%.3f", key=state.BACKTEST_FEE
+)
+slippage = c.number_input("Slippage (bps)", 0.0, 500.0, 5.0, step=1.0, key=state.BACKTEST_SLIPPAGE)
+long_short = d.toggle("Long/short", key=state.BACKTEST_LONG_SHORT, help="Short on BEARISH")
+
+try:
+    config = BacktestConfig(fee=fee / 100, slippage_bps=slippage, allow_short=long_short)
+    with st.spinner("Running the backtest…"):
+        result = run_backtest(coin, config)
+except CryptoVoltError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+render_backtest(result)
