@@ -1,0 +1,322 @@
+"""Model-ready features and targets from a store candle frame, all causal and scale-free.
+
+``compute_features(candles)`` returns the ``feat_*`` columns listed by :func:`feature_columns`
+(one-line meanings in :data:`FEATURES`, rendered into docs/FEATURES.md by
+``python -m core features --list-md``). They are ratios to price, normalised oscillators, log
+returns, volatility and volume ratios, and cyclical time, so that a split learned at one price
+level means the same at another: multiplying every price (or every volume) by a constant leaves
+them unchanged.
+
+Rules:
+
+- **Causal.** Row t uses candles ``<= t`` only: computing features on the candles cut at t gives
+  the same values up to t as computing them on all candles (tests/unit/test_features.py checks
+  every column). EMA-type indicators (EMA, MACD, RSI, ADX/DI, ATR) are seeded where the series
+  starts; their features stay NaN for a settling period (``FeatureSpec.warmup`` rows, about three
+  time constants) so the seed's weight has faded.
+- **NaN, never zero, while a look-back window is not full**: the first ``warmup`` rows of each
+  feature are NaN. A ratio whose denominator is 0 (e.g. a flat channel, zero volume) is NaN too.
+- **Gaps** (missing candles) are not filled. Indicators run over the stored candles as if they were
+  consecutive, so a window spanning a gap covers more wall-clock time than its length.
+  ``feat_gap_recent`` is 1.0 on the ``GAP_FLAG_WINDOW`` rows starting at the first candle after a
+  gap (the rows whose short windows span it), else 0.0; the trainer may drop or keep them.
+  Targets whose future window spans a gap are NaN: "6 candles ahead" would not be 6 hours ahead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.config import TargetConfig
+from core.errors import DataError
+from core.indicators import _divide, _f64, epoch_ms, gap_starts, indicator_arrays
+
+__all__ = [
+    "FEATURES",
+    "GAP_FLAG_WINDOW",
+    "NEXT_CLOSE",
+    "FeatureSpec",
+    "compute_features",
+    "compute_targets",
+    "feature_columns",
+    "features_markdown",
+]
+
+#: Rows flagged by ``feat_gap_recent`` after a gap: the longest of the short windows (24 candles).
+GAP_FLAG_WINDOW = 24
+#: The forecaster's target column: the next candle's close.
+NEXT_CLOSE = "target_next_close"
+RETURN_LAGS = (1, 2, 3, 6, 12, 24, 48)
+
+_FEATURE_INPUTS = ("taker_buy_base_volume", "number_of_trades")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature: its column, how many leading rows are NaN, and what it means."""
+
+    name: str
+    warmup: int
+    description: str
+
+
+def _spec_list() -> list[FeatureSpec]:
+    s: list[FeatureSpec] = []
+    for n in (5, 10, 20, 50, 200):
+        s.append(FeatureSpec(f"feat_sma_{n}_ratio", n - 1, f"close / SMA({n}) of close - 1"))
+    for n in (10, 12, 20, 26):
+        s.append(FeatureSpec(f"feat_ema_{n}_ratio", 3 * n, f"close / EMA({n}) of close - 1"))
+    s += [
+        FeatureSpec("feat_sma_5_20_cross", 19, "SMA(5) / SMA(20) - 1 (short vs medium trend)"),
+        FeatureSpec("feat_sma_50_200_cross", 199, "SMA(50) / SMA(200) - 1 (golden/death cross)"),
+        FeatureSpec("feat_macd", 100, "MACD line (EMA12 - EMA26) / close"),
+        FeatureSpec("feat_macd_signal", 100, "MACD signal line (EMA9 of MACD) / close"),
+        FeatureSpec("feat_macd_hist", 100, "MACD histogram (line - signal) / close"),
+        FeatureSpec("feat_adx_14", 84, "ADX(14) / 100: trend strength, 0..1"),
+        FeatureSpec("feat_plus_di_14", 42, "+DI(14) / 100: upward directional movement"),
+        FeatureSpec("feat_minus_di_14", 42, "-DI(14) / 100: downward directional movement"),
+        FeatureSpec("feat_di_diff_14", 42, "(+DI - -DI) / 100: net direction, -1..1"),
+        FeatureSpec("feat_rsi_14", 42, "RSI(14) / 100, 0..1"),
+        FeatureSpec("feat_stoch_k", 17, "Stochastic slow %K(14,3) / 100, 0..1"),
+        FeatureSpec("feat_stoch_d", 17, "Stochastic slow %D (3-SMA of %K) / 100, 0..1"),
+        FeatureSpec("feat_williams_r_14", 13, "Williams %R(14) / 100, -1..0"),
+        FeatureSpec("feat_cci_20", 19, "CCI(20) / 100 (typical price vs its mean deviation)"),
+        FeatureSpec("feat_bb_width", 19, "Bollinger(20, 2) band width / middle band"),
+        FeatureSpec("feat_bb_position", 19, "%B: (close - lower) / (upper - lower) of Bollinger"),
+        FeatureSpec("feat_atr_14_ratio", 42, "ATR(14) / close: average true range as a fraction"),
+        FeatureSpec("feat_volatility_20", 20, "std of 1-candle log returns over 20 candles"),
+        FeatureSpec("feat_volatility_50", 50, "std of 1-candle log returns over 50 candles"),
+        FeatureSpec("feat_volatility_ratio", 50, "volatility(20) / volatility(50): regime change"),
+        FeatureSpec("feat_range_hl", 0, "(high - low) / close of this candle"),
+        FeatureSpec("feat_body", 0, "(close - open) / open of this candle"),
+        FeatureSpec("feat_upper_wick", 0, "(high - max(open, close)) / close"),
+        FeatureSpec("feat_lower_wick", 0, "(min(open, close) - low) / close"),
+    ]
+    for k in RETURN_LAGS:
+        s.append(FeatureSpec(f"feat_return_{k}", k, f"log(close / close {k} candle(s) earlier)"))
+    s += [
+        FeatureSpec("feat_roc_10", 10, "rate of change over 10 candles / 100"),
+        FeatureSpec("feat_momentum_10_atr", 42, "momentum (close - close 10 back) / ATR(14)"),
+        FeatureSpec("feat_volume_ratio_20", 19, "volume / SMA(20) of volume"),
+        FeatureSpec("feat_volume_trend_5_20", 19, "SMA(5) / SMA(20) of volume - 1"),
+        FeatureSpec("feat_volume_change_1", 1, "log(volume / previous volume)"),
+        FeatureSpec("feat_obv_flow_20", 20, "OBV change over 20 candles / volume in them, -1..1"),
+        FeatureSpec("feat_cmf_20", 19, "Chaikin Money Flow(20), -1..1"),
+        FeatureSpec("feat_taker_buy_ratio", 0, "taker buy volume / volume of this candle, 0..1"),
+        FeatureSpec("feat_taker_buy_ratio_20", 19, "taker buy volume / volume over 20 candles"),
+        FeatureSpec("feat_trades_ratio_20", 19, "number of trades / SMA(20) of it"),
+        FeatureSpec("feat_price_position_20", 19, "(close - 20-low) / (20-high - 20-low), 0..1"),
+        FeatureSpec("feat_channel_width_20", 19, "Donchian(20) high - low, / close"),
+        FeatureSpec("feat_price_position_100", 99, "(close - 100-low) / (100-high - 100-low)"),
+        FeatureSpec("feat_drawdown_200", 199, "close / highest high of 200 candles - 1, <= 0"),
+        FeatureSpec("feat_hour_sin", 0, "sin(2 pi hour / 24) of the candle's UTC open time"),
+        FeatureSpec("feat_hour_cos", 0, "cos(2 pi hour / 24) of the candle's UTC open time"),
+        FeatureSpec("feat_dow_sin", 0, "sin(2 pi weekday / 7), Monday = 0, UTC"),
+        FeatureSpec("feat_dow_cos", 0, "cos(2 pi weekday / 7), Monday = 0, UTC"),
+        FeatureSpec(
+            "feat_gap_recent",
+            0,
+            f"1 if candles are missing within the last {GAP_FLAG_WINDOW} rows, else 0",
+        ),
+    ]
+    return s
+
+
+#: Every feature in column order, keyed by name.
+FEATURES: dict[str, FeatureSpec] = {spec.name: spec for spec in _spec_list()}
+
+
+def feature_columns() -> list[str]:
+    """The ``feat_*`` column names in their stable order (the order of :func:`compute_features`)."""
+    return list(FEATURES)
+
+
+def _lag(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    if k < len(x):
+        out[k:] = x[: len(x) - k]
+    return out
+
+
+def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(a / b)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _rolling(values: np.ndarray, window: int, how: str) -> np.ndarray:
+    roll = pd.Series(values).rolling(window, min_periods=window)
+    return getattr(roll, how)().to_numpy()
+
+
+def _time_parts(candles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    ms = epoch_ms(candles["open_time"])
+    hour = (ms % 86_400_000) / 3_600_000.0
+    # 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
+    weekday = ((ms // 86_400_000) + 3) % 7
+    return hour, weekday.astype("float64")
+
+
+def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
+    """Model-ready features: one column per :func:`feature_columns`, same index as ``candles``.
+
+    In: a store candle frame sorted by ``open_time``. Out: float64 ``feat_*`` columns, NaN in the
+    first ``FEATURES[name].warmup`` rows and where a ratio is undefined.
+
+    Raises:
+        DataError: the frame lacks a column the features need.
+    """
+    missing = [c for c in _FEATURE_INPUTS if c not in candles.columns]
+    if missing:
+        raise DataError(
+            f"candle frame lacks the columns {', '.join(missing)}: pass candles in the store's "
+            "schema (core.store.load_candles or normalize_candles)."
+        )
+    ind = indicator_arrays(candles, relative=True)
+    o, h, lo, c, v = (_f64(candles[k]) for k in ("open", "high", "low", "close", "volume"))
+    if len(c) and np.isfinite(c[0]) and c[0] > 0:  # the same scale indicator_arrays used
+        o, h, lo, c = o / c[0], h / c[0], lo / c[0], c / c[0]
+    taker = _f64(candles["taker_buy_base_volume"])
+    trades = _f64(candles["number_of_trades"])
+    f: dict[str, np.ndarray] = {}
+
+    for n in (5, 10, 20, 50, 200):
+        f[f"feat_sma_{n}_ratio"] = _divide(c, ind[f"sma_{n}"]) - 1.0
+    for n in (10, 12, 20, 26):
+        f[f"feat_ema_{n}_ratio"] = _divide(c, ind[f"ema_{n}"]) - 1.0
+    f["feat_sma_5_20_cross"] = _divide(ind["sma_5"], ind["sma_20"]) - 1.0
+    f["feat_sma_50_200_cross"] = _divide(ind["sma_50"], ind["sma_200"]) - 1.0
+    for key in ("macd", "macd_signal", "macd_hist"):
+        f[f"feat_{key}"] = _divide(ind[key], c)
+    f["feat_adx_14"] = ind["adx_14"] / 100.0
+    f["feat_plus_di_14"] = ind["plus_di_14"] / 100.0
+    f["feat_minus_di_14"] = ind["minus_di_14"] / 100.0
+    f["feat_di_diff_14"] = (ind["plus_di_14"] - ind["minus_di_14"]) / 100.0
+    f["feat_rsi_14"] = ind["rsi_14"] / 100.0
+    f["feat_stoch_k"] = ind["stoch_k"] / 100.0
+    f["feat_stoch_d"] = ind["stoch_d"] / 100.0
+    f["feat_williams_r_14"] = ind["williams_r_14"] / 100.0
+    f["feat_cci_20"] = ind["cci_20"] / 100.0
+    f["feat_bb_width"] = ind["bb_width"]
+    f["feat_bb_position"] = _divide(c - ind["bb_lower"], ind["bb_upper"] - ind["bb_lower"])
+    f["feat_atr_14_ratio"] = _divide(ind["atr_14"], c)
+    f["feat_volatility_20"] = ind["volatility_20"]
+    f["feat_volatility_50"] = ind["volatility_50"]
+    f["feat_volatility_ratio"] = _divide(ind["volatility_20"], ind["volatility_50"])
+    f["feat_range_hl"] = _divide(h - lo, c)
+    f["feat_body"] = _divide(c - o, o)
+    f["feat_upper_wick"] = _divide(h - np.maximum(o, c), c)
+    f["feat_lower_wick"] = _divide(np.minimum(o, c) - lo, c)
+    for k in RETURN_LAGS:
+        f[f"feat_return_{k}"] = _log_ratio(c, _lag(c, k))
+    f["feat_roc_10"] = ind["roc_10"] / 100.0
+    f["feat_momentum_10_atr"] = _divide(ind["momentum_10"], ind["atr_14"])
+    f["feat_volume_ratio_20"] = ind["volume_ratio_20"]
+    f["feat_volume_trend_5_20"] = ind["volume_trend_5_20"] - 1.0
+    f["feat_volume_change_1"] = _log_ratio(v, _lag(v, 1))
+    vol_sum_20 = _rolling(v, 20, "sum")
+    f["feat_obv_flow_20"] = _divide(ind["obv"] - _lag(ind["obv"], 20), vol_sum_20)
+    f["feat_cmf_20"] = ind["cmf_20"]
+    f["feat_taker_buy_ratio"] = _divide(taker, v)
+    f["feat_taker_buy_ratio_20"] = _divide(_rolling(taker, 20, "sum"), vol_sum_20)
+    f["feat_trades_ratio_20"] = _divide(trades, _rolling(trades, 20, "mean"))
+    f["feat_price_position_20"] = ind["price_position_20"]
+    f["feat_channel_width_20"] = _divide(ind["donchian_high_20"] - ind["donchian_low_20"], c)
+    low100, high100 = _rolling(lo, 100, "min"), _rolling(h, 100, "max")
+    f["feat_price_position_100"] = _divide(c - low100, high100 - low100)
+    f["feat_drawdown_200"] = _divide(c, _rolling(h, 200, "max")) - 1.0
+    hour, weekday = _time_parts(candles)
+    f["feat_hour_sin"] = np.sin(2 * np.pi * hour / 24.0)
+    f["feat_hour_cos"] = np.cos(2 * np.pi * hour / 24.0)
+    f["feat_dow_sin"] = np.sin(2 * np.pi * weekday / 7.0)
+    f["feat_dow_cos"] = np.cos(2 * np.pi * weekday / 7.0)
+    gaps = np.cumsum(gap_starts(candles))
+    f["feat_gap_recent"] = ((gaps - _lag(gaps.astype("float64"), GAP_FLAG_WINDOW)) > 0).astype(
+        "float64"
+    )
+    # Before GAP_FLAG_WINDOW rows exist the lag is NaN: count gaps since the first row instead.
+    head = min(GAP_FLAG_WINDOW, len(gaps))
+    f["feat_gap_recent"][:head] = (gaps[:head] > 0).astype("float64")
+
+    columns = {}
+    for spec in FEATURES.values():
+        values = np.array(f[spec.name], dtype="float64")  # a writable copy
+        values[: spec.warmup] = np.nan
+        columns[spec.name] = values
+    return pd.DataFrame(columns, index=candles.index)
+
+
+def compute_targets(
+    candles: pd.DataFrame, horizon: int = 6, threshold: float = 0.01
+) -> pd.DataFrame:
+    """The labels: ``TargetConfig(horizon, threshold).column`` and ``target_next_close``.
+
+    ``target_up_{pct}pct_{h}h`` is 1.0 when ``close[t + horizon] >= close[t] * (1 + threshold)``,
+    else 0.0; ``target_next_close`` is ``close[t + 1]``. Both are NaN where the future candle is
+    beyond the data, or where candles are missing between t and that candle (a gap).
+
+    Raises:
+        ConfigError: ``horizon`` or ``threshold`` out of range (see TargetConfig).
+        DataError: the frame lacks a needed column.
+    """
+    cfg = TargetConfig(horizon=horizon, threshold=threshold)
+    c = _f64(candles["close"]) if "close" in candles.columns else None
+    if c is None:
+        raise DataError("candle frame lacks the close column: pass candles in the store's schema.")
+    gaps = np.cumsum(gap_starts(candles)).astype("float64")
+
+    def ahead(k: int) -> np.ndarray:
+        fut = np.full_like(c, np.nan)
+        if k < len(c):
+            fut[: len(c) - k] = c[k:]
+            spans_gap = np.zeros(len(c), dtype=bool)
+            spans_gap[: len(c) - k] = gaps[k:] - gaps[: len(c) - k] > 0
+            fut[spans_gap] = np.nan
+        return fut
+
+    future = ahead(cfg.horizon)
+    with np.errstate(invalid="ignore"):
+        up = np.where(np.isnan(future), np.nan, (future >= c * (1.0 + cfg.threshold)) * 1.0)
+    return pd.DataFrame({cfg.column: up, NEXT_CLOSE: ahead(1)}, index=candles.index)
+
+
+def features_markdown() -> str:
+    """docs/FEATURES.md: the feature list with meanings and warm-ups, generated from FEATURES."""
+    lines = [
+        "# Features",
+        "",
+        "Generated from `core/features.py` by `python -m core features --list-md > "
+        "docs/FEATURES.md`; do not edit by hand (a test compares this file with the code).",
+        "",
+        "All features are causal (row t uses candles up to t only) and scale-free. *Warm-up* is",
+        "the number of leading rows that are NaN while the look-back window fills (or, for",
+        "EMA-type indicators, while the seed's influence fades); they are never zero-filled.",
+        "",
+        "Gaps (missing candles) are not filled: indicators run over the stored candles as if",
+        "consecutive, so a window spanning a gap covers more wall-clock time than its length.",
+        f"`feat_gap_recent` flags the {GAP_FLAG_WINDOW} rows from the first candle after a gap.",
+        "Targets whose future window spans a gap are NaN.",
+        "",
+        f"{len(FEATURES)} features:",
+        "",
+        "| # | Feature | Warm-up | Meaning |",
+        "|---|---------|--------:|---------|",
+    ]
+    for i, spec in enumerate(FEATURES.values(), start=1):
+        lines.append(f"| {i} | `{spec.name}` | {spec.warmup} | {spec.description} |")
+    lines += [
+        "",
+        "Targets (`compute_targets(candles, horizon=6, threshold=0.01)`):",
+        "",
+        "| Target | Meaning |",
+        "|--------|---------|",
+        "| `target_up_1pct_6h` | 1 if close 6 candles ahead >= close * 1.01, else 0; NaN at the "
+        "end and across gaps (name follows horizon and threshold) |",
+        f"| `{NEXT_CLOSE}` | the next candle's close; NaN on the last row and before a gap |",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,214 @@
+"""Raw technical indicators over a store candle frame, for charts and as the base of features.
+
+In: a frame in the store's schema (``core.store.COLUMNS``; at least ``open_time``, ``close_time``,
+``open``, ``high``, ``low``, ``close``, ``volume``), sorted by ``open_time``. Out: one column per
+indicator (``INDICATOR_COLUMNS``), same index and length, in price units where the indicator is a
+price (SMA, Bollinger bands, channels) — :mod:`core.features` turns them into scale-free features.
+
+Causality: every value at row t is computed from rows ``<= t`` only. TA-Lib computes what it has
+(moving averages, MACD, ADX/DI, RSI, Stochastic, Williams %R, CCI, Bollinger, ATR, OBV, momentum,
+ROC, rolling max/min/sum); its EMA-type outputs (EMA, MACD, RSI, ADX, ATR) are seeded at the start
+of the series, so they depend on where the series starts but never on later rows. The few
+hand-written ones (volatility, Chaikin Money Flow, volume ratio/trend, price position) are
+vectorised numpy/pandas rolling windows and have reference tests against plain loops.
+
+Gaps (missing candles, exchange halts): indicators run over the *stored* candles as if they were
+consecutive; a gap is never filled with invented candles. A window that spans a gap therefore
+covers more wall-clock time than its length says. :func:`gap_starts` marks the first candle after a
+gap (detected per row from the candle's own length, ``close_time - open_time + 1 ms``, so it needs
+no interval argument and stays causal); features flag the rows just after a gap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import talib
+
+from core.errors import DataError
+
+__all__ = [
+    "INDICATOR_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "compute_indicators",
+    "epoch_ms",
+    "gap_starts",
+    "indicator_arrays",
+    "rolling_std",
+]
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "open_time",
+    "close_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+)
+
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "sma_5",
+    "sma_10",
+    "sma_20",
+    "sma_50",
+    "sma_200",
+    "ema_10",
+    "ema_12",
+    "ema_20",
+    "ema_26",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "adx_14",
+    "plus_di_14",
+    "minus_di_14",
+    "rsi_14",
+    "stoch_k",
+    "stoch_d",
+    "williams_r_14",
+    "cci_20",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "bb_width",
+    "atr_14",
+    "volatility_20",
+    "volatility_50",
+    "obv",
+    "cmf_20",
+    "donchian_high_20",
+    "donchian_low_20",
+    "momentum_10",
+    "roc_10",
+    "volume_ratio_20",
+    "volume_trend_5_20",
+    "price_position_20",
+)
+
+
+def _check(candles: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in candles.columns]
+    if missing:
+        raise DataError(
+            f"candle frame lacks the columns {', '.join(missing)}: pass candles in the store's "
+            "schema (core.store.load_candles or normalize_candles)."
+        )
+
+
+def _f64(values: pd.Series) -> np.ndarray:
+    return np.ascontiguousarray(values.to_numpy(dtype="float64", na_value=np.nan))
+
+
+def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with NaN (not inf, not 0) where the denominator is 0: the value is undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def rolling_std(values: np.ndarray, window: int) -> np.ndarray:
+    """Sample standard deviation (ddof=1) of the last ``window`` values; NaN until full."""
+    return pd.Series(values).rolling(window, min_periods=window).std(ddof=1).to_numpy()
+
+
+def epoch_ms(times: pd.Series) -> np.ndarray:
+    """Milliseconds since 1970-01-01 UTC as int64 (naive times are taken as UTC)."""
+    return pd.DatetimeIndex(times).as_unit("ms").asi8.copy()
+
+
+def gap_starts(candles: pd.DataFrame) -> np.ndarray:
+    """Boolean per row: True when candles are missing between the previous stored row and this one.
+
+    A candle's length is ``close_time - open_time + 1 ms`` (Binance's convention), so the check
+    works for every interval without being told which one, and uses only rows ``<= t``.
+    """
+    _check(candles)
+    n = len(candles)
+    out = np.zeros(n, dtype=bool)
+    if n < 2:
+        return out
+    opens = epoch_ms(candles["open_time"])
+    closes = epoch_ms(candles["close_time"])
+    step = closes - opens + 1
+    out[1:] = (opens[1:] - opens[:-1]) > step[:-1]
+    return out
+
+
+def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[str, np.ndarray]:
+    """The indicators as float64 numpy arrays keyed by ``INDICATOR_COLUMNS`` (no frame overhead).
+
+    ``relative=True`` divides every price by the first row's close before computing, so prices
+    are near 1 whatever the coin: TA-Lib treats differences below 1e-8 as zero (RSI, ADX, ...),
+    which would distort a coin priced at 0.00001. The first row is at or before every row, so
+    this stays causal; features use it, charts keep price units.
+
+    Raises:
+        DataError: the frame lacks one of ``REQUIRED_COLUMNS``.
+    """
+    _check(candles)
+    h, lo, c, v = (_f64(candles[k]) for k in ("high", "low", "close", "volume"))
+    if relative and len(c) and np.isfinite(c[0]) and c[0] > 0:
+        h, lo, c = h / c[0], lo / c[0], c / c[0]
+    out: dict[str, np.ndarray] = {}
+    for n in (5, 10, 20, 50, 200):
+        out[f"sma_{n}"] = talib.SMA(c, timeperiod=n)
+    for n in (10, 12, 20, 26):
+        out[f"ema_{n}"] = talib.EMA(c, timeperiod=n)
+    out["macd"], out["macd_signal"], out["macd_hist"] = talib.MACD(
+        c, fastperiod=12, slowperiod=26, signalperiod=9
+    )
+    out["adx_14"] = talib.ADX(h, lo, c, timeperiod=14)
+    out["plus_di_14"] = talib.PLUS_DI(h, lo, c, timeperiod=14)
+    out["minus_di_14"] = talib.MINUS_DI(h, lo, c, timeperiod=14)
+    out["rsi_14"] = talib.RSI(c, timeperiod=14)
+    out["stoch_k"], out["stoch_d"] = talib.STOCH(
+        h, lo, c, fastk_period=14, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0
+    )
+    out["williams_r_14"] = talib.WILLR(h, lo, c, timeperiod=14)
+    out["cci_20"] = talib.CCI(h, lo, c, timeperiod=20)
+    out["bb_upper"], out["bb_middle"], out["bb_lower"] = talib.BBANDS(
+        c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
+    )
+    out["bb_width"] = _divide(out["bb_upper"] - out["bb_lower"], out["bb_middle"])
+    out["atr_14"] = talib.ATR(h, lo, c, timeperiod=14)
+
+    log_ret = np.full_like(c, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ret[1:] = np.log(c[1:] / c[:-1])
+    out["volatility_20"] = rolling_std(log_ret, 20)
+    out["volatility_50"] = rolling_std(log_ret, 50)
+
+    out["obv"] = talib.OBV(c, v)
+    # Money-flow multiplier is 0 on a candle with high == low (no range, no pressure either way):
+    # that is the indicator's definition, not a fill of missing values.
+    span = h - lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mfm = np.where(span > 0, ((c - lo) - (h - c)) / np.where(span > 0, span, 1.0), 0.0)
+    out["cmf_20"] = _divide(talib.SUM(mfm * v, timeperiod=20), talib.SUM(v, timeperiod=20))
+
+    out["donchian_high_20"] = talib.MAX(h, timeperiod=20)
+    out["donchian_low_20"] = talib.MIN(lo, timeperiod=20)
+    out["momentum_10"] = talib.MOM(c, timeperiod=10)
+    out["roc_10"] = talib.ROC(c, timeperiod=10)
+    vol_sma20 = talib.SMA(v, timeperiod=20)
+    out["volume_ratio_20"] = _divide(v, vol_sma20)
+    out["volume_trend_5_20"] = _divide(talib.SMA(v, timeperiod=5), vol_sma20)
+    out["price_position_20"] = _divide(
+        c - out["donchian_low_20"], out["donchian_high_20"] - out["donchian_low_20"]
+    )
+    return out
+
+
+def compute_indicators(candles: pd.DataFrame) -> pd.DataFrame:
+    """Raw indicator values for charts: one column per ``INDICATOR_COLUMNS``, same index as input.
+
+    NaN while an indicator's look-back window is not full (never zero). Prices stay in price
+    units; oscillators in their usual ranges (RSI 0..100, Williams %R -100..0, ...).
+
+    Raises:
+        DataError: the frame lacks one of ``REQUIRED_COLUMNS``.
+    """
+    arrays = indicator_arrays(candles)
+    return pd.DataFrame({k: arrays[k] for k in INDICATOR_COLUMNS}, index=candles.index)
