@@ -32,7 +32,14 @@ import pandas as pd
 
 from core.config import TargetConfig
 from core.errors import DataError
-from core.indicators import _divide, _f64, epoch_ms, gap_starts, indicator_arrays
+from core.indicators import (
+    _divide,
+    _f64,
+    compute_indicators,
+    epoch_ms,
+    gap_starts,
+    indicator_arrays,
+)
 
 __all__ = [
     "FEATURES",
@@ -42,6 +49,7 @@ __all__ = [
     "compute_features",
     "compute_targets",
     "feature_columns",
+    "feature_frame",
     "features_markdown",
 ]
 
@@ -282,6 +290,27 @@ def compute_targets(
     with np.errstate(invalid="ignore"):
         up = np.where(np.isnan(future), np.nan, (future >= c * (1.0 + cfg.threshold)) * 1.0)
     return pd.DataFrame({cfg.column: up, NEXT_CLOSE: ahead(1)}, index=candles.index)
+
+
+def feature_frame(
+    candles: pd.DataFrame,
+    *,
+    horizon: int = 6,
+    threshold: float = 0.01,
+    include_indicators: bool = False,
+) -> pd.DataFrame:
+    """``open_time``, ``close``, the ``feat_*`` columns and the targets in one frame (for export).
+
+    With ``include_indicators`` the raw indicator values (price units) follow the features.
+
+    Raises:
+        ConfigError: bad ``horizon`` / ``threshold``. DataError: a needed column is missing.
+    """
+    parts = [candles[["open_time", "close"]], compute_features(candles)]
+    if include_indicators:
+        parts.append(compute_indicators(candles))
+    parts.append(compute_targets(candles, horizon=horizon, threshold=threshold))
+    return pd.concat(parts, axis=1)
 
 
 def features_markdown() -> str:
