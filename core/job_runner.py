@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from core import config
@@ -26,7 +27,7 @@ from core.errors import CryptoVoltError
 from core.jobs import JobSpec, JobState, acquire_slot, job_dir, read_spec
 from core.registry import ModelRegistry
 
-__all__ = ["JobCancelled", "JobReporter", "run_job"]
+__all__ = ["JobCancelled", "JobReporter", "run_job", "training_logging"]
 
 log = logging.getLogger("core.jobs.run")
 #: Status writes at most this often during a stage (stage changes are written at once).
@@ -149,26 +150,30 @@ class _RecordingRegistry(ModelRegistry):
 
 
 @contextlib.contextmanager
-def _job_logging(job_id: str, symbol: str) -> Iterator[None]:
-    """Send the ``core`` loggers to the job's log and to logs/model_training.log."""
+def training_logging(tag: str, symbol: str, job_log: Path | None = None) -> Iterator[None]:
+    """Send the ``core`` loggers to ``{home}/logs/model_training.log`` (lines tagged
+    ``[tag symbol]``) and, for a job, to its own ``job.log``."""
     config.logs_dir().mkdir(parents=True, exist_ok=True)
-    own = logging.FileHandler(job_dir(job_id) / "job.log", encoding="utf-8")
-    own.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     shared = logging.FileHandler(config.logs_dir() / "model_training.log", encoding="utf-8")
     shared.setFormatter(
-        logging.Formatter(f"%(asctime)s %(levelname)s [{job_id} {symbol}] %(message)s")
+        logging.Formatter(f"%(asctime)s %(levelname)s [{tag} {symbol}] %(message)s")
     )
-    for handler in (own, shared):
+    handlers: list[logging.Handler] = [shared]
+    if job_log is not None:
+        own = logging.FileHandler(job_log, encoding="utf-8")
+        own.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        handlers.append(own)
+    for handler in handlers:
         handler.formatter.converter = time.gmtime  # UTC in every log line
     core_logger = logging.getLogger("core")
     previous = core_logger.level
     core_logger.setLevel(logging.INFO)
-    core_logger.addHandler(own)
-    core_logger.addHandler(shared)
+    for handler in handlers:
+        core_logger.addHandler(handler)
     try:
         yield
     finally:
-        for handler in (own, shared):
+        for handler in handlers:
             core_logger.removeHandler(handler)
             handler.close()
         core_logger.setLevel(previous)
@@ -215,7 +220,7 @@ def run_job(job_id: str) -> int:
     """
     spec = read_spec(job_id)
     reporter = JobReporter(job_id)
-    with _job_logging(job_id, spec.symbol), _cancel_on_signals():
+    with training_logging(job_id, spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
         try:
             reporter.write(force=True, pid=os.getpid(), message="waiting for a free slot")
             log.info("job %s: %s, models %s", job_id, spec.symbol, ",".join(spec.models))

@@ -34,21 +34,25 @@ from core import config
 from core.atomic import atomic_write_json
 from core.coins import ensure_tradeable, parse_coin
 from core.config import Interval, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
-from core.errors import ConfigError, JobError
+from core.errors import ConfigError, JobError, NoDataError
 
 __all__ = [
     "ACTIVE_STATES",
     "DIED_MESSAGE",
+    "SETTINGS",
     "JobSpec",
     "JobState",
     "cancel",
+    "describe_progress",
     "has_active_jobs",
     "job_dir",
     "launch",
     "list_jobs",
+    "make_specs",
     "parse_models",
     "queue_position",
     "read_spec",
+    "require_data",
     "slot_count",
     "status",
     "tail_log",
@@ -144,6 +148,73 @@ class JobSpec:
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"Job spec is not valid ({exc}); launch the job again.") from None
+
+
+#: The main settings a person can change (form fields, CLI flags) → (stage, dataclass field).
+SETTINGS: dict[str, tuple[str, str]] = {
+    "horizon": ("target", "horizon"),
+    "threshold": ("target", "threshold"),
+    "trees": ("xgb", "n_estimators"),
+    "depth": ("xgb", "max_depth"),
+    "window": ("lstm", "window"),
+    "units": ("lstm", "units"),
+    "epochs": ("lstm", "epochs"),
+    "batch_size": ("lstm", "batch_size"),
+    "patience": ("lstm", "patience"),
+}
+_STAGE_CONFIGS = {"target": TargetConfig, "xgb": XGBConfig, "lstm": LSTMConfig}
+
+
+def make_specs(
+    coins: Sequence[str],
+    *,
+    models: str | Sequence[str] = ("xgboost", "lstm"),
+    interval: str = "1h",
+    **settings: Any,
+) -> list[JobSpec]:
+    """One validated :class:`JobSpec` per coin from the main settings (keys of :data:`SETTINGS`;
+    ``None`` keeps the default). Everything is checked before anything is started.
+
+    Raises:
+        ConfigError: an unknown setting, an impossible value, no coins, an unknown model.
+        InvalidSymbolError, StablecoinError: a coin that cannot be trained.
+    """
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"Unknown setting(s) {unknown}: use {', '.join(SETTINGS)}.")
+    if not coins:
+        raise ConfigError("Pick at least one coin to train.")
+    values: dict[str, dict[str, Any]] = {stage: {} for stage in _STAGE_CONFIGS}
+    for key, value in settings.items():
+        if value is not None:
+            stage, name = SETTINGS[key]
+            values[stage][name] = value
+    try:
+        built = {stage: cls(**values[stage]) for stage, cls in _STAGE_CONFIGS.items()}
+    except TypeError as exc:
+        raise ConfigError(f"Settings are not valid: {exc}") from None
+    models = parse_models(models)
+    return [
+        JobSpec(coin, models, interval, built["target"], SplitConfig(), built["xgb"], built["lstm"])
+        for coin in coins
+    ]
+
+
+def require_data(spec: JobSpec) -> None:
+    """Refuse a coin with no stored candles before a job is started for it.
+
+    Raises:
+        NoDataError: the message says where the candles should be and how to fetch them.
+    """
+    from core.store import candle_path
+
+    path = candle_path(spec.symbol, spec.interval)
+    if not path.exists():
+        base = parse_coin(spec.symbol).base
+        raise NoDataError(
+            f"No {spec.interval} candles for {spec.symbol} in {path.parent}. Fetch them first: "
+            f"the Data page, or `python -m core fetch --coins {base}`."
+        )
 
 
 def slot_count() -> int:
@@ -475,3 +546,19 @@ def acquire_slot(job_id: str, *, on_wait=None, poll: float = 0.5) -> Iterator[in
         if on_wait is not None:
             on_wait(ahead, slots)
         time.sleep(poll)
+
+
+def describe_progress(status: Mapping[str, Any]) -> str:
+    """One line for a job: ``lstm fitting 12/100 · 1m 30s left · epoch 12 loss ...``."""
+    if status.get("error"):
+        return str(status["error"])
+    parts = [str(p) for p in (status.get("model"), status.get("stage")) if p]
+    if status.get("total"):
+        parts.append(f"{status.get('step', 0)}/{status['total']}")
+    eta = status.get("eta_seconds")
+    if status.get("state") in ACTIVE_STATES and isinstance(eta, int | float):
+        minutes, seconds = divmod(int(eta), 60)
+        parts.append(f"· {minutes}m {seconds:02d}s left" if minutes else f"· {seconds}s left")
+    text = " ".join(parts)
+    message = str(status.get("message") or "")
+    return f"{text} · {message}" if text and message else text or message

@@ -41,7 +41,14 @@ from core.atomic import atomic_write_json
 from core.coins import parse_coin
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
 
-__all__ = ["METADATA_FILE", "PREDICTIONS_FILE", "ModelRegistry", "model_name", "parse_version"]
+__all__ = [
+    "METADATA_FILE",
+    "PREDICTIONS_FILE",
+    "ModelRegistry",
+    "headline_metrics",
+    "model_name",
+    "parse_version",
+]
 
 METADATA_FILE = "metadata.json"
 PREDICTIONS_FILE = "predictions.parquet"
@@ -66,6 +73,39 @@ def model_name(kind: str, symbol: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9]*", kind_text):
         raise ModelError(f"Model type {kind!r} is not a name like 'xgboost' or 'lstm'.")
     return f"{kind_text}_{parse_coin(symbol).symbol.lower()}"
+
+
+#: Test metrics worth a glance, in the order shown; each is paired with its baseline if recorded.
+_HEADLINE = (
+    "roc_auc",
+    "auc",
+    "accuracy",
+    "balanced_accuracy",
+    "mae",
+    "rmse",
+    "directional_accuracy",
+)
+
+
+def headline_metrics(meta: Mapping[str, Any], *, limit: int = 3) -> dict[str, str]:
+    """A version's key test metrics beside their naive baseline, for tables and job lists:
+    ``{"roc_auc": "0.531 (0.500)", "skill": "-0.012"}``. Empty if none were recorded."""
+    metrics = meta.get("metrics") or {}
+    test = metrics.get("test") or {}
+    baseline = metrics.get("baseline") or {}
+    out: dict[str, str] = {}
+    for key in _HEADLINE:
+        value = test.get(key) if isinstance(test, Mapping) else None
+        if not isinstance(value, int | float) or len(out) >= limit:
+            continue
+        base = baseline.get(key) if isinstance(baseline, Mapping) else None
+        out[key] = f"{value:.4g}" + (f" ({base:.4g})" if isinstance(base, int | float) else "")
+    skill = metrics.get("skill")
+    if isinstance(skill, Mapping):
+        skill = skill.get("mae", skill.get("skill"))
+    if isinstance(skill, int | float):
+        out["skill"] = f"{skill:+.3f}"
+    return out
 
 
 def parse_version(version: str | int) -> int:
@@ -171,7 +211,7 @@ class ModelRegistry:
             reported = [str(f) for f in (model.save(tmp) or [])]
             if predictions is not None:
                 predictions.to_parquet(tmp / PREDICTIONS_FILE, index=False)
-                reported.append(PREDICTIONS_FILE)
+                reported = [*dict.fromkeys([*reported, PREDICTIONS_FILE])]
             present = _files_under(tmp)
             missing = sorted(set(reported) - set(present))
             if missing:

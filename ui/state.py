@@ -23,3 +23,11 @@ SIGNALS_LAST_REFRESH = "signals_last_refresh"  # time.time() of the last auto to
 BACKTEST_FEE = "backtest_fee"
 BACKTEST_SLIPPAGE = "backtest_slippage_bps"
 BACKTEST_LONG_SHORT = "backtest_long_short"
+#: Training page: coins and models picked in the form, the prefix of the settings inputs' keys,
+#: the ids of jobs launched by the last Train click, and of jobs active at the last poll (a job
+#: leaving that list reruns the page so polling stops and registry views refresh).
+TRAINING_COINS = "training_coins"
+TRAINING_MODELS = "training_models"
+TRAINING_SETTING_PREFIX = "training_setting_"
+TRAINING_LAUNCHED = "training_launched"
+TRAINING_ACTIVE_JOBS = "training_active_jobs"

@@ -9,7 +9,7 @@ from typing import Any
 from core import jobs
 from core.cli._common import format_table
 
-__all__ = ["describe_progress", "register", "run"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,29 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def describe_progress(status: dict[str, Any]) -> str:
-    """One line: ``lstm fitting 12/100 · 1m 30s left`` (or the error / message)."""
-    if status.get("error"):
-        return str(status["error"])
-    parts = [str(p) for p in (status.get("model"), status.get("stage")) if p]
-    if status.get("total"):
-        parts.append(f"{status.get('step', 0)}/{status['total']}")
-    eta = status.get("eta_seconds")
-    if status.get("state") in jobs.ACTIVE_STATES and isinstance(eta, int | float):
-        minutes, seconds = divmod(int(eta), 60)
-        parts.append(f"· {minutes}m {seconds:02d}s left" if minutes else f"· {seconds}s left")
-    text = " ".join(parts)
-    message = status.get("message") or ""
-    return f"{text} · {message}" if text and message else text or message
-
-
 def _row(status: dict[str, Any]) -> list[object]:
     result = ", ".join(f"{r.get('name')} {r.get('version')}" for r in status.get("result") or [])
     return [
         status.get("job_id"),
         status.get("symbol"),
         status.get("state"),
-        describe_progress(status)[:70],
+        jobs.describe_progress(status)[:70],
         result,
     ]
 
@@ -85,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             for key in ("job_id", "symbol", "state", "started_at", "finished_at", "pid"):
                 print(f"{key:12} {status.get(key) or '-'}")
-            print(f"{'progress':12} {describe_progress(status)}")
+            print(f"{'progress':12} {jobs.describe_progress(status)}")
             for result in status.get("result") or []:
                 print(f"{'model':12} {result.get('name')} {result.get('version')}")
         return 0 if status.get("state") != jobs.JobState.FAILED else 1

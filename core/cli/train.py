@@ -1,0 +1,140 @@
+"""``python -m core train``: train coins in the foreground (progress bar) or as background jobs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from core import jobs
+from core.cli._common import ProgressBar, format_table
+from core.coins import parse_coins
+from core.errors import CryptoVoltError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train XGBoost and/or LSTM models per coin and register them",
+        description=(
+            "Train one coin after another in this terminal (or --background: one job per coin "
+            "through the job queue). Every setting is checked before any work starts."
+        ),
+    )
+    parser.add_argument(
+        "--coins", default="all", help="comma-separated coins, e.g. BTC,ETH (default: all)"
+    )
+    parser.add_argument("--models", default="xgb,lstm", help="xgb, lstm or xgb,lstm (default)")
+    parser.add_argument("--interval", default="1h", help="candle interval (default 1h)")
+    group = parser.add_argument_group("settings (defaults from core/config.py)")
+    group.add_argument("--horizon", type=int, help="target: candles ahead (default 6)")
+    group.add_argument("--threshold", type=float, help="target: rise as a fraction (0.01 = 1%%)")
+    group.add_argument("--trees", type=int, help="XGBoost: number of trees (default 150)")
+    group.add_argument("--depth", type=int, help="XGBoost: tree depth (default 6)")
+    group.add_argument("--window", type=int, help="LSTM: candles per input sequence (default 60)")
+    group.add_argument("--units", type=int, help="LSTM: units per layer (default 50)")
+    group.add_argument("--epochs", type=int, help="LSTM: maximum epochs (default 100)")
+    group.add_argument("--batch-size", type=int, help="LSTM: batch size")
+    group.add_argument("--patience", type=int, help="LSTM: early-stopping patience (0 = off)")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="launch one background job per coin and return (see `python -m core job list`)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
+    settings = {key: getattr(args, key) for key in jobs.SETTINGS}
+    coins = [c.symbol for c in parse_coins(args.coins)]
+    if args.coins.strip().lower() in {"", "all"}:
+        from core.store import list_stored
+
+        # "all" means every default coin that has data, so one missing coin does not stop the rest
+        stored = {s for s, i in list_stored() if i == args.interval}
+        coins = [c for c in coins if c in stored] or coins
+    specs = jobs.make_specs(coins, models=args.models, interval=args.interval, **settings)
+    for spec in specs:
+        jobs.require_data(spec)
+    return specs
+
+
+class _Progress:
+    """One progress bar per (model, stage) of a coin."""
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.bar: ProgressBar | None = None
+        self.key: tuple[Any, Any] | None = None
+
+    def __call__(self, event: Any) -> None:
+        model = str(getattr(event.model, "value", event.model) or "")
+        stage = str(getattr(event.stage, "value", event.stage))
+        if (model, stage) != self.key:
+            self.close()
+            self.key = (model, stage)
+            label = " ".join(p for p in (self.symbol, model, stage) if p)
+            self.bar = ProgressBar(event.total or 1, label)
+        assert self.bar is not None
+        self.bar.update(event.step if event.total else 1, str(event.message or "")[:60])
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _headline(meta: dict[str, Any]) -> str:
+    from core.registry import headline_metrics
+
+    return "  ".join(f"{k} {v}" for k, v in headline_metrics(meta).items())
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = _specs(args)
+    if args.background:
+        for spec in specs:
+            job_id = jobs.launch(spec)
+            print(f"{spec.symbol}: job {job_id}")
+        print("Follow them with `python -m core job list` (or the Training page).")
+        return 0
+
+    from core.job_runner import training_logging
+    from core.models import ModelKind
+    from core.train import train_coin
+
+    rows: list[list[object]] = []
+    failed: list[str] = []
+    for spec in specs:
+        started = time.monotonic()
+        progress = _Progress(spec.symbol)
+        with training_logging("cli", spec.symbol):
+            try:
+                results = train_coin(
+                    spec.symbol,
+                    models=tuple(ModelKind(m) for m in spec.models),
+                    interval=spec.interval,
+                    target=spec.target,
+                    split=spec.split,
+                    xgb=spec.xgb,
+                    lstm=spec.lstm,
+                    progress=progress,
+                )
+            except CryptoVoltError as exc:
+                progress.close()
+                print(f"error: {spec.symbol}: {exc}", file=sys.stderr)
+                failed.append(spec.symbol)
+                continue
+        progress.close()
+        elapsed = time.monotonic() - started
+        for meta in results:
+            rows.append([meta.get("name"), meta.get("version"), f"{elapsed:.0f}s", _headline(meta)])
+    if rows:
+        print(format_table(["model", "version", "time", "test metrics (baseline)"], rows))
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,219 @@
+"""Training widgets: the form that launches jobs and the live job list.
+
+The job list polls the files under ``runs/`` with ``st.fragment(run_every=...)`` only while a job
+is queued or running, and reruns the whole page when one finishes (so polling stops and the
+registry-backed parts of the app refresh). Nothing here imports TensorFlow: the jobs do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core import jobs
+from core.coins import DEFAULT_COINS, display_name
+from core.config import LSTMConfig, TargetConfig, XGBConfig
+from core.errors import CryptoVoltError
+from core.registry import headline_metrics
+from ui import state
+from ui.loaders import stored_summary
+
+__all__ = ["POLL_SECONDS", "render_job_list", "render_training_form", "trainable_coins"]
+
+POLL_SECONDS = 2.0
+MODEL_CHOICES = {"XGBoost + LSTM": ("xgboost", "lstm"), "XGBoost": ("xgboost",), "LSTM": ("lstm",)}
+MODELS_PAGE = Path(__file__).resolve().parent.parent / "pages" / "models.py"
+_STATE_ICONS = {
+    "queued": ":material/schedule:",
+    "running": ":material/autorenew:",
+    "succeeded": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+}
+_STATE_COLORS = {
+    "queued": "gray",
+    "running": "blue",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "orange",
+}
+
+
+def trainable_coins(interval: str = "1h") -> list[str]:
+    """Coins with stored candles at ``interval``: default coins first, then the rest by name."""
+    summary = stored_summary()
+    found = set(summary.loc[summary["interval"] == interval, "symbol"]) if len(summary) else set()
+    order = {s: i for i, s in enumerate(DEFAULT_COINS)}
+    return sorted(found, key=lambda s: (order.get(s, len(order)), s))
+
+
+def _settings_inputs() -> dict[str, Any]:
+    """The main settings; bounds are left to the config dataclasses so their message is shown."""
+    target, xgb, lstm = TargetConfig(), XGBConfig(), LSTMConfig()
+    key = state.TRAINING_SETTING_PREFIX
+    with st.expander("Settings", icon=":material/tune:"):
+        st.caption("Target (XGBoost): will the close `horizon` candles ahead be this much higher?")
+        a, b = st.columns(2)
+        horizon = a.number_input(
+            "Horizon (candles)", value=target.horizon, step=1, key=f"{key}horizon"
+        )
+        threshold_pct = b.number_input(
+            "Threshold (%)",
+            value=target.threshold * 100,
+            step=0.1,
+            format="%.2f",
+            key=f"{key}threshold",
+        )
+        st.caption("XGBoost")
+        a, b = st.columns(2)
+        trees = a.number_input("Trees", value=xgb.n_estimators, step=10, key=f"{key}trees")
+        depth = b.number_input("Depth", value=xgb.max_depth, step=1, key=f"{key}depth")
+        st.caption("LSTM")
+        a, b, c = st.columns(3)
+        window = a.number_input("Window (candles)", value=lstm.window, step=1, key=f"{key}window")
+        units = b.number_input("Units", value=lstm.units, step=1, key=f"{key}units")
+        epochs = c.number_input("Epochs (max)", value=lstm.epochs, step=1, key=f"{key}epochs")
+        a, b, _ = st.columns(3)
+        batch = a.number_input("Batch size", value=lstm.batch_size, step=1, key=f"{key}batch_size")
+        patience = b.number_input(
+            "Patience (0 = off)", value=lstm.patience, step=1, key=f"{key}patience"
+        )
+    return {
+        "horizon": int(horizon),
+        "threshold": round(float(threshold_pct) / 100, 6),
+        "trees": int(trees),
+        "depth": int(depth),
+        "window": int(window),
+        "units": int(units),
+        "epochs": int(epochs),
+        "batch_size": int(batch),
+        "patience": int(patience),
+    }
+
+
+def render_training_form(interval: str = "1h") -> list[str]:
+    """Coins, models and settings in one form; **Train** launches one job per coin.
+
+    Returns the ids of jobs launched by this run (empty otherwise). Bad settings are shown in the
+    form and nothing starts.
+    """
+    coins = trainable_coins(interval)
+    if not coins:
+        st.info("No candles yet. Open **Data** to fetch them or load the bundled sample first.")
+        return []
+    with st.form("training_form", border=True):
+        picked = st.multiselect(
+            "Coins",
+            coins,
+            default=coins,
+            format_func=display_name,
+            key=state.TRAINING_COINS,
+            placeholder="Pick coins to train",
+        )
+        choice = st.segmented_control(
+            "Models", list(MODEL_CHOICES), default="XGBoost + LSTM", key=state.TRAINING_MODELS
+        )
+        settings = _settings_inputs()
+        submitted = st.form_submit_button("Train", icon=":material/play_arrow:", type="primary")
+        if not submitted:
+            return []
+        try:
+            specs = jobs.make_specs(
+                picked, models=MODEL_CHOICES.get(choice or "", ()), interval=interval, **settings
+            )
+            for spec in specs:
+                jobs.require_data(spec)
+            launched = [jobs.launch(spec) for spec in specs]
+        except CryptoVoltError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return []
+    st.session_state[state.TRAINING_LAUNCHED] = launched
+    st.toast(f"Started {len(launched)} training job(s).", icon=":material/play_arrow:")
+    return launched
+
+
+def _elapsed(job: dict[str, Any]) -> str:
+    start = job.get("started_at")
+    if not start:
+        return ""
+    end = job.get("finished_at")
+    try:
+        t0 = datetime.fromisoformat(start)
+        t1 = datetime.fromisoformat(end) if end else datetime.now(UTC)
+    except ValueError:
+        return ""
+    seconds = max(0, int((t1 - t0).total_seconds()))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _open_models(name: str) -> None:
+    st.session_state[state.MODELS_SELECTED] = name
+
+
+def _render_result(job: dict[str, Any]) -> None:
+    for result in job.get("result") or []:
+        name, version = result.get("name"), result.get("version")
+        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result).items())
+        line = f"**{name}** {version}" + (
+            f" · test {numbers} (baseline in brackets)" if numbers else ""
+        )
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(line)
+        if MODELS_PAGE.exists() and right.button(
+            "Open", key=f"open_{job['job_id']}_{name}", icon=":material/leaderboard:"
+        ):
+            _open_models(str(name))
+            st.switch_page("pages/models.py")
+
+
+def _render_job(job: dict[str, Any]) -> None:
+    job_id = job["job_id"]
+    job_state = str(job.get("state"))
+    with st.container(border=True):
+        head, side = st.columns([5, 1], vertical_alignment="center")
+        models = " + ".join(m.upper() if m == "lstm" else "XGBoost" for m in job.get("models", []))
+        head.markdown(
+            f"**{display_name(job.get('symbol', '?'))}** · {models} · "
+            f":{_STATE_COLORS.get(job_state, 'gray')}-badge[{_STATE_ICONS.get(job_state, '')} "
+            f"{job_state}] · `{job_id}` {_elapsed(job)}"
+        )
+        if job_state in jobs.ACTIVE_STATES:
+            if side.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
+                jobs.cancel(job_id)
+                st.rerun()
+            total, step = job.get("total") or 0, job.get("step") or 0
+            st.progress(min(step / total, 1.0) if total else 0.0, text=jobs.describe_progress(job))
+            losses = job.get("metrics") or {}
+            if losses:
+                st.caption(" · ".join(f"{k} {v:.5g}" for k, v in losses.items()))
+        elif job_state == jobs.JobState.FAILED:
+            st.error(job.get("error") or "failed", icon=":material/error:")
+        elif job_state == jobs.JobState.CANCELLED:
+            st.warning(job.get("message") or "cancelled", icon=":material/cancel:")
+        _render_result(job)
+        with st.expander("Log", expanded=job_state in jobs.ACTIVE_STATES):
+            st.code(jobs.tail_log(job_id, 30) or "(nothing logged yet)", language=None)
+
+
+def render_job_list(*, limit: int = 20) -> None:
+    """The newest ``limit`` jobs, live while any is queued or running."""
+    active = any(j.get("state") in jobs.ACTIVE_STATES for j in jobs.list_jobs(limit=limit))
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def panel() -> None:
+        found = jobs.list_jobs(limit=limit)
+        running = sorted(j["job_id"] for j in found if j.get("state") in jobs.ACTIVE_STATES)
+        before = st.session_state.get(state.TRAINING_ACTIVE_JOBS, [])
+        st.session_state[state.TRAINING_ACTIVE_JOBS] = running
+        if set(before) - set(running) or (running and not active):
+            st.rerun()  # a job finished or appeared: rerun the page so polling follows
+        if not found:
+            st.caption("No training jobs yet.")
+            return
+        for job in found:
+            _render_job(job)
+
+    panel()
