@@ -217,6 +217,12 @@ def require_data(spec: JobSpec) -> None:
         )
 
 
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def slot_count() -> int:
     """How many jobs run at once: ``$CRYPTOVOLT_JOB_SLOTS``, else one per core, capped by memory.
 
@@ -228,8 +234,7 @@ def slot_count() -> int:
         if not env.isdigit() or not 1 <= int(env) <= 64:
             raise ConfigError(f"CRYPTOVOLT_JOB_SLOTS must be 1..64, got {env!r}.")
         return int(env)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    slots = max(1, cores or 1)
+    slots = _cores()
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -288,6 +293,8 @@ def launch(spec: JobSpec | Mapping[str, Any]) -> str:
     (queue / f"{created_ns:020d}_{job_id}").touch()
     env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # jobs run side by side, one per slot: each gets its share of the cores, not all of them
+    env.setdefault("CRYPTOVOLT_THREADS", str(max(1, _cores() // slot_count())))
     with open(folder / "output.log", "ab") as output:
         try:
             proc = subprocess.Popen(

@@ -1,0 +1,174 @@
+"""The Training page under AppTest: defaults, settings checked in the form, jobs from disk."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import jobs
+from core.atomic import atomic_write_json
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/training.py"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at.run()
+    return at.switch_page(PAGE).run()
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [w.value for w in at.warning]
+    parts += [c.value for c in at.code]
+    return "\n".join(str(p) for p in parts)
+
+
+def _train_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Train")
+
+
+def test_defaults_offer_every_coin_with_data_and_the_default_settings(home_with_sample: Path):
+    at = _page()
+    assert not at.exception
+    assert at.multiselect(key="training_coins").value == [
+        "BTCUSDT",
+        "ETHUSDT",
+        "SOLUSDT",
+        "XRPUSDT",
+        "ADAUSDT",
+        "AVAXUSDT",
+        "LINKUSDT",
+        "UNIUSDT",
+        "DOTUSDT",
+    ]
+    values = {n.key.removeprefix("training_setting_"): n.value for n in at.number_input}
+    assert values == {
+        "horizon": 6,
+        "threshold": 1.0,
+        "trees": 150,
+        "depth": 6,
+        "window": 60,
+        "units": 50,
+        "epochs": 100,
+        "batch_size": 64,
+        "patience": 5,
+    }
+    assert "No training jobs yet." in _texts(at)
+
+
+def test_without_data_the_page_says_to_fetch_first(home: Path):
+    at = _page()
+    assert not at.exception
+    assert any("fetch" in i.value.lower() for i in at.info)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("trees", 0, "trees"), ("window", 1, "window"), ("threshold", 80.0, "threshold")],
+)
+def test_impossible_setting_is_caught_in_the_form_and_nothing_starts(
+    home_with_sample: Path, key: str, value: float, message: str
+):
+    at = _page()
+    at.number_input(key=f"training_setting_{key}").set_value(value)
+    _train_button(at).click()
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert jobs.list_jobs() == []
+
+
+def test_no_model_picked_is_caught(home_with_sample: Path):
+    at = _page()
+    at.button_group(key="training_models").set_value(None)
+    _train_button(at).click()
+    at.run()
+    assert any("at least one model" in e.value for e in at.error)
+    assert jobs.list_jobs() == []
+
+
+def _write_job(home: Path, job_id: str, **fields) -> None:
+    status = {
+        "job_id": job_id,
+        "symbol": "BTCUSDT",
+        "models": ["xgboost", "lstm"],
+        "state": "succeeded",
+        "created_ns": time.time_ns(),
+        "started_at": "2025-06-01T10:00:00+00:00",
+        "finished_at": "2025-06-01T10:01:05+00:00",
+        "result": [],
+        **fields,
+    }
+    atomic_write_json(home / "runs" / job_id / "status.json", status)
+
+
+def test_jobs_on_disk_are_listed_with_results_errors_and_dead_processes(home_with_sample: Path):
+    _write_job(
+        home_with_sample,
+        "20250601-100000-btcusdt-aaaa",
+        result=[
+            {
+                "name": "xgboost_btcusdt",
+                "version": "v3",
+                "model_type": "xgboost",
+                "metrics": {"test": {"roc_auc": 0.5312}, "baseline": {"roc_auc": 0.5}},
+            }
+        ],
+    )
+    _write_job(
+        home_with_sample,
+        "20250601-100001-ethusdt-bbbb",
+        symbol="ETHUSDT",
+        state="failed",
+        error="Too few candles: 120 rows, 1,400 needed.",
+    )
+    # a "running" job whose process is long gone (pid 999999 does not exist)
+    _write_job(
+        home_with_sample,
+        "20250601-100002-solusdt-cccc",
+        symbol="SOLUSDT",
+        state="running",
+        pid=999_999,
+        finished_at=None,
+    )
+    at = _page()
+    assert not at.exception
+    text = _texts(at)
+    assert "xgboost_btcusdt" in text and "v3" in text and "0.5312 (0.5)" in text
+    assert "Too few candles: 120 rows, 1,400 needed." in text
+    assert jobs.DIED_MESSAGE in text
+    assert "Solana (SOL)" in text and "Ethereum (ETH)" in text
+
+
+def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
+    home_with_sample: Path, monkeypatch
+):
+    monkeypatch.setenv("CRYPTOVOLT_JOB_SLOTS", "1")
+    slots = home_with_sample / "runs" / ".slots"
+    slots.mkdir(parents=True)
+    with open(slots / "0.lock", "a+") as held:  # keeps the job queued while we look at it
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        at = _page()
+        at.multiselect(key="training_coins").set_value(["ETHUSDT"])
+        at.button_group(key="training_models").set_value("XGBoost")
+        _train_button(at).click()
+        at.run()
+        assert not at.exception
+        found = jobs.list_jobs()
+        assert [(j["symbol"], j["models"], j["state"]) for j in found] == [
+            ("ETHUSDT", ["xgboost"], "queued")
+        ]
+        job_id = found[0]["job_id"]
+        assert f"`{job_id}`" in _texts(at)
+        cancel = next(b for b in at.button if b.key == f"cancel_{job_id}")
+        cancel.click()
+        at.run()
+        assert not at.exception
+        assert jobs.status(job_id)["state"] == "cancelled"
+        assert "cancelled" in _texts(at)

@@ -1,0 +1,137 @@
+"""Background jobs as real subprocesses: succeed, fail with a reason, cancel, die, queue."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core import jobs
+from core.errors import ConfigError, JobError, StablecoinError
+from core.registry import ModelRegistry
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"trees": 5, "depth": 2, "window": 8, "units": 4, "epochs": 1, "batch_size": 256}
+
+
+def _wait(job_id: str, states: set[str], timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = jobs.status(job_id)
+        if found["state"] in states:
+            return found
+        if time.monotonic() > deadline:
+            log = jobs.tail_log(job_id, 40)
+            output = (jobs.job_dir(job_id) / "output.log").read_text()[-3000:]
+            pytest.fail(f"job stayed {found['state']}: {found}\n{log}\n{output}")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _all_slots_taken(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One slot, held by this test process: launched jobs stay queued until the block ends."""
+    monkeypatch.setenv("CRYPTOVOLT_JOB_SLOTS", "1")
+    slots = home / "runs" / ".slots"
+    slots.mkdir(parents=True)
+    with open(slots / "0.lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _group_gone(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+                if int(fields[2]) == pgid and fields[0] != "Z":
+                    return False
+    return True
+
+
+def test_bad_specs_are_refused_before_anything_starts(home: Path):
+    with pytest.raises(ConfigError, match="trees"):
+        jobs.make_specs(["BTC"], trees=0)
+    with pytest.raises(ConfigError, match="Unknown model"):
+        jobs.make_specs(["BTC"], models="forest")
+    with pytest.raises(StablecoinError, match="no volatility"):
+        jobs.make_specs(["USDCUSDT"])
+    with pytest.raises(JobError):
+        jobs.status("../etc")
+    assert not (home / "runs").exists()
+
+
+def test_job_for_a_coin_without_data_fails_and_says_to_fetch(home: Path):
+    job_id = jobs.launch(jobs.JobSpec("DOT", models=("xgboost",)))
+    final = _wait(job_id, {"failed", "succeeded"})
+    assert final["state"] == "failed"
+    assert "Fetch them first" in final["error"] and "DOTUSDT" in final["error"]
+    assert "Fetch them first" in jobs.tail_log(job_id)
+    shared = (home / "logs" / "model_training.log").read_text()
+    assert job_id in shared and "failed" in shared
+
+
+def test_killed_job_shows_as_failed_with_the_reason(home: Path, monkeypatch):
+    with _all_slots_taken(home, monkeypatch):
+        job_id = jobs.launch(jobs.JobSpec("BTC"))
+        queued = _wait(job_id, {"queued"})
+        deadline = time.monotonic() + 30
+        while not jobs.status(job_id).get("pid"):  # the process itself has written its status
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert "waiting for a free slot" in jobs.status(job_id)["message"]
+        os.kill(queued["pid"] or jobs.status(job_id)["pid"], signal.SIGKILL)
+        final = _wait(job_id, {"failed"}, timeout=10)
+    assert final["error"] == jobs.DIED_MESSAGE
+    on_disk = json.loads((home / "runs" / job_id / "status.json").read_text())
+    assert on_disk["state"] == "failed", "the verdict is written back to disk"
+
+
+def test_queued_job_can_be_cancelled(home: Path, monkeypatch):
+    with _all_slots_taken(home, monkeypatch):
+        job_id = jobs.launch(jobs.JobSpec("BTC"))
+        _wait(job_id, {"queued"})
+        while not jobs.status(job_id).get("pid"):
+            time.sleep(0.05)
+        pid = jobs.status(job_id)["pid"]
+        final = jobs.cancel(job_id)
+    assert final["state"] == "cancelled"
+    assert _group_gone(pid)
+    assert jobs.cancel(job_id)["state"] == "cancelled", "cancelling twice is harmless"
+
+
+def test_job_list_survives_a_restart_everything_is_on_disk(home: Path, monkeypatch):
+    with _all_slots_taken(home, monkeypatch):
+        job_id = jobs.launch(jobs.JobSpec("BTC"))
+        _wait(job_id, {"queued"})
+        code = (
+            "from core import jobs, cli; import json; "
+            "print(json.dumps([j['job_id'] for j in jobs.list_jobs()]))"
+        )
+        fresh = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        assert json.loads(fresh.stdout) == [job_id]
+        listed = subprocess.run(
+            [sys.executable, "-m", "core", "job", "list"], cwd=ROOT, capture_output=True, text=True
+        )
+        assert job_id in listed.stdout and "queued" in listed.stdout
+        jobs.cancel(job_id)
+
+
+def test_tail_log_returns_the_last_lines(home: Path):
+    folder = home / "runs" / "20250101-000000-btcusdt-abcd"
+    folder.mkdir(parents=True)
+    (folder / "job.log").write_text("".join(f"line {i}\n" for i in range(500)))
+    assert jobs.tail_log(folder.name, 3) == "line 497\nline 498\nline 499"
+    assert jobs.tail_log("20250101-000000-ethusdt-abcd") == ""
+    assert ModelRegistry().list_models() == []
