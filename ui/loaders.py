@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import store
+from core.indicators import compute_indicators
 
 
 def _mtime_key() -> tuple[tuple[str, str, int], ...]:
@@ -57,3 +58,18 @@ def load_candles(symbol: str, interval: str = "1h") -> pd.DataFrame:
     path = store.candle_path(symbol, interval)
     mtime = path.stat().st_mtime_ns if path.exists() else 0
     return _candles(symbol, interval, mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _indicators(symbol: str, interval: str, mtime_ns: int) -> pd.DataFrame:
+    return compute_indicators(_candles(symbol, interval, mtime_ns))
+
+
+def load_indicators(symbol: str, interval: str = "1h") -> pd.DataFrame:
+    """Indicators over all stored candles (same index), cached until the candle file changes.
+
+    Raises core's DataError subclasses like :func:`load_candles`.
+    """
+    path = store.candle_path(symbol, interval)
+    mtime = path.stat().st_mtime_ns if path.exists() else 0
+    return _indicators(symbol, interval, mtime)

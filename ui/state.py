@@ -31,3 +31,9 @@ TRAINING_MODELS = "training_models"
 TRAINING_SETTING_PREFIX = "training_setting_"
 TRAINING_LAUNCHED = "training_launched"
 TRAINING_ACTIVE_JOBS = "training_active_jobs"
+#: Charts page: candle interval shown, range preset ("7d".."all"), ticked overlays and lower panes
+#: (lists of labels from ui.charts.OVERLAYS / ui.charts.PANES). The coin is SELECTED_COIN.
+CHART_INTERVAL = "chart_interval"
+CHART_RANGE = "chart_range"
+CHART_OVERLAYS = "chart_overlays"
+CHART_PANES = "chart_panes"

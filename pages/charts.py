@@ -1,0 +1,33 @@
+"""Charts: candles, volume and technical indicators for one stored coin."""
+
+import streamlit as st
+
+from core.errors import CryptoVoltError
+from ui.charts import available_coins, build_figure, chart_controls, chart_view, render_table
+
+st.title(":material/candlestick_chart: Charts")
+st.caption(
+    "Candles with the indicators the models see, computed over every stored candle (TA-Lib where "
+    "it has them). Exchange gaps are shown as gaps, never filled in."
+)
+
+available = available_coins()
+if not available:
+    st.info(
+        "No candles yet. Get them on the **Data** page (fetch from Binance, or load the bundled "
+        "sample), or run `python -m core fetch --coins BTC` in a terminal.",
+        icon=":material/database:",
+    )
+    st.stop()
+
+symbol, interval, range_key, overlays, panes = chart_controls(available)
+try:
+    view = chart_view(symbol, interval, range_key)
+except CryptoVoltError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+st.plotly_chart(build_figure(view, overlays, panes), config={"scrollZoom": True})
+st.caption(view.caption())
+st.subheader("Indicator values")
+render_table(view)
