@@ -1,0 +1,185 @@
+"""Chart builders for the Models page, from saved out-of-sample predictions and metadata.
+
+Every figure is built from what the registry stored at training time (``predictions.parquet``
+and ``metadata.json``), never by re-running a model, so the page stays fast and honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "confusion_figure",
+    "fold_scores",
+    "folds_figure",
+    "forecast_figure",
+    "importance_figure",
+    "loss_figure",
+    "metric_by_coin_figure",
+    "roc_figure",
+]
+
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 340}
+
+
+def _auc(actual: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(actual, score)) if len(set(actual)) == 2 else float("nan")
+
+
+def fold_scores(predictions: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One row per split (fold1..K, then test): start, end, rows, score, baseline, skill.
+
+    XGBoost: AUC beside 0.5, plus accuracy at 0.5 beside always predicting the majority class.
+    LSTM: RMSE beside persistence (next close = this close); skill = 1 - RMSE / persistence RMSE.
+    """
+    rows = []
+    for split, part in predictions.groupby("split", sort=False):
+        part = part.dropna(subset=["actual"])
+        if part.empty:
+            continue
+        row: dict[str, Any] = {
+            "split": split,
+            "start": part["open_time"].min(),
+            "end": part["open_time"].max(),
+            "rows": len(part),
+        }
+        if kind == "xgboost":
+            actual = part["actual"].to_numpy(dtype=int)
+            prob = part["probability"].to_numpy(dtype=float)
+            majority = max(actual.mean(), 1 - actual.mean())
+            row.update(
+                score=_auc(actual, prob),
+                baseline=0.5,
+                accuracy=float(((prob >= 0.5).astype(int) == actual).mean()),
+                baseline_accuracy=float(majority),
+                metric="AUC",
+            )
+        else:
+            err = part["forecast"] - part["actual"]
+            naive = part["close"] - part["actual"]
+            rmse = float(np.sqrt(np.mean(err**2)))
+            base = float(np.sqrt(np.mean(naive**2)))
+            row.update(score=rmse, baseline=base, metric="RMSE")
+        row["skill"] = (
+            row["score"] - 0.5 if kind == "xgboost" else 1 - row["score"] / row["baseline"]
+        )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    order = frame["split"].map(lambda s: (1, 0) if s == "test" else (0, _fold_number(s)))
+    return frame.assign(_o=order).sort_values("_o").drop(columns="_o").reset_index(drop=True)
+
+
+def _fold_number(split: str) -> int:
+    digits = "".join(ch for ch in str(split) if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def folds_figure(scores: pd.DataFrame, title: str) -> go.Figure:
+    """The score of each walk-forward fold and the test period over time, baseline beside."""
+    fig = go.Figure()
+    if scores.empty:
+        return fig.update_layout(title=title, **_LAYOUT)
+    mids = scores["start"] + (scores["end"] - scores["start"]) / 2
+    metric = scores["metric"].iloc[0]
+    fig.add_scatter(
+        x=mids,
+        y=scores["score"],
+        mode="lines+markers+text",
+        text=scores["split"],
+        textposition="top center",
+        name=f"model {metric}",
+    )
+    fig.add_scatter(
+        x=mids, y=scores["baseline"], mode="lines", name="baseline", line={"dash": "dot"}
+    )
+    fig.update_layout(title=title, yaxis_title=metric, **_LAYOUT)
+    return fig
+
+
+def roc_figure(predictions: pd.DataFrame, title: str = "ROC curve (test)") -> go.Figure:
+    """ROC of the test-period probabilities, with the chance diagonal."""
+    from sklearn.metrics import roc_curve
+
+    test = predictions[predictions["split"] == "test"].dropna(subset=["actual"])
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance (AUC 0.5)", line={"dash": "dot"})
+    actual = test["actual"].to_numpy(dtype=int)
+    if len(set(actual)) == 2:
+        fpr, tpr, _ = roc_curve(actual, test["probability"])
+        auc = _auc(actual, test["probability"].to_numpy())
+        fig.add_scatter(x=fpr, y=tpr, mode="lines", name=f"model (AUC {auc:.3f})")
+    fig.update_layout(
+        title=title, xaxis_title="false positive rate", yaxis_title="true positive rate", **_LAYOUT
+    )
+    return fig
+
+
+def confusion_figure(predictions: pd.DataFrame, threshold: float = 0.5) -> go.Figure:
+    """Confusion matrix of the test period at ``threshold``."""
+    test = predictions[predictions["split"] == "test"].dropna(subset=["actual"])
+    actual = test["actual"].to_numpy(dtype=int)
+    pred = (test["probability"].to_numpy() >= threshold).astype(int)
+    counts = [[int(((actual == a) & (pred == p)).sum()) for p in (0, 1)] for a in (0, 1)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=["predicted 0", "predicted 1"],
+            y=["actual 0", "actual 1"],
+            text=counts,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+        )
+    )
+    fig.update_layout(title=f"Confusion matrix (test, threshold {threshold:g})", **_LAYOUT)
+    return fig
+
+
+def forecast_figure(predictions: pd.DataFrame, *, last: int = 500) -> go.Figure:
+    """LSTM forecast against the actual next close over the test period (the last ``last``)."""
+    test = predictions[predictions["split"] == "test"].tail(last)
+    fig = go.Figure()
+    fig.add_scatter(x=test["open_time"], y=test["actual"], name="actual next close")
+    fig.add_scatter(x=test["open_time"], y=test["forecast"], name="forecast", line={"dash": "dot"})
+    fig.update_layout(
+        title=f"Predicted vs actual, test period (last {len(test)} candles)", **_LAYOUT
+    )
+    return fig
+
+
+def importance_figure(importance: Mapping[str, float], *, top: int = 20) -> go.Figure:
+    """Horizontal bars of the ``top`` most important features."""
+    items = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h"))
+    layout = {**_LAYOUT, "height": max(300, 18 * len(items) + 80)}
+    fig.update_layout(title=f"Feature importance (top {len(items)})", **layout)
+    return fig
+
+
+def loss_figure(history: Mapping[str, list[float]]) -> go.Figure:
+    """Training and validation loss per epoch."""
+    fig = go.Figure()
+    for key, values in history.items():
+        if values:
+            fig.add_scatter(y=list(values), x=list(range(1, len(values) + 1)), name=key)
+    fig.update_layout(title="Loss curves", xaxis_title="epoch", yaxis_title="loss", **_LAYOUT)
+    return fig
+
+
+def metric_by_coin_figure(table: pd.DataFrame, metric: str, baseline: str | None) -> go.Figure:
+    """One bar per coin for ``metric`` with its baseline beside it (promoted versions)."""
+    fig = go.Figure()
+    fig.add_bar(x=table["coin"], y=table[metric], name=metric)
+    if baseline and baseline in table:
+        fig.add_bar(x=table["coin"], y=table[baseline], name="baseline")
+    fig.update_layout(title=f"{metric} per coin", barmode="group", **_LAYOUT)
+    return fig
