@@ -42,3 +42,12 @@ def home_with_sample(home: Path) -> Path:
     for path in SAMPLE.glob("*.parquet"):
         shutil.copy(path, raw / path.name)
     return home
+
+
+@pytest.fixture
+def fake_binance():
+    """A fake Binance API on 127.0.0.1 (tests/fake_binance.py), stopped after the test."""
+    from tests.fake_binance import FakeBinance
+
+    with FakeBinance() as fake:
+        yield fake

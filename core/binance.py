@@ -1,0 +1,417 @@
+"""HTTP client for Binance spot market data: kline paging, one shared rate budget, retries.
+
+One :class:`BinanceClient` serves every thread of a fetch: it holds one pooled keep-alive
+``requests.Session`` and one :class:`RateLimiter`, so all threads draw on the same request-weight
+budget (6000 per minute, 2 per klines request, corrected from the ``X-MBX-USED-WEIGHT-1M`` header)
+and all wait together when Binance says 429/418 with ``Retry-After``, instead of each thread
+knocking again on its own.
+
+Failures map to :mod:`core.errors`:
+
+- 5xx, timeouts, connection resets, cut-off or invalid JSON bodies: retried with exponential
+  backoff and jitter, ``max_retries`` times, then :class:`BinanceUnavailableError` naming the URL
+  and the last failure.
+- 429: every thread pauses ``Retry-After`` seconds, then goes on.
+- 418: the same pause; a second 418 in one call, or a ban longer than ``max_pause``, raises
+  :class:`BannedError` with the wait in words.
+- 451: :class:`LocationBlockedError` (use ``BINANCE_BASE_URL=https://data-api.binance.vision``).
+- 400 with code -1121: :class:`UnknownSymbolError`.
+
+Timings (backoff base, sleep function, clock) are constructor arguments, so tests run fast.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import requests
+from requests.adapters import HTTPAdapter
+
+from core import config
+from core.coins import parse_coin
+from core.config import Interval
+from core.errors import (
+    BannedError,
+    BinanceError,
+    BinanceUnavailableError,
+    LocationBlockedError,
+    UnknownSymbolError,
+)
+from core.store import COLUMNS, TIME_DTYPE
+
+__all__ = [
+    "KLINES_LIMIT",
+    "KLINES_WEIGHT",
+    "WEIGHT_LIMIT",
+    "BinanceClient",
+    "RateLimiter",
+    "describe_wait",
+    "parse_klines",
+]
+
+KLINES_LIMIT = 1000
+KLINES_WEIGHT = 2
+WEIGHT_LIMIT = 6000
+_RETRYABLE = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+def describe_wait(seconds: float) -> str:
+    """``90`` → ``"1 minute 30 seconds"``: a wait in words for error messages."""
+    seconds = max(0, int(round(seconds)))
+    parts = []
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts[:2]) or "0 seconds"
+
+
+class RateLimiter:
+    """One request-weight budget and one pause shared by every thread.
+
+    Binance counts weight per IP in one-minute windows aligned to the clock. We count what we
+    send, take the larger of that and the server's ``X-MBX-USED-WEIGHT-1M`` (other programs on
+    the same IP count too), and wait for the next window once a request would pass
+    ``limit * headroom``, so we slow down before Binance answers 429.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = WEIGHT_LIMIT,
+        headroom: float = 0.9,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit = limit
+        self.budget = int(limit * headroom)
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._window_start = self._current_window()
+        self._used = 0
+        self._paused_until = 0.0
+
+    def _current_window(self) -> float:
+        now = self._clock()
+        return now - (now % self.window)
+
+    def _roll(self) -> None:
+        start = self._current_window()
+        if start > self._window_start:
+            self._window_start, self._used = start, 0
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            self._roll()
+            return self._used
+
+    def acquire(self, weight: int = KLINES_WEIGHT) -> None:
+        """Block until a shared pause is over and ``weight`` fits in this minute's budget."""
+        while True:
+            with self._lock:
+                self._roll()
+                now = self._clock()
+                wait = self._paused_until - now
+                if wait <= 0:
+                    if self._used + weight <= self.budget or self._used == 0:
+                        self._used += weight
+                        return
+                    wait = self._window_start + self.window - now
+            self._sleep(max(wait, 0.01))
+
+    def observe(self, used_weight: int) -> None:
+        """Correct the count from the server's ``X-MBX-USED-WEIGHT-1M`` header."""
+        with self._lock:
+            self._roll()
+            self._used = max(self._used, int(used_weight))
+
+    def pause(self, seconds: float) -> None:
+        """Make every thread wait ``seconds`` from now (429/418 ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
+
+    @property
+    def paused_for(self) -> float:
+        with self._lock:
+            return max(0.0, self._paused_until - self._clock())
+
+
+def parse_klines(rows: list[list[Any]]) -> pd.DataFrame:
+    """Binance's kline arrays (twelve fields each) → a frame in the store's schema.
+
+    Field 12 ("ignore") is checked for presence and dropped; prices and volumes arrive as strings
+    and become float64, times (epoch ms) UTC datetimes, the trade count int64.
+
+    Raises:
+        ValueError: a row without twelve fields or with values of the wrong kind.
+    """
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS}).pipe(_typed)
+    if any(not isinstance(r, list) or len(r) != 12 for r in rows):
+        raise ValueError("a kline row without the twelve Binance fields")
+    cols = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(
+        {
+            "open_time": np.asarray(cols[0], dtype="int64"),
+            "open": np.asarray(cols[1], dtype="float64"),
+            "high": np.asarray(cols[2], dtype="float64"),
+            "low": np.asarray(cols[3], dtype="float64"),
+            "close": np.asarray(cols[4], dtype="float64"),
+            "volume": np.asarray(cols[5], dtype="float64"),
+            "close_time": np.asarray(cols[6], dtype="int64"),
+            "quote_asset_volume": np.asarray(cols[7], dtype="float64"),
+            "number_of_trades": np.asarray(cols[8], dtype="int64"),
+            "taker_buy_base_volume": np.asarray(cols[9], dtype="float64"),
+            "taker_buy_quote_volume": np.asarray(cols[10], dtype="float64"),
+        }
+    )
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in ("open_time", "close_time"):
+        out[col] = pd.to_datetime(out[col].astype("int64"), unit="ms", utc=True).astype(TIME_DTYPE)
+    out["number_of_trades"] = out["number_of_trades"].astype("int64")
+    return out[list(COLUMNS)]
+
+
+class BinanceClient:
+    """Binance market data over one pooled keep-alive session; safe to share between threads.
+
+    Args:
+        base_url: defaults to :func:`core.config.binance_base_url` (``BINANCE_BASE_URL``).
+        pool_size: keep-alive connections kept open; at least the number of fetching threads.
+        timeout: (connect, read) seconds per request.
+        max_retries: extra attempts after 5xx, timeouts, resets and cut bodies.
+        backoff_base: first backoff in seconds; doubles per attempt, with jitter, up to
+            ``backoff_max``.
+        max_pause: the longest ``Retry-After`` we sit out; a longer 418 ban raises at once.
+        limiter: a shared :class:`RateLimiter` (one is made when omitted).
+        sleep, clock: injectable for tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        pool_size: int = 16,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        max_pause: float = 300.0,
+        max_rate_limited: int = 10,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = config.binance_base_url(base_url)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_pause = max_pause
+        self.max_rate_limited = max_rate_limited
+        self._sleep = sleep
+        self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
+        self.session = requests.Session()
+        # Our own retry loop handles failures; urllib3 must not retry behind its back.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "CryptoVolt/0.1 (+market data research)"
+        self.requests_sent = 0
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> BinanceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one request -------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_max, self.backoff_base * 2**attempt) * (0.5 + random.random())
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> Any:
+        """GET ``base_url + path`` and decode JSON, with the shared budget and retry rules.
+
+        Raises:
+            UnknownSymbolError, LocationBlockedError, BannedError, BinanceUnavailableError,
+            BinanceError: see the module docstring.
+        """
+        url = self.base_url + path
+        symbol = (params or {}).get("symbol", "")
+        failures = rate_limited = bans = 0
+        last = ""
+        while True:
+            self.limiter.acquire(weight)
+            with self._count_lock:
+                self.requests_sent += 1
+            try:
+                resp = self.session.get(url, params=params, timeout=self.timeout)
+                used = resp.headers.get("X-MBX-USED-WEIGHT-1M")
+                if used and used.isdigit():
+                    self.limiter.observe(int(used))
+                status = resp.status_code
+                if status == 200:
+                    return resp.json()
+                if status in (429, 418):
+                    wait = _retry_after(resp)
+                    self.limiter.pause(wait)
+                    if status == 418:
+                        bans += 1
+                        if bans >= 2 or wait > self.max_pause:
+                            raise BannedError(
+                                f"Binance has banned this IP address for {describe_wait(wait)} "
+                                "(HTTP 418) because rate limits were exceeded. Wait that long, "
+                                "then fetch again."
+                            )
+                    else:
+                        rate_limited += 1
+                        if rate_limited > self.max_rate_limited or wait > self.max_pause:
+                            raise BinanceUnavailableError(
+                                f"Binance kept rate-limiting {url} (HTTP 429, asked to wait "
+                                f"{describe_wait(wait)}). Try again later or with fewer workers."
+                            )
+                    continue
+                if status == 451:
+                    raise LocationBlockedError(
+                        f"{self.base_url} refuses requests from your location (HTTP 451). Set "
+                        f"BINANCE_BASE_URL={config.BINANCE_VISION_URL} (Binance's public "
+                        "market-data mirror) or pass --base-url, then fetch again."
+                    )
+                if status == 400 and _error_code(resp) == -1121:
+                    raise UnknownSymbolError(
+                        f"unknown symbol {symbol}: Binance does not list this pair. Check the "
+                        "spelling, or use a pair that trades against USDT."
+                    )
+                if status < 500:
+                    raise BinanceError(
+                        f"Binance refused {url} with HTTP {status}: {_error_text(resp)}"
+                    )
+                last = f"HTTP {status}"
+            except _RETRYABLE as exc:
+                last = f"{type(exc).__name__}: {_short(exc)}"
+            except ValueError as exc:  # a body that is not JSON, e.g. cut off mid-array
+                last = f"invalid JSON body ({_short(exc)})"
+            failures += 1
+            if failures > self.max_retries:
+                raise BinanceUnavailableError(
+                    f"Binance is unavailable: {url} failed {failures} times; last failure: "
+                    f"{last}. Check your connection or BINANCE_BASE_URL and fetch again (what "
+                    "was fetched so far is kept)."
+                )
+            self._sleep(self._backoff(failures - 1))
+
+    def ping(self) -> None:
+        """``GET /api/v3/ping``; raises like :meth:`get_json` when Binance cannot be reached."""
+        self.get_json("/api/v3/ping", weight=1)
+
+    # -- klines ------------------------------------------------------------------------------
+
+    def klines(
+        self,
+        symbol: str,
+        interval: str | Interval,
+        *,
+        start_ms: int,
+        end_ms: int | None = None,
+        limit: int = KLINES_LIMIT,
+    ) -> pd.DataFrame:
+        """One page of ``GET /api/v3/klines`` (open and closed candles) as a store-schema frame."""
+        params: dict[str, Any] = {
+            "symbol": parse_coin(symbol).symbol,
+            "interval": Interval.parse(interval).value,
+            "startTime": int(start_ms),
+            "limit": int(limit),
+        }
+        if end_ms is not None:
+            params["endTime"] = int(end_ms)
+        rows = self.get_json("/api/v3/klines", params, weight=KLINES_WEIGHT)
+        if not isinstance(rows, list):
+            raise BinanceError(f"Binance answered klines for {symbol} with {type(rows).__name__}")
+        return parse_klines(rows)
+
+    def iter_klines(
+        self,
+        symbol: str,
+        interval: str | Interval,
+        *,
+        start_ms: int,
+        end_ms: int,
+        now_ms: int,
+        limit: int = KLINES_LIMIT,
+    ) -> Iterator[pd.DataFrame]:
+        """Closed candles with ``start_ms <= open_time <= end_ms``, one frame per page, oldest first.
+
+        Pages by ``startTime`` (next page starts one interval after the last open time) and stops
+        on a short page or once past ``end_ms``, so a range of N candles costs ceil(N / limit)
+        requests. Candles whose close time is not before ``now_ms`` are dropped: the last row
+        Binance returns is usually the still-open candle.
+        """
+        step = Interval.parse(interval).milliseconds
+        start = int(start_ms)
+        now_ts = pd.Timestamp(now_ms, unit="ms", tz="UTC")
+        while start <= end_ms:
+            page = self.klines(symbol, interval, start_ms=start, end_ms=end_ms, limit=limit)
+            if page.empty:
+                return
+            last_open = int(page["open_time"].iloc[-1].value // 1_000_000)
+            closed = page.loc[page["close_time"] < now_ts].reset_index(drop=True)
+            if not closed.empty:
+                yield closed
+            if len(page) < limit or len(closed) < len(page):
+                return
+            start = last_open + step
+
+
+def _retry_after(resp: requests.Response) -> float:
+    value = resp.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 60.0  # Binance always sends it; a minute is its usual 429 window
+
+
+def _error_code(resp: requests.Response) -> int | None:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _error_text(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+        if isinstance(body, dict) and "msg" in body:
+            return f"{body['msg']} (code {body.get('code')})"
+    except ValueError:
+        pass
+    return resp.text[:200] or resp.reason or "no details"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 160 else text[:157] + "..."

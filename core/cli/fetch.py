@@ -1,0 +1,151 @@
+"""``python -m core fetch``: download or top up candles, with a progress bar and coverage table.
+
+Defaults as the Data page: the ten default coins, 1h, 730 days. Only missing candles are fetched
+(the tail after the last stored one, and the head when the range reaches further back). Exit code 0
+when every coin ended up to date or partial, 1 with a one-line reason when any coin failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from core.cli._common import ProgressBar, format_table
+from core.config import Interval
+from core.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
+
+__all__ = ["coverage_table", "human_size", "register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fetch",
+        help="download Binance candles (only what is missing) or load the bundled sample",
+        description=(
+            "Download closed Binance klines into data/raw/{SYMBOL}-{interval}.parquet under the "
+            "home folder (CRYPTOVOLT_HOME). A rerun fetches only what is missing, so an "
+            "interrupted fetch resumes where it stopped. Base URL: --base-url, else "
+            "BINANCE_BASE_URL, else https://api.binance.com."
+        ),
+    )
+    parser.add_argument(
+        "--coins", default="all", help="comma-separated coins, e.g. BTC,ETH (default: the ten)"
+    )
+    parser.add_argument("--days", type=int, default=730, help="days back from now (default 730)")
+    parser.add_argument(
+        "--interval", default="1h", help="Binance kline interval: 1m ... 1w (default 1h)"
+    )
+    parser.add_argument(
+        "--base-url", default=None, help="e.g. https://data-api.binance.vision (451 elsewhere)"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="coins fetched at once (1-16)")
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="load the bundled real sample (9 coins, 2024-05-01 to 2025-05-30) instead",
+    )
+    parser.set_defaults(func=run)
+
+
+def human_size(size: int) -> str:
+    """``1536`` → ``1.5 KB``."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def coverage_table(results: list[FetchResult], interval: str) -> str:
+    """The coverage table printed at the end of a fetch."""
+    missing = "missing hours" if interval == "1h" else "missing candles"
+    headers = ["symbol", "rows", "first (UTC)", "last (UTC)", missing, "size", "status"]
+    rows = []
+    for r in results:
+        cov = r.coverage
+        fmt = "%Y-%m-%d %H:%M"
+        rows.append(
+            [
+                r.symbol,
+                f"{cov.rows:,}" if cov else "0",
+                cov.first.strftime(fmt) if cov and cov.first is not None else "-",
+                cov.last.strftime(fmt) if cov and cov.last is not None else "-",
+                f"{cov.missing:,}" if cov else "-",
+                human_size(cov.size_bytes) if cov and cov.size_bytes else "-",
+                r.status.value + (f": {r.reason}" if r.reason else ""),
+            ]
+        )
+    return format_table(headers, rows)
+
+
+class _Progress:
+    """Collects events from fetch threads and redraws one overall bar."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, FetchEvent] = {}
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.bar: ProgressBar | None = None
+
+    def __call__(self, event: FetchEvent) -> None:
+        with self.lock:
+            self.events[event.symbol] = event
+            expected = sum(e.expected for e in self.events.values())
+            fetched = sum(e.fetched for e in self.events.values())
+            downloaded = sum(e.downloaded for e in self.events.values())
+            done = sum(e.state not in ("queued", "fetching") for e in self.events.values())
+            if self.bar is None:
+                self.bar = ProgressBar(expected, "fetch")
+            self.bar.total = max(expected, 1)
+            rate = downloaded / max(time.monotonic() - self.started, 1e-6)
+            left = (expected - fetched) / rate if rate > 0 else 0
+            self.bar.update(
+                fetched,
+                f"{done}/{len(self.events)} coins, {fetched:,}/{expected:,} candles, "
+                f"{rate:,.0f}/s, {left:,.0f} s left",
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    interval = Interval.parse(args.interval).value
+    if args.sample:
+        coins = None if args.coins in ("all", "", None) else args.coins.split(",")
+        results = load_sample(coins)
+        interval = "1h"
+    else:
+        progress = _Progress()
+        try:
+            results = fetch_coins(
+                args.coins,
+                interval=interval,
+                days=args.days,
+                base_url=args.base_url,
+                on_progress=progress,
+                max_workers=args.workers,
+            )
+        finally:
+            progress.close()
+    print(coverage_table(results, interval))
+    for r in results:
+        if r.note:
+            print(f"note: {r.symbol}: {r.note}")
+    new = sum(r.new_rows for r in results)
+    print(f"{new:,} new candle(s) stored.")
+    failed = [r for r in results if r.status is FetchStatus.FAILED]
+    if failed:
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        print(
+            f"error: {len(failed)} of {len(results)} coin(s) failed: {first.symbol}: "
+            f"{first.reason}{more}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

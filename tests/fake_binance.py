@@ -1,0 +1,374 @@
+"""A fake Binance spot API on 127.0.0.1 that speaks the real wire format and misbehaves on demand.
+
+``GET /api/v3/klines`` answers like Binance: an array of twelve-element arrays (open time ms;
+open, high, low, close, volume as strings; close time ms = open + interval - 1; quote volume as a
+string; trade count as an int; taker buy base and quote volume as strings; ``"0"``), at most
+``limit`` rows from ``startTime`` (or the latest ``limit`` up to ``endTime``/now), ending with the
+still-open candle. Every answer carries ``X-MBX-USED-WEIGHT-1M``. ``/api/v3/ping`` and
+``/api/v3/time`` exist too. Candles are synthetic but deterministic: the same open time always
+gives the same candle, whatever the page.
+
+Faults (``fail_next``): ``429``/``418`` with ``Retry-After``, ``500``/``502``/``503``, ``451``,
+``cut`` (a Content-Length larger than the body, then the connection closes), ``badjson``,
+``reset`` (connection closed without an answer). Unknown symbols answer 400 with code -1121.
+
+    with FakeBinance(listed_hours=500, latency=0.05) as fake:
+        fetch_coins(["BTC"], base_url=fake.url)
+
+Manual runs and the bench: ``python -m tests.fake_binance --port 9100 --latency 0.05``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+__all__ = ["FakeBinance", "Request"]
+
+_STEP_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+    "3d": 259_200_000,
+    "1w": 604_800_000,
+}
+_EPOCH_2017 = 1_500_000_000_000  # listing time of every symbol unless told otherwise
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the fake saw it."""
+
+    path: str
+    params: dict[str, str]
+    status: int
+    at: float
+
+
+@dataclass
+class _Fault:
+    kind: str
+    retry_after: int
+    symbol: str | None
+    remaining: int
+
+
+@dataclass
+class _State:
+    now_ms: Callable[[], int]
+    listed: dict[str, int]
+    default_listed_ms: int | None
+    delisted: dict[str, int]
+    unknown: set[str]
+    gaps: dict[str, list[tuple[int, int]]]
+    latency: float
+    faults: list[_Fault] = field(default_factory=list)
+    log: list[Request] = field(default_factory=list)
+    weight: dict[int, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _price(symbol: str, k: int) -> float:
+    """A deterministic wiggly price path per symbol (k = candle index since the epoch)."""
+    base = 10 + zlib.crc32(symbol.encode()) % 50_000
+    wave = 0.08 * math.sin(k / 97.0) + 0.03 * math.sin(k / 13.1) + 0.01 * math.sin(k / 3.7)
+    return base * math.exp(wave)
+
+
+def _kline(symbol: str, open_ms: int, step: int) -> list:
+    k = open_ms // step
+    open_, close = _price(symbol, k - 1), _price(symbol, k)
+    high = max(open_, close) * (1 + 0.001 * (1 + k % 5))
+    low = min(open_, close) * (1 - 0.001 * (1 + k % 3))
+    volume = 100 + (k * 7919) % 1000 / 10
+    quote = volume * (open_ + close) / 2
+    taker = volume * (0.4 + (k % 20) / 100)
+    return [
+        open_ms,
+        f"{open_:.8f}",
+        f"{high:.8f}",
+        f"{low:.8f}",
+        f"{close:.8f}",
+        f"{volume:.8f}",
+        open_ms + step - 1,
+        f"{quote:.8f}",
+        50 + (k * 31) % 400,
+        f"{taker:.8f}",
+        f"{taker * (open_ + close) / 2:.8f}",
+        "0",
+    ]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+        return
+
+    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+        state = self.server.state
+        url = urlparse(self.path)
+        params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if state.latency:
+            time.sleep(state.latency)
+        fault = self._take_fault(params.get("symbol"))
+        status = self._answer(url.path, params, fault)
+        with state.lock:
+            state.log.append(Request(url.path, params, status, time.monotonic()))
+
+    def _take_fault(self, symbol: str | None) -> _Fault | None:
+        state = self.server.state
+        with state.lock:
+            for fault in state.faults:
+                if fault.remaining and (fault.symbol is None or fault.symbol == symbol):
+                    fault.remaining -= 1
+                    return fault
+        return None
+
+    def _used_weight(self, weight: int) -> int:
+        state = self.server.state
+        minute = int(time.time() // 60)
+        with state.lock:
+            state.weight[minute] = state.weight.get(minute, 0) + weight
+            return state.weight[minute]
+
+    def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> int:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def _answer(self, path: str, params: dict[str, str], fault: _Fault | None) -> int:
+        weight = 2 if path == "/api/v3/klines" else 1
+        used = {"X-MBX-USED-WEIGHT-1M": str(self._used_weight(weight))}
+        if fault is not None:
+            return self._misbehave(fault, used, params)
+        if path == "/api/v3/ping":
+            return self._send(200, {}, used)
+        if path == "/api/v3/time":
+            return self._send(200, {"serverTime": self.server.state.now_ms()}, used)
+        if path != "/api/v3/klines":
+            return self._send(404, {"code": -1000, "msg": "Unknown path."}, used)
+        return self._klines(params, used)
+
+    def _misbehave(self, fault: _Fault, used: dict[str, str], params: dict[str, str]) -> int:
+        kind = fault.kind
+        if kind in ("429", "418"):
+            headers = {**used, "Retry-After": str(fault.retry_after)}
+            msg = "Too many requests." if kind == "429" else "IP banned."
+            return self._send(int(kind), {"code": -1003, "msg": msg}, headers)
+        if kind == "451":
+            msg = "Service unavailable from a restricted location according to 'b. Eligibility'."
+            return self._send(451, {"code": 0, "msg": msg}, used)
+        if kind in ("500", "502", "503", "504"):
+            return self._send(int(kind), {"code": -1001, "msg": "Internal error."}, used)
+        if kind == "reset":
+            self.close_connection = True
+            self.connection.close()
+            return 0
+        body = json.dumps(self._rows(params) or [[0]]).encode()
+        if kind == "badjson":
+            body = body[: max(1, len(body) // 2)]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+        else:  # "cut": promise the whole body, send half, hang up
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            body = body[: max(1, len(body) // 2)]
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        if kind == "cut":
+            self.close_connection = True
+            self.connection.close()
+        return 200
+
+    def _rows(self, params: dict[str, str]) -> list[list] | None:
+        state = self.server.state
+        symbol = params.get("symbol", "")
+        step = _STEP_MS.get(params.get("interval", ""))
+        if step is None or symbol in state.unknown:
+            return None
+        limit = min(int(params.get("limit", 500)), 1000)
+        now = state.now_ms()
+        first = state.listed.get(symbol, state.default_listed_ms or _EPOCH_2017)
+        first = -(-first // step) * step
+        last = (now // step) * step  # the still-open candle
+        if symbol in state.delisted:
+            last = min(last, (state.delisted[symbol] // step) * step)
+        if "endTime" in params:
+            last = min(last, (int(params["endTime"]) // step) * step)
+        if "startTime" in params:
+            start = max(first, -(-int(params["startTime"]) // step) * step)
+            opens: Iterable[int] = range(start, last + 1, step)
+        else:
+            opens = range(max(first, last - (limit - 1) * step), last + 1, step)
+        gaps = state.gaps.get(symbol, [])
+        rows = []
+        for open_ms in opens:
+            if any(lo <= open_ms < hi for lo, hi in gaps):
+                continue
+            rows.append(_kline(symbol, open_ms, step))
+            if len(rows) >= limit:
+                break
+        return rows
+
+    def _klines(self, params: dict[str, str], used: dict[str, str]) -> int:
+        state = self.server.state
+        symbol = params.get("symbol", "")
+        if params.get("interval", "") not in _STEP_MS:
+            return self._send(400, {"code": -1120, "msg": "Invalid interval."}, used)
+        if not symbol or symbol in state.unknown:
+            return self._send(400, {"code": -1121, "msg": "Invalid symbol."}, used)
+        return self._send(200, self._rows(params), used)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: _State
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Hang-ups are part of the act ("reset", "cut"), not errors worth a traceback."""
+
+
+class FakeBinance:
+    """The fake server in a background thread; a context manager with ``.url``.
+
+    Args:
+        port: 0 picks a free port.
+        now_ms: fixed "now" in epoch ms, or None for the real clock.
+        listed_hours: when set, every symbol is listed only that many hours before now, so a
+            2-year fetch stays small (good for browser tests).
+        listed: listing time (epoch ms) per symbol, overriding ``listed_hours``.
+        delisted: last open time (epoch ms) per symbol that stopped trading (MATICUSDT).
+        unknown: symbols answered with 400/-1121 (``FOOUSDT`` and ``MATICUSDT`` never exist
+            unless listed).
+        gaps: per symbol, ``(from_ms, to_ms)`` spans with no candles (exchange halts).
+        latency: seconds added to every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        now_ms: int | None = None,
+        listed_hours: int | None = None,
+        listed: dict[str, int] | None = None,
+        delisted: dict[str, int] | None = None,
+        unknown: Iterable[str] = ("FOOUSDT",),
+        gaps: dict[str, list[tuple[int, int]]] | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        def clock() -> int:
+            return now_ms if now_ms is not None else int(time.time() * 1000)
+
+        default_listed = None
+        if listed_hours is not None:
+            default_listed = clock() - listed_hours * 3_600_000
+        self.state = _State(
+            now_ms=clock,
+            listed=dict(listed or {}),
+            default_listed_ms=default_listed,
+            delisted=dict(delisted or {}),
+            unknown=set(unknown),
+            gaps=dict(gaps or {}),
+            latency=latency,
+        )
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.state = self.state
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeBinance:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-binance", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeBinance:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control and inspection ---------------------------------------------------------------
+
+    def fail_next(
+        self, kind: str, *, count: int = 1, retry_after: int = 1, symbol: str | None = None
+    ) -> None:
+        """Answer the next ``count`` requests (of ``symbol``, if given) with a fault."""
+        with self.state.lock:
+            self.state.faults.append(_Fault(kind, retry_after, symbol, count))
+
+    def set_latency(self, seconds: float) -> None:
+        self.state.latency = seconds
+
+    @property
+    def requests(self) -> list[Request]:
+        with self.state.lock:
+            return list(self.state.log)
+
+    def count(self, path: str = "/api/v3/klines", *, symbol: str | None = None) -> int:
+        """How many requests reached ``path`` (for ``symbol``, if given)."""
+        return sum(
+            1
+            for r in self.requests
+            if r.path == path and (symbol is None or r.params.get("symbol") == symbol)
+        )
+
+    def reset_counts(self) -> None:
+        with self.state.lock:
+            self.state.log.clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the fake Binance API on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--listed-hours", type=int, default=None)
+    args = parser.parse_args()
+    fake = FakeBinance(port=args.port, latency=args.latency, listed_hours=args.listed_hours)
+    print(f"fake Binance on {fake.url} (Ctrl-C to stop)", flush=True)
+    try:
+        fake._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake._server.server_close()
+
+
+if __name__ == "__main__":
+    main()
