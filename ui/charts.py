@@ -49,6 +49,7 @@ RANGES: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all"
 DEFAULT_RANGE = "30d"
 MAX_CANDLES = 2_000
 MAX_SHADED_GAPS = 200
+_UP, _DOWN = "#26a69a", "#ef5350"
 _OHLCV = ["open_time", "open", "high", "low", "close", "volume"]
 
 #: Overlay label -> indicator columns drawn on the price pane.
@@ -256,11 +257,13 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
             low=c["low"],
             close=c["close"],
             name=f"{view.symbol} {view.shown_interval}",
+            increasing={"line": {"color": _UP}, "fillcolor": _UP},
+            decreasing={"line": {"color": _DOWN}, "fillcolor": _DOWN},
         ),
         row=1,
         col=1,
     )
-    colors = np.where(c["close"].to_numpy() >= c["open"].to_numpy(), "#26a69a", "#ef5350")
+    colors = np.where(c["close"].to_numpy() >= c["open"].to_numpy(), _UP, _DOWN)
     fig.add_trace(
         go.Bar(x=c["open_time"], y=c["volume"], marker_color=colors, name="volume"),
         row=2,
@@ -308,12 +311,17 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
             for g in shaded.itertuples(index=False)
         ],
         height=480 + 170 * len(panes),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin={"l": 10, "r": 10, "t": 40 + 22 * ((len(fig.data) + 5) // 6), "b": 10},
         hovermode="x unified",
         showlegend=True,
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         xaxis_rangeslider_visible=False,
-        title={"text": f"{display_name(view.symbol)} · {view.shown_interval}", "x": 0.01},
+        title={
+            "text": f"{display_name(view.symbol)} · {view.shown_interval}",
+            "x": 0.01,
+            "y": 0.995,
+            "yanchor": "top",
+        },
     )
     fig.update_xaxes(showspikes=True, spikemode="across", spikethickness=1)
     return fig
