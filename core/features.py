@@ -15,7 +15,8 @@ Rules:
   starts; their features stay NaN for a settling period (``FeatureSpec.warmup`` rows, about three
   time constants) so the seed's weight has faded.
 - **NaN, never zero, while a look-back window is not full**: the first ``warmup`` rows of each
-  feature are NaN. A ratio whose denominator is 0 (e.g. a flat channel, zero volume) is NaN too.
+  feature are NaN. A ratio whose denominator is 0 is NaN too: a zero-volume candle (they occur
+  around exchange halts) has no taker-buy ratio; 20 flat candles have no channel position.
 - **Gaps** (missing candles) are not filled. Indicators run over the stored candles as if they were
   consecutive, so a window spanning a gap covers more wall-clock time than its length.
   ``feat_gap_recent`` is 1.0 on the ``GAP_FLAG_WINDOW`` rows starting at the first candle after a
@@ -33,6 +34,7 @@ import pandas as pd
 from core.config import TargetConfig
 from core.errors import DataError
 from core.indicators import (
+    INDICATORS,
     _divide,
     _f64,
     compute_indicators,
@@ -110,10 +112,18 @@ def _spec_list() -> list[FeatureSpec]:
         FeatureSpec("feat_momentum_10_atr", 42, "momentum (close - close 10 back) / ATR(14)"),
         FeatureSpec("feat_volume_ratio_20", 19, "volume / SMA(20) of volume"),
         FeatureSpec("feat_volume_trend_5_20", 19, "SMA(5) / SMA(20) of volume - 1"),
-        FeatureSpec("feat_volume_change_1", 1, "log(volume / previous volume)"),
+        FeatureSpec(
+            "feat_volume_change_1",
+            1,
+            "(volume - previous) / (volume + previous), -1..1; 0 if both are 0",
+        ),
         FeatureSpec("feat_obv_flow_20", 20, "OBV change over 20 candles / volume in them, -1..1"),
         FeatureSpec("feat_cmf_20", 19, "Chaikin Money Flow(20), -1..1"),
-        FeatureSpec("feat_taker_buy_ratio", 0, "taker buy volume / volume of this candle, 0..1"),
+        FeatureSpec(
+            "feat_taker_buy_ratio",
+            0,
+            "taker buy volume / volume of this candle, 0..1; NaN if volume is 0",
+        ),
         FeatureSpec("feat_taker_buy_ratio_20", 19, "taker buy volume / volume over 20 candles"),
         FeatureSpec("feat_trades_ratio_20", 19, "number of trades / SMA(20) of it"),
         FeatureSpec("feat_price_position_20", 19, "(close - 20-low) / (20-high - 20-low), 0..1"),
@@ -225,7 +235,11 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
     f["feat_momentum_10_atr"] = _divide(ind["momentum_10"], ind["atr_14"])
     f["feat_volume_ratio_20"] = ind["volume_ratio_20"]
     f["feat_volume_trend_5_20"] = ind["volume_trend_5_20"] - 1.0
-    f["feat_volume_change_1"] = _log_ratio(v, _lag(v, 1))
+    # Symmetric, so a zero-volume candle (they occur around exchange halts) gives -1 / +1 instead
+    # of an infinite log ratio; two zero-volume candles in a row are "no change".
+    prev_v = _lag(v, 1)
+    both = v + prev_v
+    f["feat_volume_change_1"] = np.where(both == 0, 0.0, _divide(v - prev_v, both))
     vol_sum_20 = _rolling(v, 20, "sum")
     f["feat_obv_flow_20"] = _divide(ind["obv"] - _lag(ind["obv"], 20), vol_sum_20)
     f["feat_cmf_20"] = ind["cmf_20"]
@@ -338,6 +352,13 @@ def features_markdown() -> str:
     for i, spec in enumerate(FEATURES.values(), start=1):
         lines.append(f"| {i} | `{spec.name}` | {spec.warmup} | {spec.description} |")
     lines += [
+        "",
+        "Indicators (`core.indicators.compute_indicators`, raw values in price units for the",
+        "Charts page; the features above are built from them):",
+        "",
+        "| Indicator | Meaning |",
+        "|-----------|---------|",
+        *(f"| `{name}` | {meaning} |" for name, meaning in INDICATORS.items()),
         "",
         "Targets (`compute_targets(candles, horizon=6, threshold=0.01)`):",
         "",

@@ -28,6 +28,7 @@ import talib
 from core.errors import DataError
 
 __all__ = [
+    "INDICATORS",
     "INDICATOR_COLUMNS",
     "REQUIRED_COLUMNS",
     "compute_indicators",
@@ -47,44 +48,41 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "volume",
 )
 
-INDICATOR_COLUMNS: tuple[str, ...] = (
-    "sma_5",
-    "sma_10",
-    "sma_20",
-    "sma_50",
-    "sma_200",
-    "ema_10",
-    "ema_12",
-    "ema_20",
-    "ema_26",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "adx_14",
-    "plus_di_14",
-    "minus_di_14",
-    "rsi_14",
-    "stoch_k",
-    "stoch_d",
-    "williams_r_14",
-    "cci_20",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "bb_width",
-    "atr_14",
-    "volatility_20",
-    "volatility_50",
-    "obv",
-    "cmf_20",
-    "donchian_high_20",
-    "donchian_low_20",
-    "momentum_10",
-    "roc_10",
-    "volume_ratio_20",
-    "volume_trend_5_20",
-    "price_position_20",
-)
+#: Indicator column -> one-line meaning (TA-Lib unless marked "hand-written").
+INDICATORS: dict[str, str] = {
+    **{
+        f"sma_{n}": f"simple moving average of close over {n} candles" for n in (5, 10, 20, 50, 200)
+    },
+    **{f"ema_{n}": f"exponential moving average of close, span {n}" for n in (10, 12, 20, 26)},
+    "macd": "MACD line: EMA(12) - EMA(26) of close",
+    "macd_signal": "MACD signal: EMA(9) of the MACD line",
+    "macd_hist": "MACD histogram: line - signal",
+    "adx_14": "average directional index (14), trend strength 0..100",
+    "plus_di_14": "+DI (14), upward directional indicator 0..100",
+    "minus_di_14": "-DI (14), downward directional indicator 0..100",
+    "rsi_14": "relative strength index (14), 0..100",
+    "stoch_k": "slow stochastic %K (14, 3), 0..100",
+    "stoch_d": "slow stochastic %D (3-SMA of %K), 0..100",
+    "williams_r_14": "Williams %R (14), -100..0",
+    "cci_20": "commodity channel index (20)",
+    "bb_upper": "Bollinger upper band: SMA(20) + 2 std",
+    "bb_middle": "Bollinger middle band: SMA(20)",
+    "bb_lower": "Bollinger lower band: SMA(20) - 2 std",
+    "bb_width": "Bollinger band width: (upper - lower) / middle",
+    "atr_14": "average true range (14), price units",
+    "volatility_20": "hand-written: sample std of 1-candle log returns over 20 candles",
+    "volatility_50": "hand-written: sample std of 1-candle log returns over 50 candles",
+    "obv": "on-balance volume, cumulative from the first stored candle",
+    "cmf_20": "hand-written: Chaikin Money Flow (20), -1..1",
+    "donchian_high_20": "price channel top: highest high of 20 candles",
+    "donchian_low_20": "price channel bottom: lowest low of 20 candles",
+    "momentum_10": "momentum: close - close 10 candles earlier",
+    "roc_10": "rate of change over 10 candles, percent",
+    "volume_ratio_20": "hand-written: volume / SMA(20) of volume",
+    "volume_trend_5_20": "hand-written: SMA(5) / SMA(20) of volume",
+    "price_position_20": "hand-written: (close - 20-low) / (20-high - 20-low), 0..1",
+}
+INDICATOR_COLUMNS: tuple[str, ...] = tuple(INDICATORS)
 
 
 def _check(candles: pd.DataFrame) -> None:

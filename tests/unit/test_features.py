@@ -324,3 +324,25 @@ def test_targets_spanning_a_gap_are_nan(candles):
     assert up.iloc[94:100].isna().all(), "rows whose 6-candle future crosses the gap"
     assert up.iloc[:94].notna().all() and up.iloc[100:-6].notna().all()
     assert np.isnan(targets[NEXT_CLOSE].iloc[99]) and targets[NEXT_CLOSE].iloc[:99].notna().all()
+
+
+def test_a_zero_volume_candle_leaves_only_its_taker_ratio_undefined(candles):
+    halted = candles.iloc[:400].copy()
+    row = 300
+    price = halted.loc[row - 1, "close"]
+    halted.loc[row, ["open", "high", "low", "close"]] = price
+    halted.loc[row, ["volume", "quote_asset_volume", "taker_buy_base_volume"]] = 0.0
+    halted.loc[row, "number_of_trades"] = 0
+    feats = compute_features(halted)
+    after = feats.iloc[250:]
+    undefined = after.columns[after.isna().any()].tolist()
+    assert undefined == ["feat_taker_buy_ratio"]
+    assert np.isnan(feats["feat_taker_buy_ratio"].iloc[row])
+    assert feats["feat_volume_change_1"].iloc[row] == -1.0
+    assert feats["feat_volume_change_1"].iloc[row + 1] == 1.0
+
+
+def test_volume_change_is_zero_between_two_zero_volume_candles(candles):
+    halted = candles.iloc[:50].copy()
+    halted.loc[[20, 21], ["volume", "taker_buy_base_volume"]] = 0.0
+    assert compute_features(halted)["feat_volume_change_1"].iloc[21] == 0.0
