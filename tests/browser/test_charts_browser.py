@@ -25,6 +25,14 @@ def test_charts_page_draws_candles_and_resamples_the_full_range(
     assert page.locator(".js-plotly-plot g.trace.boxes path").count() >= 1
     page.get_by_text("720 1h candles.").wait_for(timeout=10_000)
 
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download CSV").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:6] == ["open_time", "open", "high", "low", "close", "volume"]
+    assert {"rsi_14", "macd", "bb_upper", "cmf_20"} <= set(header)
+    assert len(lines) == 1 + 720
+
     page.get_by_role("radio", name="all", exact=True).click()  # segmented control
     page.get_by_text("resampled from 9,457 1h candles", exact=False).wait_for(timeout=30_000)
     page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
