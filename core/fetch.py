@@ -300,8 +300,11 @@ class _CoinFetch:
         status, reason = coverage_status(cov, now=datetime.fromtimestamp(self.now_ms / 1000, UTC))
         if status is FetchStatus.FAILED and not cov.error:
             reason = "Binance has no candles for this pair in the requested range"
-        if status is FetchStatus.PARTIAL and self.downloaded == 0:
-            reason = f"Binance has nothing newer ({reason}); the pair may have stopped trading"
+        if status is FetchStatus.PARTIAL:  # the tail was fetched without error, yet ends early
+            reason = (
+                f"Binance has no candles after {cov.last:%Y-%m-%d %H:%M} UTC: the pair may have "
+                "stopped trading"
+            )
         if cov.first is not None and _ms(cov.first) > self.first:
             self.notes.append(
                 f"Binance's history of {self.coin.symbol} starts {cov.first:%Y-%m-%d %H:%M} UTC."

@@ -54,7 +54,7 @@ _EPOCH_2017 = 1_500_000_000_000  # listing time of every symbol unless told othe
 
 @dataclass(frozen=True)
 class Request:
-    """One request as the fake saw it."""
+    """One request as the fake saw it (``at``: ``time.monotonic()`` when it arrived)."""
 
     path: str
     params: dict[str, str]
@@ -127,12 +127,13 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         url = urlparse(self.path)
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        arrived = time.monotonic()
         if state.latency:
             time.sleep(state.latency)
         fault = self._take_fault(params.get("symbol"))
         status = self._answer(url.path, params, fault)
         with state.lock:
-            state.log.append(Request(url.path, params, status, time.monotonic()))
+            state.log.append(Request(url.path, params, status, arrived))
 
     def _take_fault(self, symbol: str | None) -> _Fault | None:
         state = self.server.state
@@ -309,7 +310,7 @@ class FakeBinance:
 
     def start(self) -> FakeBinance:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-binance", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fake-binance", daemon=True
         )
         self._thread.start()
         return self
