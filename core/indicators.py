@@ -92,6 +92,12 @@ def _check(candles: pd.DataFrame) -> None:
             f"candle frame lacks the columns {', '.join(missing)}: pass candles in the store's "
             "schema (core.store.load_candles or normalize_candles)."
         )
+    # Causality means "earlier rows only", which needs rows in time order.
+    if len(candles) > 1 and not (np.diff(epoch_ms(candles["open_time"])) > 0).all():
+        raise DataError(
+            "candles must be sorted by open_time without duplicates: pass them through "
+            "core.store.normalize_candles first."
+        )
 
 
 def _f64(values: pd.Series) -> np.ndarray:

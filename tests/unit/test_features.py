@@ -346,3 +346,12 @@ def test_volume_change_is_zero_between_two_zero_volume_candles(candles):
     halted = candles.iloc[:50].copy()
     halted.loc[[20, 21], ["volume", "taker_buy_base_volume"]] = 0.0
     assert compute_features(halted)["feat_volume_change_1"].iloc[21] == 0.0
+
+
+def test_unsorted_or_duplicated_candles_are_refused(candles):
+    with pytest.raises(DataError, match="sorted"):
+        compute_features(candles.iloc[:50].iloc[::-1])
+    with pytest.raises(DataError, match="sorted"):
+        compute_indicators(pd.concat([candles.iloc[:20], candles.iloc[19:40]]))
+    with pytest.raises(DataError, match="sorted"):
+        compute_targets(candles.iloc[:50].sample(frac=1, random_state=1))
