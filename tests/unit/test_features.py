@@ -355,3 +355,26 @@ def test_unsorted_or_duplicated_candles_are_refused(candles):
         compute_indicators(pd.concat([candles.iloc[:20], candles.iloc[19:40]]))
     with pytest.raises(DataError, match="sorted"):
         compute_targets(candles.iloc[:50].sample(frac=1, random_state=1))
+
+
+def test_candle_shape_band_and_volume_change_features_match_loops(candles):
+    frame = candles.iloc[:120]
+    feats = compute_features(frame)
+    ind = compute_indicators(frame)
+    o, h, lo, c, v = (frame[k].to_list() for k in ("open", "high", "low", "close", "volume"))
+    for t in range(20, len(c)):
+        assert feats["feat_range_hl"].iloc[t] == pytest.approx((h[t] - lo[t]) / c[t])
+        assert feats["feat_body"].iloc[t] == pytest.approx((c[t] - o[t]) / o[t])
+        assert feats["feat_upper_wick"].iloc[t] == pytest.approx((h[t] - max(o[t], c[t])) / c[t])
+        assert feats["feat_lower_wick"].iloc[t] == pytest.approx((min(o[t], c[t]) - lo[t]) / c[t])
+        assert feats["feat_volume_change_1"].iloc[t] == pytest.approx(
+            (v[t] - v[t - 1]) / (v[t] + v[t - 1])
+        )
+        window = c[t - 19 : t + 1]
+        mid, sd = statistics.fmean(window), statistics.pstdev(window)
+        assert ind["bb_middle"].iloc[t] == pytest.approx(mid)
+        assert ind["bb_upper"].iloc[t] == pytest.approx(mid + 2 * sd)
+        assert feats["feat_bb_position"].iloc[t] == pytest.approx(
+            (c[t] - (mid - 2 * sd)) / (4 * sd), rel=1e-6
+        )
+        assert feats["feat_bb_width"].iloc[t] == pytest.approx(4 * sd / mid, rel=1e-6)

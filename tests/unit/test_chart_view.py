@@ -1,0 +1,93 @@
+"""The Charts page's pure parts: causal OHLCV resampling, range slicing, the figure's content."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.indicators import compute_indicators
+from ui.charts import MAX_CANDLES, OVERLAYS, PANES, build_figure, build_view, resample_ohlcv
+
+AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+
+
+def _pandas_resample(candles: pd.DataFrame, rule: str) -> pd.DataFrame:
+    out = (
+        candles.set_index("open_time")[list(AGG)].resample(rule.replace("d", "D")).agg(AGG).dropna()
+    )
+    return out.reset_index()
+
+
+@pytest.mark.parametrize("rule", ["4h", "12h", "1d"])
+def test_resample_matches_pandas_and_skips_empty_buckets(btc_candles, rule):
+    gappy = btc_candles.drop(index=range(1000, 1030)).reset_index(drop=True)
+    got, _ = resample_ohlcv(gappy, rule)
+    want = _pandas_resample(gappy, rule)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_freq=False)
+
+
+def test_weekly_buckets_start_on_monday(btc_candles):
+    got, _ = resample_ohlcv(btc_candles, "1w")
+    assert (got["open_time"].dt.day_of_week.iloc[1:] == 0).all()
+    assert got["volume"].sum() == pytest.approx(btc_candles["volume"].sum())
+
+
+def test_resampled_candles_use_only_candles_inside_their_bucket(btc_candles):
+    full, _ = resample_ohlcv(btc_candles, "1d")
+    for cut in (500, 777, 2000):
+        early, _ = resample_ohlcv(btc_candles.iloc[:cut], "1d")
+        # Every finished day is identical; the last (partial) day only holds candles up to cut.
+        pd.testing.assert_frame_equal(early.iloc[:-1], full.iloc[: len(early) - 1])
+        day = btc_candles.iloc[:cut]
+        last = day[day["open_time"] >= early["open_time"].iloc[-1]]
+        assert early["close"].iloc[-1] == last["close"].iloc[-1]
+        assert early["high"].iloc[-1] == last["high"].max()
+
+
+def test_indicators_are_taken_at_each_buckets_last_candle(btc_candles):
+    ind = compute_indicators(btc_candles)
+    candles, picked = resample_ohlcv(btc_candles, "6h", ind)
+    assert len(picked) == len(candles)
+    last_rows = btc_candles.groupby(btc_candles["open_time"].dt.floor("6h")).tail(1).index
+    pd.testing.assert_frame_equal(picked, ind.loc[last_rows].reset_index(drop=True))
+
+
+@pytest.mark.parametrize(
+    ("range_key", "rows", "shown"),
+    [("7d", 168, "1h"), ("30d", 720, "1h"), ("90d", 2160, "2h"), ("1y", 8760, "6h")],
+)
+def test_ranges_end_at_the_last_candle_and_stay_under_the_limit(
+    btc_candles, range_key, rows, shown
+):
+    view = build_view(
+        btc_candles, compute_indicators(btc_candles), symbol="BTCUSDT", range_key=range_key
+    )
+    assert len(view.table) == rows
+    assert view.shown_interval == shown
+    assert len(view.candles) <= MAX_CANDLES
+    assert view.table["open_time"].iloc[-1] == btc_candles["open_time"].iloc[-1]
+    assert ("resampled" in view.caption()) == (shown != "1h")
+
+
+def test_figure_has_a_row_per_pane_and_every_ticked_trace(btc_candles):
+    view = build_view(btc_candles, compute_indicators(btc_candles), symbol="BTCUSDT")
+    fig = build_figure(view, list(OVERLAYS), list(PANES))
+    names = {t.name for t in fig.data}
+    for cols in OVERLAYS.values():
+        assert set(cols) <= names
+    for lines, bars, _ in PANES.values():
+        assert set(lines) | set(bars) <= names
+    assert len([k for k in fig.layout if k.startswith("yaxis")]) == 2 + len(PANES)
+    assert not fig.layout.xaxis.rangebreaks, "gaps must stay visible"
+
+
+def test_lines_break_at_gaps_but_candles_are_not_invented(btc_candles):
+    gappy = btc_candles.iloc[-400:].drop(index=btc_candles.index[-100:-90])
+    view = build_view(gappy, compute_indicators(gappy), symbol="BTCUSDT", range_key="7d")
+    fig = build_figure(view, ["SMA 20"], [])
+    candle = next(t for t in fig.data if t.type == "candlestick")
+    sma = next(t for t in fig.data if t.name == "sma_20")
+    assert len(candle.x) == len(view.candles) == 168 - 10
+    assert np.isnan(np.asarray(sma.y, dtype=float)).sum() == 1
+    assert len(fig.layout.shapes) == 1
