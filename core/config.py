@@ -206,17 +206,22 @@ class LSTMConfig:
 
     window: int = 60
     units: int = 50
+    layers: int = 2
     dropout: float = 0.2
     dense_units: int = 25
     epochs: int = 100
-    batch_size: int = 64
+    batch_size: int = 256
     patience: int = 5
     learning_rate: float = 0.001
     random_state: int = 42
+    #: Retrain the LSTM on every walk-forward fold too (about 2.5x the training time).
+    walk_forward: bool = False
 
     def __post_init__(self) -> None:
         _require(2 <= self.window <= 1000, f"window must be 2..1000 candles, got {self.window}.")
         _require(1 <= self.units <= 1024, "units must be 1..1024.")
+        _require(1 <= self.layers <= 4, f"layers (stacked LSTMs) must be 1..4, got {self.layers}.")
+        _require(1 <= self.dense_units <= 1024, "dense_units must be 1..1024.")
         _require(0 <= self.dropout < 1, "dropout must be in [0, 1).")
         _require(1 <= self.epochs <= 1000, f"epochs must be 1..1000, got {self.epochs}.")
         _require(1 <= self.batch_size <= 4096, "batch_size must be 1..4096.")

@@ -1,0 +1,357 @@
+"""LSTM forecaster of the next close from the last ``window`` candles.
+
+Inputs per candle: the log return of the close, log(high / low) and the log change of volume, so
+one network reads any price level; each is standardised with the mean and spread of the TRAINING
+rows only (learned in :meth:`LSTMModel.fit`). The network predicts the standardised next log
+return; forecasts are turned back into prices (``close * exp(return)``), so every metric is in
+price units and sits beside persistence (a return of 0).
+
+TensorFlow is imported only inside :meth:`LSTMModel.fit`. After :meth:`LSTMModel.load` the forward
+pass runs in numpy from the exported weights (``weights.npz``), so a process that only loads and
+predicts (the dashboard, signals) never imports TensorFlow. The ``.keras`` file is kept beside it
+in Keras' own format.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from core.config import LSTMConfig, TargetConfig
+from core.errors import InsufficientDataError, ModelError
+from core.evaluate import Task
+from core.features import NEXT_CLOSE, compute_targets
+from core.models.base import Dataset, FitStep, StepCallback, read_json, thread_count, write_json
+
+__all__ = ["INPUTS", "LSTMModel"]
+
+#: What the network reads per candle, in channel order.
+INPUTS = ("log_return", "log_high_low", "log_volume_change")
+_RAW = ("close", "high", "low", "volume")
+_KERAS_FILE = "model.keras"
+_WEIGHTS_FILE = "weights.npz"
+_INFO_FILE = "model.json"
+_CHUNK = 4096
+
+
+def _tensorflow() -> Any:
+    """Import Keras on TensorFlow, quiet, with the thread count set before TF starts its pools."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(thread_count())
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TF already ran something in this process; its pools are fixed by now
+    import keras
+
+    return keras
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow warnings
+
+
+def raw_windows(candles: pd.DataFrame, window: int) -> np.ndarray:
+    """``(n - window, window + 1, 4)`` windows of close, high, low, volume; window ``k`` ends at
+    candle ``k + window`` (one candle more than ``window``: the first return needs it)."""
+    raw = candles[list(_RAW)].to_numpy(dtype="float64")
+    if len(raw) < window + 1:
+        return np.empty((0, window + 1, len(_RAW)))
+    view = np.lib.stride_tricks.sliding_window_view(raw, window + 1, axis=0)
+    return view.transpose(0, 2, 1)
+
+
+def transform(X: np.ndarray) -> np.ndarray:
+    """Raw windows ``(n, window + 1, 4)`` → unscaled inputs ``(n, window, 3)`` (see INPUTS)."""
+    close, high, low, volume = (X[..., i] for i in range(4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.stack(
+            [
+                np.diff(np.log(close), axis=1),
+                np.log(high[:, 1:] / low[:, 1:]),
+                np.diff(np.log1p(volume), axis=1),
+            ],
+            axis=-1,
+        )
+
+
+class LSTMModel:
+    """The forecaster behind the :class:`core.models.base.Model` protocol.
+
+    Learned state: ``x_mean_``, ``x_scale_`` (per input channel), ``y_mean_``, ``y_scale_`` (next
+    log return), ``weights_`` (numpy arrays of every layer), ``history_`` (loss per epoch),
+    ``best_epoch_``, ``epochs_run_``, ``train_rows_``; right after :meth:`fit` also
+    ``keras_model_``.
+    """
+
+    kind: ClassVar[str] = "lstm"
+    task: ClassVar[Task] = Task.REGRESSION
+    output_name: ClassVar[str] = "forecast"
+
+    def __init__(self, config: LSTMConfig | None = None) -> None:
+        self.config = config or LSTMConfig()
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    def make_dataset(self, candles: pd.DataFrame, *, target: TargetConfig | None = None) -> Dataset:
+        """One sample per candle with ``window`` candles of history and a known next close
+        (``target`` is unused: the forecaster's target is always the next close)."""
+        w = self.config.window
+        X = raw_windows(candles, w)
+        nxt = compute_targets(candles, horizon=1)[NEXT_CLOSE].to_numpy()[w:]
+        with np.errstate(invalid="ignore"):
+            good = np.isfinite(X).all(axis=(1, 2)) & (X[..., :3] > 0).all(axis=(1, 2))
+        valid = good & np.isfinite(nxt) & (nxt > 0)
+        position = np.flatnonzero(valid) + w
+        return Dataset(
+            X=np.ascontiguousarray(X[valid]),
+            y=nxt[valid].astype("float64"),
+            position=position,
+            open_time=candles["open_time"].to_numpy()[position],
+            close=candles["close"].to_numpy(dtype="float64")[position],
+            horizon=1,
+            features=list(INPUTS),
+            target=NEXT_CLOSE,
+        )
+
+    # ---- fitting -------------------------------------------------------------------------
+
+    def _scaled_target(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (np.log(np.asarray(y, dtype="float64") / X[:, -1, 0]) - self.y_mean_) / self.y_scale_
+
+    def scale(self, X: np.ndarray) -> np.ndarray:
+        """Raw windows → the standardised network inputs, with the training rows' scaler."""
+        self._check_fitted()
+        return (transform(X) - self.x_mean_) / self.x_scale_
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        on_step: StepCallback | None = None,
+    ) -> Self:
+        """Train on raw windows ``X`` and next closes ``y``.
+
+        The scaler is fit here, on these training rows only (each sample's own candle). With
+        ``validation`` (cut by the caller from the end of the training period) and
+        ``patience > 0``, training stops after ``patience`` epochs without a better validation
+        loss and the best epoch's weights are restored.
+
+        Raises:
+            InsufficientDataError: fewer training windows than one batch needs.
+        """
+        cfg = self.config
+        if len(X) < 2:
+            raise InsufficientDataError("The LSTM needs at least two training windows.")
+        keras = _tensorflow()
+        keras.utils.set_random_seed(cfg.random_state)
+        own = transform(X)[:, -1, :]  # the inputs at each training sample's own candle
+        self.x_mean_ = own.mean(axis=0)
+        self.x_scale_ = np.where(own.std(axis=0) > 0, own.std(axis=0), 1.0)
+        target = np.log(np.asarray(y, dtype="float64") / X[:, -1, 0])
+        self.y_mean_ = float(target.mean())
+        self.y_scale_ = float(target.std()) or 1.0
+        self.train_rows_ = int(len(X))
+        inputs = self.scale(X).astype("float32")
+        labels = self._scaled_target(X, y).astype("float32")[:, None]
+        val_data = None
+        if validation is not None and len(validation[1]):
+            val_data = (
+                self.scale(validation[0]).astype("float32"),
+                self._scaled_target(*validation).astype("float32")[:, None],
+            )
+
+        model = self._build(keras, inputs.shape[-1])
+        callbacks: list[Any] = [_epoch_callback(keras, on_step, cfg.epochs)]
+        if val_data is not None and cfg.patience > 0:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=cfg.patience, restore_best_weights=True
+                )
+            )
+        history = model.fit(
+            inputs,
+            labels,
+            batch_size=cfg.batch_size,
+            epochs=cfg.epochs,
+            validation_data=val_data,
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=0,
+        )
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.epochs_run_ = len(self.history_.get("loss", []))
+        val_loss = self.history_.get("val_loss")
+        restored = val_loss and cfg.patience > 0
+        self.best_epoch_ = int(np.argmin(val_loss)) + 1 if restored else self.epochs_run_
+        self.keras_model_ = model
+        self.weights_ = [np.asarray(w, dtype="float64") for w in model.get_weights()]
+        self._keras_bytes = None
+        return self
+
+    def _build(self, keras: Any, channels: int) -> Any:
+        cfg = self.config
+        layers: list[Any] = [keras.Input((cfg.window, channels))]
+        for i in range(cfg.layers):
+            layers.append(keras.layers.LSTM(cfg.units, return_sequences=i < cfg.layers - 1))
+            layers.append(keras.layers.Dropout(cfg.dropout))
+        layers += [keras.layers.Dense(cfg.dense_units), keras.layers.Dense(1)]
+        model = keras.Sequential(layers)
+        optimizer = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
+        model.compile(optimizer=optimizer, loss="mse", jit_compile=False)
+        return model
+
+    # ---- predicting (numpy only) ------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "x_mean_"):
+            raise ModelError("This LSTM model is not trained yet: call fit() or load one.")
+
+    def forward(self, inputs: np.ndarray) -> np.ndarray:
+        """The network's output for standardised inputs ``(n, window, channels)``, in numpy.
+
+        Same maths as Keras' LSTM (gates i, f, c, o; sigmoid and tanh) with dropout off.
+        """
+        out = [self._forward(inputs[i : i + _CHUNK]) for i in range(0, len(inputs), _CHUNK)]
+        return np.concatenate(out) if out else np.empty(0)
+
+    def _forward(self, seq: np.ndarray) -> np.ndarray:
+        w = iter(self.weights_)
+        h = np.asarray(seq, dtype="float64")
+        for i in range(self.config.layers):
+            kernel, recurrent, bias = next(w), next(w), next(w)
+            units = recurrent.shape[0]
+            projected = h @ kernel + bias  # the input part of every step at once
+            state = np.zeros((len(h), units))
+            cell = np.zeros((len(h), units))
+            steps = []
+            for t in range(projected.shape[1]):
+                z = projected[:, t] + state @ recurrent
+                gate_i, gate_f = _sigmoid(z[:, :units]), _sigmoid(z[:, units : 2 * units])
+                gate_o = _sigmoid(z[:, 3 * units :])
+                cell = gate_f * cell + gate_i * np.tanh(z[:, 2 * units : 3 * units])
+                state = gate_o * np.tanh(cell)
+                steps.append(state)
+            h = np.stack(steps, axis=1) if i < self.config.layers - 1 else state
+        for kernel in w:
+            h = h @ kernel + next(w)
+        return h[:, 0]
+
+    def predict_output(self, X: np.ndarray) -> np.ndarray:
+        """Next-close forecasts (price units) for raw windows ``X`` ``(n, window + 1, 4)``."""
+        self._check_fitted()
+        scaled = self.forward(self.scale(X))
+        return X[:, -1, 0] * np.exp(scaled * self.y_scale_ + self.y_mean_)
+
+    def predict_latest(self, candles: pd.DataFrame) -> float:
+        """The forecast of the close after the last candle of ``candles`` (closed, store schema).
+
+        Raises:
+            InsufficientDataError: fewer than ``window + 1`` candles.
+        """
+        self._check_fitted()
+        need = self.config.window + 1
+        if len(candles) < need:
+            raise InsufficientDataError(
+                f"The LSTM forecast needs the last {need} candles; got {len(candles)}. "
+                "Fetch more history."
+            )
+        X = raw_windows(candles.iloc[-need:], self.config.window)
+        return float(self.predict_output(X)[0])
+
+    def summary(self) -> dict[str, Any]:
+        """What training did, for the metadata: the loss curve and where it stopped."""
+        self._check_fitted()
+        return {
+            "inputs": list(INPUTS),
+            "train_rows": self.train_rows_,
+            "epochs_run": self.epochs_run_,
+            "best_epoch": self.best_epoch_,
+            "loss_curve": self.history_,
+            "scaler": {
+                "x_mean": self.x_mean_.tolist(),
+                "x_scale": self.x_scale_.tolist(),
+                "y_mean": self.y_mean_,
+                "y_scale": self.y_scale_,
+            },
+        }
+
+    # ---- files -----------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> list[str]:
+        """``model.keras`` (Keras format), ``weights.npz`` (weights + scaler for the numpy
+        forward pass) and ``model.json`` (settings, inputs, loss curve)."""
+        self._check_fitted()
+        directory = Path(directory)
+        if getattr(self, "keras_model_", None) is not None:
+            self.keras_model_.save(directory / _KERAS_FILE)
+        elif self._keras_bytes is not None:
+            (directory / _KERAS_FILE).write_bytes(self._keras_bytes)
+        else:
+            raise ModelError("This LSTM model has no Keras file to save (it was loaded without).")
+        arrays = {f"w{i}": w for i, w in enumerate(self.weights_)}
+        arrays.update(x_mean=self.x_mean_, x_scale=self.x_scale_)
+        arrays.update(y_mean=np.array(self.y_mean_), y_scale=np.array(self.y_scale_))
+        np.savez(directory / _WEIGHTS_FILE, **arrays)
+        info = {"kind": self.kind, "config": self.params(), **self.summary()}
+        info["weights"] = len(self.weights_)
+        write_json(directory / _INFO_FILE, info)
+        return [_KERAS_FILE, _WEIGHTS_FILE, _INFO_FILE]
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a model written by :meth:`save`, without importing TensorFlow.
+
+        Raises:
+            ModelError: a file is missing or not what :meth:`save` writes.
+        """
+        directory = Path(directory)
+        try:
+            info = read_json(directory / _INFO_FILE)
+            model = cls(LSTMConfig(**info["config"]))
+            with np.load(io.BytesIO((directory / _WEIGHTS_FILE).read_bytes())) as npz:
+                arrays = {k: npz[k] for k in npz.files}  # allow_pickle stays False
+            keras_bytes = (directory / _KERAS_FILE).read_bytes()
+            model.weights_ = [arrays[f"w{i}"].astype("float64") for i in range(info["weights"])]
+            model.x_mean_, model.x_scale_ = arrays["x_mean"], arrays["x_scale"]
+            model.y_mean_, model.y_scale_ = float(arrays["y_mean"]), float(arrays["y_scale"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"Cannot load the LSTM model in {directory}: {exc}") from exc
+        model.history_ = info.get("loss_curve") or {}
+        model.epochs_run_ = int(info.get("epochs_run", 0))
+        model.best_epoch_ = int(info.get("best_epoch", 0))
+        model.train_rows_ = int(info.get("train_rows", 0))
+        model.keras_model_ = None
+        model._keras_bytes = keras_bytes
+        return model
+
+
+def _epoch_callback(keras: Any, on_step: StepCallback | None, total: int) -> Any:
+    """A Keras callback that reports each epoch's losses and an estimate of the time left."""
+
+    class Epochs(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.started = time.monotonic()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if on_step is None:
+                return
+            done = epoch + 1
+            per_epoch = (time.monotonic() - self.started) / done
+            metrics = {k: float(v) for k, v in (logs or {}).items() if k in ("loss", "val_loss")}
+            on_step(FitStep(done, total, metrics, per_epoch * (total - done)))
+
+    return Epochs()

@@ -1,0 +1,243 @@
+"""XGBoost binary classifier: P(the close ``horizon`` candles ahead is ``threshold`` above this one).
+
+Inputs are the causal ``feat_*`` columns of :mod:`core.features` at the candle's close. Early
+stopping watches log loss on a validation slice the caller cuts from the END of the training
+period; only the trees up to the best round are kept. Saved as XGBoost's own UBJ format plus a JSON
+of the feature list and settings; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from core.config import TargetConfig, XGBConfig
+from core.errors import InsufficientDataError, ModelError
+from core.evaluate import Task
+from core.features import FEATURES, compute_features, compute_targets, feature_columns
+from core.models.base import Dataset, FitStep, StepCallback, read_json, thread_count, write_json
+
+__all__ = ["XGBoostModel"]
+
+_BOOSTER_FILE = "model.ubj"
+_INFO_FILE = "model.json"
+
+
+class _Steps(xgb.callback.TrainingCallback):
+    """Reports each boosting round to the caller's ``on_step``."""
+
+    def __init__(self, on_step: StepCallback, total: int) -> None:
+        super().__init__()
+        self.on_step, self.total, self.started = on_step, total, time.monotonic()
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+        done = epoch + 1
+        metrics = {
+            f"{data}_{name}": float(values[-1])
+            for data, per_metric in evals_log.items()
+            for name, values in per_metric.items()
+        }
+        per_round = (time.monotonic() - self.started) / done
+        self.on_step(FitStep(done, self.total, metrics, per_round * (self.total - done)))
+        return False
+
+
+class XGBoostModel:
+    """The classifier behind the :class:`core.models.base.Model` protocol.
+
+    Learned state: ``booster_`` (only the trees up to the best round), ``features_``,
+    ``best_iteration_``, ``train_rows_``, ``train_base_rate_``, ``warmup_`` (the longest feature
+    look-back).
+    """
+
+    kind: ClassVar[str] = "xgboost"
+    task: ClassVar[Task] = Task.CLASSIFICATION
+    output_name: ClassVar[str] = "probability"
+
+    def __init__(self, config: XGBConfig | None = None) -> None:
+        self.config = config or XGBConfig()
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    def make_dataset(self, candles: pd.DataFrame, *, target: TargetConfig) -> Dataset:
+        """Rows where every feature and the label are known (after the look-back warm-up, before
+        the last ``target.horizon`` candles, and not across a gap)."""
+        features = compute_features(candles)
+        labels = compute_targets(candles, horizon=target.horizon, threshold=target.threshold)
+        y = labels[target.column].to_numpy()
+        valid = features.notna().all(axis=1).to_numpy() & ~np.isnan(y)
+        position = np.flatnonzero(valid)
+        return Dataset(
+            X=features.to_numpy(dtype="float32")[valid],
+            y=y[valid].astype("int64"),
+            position=position,
+            open_time=candles["open_time"].to_numpy()[valid],
+            close=candles["close"].to_numpy(dtype="float64")[valid],
+            horizon=target.horizon,
+            features=list(features.columns),
+            target=target.column,
+        )
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        on_step: StepCallback | None = None,
+    ) -> Self:
+        """Boost up to ``n_estimators`` trees; with ``validation``, stop after
+        ``early_stopping_rounds`` rounds without a better validation log loss and keep the best.
+
+        Raises:
+            InsufficientDataError: the labels hold one class only (nothing to separate).
+        """
+        y = np.asarray(y).astype("int64")
+        if len(np.unique(y)) < 2:
+            raise InsufficientDataError(
+                f"The training labels are all {int(y[0]) if len(y) else '-'}: with this horizon "
+                "and threshold nothing ever (or always) happens. Lower the threshold or fetch more "
+                "history."
+            )
+        cfg = self.config
+        # X comes from make_dataset (the feature_columns() order); other widths get f0, f1, ...
+        names = feature_columns()
+        names = names if len(names) == np.shape(X)[1] else [f"f{i}" for i in range(np.shape(X)[1])]
+        params = {
+            "objective": "binary:logistic",
+            "eval_metric": "logloss",
+            "tree_method": "hist",
+            "max_depth": cfg.max_depth,
+            "eta": cfg.learning_rate,
+            "subsample": cfg.subsample,
+            "colsample_bytree": cfg.colsample_bytree,
+            "seed": cfg.random_state,
+            "nthread": thread_count(),
+        }
+        train = xgb.DMatrix(X, label=y, feature_names=names, nthread=params["nthread"])
+        evals = [(train, "train")]
+        stopping = None
+        if validation is not None and len(validation[1]):
+            valid = xgb.DMatrix(validation[0], label=validation[1], feature_names=names)
+            evals.append((valid, "validation"))
+            stopping = cfg.early_stopping_rounds or None
+        callbacks = [_Steps(on_step, cfg.n_estimators)] if on_step else []
+        booster = xgb.train(
+            params,
+            train,
+            num_boost_round=cfg.n_estimators,
+            evals=evals,
+            early_stopping_rounds=stopping,
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
+        best = booster.best_iteration if stopping else booster.num_boosted_rounds() - 1
+        self.booster_ = booster[: best + 1]  # drop the rounds after the best one for good
+        self.best_iteration_ = int(best)
+        self.features_ = names
+        self.train_rows_ = int(len(y))
+        self.train_base_rate_ = float(y.mean())
+        self.warmup_ = max((FEATURES[n].warmup for n in names if n in FEATURES), default=0)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise ModelError("This XGBoost model is not trained yet: call fit() or load one.")
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """``(n, 2)`` class probabilities, scikit-learn style."""
+        p = self.predict_output(X)
+        return np.column_stack([1 - p, p])
+
+    def predict_output(self, X: np.ndarray) -> np.ndarray:
+        """P(label = 1) per row of ``X`` (features in ``features_`` order)."""
+        self._check_fitted()
+        data = xgb.DMatrix(np.asarray(X, dtype="float32"), feature_names=self.features_)
+        return self.booster_.predict(data).astype("float64")
+
+    def predict_latest(self, candles: pd.DataFrame) -> float:
+        """P(label = 1) at the last candle of ``candles`` (closed candles, store schema).
+
+        Raises:
+            InsufficientDataError: the last candle's features are not all known (too little
+                history before it).
+        """
+        self._check_fitted()
+        features = compute_features(candles)[self.features_]
+        last = features.iloc[[-1]] if len(features) else features
+        if last.empty or last.isna().to_numpy().any():
+            raise InsufficientDataError(
+                f"The XGBoost model needs at least {self.warmup_ + 1} consecutive candles to "
+                f"compute its features; got {len(candles)} (or a feature is undefined at the "
+                "last candle). Fetch more history."
+            )
+        return float(self.predict_output(last.to_numpy(dtype="float32"))[0])
+
+    def feature_importance(self) -> dict[str, float]:
+        """Each feature's share of the total gain (sums to 1), largest first; unused features 0."""
+        self._check_fitted()
+        gain = self.booster_.get_score(importance_type="total_gain")
+        total = sum(gain.values()) or 1.0
+        shares = {name: float(gain.get(name, 0.0)) / total for name in self.features_}
+        return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+    def summary(self) -> dict[str, Any]:
+        """What training learned, for the metadata: trees kept, importance."""
+        self._check_fitted()
+        return {
+            "best_iteration": self.best_iteration_,
+            "trees": self.best_iteration_ + 1,
+            "train_rows": self.train_rows_,
+            "train_base_rate": self.train_base_rate_,
+            "feature_importance": self.feature_importance(),
+        }
+
+    def save(self, directory: Path) -> list[str]:
+        """``model.ubj`` (XGBoost's binary JSON) and ``model.json`` (features, settings)."""
+        self._check_fitted()
+        directory = Path(directory)
+        self.booster_.save_model(directory / _BOOSTER_FILE)
+        info = {
+            "kind": self.kind,
+            "config": self.params(),
+            "features": self.features_,
+            "best_iteration": self.best_iteration_,
+            "train_rows": self.train_rows_,
+            "train_base_rate": self.train_base_rate_,
+            "warmup": self.warmup_,
+            "feature_importance": self.feature_importance(),
+            "xgboost_version": xgb.__version__,
+        }
+        write_json(directory / _INFO_FILE, info)
+        return [_BOOSTER_FILE, _INFO_FILE]
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            ModelError: a file is missing or not what :meth:`save` writes.
+        """
+        directory = Path(directory)
+        try:
+            info = read_json(directory / _INFO_FILE)
+            model = cls(XGBConfig(**info["config"]))
+            booster = xgb.Booster()
+            booster.load_model(directory / _BOOSTER_FILE)
+        except (OSError, ValueError, KeyError, TypeError, xgb.core.XGBoostError) as exc:
+            raise ModelError(f"Cannot load the XGBoost model in {directory}: {exc}") from exc
+        booster.feature_names = list(info["features"])
+        model.booster_ = booster
+        model.features_ = list(info["features"])
+        model.best_iteration_ = int(info["best_iteration"])
+        model.train_rows_ = int(info["train_rows"])
+        model.train_base_rate_ = float(info["train_base_rate"])
+        model.warmup_ = int(info["warmup"])
+        return model
