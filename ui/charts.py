@@ -188,7 +188,7 @@ def build_view(
         mask = (candles["open_time"] > first).to_numpy()
         candles, indicators = candles.loc[mask], indicators.loc[mask]
     table = pd.concat([candles[_OHLCV], indicators], axis=1).reset_index(drop=True)
-    gaps = find_gaps(candles, base) if len(candles) > 1 else find_gaps(candles.iloc[:0], base)
+    gaps = find_gaps(candles, base)
     shown = base
     if len(candles) > max_candles:
         ms = epoch_ms(candles["open_time"])
