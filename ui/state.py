@@ -37,3 +37,7 @@ CHART_INTERVAL = "chart_interval"
 CHART_RANGE = "chart_range"
 CHART_OVERLAYS = "chart_overlays"
 CHART_PANES = "chart_panes"
+#: Data page: id of the fetch job being watched (ui.data_view keeps the job itself), and the
+#: one-line message of the last "Load bundled sample".
+FETCH_JOB = "fetch_job"
+FETCH_SAMPLE_NOTE = "fetch_sample_note"

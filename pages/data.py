@@ -1,0 +1,36 @@
+"""Data: fetch Binance candles for the chosen coins (or load the bundled sample), see coverage."""
+
+import streamlit as st
+
+from ui import data_view, state
+
+st.title(":material/database: Data")
+st.caption(
+    "Closed Binance spot candles, every kline field, one file per coin and interval under "
+    "data/raw/. Fetching again downloads only what is missing; gaps where Binance has no "
+    "candles are listed, never filled."
+)
+
+coins, interval, days = data_view.fetch_settings()
+job = data_view.get_job(st.session_state.get(state.FETCH_JOB))
+running = job is not None and not job.done
+
+left, right = st.columns([1, 3], vertical_alignment="top")
+if left.button(
+    data_view.fetch_button_label(days),
+    type="primary",
+    icon=":material/download:",
+    disabled=running or not coins,
+):
+    st.session_state[state.FETCH_JOB] = data_view.start_fetch(coins, interval, days)
+    st.session_state.pop(state.FETCH_SAMPLE_NOTE, None)
+if right.button("Load bundled sample", icon=":material/inventory_2:", disabled=running):
+    st.session_state[state.FETCH_SAMPLE_NOTE] = data_view.sample_note(
+        data_view.load_bundled_sample()
+    )
+right.caption(data_view.SAMPLE_CAPTION)
+if note := st.session_state.get(state.FETCH_SAMPLE_NOTE):
+    st.success(note, icon=":material/inventory_2:")
+
+job = data_view.render_fetch_progress()
+data_view.render_coverage(coins, interval, job)

@@ -1,0 +1,83 @@
+"""The Data page under AppTest: defaults, the bundled sample, a fetch against the fake Binance."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import store
+from core.coins import DEFAULT_COINS
+from tests.fake_binance import FakeBinance
+from ui import data_view, state
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_data_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    return at
+
+
+def test_defaults_ten_coins_1h_two_years_and_the_fetch_button():
+    at = open_data_page()
+    coins = at.multiselect(key=state.FETCH_COINS)
+    assert coins.value == list(DEFAULT_COINS)
+    assert "Polygon (POL, formerly MATIC)" in coins.options
+    assert at.selectbox(key=state.FETCH_INTERVAL).value == "1h"
+    assert at.selectbox(key=state.FETCH_DAYS).value == 730
+    labels = [b.label for b in at.button]
+    assert "Fetch 2 years" in labels and "Load bundled sample" in labels
+    captions = " ".join(c.value for c in at.caption)
+    assert "9 coins" in captions and "2024-05-01" in captions and "2025-05-30" in captions
+    assert "POL is not in it" in captions
+    table = at.dataframe[0].value
+    assert list(table["symbol"]) == list(DEFAULT_COINS)
+    assert set(table["status"]) == {"not fetched"}
+
+
+def test_range_choice_renames_the_button():
+    at = open_data_page()
+    at.selectbox(key=state.FETCH_DAYS).set_value(90).run()
+    assert "Fetch 90 days" in [b.label for b in at.button]
+
+
+def test_load_sample_shows_the_coverage_table():
+    at = open_data_page()
+    next(b for b in at.button if b.label == "Load bundled sample").click().run()
+    assert not at.exception
+    assert "9 coins" in at.success[0].value
+    table = at.dataframe[0].value.set_index("symbol")
+    assert table.loc["BTCUSDT", "rows"] == 9_457 and table.loc["ADAUSDT", "rows"] == 8_332
+    assert table.loc["BTCUSDT", "status"] == "partial"
+    assert table.loc["POLUSDT", "status"] == "not fetched"
+    assert str(table.loc["BTCUSDT", "first candle (UTC)"]) == "2024-05-01 00:00:00"
+    assert table.loc["ETHUSDT", "missing hours"] == 0
+    assert table.loc["ETHUSDT", "size on disk"].endswith("KB")
+    assert len(store.list_stored()) == 9
+
+
+@pytest.mark.slow
+def test_fetch_runs_in_the_background_and_ends_in_the_coverage_table(monkeypatch):
+    with FakeBinance(listed_hours=48) as fake:
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_data_page()
+        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "POLUSDT"]).run()
+        next(b for b in at.button if b.label == "Fetch 2 years").click().run()
+        assert not at.exception
+        job = data_view.get_job(at.session_state[state.FETCH_JOB])
+        deadline = time.monotonic() + 20
+        while not job.done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.done and not job.error
+        at.run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("symbol")
+    assert list(table["status"]) == ["up to date", "up to date"]
+    assert (table["rows"] >= 47).all()
+    assert any("2 of 2 done" in p.proto.text for p in at.get("progress"))

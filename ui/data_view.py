@@ -1,0 +1,337 @@
+"""Data page glue: fetch settings, the background fetch and its live progress, coverage table.
+
+A fetch runs in a worker thread that only calls :func:`core.fetch.fetch_coins` and records its
+progress events in a :class:`FetchJob`; it never touches ``st.*``. The page keeps the job's id in
+Session State and polls the job from a fragment that ticks only while the job runs, then reruns
+the whole app once so the coverage table and the sidebar (cached by file mtime) show the new files.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from core import store
+from core.coins import DEFAULT_COINS, display_name, parse_coins
+from core.config import Interval
+from core.errors import CryptoVoltError
+from core.fetch import (
+    FetchEvent,
+    FetchResult,
+    FetchStatus,
+    coverage_status,
+    fetch_coins,
+    load_sample,
+)
+from ui import state
+
+__all__ = [
+    "RANGES",
+    "SAMPLE_CAPTION",
+    "FetchJob",
+    "coverage_frame",
+    "fetch_button_label",
+    "fetch_settings",
+    "get_job",
+    "load_bundled_sample",
+    "sample_note",
+    "render_coverage",
+    "render_fetch_progress",
+    "start_fetch",
+]
+
+#: Range choices in days, and how the button names them ("Fetch 2 years").
+RANGES: dict[int, str] = {
+    30: "30 days",
+    90: "90 days",
+    180: "6 months",
+    365: "1 year",
+    730: "2 years",
+    1095: "3 years",
+}
+DEFAULT_DAYS = 730
+SAMPLE_CAPTION = (
+    "The bundled sample is real Binance 1h candles for 9 coins (BTC, ETH, SOL, XRP, ADA, AVAX, "
+    "LINK, UNI, DOT) from 2024-05-01 to 2025-05-30 (ADA to 2025-04-13); POL is not in it. It "
+    "works offline; a later Fetch tops it up to the present."
+)
+_POLL_SECONDS = 0.5
+
+
+@dataclass
+class FetchJob:
+    """A fetch running in a worker thread: its settings, latest events and final results."""
+
+    id: str
+    coins: list[str]
+    interval: str
+    days: int
+    started: float = field(default_factory=time.monotonic)
+    events: dict[str, FetchEvent] = field(default_factory=dict)
+    results: list[FetchResult] | None = None
+    error: str = ""
+    finished: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on_event(self, event: FetchEvent) -> None:
+        with self.lock:
+            self.events[event.symbol] = event
+
+    @property
+    def done(self) -> bool:
+        return self.finished is not None
+
+    def snapshot(self) -> list[FetchEvent]:
+        with self.lock:
+            return list(self.events.values())
+
+    def run(self) -> None:
+        try:
+            self.results = fetch_coins(
+                self.coins, interval=self.interval, days=self.days, on_progress=self.on_event
+            )
+        except CryptoVoltError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # shown on the page instead of dying silently in a thread
+            self.error = f"unexpected {type(exc).__name__}: {exc}"
+        finally:
+            self.finished = time.monotonic()
+
+
+_JOBS: dict[str, FetchJob] = {}
+_JOBS_LOCK = threading.Lock()
+
+
+def start_fetch(coins: list[str], interval: str, days: int) -> str:
+    """Start fetching in a worker thread; returns the job id (kept in Session State)."""
+    job = FetchJob(uuid.uuid4().hex[:12], list(coins), interval, days)
+    with _JOBS_LOCK:
+        _JOBS[job.id] = job
+    threading.Thread(target=job.run, name=f"fetch-{job.id}", daemon=True).start()
+    return job.id
+
+
+def get_job(job_id: str | None) -> FetchJob | None:
+    with _JOBS_LOCK:
+        return _JOBS.get(job_id or "")
+
+
+def fetch_button_label(days: int) -> str:
+    return f"Fetch {RANGES.get(days, f'{days} days')}"
+
+
+def fetch_settings() -> tuple[list[str], str, int]:
+    """Coin multiselect (display names), interval and range; returns (coins, interval, days).
+
+    Coins typed by hand are validated here; an invalid one is shown as an error and left out.
+    """
+    st.session_state.setdefault(state.FETCH_COINS, list(DEFAULT_COINS))
+    st.session_state.setdefault(state.FETCH_INTERVAL, Interval.H1.value)
+    st.session_state.setdefault(state.FETCH_DAYS, DEFAULT_DAYS)
+    known = list(dict.fromkeys([*DEFAULT_COINS, *(s for s, _ in store.list_stored())]))
+    names = {s: display_name(s) for s in known}
+    left, middle, right = st.columns([4, 1, 1])
+    picked = left.multiselect(
+        "Coins",
+        known,
+        format_func=lambda s: names.get(s, s),
+        key=state.FETCH_COINS,
+        accept_new_options=True,
+        help="Type another Binance USDT pair (e.g. DOGE) to add it. MATIC means POL.",
+    )
+    interval = middle.selectbox("Interval", [i.value for i in Interval], key=state.FETCH_INTERVAL)
+    days = right.selectbox(
+        "Range", list(RANGES), format_func=RANGES.__getitem__, key=state.FETCH_DAYS
+    )
+    coins = []
+    for text in picked:
+        try:
+            coins.extend(c.symbol for c in parse_coins([text]))
+        except CryptoVoltError as exc:
+            st.error(str(exc), icon=":material/error:")
+    return list(dict.fromkeys(coins)), interval, int(days)
+
+
+def load_bundled_sample() -> list[FetchResult]:
+    """Copy the bundled sample into the store (merging with what is there)."""
+    return load_sample()
+
+
+def sample_note(results: list[FetchResult]) -> str:
+    """One line saying what the sample load did."""
+    loaded = [r for r in results if r.coverage is not None and r.coverage.rows]
+    added = sum(r.new_rows for r in results)
+    return (
+        f"Loaded the bundled sample: {len(loaded)} coins, {added:,} new candles. It ends "
+        "2025-05-30, so those coins show as partial until you fetch; a fetch tops them up."
+    )
+
+
+# -- live progress ----------------------------------------------------------------------------
+
+
+def _progress(job: FetchJob) -> None:
+    events = job.snapshot()
+    expected = sum(e.expected for e in events)
+    fetched = sum(min(e.fetched, e.expected) for e in events)
+    downloaded = sum(e.downloaded for e in events)
+    elapsed = max((job.finished or time.monotonic()) - job.started, 1e-6)
+    rate = downloaded / elapsed
+    left = (expected - fetched) / rate if rate > 0 and not job.done else 0.0
+    finished = sum(e.state not in ("queued", "fetching") for e in events)
+    overall = 1.0 if job.done else (fetched / expected if expected else 0.0)
+    st.progress(
+        min(overall, 1.0),
+        text=(
+            f"**All coins**: {finished} of {len(job.coins)} done · {fetched:,} of {expected:,} "
+            f"candles · {rate:,.0f} candles/s · "
+            + (f"done in {elapsed:.1f} s" if job.done else f"about {left:,.0f} s left")
+        ),
+    )
+    cols = st.columns(2)
+    for i, event in enumerate(
+        sorted(events, key=lambda e: job.coins.index(e.symbol) if e.symbol in job.coins else 99)
+    ):
+        ended = event.state not in ("queued", "fetching")
+        value = 1.0 if ended else (event.fetched / event.expected if event.expected else 0.0)
+        cols[i % 2].progress(
+            min(value, 1.0),
+            text=f"{event.symbol}: {event.fetched:,} of {event.expected:,} candles · {event.state}",
+        )
+
+
+def render_fetch_progress() -> FetchJob | None:
+    """Per-coin and overall bars of the watched fetch; polls while it runs. Returns the job."""
+    job = get_job(st.session_state.get(state.FETCH_JOB))
+    if job is None:
+        return None
+    was_running = not job.done
+
+    @st.fragment(run_every=_POLL_SECONDS if was_running else None)
+    def live() -> None:
+        _progress(job)
+        if job.error:
+            st.error(f"The fetch stopped: {job.error}", icon=":material/error:")
+        if job.done and was_running:
+            st.rerun()  # the whole page: the coverage table and sidebar read the new files
+
+    live()
+    return job
+
+
+# -- coverage ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _coverage(symbol: str, interval: str, mtime_ns: int) -> store.Coverage:
+    return store.coverage(symbol, interval)
+
+
+def _cached_coverage(symbol: str, interval: str) -> store.Coverage:
+    path = store.candle_path(symbol, interval)
+    mtime = path.stat().st_mtime_ns if path.exists() else 0
+    return _coverage(symbol, interval, mtime)
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024**2:.1f} MB"
+
+
+def coverage_frame(
+    symbols: list[str], interval: str, results: list[FetchResult] | None = None
+) -> tuple[pd.DataFrame, dict[str, store.Coverage]]:
+    """One row per coin (the chosen ones, then any other stored file of this interval).
+
+    The status comes from the last fetch's result when there is one (so a failure keeps its
+    reason), else from what is stored: up to date when the last closed candle is there.
+    """
+    stored = [s for s, i in store.list_stored() if i == interval]
+    by_result = {r.symbol: r for r in results or []}
+    rows, covs = [], {}
+    for symbol in dict.fromkeys([*symbols, *stored]):
+        cov = _cached_coverage(symbol, interval)
+        status, reason = coverage_status(cov)
+        result = by_result.get(symbol)
+        if result is not None and result.status is FetchStatus.FAILED:
+            status, reason = result.status, result.reason
+        shown = status.value
+        if not cov.rows and not cov.error and result is None:
+            shown, reason = "not fetched", "nothing stored yet"
+        if result is not None and result.note:
+            reason = f"{reason} {result.note}".strip()
+        covs[symbol] = cov
+        rows.append(
+            {
+                "symbol": symbol,
+                "coin": display_name(symbol),
+                "rows": cov.rows,
+                "first candle (UTC)": cov.first.tz_convert(None) if cov.first is not None else None,
+                "last candle (UTC)": cov.last.tz_convert(None) if cov.last is not None else None,
+                "missing hours" if interval == "1h" else "missing candles": cov.missing,
+                "size on disk": _size(cov.size_bytes) if cov.size_bytes else "",
+                "status": shown,
+                "reason": reason,
+            }
+        )
+    return pd.DataFrame(rows), covs
+
+
+def render_coverage(symbols: list[str], interval: str, job: FetchJob | None) -> None:
+    """The coverage table, an expander per coin with gaps, and a CSV download per coin."""
+    results = job.results if job is not None and job.done and job.interval == interval else None
+    table, covs = coverage_frame(symbols, interval, results)
+    st.subheader("Coverage")
+    if table.empty:
+        st.info("Nothing stored yet: fetch from Binance or load the bundled sample.")
+        return
+    counts = table["status"].value_counts()
+    labels = [s.value for s in FetchStatus] + (["not fetched"] if "not fetched" in counts else [])
+    st.markdown(
+        f"{len(table)} coin(s) at {interval}: "
+        + ", ".join(f"**{counts.get(label, 0)} {label}**" for label in labels)
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "first candle (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "last candle (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "rows": st.column_config.NumberColumn(format="%d"),
+        },
+    )
+    for symbol, cov in covs.items():
+        if cov.missing:
+            unit = "hours" if interval == "1h" else "candles"
+            with st.expander(f"{symbol}: {cov.missing:,} missing {unit} in {len(cov.gaps)} gap(s)"):
+                st.caption("Binance has no candles here (exchange halts); none are invented.")
+                st.dataframe(
+                    cov.gaps.rename(
+                        columns={"after": "last candle before", "before": "first candle after"}
+                    ),
+                    hide_index=True,
+                )
+    stored = [s for s, cov in covs.items() if cov.rows]
+    if stored:
+        st.caption("Download the stored candles as CSV (all fields, UTC times):")
+        cols = st.columns(min(len(stored), 5))
+        for i, symbol in enumerate(stored):
+            cols[i % len(cols)].download_button(
+                f"{symbol} CSV",
+                data=functools.partial(store.export_csv, symbol, interval),
+                file_name=f"{symbol}-{interval}.csv",
+                mime="text/csv",
+                on_click="ignore",
+                icon=":material/download:",
+                key=f"csv_{symbol}_{interval}",
+            )
