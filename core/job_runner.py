@@ -69,7 +69,7 @@ class JobReporter:
             self.data = {"job_id": job_id}
         self._last_write = 0.0
         self._last_log = 0.0
-        self._stage_key: tuple[Any, Any] | None = None
+        self._stage_key: tuple[Any, ...] | None = None
         self._stage_started = clock()
 
     def write(self, *, force: bool = False, **fields: Any) -> None:
@@ -95,8 +95,9 @@ class JobReporter:
         stage = str(getattr(event.stage, "value", event.stage))
         step, total = int(event.step or 0), int(event.total or 0)
         now = self.clock()
-        key = (model, stage)
-        changed = key != self._stage_key
+        # a stage may hold nested loops (folds, then epochs within each): time each loop alone
+        key = (model, stage, total)
+        changed = key != self._stage_key or step < int(self.data.get("step") or 0)
         if changed:
             self._stage_key, self._stage_started, self._last_log = key, now, 0.0
         eta = None

@@ -76,15 +76,7 @@ def model_name(kind: str, symbol: str) -> str:
 
 
 #: Test metrics worth a glance, in the order shown; each is paired with its baseline if recorded.
-_HEADLINE = (
-    "roc_auc",
-    "auc",
-    "accuracy",
-    "balanced_accuracy",
-    "mae",
-    "rmse",
-    "directional_accuracy",
-)
+_HEADLINE = ("roc_auc", "auc", "accuracy", "mae", "rmse", "directional_accuracy")
 
 
 def headline_metrics(meta: Mapping[str, Any], *, limit: int = 3) -> dict[str, str]:

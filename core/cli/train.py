@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
@@ -73,9 +74,10 @@ class _Progress:
     def __call__(self, event: Any) -> None:
         model = str(getattr(event.model, "value", event.model) or "")
         stage = str(getattr(event.stage, "value", event.stage))
-        if (model, stage) != self.key:
+        # a stage may hold nested loops (folds, then rounds/epochs within each): a bar per loop
+        if (model, stage, event.total) != self.key:
             self.close()
-            self.key = (model, stage)
+            self.key = (model, stage, event.total)
             label = " ".join(p for p in (self.symbol, model, stage) if p)
             self.bar = ProgressBar(event.total or 1, label)
         assert self.bar is not None
@@ -102,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         print("Follow them with `python -m core job list` (or the Training page).")
         return 0
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ chatter
     from core.job_runner import training_logging
     from core.models import ModelKind
     from core.train import train_coin

@@ -18,6 +18,7 @@ import pytest
 from core import jobs
 from core.errors import ConfigError, JobError, StablecoinError
 from core.registry import ModelRegistry
+from core.store import load_candles
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"trees": 5, "depth": 2, "window": 8, "units": 4, "epochs": 1, "batch_size": 256}
@@ -135,3 +136,56 @@ def test_tail_log_returns_the_last_lines(home: Path):
     assert jobs.tail_log(folder.name, 3) == "line 497\nline 498\nline 499"
     assert jobs.tail_log("20250101-000000-ethusdt-abcd") == ""
     assert ModelRegistry().list_models() == []
+
+
+def test_job_trains_both_models_on_sample_data_and_registers_them(home_with_sample: Path):
+    [spec] = jobs.make_specs(["BTC"], models="both", **TINY)
+    job_id = jobs.launch(spec)
+    final = _wait(job_id, {"succeeded", "failed", "cancelled"}, timeout=180)
+    assert final["state"] == "succeeded", final
+    assert final["stage"] == "done" and final["finished_at"] and final["pid"]
+    assert [(r["name"], r["version"]) for r in final["result"]] == [
+        ("xgboost_btcusdt", "v1"),
+        ("lstm_btcusdt", "v1"),
+    ]
+    assert "roc_auc" in final["result"][0]["metrics"]["test"]
+    registry = ModelRegistry()
+    model = registry.get_model("xgboost_btcusdt")
+    assert 0.0 <= model.predict_latest(load_candles("BTCUSDT")) <= 1.0
+    assert registry.get_metadata("lstm_btcusdt")["params"]["window"] == 8
+    log = jobs.tail_log(job_id, 500)
+    assert "registered xgboost_btcusdt v1" in log and "registered lstm_btcusdt v1" in log
+    shared = (home_with_sample / "logs" / "model_training.log").read_text()
+    assert f"[{job_id} BTCUSDT]" in shared and "registered lstm_btcusdt v1" in shared
+
+
+def test_cancel_mid_run_ends_the_whole_process_group(home_with_sample: Path):
+    slow = {**TINY, "epochs": 500, "patience": 0, "batch_size": 16}
+    [spec] = jobs.make_specs(["ETH"], models="lstm", **slow)
+    job_id = jobs.launch(spec)
+    deadline = time.monotonic() + 120
+    while True:
+        found = jobs.status(job_id)
+        if found["state"] == "running" and found.get("stage") == "fitting" and found["step"] >= 1:
+            break
+        assert found["state"] in jobs.ACTIVE_STATES, found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.1)
+    pid = found["pid"]
+    final = jobs.cancel(job_id)
+    assert final["state"] == "cancelled"
+    assert _group_gone(pid), "a process of the job's group is still alive"
+    assert ModelRegistry().list_models() == [], "a cancelled fit registers nothing"
+    assert "cancelled" in jobs.tail_log(job_id)
+
+
+def test_queue_runs_one_job_at_a_time_with_one_slot_in_launch_order(
+    home_with_sample: Path, monkeypatch
+):
+    monkeypatch.setenv("CRYPTOVOLT_JOB_SLOTS", "1")
+    specs = jobs.make_specs(["SOL", "XRP"], models="xgb", **TINY)
+    first, second = (jobs.launch(spec) for spec in specs)
+    done = [_wait(j, {"succeeded", "failed"}, timeout=180) for j in (first, second)]
+    assert [d["state"] for d in done] == ["succeeded", "succeeded"], done
+    assert done[1]["started_at"] >= done[0]["finished_at"], "the second ran while the first did"
+    assert {d["slot"] for d in done} == {0}
