@@ -245,3 +245,53 @@ def test_process_killed_while_saving_leaves_no_visible_version(home: Path, tmp_p
     assert registry.save(JsonModel(2.0), _meta())["version"] == "v2"
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")], "stale temp not removed"
     registry.verify("xgboost_btcusdt", "v2")
+
+
+def _tiny_xgboost(candles: pd.DataFrame):
+    from core.config import TargetConfig, XGBConfig
+    from core.models import create_model
+
+    model = create_model("xgboost", XGBConfig(n_estimators=3, max_depth=2))
+    ds = model.make_dataset(candles.iloc[:3000], target=TargetConfig())
+    return model.fit(ds.X, ds.y), ds
+
+
+def test_real_xgboost_round_trip_predicts_the_same(btc_candles: pd.DataFrame):
+    model, ds = _tiny_xgboost(btc_candles)
+    registry = ModelRegistry()
+    meta = registry.save(model, _meta(), predictions=_predictions())
+    assert set(meta["artifacts"]) == {"model.ubj", "model.json", "predictions.parquet"}
+    loaded = registry.get_model("xgboost_btcusdt")
+    np.testing.assert_allclose(loaded.predict_output(ds.X), model.predict_output(ds.X))
+    assert loaded.predict_latest(btc_candles) == pytest.approx(model.predict_latest(btc_candles))
+
+
+def test_tampered_real_model_is_refused_before_anything_is_deserialised(
+    home: Path, btc_candles: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+):
+    import core.models
+
+    model, _ = _tiny_xgboost(btc_candles)
+    registry = ModelRegistry()
+    registry.save(model, _meta())
+    loads: list[str] = []
+    real_load = core.models.load_model
+
+    def spy(kind, directory):
+        loads.append(str(kind))
+        return real_load(kind, directory)
+
+    monkeypatch.setattr(core.models, "load_model", spy)
+    booster = home / "models" / "xgboost_btcusdt" / "v1" / "model.ubj"
+    original = booster.read_bytes()
+    booster.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with pytest.raises(IntegrityError, match=r"model.ubj was changed.*nothing was loaded"):
+        registry.get_model("xgboost_btcusdt")
+    assert loads == [], "the loader ran on an unverified file"
+    booster.unlink()
+    with pytest.raises(IntegrityError, match="model.ubj is missing"):
+        registry.get_model("xgboost_btcusdt", "v1")
+    assert loads == []
+    booster.write_bytes(original)
+    registry.get_model("xgboost_btcusdt")
+    assert loads == ["xgboost"]
