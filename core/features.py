@@ -12,8 +12,8 @@ Rules:
 - **Causal.** Row t uses candles ``<= t`` only: computing features on the candles cut at t gives
   the same values up to t as computing them on all candles (tests/unit/test_features.py checks
   every column). EMA-type indicators (EMA, MACD, RSI, ADX/DI, ATR) are seeded where the series
-  starts; their features stay NaN for a settling period (``FeatureSpec.warmup`` rows, about three
-  time constants) so the seed's weight has faded.
+  starts; their features stay NaN until the seed weighs below ``SEED_WEIGHT`` (1%) in them
+  (``FeatureSpec.warmup`` rows), so a series that starts later gives nearly the same values.
 - **NaN, never zero, while a look-back window is not full**: the first ``warmup`` rows of each
   feature are NaN. A ratio whose denominator is 0 is NaN too: a zero-volume candle (they occur
   around exchange halts) has no taker-buy ratio; 20 flat candles have no channel position.
@@ -26,6 +26,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,12 +42,14 @@ from core.indicators import (
     epoch_ms,
     gap_starts,
     indicator_arrays,
+    price_exponent,
 )
 
 __all__ = [
     "FEATURES",
     "GAP_FLAG_WINDOW",
     "NEXT_CLOSE",
+    "SEED_WEIGHT",
     "FeatureSpec",
     "compute_features",
     "compute_targets",
@@ -60,6 +63,8 @@ GAP_FLAG_WINDOW = 24
 #: The forecaster's target column: the next candle's close.
 NEXT_CLOSE = "target_next_close"
 RETURN_LAGS = (1, 2, 3, 6, 12, 24, 48)
+#: EMA-type features stay NaN until the series' first value weighs less than this in them.
+SEED_WEIGHT = 0.01
 
 _FEATURE_INPUTS = ("taker_buy_base_volume", "number_of_trades")
 
@@ -73,30 +78,45 @@ class FeatureSpec:
     description: str
 
 
+def _settle(alpha: float) -> int:
+    """Steps until an exponential smoother's seed weighs below SEED_WEIGHT: (1-alpha)^k < w."""
+    return math.ceil(math.log(SEED_WEIGHT) / math.log(1.0 - alpha))
+
+
+# TA-Lib's lookback for each EMA-type output, plus the steps until the seed has faded. Wilder's
+# smoothing (RSI, DI, ATR) uses alpha = 1/n; ADX smooths DX (itself Wilder-smoothed) once more.
+_WILDER = 14 + _settle(1 / 14)
+_ADX = 27 + 2 * _settle(1 / 14)
+_MACD = 25 + _settle(2 / 27) + _settle(2 / 10)
+
+
 def _spec_list() -> list[FeatureSpec]:
     s: list[FeatureSpec] = []
     for n in (5, 10, 20, 50, 200):
         s.append(FeatureSpec(f"feat_sma_{n}_ratio", n - 1, f"close / SMA({n}) of close - 1"))
     for n in (10, 12, 20, 26):
-        s.append(FeatureSpec(f"feat_ema_{n}_ratio", 3 * n, f"close / EMA({n}) of close - 1"))
+        warm = n - 1 + _settle(2 / (n + 1))
+        s.append(FeatureSpec(f"feat_ema_{n}_ratio", warm, f"close / EMA({n}) of close - 1"))
     s += [
         FeatureSpec("feat_sma_5_20_cross", 19, "SMA(5) / SMA(20) - 1 (short vs medium trend)"),
         FeatureSpec("feat_sma_50_200_cross", 199, "SMA(50) / SMA(200) - 1 (golden/death cross)"),
-        FeatureSpec("feat_macd", 100, "MACD line (EMA12 - EMA26) / close"),
-        FeatureSpec("feat_macd_signal", 100, "MACD signal line (EMA9 of MACD) / close"),
-        FeatureSpec("feat_macd_hist", 100, "MACD histogram (line - signal) / close"),
-        FeatureSpec("feat_adx_14", 84, "ADX(14) / 100: trend strength, 0..1"),
-        FeatureSpec("feat_plus_di_14", 42, "+DI(14) / 100: upward directional movement"),
-        FeatureSpec("feat_minus_di_14", 42, "-DI(14) / 100: downward directional movement"),
-        FeatureSpec("feat_di_diff_14", 42, "(+DI - -DI) / 100: net direction, -1..1"),
-        FeatureSpec("feat_rsi_14", 42, "RSI(14) / 100, 0..1"),
+        FeatureSpec("feat_macd", _MACD, "MACD line (EMA12 - EMA26) / close"),
+        FeatureSpec("feat_macd_signal", _MACD, "MACD signal line (EMA9 of MACD) / close"),
+        FeatureSpec("feat_macd_hist", _MACD, "MACD histogram (line - signal) / close"),
+        FeatureSpec("feat_adx_14", _ADX, "ADX(14) / 100: trend strength, 0..1"),
+        FeatureSpec("feat_plus_di_14", _WILDER, "+DI(14) / 100: upward directional movement"),
+        FeatureSpec("feat_minus_di_14", _WILDER, "-DI(14) / 100: downward directional movement"),
+        FeatureSpec("feat_di_diff_14", _WILDER, "(+DI - -DI) / 100: net direction, -1..1"),
+        FeatureSpec("feat_rsi_14", _WILDER, "RSI(14) / 100, 0..1"),
         FeatureSpec("feat_stoch_k", 17, "Stochastic slow %K(14,3) / 100, 0..1"),
         FeatureSpec("feat_stoch_d", 17, "Stochastic slow %D (3-SMA of %K) / 100, 0..1"),
         FeatureSpec("feat_williams_r_14", 13, "Williams %R(14) / 100, -1..0"),
         FeatureSpec("feat_cci_20", 19, "CCI(20) / 100 (typical price vs its mean deviation)"),
         FeatureSpec("feat_bb_width", 19, "Bollinger(20, 2) band width / middle band"),
         FeatureSpec("feat_bb_position", 19, "%B: (close - lower) / (upper - lower) of Bollinger"),
-        FeatureSpec("feat_atr_14_ratio", 42, "ATR(14) / close: average true range as a fraction"),
+        FeatureSpec(
+            "feat_atr_14_ratio", _WILDER, "ATR(14) / close: average true range as a fraction"
+        ),
         FeatureSpec("feat_volatility_20", 20, "std of 1-candle log returns over 20 candles"),
         FeatureSpec("feat_volatility_50", 50, "std of 1-candle log returns over 50 candles"),
         FeatureSpec("feat_volatility_ratio", 50, "volatility(20) / volatility(50): regime change"),
@@ -109,7 +129,7 @@ def _spec_list() -> list[FeatureSpec]:
         s.append(FeatureSpec(f"feat_return_{k}", k, f"log(close / close {k} candle(s) earlier)"))
     s += [
         FeatureSpec("feat_roc_10", 10, "rate of change over 10 candles / 100"),
-        FeatureSpec("feat_momentum_10_atr", 42, "momentum (close - close 10 back) / ATR(14)"),
+        FeatureSpec("feat_momentum_10_atr", _WILDER, "momentum (close - close 10 back) / ATR(14)"),
         FeatureSpec("feat_volume_ratio_20", 19, "volume / SMA(20) of volume"),
         FeatureSpec("feat_volume_trend_5_20", 19, "SMA(5) / SMA(20) of volume - 1"),
         FeatureSpec(
@@ -196,8 +216,8 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
         )
     ind = indicator_arrays(candles, relative=True)
     o, h, lo, c, v = (_f64(candles[k]) for k in ("open", "high", "low", "close", "volume"))
-    if len(c) and np.isfinite(c[0]) and c[0] > 0:  # the same scale indicator_arrays used
-        o, h, lo, c = o / c[0], h / c[0], lo / c[0], c / c[0]
+    exp = price_exponent(c)  # the same exact scaling indicator_arrays(relative=True) used
+    o, h, lo, c = (np.ldexp(x, -exp) for x in (o, h, lo, c))
     taker = _f64(candles["taker_buy_base_volume"])
     trades = _f64(candles["number_of_trades"])
     f: dict[str, np.ndarray] = {}

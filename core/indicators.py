@@ -35,6 +35,7 @@ __all__ = [
     "epoch_ms",
     "gap_starts",
     "indicator_arrays",
+    "price_exponent",
     "rolling_std",
 ]
 
@@ -112,6 +113,12 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def price_exponent(close: np.ndarray) -> int:
+    """The exponent e with 2**e nearest the first finite positive close (0 if there is none)."""
+    first = close[np.isfinite(close) & (close > 0)][:1]
+    return int(np.round(np.log2(first[0]))) if len(first) else 0
+
+
 def rolling_std(values: np.ndarray, window: int) -> np.ndarray:
     """Sample standard deviation (ddof=1) of the last ``window`` values; NaN until full."""
     return pd.Series(values).rolling(window, min_periods=window).std(ddof=1).to_numpy()
@@ -143,18 +150,21 @@ def gap_starts(candles: pd.DataFrame) -> np.ndarray:
 def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[str, np.ndarray]:
     """The indicators as float64 numpy arrays keyed by ``INDICATOR_COLUMNS`` (no frame overhead).
 
-    ``relative=True`` divides every price by the first row's close before computing, so prices
-    are near 1 whatever the coin: TA-Lib treats differences below 1e-8 as zero (RSI, ADX, ...),
-    which would distort a coin priced at 0.00001. The first row is at or before every row, so
-    this stays causal; features use it, charts keep price units.
+    ``relative=True`` scales every price by the power of two nearest the first close
+    (:func:`price_exponent`), so prices are near 1 whatever the coin: TA-Lib treats differences
+    below 1e-8 as zero (RSI, ADX, ...), which would distort a coin priced at 0.00001. A power of
+    two scales floats exactly, so exact ties (+DM == -DM on tick-size prices) stay ties whatever
+    row the series starts at. The first row is at or before every row, so this stays causal;
+    features use it, charts keep price units.
 
     Raises:
         DataError: the frame lacks one of ``REQUIRED_COLUMNS``.
     """
     _check(candles)
     h, lo, c, v = (_f64(candles[k]) for k in ("high", "low", "close", "volume"))
-    if relative and len(c) and np.isfinite(c[0]) and c[0] > 0:
-        h, lo, c = h / c[0], lo / c[0], c / c[0]
+    if relative:
+        exp = price_exponent(c)
+        h, lo, c = np.ldexp(h, -exp), np.ldexp(lo, -exp), np.ldexp(c, -exp)
     out: dict[str, np.ndarray] = {}
     for n in (5, 10, 20, 50, 200):
         out[f"sma_{n}"] = talib.SMA(c, timeperiod=n)
