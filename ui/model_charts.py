@@ -7,7 +7,6 @@ and ``metadata.json``), never by re-running a model, so the page stays fast and 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,6 @@ import plotly.graph_objects as go
 
 __all__ = [
     "confusion_figure",
-    "fold_scores",
     "folds_figure",
     "forecast_figure",
     "importance_figure",
@@ -33,58 +31,11 @@ def _auc(actual: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(actual, score)) if len(set(actual)) == 2 else float("nan")
 
 
-def fold_scores(predictions: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """One row per split (fold1..K, then test): start, end, rows, score, baseline, skill.
-
-    XGBoost: AUC beside 0.5, plus accuracy at 0.5 beside always predicting the majority class.
-    LSTM: RMSE beside persistence (next close = this close); skill = 1 - RMSE / persistence RMSE.
-    """
-    rows = []
-    for split, part in predictions.groupby("split", sort=False):
-        part = part.dropna(subset=["actual"])
-        if part.empty:
-            continue
-        row: dict[str, Any] = {
-            "split": split,
-            "start": part["open_time"].min(),
-            "end": part["open_time"].max(),
-            "rows": len(part),
-        }
-        if kind == "xgboost":
-            actual = part["actual"].to_numpy(dtype=int)
-            prob = part["probability"].to_numpy(dtype=float)
-            majority = max(actual.mean(), 1 - actual.mean())
-            row.update(
-                score=_auc(actual, prob),
-                baseline=0.5,
-                accuracy=float(((prob >= 0.5).astype(int) == actual).mean()),
-                baseline_accuracy=float(majority),
-                metric="AUC",
-            )
-        else:
-            err = part["forecast"] - part["actual"]
-            naive = part["close"] - part["actual"]
-            rmse = float(np.sqrt(np.mean(err**2)))
-            base = float(np.sqrt(np.mean(naive**2)))
-            row.update(score=rmse, baseline=base, metric="RMSE")
-        row["skill"] = (
-            row["score"] - 0.5 if kind == "xgboost" else 1 - row["score"] / row["baseline"]
-        )
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    order = frame["split"].map(lambda s: (1, 0) if s == "test" else (0, _fold_number(s)))
-    return frame.assign(_o=order).sort_values("_o").drop(columns="_o").reset_index(drop=True)
-
-
-def _fold_number(split: str) -> int:
-    digits = "".join(ch for ch in str(split) if ch.isdigit())
-    return int(digits) if digits else 0
-
-
 def folds_figure(scores: pd.DataFrame, title: str) -> go.Figure:
-    """The score of each walk-forward fold and the test period over time, baseline beside."""
+    """The score of each walk-forward fold and the test period over time, baseline beside.
+
+    ``scores`` has ``split, start, end, score, baseline, metric`` (see ui.models_view.fold_table).
+    """
     fig = go.Figure()
     if scores.empty:
         return fig.update_layout(title=title, **_LAYOUT)
