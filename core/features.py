@@ -5,7 +5,8 @@
 ``python -m core features --list-md``). They are ratios to price, normalised oscillators, log
 returns, volatility and volume ratios, and cyclical time, so that a split learned at one price
 level means the same at another: multiplying every price (or every volume) by a constant leaves
-them unchanged.
+them unchanged (bit for bit for powers of two; a decimal factor can flip an exact tie between
++DM and -DM in the last float bit, which moves ADX/DI slightly for a while).
 
 Rules:
 
