@@ -273,7 +273,6 @@ def coverage_frame(
         rows.append(
             {
                 "symbol": symbol,
-                "coin": display_name(symbol),
                 "rows": cov.rows,
                 "first candle (UTC)": cov.first.tz_convert(None) if cov.first is not None else None,
                 "last candle (UTC)": cov.last.tz_convert(None) if cov.last is not None else None,
@@ -281,6 +280,7 @@ def coverage_frame(
                 "size on disk": _size(cov.size_bytes) if cov.size_bytes else "",
                 "status": shown,
                 "reason": reason,
+                "coin": display_name(symbol),
             }
         )
     return pd.DataFrame(rows), covs
@@ -327,11 +327,12 @@ def render_coverage(symbols: list[str], interval: str, job: FetchJob | None) -> 
         cols = st.columns(min(len(stored), 5))
         for i, symbol in enumerate(stored):
             cols[i % len(cols)].download_button(
-                f"{symbol} CSV",
+                symbol,
                 data=functools.partial(store.export_csv, symbol, interval),
                 file_name=f"{symbol}-{interval}.csv",
                 mime="text/csv",
                 on_click="ignore",
                 icon=":material/download:",
                 key=f"csv_{symbol}_{interval}",
+                width="stretch",
             )
