@@ -136,6 +136,7 @@ def refresh_candles(symbols: list[str], *, interval: str = "1h") -> list[str]:
 
     When Binance cannot be reached the message says so and how old the stored data is.
     """
+    from core.binance import BinanceClient
     from core.fetch import fetch_coins
 
     now = datetime.now(UTC)
@@ -145,13 +146,20 @@ def refresh_candles(symbols: list[str], *, interval: str = "1h") -> list[str]:
     days = 2 if oldest is None else max(2, math.ceil((pd.Timestamp(now) - oldest).days + 1))
     notes: list[str] = []
     try:
-        results = fetch_coins(symbols, interval=interval, days=min(days, 3650))
+        # A person is waiting on the button: fail within seconds when Binance is unreachable
+        # instead of the CLI's patient retries.
+        client = BinanceClient(timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25)
+        try:
+            results = fetch_coins(symbols, interval=interval, days=min(days, 3650), client=client)
+        finally:
+            client.close()
     except CryptoVoltError as exc:
         results = []
         notes.append(f"Binance cannot be reached: {exc}")
     failed = [r for r in results if str(getattr(r.status, "value", r.status)) == "failed"]
-    for result in failed:
-        notes.append(f"{result.symbol}: Binance cannot be reached ({result.reason}).")
+    if failed:
+        coins = ", ".join(r.symbol for r in failed)
+        notes.append(f"Binance cannot be reached for {coins}: {failed[0].reason}")
     if notes:
         ages = []
         for symbol in symbols:
