@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -198,7 +199,7 @@ class LSTMModel:
         restored = val_loss and cfg.patience > 0
         self.best_epoch_ = int(np.argmin(val_loss)) + 1 if restored else self.epochs_run_
         self.keras_model_ = model
-        self.weights_ = [np.asarray(w, dtype="float64") for w in model.get_weights()]
+        self.weights_ = [np.asarray(v.numpy(), dtype="float64") for v in model.weights]
         self._keras_bytes = None
         return self
 
@@ -297,7 +298,10 @@ class LSTMModel:
         self._check_fitted()
         directory = Path(directory)
         if getattr(self, "keras_model_", None) is not None:
-            self.keras_model_.save(directory / _KERAS_FILE)
+            with warnings.catch_warnings():
+                # Keras 3.15 + numpy 2 warn inside model.save about __array__(copy=); harmless
+                warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+                self.keras_model_.save(directory / _KERAS_FILE)
         elif self._keras_bytes is not None:
             (directory / _KERAS_FILE).write_bytes(self._keras_bytes)
         else:
