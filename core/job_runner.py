@@ -107,8 +107,8 @@ class JobReporter:
         if changed or step >= total or now - self._last_log >= _LOG_EVERY:
             self._last_log = now
             numbers = " ".join(f"{k}={v:.5g}" for k, v in metrics.items())
-            counter = f" {step}/{total}" if total else ""
-            log.info("%s %s%s %s %s", model or "-", stage, counter, event.message or "", numbers)
+            text = str(event.message or "") or numbers or (f"{step}/{total}" if total else "")
+            log.info("%s%s: %s", f"{model} " if model else "", stage, text)
         self.write(
             force=changed,
             stage=stage,

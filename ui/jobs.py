@@ -160,6 +160,9 @@ def _render_result(job: dict[str, Any]) -> None:
         line = f"**{name}** {version}" + (
             f" · test {numbers} (baseline in brackets)" if numbers else ""
         )
+        skill = (result.get("metrics") or {}).get("skill")
+        if isinstance(skill, int | float) and skill <= 0:
+            line += " · :orange[does not beat its naive baseline]"
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(line)
         if MODELS_PAGE.exists() and right.button(

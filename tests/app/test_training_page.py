@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import jobs
 from core.atomic import atomic_write_json
+from core.config import LSTMConfig, TargetConfig, XGBConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/training.py"
@@ -48,17 +49,19 @@ def test_defaults_offer_every_coin_with_data_and_the_default_settings(home_with_
         "DOTUSDT",
     ]
     values = {n.key.removeprefix("training_setting_"): n.value for n in at.number_input}
+    target, xgb, lstm = TargetConfig(), XGBConfig(), LSTMConfig()
     assert values == {
-        "horizon": 6,
-        "threshold": 1.0,
-        "trees": 150,
-        "depth": 6,
-        "window": 60,
-        "units": 50,
-        "epochs": 100,
-        "batch_size": 64,
-        "patience": 5,
+        "horizon": target.horizon,
+        "threshold": target.threshold * 100,
+        "trees": xgb.n_estimators,
+        "depth": xgb.max_depth,
+        "window": lstm.window,
+        "units": lstm.units,
+        "epochs": lstm.epochs,
+        "batch_size": lstm.batch_size,
+        "patience": lstm.patience,
     }
+    assert (values["horizon"], values["threshold"], values["window"]) == (6, 1.0, 60)
     assert "No training jobs yet." in _texts(at)
 
 
@@ -172,3 +175,22 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
         assert not at.exception
         assert jobs.status(job_id)["state"] == "cancelled"
         assert "cancelled" in _texts(at)
+
+
+def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path):
+    from core.job_runner import _summary
+    from core.train import train_coin
+
+    [meta] = train_coin(
+        "BTC", models=["xgboost"], xgb=jobs.make_specs(["BTC"], trees=5, depth=2)[0].xgb
+    )
+    _write_job(home_with_sample, "20250601-100000-btcusdt-dddd", result=[_summary(meta)])
+    at = _page()
+    assert not at.exception
+    text = _texts(at)
+    assert "xgboost_btcusdt" in text and "roc_auc" in text
+    if (ROOT / "pages" / "models.py").exists():
+        next(b for b in at.button if b.key.startswith("open_20250601")).click()
+        at.run()
+        assert not at.exception
+        assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
