@@ -125,8 +125,13 @@ class JobReporter:
         self.write(force=True, result=[*self.data.get("result", []), _summary(meta)])
 
     def finish(self, state: JobState, *, error: str | None = None, message: str = "") -> None:
+        import resource
+
+        # ru_maxrss is in KiB on Linux: the job's peak memory, for the queue's sizing and benches
+        peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         self.write(
             force=True,
+            peak_rss_mb=peak_mb,
             state=state.value,
             stage="done" if state is JobState.SUCCEEDED else self.data.get("stage"),
             error=error,

@@ -1,0 +1,135 @@
+"""Benchmark: every coin, both models, default settings, through the background job queue.
+
+Run: ``.venv/bin/python bench/bench_jobs.py [--length sample|two-years] [--slots N]``
+(writes only into a temp home folder; prints a Markdown table).
+
+What it measures (issue 4, item 7: all ten coins, both models, through the job queue, <= 10 min
+wall on this 2-core machine; peak memory of a training process recorded):
+
+- ``--length sample`` (default): the nine bundled sample coins as they are (about 9,457 hourly
+  candles each, ADA 8,332). POL is not in the sample, so the tenth job trains BTC a second time,
+  which stands in for the tenth coin's work.
+- ``--length two-years``: the same ten jobs, each coin extended to 17,500 candles (two years, the
+  product's real size) by appending time-shifted copies that continue its price, as
+  ``bench/bench_features.py`` does.
+
+Wall time runs from the first launch to the last job's end; each job's peak memory is its
+process's ``ru_maxrss`` (recorded by the job runner in ``status.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-jobs-")
+
+from core import config, jobs  # noqa: E402
+from core.store import load_candles, normalize_candles, save_candles  # noqa: E402
+
+SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
+ROWS_TWO_YEARS = 17_500
+HOUR = pd.Timedelta(hours=1)
+
+
+def two_years(frame: pd.DataFrame) -> pd.DataFrame:
+    """Extend a real candle frame to two years with time-shifted copies continuing its price."""
+    parts, last = [frame], frame
+    while sum(len(p) for p in parts) < ROWS_TWO_YEARS:
+        shift = last["open_time"].iloc[-1] - frame["open_time"].iloc[0] + HOUR
+        scale = last["close"].iloc[-1] / frame["open"].iloc[0]
+        nxt = frame.copy()
+        nxt["open_time"] += shift
+        nxt["close_time"] += shift
+        for col in ("open", "high", "low", "close"):
+            nxt[col] *= scale
+        parts.append(nxt)
+        last = nxt
+    return normalize_candles(pd.concat(parts, ignore_index=True).iloc[:ROWS_TWO_YEARS])
+
+
+def prepare(length: str) -> None:
+    raw = config.raw_dir()
+    raw.mkdir(parents=True, exist_ok=True)
+    for path in config.sample_dir().glob("*-1h.parquet"):
+        shutil.copy(path, raw / path.name)
+    if length == "two-years":
+        for coin in SAMPLE_COINS:
+            save_candles(two_years(load_candles(coin)), coin)
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", choices=("sample", "two-years"), default="sample")
+    parser.add_argument("--slots", type=int, help="jobs at once (default: the queue's own choice)")
+    args = parser.parse_args()
+    if args.slots:
+        os.environ["CRYPTOVOLT_JOB_SLOTS"] = str(args.slots)
+    prepare(args.length)
+    coins = [*SAMPLE_COINS, "BTC"]  # POL is not in the sample: BTC again stands in for it
+    rows = {c: len(load_candles(c)) for c in SAMPLE_COINS}
+    specs = [spec for coin in coins for spec in jobs.make_specs([coin], models="both")]
+    print(
+        f"home {config.home()}; {len(specs)} jobs, {jobs.slot_count()} at once, "
+        f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+
+    started = time.monotonic()
+    ids = [jobs.launch(spec) for spec in specs]
+    while True:
+        found = [jobs.status(i) for i in ids]
+        if all(s["state"] not in jobs.ACTIVE_STATES for s in found):
+            break
+        time.sleep(1.0)
+    wall = time.monotonic() - started
+
+    print(
+        "\n| job | coin | candles | state | queued (s) | ran (s) | xgboost fit+wf (s) "
+        "| lstm fit (s) | peak RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    peaks = []
+    for i, status in enumerate(found, start=1):
+        times = {r["model_type"]: r.get("train_seconds") for r in status.get("result") or []}
+        queued = _seconds(status.get("created_at"), status.get("started_at"))
+        ran = _seconds(status.get("started_at"), status.get("finished_at"))
+        peak = status.get("peak_rss_mb")
+        peaks.append(peak or 0)
+        symbol = status["symbol"]
+        print(
+            f"| {i} | {symbol} | {rows.get(symbol.removesuffix('USDT'), '?'):,} | "
+            f"{status['state']} | {queued:.0f} | {ran:.0f} | {times.get('xgboost')} | "
+            f"{times.get('lstm')} | {peak} |"
+            if queued is not None and ran is not None
+            else f"| {i} | {symbol} | - | {status['state']} | - | - | - | - | {peak} |"
+        )
+        if status["state"] != "succeeded":
+            print(f"  error: {status.get('error')}")
+    print(
+        f"\nwall time, first launch → last job done: {wall:.0f} s ({wall / 60:.1f} min); "
+        f"target <= 600 s: {'met' if wall <= 600 else 'NOT met'}"
+    )
+    print(f"peak memory of one training process: max {max(peaks):.0f} MB")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0 if all(s["state"] == "succeeded" for s in found) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
