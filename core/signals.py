@@ -79,6 +79,7 @@ class Signal:
     candle_time: pd.Timestamp
     xgb_probability: float | None
     xgb_base_rate: float | None
+    xgb_target: str | None
     xgb_vote: SignalKind | None
     lstm_forecast: float | None
     lstm_change: float | None
@@ -114,6 +115,7 @@ class Signal:
             "candle_time": self.candle_time.isoformat(),
             "xgb_probability": self.xgb_probability,
             "xgb_base_rate": self.xgb_base_rate,
+            "xgb_target": self.xgb_target,
             "xgb_vote": None if self.xgb_vote is None else self.xgb_vote.value,
             "lstm_forecast": self.lstm_forecast,
             "lstm_change": self.lstm_change,
@@ -135,6 +137,7 @@ class CoinModels:
     base_rate: float | None
     calibration: Calibration
     config: SignalConfig
+    xgb_target: str | None = None
 
 
 def _model_name(kind: str, symbol: str) -> str:
@@ -150,6 +153,15 @@ def _target_horizon(meta: Mapping[str, Any]) -> int:
     if isinstance(target, str) and (match := re.search(r"_(\d+)h$", target)):
         return int(match.group(1))
     return TargetConfig().horizon
+
+
+def _target_text(meta: Mapping[str, Any]) -> str:
+    """The XGBoost target in words, e.g. ``+1% in 6 candles``."""
+    target = meta.get("target")
+    threshold = target.get("threshold") if isinstance(target, Mapping) else None
+    if not threshold:
+        return str(target.get("column") if isinstance(target, Mapping) else target)
+    return f"+{threshold * 100:g}% in {_target_horizon(meta)} candles"
 
 
 def _train_base_rate(meta: Mapping[str, Any]) -> float | None:
@@ -237,6 +249,7 @@ def load_coin_models(
         base_rate=calibration.base_rate,
         calibration=calibration,
         config=config,
+        xgb_target=_target_text(xgb_meta) if xgb_meta else None,
     )
 
 
@@ -281,6 +294,7 @@ def signal_from_models(models: CoinModels, candles: pd.DataFrame) -> Signal:
         candle_time=pd.Timestamp(candles["open_time"].iloc[-1]),
         xgb_probability=probability,
         xgb_base_rate=calibration.base_rate if models.xgb is not None else None,
+        xgb_target=models.xgb_target if models.xgb is not None else None,
         xgb_vote=None if xv is None else _VOTE_KIND[int(xv[0])],
         lstm_forecast=forecast,
         lstm_change=change,

@@ -220,7 +220,7 @@ def _card(signal: Signal, rates: pd.DataFrame, now: datetime) -> None:
         lines = []
         if signal.xgb_probability is not None:
             lines.append(
-                f"XGBoost P(+1% in {signal.horizon}) **{signal.xgb_probability:.2f}** "
+                f"XGBoost P({signal.xgb_target}) **{signal.xgb_probability:.2f}** "
                 f"(base {signal.xgb_base_rate:.2f}) → {signal.xgb_vote}"
             )
         if signal.lstm_forecast is not None:

@@ -54,7 +54,7 @@ def test_signals_page_shows_each_coin_with_the_numbers_core_computes(trained: Pa
         assert f"rests on {signal.support:,} out-of-sample calls" in captions
         assert f"{signal.price:,.6g}" in text
         assert signal.signal.value in text
-    assert "LSTM next close" in text and "XGBoost P(+1% in 6)" in text
+    assert "LSTM next close" in text and "XGBoost P(+1% in 6 candles)" in text
     assert "xgboost_ethusdt v2" in captions and "lstm_btcusdt v1" in captions
     recorded = journal.entries()
     assert sorted(recorded["symbol"]) == ["BTCUSDT", "ETHUSDT"]

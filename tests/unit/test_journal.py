@@ -43,6 +43,7 @@ def make_signal(
         candle_time=START + candle * HOUR if time is None else time,
         xgb_probability=0.3,
         xgb_base_rate=0.2,
+        xgb_target="+1% in 6 candles",
         xgb_vote=kind,
         lstm_forecast=price * 1.002,
         lstm_change=0.002,
