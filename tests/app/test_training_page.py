@@ -194,3 +194,35 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
         at.run()
         assert not at.exception
         assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
+
+
+NO_TF_CHECK = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("streamlit_app.py", default_timeout=30)
+at.run()
+at.switch_page("pages/training.py").run()
+assert not at.exception, at.exception
+print(",".join(m for m in ("tensorflow", "keras") if m in sys.modules) or "none")
+"""
+
+
+def test_training_page_never_imports_tensorflow(home_with_sample: Path):
+    import os
+    import subprocess
+    import sys
+
+    _write_job(
+        home_with_sample,
+        "20250601-100000-btcusdt-eeee",
+        result=[{"name": "lstm_btcusdt", "version": "v1", "model_type": "lstm", "metrics": {}}],
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TF_CHECK],
+        cwd=ROOT,
+        env={**os.environ, "CRYPTOVOLT_HOME": str(home_with_sample)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "none"

@@ -1,0 +1,77 @@
+"""``python -m core train / models / job`` as real subprocesses on the bundled sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--trees", "5", "--depth", "2", "--window", "8", "--units", "4", "--epochs", "1"]
+
+
+def _core(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=ROOT,
+        env={**os.environ, "CRYPTOVOLT_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_impossible_settings_and_missing_data_stop_before_any_work(home_with_sample: Path):
+    bad = _core(home_with_sample, "train", "--coins", "BTC", "--trees", "0")
+    assert bad.returncode == 1 and "trees" in bad.stderr
+    stable = _core(home_with_sample, "train", "--coins", "BTC,USDC")
+    assert stable.returncode == 1 and "stablecoin" in stable.stderr
+    # DOGE has no candles: refused before BTC (listed first) trains
+    missing = _core(home_with_sample, "train", "--coins", "BTC,DOGE", "--models", "xgb")
+    assert missing.returncode == 1
+    assert "No 1h candles for DOGEUSDT" in missing.stderr and "Fetch them first" in missing.stderr
+    models = _core(home_with_sample, "train", "--coins", "BTC", "--models", "forest")
+    assert models.returncode == 1 and "Unknown model" in models.stderr
+    assert not (home_with_sample / "models").exists()
+    assert not (home_with_sample / "runs").exists()
+
+
+def test_foreground_training_registers_models_listed_by_models_command(home_with_sample: Path):
+    run = _core(home_with_sample, "train", "--coins", "BTC", *TINY)
+    assert run.returncode == 0, run.stderr
+    assert "xgboost_btcusdt" in run.stdout and "lstm_btcusdt" in run.stdout
+    assert "fitting" in run.stderr, "the progress bar goes to stderr"
+    listed = _core(home_with_sample, "models")
+    assert listed.returncode == 0
+    assert "xgboost_btcusdt  v1 *" in listed.stdout and "lstm_btcusdt     v1 *" in listed.stdout
+    rows = json.loads(_core(home_with_sample, "models", "--json").stdout)
+    assert {(r["name"], r["version"], r["promoted"]) for r in rows} == {
+        ("xgboost_btcusdt", "v1", True),
+        ("lstm_btcusdt", "v1", True),
+    }
+    assert _core(home_with_sample, "models", "verify").returncode == 0
+    log = (home_with_sample / "logs" / "model_training.log").read_text()
+    assert "[cli BTCUSDT]" in log and "registered lstm_btcusdt v1" in log
+
+
+def test_background_training_through_the_job_commands(home_with_sample: Path):
+    run = _core(
+        home_with_sample, "train", "--coins", "ETH", "--models", "xgb", *TINY, "--background"
+    )
+    assert run.returncode == 0, run.stderr
+    job_id = run.stdout.split("job ", 1)[1].split()[0]
+    deadline = time.monotonic() + 120
+    while True:
+        status = json.loads(_core(home_with_sample, "job", "status", job_id, "--json").stdout)
+        if status["state"] not in {"queued", "running"}:
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(0.5)
+    assert status["state"] == "succeeded", status
+    listed = _core(home_with_sample, "job", "list")
+    assert job_id in listed.stdout and "xgboost_ethusdt v1" in listed.stdout
+    assert "registered xgboost_ethusdt v1" in _core(home_with_sample, "job", "log", job_id).stdout
+    assert _core(home_with_sample, "job", "cancel", job_id).stdout.strip().endswith("succeeded")
