@@ -20,8 +20,6 @@ is ever deserialised.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import io
 import json
 import os
@@ -29,7 +27,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,23 @@ from typing import Any
 import pandas as pd
 
 from core import config
-from core.atomic import atomic_write_json
+from core.artifacts import (
+    METADATA_FILE,
+    STATE_FILE,
+    TMP_PREFIX,
+    TRASH_PREFIX,
+    VERSION,
+    clean_stale,
+    files_under,
+    fsync_tree,
+    json_default,
+    locked,
+    read_state,
+    read_verified,
+    sha256_file,
+    version_numbers,
+    write_state,
+)
 from core.coins import parse_coin
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
 
@@ -50,16 +64,8 @@ __all__ = [
     "parse_version",
 ]
 
-METADATA_FILE = "metadata.json"
 PREDICTIONS_FILE = "predictions.parquet"
-_STATE_FILE = "state.json"
-_LOCK_FILE = ".lock"
-_TMP_PREFIX = ".tmp-"
-_TRASH_PREFIX = ".deleted-"
-_VERSION = re.compile(r"^v([1-9][0-9]*)$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9]+$")
-#: A temp folder whose writer is gone, or this old, is a leftover of a killed save.
-_STALE_SECONDS = 6 * 3600
 
 
 def model_name(kind: str, symbol: str) -> str:
@@ -107,56 +113,10 @@ def parse_version(version: str | int) -> int:
         ModelNotFoundError: not a version like v1, v2, ...
     """
     text = str(version).strip().lower()
-    match = _VERSION.match(text if text.startswith("v") else f"v{text}")
+    match = VERSION.match(text if text.startswith("v") else f"v{text}")
     if not match:
         raise ModelNotFoundError(f"{version!r} is not a model version: use v1, v2, ...")
     return int(match.group(1))
-
-
-def _json_default(value: Any) -> Any:
-    """numpy scalars/arrays and timestamps in metadata become plain JSON values."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _files_under(folder: Path) -> list[str]:
-    """Every regular file below ``folder`` as a relative POSIX path, sorted."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in [*folder.rglob("*"), folder]:
-        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
-        fd = os.open(path, flags)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ModelRegistry:
@@ -197,30 +157,30 @@ class ModelRegistry:
         name = model_name(meta["model_type"], meta["symbol"])
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
-        self._clean_stale(folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=folder))
+        clean_stale(folder)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=folder))
         try:
             reported = [str(f) for f in (model.save(tmp) or [])]
             if predictions is not None:
                 predictions.to_parquet(tmp / PREDICTIONS_FILE, index=False)
                 reported = [*dict.fromkeys([*reported, PREDICTIONS_FILE])]
-            present = _files_under(tmp)
+            present = files_under(tmp)
             missing = sorted(set(reported) - set(present))
             if missing:
                 raise ModelError(f"{name}: model.save reported {missing} but did not write them.")
             if METADATA_FILE in present:
                 raise ModelError(f"{name}: model.save must not write {METADATA_FILE}.")
-            meta["artifacts"] = {f: _sha256_file(tmp / f) for f in present}
+            meta["artifacts"] = {f: sha256_file(tmp / f) for f in present}
             meta["name"] = name
             meta["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-            with self._locked(folder):
-                number = self._next_number(folder)
+            with locked(folder):
+                number = read_state(folder)["last_version"] + 1
                 meta["version"] = f"v{number}"
-                text = json.dumps(meta, indent=2, default=_json_default)
+                text = json.dumps(meta, indent=2, default=json_default)
                 (tmp / METADATA_FILE).write_text(text + "\n")
-                _fsync_tree(tmp)
+                fsync_tree(tmp)
                 os.rename(tmp, folder / f"v{number}")
-                self._write_state(folder, promoted=f"v{number}", last_version=number)
+                write_state(folder, promoted=f"v{number}", last_version=number)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -234,10 +194,10 @@ class ModelRegistry:
         """
         folder = self._model_folder(name)
         label = f"v{parse_version(version)}"
-        with self._locked(folder):
+        with locked(folder):
             self._version_folder(name, label)
-            state = self._read_state(folder)
-            self._write_state(folder, promoted=label, last_version=state["last_version"])
+            state = read_state(folder)
+            write_state(folder, promoted=label, last_version=state["last_version"])
         return self.get_metadata(name, label)
 
     def delete(self, name: str, version: str | int) -> None:
@@ -250,16 +210,16 @@ class ModelRegistry:
         """
         folder = self._model_folder(name)
         label = f"v{parse_version(version)}"
-        with self._locked(folder):
+        with locked(folder):
             target = self._version_folder(name, label)
-            state = self._read_state(folder)
-            trash = folder / f"{_TRASH_PREFIX}{label}-{os.getpid()}-{time.time_ns()}"
+            state = read_state(folder)
+            trash = folder / f"{TRASH_PREFIX}{label}-{os.getpid()}-{time.time_ns()}"
             os.rename(target, trash)  # atomic: readers see the version or nothing
-            remaining = self._numbers(folder)
+            remaining = version_numbers(folder)
             promoted = state["promoted"]
             if promoted == label or promoted not in {f"v{n}" for n in remaining}:
                 promoted = f"v{remaining[-1]}" if remaining else None
-            self._write_state(folder, promoted=promoted, last_version=state["last_version"])
+            write_state(folder, promoted=promoted, last_version=state["last_version"])
         shutil.rmtree(trash, ignore_errors=True)
 
     # ---- reading -------------------------------------------------------------------------
@@ -271,13 +231,13 @@ class ModelRegistry:
         return sorted(
             p.name
             for p in self.root.iterdir()
-            if p.is_dir() and _NAME.match(p.name) and self._numbers(p)
+            if p.is_dir() and _NAME.match(p.name) and version_numbers(p)
         )
 
     def versions(self, name: str) -> list[str]:
         """A model's versions, oldest first (``["v1", "v3"]``); empty if it has none."""
         folder = self.root / name
-        return [f"v{n}" for n in self._numbers(folder)] if _NAME.match(name) else []
+        return [f"v{n}" for n in version_numbers(folder)] if _NAME.match(name) else []
 
     def promoted_version(self, name: str) -> str:
         """The promoted version of ``name`` (the newest one if the state file is missing).
@@ -286,8 +246,8 @@ class ModelRegistry:
             ModelNotFoundError: the model has no versions.
         """
         folder = self._model_folder(name)
-        numbers = self._numbers(folder)
-        promoted = self._read_state(folder)["promoted"]
+        numbers = version_numbers(folder)
+        promoted = read_state(folder)["promoted"]
         if promoted in {f"v{n}" for n in numbers}:
             return promoted
         if not numbers:
@@ -386,7 +346,7 @@ class ModelRegistry:
         for name in self.names():
             folder = self.root / name
             for label in ("state", *self.versions(name)):
-                path = folder / (_STATE_FILE if label == "state" else f"{label}/{METADATA_FILE}")
+                path = folder / (STATE_FILE if label == "state" else f"{label}/{METADATA_FILE}")
                 with contextlib.suppress(OSError):
                     keys.append((name, label, path.stat().st_mtime_ns))
         return tuple(keys)
@@ -445,91 +405,9 @@ class ModelRegistry:
     def _verified_artifacts(
         self, name: str, label: str, meta: Mapping[str, Any], *, only: list[str] | None = None
     ) -> dict[str, bytes]:
-        """Read and check artifacts; returns their verified bytes. Raises IntegrityError."""
-        folder = self._version_folder(name, label)
-        expected: Mapping[str, str] = meta["artifacts"]
         fix = (
             f"Retrain the coin, or delete this version (`python -m core models delete {name} "
             f"{label}`)."
         )
-        if only is None:
-            extra = sorted(set(_files_under(folder)) - set(expected) - {METADATA_FILE})
-            if extra:
-                raise IntegrityError(
-                    f"{name} {label}: {extra[0]} is not one of the saved artifacts, so the "
-                    f"folder {folder} was changed after saving; nothing was loaded. {fix}"
-                )
-        out: dict[str, bytes] = {}
-        for rel in only if only is not None else sorted(expected):
-            path = folder / rel
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                raise IntegrityError(
-                    f"{name} {label}: artifact {rel} is missing from {folder}; nothing was "
-                    f"loaded. {fix}"
-                ) from None
-            if _sha256_bytes(data) != expected[rel]:
-                raise IntegrityError(
-                    f"{name} {label}: artifact {rel} was changed after saving (its sha256 no "
-                    f"longer matches {METADATA_FILE}); nothing was loaded. {fix}"
-                )
-            out[rel] = data
-        return out
-
-    @staticmethod
-    def _numbers(folder: Path) -> list[int]:
-        try:
-            entries = list(folder.iterdir())
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        found = (_VERSION.match(p.name) for p in entries)
-        return sorted(int(m.group(1)) for m in found if m and (folder / m.group(0)).is_dir())
-
-    def _read_state(self, folder: Path) -> dict[str, Any]:
-        try:
-            state = json.loads((folder / _STATE_FILE).read_text())
-        except (OSError, ValueError):
-            state = {}
-        promoted = state.get("promoted") if isinstance(state, dict) else None
-        last = state.get("last_version") if isinstance(state, dict) else None
-        numbers = self._numbers(folder)
-        last_version = max([int(last) if isinstance(last, int) else 0, *numbers, 0])
-        return {"promoted": promoted, "last_version": last_version}
-
-    def _next_number(self, folder: Path) -> int:
-        return self._read_state(folder)["last_version"] + 1
-
-    @staticmethod
-    def _write_state(folder: Path, *, promoted: str | None, last_version: int) -> None:
-        atomic_write_json(
-            folder / _STATE_FILE, {"promoted": promoted, "last_version": last_version}
-        )
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _locked(folder: Path) -> Iterator[None]:
-        """Serialise version numbering and state changes across processes (the OS frees it)."""
-        with open(folder / _LOCK_FILE, "a+") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-    @staticmethod
-    def _clean_stale(folder: Path) -> None:
-        """Remove temp folders of saves whose process is gone, and leftover deleted versions."""
-        now = time.time()
-        for path in folder.iterdir():
-            if path.name.startswith(_TRASH_PREFIX):
-                shutil.rmtree(path, ignore_errors=True)
-            elif path.name.startswith(_TMP_PREFIX) and path.is_dir():
-                pid_text = path.name[len(_TMP_PREFIX) :].split("-", 1)[0]
-                pid = int(pid_text) if pid_text.isdigit() else 0
-                try:
-                    old = now - path.stat().st_mtime > _STALE_SECONDS
-                except FileNotFoundError:
-                    continue
-                if pid != os.getpid() and (not pid or not _pid_alive(pid) or old):
-                    shutil.rmtree(path, ignore_errors=True)
+        folder = self._version_folder(name, label)
+        return read_verified(folder, meta["artifacts"], what=f"{name} {label}", fix=fix, only=only)
