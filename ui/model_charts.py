@@ -32,25 +32,29 @@ def _auc(actual: np.ndarray, score: np.ndarray) -> float:
 
 
 def folds_figure(scores: pd.DataFrame, title: str) -> go.Figure:
-    """The score of each walk-forward fold and the test period over time, baseline beside.
+    """The score of each walk-forward fold and of the test period as a segment over the time it
+    covers, its baseline dotted beside it.
 
     ``scores`` has ``split, start, end, score, baseline, metric`` (see ui.models_view.fold_table).
     """
     fig = go.Figure()
     if scores.empty:
         return fig.update_layout(title=title, **_LAYOUT)
-    mids = scores["start"] + (scores["end"] - scores["start"]) / 2
     metric = scores["metric"].iloc[0]
+    for column, name, dash in (("score", f"model {metric}", None), ("baseline", "baseline", "dot")):
+        xs: list = []
+        ys: list = []
+        for row in scores.itertuples():
+            xs += [row.start, row.end, None]
+            ys += [getattr(row, column), getattr(row, column), None]
+        fig.add_scatter(x=xs, y=ys, mode="lines", name=name, line={"dash": dash, "width": 3})
     fig.add_scatter(
-        x=mids,
+        x=scores["start"] + (scores["end"] - scores["start"]) / 2,
         y=scores["score"],
-        mode="lines+markers+text",
+        mode="text",
         text=scores["split"],
         textposition="top center",
-        name=f"model {metric}",
-    )
-    fig.add_scatter(
-        x=mids, y=scores["baseline"], mode="lines", name="baseline", line={"dash": "dot"}
+        showlegend=False,
     )
     fig.update_layout(title=title, yaxis_title=metric, **_LAYOUT)
     return fig
@@ -126,11 +130,15 @@ def loss_figure(history: Mapping[str, list[float]]) -> go.Figure:
     return fig
 
 
-def metric_by_coin_figure(table: pd.DataFrame, metric: str, baseline: str | None) -> go.Figure:
-    """One bar per coin for ``metric`` with its baseline beside it (promoted versions)."""
+def metric_by_coin_figure(
+    table: pd.DataFrame, metric: str, *, baseline: str | None = None, reference: float | None = None
+) -> go.Figure:
+    """One bar per coin for ``metric``, with a baseline column beside it or a reference line."""
     fig = go.Figure()
     fig.add_bar(x=table["coin"], y=table[metric], name=metric)
     if baseline and baseline in table:
         fig.add_bar(x=table["coin"], y=table[baseline], name="baseline")
+    if reference is not None:
+        fig.add_hline(y=reference, line_dash="dot", annotation_text="baseline")
     fig.update_layout(title=f"{metric} per coin", barmode="group", **_LAYOUT)
     return fig

@@ -191,15 +191,22 @@ def compare_frame(a: dict[str, Any], b: dict[str, Any]) -> pd.DataFrame:
 
 
 def render_coin_chart(metas: list[dict[str, Any]], kind: str) -> None:
-    """The headline metric of each coin's promoted version of ``kind``, baseline beside it."""
+    """Each coin's promoted version of ``kind`` against its baseline: XGBoost's AUC beside 0.5,
+    the LSTM's skill against persistence (MAE in price units cannot be compared across coins)."""
     table = models_frame([m for m in metas if m.get("promoted")], types=[kind])
     if table.empty:
         st.caption(f"No promoted {kind} models yet.")
         return
-    label = HEADLINE[kind][1]
-    fig = model_charts.metric_by_coin_figure(
-        table.rename(columns={"test": label}), label, "baseline"
-    )
+    if kind == "xgboost":
+        fig = model_charts.metric_by_coin_figure(
+            table.rename(columns={"test": "AUC"}), "AUC", baseline="baseline"
+        )
+    else:
+        fig = model_charts.metric_by_coin_figure(
+            table.rename(columns={"skill": "LSTM skill (1 - MAE / persistence MAE)"}),
+            "LSTM skill (1 - MAE / persistence MAE)",
+            reference=0.0,
+        )
     st.plotly_chart(fig, width="stretch", key=f"coin-chart-{kind}")
 
 
@@ -220,6 +227,9 @@ def render_model(meta: dict[str, Any]) -> None:
     else:
         st.success(f"Skill {skill:.4f} over its naive baseline ({basis}).")
     folds = fold_table(meta)
+    if len(folds) == 1:
+        note = (meta.get("metrics") or {}).get("walk_forward_note", "no walk-forward folds")
+        st.caption(f"Only the test period: {note}.")
     st.plotly_chart(
         model_charts.folds_figure(folds, "Walk-forward folds and test period over time"),
         width="stretch",
