@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import state
-from ui.signals_view import current_symbols, refresh_candles, render_cards, render_refresh_notes
+from ui.signals_view import current_symbols, refresh_candles, render_cards
 
 st.title(":material/traffic: Signals")
 st.caption(
@@ -21,5 +21,4 @@ sort = right.segmented_control(
     "Sort by", ["confidence", "coin"], default="confidence", key=state.SIGNALS_SORT
 )
 
-render_refresh_notes()
 render_cards(sort=sort or "confidence", auto=auto)

@@ -252,7 +252,8 @@ def _sorted(signals: list[Signal], sort: str) -> list[Signal]:
 
 
 def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int = 3) -> None:
-    """The card grid; with ``auto`` it re-runs every 5 minutes, topping candles up first."""
+    """The last refresh's notes and the card grid; with ``auto`` it re-runs every 5 minutes,
+    topping candles up first."""
 
     @st.fragment(run_every=AUTO_REFRESH_SECONDS if auto else None)
     def cards() -> None:
@@ -260,6 +261,7 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
         if auto and time.time() - last >= AUTO_REFRESH_SECONDS:
             st.session_state[state.SIGNALS_LAST_REFRESH] = time.time()
             st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
+        render_refresh_notes()
         signals, errors, rates = current_signals()
         if not signals and not errors:
             st.info(

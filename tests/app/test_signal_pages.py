@@ -148,3 +148,16 @@ def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
     table = at.table[0].value
     assert list(table.columns) == ["strategy", "buy and hold"]
     assert "Sortino (annualised)" in table.index
+
+
+def test_auto_refresh_tops_up_at_once_then_every_five_minutes(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")
+    at = open_page("pages/signals.py")
+    assert not at.warning
+    at.toggle(key="signals_auto_refresh").set_value(True).run()
+    assert "Binance cannot be reached" in " ".join(w.value for w in at.warning)
+    first = at.session_state["signals_last_refresh"]
+    at.run()  # a rerun within five minutes does not contact Binance again
+    assert at.session_state["signals_last_refresh"] == first
