@@ -211,7 +211,7 @@ class LSTMConfig:
     dense_units: int = 25
     epochs: int = 100
     batch_size: int = 256
-    patience: int = 5
+    patience: int = 4
     learning_rate: float = 0.001
     random_state: int = 42
     #: Retrain the LSTM on every walk-forward fold too (about 2.5x the training time).
