@@ -6,7 +6,10 @@ from core.config import BacktestConfig
 from core.errors import CryptoVoltError
 from ui import state
 from ui.backtest_view import render_backtest, run_backtest
+from ui.frame import ensure_router
 from ui.signals_view import current_symbols
+
+ensure_router()
 
 st.title(":material/history: Backtest")
 st.caption(

@@ -4,6 +4,9 @@ import streamlit as st
 
 from core.errors import CryptoVoltError
 from ui.charts import available_coins, build_figure, chart_controls, chart_view, render_table
+from ui.frame import ensure_router
+
+ensure_router()
 
 st.title(":material/candlestick_chart: Charts")
 st.caption(

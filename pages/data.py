@@ -3,6 +3,9 @@
 import streamlit as st
 
 from ui import data_view, state
+from ui.frame import ensure_router
+
+ensure_router()
 
 st.title(":material/database: Data")
 st.caption(

@@ -4,6 +4,9 @@ import streamlit as st
 
 from core.errors import CryptoVoltError
 from ui import models_view, state
+from ui.frame import ensure_router
+
+ensure_router()
 
 st.title(":material/leaderboard: Models")
 st.caption(

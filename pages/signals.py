@@ -3,7 +3,10 @@
 import streamlit as st
 
 from ui import state
+from ui.frame import ensure_router
 from ui.signals_view import current_symbols, refresh_candles, render_cards
+
+ensure_router()
 
 st.title(":material/traffic: Signals")
 st.caption(

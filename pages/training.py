@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from ui.frame import ensure_router
 from ui.jobs import render_job_list, render_training_form
+
+ensure_router()
 
 st.title(":material/model_training: Training")
 st.caption(
