@@ -10,22 +10,17 @@ out-of-sample predictions (test period and walk-forward folds) as ``predictions.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import math
-import platform
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from importlib import metadata as importlib_metadata
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core import config
 from core.coins import ensure_tradeable, parse_coin
 from core.config import Interval, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
 from core.errors import InsufficientDataError
@@ -39,8 +34,15 @@ from core.evaluate import (
 from core.features import FEATURES
 from core.models import ModelKind, create_model
 from core.models.base import Dataset, FitStep, Model
+from core.provenance import (
+    candles_sha256,
+    library_versions,
+    mean_metrics,
+    short_metrics,
+    training_log,
+)
 from core.registry import ModelRegistry
-from core.store import COLUMNS, drop_open_candles, load_candles, normalize_candles
+from core.store import drop_open_candles, load_candles, normalize_candles
 
 __all__ = ["MIN_TRAIN_SAMPLES", "Stage", "TrainProgress", "required_candles", "train_coin"]
 
@@ -48,7 +50,6 @@ log = logging.getLogger("core.train")
 
 #: The smallest training set (after the validation slice) of the first walk-forward fold.
 MIN_TRAIN_SAMPLES = 200
-_LIBRARIES = ("numpy", "pandas", "scikit-learn", "xgboost", "tensorflow", "keras", "TA-Lib")
 
 
 class Stage(StrEnum):
@@ -99,55 +100,6 @@ def required_candles(
     )
     train_share = 1 / (split.folds + 1) if folds else 1 - split.test_fraction
     return max(math.ceil(per_block / train_share), math.ceil(10 / split.test_fraction))
-
-
-def _sha256(candles: pd.DataFrame) -> str:
-    """A fingerprint of the candles' values (every stored column, in order)."""
-    digest = hashlib.sha256()
-    for column in COLUMNS:
-        values = candles[column].to_numpy()
-        if values.dtype.kind == "M":
-            values = values.astype("datetime64[ms]").astype("int64")
-        digest.update(column.encode())
-        digest.update(np.ascontiguousarray(values).tobytes())
-    return digest.hexdigest()
-
-
-def _library_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
-            out[name] = importlib_metadata.version(name)
-    if "tensorflow" not in out:
-        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
-            out["tensorflow"] = importlib_metadata.version("tensorflow-cpu")
-    return out
-
-
-@contextlib.contextmanager
-def _training_log() -> Iterator[None]:
-    """Log to ``{home}/logs/model_training.log`` unless a caller (job, CLI) already does."""
-    path = (config.logs_dir() / "model_training.log").resolve()
-    logger: logging.Logger | None = log
-    while logger is not None:
-        for handler in logger.handlers:
-            if getattr(handler, "baseFilename", None) == str(path):
-                yield
-                return
-        logger = logger.parent if logger.propagate else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.formatter.converter = time.gmtime
-    previous = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(previous)
-        handler.close()
 
 
 def _times(candles: pd.DataFrame, rows: np.ndarray) -> dict[str, str | None]:
@@ -259,7 +211,7 @@ def train_coin(
             event = TrainProgress(coin.symbol, kind, stage, step, total, message, metrics or {})
             progress(event)
 
-    with _training_log():
+    with training_log(log):
         emit(None, Stage.LOADING, message=f"loading {coin.symbol} {interval.value} candles")
         if candles is None:
             candles = load_candles(coin.symbol, interval)
@@ -270,7 +222,7 @@ def train_coin(
         data = {
             **_times(candles, np.array([0, len(candles) - 1])),
             "rows": len(candles),
-            "sha256": _sha256(candles),
+            "sha256": candles_sha256(candles),
         }
         log.info(
             "%s: training %s on %d candles %s → %s",
@@ -326,8 +278,8 @@ def _train_one(
         "%s %s test: %s | baseline: %s | skill %s",
         symbol,
         kind.value,
-        _short(scores["metrics"]),
-        _short(scores["baseline"]),
+        short_metrics(scores["metrics"]),
+        short_metrics(scores["baseline"]),
         scores["skill"],
     )
 
@@ -350,7 +302,7 @@ def _train_one(
             symbol,
             kind.value,
             fold.name,
-            _short(fold_scores["metrics"]),
+            short_metrics(fold_scores["metrics"]),
             fold_scores["skill"],
         )
     if fold_splits:
@@ -382,11 +334,11 @@ def _train_one(
             if model.task == "classification"
             else "1 - MAE / MAE of persistence",
             "walk_forward": folds,
-            "walk_forward_mean": _mean_metrics(folds),
+            "walk_forward_mean": mean_metrics(folds),
         },
         "training": model.summary(),
         "train_seconds": None,
-        "library_versions": _library_versions(),
+        "library_versions": library_versions(),
     }
     if not wants_folds:
         metadata["metrics"]["walk_forward_note"] = (
@@ -405,34 +357,3 @@ def _train_one(
         metadata["train_seconds"],
     )
     return meta
-
-
-def _short(values: dict[str, Any]) -> str:
-    keys = (
-        "roc_auc",
-        "accuracy",
-        "balanced_accuracy",
-        "brier",
-        "mae",
-        "rmse",
-        "directional_accuracy",
-    )
-    return " ".join(f"{k}={values[k]:.4g}" for k in keys if isinstance(values.get(k), float))
-
-
-def _mean_metrics(folds: list[dict[str, Any]]) -> dict[str, float]:
-    """The mean of each numeric test metric (and skill) over the walk-forward folds."""
-    if not folds:
-        return {}
-    keys = [k for k, v in folds[0]["metrics"].items() if isinstance(v, int | float)]
-    out = {}
-    for key in keys:
-        values = [
-            f["metrics"][key] for f in folds if isinstance(f["metrics"].get(key), int | float)
-        ]
-        if values:
-            out[key] = float(np.mean(values))
-    skills = [f["skill"] for f in folds if isinstance(f.get("skill"), int | float)]
-    if skills:
-        out["skill"] = float(np.mean(skills))
-    return out
