@@ -6,8 +6,8 @@ candles into its own samples (:meth:`Model.make_dataset`), so the trainer runs o
 kind and never branches on the model type.
 
 A model's saved folder holds its library's own format (XGBoost UBJ, Keras ``.keras``), its settings
-and preprocessing as JSON / ``.npz`` (nothing pickled), and, once the trainer attached them, the
-out-of-sample predictions as ``predictions.parquet``.
+and preprocessing as JSON / ``.npz`` (nothing pickled). The trainer hands the out-of-sample
+predictions to the registry, which stores them beside as ``predictions.parquet``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from core.config import TargetConfig
 from core.evaluate import Task
 
 __all__ = [
-    "PREDICTIONS_FILE",
     "Dataset",
     "FitStep",
     "Model",
@@ -34,10 +33,7 @@ __all__ = [
     "read_json",
     "thread_count",
     "write_json",
-    "write_predictions",
 ]
-
-PREDICTIONS_FILE = "predictions.parquet"
 
 
 @dataclass(frozen=True)
@@ -143,11 +139,3 @@ def write_json(path: Path, obj: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def write_predictions(directory: Path, predictions: pd.DataFrame | None) -> list[str]:
-    """Write the out-of-sample predictions the trainer attached, if any; returns names written."""
-    if predictions is None:
-        return []
-    predictions.to_parquet(directory / PREDICTIONS_FILE, index=False)
-    return [PREDICTIONS_FILE]
