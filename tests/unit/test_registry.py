@@ -295,3 +295,15 @@ def test_tampered_real_model_is_refused_before_anything_is_deserialised(
     booster.write_bytes(original)
     registry.get_model("xgboost_btcusdt")
     assert loads == ["xgboost"]
+
+
+def test_concurrent_saves_of_one_name_get_distinct_versions():
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry = ModelRegistry()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        saved = list(pool.map(lambda w: registry.save(JsonModel(w), _meta()), range(6)))
+    assert sorted(m["version"] for m in saved) == [f"v{n}" for n in range(1, 7)]
+    assert registry.versions("xgboost_btcusdt") == [f"v{n}" for n in range(1, 7)]
+    for label in registry.versions("xgboost_btcusdt"):
+        registry.verify("xgboost_btcusdt", label)
