@@ -29,28 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-")
 
+from _candles import two_years  # noqa: E402
+
 from core.features import compute_features  # noqa: E402
 from core.indicators import compute_indicators  # noqa: E402
 from core.store import normalize_candles, save_candles  # noqa: E402
 
 ROWS = 17_500
 HOUR = pd.Timedelta(hours=1)
-
-
-def two_years(frame: pd.DataFrame) -> pd.DataFrame:
-    """Extend a real candle frame to ROWS rows with time-shifted copies that continue its price."""
-    parts, last = [frame], frame
-    while sum(len(p) for p in parts) < ROWS:
-        shift = last["open_time"].iloc[-1] - frame["open_time"].iloc[0] + HOUR
-        scale = last["close"].iloc[-1] / frame["open"].iloc[0]
-        nxt = frame.copy()
-        nxt["open_time"] += shift
-        nxt["close_time"] += shift
-        for col in ("open", "high", "low", "close"):
-            nxt[col] *= scale
-        parts.append(nxt)
-        last = nxt
-    return normalize_candles(pd.concat(parts, ignore_index=True).iloc[:ROWS])
 
 
 def random_walk(seed: int = 0) -> pd.DataFrame:

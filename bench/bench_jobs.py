@@ -28,34 +28,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-jobs-")
 
+from _candles import two_years  # noqa: E402
+
 from core import config, jobs  # noqa: E402
-from core.store import load_candles, normalize_candles, save_candles  # noqa: E402
+from core.store import load_candles, save_candles  # noqa: E402
 
 SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
-ROWS_TWO_YEARS = 17_500
-HOUR = pd.Timedelta(hours=1)
-
-
-def two_years(frame: pd.DataFrame) -> pd.DataFrame:
-    """Extend a real candle frame to two years with time-shifted copies continuing its price."""
-    parts, last = [frame], frame
-    while sum(len(p) for p in parts) < ROWS_TWO_YEARS:
-        shift = last["open_time"].iloc[-1] - frame["open_time"].iloc[0] + HOUR
-        scale = last["close"].iloc[-1] / frame["open"].iloc[0]
-        nxt = frame.copy()
-        nxt["open_time"] += shift
-        nxt["close_time"] += shift
-        for col in ("open", "high", "low", "close"):
-            nxt[col] *= scale
-        parts.append(nxt)
-        last = nxt
-    return normalize_candles(pd.concat(parts, ignore_index=True).iloc[:ROWS_TWO_YEARS])
 
 
 def prepare(length: str) -> None:
