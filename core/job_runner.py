@@ -202,20 +202,7 @@ def _cancel_on_signals() -> Iterator[None]:
 
 
 def _train(spec: JobSpec, reporter: JobReporter) -> list[dict[str, Any]]:
-    from core.models import ModelKind
-    from core.train import train_coin
-
-    return train_coin(
-        spec.symbol,
-        models=tuple(ModelKind(m) for m in spec.models),
-        interval=spec.interval,
-        target=spec.target,
-        split=spec.split,
-        xgb=spec.xgb,
-        lstm=spec.lstm,
-        registry=_RecordingRegistry(reporter),
-        progress=reporter.progress,
-    )
+    return spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
 
 
 def run_job(job_id: str) -> int:

@@ -87,6 +87,26 @@ class JobSpec:
         object.__setattr__(self, "models", parse_models(self.models))
         object.__setattr__(self, "interval", Interval.parse(self.interval).value)
 
+    def train(self, *, registry: Any = None, progress: Any = None) -> list[dict[str, Any]]:
+        """Run ``core.train.train_coin`` with these settings (loads TensorFlow for an LSTM).
+
+        Returns the metadata of each registered version; raises what ``train_coin`` raises.
+        """
+        from core.models import ModelKind
+        from core.train import train_coin
+
+        return train_coin(
+            self.symbol,
+            models=tuple(ModelKind(m) for m in self.models),
+            interval=self.interval,
+            target=self.target,
+            split=self.split,
+            xgb=self.xgb,
+            lstm=self.lstm,
+            registry=registry,
+            progress=progress,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "symbol": self.symbol,

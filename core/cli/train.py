@@ -106,8 +106,6 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ chatter
     from core.job_runner import training_logging
-    from core.models import ModelKind
-    from core.train import train_coin
 
     rows: list[list[object]] = []
     failed: list[str] = []
@@ -116,16 +114,7 @@ def run(args: argparse.Namespace) -> int:
         progress = _Progress(spec.symbol)
         with training_logging("cli", spec.symbol):
             try:
-                results = train_coin(
-                    spec.symbol,
-                    models=tuple(ModelKind(m) for m in spec.models),
-                    interval=spec.interval,
-                    target=spec.target,
-                    split=spec.split,
-                    xgb=spec.xgb,
-                    lstm=spec.lstm,
-                    progress=progress,
-                )
+                results = spec.train(progress=progress)
             except CryptoVoltError as exc:
                 progress.close()
                 print(f"error: {spec.symbol}: {exc}", file=sys.stderr)
