@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.store import normalize_candles
+from core.data.store import normalize_candles
 
 TWO_YEARS_ROWS = 17_500
 HOUR = pd.Timedelta(hours=1)

@@ -31,9 +31,9 @@ os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-")
 
 from _candles import two_years  # noqa: E402
 
-from core.features import compute_features  # noqa: E402
-from core.indicators import compute_indicators  # noqa: E402
-from core.store import normalize_candles, save_candles  # noqa: E402
+from core.data.store import normalize_candles, save_candles  # noqa: E402
+from core.features.causal import compute_features  # noqa: E402
+from core.features.indicators import compute_indicators  # noqa: E402
 
 ROWS = 17_500
 HOUR = pd.Timedelta(hours=1)
@@ -77,7 +77,7 @@ def bench_features(frames: dict[str, pd.DataFrame], repeats: int = 7) -> list[fl
 
 
 def bench_chart_work(symbol: str) -> dict[str, float]:
-    from core.store import load_candles
+    from core.data.store import load_candles
     from ui.charts import OVERLAYS, PANES, build_figure, build_view
 
     out: dict[str, float] = {}

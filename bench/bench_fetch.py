@@ -56,10 +56,10 @@ def main() -> int:
 
     home = tempfile.mkdtemp(prefix="cryptovolt-bench-")
     os.environ["CRYPTOVOLT_HOME"] = home
-    from core.binance import KLINES_LIMIT, BinanceClient
-    from core.coins import DEFAULT_COINS
-    from core.fetch import FetchStatus, expected_candles, fetch_coins
-    from core.store import load_candles
+    from core.data.binance import KLINES_LIMIT, BinanceClient
+    from core.data.coins import DEFAULT_COINS
+    from core.data.fetch import FetchStatus, expected_candles, fetch_coins
+    from core.data.store import load_candles
 
     port = _free_port()
     fake = subprocess.Popen(

@@ -35,7 +35,7 @@ os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-jobs-"
 from _candles import two_years  # noqa: E402
 
 from core import config, jobs  # noqa: E402
-from core.store import load_candles, save_candles  # noqa: E402
+from core.data.store import load_candles, save_candles  # noqa: E402
 
 SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
 

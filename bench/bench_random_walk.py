@@ -27,7 +27,7 @@ def main() -> int:
     import numpy as np
 
     from core.config import XGBConfig
-    from core.train import train_coin
+    from core.training.train import train_coin
     from tests.random_walk import random_walk_candles
 
     xgb = XGBConfig(n_estimators=60, max_depth=4, early_stopping_rounds=10)

@@ -10,7 +10,7 @@ two walk-forward folds so the setup takes minutes. ``--home`` reuses a folder tr
 
 Measured, each in a fresh Python process so nothing is cached from before:
 
-1. first load of all models: ``core.signals.load_coin_models`` for every coin (checksums
+1. first load of all models: ``core.signals.live.load_coin_models`` for every coin (checksums
    verified, XGBoost booster, numpy LSTM weights, saved predictions, calibration);
 2. the Signals page through ``streamlit.testing.v1.AppTest`` (server side, no browser):
    cold (first render: loads models), warm with models cached but signals recomputed (cached
@@ -35,8 +35,8 @@ SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
 SETUP = """
 import json, time, pandas as pd
 from core.config import LSTMConfig, SplitConfig
-from core.fetch import fetch_coins, load_sample
-from core.train import train_coin
+from core.data.fetch import fetch_coins, load_sample
+from core.training.train import train_coin
 from tests.fake_binance import FakeBinance
 
 load_sample()
@@ -54,8 +54,8 @@ print(json.dumps(times))
 
 FIRST_LOAD = """
 import json, sys, time
-from core.registry import ModelRegistry
-from core.signals import load_coin_models, symbols_with_models
+from core.registry.model_registry import ModelRegistry
+from core.signals.live import load_coin_models, symbols_with_models
 registry = ModelRegistry()
 coins = symbols_with_models(registry)
 per = {}

@@ -1,7 +1,7 @@
 """Training speed and quality on real BTC candles: default LSTM vs the seed's LSTM configuration,
 XGBoost with its walk-forward, and the peak memory of a training process.
 
-Each measurement runs ``core.train.train_coin`` in its own fresh process (so TensorFlow's import,
+Each measurement runs ``core.training.train.train_coin`` in its own fresh process (so TensorFlow's import,
 thread pools and peak memory are counted per run, as in a training job) with a temp home folder.
 
     .venv/bin/python bench/bench_training.py            # everything (the seed runs take minutes)
@@ -39,7 +39,7 @@ SEED = {
 def load(dataset: str):
     import pandas as pd
 
-    from core.store import normalize_candles
+    from core.data.store import normalize_candles
 
     if dataset == "sample":
         return normalize_candles(pd.read_parquet(SAMPLE))
@@ -64,7 +64,7 @@ def one(kind: str, dataset: str, overrides: dict) -> dict:
     started = time.monotonic()
     os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="bench-training-")
     from core.config import LSTMConfig, SplitConfig, XGBConfig
-    from core.train import train_coin
+    from core.training.train import train_coin
 
     candles = load(dataset)
     lstm = LSTMConfig(**overrides.get("lstm", {}))
@@ -107,7 +107,7 @@ def volatility_auc(candles, meta) -> float:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from core.features import compute_features, compute_targets
+    from core.features.causal import compute_features, compute_targets
 
     target = meta["target"]
     labels = compute_targets(candles, target["horizon"], target["threshold"])[target["column"]]

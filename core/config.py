@@ -230,7 +230,7 @@ class LSTMConfig:
 
 @dataclass(frozen=True)
 class SignalConfig:
-    """The ensemble rule's thresholds and its confidence buckets (the rule: core/signals.py).
+    """The ensemble rule's thresholds and its confidence buckets (the rule: core/signals/live.py).
 
     XGBoost predicts "up at least 1% in 6 candles", whose base rate is 15-30%, not 50%, so its
     vote is measured against the base rate of its target: up when the probability is at least

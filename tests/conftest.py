@@ -29,7 +29,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def btc_candles() -> pd.DataFrame:
     """Real BTCUSDT 1h candles from the bundled sample (9,457 rows, 2024-05-01 → 2025-05-30)."""
-    from core.store import normalize_candles
+    from core.data.store import normalize_candles
 
     return normalize_candles(pd.read_parquet(SAMPLE / "BTCUSDT-1h.parquet"))
 

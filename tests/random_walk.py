@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.store import normalize_candles
+from core.data.store import normalize_candles
 
 HOUR_MS = 3_600_000
 

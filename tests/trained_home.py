@@ -1,6 +1,6 @@
 """A home folder with really trained tiny models, made once per test session and copied per test.
 
-Training runs in a subprocess (``core.train.train_coin`` with tiny settings on the last 3,000
+Training runs in a subprocess (``core.training.train.train_coin`` with tiny settings on the last 3,000
 real sample candles), so TensorFlow never loads in the pytest process and the page tests can
 check that the Streamlit side does not load it either. Contents:
 
@@ -24,8 +24,8 @@ ROWS = 3000
 _SCRIPT = f"""
 import pandas as pd
 from core.config import LSTMConfig, SplitConfig, XGBConfig
-from core.store import normalize_candles, save_candles
-from core.train import train_coin
+from core.data.store import normalize_candles, save_candles
+from core.training.train import train_coin
 
 for symbol in ("BTCUSDT", "ETHUSDT"):
     frame = normalize_candles(pd.read_parquet(f"data/sample/{{symbol}}-1h.parquet"))

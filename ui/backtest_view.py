@@ -8,11 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.backtest import METRIC_NAMES, BacktestResult, backtest_coin
 from core.config import BacktestConfig
-from core.registry import ModelRegistry
-from core.signals import promoted_versions
-from core.store import candle_path
+from core.data.store import candle_path
+from core.registry.model_registry import ModelRegistry
+from core.signals.backtest import METRIC_NAMES, BacktestResult, backtest_coin
+from core.signals.live import promoted_versions
 from ui.loaders import load_candles
 
 __all__ = ["METRIC_LABELS", "equity_figure", "metrics_table", "render_backtest", "run_backtest"]
@@ -47,7 +47,7 @@ def _run(
 def run_backtest(symbol: str, config: BacktestConfig) -> BacktestResult:
     """The coin's backtest, cached by model versions, candle file and settings.
 
-    Raises the core errors of :func:`core.backtest.backtest_coin`.
+    Raises the core errors of :func:`core.signals.backtest.backtest_coin`.
     """
     registry = ModelRegistry()
     versions = promoted_versions(registry, symbol)

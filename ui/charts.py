@@ -22,10 +22,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.coins import display_name
 from core.config import Interval
-from core.indicators import epoch_ms
-from core.store import find_gaps
+from core.data.coins import display_name
+from core.data.store import find_gaps
+from core.features.indicators import epoch_ms
 from ui import state
 from ui.loaders import load_candles, load_indicators, stored_summary
 
@@ -101,7 +101,7 @@ class ChartView:
     candles: pd.DataFrame  # open_time + OHLCV at shown_interval
     indicators: pd.DataFrame  # aligned row by row with ``candles``
     table: pd.DataFrame  # stored-interval rows of the range: OHLCV + every indicator
-    gaps: pd.DataFrame  # core.store.find_gaps rows inside the range
+    gaps: pd.DataFrame  # core.data.store.find_gaps rows inside the range
 
     @property
     def resampled(self) -> bool:

@@ -1,6 +1,6 @@
 """Data page glue: fetch settings, the background fetch and its live progress, coverage table.
 
-A fetch runs in a worker thread that only calls :func:`core.fetch.fetch_coins` and records its
+A fetch runs in a worker thread that only calls :func:`core.data.fetch.fetch_coins` and records its
 progress events in a :class:`FetchJob`; it never touches ``st.*``. The page keeps the job's id in
 Session State and polls the job from a fragment that ticks only while the job runs, then reruns
 the whole app once so the coverage table and the sidebar (cached by file mtime) show the new files.
@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from core import store
-from core.coins import DEFAULT_COINS, display_name, parse_coins
 from core.config import Interval
-from core.errors import CryptoVoltError
-from core.fetch import (
+from core.data import store
+from core.data.coins import DEFAULT_COINS, display_name, parse_coins
+from core.data.fetch import (
     FetchEvent,
     FetchResult,
     FetchStatus,
@@ -29,6 +28,7 @@ from core.fetch import (
     fetch_coins,
     load_sample,
 )
+from core.errors import CryptoVoltError
 from ui import state
 
 __all__ = [

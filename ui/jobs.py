@@ -14,10 +14,10 @@ from typing import Any
 import streamlit as st
 
 from core import jobs
-from core.coins import DEFAULT_COINS, display_name
 from core.config import LSTMConfig, TargetConfig, XGBConfig
+from core.data.coins import DEFAULT_COINS, display_name
 from core.errors import CryptoVoltError
-from core.registry import headline_metrics
+from core.registry.model_registry import headline_metrics
 from ui import state
 from ui.loaders import stored_summary
 

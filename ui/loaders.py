@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import store
-from core.indicators import compute_indicators
+from core.data import store
+from core.features.indicators import compute_indicators
 
 
 def _mtime_key() -> tuple[tuple[str, str, int], ...]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.registry import ModelRegistry
+from core.registry.model_registry import ModelRegistry
 from ui import model_charts
 
 __all__ = [

@@ -16,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import journal
-from core.coins import display_name
 from core.config import Interval, SignalConfig
+from core.data.coins import display_name
+from core.data.store import candle_path, coverage
 from core.errors import CryptoVoltError
-from core.registry import ModelRegistry
-from core.signals import (
+from core.registry.model_registry import ModelRegistry
+from core.signals import journal
+from core.signals.live import (
     CoinModels,
     Signal,
     SignalKind,
@@ -30,7 +31,6 @@ from core.signals import (
     signal_from_models,
     symbols_with_models,
 )
-from core.store import candle_path, coverage
 from ui import state
 from ui.loaders import load_candles
 
@@ -136,8 +136,8 @@ def refresh_candles(symbols: list[str], *, interval: str = "1h") -> list[str]:
 
     When Binance cannot be reached the message says so and how old the stored data is.
     """
-    from core.binance import BinanceClient
-    from core.fetch import fetch_coins
+    from core.data.binance import BinanceClient
+    from core.data.fetch import fetch_coins
 
     now = datetime.now(UTC)
     firsts = [coverage(s, interval).first for s in symbols]

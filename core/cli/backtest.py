@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.backtest import METRIC_NAMES, BacktestResult, backtest_coin
 from core.cli._common import format_table
-from core.coins import parse_coin
 from core.config import BacktestConfig
+from core.data.coins import parse_coin
+from core.signals.backtest import METRIC_NAMES, BacktestResult, backtest_coin
 
 __all__ = ["register", "run"]
 
@@ -71,7 +71,7 @@ def _as_json(result: BacktestResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.registry import ModelRegistry
+    from core.registry.model_registry import ModelRegistry
 
     config = BacktestConfig(
         fee=args.fee, slippage_bps=args.slippage_bps, allow_short=args.long_short

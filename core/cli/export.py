@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from core.atomic import atomic_write_bytes
-from core.coins import parse_coin
-from core.store import export_csv
+from core.data.coins import parse_coin
+from core.data.store import export_csv
 
 __all__ = ["register", "run"]
 

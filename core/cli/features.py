@@ -7,11 +7,11 @@ from pathlib import Path
 
 from core.atomic import atomic_write
 from core.cli._common import format_table
-from core.coins import parse_coin
 from core.config import Interval, TargetConfig
+from core.data.coins import parse_coin
+from core.data.store import load_candles
 from core.errors import ConfigError
-from core.features import FEATURES, NEXT_CLOSE, feature_frame, features_markdown
-from core.store import load_candles
+from core.features.causal import FEATURES, NEXT_CLOSE, feature_frame, features_markdown
 
 __all__ = ["register", "run"]
 

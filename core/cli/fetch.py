@@ -14,7 +14,7 @@ import time
 
 from core.cli._common import ProgressBar, format_table
 from core.config import Interval
-from core.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
+from core.data.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
 
 __all__ = ["coverage_table", "human_size", "register", "run"]
 

@@ -49,7 +49,7 @@ def _row(status: dict[str, Any]) -> list[object]:
 def run(args: argparse.Namespace) -> int:
     action = args.job_action
     if action == "run":
-        from core.job_runner import run_job
+        from core.jobs.runner import run_job
 
         return run_job(args.job_id)
     if action == "list":

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from core.cli._common import format_table
-from core.registry import ModelRegistry, headline_metrics
+from core.registry.model_registry import ModelRegistry, headline_metrics
 
 __all__ = ["register", "run"]
 

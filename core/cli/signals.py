@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from core import journal
 from core.cli._common import format_table
-from core.coins import parse_coins
 from core.config import Interval, SignalConfig
+from core.data.coins import parse_coins
 from core.errors import CryptoVoltError, ModelNotFoundError
-from core.signals import Signal, compute_signals, symbols_with_models
+from core.signals import journal
+from core.signals.live import Signal, compute_signals, symbols_with_models
 
 __all__ = ["register", "run"]
 
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _refresh(symbols: list[str], interval: str) -> list[str]:
     """Top candles up; returns one line per coin that could not be refreshed."""
-    from core.fetch import fetch_coins
+    from core.data.fetch import fetch_coins
 
     problems = []
     for result in fetch_coins(symbols, interval=interval):
@@ -88,7 +88,7 @@ def _row(signal: Signal, now: datetime) -> list[object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.registry import ModelRegistry
+    from core.registry.model_registry import ModelRegistry
 
     registry = ModelRegistry()
     symbols = (

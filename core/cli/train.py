@@ -10,7 +10,7 @@ from typing import Any
 
 from core import jobs
 from core.cli._common import ProgressBar, format_table
-from core.coins import parse_coins
+from core.data.coins import parse_coins
 from core.errors import CryptoVoltError
 
 __all__ = ["register", "run"]
@@ -52,7 +52,7 @@ def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
     settings = {key: getattr(args, key) for key in jobs.SETTINGS}
     coins = [c.symbol for c in parse_coins(args.coins)]
     if args.coins.strip().lower() in {"", "all"}:
-        from core.store import list_stored
+        from core.data.store import list_stored
 
         # "all" means every default coin that has data, so one missing coin does not stop the rest
         stored = {s for s, i in list_stored() if i == args.interval}
@@ -90,7 +90,7 @@ class _Progress:
 
 
 def _headline(meta: dict[str, Any]) -> str:
-    from core.registry import headline_metrics
+    from core.registry.model_registry import headline_metrics
 
     return "  ".join(f"{k} {v}" for k, v in headline_metrics(meta).items())
 
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ chatter
-    from core.job_runner import training_logging
+    from core.jobs.runner import training_logging
 
     rows: list[list[object]] = []
     failed: list[str] = []

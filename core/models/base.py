@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -23,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from core.config import TargetConfig
-from core.evaluate import Task
 
 __all__ = [
     "Dataset",
+    "Task",
     "FitStep",
     "Model",
     "StepCallback",
@@ -34,6 +35,13 @@ __all__ = [
     "thread_count",
     "write_json",
 ]
+
+
+class Task(StrEnum):
+    """What a model predicts: a class probability or a price."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
 
 
 @dataclass(frozen=True)

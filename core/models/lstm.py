@@ -27,9 +27,16 @@ import pandas as pd
 
 from core.config import LSTMConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
-from core.evaluate import Task
-from core.features import NEXT_CLOSE, compute_targets
-from core.models.base import Dataset, FitStep, StepCallback, read_json, thread_count, write_json
+from core.features.causal import NEXT_CLOSE, compute_targets
+from core.models.base import (
+    Dataset,
+    FitStep,
+    StepCallback,
+    Task,
+    read_json,
+    thread_count,
+    write_json,
+)
 
 __all__ = ["INPUTS", "LSTMModel"]
 

@@ -1,6 +1,6 @@
 """XGBoost binary classifier: P(the close ``horizon`` candles ahead is ``threshold`` above this one).
 
-Inputs are the causal ``feat_*`` columns of :mod:`core.features` at the candle's close. Early
+Inputs are the causal ``feat_*`` columns of :mod:`core.features.causal` at the candle's close. Early
 stopping watches log loss on a validation slice the caller cuts from the END of the training
 period; only the trees up to the best round are kept. Saved as XGBoost's own UBJ format plus a JSON
 of the feature list and settings; nothing is pickled.
@@ -19,9 +19,16 @@ import xgboost as xgb
 
 from core.config import TargetConfig, XGBConfig
 from core.errors import InsufficientDataError, ModelError
-from core.evaluate import Task
-from core.features import FEATURES, compute_features, compute_targets, feature_columns
-from core.models.base import Dataset, FitStep, StepCallback, read_json, thread_count, write_json
+from core.features.causal import FEATURES, compute_features, compute_targets, feature_columns
+from core.models.base import (
+    Dataset,
+    FitStep,
+    StepCallback,
+    Task,
+    read_json,
+    thread_count,
+    write_json,
+)
 
 __all__ = ["XGBoostModel"]
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from core.store import normalize_candles  # noqa: E402
+from core.data.store import normalize_candles  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SOURCE = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[2] / "shared/data/real/full12"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.store import normalize_candles, save_candles
+from core.data.store import normalize_candles, save_candles
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import store
-from core.coins import DEFAULT_COINS
+from core.data import store
+from core.data.coins import DEFAULT_COINS
 from tests.fake_binance import FakeBinance
 from ui import data_view, state
 

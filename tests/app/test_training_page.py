@@ -178,8 +178,8 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
 
 
 def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path):
-    from core.job_runner import _summary
-    from core.train import train_coin
+    from core.jobs.runner import _summary
+    from core.training.train import train_coin
 
     [meta] = train_coin(
         "BTC", models=["xgboost"], xgb=jobs.make_specs(["BTC"], trees=5, depth=2)[0].xgb

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import store
-from core.coins import DEFAULT_COINS
+from core.data import store
+from core.data.coins import DEFAULT_COINS
 from tests.browser.conftest import assert_no_exception
 from tests.fake_binance import FakeBinance
 

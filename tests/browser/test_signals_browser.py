@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.registry import ModelRegistry
-from core.signals import compute_signal
-from core.store import load_candles
+from core.data.store import load_candles
+from core.registry.model_registry import ModelRegistry
+from core.signals.live import compute_signal
 from tests.browser.conftest import assert_no_exception
 from tests.trained_home import copy_trained_into
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.registry import ModelRegistry
+from core.registry.model_registry import ModelRegistry
 from tests.browser.conftest import assert_no_exception
 
 TINY = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import store
 from core.cli import main
+from core.data import store
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""core.fetch and core.binance against the fake Binance over real loopback HTTP."""
+"""core.data.fetch and core.data.binance against the fake Binance over real loopback HTTP."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import store
-from core.binance import BinanceClient
-from core.coins import MATICUSDT_NOTE
+from core.data import store
+from core.data.binance import BinanceClient
+from core.data.coins import MATICUSDT_NOTE
+from core.data.fetch import FetchStatus, fetch_coins
 from core.errors import BannedError, BinanceUnavailableError, LocationBlockedError
-from core.fetch import FetchStatus, fetch_coins
 from tests.fake_binance import FakeBinance, _kline
 
 ROOT = Path(__file__).resolve().parents[2]

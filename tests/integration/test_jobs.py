@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from core import jobs
+from core.data.store import load_candles
 from core.errors import ConfigError, JobError, StablecoinError
-from core.registry import ModelRegistry
-from core.store import load_candles
+from core.registry.model_registry import ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"trees": 5, "depth": 2, "window": 8, "units": 4, "epochs": 1, "batch_size": 256}

@@ -14,8 +14,8 @@ from sklearn.metrics import roc_auc_score
 from core.config import LSTMConfig, SplitConfig, TargetConfig, XGBConfig
 from core.models import ModelKind
 from core.models.lstm import transform
-from core.registry import ModelRegistry
-from core.train import Stage, train_coin
+from core.registry.model_registry import ModelRegistry
+from core.training.train import Stage, train_coin
 from tests.random_walk import random_walk_candles
 
 XGB = XGBConfig(n_estimators=60, max_depth=4, early_stopping_rounds=10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import LSTMConfig, XGBConfig
-from core.train import train_coin
+from core.training.train import train_coin
 
 
 @pytest.mark.slow

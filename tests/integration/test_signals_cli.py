@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import journal
-from core.backtest import backtest_coin
 from core.config import BacktestConfig
-from core.registry import ModelRegistry
-from core.signals import compute_signal
-from core.store import load_candles
+from core.data.store import load_candles
+from core.registry.model_registry import ModelRegistry
+from core.signals import journal
+from core.signals.backtest import backtest_coin
+from core.signals.live import compute_signal
 from tests.fake_binance import FakeBinance
 from tests.trained_home import ROOT, copy_trained_into
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.backtest import compute_metrics, positions_from_signals, run_backtest
 from core.config import BacktestConfig
+from core.signals.backtest import compute_metrics, positions_from_signals, run_backtest
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)

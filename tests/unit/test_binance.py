@@ -1,4 +1,4 @@
-"""core.binance without a network: the shared rate budget, kline parsing, waits in words."""
+"""core.data.binance without a network: the shared rate budget, kline parsing, waits in words."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.binance import RateLimiter, describe_wait, parse_klines
+from core.data.binance import RateLimiter, describe_wait, parse_klines
 
 
 class FakeClock:

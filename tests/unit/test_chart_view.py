@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.indicators import compute_indicators
+from core.features.indicators import compute_indicators
 from ui.charts import MAX_CANDLES, OVERLAYS, PANES, build_figure, build_view, resample_ohlcv
 
 AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}

@@ -1,10 +1,10 @@
-"""core.coins: what users type becomes a safe exchange symbol, with MATIC → POL."""
+"""core.data.coins: what users type becomes a safe exchange symbol, with MATIC → POL."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.coins import (
+from core.data.coins import (
     DEFAULT_COINS,
     MATIC_NOTE,
     MATICUSDT_NOTE,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import InsufficientDataError
-from core.evaluate import (
+from core.training.evaluate import (
     Task,
     chronological_split,
     classification_baseline,

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from core.config import TargetConfig
+from core.data.store import empty_candles, normalize_candles
 from core.errors import ConfigError, DataError
-from core.features import (
+from core.features.causal import (
     FEATURES,
     GAP_FLAG_WINDOW,
     NEXT_CLOSE,
@@ -19,8 +20,7 @@ from core.features import (
     compute_targets,
     feature_columns,
 )
-from core.indicators import INDICATOR_COLUMNS, compute_indicators, gap_starts
-from core.store import empty_candles, normalize_candles
+from core.features.indicators import INDICATOR_COLUMNS, compute_indicators, gap_starts
 from tests.conftest import SAMPLE
 
 CUTS = (150, 420, 2_345, 7_001)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.features import FEATURES, NEXT_CLOSE
-from core.indicators import INDICATOR_COLUMNS
+from core.features.causal import FEATURES, NEXT_CLOSE
+from core.features.indicators import INDICATOR_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 

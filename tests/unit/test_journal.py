@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import journal
-from core.ensemble import SignalKind
-from core.signals import Signal
+from core.signals import journal
+from core.signals.ensemble import SignalKind
+from core.signals.live import Signal
 
 START = pd.Timestamp("2025-03-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)
@@ -154,7 +154,7 @@ def test_live_hit_rate_beside_expected_per_coin():
 
 
 def test_resolve_against_the_store_uses_real_closes(btc_candles):
-    from core.store import save_candles
+    from core.data.store import save_candles
 
     frame = btc_candles.iloc[:300]
     save_candles(frame, "BTCUSDT")

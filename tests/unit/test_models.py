@@ -30,7 +30,7 @@ def _run(code: str) -> str:
 
 def test_importing_core_models_loads_neither_tensorflow_nor_xgboost():
     code = (
-        "import sys, core.models, core.models.base, core.train\n"
+        "import sys, core.models, core.models.base, core.training.train\n"
         "from core.models import create_model\n"
         "create_model('lstm')\n"  # making an LSTM must not import TF either; only fit does
         "print(','.join(m for m in ('tensorflow', 'keras', 'xgboost') if m in sys.modules))"

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
-from core.registry import ModelRegistry, model_name, parse_version
+from core.registry.model_registry import ModelRegistry, model_name, parse_version
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,7 +203,7 @@ def test_save_refuses_metadata_without_name_parts_and_unwritten_files(home: Path
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
-from core.registry import ModelRegistry
+from core.registry.model_registry import ModelRegistry
 
 class SlowModel:
     def save(self, directory):

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from core.config import SignalConfig
-from core.ensemble import SignalKind, build_calibration, combine_votes, merge_predictions
 from core.errors import ConfigError
-from core.signals import CoinModels, signal_from_models
+from core.signals.ensemble import SignalKind, build_calibration, combine_votes, merge_predictions
+from core.signals.live import CoinModels, signal_from_models
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""core.store: exact schema, atomic saves, dedupe on merge, honest gaps, damaged files."""
+"""core.data.store: exact schema, atomic saves, dedupe on merge, honest gaps, damaged files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import pytest
 
-from core import store
+from core.data import store
 from core.errors import CorruptDataError, NoDataError
 
 

@@ -7,8 +7,8 @@ import pytest
 from core.config import LSTMConfig, SplitConfig, TargetConfig, XGBConfig
 from core.errors import ConfigError, InsufficientDataError, NoDataError, StablecoinError
 from core.models import ModelKind
-from core.registry import ModelRegistry
-from core.train import Stage, required_candles, train_coin
+from core.registry.model_registry import ModelRegistry
+from core.training.train import Stage, required_candles, train_coin
 from tests.random_walk import random_walk_candles
 
 TINY_XGB = XGBConfig(n_estimators=10, max_depth=3)

@@ -8,7 +8,7 @@ into the store every ``save_every`` pages with an atomic write. So the stored ca
 one unbroken run, and a process killed at any moment (even ``kill -9``) loses at most the unsaved
 pages: a rerun continues where the file ends, and every candle is stored exactly once.
 
-Coins run in a bounded thread pool over one shared :class:`core.binance.BinanceClient`; a coin
+Coins run in a bounded thread pool over one shared :class:`core.data.binance.BinanceClient`; a coin
 that fails does not stop the others. Log lines go to ``{home}/logs/dataset_fetch.log``.
 """
 
@@ -26,10 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import config, store
-from core.binance import KLINES_LIMIT, BinanceClient
-from core.coins import Coin, parse_coins
+from core import config
 from core.config import FetchConfig, Interval
+from core.data import store
+from core.data.binance import KLINES_LIMIT, BinanceClient
+from core.data.coins import Coin, parse_coins
 from core.errors import CorruptDataError, CryptoVoltError, NoDataError
 
 __all__ = [
@@ -360,7 +361,7 @@ def fetch_coins(
 ) -> list[FetchResult]:
     """Fetch (or top up) the closed candles of ``days`` back from ``now`` for every coin.
 
-    ``coins`` as :func:`core.coins.parse_coins` accepts them (``None`` = the ten defaults).
+    ``coins`` as :func:`core.data.coins.parse_coins` accepts them (``None`` = the ten defaults).
     ``on_progress`` is called from worker threads with a :class:`FetchEvent` after every page;
     it must be quick and thread-safe. Results come back in the order of ``coins``.
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from core.config import TargetConfig
 from core.errors import DataError
-from core.indicators import (
+from core.features.indicators import (
     INDICATORS,
     _divide,
     _f64,
@@ -213,7 +213,7 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise DataError(
             f"candle frame lacks the columns {', '.join(missing)}: pass candles in the store's "
-            "schema (core.store.load_candles or normalize_candles)."
+            "schema (core.data.store.load_candles or normalize_candles)."
         )
     ind = indicator_arrays(candles, relative=True)
     o, h, lo, c, v = (_f64(candles[k]) for k in ("open", "high", "low", "close", "volume"))
@@ -353,7 +353,7 @@ def features_markdown() -> str:
     lines = [
         "# Features",
         "",
-        "Generated from `core/features.py` by `python -m core features --list-md > "
+        "Generated from `core/features/causal.py` by `python -m core features --list-md > "
         "docs/FEATURES.md`; do not edit by hand (a test compares this file with the code).",
         "",
         "All features are causal (row t uses candles up to t only) and scale-free. *Warm-up* is",
@@ -374,7 +374,7 @@ def features_markdown() -> str:
         lines.append(f"| {i} | `{spec.name}` | {spec.warmup} | {spec.description} |")
     lines += [
         "",
-        "Indicators (`core.indicators.compute_indicators`, raw values in price units for the",
+        "Indicators (`core.features.indicators.compute_indicators`, raw values in price units for the",
         "Charts page; the features above are built from them):",
         "",
         "| Indicator | Meaning |",

@@ -1,7 +1,7 @@
 """Live ensemble signals per coin: BULLISH / BEARISH / NEUTRAL with a calibrated confidence.
 
 For each coin the promoted XGBoost and LSTM versions are loaded from the registry with their saved
-out-of-sample predictions. The rule and what a hit means are in :mod:`core.ensemble`; in short:
+out-of-sample predictions. The rule and what a hit means are in :mod:`core.signals.ensemble`; in short:
 
 * XGBoost votes up / down when its probability of "+1% within ``horizon`` candles" is
   ``xgb_margin`` above / below the base rate of that target; the LSTM votes up / down when its
@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.coins import DEFAULT_COINS, parse_coin
 from core.config import SignalConfig, TargetConfig
-from core.ensemble import (
+from core.data.coins import DEFAULT_COINS, parse_coin
+from core.errors import CryptoVoltError, ModelNotFoundError, NoDataError
+from core.signals.ensemble import (
     Calibration,
     SignalKind,
     build_calibration,
@@ -36,7 +37,6 @@ from core.ensemble import (
     lstm_votes,
     xgb_votes,
 )
-from core.errors import CryptoVoltError, ModelNotFoundError, NoDataError
 
 __all__ = [
     "XGBOOST",
@@ -141,7 +141,7 @@ class CoinModels:
 
 
 def _model_name(kind: str, symbol: str) -> str:
-    from core.registry import model_name  # the registry owns the naming scheme
+    from core.registry.model_registry import model_name  # the registry owns the naming scheme
 
     return model_name(kind, symbol)
 
@@ -332,7 +332,7 @@ def compute_signals(
     maps a symbol to the message of the CryptoVoltError that stopped it, so one bad coin does
     not hide the others.
     """
-    from core.store import load_candles
+    from core.data.store import load_candles
 
     chosen = symbols_with_models(registry) if symbols is None else list(symbols)
     signals: list[Signal] = []

@@ -34,8 +34,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from core import config
-from core.coins import parse_coin
 from core.config import Interval
+from core.data.coins import parse_coin
+from core.data.store import COLUMNS, TIME_DTYPE
 from core.errors import (
     BannedError,
     BinanceError,
@@ -43,7 +44,6 @@ from core.errors import (
     LocationBlockedError,
     UnknownSymbolError,
 )
-from core.store import COLUMNS, TIME_DTYPE
 
 __all__ = [
     "KLINES_LIMIT",

@@ -22,7 +22,7 @@ from typing import Any
 
 from core import config
 from core.errors import ConfigError
-from core.job_spec import JobState
+from core.jobs.spec import JobState
 
 __all__ = [
     "acquire_slot",

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import BacktestConfig, Interval, SignalConfig
-from core.ensemble import SignalKind
+from core.signals.ensemble import SignalKind
 
 __all__ = [
     "METRIC_NAMES",
@@ -273,16 +273,16 @@ def backtest_coin(
     signal_config: SignalConfig | None = None,
 ) -> BacktestResult:
     """Backtest a coin's promoted models on their test period (the saved out-of-sample
-    predictions), replaying the ensemble rule of :mod:`core.signals` row by row.
+    predictions), replaying the ensemble rule of :mod:`core.signals.live` row by row.
 
     Raises:
         ModelNotFoundError: the coin has no trained model.
         NoDataError: no stored candles (needed for the open prices); fetch them first.
     """
-    from core.ensemble import merge_predictions, rule_signals
-    from core.registry import model_name
-    from core.signals import LSTM, XGBOOST, load_coin_models
-    from core.store import load_candles
+    from core.data.store import load_candles
+    from core.registry.model_registry import model_name
+    from core.signals.ensemble import merge_predictions, rule_signals
+    from core.signals.live import LSTM, XGBOOST, load_coin_models
 
     models = load_coin_models(
         symbol, registry, config=signal_config, loader=lambda name, version: None

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
 from core.errors import InsufficientDataError
+from core.models.base import Task
 
 __all__ = [
     "Split",
@@ -37,13 +37,6 @@ __all__ = [
 #: Each training set must keep at least this many rows, each held-out window at least this many.
 MIN_TRAIN_ROWS = 50
 MIN_TEST_ROWS = 10
-
-
-class Task(StrEnum):
-    """What a model predicts: a class probability or a price."""
-
-    CLASSIFICATION = "classification"
-    REGRESSION = "regression"
 
 
 @dataclass(frozen=True)

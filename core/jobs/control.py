@@ -5,9 +5,9 @@ A job is ``python -m core job run <job_id>`` in its own process group, with a fo
 progress, result; always written atomically), ``job.log`` and ``output.log`` (the process's raw
 stdout/stderr). Everything is on disk, so reloading the page or restarting the app loses nothing.
 
-The queue (:mod:`core.job_queue`): each job process takes one of :func:`slot_count` slots with
+The queue (:mod:`core.jobs.queue`): each job process takes one of :func:`slot_count` slots with
 ``flock`` and stays "queued" until it gets one, in launch order, without a daemon. What a job is
-(its states, its validated spec) lives in :mod:`core.job_spec`; both are re-exported here.
+(its states, its validated spec) lives in :mod:`core.jobs.spec`; both are re-exported here.
 
 A job whose process is gone while its status still says queued/running is reported as failed
 ("process exited without finishing (killed?)"), and that verdict is written back to disk.
@@ -30,7 +30,7 @@ from typing import Any
 from core import config
 from core.atomic import atomic_write_json
 from core.errors import JobError
-from core.job_queue import (
+from core.jobs.queue import (
     acquire_slot,
     cores,
     drop_queue_marker,
@@ -42,7 +42,7 @@ from core.job_queue import (
     read_json,
     slot_count,
 )
-from core.job_spec import (
+from core.jobs.spec import (
     ACTIVE_STATES,
     SETTINGS,
     JobSpec,

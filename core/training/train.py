@@ -21,32 +21,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.coins import ensure_tradeable, parse_coin
 from core.config import Interval, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
+from core.data.coins import ensure_tradeable, parse_coin
+from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import InsufficientDataError
-from core.evaluate import (
+from core.features.causal import FEATURES
+from core.models import ModelKind, create_model
+from core.models.base import Dataset, FitStep, Model
+from core.registry.model_registry import ModelRegistry
+from core.training.evaluate import (
     Split,
     chronological_split,
     evaluate,
     validation_split,
     walk_forward_splits,
 )
-from core.features import FEATURES
-from core.models import ModelKind, create_model
-from core.models.base import Dataset, FitStep, Model
-from core.provenance import (
+from core.training.provenance import (
     candles_sha256,
     library_versions,
     mean_metrics,
     short_metrics,
     training_log,
 )
-from core.registry import ModelRegistry
-from core.store import drop_open_candles, load_candles, normalize_candles
 
 __all__ = ["MIN_TRAIN_SAMPLES", "Stage", "TrainProgress", "required_candles", "train_coin"]
 
-log = logging.getLogger("core.train")
+log = logging.getLogger("core.training.train")
 
 #: The smallest training set (after the validation slice) of the first walk-forward fold.
 MIN_TRAIN_SAMPLES = 200

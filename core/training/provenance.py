@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import config
-from core.store import COLUMNS
+from core.data.store import COLUMNS
 
 __all__ = ["candles_sha256", "library_versions", "mean_metrics", "short_metrics", "training_log"]
 

@@ -2,8 +2,8 @@
 
 ``python -m core job run <job_id>`` calls :func:`run_job`. It is the only writer of the job's
 ``status.json`` while it lives (always atomically), logs to ``runs/{job_id}/job.log`` and to
-``{home}/logs/model_training.log``, and turns SIGTERM (sent by :func:`core.jobs.cancel` to the
-whole process group) into a clean "cancelled" state. Training itself is ``core.train.train_coin``;
+``{home}/logs/model_training.log``, and turns SIGTERM (sent by :func:`core.jobs.control.cancel` to the
+whole process group) into a clean "cancelled" state. Training itself is ``core.training.train.train_coin``;
 TensorFlow is imported only here, inside the job process, never by the app.
 """
 
@@ -24,12 +24,12 @@ from typing import Any
 from core import config
 from core.atomic import atomic_write_json
 from core.errors import CryptoVoltError
-from core.jobs import JobSpec, JobState, acquire_slot, job_dir, read_spec
-from core.registry import ModelRegistry
+from core.jobs.control import JobSpec, JobState, acquire_slot, job_dir, read_spec
+from core.registry.model_registry import ModelRegistry
 
 __all__ = ["JobCancelled", "JobReporter", "run_job", "training_logging"]
 
-log = logging.getLogger("core.jobs.run")
+log = logging.getLogger("core.jobs.control.run")
 #: Status writes at most this often during a stage (stage changes are written at once).
 _WRITE_EVERY = 0.5
 #: Progress lines in the log at most this often per stage (first and last step always).

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.coins import ensure_tradeable, parse_coin
 from core.config import Interval, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
+from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, NoDataError
 
 __all__ = [
@@ -88,12 +88,12 @@ class JobSpec:
         object.__setattr__(self, "interval", Interval.parse(self.interval).value)
 
     def train(self, *, registry: Any = None, progress: Any = None) -> list[dict[str, Any]]:
-        """Run ``core.train.train_coin`` with these settings (loads TensorFlow for an LSTM).
+        """Run ``core.training.train.train_coin`` with these settings (loads TensorFlow for an LSTM).
 
         Returns the metadata of each registered version; raises what ``train_coin`` raises.
         """
         from core.models import ModelKind
-        from core.train import train_coin
+        from core.training.train import train_coin
 
         return train_coin(
             self.symbol,
@@ -190,7 +190,7 @@ def require_data(spec: JobSpec) -> None:
     Raises:
         NoDataError: the message says where the candles should be and how to fetch them.
     """
-    from core.store import candle_path
+    from core.data.store import candle_path
 
     path = candle_path(spec.symbol, spec.interval)
     if not path.exists():

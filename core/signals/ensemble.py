@@ -1,4 +1,4 @@
-"""The ensemble rule and its calibration on out-of-sample predictions (used by core.signals).
+"""The ensemble rule and its calibration on out-of-sample predictions (used by core.signals.live).
 
 The rule (thresholds in :class:`core.config.SignalConfig`):
 

@@ -35,7 +35,9 @@ from typing import Any
 import pandas as pd
 
 from core import config
-from core.artifacts import (
+from core.data.coins import parse_coin
+from core.errors import IntegrityError, ModelError, ModelNotFoundError
+from core.registry.artifacts import (
     METADATA_FILE,
     STATE_FILE,
     TMP_PREFIX,
@@ -52,8 +54,6 @@ from core.artifacts import (
     version_numbers,
     write_state,
 )
-from core.coins import parse_coin
-from core.errors import IntegrityError, ModelError, ModelNotFoundError
 
 __all__ = [
     "METADATA_FILE",
@@ -277,7 +277,9 @@ class ModelRegistry:
         label = self._resolve(name, version)
         meta = self._read_metadata(name, label)
         verified = self._verified_artifacts(name, label, meta)
-        from core.models import load_model  # lazily: keeps `import core.registry` light
+        from core.models import (
+            load_model,  # lazily: keeps `import core.registry.model_registry` light
+        )
 
         with tempfile.TemporaryDirectory(prefix="cryptovolt-verified-") as scratch:
             # the loader reads the bytes we just verified, never the files a second time

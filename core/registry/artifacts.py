@@ -1,7 +1,7 @@
 """The files of a model's registry folder: version folders, state and lock, checksums, durable
 writes, verification, leftovers of killed saves.
 
-Used by :mod:`core.registry`. Verification reads every artifact's bytes once and returns exactly
+Used by :mod:`core.registry.model_registry`. Verification reads every artifact's bytes once and returns exactly
 those verified bytes, so a caller can hand them to a loader without reading the files again.
 """
 

@@ -6,7 +6,7 @@ Two append-only JSON-lines files under ``{home}/journal/``:
   confidence and its support, price, candle time, horizon, model versions, where it was shown).
   The same coin + interval + candle time + model versions is recorded once, whoever shows it.
 * ``outcomes.jsonl``: one line per resolved signal: the close ``horizon`` candles after the
-  signal's candle, the move, and hit or miss (the rule of :mod:`core.ensemble`: BULLISH is a hit
+  signal's candle, the move, and hit or miss (the rule of :mod:`core.signals.ensemble`: BULLISH is a hit
   when that close is above the signal's price, BEARISH when below, NEUTRAL when it moved less
   than the neutral band).
 
@@ -133,7 +133,7 @@ def _append(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None = None) -> int:
-    """Record shown signals (:class:`core.signals.Signal`); returns how many were new."""
+    """Record shown signals (:class:`core.signals.live.Signal`); returns how many were new."""
     recorded_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
     with _locked():
         known = {row.get("id") for row in _read_lines(_signals_path())}
@@ -212,8 +212,8 @@ def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | No
 
 def resolve_stored(*, now: datetime | None = None) -> int:
     """:func:`resolve` against the candles in the store (each signal's own interval)."""
+    from core.data.store import load_candles
     from core.errors import DataError
-    from core.store import load_candles
 
     cache: dict[tuple[str, str], pd.DataFrame | None] = {}
 

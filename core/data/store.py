@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from core import config
 from core.atomic import atomic_write
-from core.coins import parse_coin
 from core.config import Interval
+from core.data.coins import parse_coin
 from core.errors import CorruptDataError, NoDataError
 
 __all__ = [

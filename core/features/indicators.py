@@ -1,9 +1,9 @@
 """Raw technical indicators over a store candle frame, for charts and as the base of features.
 
-In: a frame in the store's schema (``core.store.COLUMNS``; at least ``open_time``, ``close_time``,
+In: a frame in the store's schema (``core.data.store.COLUMNS``; at least ``open_time``, ``close_time``,
 ``open``, ``high``, ``low``, ``close``, ``volume``), sorted by ``open_time``. Out: one column per
 indicator (``INDICATOR_COLUMNS``), same index and length, in price units where the indicator is a
-price (SMA, Bollinger bands, channels) — :mod:`core.features` turns them into scale-free features.
+price (SMA, Bollinger bands, channels) — :mod:`core.features.causal` turns them into scale-free features.
 
 Causality: every value at row t is computed from rows ``<= t`` only. TA-Lib computes what it has
 (moving averages, MACD, ADX/DI, RSI, Stochastic, Williams %R, CCI, Bollinger, ATR, OBV, momentum,
@@ -91,13 +91,13 @@ def _check(candles: pd.DataFrame) -> None:
     if missing:
         raise DataError(
             f"candle frame lacks the columns {', '.join(missing)}: pass candles in the store's "
-            "schema (core.store.load_candles or normalize_candles)."
+            "schema (core.data.store.load_candles or normalize_candles)."
         )
     # Causality means "earlier rows only", which needs rows in time order.
     if len(candles) > 1 and not (np.diff(epoch_ms(candles["open_time"])) > 0).all():
         raise DataError(
             "candles must be sorted by open_time without duplicates: pass them through "
-            "core.store.normalize_candles first."
+            "core.data.store.normalize_candles first."
         )
 
 

@@ -1,0 +1,93 @@
+"""Candles: coins, the exchange client (Binance), the candle store, and fetching.
+
+This is the stage's public face; the modules below it are importable too."""
+
+from __future__ import annotations
+
+from core.data.binance import (
+    KLINES_LIMIT,
+    KLINES_WEIGHT,
+    WEIGHT_LIMIT,
+    BinanceClient,
+    RateLimiter,
+    describe_wait,
+    parse_klines,
+)
+from core.data.coins import (
+    DEFAULT_COINS,
+    QUOTE,
+    STABLECOINS,
+    Coin,
+    display_name,
+    ensure_tradeable,
+    is_stablecoin,
+    parse_coin,
+    parse_coins,
+)
+from core.data.fetch import (
+    FetchEvent,
+    FetchResult,
+    FetchStatus,
+    coverage_status,
+    expected_candles,
+    fetch_coins,
+    load_sample,
+    log_path,
+)
+from core.data.store import (
+    COLUMNS,
+    FLOAT_COLUMNS,
+    Coverage,
+    candle_path,
+    coverage,
+    drop_open_candles,
+    empty_candles,
+    export_csv,
+    find_gaps,
+    list_stored,
+    load_candles,
+    merge_candles,
+    normalize_candles,
+    save_candles,
+)
+
+__all__ = [
+    "BinanceClient",
+    "COLUMNS",
+    "Coin",
+    "Coverage",
+    "DEFAULT_COINS",
+    "FLOAT_COLUMNS",
+    "FetchEvent",
+    "FetchResult",
+    "FetchStatus",
+    "KLINES_LIMIT",
+    "KLINES_WEIGHT",
+    "QUOTE",
+    "RateLimiter",
+    "STABLECOINS",
+    "WEIGHT_LIMIT",
+    "candle_path",
+    "coverage",
+    "coverage_status",
+    "describe_wait",
+    "display_name",
+    "drop_open_candles",
+    "empty_candles",
+    "ensure_tradeable",
+    "expected_candles",
+    "export_csv",
+    "fetch_coins",
+    "find_gaps",
+    "is_stablecoin",
+    "list_stored",
+    "load_candles",
+    "load_sample",
+    "log_path",
+    "merge_candles",
+    "normalize_candles",
+    "parse_coin",
+    "parse_coins",
+    "parse_klines",
+    "save_candles",
+]
