@@ -22,9 +22,11 @@ __all__ = [
     "BINANCE_VISION_URL",
     "PROJECT_DIR",
     "BacktestConfig",
+    "DirectionConfig",
     "FetchConfig",
     "Interval",
     "LSTMConfig",
+    "LSTMReturnConfig",
     "SignalConfig",
     "SplitConfig",
     "TargetConfig",
@@ -229,35 +231,78 @@ class LSTMConfig:
 
 
 @dataclass(frozen=True)
-class SignalConfig:
-    """The ensemble rule's thresholds and its confidence buckets (the rule: core/signals/live.py).
+class DirectionConfig(XGBConfig):
+    """The directional classifier: XGBoost on "the close ``horizon`` candles ahead is higher",
+    with cross-asset and multi-timeframe inputs and isotonic calibration on the validation slice.
+    Shallower and slower-learning than the seed model: direction is a faint signal."""
 
-    XGBoost predicts "up at least 1% in 6 candles", whose base rate is 15-30%, not 50%, so its
-    vote is measured against the base rate of its target: up when the probability is at least
-    ``xgb_margin`` above it, down when at least ``xgb_margin`` below. The LSTM votes up or down
-    when its forecast return (forecast - close) / close is beyond +/- ``lstm_min_return``.
-    ``horizon`` (candles a call is judged over) defaults to the XGBoost target's horizon, or 1
-    for a coin with only an LSTM; a NEUTRAL call is right when the close moved less than
-    ``neutral_band`` (a fraction) over the horizon.
+    n_estimators: int = 300
+    max_depth: int = 3
+    learning_rate: float = 0.03
+    min_child_weight: float = 20.0
+    early_stopping_rounds: int = 30
+    use_context: bool = True
+    calibration: str = "isotonic"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.min_child_weight >= 0, "min_child_weight must be >= 0.")
+        _require(
+            self.calibration in ("isotonic", "sigmoid", "none"),
+            "calibration must be isotonic, sigmoid (Platt) or none.",
+        )
+
+
+@dataclass(frozen=True)
+class LSTMReturnConfig(LSTMConfig):
+    """The return forecaster: an LSTM on a multivariate window (returns, range, volume, volatility)
+    forecasting the next candle's log return. Walk-forward is on, so its calls can be calibrated
+    out of time; smaller than the seed LSTM so that five fits stay affordable."""
+
+    window: int = 48
+    units: int = 32
+    dense_units: int = 16
+    epochs: int = 30
+    patience: int = 3
+    walk_forward: bool = True
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """The ensemble's vote thresholds and its confidence table (the rule: core/signals/ensemble.py).
+
+    A probability model votes when its probability is at least a margin away from its event's
+    base rate on the training rows: ``probability_margin`` for an event such as "+1% within 6 h"
+    (base rate 15-30%), ``direction_margin`` for "the close 6 h ahead is higher" (base rate about
+    50%, where a few points already matter). A return or price forecaster votes when its forecast
+    log return is beyond +/- ``min_return``. ``horizon`` (candles a call is judged over) defaults
+    to the models' target horizon; a NEUTRAL call is right when the close moved less than
+    ``neutral_band`` over it. Confidence cells hold at least ``min_support`` calls and are shrunk
+    toward the outcome's base rate with a Beta prior worth ``prior_strength`` calls.
     """
 
-    xgb_margin: float = 0.05
-    lstm_min_return: float = 0.001
+    probability_margin: float = 0.05
+    direction_margin: float = 0.02
+    min_return: float = 0.001
     require_agreement: bool = False
     strength_buckets: int = 3
     min_support: int = 30
     neutral_band: float = 0.01
     horizon: int | None = None
+    prior_strength: float = 20.0
 
     def __post_init__(self) -> None:
-        _require(0 <= self.xgb_margin < 0.5, "xgb_margin must be a probability gap in [0, 0.5).")
+        for name in ("probability_margin", "direction_margin"):
+            value = getattr(self, name)
+            _require(0 <= value < 0.5, f"{name} must be a probability gap in [0, 0.5), got {value}.")
         _require(
-            0 <= self.lstm_min_return < 0.5,
-            "lstm_min_return must be a fraction in [0, 0.5) (0.001 = 0.1%).",
+            0 <= self.min_return < 0.5,
+            "min_return must be a fraction in [0, 0.5) (0.001 = 0.1%).",
         )
         _require(1 <= self.strength_buckets <= 10, "strength_buckets must be 1..10.")
         _require(1 <= self.min_support <= 100_000, "min_support must be 1..100000.")
         _require(0 < self.neutral_band < 0.5, "neutral_band must be a fraction in (0, 0.5).")
+        _require(0 <= self.prior_strength <= 10_000, "prior_strength must be 0..10000 calls.")
         _require(
             self.horizon is None or 1 <= self.horizon <= 168,
             f"horizon must be 1..168 candles (or None for the model's own), got {self.horizon}.",

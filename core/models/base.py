@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -23,14 +23,16 @@ from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from core.config import TargetConfig
+from core.config import SignalConfig, TargetConfig
 
 __all__ = [
     "Dataset",
-    "Task",
     "FitStep",
     "Model",
+    "Output",
     "StepCallback",
+    "Task",
+    "VoteRule",
     "read_json",
     "thread_count",
     "write_json",
@@ -42,6 +44,73 @@ class Task(StrEnum):
 
     CLASSIFICATION = "classification"
     REGRESSION = "regression"
+
+
+class Output(StrEnum):
+    """What a model kind predicts, which decides how it is scored and how it votes."""
+
+    #: P(an event), e.g. "the close 6 candles ahead is at least 1% higher" or "... is higher".
+    PROBABILITY = "probability"
+    #: A log return, ``log(close[t + h] / close[t])``.
+    RETURN = "return"
+    #: A price level (the next close).
+    PRICE = "price"
+
+    @property
+    def task(self) -> Task:
+        return Task.CLASSIFICATION if self is Output.PROBABILITY else Task.REGRESSION
+
+
+@dataclass(frozen=True)
+class VoteRule:
+    """How one model's output becomes a vote: up (+1), down (-1) or abstain (0).
+
+    ``edge`` is the output's distance from "no view": ``p - reference`` for a probability (the
+    reference is the event's base rate on the training rows, because a probability of 0.3 for a
+    +1% move is not bearish when the move happens 25% of the time), the log return itself for a
+    return, ``log(forecast / close)`` for a price. The model votes when ``|edge| >= margin``;
+    ``up_only`` models (a one-sided event such as "+1% within 6 h") never vote down, since a low
+    probability of a rise says "quiet", not "falling".
+    """
+
+    output: Output
+    margin: float = 0.0
+    reference: float = 0.0
+    up_only: bool = False
+
+    def edge(self, output: np.ndarray, close: np.ndarray) -> np.ndarray:
+        """Signed distance of each output from "no view" (see the class docstring)."""
+        out = np.asarray(output, dtype="float64")
+        if self.output is Output.PROBABILITY:
+            return out - self.reference
+        if self.output is Output.RETURN:
+            return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(out / np.asarray(close, dtype="float64"))
+
+    def votes(self, edge: np.ndarray) -> np.ndarray:
+        """+1 / -1 / 0 per edge; an edge of exactly 0 (or NaN) abstains."""
+        e = np.round(np.asarray(edge, dtype="float64"), 12)
+        up = (e >= self.margin) & (e > 0)
+        down = (e <= -self.margin) & (e < 0) & (not self.up_only)
+        return np.where(up, 1, np.where(down, -1, 0)).astype("int64")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": self.output.value,
+            "margin": self.margin,
+            "reference": self.reference,
+            "up_only": self.up_only,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VoteRule:
+        return cls(
+            Output(data["output"]),
+            float(data.get("margin", 0.0)),
+            float(data.get("reference", 0.0)),
+            bool(data.get("up_only", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -83,15 +152,31 @@ class Dataset:
 
 @runtime_checkable
 class Model(Protocol):
-    """What the trainer, the registry and the signals use; nothing else about a model."""
+    """What the trainer, the registry and the signals use; nothing else about a model.
+
+    A kind declares what it predicts (:attr:`output`) and how that becomes a vote
+    (:meth:`vote_rule`); nothing outside :mod:`core.models` branches on the kind.
+    """
 
     kind: ClassVar[str]
-    task: ClassVar[Task]
-    #: Column name of the model's output in ``predictions.parquet`` (``probability``/``forecast``).
+    output: ClassVar[Output]
+    #: Column name of the model's output in ``predictions.parquet``.
     output_name: ClassVar[str]
 
-    def make_dataset(self, candles: pd.DataFrame, *, target: TargetConfig) -> Dataset:
-        """Samples for every candle where inputs and the label are known."""
+    @property
+    def task(self) -> Task:
+        """Classification for a probability, regression for a return or a price."""
+        ...
+
+    def make_dataset(
+        self,
+        candles: pd.DataFrame,
+        *,
+        target: TargetConfig,
+        context: Mapping[str, pd.DataFrame] | None = None,
+    ) -> Dataset:
+        """Samples for every candle where inputs and the label are known. ``context`` holds
+        other coins' candles (``{"BTCUSDT": frame}``) for kinds with cross-asset inputs."""
         ...
 
     def fit(
@@ -103,19 +188,29 @@ class Model(Protocol):
         on_step: StepCallback | None = None,
     ) -> Self:
         """Learn from ``X, y``; ``validation`` (cut by the caller from the end of the training
-        period) drives early stopping. Returns ``self``."""
+        period) drives early stopping and calibration. Returns ``self``."""
         ...
 
     def predict_output(self, X: np.ndarray) -> np.ndarray:
-        """One number per sample: P(label = 1) for a classifier, the next close for a forecaster."""
+        """One number per sample, as :attr:`output` says."""
         ...
 
-    def predict_latest(self, candles: pd.DataFrame) -> float:
+    def predict_latest(
+        self, candles: pd.DataFrame, *, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> float:
         """The output for the last (closed) candle of ``candles``."""
+        ...
+
+    def vote_rule(self, config: SignalConfig) -> VoteRule:
+        """How this fitted model votes, with the thresholds of ``config``."""
         ...
 
     def params(self) -> dict[str, Any]:
         """The settings, JSON-ready, for the registry's metadata."""
+        ...
+
+    def summary(self) -> dict[str, Any]:
+        """What training learned (trees kept, loss curve, ...), JSON-ready."""
         ...
 
     def save(self, directory: Path) -> list[str]:

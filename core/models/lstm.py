@@ -18,6 +18,7 @@ import io
 import os
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -25,14 +26,16 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from core.config import LSTMConfig, TargetConfig
+from core.config import LSTMConfig, SignalConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
 from core.features.causal import NEXT_CLOSE, compute_targets
 from core.models.base import (
     Dataset,
     FitStep,
+    Output,
     StepCallback,
     Task,
+    VoteRule,
     read_json,
     thread_count,
     write_json,
@@ -103,8 +106,9 @@ class LSTMModel:
     """
 
     kind: ClassVar[str] = "lstm"
-    task: ClassVar[Task] = Task.REGRESSION
+    output: ClassVar[Output] = Output.PRICE
     output_name: ClassVar[str] = "forecast"
+    task = Task.REGRESSION
 
     def __init__(self, config: LSTMConfig | None = None) -> None:
         self.config = config or LSTMConfig()
@@ -112,7 +116,17 @@ class LSTMModel:
     def params(self) -> dict[str, Any]:
         return asdict(self.config)
 
-    def make_dataset(self, candles: pd.DataFrame, *, target: TargetConfig | None = None) -> Dataset:
+    def vote_rule(self, config: SignalConfig) -> VoteRule:
+        """Up / down when the forecast close is ``min_return`` (log) above / below the close."""
+        return VoteRule(Output.PRICE, config.min_return)
+
+    def make_dataset(
+        self,
+        candles: pd.DataFrame,
+        *,
+        target: TargetConfig | None = None,
+        context: Mapping[str, pd.DataFrame] | None = None,
+    ) -> Dataset:
         """One sample per candle with ``window`` candles of history and a known next close
         (``target`` is unused: the forecaster's target is always the next close)."""
         w = self.config.window
@@ -272,7 +286,9 @@ class LSTMModel:
         scaled = self.forward(self.scale(X))
         return X[:, -1, 0] * np.exp(scaled * self.y_scale_ + self.y_mean_)
 
-    def predict_latest(self, candles: pd.DataFrame) -> float:
+    def predict_latest(
+        self, candles: pd.DataFrame, *, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> float:
         """The forecast of the close after the last candle of ``candles`` (closed, store schema).
 
         Raises:

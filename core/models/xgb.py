@@ -9,6 +9,7 @@ of the feature list and settings; nothing is pickled.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -17,14 +18,16 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from core.config import TargetConfig, XGBConfig
+from core.config import SignalConfig, TargetConfig, XGBConfig
 from core.errors import InsufficientDataError, ModelError
 from core.features.causal import FEATURES, compute_features, compute_targets, feature_columns
 from core.models.base import (
     Dataset,
     FitStep,
+    Output,
     StepCallback,
     Task,
+    VoteRule,
     read_json,
     thread_count,
     write_json,
@@ -64,8 +67,9 @@ class XGBoostModel:
     """
 
     kind: ClassVar[str] = "xgboost"
-    task: ClassVar[Task] = Task.CLASSIFICATION
+    output: ClassVar[Output] = Output.PROBABILITY
     output_name: ClassVar[str] = "probability"
+    task = Task.CLASSIFICATION
 
     def __init__(self, config: XGBConfig | None = None) -> None:
         self.config = config or XGBConfig()
@@ -73,7 +77,21 @@ class XGBoostModel:
     def params(self) -> dict[str, Any]:
         return asdict(self.config)
 
-    def make_dataset(self, candles: pd.DataFrame, *, target: TargetConfig) -> Dataset:
+    def vote_rule(self, config: SignalConfig) -> VoteRule:
+        """Up when P(+threshold) is ``probability_margin`` above the training base rate; never
+        down (a low chance of a 1% rise says "quiet", not "falling")."""
+        self._check_fitted()
+        return VoteRule(
+            Output.PROBABILITY, config.probability_margin, self.train_base_rate_, up_only=True
+        )
+
+    def make_dataset(
+        self,
+        candles: pd.DataFrame,
+        *,
+        target: TargetConfig,
+        context: Mapping[str, pd.DataFrame] | None = None,
+    ) -> Dataset:
         """Rows where every feature and the label are known (after the look-back warm-up, before
         the last ``target.horizon`` candles, and not across a gap)."""
         features = compute_features(candles)
@@ -169,7 +187,9 @@ class XGBoostModel:
         data = xgb.DMatrix(np.asarray(X, dtype="float32"), feature_names=self.features_)
         return self.booster_.predict(data).astype("float64")
 
-    def predict_latest(self, candles: pd.DataFrame) -> float:
+    def predict_latest(
+        self, candles: pd.DataFrame, *, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> float:
         """P(label = 1) at the last candle of ``candles`` (closed candles, store schema).
 
         Raises:
