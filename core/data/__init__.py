@@ -1,4 +1,4 @@
-"""Candles: coins, the exchange client (Binance), the candle store, and fetching.
+"""Candles: coins, the ExchangeClient protocol and its Binance client, the store, and fetching.
 
 This is the stage's public face; the modules below it are importable too."""
 
@@ -24,6 +24,7 @@ from core.data.coins import (
     parse_coin,
     parse_coins,
 )
+from core.data.exchange import ExchangeClient
 from core.data.fetch import (
     FetchEvent,
     FetchResult,
@@ -38,6 +39,7 @@ from core.data.store import (
     COLUMNS,
     FLOAT_COLUMNS,
     Coverage,
+    candle_mtime_ns,
     candle_path,
     coverage,
     drop_open_candles,
@@ -49,6 +51,7 @@ from core.data.store import (
     merge_candles,
     normalize_candles,
     save_candles,
+    stored_fingerprint,
 )
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "Coin",
     "Coverage",
     "DEFAULT_COINS",
+    "ExchangeClient",
     "FLOAT_COLUMNS",
     "FetchEvent",
     "FetchResult",
@@ -67,6 +71,7 @@ __all__ = [
     "RateLimiter",
     "STABLECOINS",
     "WEIGHT_LIMIT",
+    "candle_mtime_ns",
     "candle_path",
     "coverage",
     "coverage_status",
@@ -90,4 +95,5 @@ __all__ = [
     "parse_coins",
     "parse_klines",
     "save_candles",
+    "stored_fingerprint",
 ]

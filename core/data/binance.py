@@ -1,10 +1,10 @@
-"""HTTP client for Binance spot market data: kline paging, one shared rate budget, retries.
+"""HTTP client for Binance spot market data: kline paging, pair listing, one shared rate budget.
 
-One :class:`BinanceClient` serves every thread of a fetch: it holds one pooled keep-alive
-``requests.Session`` and one :class:`RateLimiter`, so all threads draw on the same request-weight
-budget (6000 per minute, 2 per klines request, corrected from the ``X-MBX-USED-WEIGHT-1M`` header)
-and all wait together when Binance says 429/418 with ``Retry-After``, instead of each thread
-knocking again on its own.
+:class:`BinanceClient` is the :class:`core.data.exchange.ExchangeClient` the fetch uses. One
+client serves every thread of a fetch: it holds one pooled keep-alive ``requests.Session`` and one
+:class:`core.data.ratelimit.RateLimiter`, so all threads draw on the same request-weight budget
+(corrected from the ``X-MBX-USED-WEIGHT-1M`` header) and all wait together when Binance says
+429/418 with ``Retry-After``, instead of each thread knocking again on its own.
 
 Failures map to :mod:`core.errors`:
 
@@ -22,7 +22,6 @@ Timings (backoff base, sleep function, clock) are constructor arguments, so test
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,14 @@ from requests.adapters import HTTPAdapter
 from core import config
 from core.config import Interval
 from core.data.coins import parse_coin
+from core.data.ratelimit import (
+    KLINES_WEIGHT,
+    WEIGHT_LIMIT,
+    RateLimiter,
+    backoff,
+    describe_wait,
+    retry_after,
+)
 from core.data.store import COLUMNS, TIME_DTYPE
 from core.errors import (
     BannedError,
@@ -56,99 +63,14 @@ __all__ = [
 ]
 
 KLINES_LIMIT = 1000
-KLINES_WEIGHT = 2
-WEIGHT_LIMIT = 6000
+#: ``GET /api/v3/exchangeInfo`` without a symbol weighs 20.
+_EXCHANGE_INFO_WEIGHT = 20
 _RETRYABLE = (
     requests.Timeout,
     requests.ConnectionError,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-def describe_wait(seconds: float) -> str:
-    """``90`` → ``"1 minute 30 seconds"``: a wait in words for error messages."""
-    seconds = max(0, int(round(seconds)))
-    parts = []
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return " ".join(parts[:2]) or "0 seconds"
-
-
-class RateLimiter:
-    """One request-weight budget and one pause shared by every thread.
-
-    Binance counts weight per IP in one-minute windows aligned to the clock. We count what we
-    send, take the larger of that and the server's ``X-MBX-USED-WEIGHT-1M`` (other programs on
-    the same IP count too), and wait for the next window once a request would pass
-    ``limit * headroom``, so we slow down before Binance answers 429.
-    """
-
-    def __init__(
-        self,
-        *,
-        limit: int = WEIGHT_LIMIT,
-        headroom: float = 0.9,
-        window: float = 60.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limit = limit
-        self.budget = int(limit * headroom)
-        self.window = window
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._window_start = self._current_window()
-        self._used = 0
-        self._paused_until = 0.0
-
-    def _current_window(self) -> float:
-        now = self._clock()
-        return now - (now % self.window)
-
-    def _roll(self) -> None:
-        start = self._current_window()
-        if start > self._window_start:
-            self._window_start, self._used = start, 0
-
-    @property
-    def used(self) -> int:
-        with self._lock:
-            self._roll()
-            return self._used
-
-    def acquire(self, weight: int = KLINES_WEIGHT) -> None:
-        """Block until a shared pause is over and ``weight`` fits in this minute's budget."""
-        while True:
-            with self._lock:
-                self._roll()
-                now = self._clock()
-                wait = self._paused_until - now
-                if wait <= 0:
-                    if self._used + weight <= self.budget or self._used == 0:
-                        self._used += weight
-                        return
-                    wait = self._window_start + self.window - now
-            self._sleep(max(wait, 0.01))
-
-    def observe(self, used_weight: int) -> None:
-        """Correct the count from the server's ``X-MBX-USED-WEIGHT-1M`` header."""
-        with self._lock:
-            self._roll()
-            self._used = max(self._used, int(used_weight))
-
-    def pause(self, seconds: float) -> None:
-        """Make every thread wait ``seconds`` from now (429/418 ``Retry-After``)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
-
-    @property
-    def paused_for(self) -> float:
-        with self._lock:
-            return max(0.0, self._paused_until - self._clock())
 
 
 def parse_klines(rows: list[list[Any]]) -> pd.DataFrame:
@@ -194,6 +116,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 class BinanceClient:
     """Binance market data over one pooled keep-alive session; safe to share between threads.
 
+    Implements :class:`core.data.exchange.ExchangeClient` (``name`` ``"binance"``).
+
     Args:
         base_url: defaults to :func:`core.config.binance_base_url` (``BINANCE_BASE_URL``).
         pool_size: keep-alive connections kept open; at least the number of fetching threads.
@@ -221,6 +145,8 @@ class BinanceClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.name = "binance"
+        self.page_limit = KLINES_LIMIT
         self.base_url = config.binance_base_url(base_url)
         self.timeout = timeout
         self.max_retries = max_retries
@@ -250,9 +176,6 @@ class BinanceClient:
 
     # -- one request -------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.backoff_max, self.backoff_base * 2**attempt) * (0.5 + random.random())
-
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> Any:
         """GET ``base_url + path`` and decode JSON, with the shared budget and retry rules.
 
@@ -277,7 +200,7 @@ class BinanceClient:
                 if status == 200:
                     return resp.json()
                 if status in (429, 418):
-                    wait = _retry_after(resp)
+                    wait = retry_after(resp)
                     self.limiter.pause(wait)
                     if status == 418:
                         bans += 1
@@ -322,11 +245,44 @@ class BinanceClient:
                     f"{last}. Check your connection or BINANCE_BASE_URL and fetch again (what "
                     "was fetched so far is kept)."
                 )
-            self._sleep(self._backoff(failures - 1))
+            self._sleep(backoff(failures - 1, base=self.backoff_base, cap=self.backoff_max))
 
     def ping(self) -> None:
         """``GET /api/v3/ping``; raises like :meth:`get_json` when Binance cannot be reached."""
         self.get_json("/api/v3/ping", weight=1)
+
+    def server_time_ms(self) -> int:
+        """Binance's clock (``GET /api/v3/time``), epoch milliseconds."""
+        body = self.get_json("/api/v3/time", weight=1)
+        if not isinstance(body, dict) or not isinstance(body.get("serverTime"), int):
+            raise BinanceError(f"Binance answered /api/v3/time with {str(body)[:100]!r}")
+        return int(body["serverTime"])
+
+    # -- pairs -------------------------------------------------------------------------------
+
+    def list_symbols(self, *, quote: str | None = None) -> list[str]:
+        """Every spot pair trading now (``GET /api/v3/exchangeInfo``), optionally only those
+        quoted in ``quote`` (``"USDT"``), sorted."""
+        body = self.get_json("/api/v3/exchangeInfo", weight=_EXCHANGE_INFO_WEIGHT)
+        entries = body.get("symbols") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise BinanceError("Binance answered exchangeInfo without a list of symbols")
+        return sorted(
+            str(e["symbol"])
+            for e in entries
+            if isinstance(e, dict)
+            and e.get("status", "TRADING") == "TRADING"
+            and "symbol" in e
+            and (quote is None or e.get("quoteAsset") == quote.upper())
+        )
+
+    def validate_symbol(self, symbol: str) -> str:
+        """``symbol`` checked against Binance with a one-candle klines request (weight 2, not
+        exchangeInfo's 20). Returns the symbol; raises UnknownSymbolError when Binance does not
+        list it, and the other request errors as :meth:`get_json`."""
+        checked = parse_coin(symbol).symbol
+        self.klines(checked, Interval.D1, start_ms=0, limit=1)
+        return checked
 
     # -- klines ------------------------------------------------------------------------------
 
@@ -337,14 +293,14 @@ class BinanceClient:
         *,
         start_ms: int,
         end_ms: int | None = None,
-        limit: int = KLINES_LIMIT,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """One page of ``GET /api/v3/klines`` (open and closed candles) as a store-schema frame."""
         params: dict[str, Any] = {
             "symbol": parse_coin(symbol).symbol,
             "interval": Interval.parse(interval).value,
             "startTime": int(start_ms),
-            "limit": int(limit),
+            "limit": int(limit or self.page_limit),
         }
         if end_ms is not None:
             params["endTime"] = int(end_ms)
@@ -384,14 +340,6 @@ class BinanceClient:
             if len(page) < limit or len(closed) < len(page):
                 return
             start = last_open + step
-
-
-def _retry_after(resp: requests.Response) -> float:
-    value = resp.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 60.0  # Binance always sends it; a minute is its usual 429 window
 
 
 def _error_code(resp: requests.Response) -> int | None:

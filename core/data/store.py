@@ -1,7 +1,10 @@
 """Candle storage: one Parquet file per coin and interval, written atomically.
 
 ``{home}/data/raw/{SYMBOL}-{interval}.parquet`` holds the twelve Binance kline fields we keep
-(``COLUMNS``), sorted by ``open_time`` with no duplicates. Missing candles (exchange halts) are
+(``COLUMNS``), sorted by ``open_time`` with no duplicates. That is Binance's place; another
+exchange's candles go to ``{home}/data/raw/{exchange}/{SYMBOL}-{interval}.parquet`` (every
+function takes ``exchange=``, default ``"binance"``), so files written before exchanges had names
+stay where they are. Missing candles (exchange halts) are
 reported by :func:`find_gaps`, never filled with invented candles. A file that cannot be read is
 moved to ``{home}/data/quarantine/`` and reported as :class:`CorruptDataError`, so a new fetch can
 write a fresh one.
@@ -9,6 +12,8 @@ write a fresh one.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,12 +28,13 @@ from core import config
 from core.atomic import atomic_write
 from core.config import Interval
 from core.data.coins import parse_coin
-from core.errors import CorruptDataError, NoDataError
+from core.errors import ConfigError, CorruptDataError, CryptoVoltError, NoDataError
 
 __all__ = [
     "COLUMNS",
     "FLOAT_COLUMNS",
     "Coverage",
+    "candle_mtime_ns",
     "candle_path",
     "coverage",
     "drop_open_candles",
@@ -40,6 +46,7 @@ __all__ = [
     "merge_candles",
     "normalize_candles",
     "save_candles",
+    "stored_fingerprint",
 ]
 
 COLUMNS: tuple[str, ...] = (
@@ -66,12 +73,39 @@ FLOAT_COLUMNS: tuple[str, ...] = (
     "taker_buy_quote_volume",
 )
 TIME_DTYPE = "datetime64[ms, UTC]"
+#: The exchange whose files live directly in ``data/raw/`` (where every file was before).
+DEFAULT_EXCHANGE = "binance"
+_EXCHANGE_NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
 
 
-def candle_path(symbol: str, interval: str | Interval = "1h") -> Path:
-    """``{home}/data/raw/{SYMBOL}-{interval}.parquet``; the symbol is validated first."""
+def _exchange_dir(exchange: str) -> Path:
+    if not _EXCHANGE_NAME.fullmatch(exchange or ""):
+        raise ConfigError(f"{exchange!r} is not an exchange name (lower-case letters and digits).")
+    return config.raw_dir() if exchange == DEFAULT_EXCHANGE else config.raw_dir() / exchange
+
+
+def candle_path(
+    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+) -> Path:
+    """``{home}/data/raw/{SYMBOL}-{interval}.parquet`` for Binance, ``{home}/data/raw/{exchange}/
+    {SYMBOL}-{interval}.parquet`` for any other exchange; symbol and exchange are validated first.
+
+    Raises:
+        InvalidSymbolError: not a symbol. ConfigError: not an exchange name.
+    """
     coin = parse_coin(symbol)
-    return config.raw_dir() / f"{coin.symbol}-{Interval.parse(interval).value}.parquet"
+    return _exchange_dir(exchange) / f"{coin.symbol}-{Interval.parse(interval).value}.parquet"
+
+
+def candle_mtime_ns(
+    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+) -> int:
+    """The candle file's ``st_mtime_ns``, 0 when there is none: a cache key that changes
+    whenever the file is rewritten (every save replaces it)."""
+    try:
+        return candle_path(symbol, interval, exchange=exchange).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def empty_candles() -> pd.DataFrame:
@@ -138,7 +172,9 @@ def _quarantine(path: Path, reason: str) -> Path:
     return target
 
 
-def load_candles(symbol: str, interval: str | Interval = "1h") -> pd.DataFrame:
+def load_candles(
+    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+) -> pd.DataFrame:
     """The stored candles of one coin and interval, in the store's schema.
 
     Raises:
@@ -146,7 +182,7 @@ def load_candles(symbol: str, interval: str | Interval = "1h") -> pd.DataFrame:
         CorruptDataError: the file could not be read or has the wrong columns; it has been moved
             to ``data/quarantine/`` and the message says so.
     """
-    path = candle_path(symbol, interval)
+    path = candle_path(symbol, interval, exchange=exchange)
     coin = parse_coin(symbol)
     if not path.exists():
         raise NoDataError(
@@ -168,9 +204,15 @@ def load_candles(symbol: str, interval: str | Interval = "1h") -> pd.DataFrame:
     return frame
 
 
-def save_candles(frame: pd.DataFrame, symbol: str, interval: str | Interval = "1h") -> Path:
+def save_candles(
+    frame: pd.DataFrame,
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = DEFAULT_EXCHANGE,
+) -> Path:
     """Write candles atomically (temp file + ``os.replace``); returns the file's path."""
-    path = candle_path(symbol, interval)
+    path = candle_path(symbol, interval, exchange=exchange)
     table = pa.Table.from_pandas(normalize_candles(frame), preserve_index=False)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     return path
@@ -210,7 +252,9 @@ class Coverage:
     error: str = ""
 
 
-def coverage(symbol: str, interval: str | Interval = "1h") -> Coverage:
+def coverage(
+    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+) -> Coverage:
     """Rows, first and last candle, missing candles and gaps, and size on disk for one file.
 
     Never raises for data problems: a missing file gives ``rows=0``, a damaged one ``error``.
@@ -218,7 +262,7 @@ def coverage(symbol: str, interval: str | Interval = "1h") -> Coverage:
     coin = parse_coin(symbol)
     interval = Interval.parse(interval).value
     try:
-        frame = load_candles(coin.symbol, interval)
+        frame = load_candles(coin.symbol, interval, exchange=exchange)
     except NoDataError:
         return Coverage(coin.symbol, interval)
     except CorruptDataError as exc:
@@ -232,13 +276,13 @@ def coverage(symbol: str, interval: str | Interval = "1h") -> Coverage:
         last=frame["open_time"].iloc[-1] if len(frame) else None,
         missing=int(gaps["missing"].sum()) if len(gaps) else 0,
         gaps=gaps,
-        size_bytes=candle_path(coin.symbol, interval).stat().st_size,
+        size_bytes=candle_path(coin.symbol, interval, exchange=exchange).stat().st_size,
     )
 
 
-def list_stored() -> list[tuple[str, str]]:
-    """``(symbol, interval)`` for every candle file under the home folder, sorted."""
-    folder = config.raw_dir()
+def list_stored(*, exchange: str = DEFAULT_EXCHANGE) -> list[tuple[str, str]]:
+    """``(symbol, interval)`` for every candle file of ``exchange`` under the home folder, sorted."""
+    folder = _exchange_dir(exchange)
     if not folder.exists():
         return []
     found = []
@@ -248,7 +292,21 @@ def list_stored() -> list[tuple[str, str]]:
     return found
 
 
-def export_csv(symbol: str, interval: str | Interval = "1h") -> bytes:
+def stored_fingerprint(*, exchange: str = DEFAULT_EXCHANGE) -> tuple[tuple[str, str, int], ...]:
+    """``(symbol, interval, mtime_ns)`` for every stored candle file: a cache key that changes
+    whenever a file is added, removed or rewritten."""
+    keys = []
+    for symbol, interval in list_stored(exchange=exchange):
+        with contextlib.suppress(CryptoVoltError):  # a stray file name that is not a symbol
+            mtime = candle_mtime_ns(symbol, interval, exchange=exchange)
+            if mtime:
+                keys.append((symbol, interval, mtime))
+    return tuple(keys)
+
+
+def export_csv(
+    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+) -> bytes:
     """The stored candles as CSV bytes (ISO UTC times), for downloads and ``core export``."""
-    frame = load_candles(symbol, interval)
+    frame = load_candles(symbol, interval, exchange=exchange)
     return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
