@@ -57,6 +57,7 @@ __all__ = [
     "feature_columns",
     "feature_frame",
     "features_markdown",
+    "future_return",
 ]
 
 #: Rows flagged by ``feat_gap_recent`` after a gap: the longest of the short windows (24 candles).
@@ -327,6 +328,21 @@ def compute_targets(
     return pd.DataFrame({cfg.column: up, NEXT_CLOSE: ahead(1)}, index=candles.index)
 
 
+def future_return(candles: pd.DataFrame, horizon: int) -> np.ndarray:
+    """``close[t + horizon] / close[t] - 1`` per candle: the move a call made at t is judged on.
+
+    NaN where the future candle is beyond the data or the window spans a gap (as the targets).
+    """
+    c = _f64(candles["close"])
+    gaps = np.cumsum(gap_starts(candles)).astype("float64")
+    out = np.full_like(c, np.nan)
+    if 0 < horizon < len(c):
+        n = len(c) - horizon
+        out[:n] = c[horizon:] / c[:n] - 1.0
+        out[:n][gaps[horizon:] - gaps[:n] > 0] = np.nan
+    return out
+
+
 def feature_frame(
     candles: pd.DataFrame,
     *,
@@ -372,6 +388,10 @@ def features_markdown() -> str:
     ]
     for i, spec in enumerate(FEATURES.values(), start=1):
         lines.append(f"| {i} | `{spec.name}` | {spec.warmup} | {spec.description} |")
+    # Imported here, not at the top: core.features.context imports this module.
+    from core.features.context import _markdown_lines
+
+    lines += _markdown_lines()
     lines += [
         "",
         "Indicators (`core.features.indicators.compute_indicators`, raw values in price units for the",

@@ -37,6 +37,7 @@ import pandas as pd
 from core import config
 from core.data.coins import parse_coin
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
+from core.registry.metadata import ModelMetadata
 from core.registry.artifacts import (
     METADATA_FILE,
     STATE_FILE,
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 PREDICTIONS_FILE = "predictions.parquet"
-_NAME = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9]+$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*_[a-z0-9]+$")
 
 
 def model_name(kind: str, symbol: str) -> str:
@@ -76,8 +77,8 @@ def model_name(kind: str, symbol: str) -> str:
         ModelError: ``kind`` is not a lowercase word.
     """
     kind_text = str(getattr(kind, "value", kind)).strip().lower()
-    if not re.fullmatch(r"[a-z][a-z0-9]*", kind_text):
-        raise ModelError(f"Model type {kind!r} is not a name like 'xgboost' or 'lstm'.")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", kind_text):
+        raise ModelError(f"Model type {kind!r} is not a name like 'xgboost' or 'lstm_return'.")
     return f"{kind_text}_{parse_coin(symbol).symbol.lower()}"
 
 
@@ -136,9 +137,15 @@ class ModelRegistry:
     # ---- writing -------------------------------------------------------------------------
 
     def save(
-        self, model: Any, metadata: Mapping[str, Any], *, predictions: pd.DataFrame | None = None
+        self,
+        model: Any,
+        metadata: Mapping[str, Any],
+        *,
+        predictions: pd.DataFrame | None = None,
+        promote: bool = True,
     ) -> dict[str, Any]:
-        """Register ``model`` as the next version of its name and promote it.
+        """Register ``model`` as the next version of its name; promote it unless ``promote`` is
+        False (a challenger that did not beat the champion stays registered, unpromoted).
 
         ``metadata`` must hold ``model_type`` and ``symbol`` (they make the name) and should hold
         the keys listed in the team brief; the registry adds ``name``, ``version``,
@@ -180,11 +187,13 @@ class ModelRegistry:
                 (tmp / METADATA_FILE).write_text(text + "\n")
                 fsync_tree(tmp)
                 os.rename(tmp, folder / f"v{number}")
-                write_state(folder, promoted=f"v{number}", last_version=number)
+                state = read_state(folder)
+                promoted = f"v{number}" if promote or not state["promoted"] else state["promoted"]
+                write_state(folder, promoted=promoted, last_version=number)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return {**meta, "promoted": True}
+        return {**meta, "promoted": promoted == f"v{number}"}
 
     def promote(self, name: str, version: str | int) -> dict[str, Any]:
         """Make ``version`` the one ``get_model(name)`` returns; returns its metadata.
@@ -266,6 +275,10 @@ class ModelRegistry:
         meta["promoted"] = label == self.promoted_version(name)
         return meta
 
+    def record(self, name: str, version: str | int | None = None) -> ModelMetadata:
+        """:meth:`get_metadata` as a typed :class:`~core.registry.metadata.ModelMetadata`."""
+        return ModelMetadata.from_dict(self.get_metadata(name, version))
+
     def get_model(self, name: str, version: str | int | None = None) -> Any:
         """Load a version (promoted by default) after verifying every artifact's checksum.
 
@@ -332,7 +345,7 @@ class ModelRegistry:
                 except ModelNotFoundError:
                     continue
                 except IntegrityError as exc:
-                    kind, _, sym = name.partition("_")
+                    kind, _, sym = name.rpartition("_")
                     meta = {"name": name, "version": label, "model_type": kind}
                     meta.update(symbol=sym.upper(), error=str(exc))
                 meta["promoted"] = label == promoted

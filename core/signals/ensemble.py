@@ -1,303 +1,319 @@
-"""The ensemble rule and its calibration on out-of-sample predictions (used by core.signals.live).
+"""The ensemble rule over any set of model kinds, and its confidence measured out of time.
 
-The rule (thresholds in :class:`core.config.SignalConfig`):
+**Members.** Each of a coin's promoted versions is a :class:`Member`: its vote rule (what it
+predicts and how that becomes up / down / abstain, see :class:`core.models.base.VoteRule`), its
+saved out-of-sample predictions, and whether its card's gates passed. Only members whose gates
+passed vote; a coin with none shows NO EDGE.
 
-* XGBoost votes **up** when its probability of the target ("close ``horizon`` candles ahead at
-  least 1% higher") is at least ``xgb_margin`` above the target's base rate, **down** when at
-  least ``xgb_margin`` below it, otherwise it abstains. The base rate (15-30% on hourly data) is
-  the reference because a probability of 0.3 for a +1% move is not bearish.
-* The LSTM votes **up** when its forecast return ``(forecast - close) / close`` is at least
-  ``lstm_min_return``, **down** when at most ``-lstm_min_return``, otherwise it abstains.
-* BULLISH when the votes add up to more than zero, BEARISH below zero, NEUTRAL at zero (both
-  abstain, or they contradict each other). With ``require_agreement`` both must vote the same way.
-  A coin with one model type uses that model's vote alone.
+**The rule.** The votes of the voting members add up: BULLISH above zero, BEARISH below, NEUTRAL
+at zero (all abstain, or they cancel). With ``require_agreement`` every voting member that votes
+must agree. A call made at the close of candle t is judged on the move ``future_return`` over
+the signal horizon: BULLISH is a hit when it is positive, BEARISH when negative, NEUTRAL when it
+is within ``neutral_band``.
 
-Confidence is not a formula. It is the hit rate the same rule achieved on the out-of-sample
-predictions saved at training time (test split and walk-forward folds), among calls of the same
-kind and similar strength, with the number of calls behind it (``support``). A call made at the
-close of candle t is judged on the close ``horizon`` candles later: BULLISH is a hit when that
-close is above the close at t, BEARISH when below, NEUTRAL when it moved less than
-``neutral_band`` either way. Strength is the mean percentile of each model's distance from its
-neutral point (|probability - base rate|, |forecast return|) among all out-of-sample rows;
-calls are split into ``strength_buckets`` equal-count buckets per kind. A bucket with fewer than
-``min_support`` resolved calls falls back to all calls of that kind. Nothing is floored: a rule
-right 51% of the time says 0.51. ``base_rate`` beside it is how often the same outcome happened
-over all out-of-sample rows, whatever the rule said.
+**Confidence out of time.** The rule is replayed on the walk-forward fold predictions (which lie
+before the test window) and its hits are counted per kind of call and strength bucket; that table
+is then *reported* on the later test window: per cell the hit rate there, and the calibration
+error between what the table promised and what happened (``ece_out_of_time``). A cell's
+confidence is its fold hit rate shrunk toward the outcome's base rate with a Beta prior worth
+``prior_strength`` calls, shown with a Wilson interval and the number of calls behind it.
+Strength is the mean percentile of each voting member's |edge| among the fold rows; buckets are
+equal-count per kind; a bucket with fewer than ``min_support`` calls falls back to all calls of
+its kind. Nothing is floored: a rule right 51% of the time says 0.51.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.config import Interval, SignalConfig
+from core.config import SignalConfig
+from core.models.base import VoteRule
+from core.training.stats import shrunk_rate, wilson_interval
 
 __all__ = [
     "Calibration",
+    "Confidence",
+    "Member",
     "SignalKind",
     "build_calibration",
     "combine_votes",
-    "lstm_votes",
-    "merge_predictions",
-    "rule_signals",
-    "xgb_votes",
+    "hits",
+    "member_frame",
 ]
+
+#: Splits that are not the test window (walk-forward folds): the calibration is built on them.
+TEST_SPLIT = "test"
 
 
 class SignalKind(StrEnum):
     BULLISH = "BULLISH"
     BEARISH = "BEARISH"
     NEUTRAL = "NEUTRAL"
+    NO_EDGE = "NO_EDGE"
 
 
-_FROM_VOTE = {1: SignalKind.BULLISH, -1: SignalKind.BEARISH, 0: SignalKind.NEUTRAL}
+FROM_VOTE = {1: SignalKind.BULLISH, -1: SignalKind.BEARISH, 0: SignalKind.NEUTRAL}
+_CALLS = (SignalKind.BULLISH, SignalKind.BEARISH, SignalKind.NEUTRAL)
 
 
-def xgb_votes(probability: np.ndarray, base_rate: float, margin: float) -> np.ndarray:
-    """+1 / -1 / 0 per row: probability at least ``margin`` above / below ``base_rate``."""
-    p = np.asarray(probability, dtype="float64")
-    return np.where(p >= base_rate + margin, 1, np.where(p <= base_rate - margin, -1, 0))
+@dataclass(frozen=True)
+class Member:
+    """One promoted version in a coin's ensemble (see the module docstring)."""
+
+    kind: str
+    name: str
+    version: str
+    rule: VoteRule
+    output_name: str
+    predictions: pd.DataFrame
+    passed: bool
+    reason: str = ""
 
 
-def lstm_votes(forecast_return: np.ndarray, min_return: float) -> np.ndarray:
-    """+1 / -1 / 0 per row from the LSTM's forecast return; a return of exactly 0 abstains."""
-    r = np.asarray(forecast_return, dtype="float64")
-    up = (r >= min_return) & (r > 0)
-    down = (r <= -min_return) & (r < 0)
-    return np.where(up, 1, np.where(down, -1, 0))
-
-
-def combine_votes(
-    xgb: np.ndarray | None, lstm: np.ndarray | None, *, require_agreement: bool = False
-) -> np.ndarray:
-    """The ensemble's direction (+1, -1, 0) from one or two vote arrays."""
-    votes = [np.asarray(v) for v in (xgb, lstm) if v is not None]
-    if not votes:
-        raise ValueError("combine_votes needs at least one model's votes")
-    if len(votes) == 1:
-        return votes[0].astype("int64")
-    x, lv = votes
+def combine_votes(votes: np.ndarray, *, require_agreement: bool = False) -> np.ndarray:
+    """The ensemble's direction (+1, -1, 0) per row from an ``(n, members)`` vote array."""
+    votes = np.asarray(votes, dtype="int64")
+    if votes.ndim == 1:
+        votes = votes[:, None]
+    if votes.shape[1] == 0:
+        return np.zeros(len(votes), dtype="int64")
+    total = np.sign(votes.sum(axis=1))
     if require_agreement:
-        return np.where(x == lv, x, 0).astype("int64")
-    return np.sign(x + lv).astype("int64")
+        against = ((votes != 0) & (votes != total[:, None])).any(axis=1)
+        total = np.where(against, 0, total)
+    return total.astype("int64")
 
 
-def merge_predictions(xgb: pd.DataFrame | None, lstm: pd.DataFrame | None) -> pd.DataFrame:
-    """One frame of out-of-sample rows: ``open_time, split, close, probability, forecast_return``.
+def hits(calls: np.ndarray, future_return: np.ndarray, band: float) -> np.ndarray:
+    """Whether each call (+1 / -1 / 0) was right given the move over the horizon."""
+    r = np.asarray(future_return, dtype="float64")
+    return np.where(calls == 1, r > 0, np.where(calls == -1, r < 0, np.abs(r) < band))
 
-    Two models are joined on ``open_time`` and ``split`` (only rows both predicted); a missing
-    model's column is absent. Raises ValueError when neither frame is given.
-    """
-    frames = []
-    if xgb is not None:
-        frames.append(xgb[["open_time", "split", "close", "probability"]])
-    if lstm is not None:
-        part = lstm[["open_time", "split", "close", "forecast"]].copy()
-        part["forecast_return"] = (part["forecast"] - part["close"]) / part["close"]
-        frames.append(part.drop(columns="forecast"))
-    if not frames:
-        raise ValueError("merge_predictions needs the predictions of at least one model")
-    merged = frames[0]
-    if len(frames) == 2:
-        merged = frames[0].merge(
-            frames[1].drop(columns="close"), on=["open_time", "split"], how="inner"
+
+def member_frame(members: Sequence[Member]) -> pd.DataFrame:
+    """The voting members' predictions joined on (open_time, split), rows all of them predicted:
+    ``open_time, split, close, future_return, edge_{kind}, vote_{kind}``."""
+    merged: pd.DataFrame | None = None
+    for m in members:
+        p = m.predictions
+        part = pd.DataFrame(
+            {
+                "open_time": p["open_time"],
+                "split": p["split"],
+                f"edge_{m.kind}": m.rule.edge(p[m.output_name].to_numpy(), p["close"].to_numpy()),
+            }
         )
-    merged = merged.dropna(subset=[c for c in ("probability", "forecast_return") if c in merged])
+        part[f"vote_{m.kind}"] = m.rule.votes(part[f"edge_{m.kind}"].to_numpy())
+        if merged is None:
+            base = p[["open_time", "split", "close"]].copy()
+            base["future_return"] = p["future_return"] if "future_return" in p else np.nan
+            merged = base.merge(part, on=["open_time", "split"])
+        else:
+            merged = merged.merge(part, on=["open_time", "split"], how="inner")
+    if merged is None:
+        raise ValueError("member_frame needs at least one member")
     return merged.sort_values(["open_time", "split"]).reset_index(drop=True)
 
 
-def _closes(xgb: pd.DataFrame | None, lstm: pd.DataFrame | None, step: pd.Timedelta) -> pd.Series:
-    """Every close the predictions reveal, by open_time (the LSTM's ``actual`` is the next one)."""
-    parts = []
-    for frame in (xgb, lstm):
-        if frame is not None:
-            parts.append(pd.Series(frame["close"].to_numpy(), index=frame["open_time"]))
-    if lstm is not None and "actual" in lstm:
-        parts.append(pd.Series(lstm["actual"].to_numpy(), index=lstm["open_time"] + step))
-    closes = pd.concat(parts).dropna()
-    return closes[~closes.index.duplicated(keep="first")].sort_index()
+@dataclass(frozen=True)
+class Confidence:
+    """What the confidence table says about one call."""
 
-
-def _hits(kind: np.ndarray, future_return: np.ndarray, band: float) -> np.ndarray:
-    return np.where(
-        kind == 1,
-        future_return > 0,
-        np.where(kind == -1, future_return < 0, np.abs(future_return) < band),
-    )
+    value: float | None  # shrunk hit rate (what the card and the signal show)
+    hit_rate: float | None  # raw hit rate of the cell on the fold calls
+    support: int
+    low: float | None
+    high: float | None
+    bucket: int | None
+    base_rate: float | None  # how often the called outcome happened anyway (fold rows)
+    test_hit_rate: float | None  # the same cell on the later test window
+    test_support: int
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """The rule's out-of-sample record for one coin, and the lookup that turns it into confidence.
+    """The rule's out-of-time record for one coin (see the module docstring).
 
-    ``table`` has one row per (signal, bucket): ``signal, bucket`` (0 = all calls of that kind),
-    ``strength_from, strength_to, support, hits, hit_rate, base_rate``.
+    ``table``: one row per (signal, bucket) (bucket 0 = all calls of that kind) with
+    ``strength_from, strength_to, support, hits, hit_rate, confidence, low, high, base_rate,
+    test_support, test_hits, test_hit_rate``.
     """
 
     horizon: int
     neutral_band: float
-    base_rate: float | None
-    xgb_edges: np.ndarray | None
-    lstm_edges: np.ndarray | None
+    kinds: tuple[str, ...]
+    edges: dict[str, np.ndarray]
     bucket_edges: dict[str, np.ndarray]
     table: pd.DataFrame
-    rows: int
+    built_rows: int
+    test_rows: int
+    ece_out_of_time: float | None
     min_support: int
+    config: SignalConfig = field(default_factory=SignalConfig)
 
-    def strength(self, probability: float | None, forecast_return: float | None) -> float:
-        """Mean percentile (0..1) of each model's distance from its neutral point."""
-        prob = None if probability is None else np.array([probability], dtype="float64")
-        ret = None if forecast_return is None else np.array([forecast_return], dtype="float64")
-        return float(self.strengths(prob, ret)[0])
-
-    def strengths(self, probability: np.ndarray | None, forecast_return: np.ndarray | None):
-        """:meth:`strength` for arrays (either may be None when the coin lacks that model)."""
+    def strengths(self, edges: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Mean percentile (0..1) of each member's |edge| among the fold rows."""
         ranks = []
-        if self.xgb_edges is not None and probability is not None and self.base_rate is not None:
-            edge = _edge(probability - self.base_rate)
-            ranks.append(np.searchsorted(self.xgb_edges, edge, "right") / len(self.xgb_edges))
-        if self.lstm_edges is not None and forecast_return is not None:
-            edge = _edge(forecast_return)
-            ranks.append(np.searchsorted(self.lstm_edges, edge, "right") / len(self.lstm_edges))
+        for kind in self.kinds:
+            ref = self.edges.get(kind)
+            if ref is None or not len(ref) or kind not in edges:
+                continue
+            value = _abs(edges[kind])
+            ranks.append(np.searchsorted(ref, value, "right") / len(ref))
         if not ranks:
-            size = len(probability if probability is not None else forecast_return)
+            size = len(next(iter(edges.values()))) if edges else 0
             return np.zeros(size)
-        return np.mean(ranks, axis=0)
+        return np.asarray(np.mean(ranks, axis=0))
 
-    def lookup(self, kind: SignalKind, strength: float) -> tuple[float | None, int, int | None]:
-        """(confidence, support, bucket) for a call; bucket None = all calls of this kind."""
-        rows = self.table[self.table["signal"] == kind.value]
+    def lookup(self, kind: SignalKind, strength: float) -> Confidence:
+        """The confidence of a call of ``kind`` and ``strength`` (its bucket, else all calls)."""
+        rows = self.table[self.table["signal"] == kind.value] if len(self.table) else self.table
+        empty = Confidence(None, None, 0, None, None, None, None, None, 0)
+        if rows.empty:
+            return empty
         edges = self.bucket_edges.get(kind.value)
-        if edges is not None and len(rows) > 1:
+        row = None
+        if edges is not None:
             bucket = int(np.searchsorted(edges, strength, "left")) + 1
             hit = rows[rows["bucket"] == bucket]
             if len(hit) and int(hit["support"].iloc[0]) >= self.min_support:
-                return float(hit["hit_rate"].iloc[0]), int(hit["support"].iloc[0]), bucket
-        total = rows[rows["bucket"] == 0]
-        if total.empty or int(total["support"].iloc[0]) == 0:
-            return None, 0, None
-        return float(total["hit_rate"].iloc[0]), int(total["support"].iloc[0]), None
+                row = hit.iloc[0]
+        if row is None:
+            total = rows[rows["bucket"] == 0]
+            if total.empty or int(total["support"].iloc[0]) == 0:
+                return empty
+            row = total.iloc[0]
+        return Confidence(
+            value=_num(row["confidence"]),
+            hit_rate=_num(row["hit_rate"]),
+            support=int(row["support"]),
+            low=_num(row["low"]),
+            high=_num(row["high"]),
+            bucket=int(row["bucket"]) or None,
+            base_rate=_num(row["base_rate"]),
+            test_hit_rate=_num(row["test_hit_rate"]),
+            test_support=int(row["test_support"]),
+        )
 
-    def outcome_base_rate(self, kind: SignalKind) -> float | None:
-        rows = self.table[(self.table["signal"] == kind.value) & (self.table["bucket"] == 0)]
-        return None if rows.empty else _nan_to_none(rows["base_rate"].iloc[0])
 
-
-def _nan_to_none(value: Any) -> float | None:
+def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _edge(values: Any) -> np.ndarray:
-    """|distance from neutral|, rounded so that float noise does not split equal calls apart."""
+def _abs(values: Any) -> np.ndarray:
+    """|edge|, rounded so that float noise does not split equal calls apart."""
     return np.round(np.abs(np.asarray(values, dtype="float64")), 12)
 
 
-def _sorted_abs(values: pd.Series) -> np.ndarray:
-    return np.sort(_edge(values.to_numpy(dtype="float64")))
-
-
-def rule_signals(
-    merged: pd.DataFrame, *, base_rate: float | None, config: SignalConfig
-) -> pd.Series:
-    """The rule's direction (+1 / -1 / 0) for every row of a :func:`merge_predictions` frame."""
-    xv = lv = None
-    if "probability" in merged:
-        if base_rate is None:
-            raise ValueError("the XGBoost vote needs the target's base rate")
-        xv = xgb_votes(merged["probability"].to_numpy(), base_rate, config.xgb_margin)
-    if "forecast_return" in merged:
-        lv = lstm_votes(merged["forecast_return"].to_numpy(), config.lstm_min_return)
-    votes = combine_votes(xv, lv, require_agreement=config.require_agreement)
-    return pd.Series(votes, index=merged.index, name="vote")
-
-
 def build_calibration(
-    xgb_predictions: pd.DataFrame | None,
-    lstm_predictions: pd.DataFrame | None,
-    *,
-    horizon: int,
-    interval: str | Interval = "1h",
-    base_rate: float | None = None,
-    config: SignalConfig | None = None,
+    members: Sequence[Member], *, horizon: int, config: SignalConfig | None = None
 ) -> Calibration:
-    """Replay the rule on saved out-of-sample predictions and count its hits per kind and bucket.
-
-    ``base_rate`` is the XGBoost target's base rate on its training rows; when None it is
-    estimated from the ``actual`` labels of the walk-forward folds (all rows if there are none).
-    Rows whose outcome (the close ``horizon`` candles later) is not in the predictions are left
-    out of the counts. Raises ValueError when neither frame is given.
-    """
+    """Replay the rule of the voting ``members`` on the fold rows (build) and the test rows
+    (report). Rows whose outcome is unknown are left out. Raises ValueError without members."""
     config = config or SignalConfig()
-    step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
-    if xgb_predictions is not None and base_rate is None:
-        folds = xgb_predictions[xgb_predictions["split"] != "test"]
-        labels = (folds if len(folds) else xgb_predictions)["actual"].dropna()
-        base_rate = float(labels.mean()) if len(labels) else 0.5
-    merged = merge_predictions(xgb_predictions, lstm_predictions)
-    closes = _closes(xgb_predictions, lstm_predictions, step)
-    exit_close = closes.reindex(merged["open_time"] + horizon * step).to_numpy()
-    future = exit_close / merged["close"].to_numpy() - 1.0
-    votes = rule_signals(merged, base_rate=base_rate, config=config).to_numpy()
-
-    xgb_edges = _sorted_abs(merged["probability"] - base_rate) if "probability" in merged else None
-    lstm_edges = _sorted_abs(merged["forecast_return"]) if "forecast_return" in merged else None
-    partial = Calibration(
-        horizon, config.neutral_band, base_rate, xgb_edges, lstm_edges, {}, pd.DataFrame(), 0, 1
+    frame = member_frame(members)
+    kinds = tuple(m.kind for m in members)
+    votes = combine_votes(
+        frame[[f"vote_{k}" for k in kinds]].to_numpy(), require_agreement=config.require_agreement
     )
-    strength = partial.strengths(_column(merged, "probability"), _column(merged, "forecast_return"))
-    known = ~np.isnan(future)
-    hits = _hits(votes, future, config.neutral_band)
-    table_rows: list[dict[str, Any]] = []
+    future = frame["future_return"].to_numpy(dtype="float64")
+    known = np.isfinite(future)
+    built = (frame["split"] != TEST_SPLIT).to_numpy() & known
+    tested = (frame["split"] == TEST_SPLIT).to_numpy() & known
+    edges = {k: np.sort(_abs(frame.loc[built, f"edge_{k}"])) for k in kinds}
+    partial = Calibration(horizon, config.neutral_band, kinds, edges, {}, pd.DataFrame(), 0, 0, None, 1)
+    strength = partial.strengths({k: frame[f"edge_{k}"].to_numpy() for k in kinds})
+    right = hits(votes, future, config.neutral_band)
+    rows: list[dict[str, Any]] = []
     bucket_edges: dict[str, np.ndarray] = {}
-    for vote, kind in _FROM_VOTE.items():
-        outcome = _hits(np.full(known.sum(), vote), future[known], config.neutral_band)
-        outcome_rate = float(outcome.mean()) if known.any() else math.nan
-        mine = (votes == vote) & known
-        table_rows.append(_table_row(kind, 0, strength[mine], hits[mine], outcome_rate))
-        if mine.sum() == 0:
+    for vote, kind in FROM_VOTE.items():
+        outcome = hits(np.full(len(future), vote), future, config.neutral_band)
+        base = float(outcome[built].mean()) if built.any() else math.nan
+        mine_b, mine_t = built & (votes == vote), tested & (votes == vote)
+        rows.append(_row(kind, 0, strength, right, mine_b, mine_t, base, config))
+        if not mine_b.any():
             continue
         quantiles = np.arange(1, config.strength_buckets) / config.strength_buckets
-        edges = np.unique(np.quantile(strength[mine], quantiles)) if len(quantiles) else quantiles
-        bucket_edges[kind.value] = edges
-        which = np.searchsorted(edges, strength[mine], "left") + 1
-        for b in range(1, len(edges) + 2):
+        cut = np.unique(np.quantile(strength[mine_b], quantiles)) if len(quantiles) else quantiles
+        bucket_edges[kind.value] = cut
+        which = np.searchsorted(cut, strength, "left") + 1
+        for b in range(1, len(cut) + 2):
             sel = which == b
-            table_rows.append(
-                _table_row(kind, b, strength[mine][sel], hits[mine][sel], outcome_rate)
-            )
-    return Calibration(
+            rows.append(_row(kind, b, strength, right, mine_b & sel, mine_t & sel, base, config))
+    table = pd.DataFrame(rows)
+    cal = Calibration(
         horizon=horizon,
         neutral_band=config.neutral_band,
-        base_rate=base_rate,
-        xgb_edges=xgb_edges,
-        lstm_edges=lstm_edges,
+        kinds=kinds,
+        edges=edges,
         bucket_edges=bucket_edges,
-        table=pd.DataFrame(table_rows),
-        rows=int(known.sum()),
+        table=table,
+        built_rows=int(built.sum()),
+        test_rows=int(tested.sum()),
+        ece_out_of_time=None,
         min_support=config.min_support,
+        config=config,
     )
+    ece = _ece_out_of_time(cal, votes[tested], strength[tested], right[tested])
+    return Calibration(**{**cal.__dict__, "ece_out_of_time": ece})
 
 
-def _column(frame: pd.DataFrame, column: str) -> np.ndarray | None:
-    return frame[column].to_numpy(dtype="float64") if column in frame else None
+def _ece_out_of_time(
+    cal: Calibration, votes: np.ndarray, strength: np.ndarray, right: np.ndarray
+) -> float | None:
+    """Mean |promised confidence - what happened| over the test calls, weighted by count."""
+    if not len(votes):
+        return None
+    promised = np.array(
+        [cal.lookup(FROM_VOTE[int(v)], float(s)).value for v, s in zip(votes, strength, strict=True)],
+        dtype="float64",
+    )
+    ok = np.isfinite(promised)
+    if not ok.any():
+        return None
+    total, n = 0.0, int(ok.sum())
+    for value in np.unique(promised[ok]):
+        sel = ok & (promised == value)
+        total += sel.sum() / n * abs(float(right[sel].mean()) - float(value))
+    return round(total, 6)
 
 
-def _table_row(
-    kind: SignalKind, bucket: int, strength: np.ndarray, hits: np.ndarray, base: float
+def _row(
+    kind: SignalKind,
+    bucket: int,
+    strength: np.ndarray,
+    right: np.ndarray,
+    built: np.ndarray,
+    tested: np.ndarray,
+    base: float,
+    config: SignalConfig,
 ) -> dict[str, Any]:
-    support = int(len(hits))
+    support, n_hits = int(built.sum()), int(right[built].sum())
+    low, high = wilson_interval(n_hits, support) if support else (None, None)
+    prior = base if math.isfinite(base) else 0.5
+    test_n, test_hits = int(tested.sum()), int(right[tested].sum())
     return {
         "signal": kind.value,
         "bucket": bucket,
-        "strength_from": float(strength.min()) if support else math.nan,
-        "strength_to": float(strength.max()) if support else math.nan,
+        "strength_from": float(strength[built].min()) if support else math.nan,
+        "strength_to": float(strength[built].max()) if support else math.nan,
         "support": support,
-        "hits": int(hits.sum()),
-        "hit_rate": float(hits.mean()) if support else math.nan,
+        "hits": n_hits,
+        "hit_rate": n_hits / support if support else math.nan,
+        "confidence": float(shrunk_rate(n_hits, support, prior, prior_strength=config.prior_strength))
+        if config.prior_strength > 0
+        else (n_hits / support if support else math.nan),
+        "low": low,
+        "high": high,
         "base_rate": base,
+        "test_support": test_n,
+        "test_hits": test_hits,
+        "test_hit_rate": test_hits / test_n if test_n else math.nan,
     }

@@ -1,24 +1,19 @@
-"""Live ensemble signals per coin: BULLISH / BEARISH / NEUTRAL with a calibrated confidence.
+"""Live signals per coin: BULLISH / BEARISH / NEUTRAL with an out-of-time confidence, or NO EDGE.
 
-For each coin the promoted XGBoost and LSTM versions are loaded from the registry with their saved
-out-of-sample predictions. The rule and what a hit means are in :mod:`core.signals.ensemble`; in short:
+For each coin every promoted version (any kind) is loaded from the registry with its saved
+out-of-sample predictions and its model card. Members whose gates passed vote (the rule is in
+:mod:`core.signals.ensemble`); the others are shown with the reason they abstain. A coin with no
+passing member is **NO EDGE**, with the reason: never a direction made of noise.
 
-* XGBoost votes up / down when its probability of "+1% within ``horizon`` candles" is
-  ``xgb_margin`` above / below the base rate of that target; the LSTM votes up / down when its
-  next-close forecast return is beyond ``lstm_min_return``; BULLISH when the votes sum above zero,
-  BEARISH below, NEUTRAL at zero (both abstain or they contradict).
-* ``confidence`` is the hit rate of that same rule on the saved out-of-sample predictions, among
-  calls of the same kind and similar strength, and ``support`` is how many calls it rests on.
-  BULLISH is a hit when the close ``horizon`` candles later is above the close the call was made
-  at, BEARISH when below, NEUTRAL when it moved less than ``neutral_band``. No floor, no formula.
-* A coin with one model type uses that model alone; ``agree`` is then None.
-
+``confidence`` is the shrunk hit rate of the same rule on earlier out-of-sample calls (the
+walk-forward folds) among calls of the same kind and similar strength, with its Wilson
+``interval``, the number of calls behind it (``support``) and ``base_rate``: how often the called
+outcome happened anyway. ``test_hit_rate`` is how that cell did on the later test window.
 ``candle_time`` is the open time (UTC) of the last closed candle the signal was computed on.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,22 +21,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import SignalConfig, TargetConfig
+from core.config import SignalConfig
 from core.data.coins import DEFAULT_COINS, parse_coin
-from core.errors import CryptoVoltError, ModelNotFoundError, NoDataError
+from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError, NoDataError
+from core.models import kind_info, kinds
+from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import (
+    FROM_VOTE,
     Calibration,
+    Member,
     SignalKind,
     build_calibration,
     combine_votes,
-    lstm_votes,
-    xgb_votes,
 )
 
 __all__ = [
-    "XGBOOST",
-    "LSTM",
     "CoinModels",
+    "ModelVote",
     "Signal",
     "SignalKind",
     "compute_signal",
@@ -52,12 +48,36 @@ __all__ = [
     "symbols_with_models",
 ]
 
-XGBOOST = "xgboost"
-LSTM = "lstm"
-_VOTE_KIND = {1: SignalKind.BULLISH, -1: SignalKind.BEARISH, 0: SignalKind.NEUTRAL}
-
 #: ``loader(name, version) -> model``: how a model object is obtained (the UI passes a cached one).
 ModelLoader = Callable[[str, str], Any]
+
+
+@dataclass(frozen=True)
+class ModelVote:
+    """One member's part in a signal."""
+
+    kind: str
+    label: str
+    name: str
+    version: str
+    output: float | None
+    edge: float | None
+    vote: SignalKind | None  # None: does not vote (gates failed)
+    passed: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "name": self.name,
+            "version": self.version,
+            "output": self.output,
+            "edge": self.edge,
+            "vote": None if self.vote is None else self.vote.value,
+            "gates_passed": self.passed,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -66,78 +86,99 @@ class Signal:
 
     symbol: str
     signal: SignalKind
+    reason: str | None
     confidence: float | None
+    interval: tuple[float | None, float | None]
     support: int
     base_rate: float | None
+    test_hit_rate: float | None
+    test_support: int
+    ece_out_of_time: float | None
     strength: float
     bucket: int | None
     buckets: int
     horizon: int
     neutral_band: float
-    interval: str
+    timeframe: str
     price: float
     candle_time: pd.Timestamp
-    xgb_probability: float | None
-    xgb_base_rate: float | None
-    xgb_target: str | None
-    xgb_vote: SignalKind | None
-    lstm_forecast: float | None
-    lstm_change: float | None
-    lstm_vote: SignalKind | None
-    agree: bool | None
-    models: dict[str, str]
+    votes: tuple[ModelVote, ...]
+
+    @property
+    def models(self) -> dict[str, str]:
+        """``{model name: version}`` of every member shown."""
+        return {v.name: v.version for v in self.votes}
+
+    @property
+    def gates_passed(self) -> dict[str, bool]:
+        return {v.name: v.passed for v in self.votes}
 
     @property
     def meaning(self) -> str:
         """What a hit is for this call, in words."""
-        after = f"{self.horizon} candle{'s' if self.horizon != 1 else ''} ({self.interval}) later"
+        after = f"{self.horizon} candle{'s' if self.horizon != 1 else ''} ({self.timeframe}) later"
         if self.signal is SignalKind.BULLISH:
             return f"the close {after} is above {self.price:,.6g}"
         if self.signal is SignalKind.BEARISH:
             return f"the close {after} is below {self.price:,.6g}"
-        return f"the close {after} is within ±{self.neutral_band:.2%} of {self.price:,.6g}"
+        if self.signal is SignalKind.NEUTRAL:
+            return f"the close {after} is within ±{self.neutral_band:.2%} of {self.price:,.6g}"
+        return "no call: no model has shown an edge out of sample"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: enums as strings, times as ISO 8601 UTC."""
         return {
             "symbol": self.symbol,
             "signal": self.signal.value,
+            "reason": self.reason,
             "confidence": self.confidence,
+            "interval": list(self.interval),
             "support": self.support,
             "base_rate": self.base_rate,
+            "test_hit_rate": self.test_hit_rate,
+            "test_support": self.test_support,
+            "ece_out_of_time": self.ece_out_of_time,
             "strength": round(self.strength, 4),
             "bucket": self.bucket,
             "buckets": self.buckets,
             "horizon": self.horizon,
             "neutral_band": self.neutral_band,
-            "interval": self.interval,
+            "timeframe": self.timeframe,
             "price": self.price,
             "candle_time": self.candle_time.isoformat(),
-            "xgb_probability": self.xgb_probability,
-            "xgb_base_rate": self.xgb_base_rate,
-            "xgb_target": self.xgb_target,
-            "xgb_vote": None if self.xgb_vote is None else self.xgb_vote.value,
-            "lstm_forecast": self.lstm_forecast,
-            "lstm_change": self.lstm_change,
-            "lstm_vote": None if self.lstm_vote is None else self.lstm_vote.value,
-            "agree": self.agree,
-            "models": dict(self.models),
+            "gates_passed": self.gates_passed,
+            "models": self.models,
+            "votes": [v.to_dict() for v in self.votes],
         }
 
 
 @dataclass(frozen=True)
+class Loaded:
+    """A member with its loaded model object and record."""
+
+    member: Member
+    model: Any
+    record: ModelMetadata
+
+
+@dataclass(frozen=True)
 class CoinModels:
-    """Everything a coin's live signal needs, loaded once: models, versions and calibration."""
+    """Everything a coin's live signal needs, loaded once: members, calibration, settings."""
 
     symbol: str
-    interval: str
-    xgb: Any | None
-    lstm: Any | None
-    models: dict[str, str]
-    base_rate: float | None
-    calibration: Calibration
+    timeframe: str
+    loaded: tuple[Loaded, ...]
+    calibration: Calibration | None
     config: SignalConfig
-    xgb_target: str | None = None
+    horizon: int
+
+    @property
+    def voting(self) -> tuple[Loaded, ...]:
+        return tuple(x for x in self.loaded if x.member.passed)
+
+    @property
+    def models(self) -> dict[str, str]:
+        return {x.member.name: x.member.version for x in self.loaded}
 
 
 def _model_name(kind: str, symbol: str) -> str:
@@ -146,42 +187,11 @@ def _model_name(kind: str, symbol: str) -> str:
     return model_name(kind, symbol)
 
 
-def _target_horizon(meta: Mapping[str, Any]) -> int:
-    target = meta.get("target")
-    if isinstance(target, Mapping) and target.get("horizon"):
-        return int(target["horizon"])
-    if isinstance(target, str) and (match := re.search(r"_(\d+)h$", target)):
-        return int(match.group(1))
-    return TargetConfig().horizon
-
-
-def _target_text(meta: Mapping[str, Any]) -> str:
-    """The XGBoost target in words, e.g. ``+1% in 6 candles``."""
-    target = meta.get("target")
-    threshold = target.get("threshold") if isinstance(target, Mapping) else None
-    if not threshold:
-        return str(target.get("column") if isinstance(target, Mapping) else target)
-    return f"+{threshold * 100:g}% in {_target_horizon(meta)} candles"
-
-
-def _train_base_rate(meta: Mapping[str, Any]) -> float | None:
-    """The target's base rate on training rows, if training recorded it."""
-    metrics = meta.get("metrics") or {}
-    for section in (metrics.get("baseline") or {}, metrics.get("train") or {}, metrics):
-        if not isinstance(section, Mapping):
-            continue
-        for key in ("train_base_rate", "base_rate", "positive_rate"):
-            value = section.get(key)
-            if isinstance(value, int | float) and 0 < value < 1:
-                return float(value)
-    return None
-
-
 def promoted_versions(registry: Any, symbol: str) -> dict[str, str]:
-    """``{model name: promoted version}`` of a coin's XGBoost and LSTM (empty if none)."""
+    """``{model name: promoted version}`` of a coin's models of every kind (empty if none)."""
     symbol = parse_coin(symbol).symbol
     out: dict[str, str] = {}
-    for kind in (XGBOOST, LSTM):
+    for kind in kinds():
         name = _model_name(kind, symbol)
         try:
             out[name] = str(registry.promoted_version(name))
@@ -205,10 +215,11 @@ def load_coin_models(
     config: SignalConfig | None = None,
     loader: ModelLoader | None = None,
 ) -> CoinModels:
-    """Load a coin's models (promoted versions unless ``versions`` names them) and calibrate.
+    """Load a coin's members (promoted versions unless ``versions`` names them) and calibrate
+    the rule of those whose gates passed.
 
     Raises:
-        ModelNotFoundError: the coin has neither an XGBoost nor an LSTM model.
+        ModelNotFoundError: the coin has no model of any kind.
         IntegrityError: an artifact's checksum does not match (from the registry).
     """
     config = config or SignalConfig()
@@ -220,87 +231,159 @@ def load_coin_models(
             f"`python -m core train --coins {parse_coin(symbol).base}`."
         )
     load = loader or (lambda name, version: registry.get_model(name, version))
-    loaded: dict[str, tuple[Any, dict, pd.DataFrame]] = {}
-    for kind in (XGBOOST, LSTM):
-        name = _model_name(kind, symbol)
-        if name in versions:
-            meta = registry.get_metadata(name, versions[name])
-            predictions = registry.get_predictions(name, versions[name])
-            loaded[kind] = (load(name, versions[name]), meta, predictions)
-    xgb_meta = loaded[XGBOOST][1] if XGBOOST in loaded else None
-    first_meta = next(iter(loaded.values()))[1]
-    interval = str(first_meta.get("interval", "1h"))
-    horizon = config.horizon or (_target_horizon(xgb_meta) if xgb_meta else 1)
-    base_rate = _train_base_rate(xgb_meta) if xgb_meta else None
-    calibration = build_calibration(
-        loaded[XGBOOST][2] if XGBOOST in loaded else None,
-        loaded[LSTM][2] if LSTM in loaded else None,
-        horizon=horizon,
-        interval=interval,
-        base_rate=base_rate,
-        config=config,
-    )
+    loaded: list[Loaded] = []
+    for name, version in versions.items():
+        record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+        predictions = registry.get_predictions(name, version)
+        passed = record.gates_passed and record.vote is not None
+        passed = passed and "future_return" in predictions
+        member = Member(
+            kind=record.model_type,
+            name=name,
+            version=record.version,
+            rule=record.vote or _no_vote(),
+            output_name=_output_name(record, predictions),
+            predictions=predictions,
+            passed=passed,
+            reason="votes: its gates pass" if passed else record.verdict(),
+        )
+        loaded.append(Loaded(member, load(name, version), record))
+    order = {k: i for i, k in enumerate(kinds())}
+    loaded.sort(key=lambda x: order.get(x.member.kind, len(order)))
+    horizon = config.horizon or max(x.record.signal_horizon for x in loaded)
+    voting = [x.member for x in loaded if x.member.passed]
+    calibration = build_calibration(voting, horizon=horizon, config=config) if voting else None
     return CoinModels(
         symbol=symbol,
-        interval=interval,
-        xgb=loaded[XGBOOST][0] if XGBOOST in loaded else None,
-        lstm=loaded[LSTM][0] if LSTM in loaded else None,
-        models={_model_name(k, symbol): str(loaded[k][1]["version"]) for k in loaded},
-        base_rate=calibration.base_rate,
+        timeframe=loaded[0].record.interval,
+        loaded=tuple(loaded),
         calibration=calibration,
         config=config,
-        xgb_target=_target_text(xgb_meta) if xgb_meta else None,
+        horizon=horizon,
     )
 
 
-def signal_from_models(models: CoinModels, candles: pd.DataFrame) -> Signal:
+def _no_vote() -> Any:
+    from core.models.base import Output, VoteRule
+
+    return VoteRule(Output.PROBABILITY, margin=1.0, reference=0.0)
+
+
+def _output_name(record: ModelMetadata, predictions: pd.DataFrame) -> str:
+    """The output column of a version's predictions (the first that is not bookkeeping)."""
+    for column in ("probability", "forecast_return", "forecast"):
+        if column in predictions:
+            return column
+    skip = {"open_time", "split", "close", "actual", "future_return", "vol_score"}
+    return next(c for c in predictions.columns if c not in skip)
+
+
+def _context_for(models: CoinModels, given: Mapping[str, pd.DataFrame] | None) -> Any:
+    wanted = {s for x in models.loaded for s in getattr(x.model, "context_symbols_", ()) or ()}
+    if not wanted or given is not None:
+        return given
+    from core.features.context import load_references
+
+    return load_references(models.timeframe)
+
+
+def signal_from_models(
+    models: CoinModels,
+    candles: pd.DataFrame,
+    *,
+    context: Mapping[str, pd.DataFrame] | None = None,
+) -> Signal:
     """The signal for the last candle of ``candles`` (closed candles only, store schema).
 
     Raises:
         NoDataError: ``candles`` is empty.
-        InsufficientDataError: too few candles for a model's look-back (from the model).
+        InsufficientDataError: too few candles for a voting model's look-back (from the model).
     """
     if candles.empty:
         raise NoDataError(f"No candles for {models.symbol}: fetch them first.")
     config = models.config
-    calibration = models.calibration
     price = float(candles["close"].iloc[-1])
-    probability = forecast = change = None
-    xv = lv = None
-    if models.xgb is not None:
-        probability = float(models.xgb.predict_latest(candles))
-        xv = xgb_votes(np.array([probability]), calibration.base_rate or 0.5, config.xgb_margin)
-    if models.lstm is not None:
-        forecast = float(models.lstm.predict_latest(candles))
-        change = (forecast - price) / price
-        lv = lstm_votes(np.array([change]), config.lstm_min_return)
-    vote = int(combine_votes(xv, lv, require_agreement=config.require_agreement)[0])
-    kind = _VOTE_KIND[vote]
-    strength = calibration.strength(probability, change)
-    confidence, support, bucket = calibration.lookup(kind, strength)
-    return Signal(
+    context = _context_for(models, context)
+    shown: list[ModelVote] = []
+    edges: dict[str, np.ndarray] = {}
+    vote_values: list[int] = []
+    for x in models.loaded:
+        m = x.member
+        output = edge = None
+        vote = None
+        reason = m.reason
+        try:
+            output = float(x.model.predict_latest(candles, context=context))
+            edge = float(m.rule.edge(np.array([output]), np.array([price]))[0])
+        except InsufficientDataError as exc:
+            if m.passed:
+                raise
+            reason = f"{reason}; no output on these candles ({exc})"
+        if m.passed and edge is not None:
+            v = int(m.rule.votes(np.array([edge]))[0])
+            vote = FROM_VOTE[v]
+            vote_values.append(v)
+            edges[m.kind] = np.array([edge])
+        shown.append(
+            ModelVote(
+                m.kind,
+                kind_info(m.kind).label,
+                m.name,
+                m.version,
+                output,
+                edge,
+                vote,
+                m.passed,
+                reason,
+            )
+        )
+    common = dict(
         symbol=models.symbol,
-        signal=kind,
-        confidence=confidence,
-        support=support,
-        base_rate=calibration.outcome_base_rate(kind),
-        strength=strength,
-        bucket=bucket,
         buckets=config.strength_buckets,
-        horizon=calibration.horizon,
-        neutral_band=calibration.neutral_band,
-        interval=models.interval,
+        horizon=models.horizon,
+        neutral_band=config.neutral_band,
+        timeframe=models.timeframe,
         price=price,
         candle_time=pd.Timestamp(candles["open_time"].iloc[-1]),
-        xgb_probability=probability,
-        xgb_base_rate=calibration.base_rate if models.xgb is not None else None,
-        xgb_target=models.xgb_target if models.xgb is not None else None,
-        xgb_vote=None if xv is None else _VOTE_KIND[int(xv[0])],
-        lstm_forecast=forecast,
-        lstm_change=change,
-        lstm_vote=None if lv is None else _VOTE_KIND[int(lv[0])],
-        agree=None if xv is None or lv is None else bool(xv[0] == lv[0]),
-        models=dict(models.models),
+        votes=tuple(shown),
+    )
+    cal = models.calibration
+    if cal is None or not vote_values:
+        failed = "; ".join(f"{v.label}: {v.reason}" for v in shown)
+        return Signal(
+            signal=SignalKind.NO_EDGE,
+            reason=f"No model beats its baselines out of sample ({failed}).",
+            confidence=None,
+            interval=(None, None),
+            support=0,
+            base_rate=None,
+            test_hit_rate=None,
+            test_support=0,
+            ece_out_of_time=None,
+            strength=0.0,
+            bucket=None,
+            **common,
+        )
+    vote = int(combine_votes(np.array([vote_values]), require_agreement=config.require_agreement)[0])
+    kind = FROM_VOTE[vote]
+    strength = float(cal.strengths(edges)[0])
+    conf = cal.lookup(kind, strength)
+    reason = None
+    if conf.value is None:
+        reason = f"No earlier out-of-sample {kind.value} calls to measure a confidence on."
+    return Signal(
+        signal=kind,
+        reason=reason,
+        confidence=conf.value,
+        interval=(conf.low, conf.high),
+        support=conf.support,
+        base_rate=conf.base_rate,
+        test_hit_rate=conf.test_hit_rate,
+        test_support=conf.test_support,
+        ece_out_of_time=cal.ece_out_of_time,
+        strength=strength,
+        bucket=conf.bucket,
+        **common,
     )
 
 
@@ -337,14 +420,16 @@ def compute_signals(
     chosen = symbols_with_models(registry) if symbols is None else list(symbols)
     signals: list[Signal] = []
     errors: dict[str, str] = {}
+    given = dict(candles or {})
     for raw in chosen:
         symbol = parse_coin(raw).symbol
         try:
             bundle = models(symbol) if models else load_coin_models(symbol, registry, config=config)
-            frame = (candles or {}).get(symbol)
+            frame = given.get(symbol)
             if frame is None:
-                frame = load_candles(symbol, bundle.interval)
-            signals.append(signal_from_models(bundle, frame))
+                frame = load_candles(symbol, bundle.timeframe)
+            context = given or None
+            signals.append(signal_from_models(bundle, frame, context=context))
         except CryptoVoltError as exc:
             errors[symbol] = str(exc)
     return signals, errors

@@ -1,11 +1,15 @@
-"""One coin end to end: candles → samples → chronological split → fit → walk-forward → evaluate →
+"""One coin end to end: candles → samples → chronological split → fit → walk-forward → card →
 register, reporting :class:`TrainProgress` events on the way.
 
-The flow is the same for every model kind (the model says how to make its samples, see
-:mod:`core.models.base`). Splits are drawn on the candle timeline, so both models of a coin are
-tested on the same period and the same walk-forward folds, and every training set ends
-``horizon`` candles before its held-out window (purge). Each registered version carries its
-out-of-sample predictions (test period and walk-forward folds) as ``predictions.parquet``.
+The flow is the same for every model kind (the model says how to make its samples and how it
+votes, see :mod:`core.models.base`). Splits are drawn on the candle timeline, so every model of a
+coin is tested on the same period: the test window is the most recent ``test_fraction`` and is
+scored once; the walk-forward folds lie strictly inside the period before it, and every training
+set ends ``horizon`` candles before its held-out window (purge). Each version carries its
+out-of-sample predictions (folds and test) as ``predictions.parquet``, with the move over the
+signal horizon and the ATR/close volatility score of every row, and a model card with gates
+(:mod:`core.training.card`). A new version is promoted (champion / challenger) only when its
+gates pass and it beats the current champion, when there is no champion yet, or with ``force``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -21,21 +25,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import Interval, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
+from core.config import Interval, SignalConfig, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import InsufficientDataError
-from core.features.causal import FEATURES
-from core.models import ModelKind, create_model
-from core.models.base import Dataset, FitStep, Model
-from core.registry.model_registry import ModelRegistry
-from core.training.evaluate import (
-    Split,
-    chronological_split,
-    evaluate,
-    validation_split,
-    walk_forward_splits,
-)
+from core.errors import InsufficientDataError, ModelNotFoundError
+from core.features.causal import FEATURES, compute_features, future_return
+from core.models import DEFAULT_KINDS, config_class, create_model, parse_kinds
+from core.models.base import Dataset
+from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
+from core.registry.model_registry import ModelRegistry, model_name
+from core.training.card import beats, build_card
+from core.training.evaluate import Split, chronological_split, walk_forward_splits
+from core.training.fit import WindowFit
 from core.training.provenance import (
     candles_sha256,
     library_versions,
@@ -44,7 +45,14 @@ from core.training.provenance import (
     training_log,
 )
 
-__all__ = ["MIN_TRAIN_SAMPLES", "Stage", "TrainProgress", "required_candles", "train_coin"]
+__all__ = [
+    "MIN_TRAIN_SAMPLES",
+    "Stage",
+    "TrainProgress",
+    "TrainResult",
+    "required_candles",
+    "train_coin",
+]
 
 log = logging.getLogger("core.training.train")
 
@@ -67,7 +75,7 @@ class TrainProgress:
     """One progress event; ``model`` is ``None`` for the stages shared by all models."""
 
     symbol: str
-    model: ModelKind | None
+    model: str | None
     stage: Stage
     step: int = 0
     total: int = 0
@@ -75,30 +83,72 @@ class TrainProgress:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TrainResult:
+    """What training one kind on one coin produced: the registered record and whether it was
+    promoted to champion, with the reason in words."""
+
+    metadata: ModelMetadata
+    promoted: bool
+    promotion: str
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def version(self) -> str:
+        return self.metadata.version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.metadata.to_dict(),
+            "promoted": self.promoted,
+            "promotion": self.promotion,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
+        return cls(
+            ModelMetadata.from_dict(data),
+            bool(data.get("promoted")),
+            str(data.get("promotion", "")),
+        )
+
+
+def _settings(kinds: Sequence[str], settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    given = dict(settings or {})
+    return {k: given.get(k) or config_class(k)() for k in kinds}
+
+
 def required_candles(
-    kind: ModelKind | str,
+    kind: str,
     *,
     target: TargetConfig = TargetConfig(),  # noqa: B008 (frozen, so a shared default is safe)
     split: SplitConfig = SplitConfig(),  # noqa: B008 (frozen, so a shared default is safe)
-    lstm: LSTMConfig = LSTMConfig(),  # noqa: B008 (frozen, so a shared default is safe)
+    config: Any = None,
 ) -> int:
     """How many consecutive candles training ``kind`` with these settings needs.
 
     The look-back warm-up, the purge gap and a validation slice must leave the first walk-forward
-    fold (or, for an LSTM without walk-forward, the training period) ``MIN_TRAIN_SAMPLES``
-    samples, and the test period must hold at least 10 candles.
+    fold (or, for a model without walk-forward, the training period) ``MIN_TRAIN_SAMPLES``
+    samples, and the test period must hold at least 10 candles. Walk-forward folds share the
+    period before the test window.
     """
-    kind = ModelKind.parse(kind)
-    if kind is ModelKind.XGBOOST:
-        warmup, horizon, folds = max(s.warmup for s in FEATURES.values()), target.horizon, True
+    cfg = config if config is not None else config_class(kind)()
+    window = getattr(cfg, "window", None)
+    if window is not None:
+        warmup, horizon = int(window) + 1, max(1, target.horizon)
     else:
-        warmup, horizon, folds = lstm.window, 1, lstm.walk_forward
+        warmup, horizon = max(s.warmup for s in FEATURES.values()), target.horizon
+    folds = getattr(cfg, "walk_forward", True)
     per_block = (
         warmup
         + horizon
         + math.ceil((MIN_TRAIN_SAMPLES + horizon) / (1 - split.validation_fraction))
     )
-    train_share = 1 / (split.folds + 1) if folds else 1 - split.test_fraction
+    before_test = 1 - split.test_fraction
+    train_share = before_test / (split.folds + 1) if folds else before_test
     return max(math.ceil(per_block / train_share), math.ceil(10 / split.test_fraction))
 
 
@@ -109,65 +159,10 @@ def _times(candles: pd.DataFrame, rows: np.ndarray) -> dict[str, str | None]:
     return {"start": times.iloc[0].isoformat(), "end": times.iloc[1].isoformat()}
 
 
-class _Run:
-    """Training of one model kind on one coin's candles."""
-
-    def __init__(self, symbol: str, kind: ModelKind, cfg: Any, emit: Callable[..., None]) -> None:
-        self.symbol, self.kind, self.cfg, self.emit = symbol, kind, cfg, emit
-
-    def fit_window(
-        self, ds: Dataset, split: Split, vf: float, stage: Stage, label: str
-    ) -> tuple[Model, dict[str, Any], pd.DataFrame]:
-        """Fit a fresh model on ``split.train`` (validation cut from its end), score
-        ``split.test``; returns the model, its scores and its predictions."""
-        rows = split.locate(ds.position)
-        inner = validation_split(rows.train, fraction=vf, horizon=ds.horizon)
-        model = create_model(self.kind, self.cfg)
-
-        def on_step(step: FitStep) -> None:
-            left = f", ~{step.seconds_left:.0f}s left" if step.seconds_left is not None else ""
-            numbers = " ".join(f"{k} {v:.4g}" for k, v in step.metrics.items())
-            self.emit(
-                self.kind,
-                stage,
-                step.step,
-                step.total,
-                f"{label}{step.step}/{step.total} {numbers}{left}",
-                step.metrics,
-            )
-
-        validation = (ds.X[inner.test], ds.y[inner.test]) if len(inner.test) else None
-        model.fit(ds.X[inner.train], ds.y[inner.train], validation=validation, on_step=on_step)
-        output = model.predict_output(ds.X[rows.test])
-        scores = evaluate(
-            model.task,
-            ds.y[rows.test],
-            output,
-            close=ds.close[rows.test],
-            train_actual=ds.y[inner.train],
-        )
-        scores["rows"] = {
-            "train": int(len(inner.train)),
-            "validation": int(len(inner.test)),
-            "test": int(len(rows.test)),
-            "purge": int(ds.horizon),
-        }
-        frame = pd.DataFrame(
-            {
-                "open_time": pd.to_datetime(ds.open_time[rows.test], utc=True),
-                "split": split.name,
-                "close": ds.close[rows.test],
-                model.output_name: output,
-                "actual": ds.y[rows.test],
-            }
-        )
-        return model, scores, frame
-
-
-def _check_size(symbol: str, interval: str, rows: int, needs: dict[ModelKind, int]) -> None:
+def _check_size(symbol: str, interval: str, rows: int, needs: dict[str, int]) -> None:
     short = {kind: need for kind, need in needs.items() if rows < need}
     if short:
-        what = ", ".join(f"{kind.value} needs {need:,}" for kind, need in short.items())
+        what = ", ".join(f"{kind} needs {need:,}" for kind, need in short.items())
         raise InsufficientDataError(
             f"{symbol} has {rows:,} {interval} candles, too few for these settings ({what}: the "
             "look-back, the purge gap, the validation slice and every walk-forward fold must fit). "
@@ -176,23 +171,49 @@ def _check_size(symbol: str, interval: str, rows: int, needs: dict[ModelKind, in
         )
 
 
+def _context(
+    symbol: str, interval: str, cfgs: Mapping[str, Any], given: Mapping[str, pd.DataFrame] | None
+) -> dict[str, pd.DataFrame] | None:
+    """Other coins' candles for kinds with cross-asset inputs (the stored references)."""
+    if given is not None:
+        return dict(given)
+    if not any(getattr(cfg, "use_context", False) for cfg in cfgs.values()):
+        return None
+    from core.features.context import load_references
+
+    return load_references(interval)
+
+
+def _extras(candles: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
+    """Per-candle columns every prediction row carries: the move over the signal horizon (what a
+    call is judged on) and ATR/close (the volatility baseline's score)."""
+    return {
+        "future_return": future_return(candles, horizon),
+        "vol_score": compute_features(candles)["feat_atr_14_ratio"].to_numpy(dtype="float64"),
+    }
+
+
 def train_coin(
     symbol: str,
     *,
-    models: Sequence[ModelKind | str] = (ModelKind.XGBOOST, ModelKind.LSTM),
+    models: Sequence[str] | str = DEFAULT_KINDS,
     interval: str | Interval = "1h",
     target: TargetConfig = TargetConfig(),  # noqa: B008 (frozen, so a shared default is safe)
     split: SplitConfig = SplitConfig(),  # noqa: B008 (frozen, so a shared default is safe)
-    xgb: XGBConfig = XGBConfig(),  # noqa: B008 (frozen, so a shared default is safe)
-    lstm: LSTMConfig = LSTMConfig(),  # noqa: B008 (frozen, so a shared default is safe)
+    settings: Mapping[str, Any] | None = None,
+    signal: SignalConfig = SignalConfig(),  # noqa: B008 (frozen, so a shared default is safe)
+    force: bool = False,
     registry: ModelRegistry | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
     candles: pd.DataFrame | None = None,
-) -> list[dict[str, Any]]:
-    """Train, evaluate and register each of ``models`` for one coin.
+    context: Mapping[str, pd.DataFrame] | None = None,
+) -> list[TrainResult]:
+    """Train, evaluate, card and register each of ``models`` (kind names) for one coin.
 
-    ``candles`` (store schema) replaces loading the stored ones. Returns the registered metadata of
-    each version, in ``models`` order.
+    ``settings`` maps a kind to its settings dataclass (the kind's defaults otherwise);
+    ``candles`` (store schema) replaces loading the stored ones, ``context`` the stored reference
+    coins (BTC, ETH) for cross-asset inputs. ``force`` promotes every new version whatever its
+    gates say. Returns one :class:`TrainResult` per kind, in ``models`` order.
 
     Raises:
         InvalidSymbolError / StablecoinError: a bad symbol, or a stablecoin (nothing to learn).
@@ -203,7 +224,8 @@ def train_coin(
     coin = parse_coin(symbol)
     ensure_tradeable(coin.symbol)
     interval = Interval.parse(interval)
-    kinds = list(dict.fromkeys(ModelKind.parse(m) for m in models))
+    kinds = parse_kinds(models)
+    cfgs = _settings(kinds, settings)
     registry = registry or ModelRegistry()
 
     def emit(kind, stage, step=0, total=0, message="", metrics=None) -> None:
@@ -217,143 +239,191 @@ def train_coin(
             candles = load_candles(coin.symbol, interval)
         else:
             candles = drop_open_candles(normalize_candles(candles))
-        needs = {k: required_candles(k, target=target, split=split, lstm=lstm) for k in kinds}
+        needs = {k: required_candles(k, target=target, split=split, config=cfgs[k]) for k in kinds}
         _check_size(coin.symbol, interval.value, len(candles), needs)
+        refs = _context(coin.symbol, interval.value, cfgs, context)
         data = {
             **_times(candles, np.array([0, len(candles) - 1])),
             "rows": len(candles),
             "sha256": candles_sha256(candles),
+            "context": sorted(refs or {}),
         }
         log.info(
             "%s: training %s on %d candles %s → %s",
             coin.symbol,
-            ",".join(k.value for k in kinds),
+            ",".join(kinds),
             len(candles),
             data["start"],
             data["end"],
         )
-        results = []
-        for kind in kinds:
-            cfg = xgb if kind is ModelKind.XGBOOST else lstm
-            results.append(
-                _train_one(
-                    coin.symbol, kind, cfg, candles, interval, target, split, data, registry, emit
-                )
-            )
+        extras = _extras(candles, target.horizon)
+        job = _Job(coin.symbol, interval, target, split, signal, force, data, registry, emit)
+        results = [job.train(kind, cfgs[kind], candles, refs, extras) for kind in kinds]
         emit(None, Stage.DONE, 1, 1, "done")
     return results
 
 
-def _train_one(
-    symbol: str,
-    kind: ModelKind,
-    cfg: Any,
-    candles: pd.DataFrame,
-    interval: Interval,
-    target: TargetConfig,
-    split: SplitConfig,
-    data: dict[str, Any],
-    registry: ModelRegistry,
-    emit: Callable[..., None],
-) -> dict[str, Any]:
-    started = time.monotonic()
-    run = _Run(symbol, kind, cfg, emit)
-    emit(kind, Stage.FEATURES, message="computing inputs and targets")
-    ds = create_model(kind, cfg).make_dataset(candles, target=target)
-    test_split = chronological_split(
-        len(candles), test_fraction=split.test_fraction, horizon=ds.horizon
-    )
-    vf = split.validation_fraction
-    emit(kind, Stage.FITTING, 0, 1, "fitting")
-    model, scores, test_frame = run.fit_window(ds, test_split, vf, Stage.FITTING, "step ")
-    emit(
-        kind,
-        Stage.EVALUATING,
-        1,
-        1,
-        "scored the test period",
-        {k: v for k, v in scores["metrics"].items() if isinstance(v, float)},
-    )
-    log.info(
-        "%s %s test: %s | baseline: %s | skill %s",
-        symbol,
-        kind.value,
-        short_metrics(scores["metrics"]),
-        short_metrics(scores["baseline"]),
-        scores["skill"],
-    )
+@dataclass(frozen=True)
+class _Job:
+    symbol: str
+    interval: Interval
+    target: TargetConfig
+    split: SplitConfig
+    signal: SignalConfig
+    force: bool
+    data: dict[str, Any]
+    registry: ModelRegistry
+    emit: Callable[..., None]
 
-    frames, folds = [], []
-    wants_folds = getattr(cfg, "walk_forward", True)
-    fold_splits = (
-        walk_forward_splits(len(candles), folds=split.folds, horizon=ds.horizon)
-        if wants_folds
-        else []
-    )
-    for k, fold in enumerate(fold_splits, start=1):
-        emit(kind, Stage.WALK_FORWARD, k - 1, len(fold_splits), f"fold {k}/{len(fold_splits)}")
-        _, fold_scores, frame = run.fit_window(
-            ds, fold, vf, Stage.WALK_FORWARD, f"fold {k}/{len(fold_splits)}: step "
+    def train(
+        self,
+        kind: str,
+        cfg: Any,
+        candles: pd.DataFrame,
+        context: Mapping[str, pd.DataFrame] | None,
+        extras: Mapping[str, np.ndarray],
+    ) -> TrainResult:
+        started = time.monotonic()
+        emit, split, symbol = self.emit, self.split, self.symbol
+        fit = WindowFit(kind, cfg, emit, extras)
+        emit(kind, Stage.FEATURES, message="computing inputs and targets")
+        ds = create_model(kind, cfg).make_dataset(candles, target=self.target, context=context)
+        test_split = chronological_split(
+            len(candles), test_fraction=split.test_fraction, horizon=ds.horizon
         )
-        frames.append(frame)
-        folds.append({"fold": fold.name, **_times(candles, fold.test), **fold_scores})
+        vf = split.validation_fraction
+        emit(kind, Stage.FITTING, 0, 1, "fitting")
+        model, scores, test_frame = fit(ds, test_split, vf, Stage.FITTING, "step ")
+        emit(
+            kind,
+            Stage.EVALUATING,
+            1,
+            1,
+            "scored the test period",
+            {k: v for k, v in scores["metrics"].items() if isinstance(v, float)},
+        )
         log.info(
-            "%s %s %s: %s | skill %s",
+            "%s %s test: %s | baseline: %s | skill %s",
             symbol,
-            kind.value,
-            fold.name,
-            short_metrics(fold_scores["metrics"]),
-            fold_scores["skill"],
+            kind,
+            short_metrics(scores["metrics"]),
+            short_metrics(scores["baseline"]),
+            scores["skill"],
         )
-    if fold_splits:
-        emit(kind, Stage.WALK_FORWARD, len(fold_splits), len(fold_splits), "walk-forward done")
-    predictions = pd.concat([*frames, test_frame], ignore_index=True)
+        frames, folds = self._walk_forward(kind, cfg, ds, test_split, fit, candles)
+        fold_frame = pd.concat(frames, ignore_index=True) if frames else None
+        predictions = pd.concat([*frames, test_frame], ignore_index=True)
+        card = build_card(
+            model.output, test_frame, fold_frame, column=model.output_name, horizon=ds.horizon
+        )
+        log.info("%s %s card: %s", symbol, kind, card.verdict())
+        test_rows = test_split.locate(ds.position)
+        metadata = {
+            "schema_version": SCHEMA_VERSION,
+            "symbol": symbol,
+            "interval": self.interval.value,
+            "model_type": kind,
+            "data": self.data,
+            "features": ds.features,
+            "target": {
+                "column": ds.target,
+                "horizon": ds.horizon,
+                "signal_horizon": self.target.horizon,
+            }
+            | ({"threshold": self.target.threshold} if ds.target == self.target.column else {}),
+            "params": model.params(),
+            "split": {
+                **asdict(split),
+                "purge": ds.horizon,
+                "train": _times(candles, ds.position[test_rows.train]),
+                "test": _times(candles, ds.position[test_rows.test]),
+                **{f"{k}_rows": v for k, v in scores["rows"].items() if k != "purge"},
+            },
+            "metrics": {
+                "test": scores["metrics"],
+                "baseline": scores["baseline"],
+                "skill": scores["skill"],
+                "skill_basis": "1 - Brier / Brier of the training base rate"
+                if model.task == "classification"
+                else "1 - MAE / MAE of persistence",
+                "walk_forward": folds,
+                "walk_forward_mean": mean_metrics(folds),
+            },
+            "training": model.summary(),
+            "vote": model.vote_rule(self.signal).to_dict(),
+            "card": card.to_dict(),
+            "library_versions": library_versions(),
+        }
+        if not folds:
+            metadata["metrics"]["walk_forward_note"] = (
+                f"walk-forward is off for this model ({type(cfg).__name__}.walk_forward = False)"
+            )
+        metadata["train_seconds"] = round(time.monotonic() - started, 2)
+        promote, why = self._promotion(kind, card)
+        emit(kind, Stage.SAVING, 0, 1, "registering")
+        saved = self.registry.save(model, metadata, predictions=predictions, promote=promote)
+        record = ModelMetadata.from_dict(saved)
+        emit(kind, Stage.SAVING, 1, 1, f"registered {record.name} {record.version}")
+        log.info(
+            "%s %s registered %s %s in %.1fs; %s",
+            symbol,
+            kind,
+            record.name,
+            record.version,
+            metadata["train_seconds"],
+            why,
+        )
+        return TrainResult(record, promote, why)
 
-    test_rows = test_split.locate(ds.position)
-    metadata = {
-        "symbol": symbol,
-        "interval": interval.value,
-        "model_type": kind.value,
-        "data": data,
-        "features": ds.features,
-        "target": {"column": ds.target, "horizon": ds.horizon}
-        | ({"threshold": target.threshold} if ds.target == target.column else {}),
-        "params": model.params(),
-        "split": {
-            **asdict(split),
-            "purge": ds.horizon,
-            "train": _times(candles, ds.position[test_rows.train]),
-            "test": _times(candles, ds.position[test_rows.test]),
-            **{f"{k}_rows": v for k, v in scores["rows"].items() if k != "purge"},
-        },
-        "metrics": {
-            "test": scores["metrics"],
-            "baseline": scores["baseline"],
-            "skill": scores["skill"],
-            "skill_basis": "1 - Brier / Brier of the training base rate"
-            if model.task == "classification"
-            else "1 - MAE / MAE of persistence",
-            "walk_forward": folds,
-            "walk_forward_mean": mean_metrics(folds),
-        },
-        "training": model.summary(),
-        "train_seconds": None,
-        "library_versions": library_versions(),
-    }
-    if not wants_folds:
-        metadata["metrics"]["walk_forward_note"] = (
-            "walk-forward is off for this model (LSTMConfig.walk_forward = False)"
-        )
-    metadata["train_seconds"] = round(time.monotonic() - started, 2)
-    emit(kind, Stage.SAVING, 0, 1, "registering")
-    meta = registry.save(model, metadata, predictions=predictions)
-    emit(kind, Stage.SAVING, 1, 1, f"registered {meta.get('name')} {meta.get('version')}")
-    log.info(
-        "%s %s registered %s %s in %.1fs",
-        symbol,
-        kind.value,
-        meta.get("name"),
-        meta.get("version"),
-        metadata["train_seconds"],
-    )
-    return meta
+    def _walk_forward(
+        self,
+        kind: str,
+        cfg: Any,
+        ds: Dataset,
+        test_split: Split,
+        fit: WindowFit,
+        candles: pd.DataFrame,
+    ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+        """Expanding folds strictly before the test window: they end one purge (the longer of
+        the label's and the signal's horizon) before it, so no fold label or judged call reaches
+        into the test window."""
+        if not getattr(cfg, "walk_forward", True):
+            return [], []
+        purge = max(ds.horizon, self.target.horizon)
+        region = int(test_split.test[0]) - purge
+        fold_splits = walk_forward_splits(region, folds=self.split.folds, horizon=ds.horizon)
+        frames, folds = [], []
+        total = len(fold_splits)
+        for k, fold in enumerate(fold_splits, start=1):
+            self.emit(kind, Stage.WALK_FORWARD, k - 1, total, f"fold {k}/{total}")
+            _, fold_scores, frame = fit(
+                ds, fold, self.split.validation_fraction, Stage.WALK_FORWARD, f"fold {k}/{total}: "
+            )
+            frames.append(frame)
+            folds.append({"fold": fold.name, **_times(candles, fold.test), **fold_scores})
+            log.info(
+                "%s %s %s: %s | skill %s",
+                self.symbol,
+                kind,
+                fold.name,
+                short_metrics(fold_scores["metrics"]),
+                fold_scores["skill"],
+            )
+        self.emit(kind, Stage.WALK_FORWARD, total, total, "walk-forward done")
+        return frames, folds
+
+    def _promotion(self, kind: str, card: Any) -> tuple[bool, str]:
+        """Champion / challenger: promote when forced, when there is no champion, or when the
+        new version passes its gates and beats the champion."""
+        if self.force:
+            return True, "promoted (--force)"
+        name = model_name(kind, self.symbol)
+        try:
+            champion = ModelMetadata.from_dict(self.registry.get_metadata(name))
+        except ModelNotFoundError:
+            return True, "promoted: the first version of this model"
+        if not card.passed:
+            return False, f"not promoted: {card.verdict()}; {champion.version} stays champion"
+        if champion.gates_passed and not beats(card, champion.card):
+            return False, f"not promoted: it does not beat champion {champion.version}"
+        return True, f"promoted over {champion.version}: gates pass and it beats the champion"

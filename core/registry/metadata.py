@@ -1,0 +1,209 @@
+"""Typed model records: :class:`ModelMetadata` with its :class:`ModelCard` and :class:`Gate` s.
+
+Training writes a record once (``ModelMetadata.to_dict()`` is ``metadata.json``); everything that
+reads a version (signals, backtest, CLI, pages) reads it with :meth:`ModelMetadata.from_dict`.
+Schema version 2 adds the card and the vote rule. Version-1 files (written before cards existed)
+still load: their vote rule is derived from the model type and they have no card, so their gates
+count as failed ("trained before model cards") and they do not vote until retrained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from core.models.base import Output, VoteRule
+
+__all__ = ["SCHEMA_VERSION", "Gate", "ModelCard", "ModelMetadata"]
+
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One pass/fail check of a model card: ``value`` against ``threshold`` as ``rule`` says."""
+
+    value: float | None
+    threshold: float | None
+    passed: bool
+    rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "rule": self.rule,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Gate:
+        return cls(data.get("value"), data.get("threshold"), bool(data["passed"]), data["rule"])
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a version can be trusted with: metrics with intervals, baselines, gates.
+
+    ``metrics`` and ``baselines`` map a name to a number on the test window; ``intervals`` maps a
+    metric name to a 95% block-bootstrap interval (``{"point", "low", "high", ...}``);
+    ``calibration`` (probability models) is the reliability table built on the walk-forward
+    folds and reported on the test window, with ``ece_out_of_time``.
+    """
+
+    output: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    baselines: dict[str, Any] = field(default_factory=dict)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gates: dict[str, Gate] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """True when there is at least one gate and every gate passed."""
+        return bool(self.gates) and all(g.passed for g in self.gates.values())
+
+    def failed(self) -> list[str]:
+        """The failed gates in words: ``["AUC 95% lower bound 0.49 <= 0.5", ...]``."""
+        return [_gate_text(name, g) for name, g in self.gates.items() if not g.passed]
+
+    def verdict(self) -> str:
+        """One sentence: passes, or no edge and which gates failed."""
+        if self.passed:
+            return "passes its gates: it beats its baselines out of sample"
+        failed = self.failed()
+        if not failed:
+            return "no edge: no gates were measured"
+        return "no edge: " + "; ".join(failed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "passed": self.passed,
+            "metrics": dict(self.metrics),
+            "baselines": dict(self.baselines),
+            "intervals": dict(self.intervals),
+            "gates": {name: g.to_dict() for name, g in self.gates.items()},
+            "calibration": self.calibration,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
+        return cls(
+            output=str(data["output"]),
+            metrics=dict(data.get("metrics") or {}),
+            baselines=dict(data.get("baselines") or {}),
+            intervals=dict(data.get("intervals") or {}),
+            gates={k: Gate.from_dict(v) for k, v in (data.get("gates") or {}).items()},
+            calibration=data.get("calibration"),
+            notes=tuple(data.get("notes") or ()),
+        )
+
+
+def _gate_text(name: str, gate: Gate) -> str:
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3g}"
+
+    return f"{name} {num(gate.value)} fails '{gate.rule}'"
+
+
+#: Vote rules of version-1 files, which did not record one.
+_V1_OUTPUT = {"xgboost": Output.PROBABILITY, "lstm": Output.PRICE}
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """One registered version, as ``metadata.json`` holds it (see the module docstring)."""
+
+    name: str
+    version: str
+    symbol: str
+    model_type: str
+    interval: str = "1h"
+    created_at: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    features: tuple[str, ...] = ()
+    target: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    train_seconds: float | None = None
+    library_versions: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    vote: VoteRule | None = None
+    card: ModelCard | None = None
+    promoted: bool = False
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def horizon(self) -> int:
+        """Candles the target looks ahead (1 for next-candle forecasters)."""
+        return int(self.target.get("horizon") or 1)
+
+    @property
+    def signal_horizon(self) -> int:
+        """Candles the signal built on this version is judged over (the trainer's target)."""
+        return int(self.target.get("signal_horizon") or self.target.get("horizon") or 1)
+
+    @property
+    def gates_passed(self) -> bool:
+        return self.card is not None and self.card.passed
+
+    def verdict(self) -> str:
+        """Why this version votes or not, in words."""
+        if self.card is None:
+            return "no edge: trained before model cards existed (no gates measured); retrain it"
+        return self.card.verdict()
+
+    def test_metric(self, key: str) -> Any:
+        """A test-window metric from the card, else from the evaluation metrics."""
+        if self.card is not None and key in self.card.metrics:
+            return self.card.metrics[key]
+        return (self.metrics.get("test") or {}).get(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out.pop("extra")
+        out["features"] = list(self.features)
+        out["vote"] = self.vote.to_dict() if self.vote else None
+        out["card"] = self.card.to_dict() if self.card else None
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelMetadata:
+        """Read a record of any schema version (version-1 files have no ``schema_version``)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["extra"] = {k: v for k, v in data.items() if k not in known}
+        values["schema_version"] = int(data.get("schema_version") or 1)
+        values["features"] = tuple(data.get("features") or ())
+        target = data.get("target")
+        if isinstance(target, str):  # the earliest files stored the column name only
+            values["target"] = {"column": target}
+        vote = data.get("vote")
+        if vote:
+            values["vote"] = VoteRule.from_dict(vote)
+        else:
+            values["vote"] = _v1_vote(data)
+        card = data.get("card")
+        values["card"] = ModelCard.from_dict(card) if card else None
+        for key in ("name", "version", "symbol", "model_type"):
+            values[key] = str(data.get(key, ""))
+        values["promoted"] = bool(data.get("promoted", False))
+        return cls(**values)
+
+
+def _v1_vote(data: Mapping[str, Any]) -> VoteRule | None:
+    output = _V1_OUTPUT.get(str(data.get("model_type", "")))
+    if output is Output.PROBABILITY:
+        baseline = (data.get("metrics") or {}).get("baseline") or {}
+        reference = float(baseline.get("train_base_rate") or 0.5)
+        return VoteRule(output, 0.05, reference, up_only=True)
+    if output is Output.PRICE:
+        return VoteRule(output, 0.001)
+    return None
