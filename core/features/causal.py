@@ -57,6 +57,7 @@ __all__ = [
     "feature_columns",
     "feature_frame",
     "features_markdown",
+    "future_return",
 ]
 
 #: Rows flagged by ``feat_gap_recent`` after a gap: the longest of the short windows (24 candles).
@@ -325,6 +326,21 @@ def compute_targets(
     with np.errstate(invalid="ignore"):
         up = np.where(np.isnan(future), np.nan, (future >= c * (1.0 + cfg.threshold)) * 1.0)
     return pd.DataFrame({cfg.column: up, NEXT_CLOSE: ahead(1)}, index=candles.index)
+
+
+def future_return(candles: pd.DataFrame, horizon: int) -> np.ndarray:
+    """``close[t + horizon] / close[t] - 1`` per candle: the move a call made at t is judged on.
+
+    NaN where the future candle is beyond the data or the window spans a gap (as the targets).
+    """
+    c = _f64(candles["close"])
+    gaps = np.cumsum(gap_starts(candles)).astype("float64")
+    out = np.full_like(c, np.nan)
+    if 0 < horizon < len(c):
+        n = len(c) - horizon
+        out[:n] = c[horizon:] / c[:n] - 1.0
+        out[:n][gaps[horizon:] - gaps[:n] > 0] = np.nan
+    return out
 
 
 def feature_frame(
