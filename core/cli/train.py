@@ -12,6 +12,7 @@ from core import jobs
 from core.cli._common import ProgressBar, format_table
 from core.data.coins import parse_coins
 from core.errors import CryptoVoltError
+from core.models import kinds
 
 __all__ = ["register", "run"]
 
@@ -19,7 +20,7 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train XGBoost and/or LSTM models per coin and register them",
+        help="train models per coin, card them against their baselines and register them",
         description=(
             "Train one coin after another in this terminal (or --background: one job per coin "
             "through the job queue). Every setting is checked before any work starts."
@@ -28,18 +29,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--coins", default="all", help="comma-separated coins, e.g. BTC,ETH (default: all)"
     )
-    parser.add_argument("--models", default="xgb,lstm", help="xgb, lstm or xgb,lstm (default)")
+    parser.add_argument(
+        "--models",
+        default="all",
+        help=f"comma-separated kinds: {', '.join(kinds())}; all (default) or seed (xgboost,lstm)",
+    )
     parser.add_argument("--interval", default="1h", help="candle interval (default 1h)")
     group = parser.add_argument_group("settings (defaults from core/config.py)")
     group.add_argument("--horizon", type=int, help="target: candles ahead (default 6)")
     group.add_argument("--threshold", type=float, help="target: rise as a fraction (0.01 = 1%%)")
-    group.add_argument("--trees", type=int, help="XGBoost: number of trees (default 150)")
-    group.add_argument("--depth", type=int, help="XGBoost: tree depth (default 6)")
-    group.add_argument("--window", type=int, help="LSTM: candles per input sequence (default 60)")
-    group.add_argument("--units", type=int, help="LSTM: units per layer (default 50)")
-    group.add_argument("--epochs", type=int, help="LSTM: maximum epochs (default 100)")
-    group.add_argument("--batch-size", type=int, help="LSTM: batch size")
-    group.add_argument("--patience", type=int, help="LSTM: early-stopping patience (0 = off)")
+    group.add_argument("--trees", type=int, help="boosted models: number of trees")
+    group.add_argument("--depth", type=int, help="boosted models: tree depth")
+    group.add_argument("--window", type=int, help="LSTMs: candles per input sequence")
+    group.add_argument("--units", type=int, help="LSTMs: units per layer")
+    group.add_argument("--epochs", type=int, help="LSTMs: maximum epochs")
+    group.add_argument("--batch-size", type=int, help="LSTMs: batch size")
+    group.add_argument("--patience", type=int, help="LSTMs: early-stopping patience (0 = off)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="promote every new version even if its gates fail or it does not beat the champion",
+    )
     parser.add_argument(
         "--background",
         action="store_true",
@@ -57,7 +67,9 @@ def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
         # "all" means every default coin that has data, so one missing coin does not stop the rest
         stored = {s for s, i in list_stored() if i == args.interval}
         coins = [c for c in coins if c in stored] or coins
-    specs = jobs.make_specs(coins, models=args.models, interval=args.interval, **settings)
+    specs = jobs.make_specs(
+        coins, models=args.models, interval=args.interval, force=args.force, **settings
+    )
     for spec in specs:
         jobs.require_data(spec)
     return specs
@@ -89,10 +101,10 @@ class _Progress:
             self.bar = None
 
 
-def _headline(meta: dict[str, Any]) -> str:
+def _headline(result: Any) -> str:
     from core.registry.model_registry import headline_metrics
 
-    return "  ".join(f"{k} {v}" for k, v in headline_metrics(meta).items())
+    return "  ".join(f"{k} {v}" for k, v in headline_metrics(result.metadata.to_dict()).items())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows: list[list[object]] = []
     failed: list[str] = []
+    verdicts: list[str] = []
     for spec in specs:
         started = time.monotonic()
         progress = _Progress(spec.symbol)
@@ -122,10 +135,20 @@ def run(args: argparse.Namespace) -> int:
                 continue
         progress.close()
         elapsed = time.monotonic() - started
-        for meta in results:
-            rows.append([meta.get("name"), meta.get("version"), f"{elapsed:.0f}s", _headline(meta)])
+        for result in results:
+            record = result.metadata
+            edge = "EDGE" if record.gates_passed else "NO EDGE"
+            champion = "champion" if result.promoted else "challenger"
+            rows.append(
+                [record.name, record.version, f"{elapsed:.0f}s", edge, champion, _headline(result)]
+            )
+            verdicts.append(
+                f"{record.name} {record.version}: {record.verdict()}. {result.promotion}."
+            )
     if rows:
-        print(format_table(["model", "version", "time", "test metrics (baseline)"], rows))
+        headers = ["model", "version", "time", "gates", "role", "test metrics (baseline)"]
+        print(format_table(headers, rows))
+        print("\n".join(verdicts))
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

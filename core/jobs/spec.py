@@ -8,13 +8,14 @@ person changes on the Training page or as ``python -m core train`` flags.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-from core.config import Interval, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
+from core.config import Interval, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, NoDataError
+from core.models import DEFAULT_KINDS, config_class, parse_kinds
 
 __all__ = [
     "ACTIVE_STATES",
@@ -40,32 +41,26 @@ class JobState(StrEnum):
 
 
 ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
-MODEL_ALIASES = {"xgb": "xgboost", "xgboost": "xgboost", "lstm": "lstm"}
 
 
 def parse_models(value: str | Sequence[str]) -> tuple[str, ...]:
-    """``"xgb,lstm"``, ``"both"``, ``"all"``, ``["XGBoost"]`` → ``("xgboost", "lstm")``.
+    """``"xgb,lstm"``, ``"all"``, ``"seed"``, ``["XGBoost"]`` → kind names (see core.models).
 
     Raises:
         ConfigError: an unknown model name, or none at all.
     """
-    items = value.split(",") if isinstance(value, str) else list(value)
-    out: list[str] = []
-    for item in (str(getattr(i, "value", i)).strip().lower() for i in items):
-        if item in {"both", "all"}:
-            out.extend(["xgboost", "lstm"])
-        elif item in MODEL_ALIASES:
-            out.append(MODEL_ALIASES[item])
-        elif item:
-            raise ConfigError(f"Unknown model {item!r}: use xgb, lstm or both.")
-    if not out:
-        raise ConfigError("Pick at least one model: xgb, lstm or both.")
-    return tuple(dict.fromkeys(out))
+    return parse_kinds(value)
+
+
+def _default_settings(models: Sequence[str]) -> dict[str, Any]:
+    return {kind: config_class(kind)() for kind in models}
 
 
 @dataclass(frozen=True)
 class JobSpec:
     """What one job trains: one coin, its models and every setting, validated on construction.
+
+    ``settings`` maps each model kind to its settings dataclass (defaults for kinds left out).
 
     Raises:
         InvalidSymbolError, StablecoinError, ConfigError: a symbol, model or setting that cannot
@@ -73,36 +68,36 @@ class JobSpec:
     """
 
     symbol: str
-    models: tuple[str, ...] = ("xgboost", "lstm")
+    models: tuple[str, ...] = DEFAULT_KINDS
     interval: str = "1h"
     target: TargetConfig = field(default_factory=TargetConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
-    xgb: XGBConfig = field(default_factory=XGBConfig)
-    lstm: LSTMConfig = field(default_factory=LSTMConfig)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    force: bool = False
 
     def __post_init__(self) -> None:
         symbol = parse_coin(self.symbol).symbol
         ensure_tradeable(symbol)
         object.__setattr__(self, "symbol", symbol)
-        object.__setattr__(self, "models", parse_models(self.models))
+        models = parse_models(self.models)
+        object.__setattr__(self, "models", models)
         object.__setattr__(self, "interval", Interval.parse(self.interval).value)
+        given = {parse_kinds([k])[0]: v for k, v in dict(self.settings).items()}
+        object.__setattr__(self, "settings", {k: given.get(k) or config_class(k)() for k in models})
 
-    def train(self, *, registry: Any = None, progress: Any = None) -> list[dict[str, Any]]:
-        """Run ``core.training.train.train_coin`` with these settings (loads TensorFlow for an LSTM).
-
-        Returns the metadata of each registered version; raises what ``train_coin`` raises.
-        """
-        from core.models import ModelKind
+    def train(self, *, registry: Any = None, progress: Any = None) -> list[Any]:
+        """Run ``core.training.train.train_coin`` with these settings (loads TensorFlow for an
+        LSTM). Returns its :class:`~core.training.train.TrainResult` list; raises what it raises."""
         from core.training.train import train_coin
 
         return train_coin(
             self.symbol,
-            models=tuple(ModelKind(m) for m in self.models),
+            models=self.models,
             interval=self.interval,
             target=self.target,
             split=self.split,
-            xgb=self.xgb,
-            lstm=self.lstm,
+            settings=self.settings,
+            force=self.force,
             registry=registry,
             progress=progress,
         )
@@ -114,50 +109,59 @@ class JobSpec:
             "interval": self.interval,
             "target": asdict(self.target),
             "split": asdict(self.split),
-            "xgb": asdict(self.xgb),
-            "lstm": asdict(self.lstm),
+            "settings": {kind: asdict(cfg) for kind, cfg in self.settings.items()},
+            "force": self.force,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
+        """Read ``spec.json`` (also the older form with ``xgb`` / ``lstm`` settings keys)."""
         try:
+            models = parse_models(data.get("models") or DEFAULT_KINDS)
+            raw = dict(data.get("settings") or {})
+            for old, kind in (("xgb", "xgboost"), ("lstm", "lstm")):
+                if old in data and kind not in raw:
+                    raw[kind] = data[old]
+            settings = {k: config_class(k)(**(raw.get(k) or {})) for k in models}
             return cls(
                 symbol=data["symbol"],
-                models=tuple(data.get("models") or ("xgboost", "lstm")),
+                models=models,
                 interval=data.get("interval", "1h"),
                 target=TargetConfig(**(data.get("target") or {})),
                 split=SplitConfig(**(data.get("split") or {})),
-                xgb=XGBConfig(**(data.get("xgb") or {})),
-                lstm=LSTMConfig(**(data.get("lstm") or {})),
+                settings=settings,
+                force=bool(data.get("force", False)),
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"Job spec is not valid ({exc}); launch the job again.") from None
 
 
 #: The main settings a person can change (form fields, CLI flags) → (stage, dataclass field).
+#: A model setting applies to every chosen kind whose settings have that field.
 SETTINGS: dict[str, tuple[str, str]] = {
     "horizon": ("target", "horizon"),
     "threshold": ("target", "threshold"),
-    "trees": ("xgb", "n_estimators"),
-    "depth": ("xgb", "max_depth"),
-    "window": ("lstm", "window"),
-    "units": ("lstm", "units"),
-    "epochs": ("lstm", "epochs"),
-    "batch_size": ("lstm", "batch_size"),
-    "patience": ("lstm", "patience"),
+    "trees": ("model", "n_estimators"),
+    "depth": ("model", "max_depth"),
+    "window": ("model", "window"),
+    "units": ("model", "units"),
+    "epochs": ("model", "epochs"),
+    "batch_size": ("model", "batch_size"),
+    "patience": ("model", "patience"),
 }
-_STAGE_CONFIGS = {"target": TargetConfig, "xgb": XGBConfig, "lstm": LSTMConfig}
 
 
 def make_specs(
     coins: Sequence[str],
     *,
-    models: str | Sequence[str] = ("xgboost", "lstm"),
+    models: str | Sequence[str] = DEFAULT_KINDS,
     interval: str = "1h",
+    force: bool = False,
     **settings: Any,
 ) -> list[JobSpec]:
     """One validated :class:`JobSpec` per coin from the main settings (keys of :data:`SETTINGS`;
-    ``None`` keeps the default). Everything is checked before anything is started.
+    ``None`` keeps the default). Everything is checked before anything is started, and every
+    invalid setting is reported, not just the first.
 
     Raises:
         ConfigError: an unknown setting, an impossible value, no coins, an unknown model.
@@ -168,20 +172,31 @@ def make_specs(
         raise ConfigError(f"Unknown setting(s) {unknown}: use {', '.join(SETTINGS)}.")
     if not coins:
         raise ConfigError("Pick at least one coin to train.")
-    values: dict[str, dict[str, Any]] = {stage: {} for stage in _STAGE_CONFIGS}
+    kinds = parse_models(models)
+    target_values: dict[str, Any] = {}
+    model_values: dict[str, Any] = {}
     for key, value in settings.items():
         if value is not None:
             stage, name = SETTINGS[key]
-            values[stage][name] = value
+            (target_values if stage == "target" else model_values)[name] = value
+    problems: list[str] = []
+    target = TargetConfig()
     try:
-        built = {stage: cls(**values[stage]) for stage, cls in _STAGE_CONFIGS.items()}
-    except TypeError as exc:
-        raise ConfigError(f"Settings are not valid: {exc}") from None
-    models = parse_models(models)
-    return [
-        JobSpec(coin, models, interval, built["target"], SplitConfig(), built["xgb"], built["lstm"])
-        for coin in coins
-    ]
+        target = TargetConfig(**target_values)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    built: dict[str, Any] = {}
+    for kind in kinds:
+        cls = config_class(kind)
+        names = {f.name for f in fields(cls)}
+        try:
+            built[kind] = cls(**{k: v for k, v in model_values.items() if k in names})
+        except (ConfigError, TypeError) as exc:
+            if str(exc) not in problems:
+                problems.append(str(exc))
+    if problems:
+        raise ConfigError(" ".join(problems))
+    return [JobSpec(coin, kinds, interval, target, SplitConfig(), built, force) for coin in coins]
 
 
 def require_data(spec: JobSpec) -> None:
