@@ -10,6 +10,7 @@ kind is made or loaded.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_KINDS",
+    "PLUGINS_ENV",
     "SEED_KINDS",
     "KindInfo",
     "config_class",
@@ -104,6 +106,22 @@ register_kind(
 DEFAULT_KINDS: tuple[str, ...] = ("xgb_direction", "lstm_return", "xgboost", "lstm")
 #: The seed's configuration (XGBoost "+1% in 6 h", LSTM on the price level).
 SEED_KINDS: tuple[str, ...] = ("xgboost", "lstm")
+#: Environment variable naming modules that register more kinds (see _load_plugins).
+PLUGINS_ENV = "CRYPTOVOLT_MODEL_PLUGINS"
+
+
+def _load_plugins() -> None:
+    """Import the modules named in ``$CRYPTOVOLT_MODEL_PLUGINS`` (comma-separated); each calls
+    :func:`register_kind` for the kinds it adds, so every process (CLI, jobs, the app) sees
+    them."""
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"{PLUGINS_ENV} names {module!r}, which cannot be imported ({exc}). Fix or unset "
+                f"{PLUGINS_ENV}."
+            ) from None
 
 
 def kinds() -> list[str]:
@@ -185,3 +203,6 @@ def load_model(kind: str, directory: Path) -> Model:
         ModelError: the folder does not hold such a model.
     """
     return _model_class(kind).load(Path(directory))  # type: ignore[no-any-return]
+
+
+_load_plugins()

@@ -282,7 +282,7 @@ def _ece_out_of_time(
     for value in np.unique(promised[ok]):
         sel = ok & (promised == value)
         total += sel.sum() / n * abs(float(right[sel].mean()) - float(value))
-    return round(total, 6)
+    return round(float(total), 6)
 
 
 def _row(
