@@ -1,4 +1,10 @@
-"""The ensemble rule and its calibrated confidence, on hand-made out-of-sample prediction frames."""
+"""The ensemble rule and its out-of-time confidence, on hand-made out-of-sample prediction frames.
+
+Each member's frame has what the trainer writes: ``open_time, split, close, <output>,
+future_return`` (the move over the signal horizon, what a call is judged on), with ``fold*`` rows
+(the walk-forward folds, where the confidence table is built) and ``test`` rows (the later window
+it is reported on).
+"""
 
 from __future__ import annotations
 
@@ -10,172 +16,302 @@ import pytest
 
 from core.config import SignalConfig
 from core.errors import ConfigError
-from core.signals.ensemble import SignalKind, build_calibration, combine_votes, merge_predictions
-from core.signals.live import CoinModels, signal_from_models
+from core.models.base import Output, VoteRule
+from core.registry.metadata import Gate, ModelCard, ModelMetadata
+from core.registry.model_registry import ModelRegistry
+from core.signals.ensemble import (
+    Member,
+    SignalKind,
+    build_calibration,
+    combine_votes,
+    hits,
+    member_frame,
+)
+from core.signals.live import CoinModels, Loaded, load_coin_models, signal_from_models
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)
+UP, DOWN = 0.004, -0.004  # a move over the horizon: a hit for BULLISH / BEARISH
+RETURN_RULE = VoteRule(Output.RETURN, margin=0.001)
+EXACT = SignalConfig(strength_buckets=1, min_support=1, prior_strength=0)
+
+#: (output column, vote rule) of the kinds the tests use.
+KINDS = {
+    "lstm_return": ("forecast_return", RETURN_RULE),
+    "xgb_direction": ("probability", VoteRule(Output.PROBABILITY, 0.02, reference=0.5)),
+    "lstm": ("forecast", VoteRule(Output.PRICE, 0.001)),
+    "xgboost": ("probability", VoteRule(Output.PROBABILITY, 0.05, reference=0.25, up_only=True)),
+}
 
 
-def path_from_steps(steps: list[float], start: float = 100.0) -> np.ndarray:
-    """Closes that move by the given fractional steps, one per candle."""
-    return start * np.cumprod([1.0, *(1.0 + np.asarray(steps))])
+def outcomes(ups: int, downs: int, seed: int = 0) -> np.ndarray:
+    """``ups`` rising and ``downs`` falling horizon moves, shuffled."""
+    moves = np.array([UP] * ups + [DOWN] * downs)
+    np.random.default_rng(seed).shuffle(moves)
+    return moves
 
 
-def lstm_frame(closes: np.ndarray, forecast_returns, split: str = "test") -> pd.DataFrame:
-    n = len(closes)
-    returns = np.broadcast_to(np.asarray(forecast_returns, dtype=float), (n,))
+def frame(output, future_return, split="fold1", *, column="forecast_return", start=0):
+    """A member's prediction rows, one per hour from ``START + start`` hours."""
+    future = np.asarray(future_return, dtype="float64")
+    n = len(future)
     return pd.DataFrame(
         {
-            "open_time": START + HOUR * np.arange(n),
+            "open_time": START + HOUR * (start + np.arange(n)),
             "split": split,
-            "close": closes,
-            "forecast": closes * (1 + returns),
-            "actual": np.append(closes[1:], np.nan),
+            "close": 100.0,
+            column: np.broadcast_to(np.asarray(output, dtype="float64"), (n,)),
+            "actual": np.nan,
+            "future_return": future,
         }
     )
 
 
-def xgb_frame(closes: np.ndarray, probabilities, split: str = "test") -> pd.DataFrame:
-    n = len(closes)
-    future = np.append(closes[1:], np.nan)
-    return pd.DataFrame(
-        {
-            "open_time": START + HOUR * np.arange(n),
-            "split": split,
-            "close": closes,
-            "probability": np.broadcast_to(np.asarray(probabilities, dtype=float), (n,)),
-            "actual": (future / closes - 1 >= 0.01).astype(float),
-        }
+def member(
+    predictions: pd.DataFrame, kind="lstm_return", *, rule=None, passed=True, reason=""
+) -> Member:
+    column, default = KINDS.get(kind, ("forecast_return", RETURN_RULE))
+    return Member(
+        kind=kind,
+        name=f"{kind}_btcusdt",
+        version="v1",
+        rule=rule or default,
+        output_name=column,
+        predictions=predictions,
+        passed=passed,
+        reason=reason or ("votes: its gates pass" if passed else "no edge: auc 0.49 fails"),
     )
 
 
-def test_a_rule_right_51_percent_of_the_time_says_51_percent():
-    # 100 one-candle steps, 51 up and 49 down; the LSTM always forecasts up → 100 BULLISH calls.
-    steps = [0.01] * 51 + [-0.01] * 49
-    rng = np.random.default_rng(0)
-    rng.shuffle(steps)
-    closes = path_from_steps(steps)
-    config = SignalConfig(strength_buckets=1, min_support=1)
-    cal = build_calibration(None, lstm_frame(closes, 0.005), horizon=1, config=config)
-    confidence, support, _ = cal.lookup(SignalKind.BULLISH, cal.strength(None, 0.005))
-    assert confidence == pytest.approx(0.51)
-    assert support == 100  # the last row's outcome is unknown and is not counted
-    assert cal.rows == 100
+def folds_then_test(output, fold_future, test_future, column="forecast_return") -> pd.DataFrame:
+    fold = frame(output, fold_future, "fold1", column=column)
+    test = frame(output, test_future, "test", column=column, start=len(fold))
+    return pd.concat([fold, test], ignore_index=True)
+
+
+# ---- the confidence table ------------------------------------------------------------------
+
+
+def test_a_rule_right_51_percent_of_the_time_says_51_percent_exactly_without_a_prior():
+    # 100 fold rows, 51 up and 49 down; the forecaster always says up → 100 BULLISH calls.
+    cal = build_calibration([member(frame(0.005, outcomes(51, 49)))], horizon=6, config=EXACT)
+    conf = cal.lookup(SignalKind.BULLISH, 0.5)
+    assert conf.value == pytest.approx(0.51) and conf.hit_rate == pytest.approx(0.51)
+    assert conf.support == 100 and cal.built_rows == 100 and cal.test_rows == 0
+    assert conf.low < 0.51 < conf.high  # Wilson interval around it
+    assert conf.base_rate == pytest.approx(0.51)  # every row rose or fell: base rate = hit rate
+
+
+def test_a_rule_right_51_percent_is_shrunk_toward_the_base_rate_by_the_default_prior():
+    # 100 BULLISH calls (51 rise) and 100 rows where the forecaster abstains (39 rise): the
+    # base rate of "rises" on the fold rows is 90 / 200 = 0.45.
+    calls = frame(0.005, outcomes(51, 49), start=0)
+    quiet = frame(0.0, outcomes(39, 61, seed=1), start=100)
+    predictions = pd.concat([calls, quiet], ignore_index=True)
+    config = SignalConfig(strength_buckets=1, min_support=1)  # default prior: 20 calls
+    assert config.prior_strength == 20
+    conf = build_calibration([member(predictions)], horizon=6, config=config).lookup(
+        SignalKind.BULLISH, 0.9
+    )
+    assert conf.hit_rate == pytest.approx(0.51) and conf.support == 100
+    assert conf.base_rate == pytest.approx(0.45)
+    assert conf.value == pytest.approx((51 + 20 * 0.45) / (100 + 20))  # 0.50
+    assert 0.45 < conf.value < 0.51
+    # with ten times the calls the prior hardly matters: a 51% rule says about 51%
+    many = frame(0.005, outcomes(510, 490))
+    big = build_calibration([member(many)], horizon=6, config=config)
+    assert big.lookup(SignalKind.BULLISH, 0.5).value == pytest.approx(0.51, abs=0.001)
 
 
 def test_confidence_below_half_is_reported_as_is():
-    steps = [0.01] * 30 + [-0.01] * 70
-    cal = build_calibration(
-        None,
-        lstm_frame(path_from_steps(steps), 0.005),
-        horizon=1,
-        config=SignalConfig(strength_buckets=1, min_support=1),
+    cal = build_calibration([member(frame(0.005, outcomes(30, 70)))], horizon=6, config=EXACT)
+    conf = cal.lookup(SignalKind.BULLISH, 0.5)
+    assert conf.value == pytest.approx(0.30) and conf.support == 100
+
+
+def test_confidence_is_built_on_the_folds_and_only_reported_on_the_test_window():
+    fold = outcomes(60, 40)
+    good = build_calibration(
+        [member(folds_then_test(0.005, fold, outcomes(35, 15, seed=2)))], horizon=6, config=EXACT
     )
-    confidence, support, _ = cal.lookup(SignalKind.BULLISH, 0.5)
-    assert confidence == pytest.approx(0.30)
-    assert support == 100
+    bad = build_calibration(
+        [member(folds_then_test(0.005, fold, outcomes(10, 40, seed=3)))], horizon=6, config=EXACT
+    )
+    columns = ["signal", "bucket", "support", "hits", "hit_rate", "confidence", "low", "high"]
+    pd.testing.assert_frame_equal(good.table[columns], bad.table[columns])
+    g, b = good.lookup(SignalKind.BULLISH, 0.5), bad.lookup(SignalKind.BULLISH, 0.5)
+    assert g.value == b.value == pytest.approx(0.60) and g.support == b.support == 100
+    assert g.test_support == b.test_support == 50
+    assert g.test_hit_rate == pytest.approx(0.70) and b.test_hit_rate == pytest.approx(0.20)
+    assert good.built_rows == 100 and good.test_rows == 50
+    # changing the fold rows does change the confidence
+    other = build_calibration(
+        [member(folds_then_test(0.005, outcomes(45, 55), outcomes(35, 15, seed=2)))],
+        horizon=6,
+        config=EXACT,
+    )
+    assert other.lookup(SignalKind.BULLISH, 0.5).value == pytest.approx(0.45)
+
+
+def test_ece_out_of_time_compares_the_promise_with_the_test_window():
+    # promised 0.51 (fold hit rate, no prior); the test window's calls were right 70% of the time
+    predictions = folds_then_test(0.005, outcomes(51, 49), outcomes(35, 15, seed=4))
+    cal = build_calibration([member(predictions)], horizon=6, config=EXACT)
+    assert cal.ece_out_of_time == pytest.approx(abs(0.70 - 0.51))
+    # two kinds of calls in each window, weighted by their count in the test window
+    both = pd.concat(
+        [
+            frame(0.005, outcomes(51, 49), "fold1", start=0),  # BULLISH right 51%
+            frame(-0.005, outcomes(40, 60), "fold1", start=100),  # BEARISH right 60%
+            frame(0.005, outcomes(35, 15, seed=4), "test", start=200),  # then 70%
+            frame(-0.005, outcomes(30, 20, seed=5), "test", start=250),  # then 40%
+        ],
+        ignore_index=True,
+    )
+    cal2 = build_calibration([member(both)], horizon=6, config=EXACT)
+    bull = cal2.lookup(SignalKind.BULLISH, 0.5)
+    bear = cal2.lookup(SignalKind.BEARISH, 0.5)
+    assert bull.value == pytest.approx(0.51) and bear.value == pytest.approx(0.60)
+    assert bull.test_hit_rate == pytest.approx(0.70) and bear.test_hit_rate == pytest.approx(0.40)
+    assert cal2.ece_out_of_time == pytest.approx(0.5 * 0.19 + 0.5 * 0.20)
+    # no test rows: nothing to report the table on
+    alone = build_calibration([member(frame(0.005, outcomes(51, 49)))], horizon=6, config=EXACT)
+    assert alone.ece_out_of_time is None
+
+
+def _weak_and_strong(n: int = 120) -> pd.DataFrame:
+    """Weak forecasts (+0.2%) are followed by a fall, strong ones (+2%) by a rise."""
+    forecast = np.where(np.arange(n) % 2 == 0, 0.002, 0.02)
+    return frame(forecast, np.where(forecast == 0.002, DOWN, UP))
 
 
 def test_stronger_calls_are_calibrated_on_their_own_bucket():
-    # Weak forecasts (+0.2%) are followed by a fall, strong ones (+2%) by a rise.
-    n = 120
-    returns = np.where(np.arange(n) % 2 == 0, 0.002, 0.02)
-    steps = [(-0.01 if r == 0.002 else 0.01) for r in returns[:-1]]
-    frame = lstm_frame(path_from_steps(steps), returns)
-    cal = build_calibration(
-        None, frame, horizon=1, config=SignalConfig(strength_buckets=2, min_support=10)
-    )
-    weak = cal.lookup(SignalKind.BULLISH, cal.strength(None, 0.002))
-    strong = cal.lookup(SignalKind.BULLISH, cal.strength(None, 0.02))
-    assert weak[0] == pytest.approx(0.0) and strong[0] == pytest.approx(1.0)
-    assert weak[1] == 60 and strong[1] == 59  # support counts per bucket
-    assert weak[2] == 1 and strong[2] == 2
+    config = SignalConfig(strength_buckets=2, min_support=10, prior_strength=0)
+    cal = build_calibration([member(_weak_and_strong())], horizon=6, config=config)
+    weak_s, strong_s = cal.strengths({"lstm_return": np.array([0.002, 0.02])})
+    assert weak_s < strong_s
+    weak = cal.lookup(SignalKind.BULLISH, weak_s)
+    strong = cal.lookup(SignalKind.BULLISH, strong_s)
+    assert weak.value == pytest.approx(0.0) and strong.value == pytest.approx(1.0)
+    assert weak.support == 60 and strong.support == 60  # support counts per bucket
+    assert weak.bucket == 1 and strong.bucket == 2
     overall = cal.table.query("signal == 'BULLISH' and bucket == 0").iloc[0]
-    assert overall["support"] == 119 and overall["hits"] == 59
+    assert overall["support"] == 120 and overall["hits"] == 60
+    # the default prior pulls both toward the base rate (0.5) but keeps them apart
+    shrunk = build_calibration(
+        [member(_weak_and_strong())], horizon=6, config=SignalConfig(strength_buckets=2)
+    )
+    low, high = (shrunk.lookup(SignalKind.BULLISH, s).value for s in (weak_s, strong_s))
+    assert low == pytest.approx(10 / 80) and high == pytest.approx(70 / 80)
 
 
 def test_thin_bucket_falls_back_to_all_calls_of_that_kind():
-    n = 120
-    returns = np.where(np.arange(n) % 2 == 0, 0.002, 0.02)
-    steps = [(-0.01 if r == 0.002 else 0.01) for r in returns[:-1]]
-    cal = build_calibration(
-        None,
-        lstm_frame(path_from_steps(steps), returns),
-        horizon=1,
-        config=SignalConfig(strength_buckets=2, min_support=100),
-    )
-    confidence, support, bucket = cal.lookup(SignalKind.BULLISH, cal.strength(None, 0.02))
-    assert bucket is None and support == 119
-    assert confidence == pytest.approx(59 / 119)
+    config = SignalConfig(strength_buckets=2, min_support=100, prior_strength=0)
+    cal = build_calibration([member(_weak_and_strong())], horizon=6, config=config)
+    conf = cal.lookup(SignalKind.BULLISH, cal.strengths({"lstm_return": np.array([0.02])})[0])
+    assert conf.bucket is None and conf.support == 120
+    assert conf.value == pytest.approx(0.5)
 
 
 def test_a_kind_never_called_out_of_sample_has_no_confidence():
-    cal = build_calibration(
-        None, lstm_frame(path_from_steps([0.01] * 50), 0.005), horizon=1, config=SignalConfig()
-    )
-    assert cal.lookup(SignalKind.BEARISH, 0.9) == (None, 0, None)
+    cal = build_calibration([member(frame(0.005, outcomes(50, 0)))], horizon=6)
+    conf = cal.lookup(SignalKind.BEARISH, 0.9)
+    assert conf.value is None and conf.support == 0 and conf.bucket is None
 
 
-def test_outcome_is_judged_horizon_candles_later():
-    # Up 1% each candle for three candles, then down 5%: with horizon 3 the call at row 1 sees
-    # 1.01 * 0.95 relative change (a loss), with horizon 1 a gain.
-    steps = [0.01, 0.01, 0.01, -0.05] * 10
-    frame = lstm_frame(path_from_steps(steps), 0.005)
-    one = build_calibration(None, frame, horizon=1, config=SignalConfig(strength_buckets=1))
-    three = build_calibration(None, frame, horizon=3, config=SignalConfig(strength_buckets=1))
-    assert one.lookup(SignalKind.BULLISH, 0.5)[0] == pytest.approx(30 / 40)
-    assert three.lookup(SignalKind.BULLISH, 0.5)[1] == 38
-    # three candles: from rows 0 mod 4 the path is +1%,+1%,+1% (hit); other rows include -5%.
-    assert three.lookup(SignalKind.BULLISH, 0.5)[0] == pytest.approx(10 / 38)
+def test_calls_are_judged_on_the_horizon_move_and_unknown_outcomes_are_left_out():
+    assert hits(
+        np.array([1, 1, -1, -1, 0, 0]), np.array([0.01, -0.01, -0.01, 0.01, 0.005, 0.02]), 0.01
+    ).tolist() == [True, False, True, False, True, False]
+    future = outcomes(51, 49).astype("float64")
+    future = np.append(future, [np.nan] * 6)  # the last horizon's outcome is not known yet
+    cal = build_calibration([member(frame(0.005, future))], horizon=6, config=EXACT)
+    assert cal.built_rows == 100 and cal.lookup(SignalKind.BULLISH, 0.5).support == 100
 
 
-def test_xgboost_votes_against_the_base_rate_not_one_half():
-    closes = path_from_steps([0.01, -0.01] * 30)
-    probs = np.where(np.arange(61) % 3 == 0, 0.40, np.where(np.arange(61) % 3 == 1, 0.22, 0.05))
-    config = SignalConfig(xgb_margin=0.05, strength_buckets=1, min_support=1)
-    cal = build_calibration(
-        xgb_frame(closes, probs), None, horizon=1, base_rate=0.22, config=config
-    )
+def test_a_probability_votes_against_its_base_rate_not_one_half():
+    n = 60
+    probs = np.where(np.arange(n) % 3 == 0, 0.40, np.where(np.arange(n) % 3 == 1, 0.22, 0.05))
+    predictions = frame(probs, outcomes(30, 30), column="probability")
+    two_sided = VoteRule(Output.PROBABILITY, margin=0.05, reference=0.22)
+    cal = build_calibration([member(predictions, "xgb_direction", rule=two_sided)], horizon=6)
     counts = cal.table.query("bucket == 0").set_index("signal")["support"]
-    # 0.40 is bullish (above 0.22 + 0.05), 0.22 abstains, 0.05 is bearish.
+    # 0.40 is bullish (above 0.22 + 0.05), 0.22 abstains, 0.05 is bearish
     assert counts["BULLISH"] == 20 and counts["NEUTRAL"] == 20 and counts["BEARISH"] == 20
+    # a one-sided event ("+1% within 6 h") never votes down: a low chance of a rise is "quiet"
+    up_only = VoteRule(Output.PROBABILITY, margin=0.05, reference=0.22, up_only=True)
+    cal = build_calibration([member(predictions, "xgboost", rule=up_only)], horizon=6)
+    counts = cal.table.query("bucket == 0").set_index("signal")["support"]
+    assert counts["BULLISH"] == 20 and counts["NEUTRAL"] == 40 and counts["BEARISH"] == 0
 
 
-def test_xgboost_base_rate_defaults_to_the_fold_labels():
-    closes = path_from_steps([0.02, -0.01, -0.01] * 20)
-    folds = xgb_frame(closes, 0.3, split="fold1")
-    cal = build_calibration(folds, None, horizon=1, config=SignalConfig())
-    assert cal.base_rate == pytest.approx(folds["actual"].mean())
-
-
-def test_two_models_merge_on_time_and_contradiction_is_neutral():
-    closes = path_from_steps([0.001, -0.001] * 30)
-    xgb = xgb_frame(closes, 0.9)  # always up
-    lstm = lstm_frame(closes, -0.01)[5:]  # always down, and five rows shorter
-    merged = merge_predictions(xgb, lstm)
-    assert len(merged) == len(lstm)
-    cal = build_calibration(xgb, lstm, horizon=1, base_rate=0.2, config=SignalConfig())
+def test_members_merge_on_time_and_contradiction_is_neutral():
+    moves = np.full(60, 0.001)
+    up = member(frame(0.01, moves), "lstm_return")
+    down = member(frame(0.40, moves, column="probability")[5:], "xgb_direction")  # 5 rows fewer
+    merged = member_frame([up, down])
+    assert len(merged) == 55
+    assert {"edge_lstm_return", "vote_lstm_return", "vote_xgb_direction"} <= set(merged)
+    assert merged["open_time"].min() == START + 5 * HOUR
+    cal = build_calibration([up, down], horizon=6, config=EXACT)
     table = cal.table.query("bucket == 0").set_index("signal")
     assert table.loc["BULLISH", "support"] == 0 and table.loc["BEARISH", "support"] == 0
-    # NEUTRAL is a hit when the close moved less than the band (1%): every 0.1% step is.
-    assert table.loc["NEUTRAL", "support"] == len(lstm) - 1
+    # NEUTRAL is a hit when the close moved less than the band (1%): every 0.1% move is
+    assert table.loc["NEUTRAL", "support"] == 55
     assert table.loc["NEUTRAL", "hit_rate"] == pytest.approx(1.0)
 
 
 def test_combine_votes_rules():
-    x = np.array([1, 1, 0, -1, 0, 1])
-    lv = np.array([1, 0, 0, 1, -1, -1])
-    assert combine_votes(x, lv).tolist() == [1, 1, 0, 0, -1, 0]
-    assert combine_votes(x, lv, require_agreement=True).tolist() == [1, 0, 0, 0, 0, 0]
-    assert combine_votes(None, lv).tolist() == lv.tolist()
+    two = np.array([[1, 1], [1, 0], [0, 0], [-1, 1], [0, -1], [1, -1]])
+    assert combine_votes(two).tolist() == [1, 1, 0, 0, -1, 0]
+    # an abstention does not break agreement; a vote the other way does
+    assert combine_votes(two, require_agreement=True).tolist() == [1, 1, 0, 0, -1, 0]
+    three = np.array([[1, 1, -1], [-1, -1, 1], [1, 1, 0], [-1, 0, 0]])
+    assert combine_votes(three).tolist() == [1, -1, 1, -1]
+    assert combine_votes(three, require_agreement=True).tolist() == [0, 0, 1, -1]
+    assert combine_votes(np.array([1, -1, 0])).tolist() == [1, -1, 0]  # one member
+    assert combine_votes(np.zeros((4, 0))).tolist() == [0, 0, 0, 0]  # no voting member
+
+
+def test_require_agreement_turns_a_majority_against_one_into_neutral():
+    moves = outcomes(30, 30)
+    ups = [
+        member(frame(0.01, moves), "lstm_return"),
+        member(frame(0.6, moves, column="probability"), "xgb_direction"),
+    ]
+    against = member(frame(99.0, moves, column="forecast"), "lstm")  # forecast below the close
+    majority = build_calibration([*ups, against], horizon=6, config=EXACT)
+    agreed = build_calibration(
+        [*ups, against], horizon=6, config=SignalConfig(require_agreement=True, **_exact())
+    )
+    assert count(majority, "BULLISH") == 60 and count(majority, "NEUTRAL") == 0
+    assert count(agreed, "BULLISH") == 0 and count(agreed, "NEUTRAL") == 60
+
+
+def _exact() -> dict:
+    return {"strength_buckets": 1, "min_support": 1, "prior_strength": 0}
+
+
+def count(cal, signal: str) -> int:
+    """Fold calls of one kind (all strengths)."""
+    return int(cal.table.query(f"bucket == 0 and signal == '{signal}'")["support"].iloc[0])
 
 
 def test_bad_signal_settings_are_refused():
-    with pytest.raises(ConfigError):
-        SignalConfig(xgb_margin=0.7)
-    with pytest.raises(ConfigError):
-        SignalConfig(horizon=0)
+    for bad in (
+        {"probability_margin": 0.7},
+        {"direction_margin": 0.5},
+        {"min_return": -0.1},
+        {"horizon": 0},
+        {"prior_strength": -1},
+        {"strength_buckets": 0},
+        {"neutral_band": 0},
+    ):
+        with pytest.raises(ConfigError):
+            SignalConfig(**bad)
+
+
+# ---- live signals ------------------------------------------------------------------------
 
 
 class FixedModel:
@@ -184,42 +320,178 @@ class FixedModel:
     def __init__(self, value: float) -> None:
         self.value = value
 
-    def predict_latest(self, candles: pd.DataFrame) -> float:
+    def predict_latest(self, candles: pd.DataFrame, *, context=None) -> float:
         return self.value
 
 
-def candles_for(closes: np.ndarray) -> pd.DataFrame:
-    times = START + HOUR * np.arange(len(closes))
-    return pd.DataFrame({"open_time": times, "close": closes})
+def candles_for(n: int, price: float = 100.0) -> pd.DataFrame:
+    return pd.DataFrame({"open_time": START + HOUR * np.arange(n), "close": np.full(n, price)})
 
 
-@pytest.mark.parametrize("kinds", [("xgb",), ("lstm",), ("xgb", "lstm")])
-def test_live_signal_carries_its_evidence_for_one_or_two_model_types(kinds):
-    closes = path_from_steps([0.02, -0.005] * 40)
-    config = SignalConfig(strength_buckets=1, min_support=1)
-    xgb = xgb_frame(closes, 0.6) if "xgb" in kinds else None
-    lstm = lstm_frame(closes, 0.01) if "lstm" in kinds else None
-    cal = build_calibration(xgb, lstm, horizon=1, base_rate=0.3, config=config)
-    bundle = CoinModels(
+def record(m: Member) -> ModelMetadata:
+    return ModelMetadata(
+        name=m.name,
+        version=m.version,
         symbol="BTCUSDT",
+        model_type=m.kind,
         interval="1h",
-        xgb=FixedModel(0.6) if xgb is not None else None,
-        lstm=FixedModel(closes[-1] * 1.01) if lstm is not None else None,
-        models={f"{k}_btcusdt": "v1" for k in kinds},
-        base_rate=0.3,
+        target={"horizon": 6, "signal_horizon": 6},
+        vote=m.rule,
+    )
+
+
+def bundle(members: list[tuple[Member, float]], config: SignalConfig) -> CoinModels:
+    voting = [m for m, _ in members if m.passed]
+    cal = build_calibration(voting, horizon=6, config=config) if voting else None
+    return CoinModels(
+        symbol="BTCUSDT",
+        timeframe="1h",
+        loaded=tuple(Loaded(m, FixedModel(value), record(m)) for m, value in members),
         calibration=cal,
         config=config,
+        horizon=6,
     )
-    signal = signal_from_models(bundle, candles_for(closes))
-    assert signal.signal is SignalKind.BULLISH
-    assert signal.confidence == pytest.approx(0.5)  # 40 up steps, 40 down steps, all BULLISH
-    assert signal.support == 80
-    assert signal.price == pytest.approx(closes[-1])
-    assert signal.candle_time == START + HOUR * (len(closes) - 1)
-    assert (signal.xgb_probability is None) == ("xgb" not in kinds)
-    assert (signal.lstm_change is None) == ("lstm" not in kinds)
-    assert signal.agree == (True if len(kinds) == 2 else None)
+
+
+#: (kind, output in the fold rows, live output) of a member that says "up".
+UP_CALLS = {
+    "lstm_return": (0.01, 0.01),
+    "xgb_direction": (0.6, 0.6),
+    "lstm": (101.0, 101.0),
+}
+
+
+@pytest.mark.parametrize(
+    "kinds", [("xgb_direction",), ("lstm_return",), ("xgb_direction", "lstm_return", "lstm")]
+)
+def test_live_signal_carries_its_evidence_for_any_set_of_kinds(kinds):
+    moves = np.tile([UP, DOWN], 40)  # 40 rises, 40 falls, every row a BULLISH call
+    members = [
+        (member(frame(UP_CALLS[k][0], moves, column=KINDS[k][0]), k), UP_CALLS[k][1]) for k in kinds
+    ]
+    config = SignalConfig(strength_buckets=1, min_support=1)
+    signal = signal_from_models(bundle(members, config), candles_for(100))
+    assert signal.signal is SignalKind.BULLISH and signal.reason is None
+    assert signal.confidence == pytest.approx(0.5)  # 40 of 80 fold calls were right
+    assert signal.support == 80 and signal.base_rate == pytest.approx(0.5)
+    low, high = signal.interval
+    assert low < 0.5 < high
+    assert signal.price == pytest.approx(100.0) and signal.timeframe == "1h"
+    assert signal.candle_time == START + HOUR * 99
+    assert [v.kind for v in signal.votes] == list(kinds)
+    assert all(v.vote is SignalKind.BULLISH and v.passed for v in signal.votes)
+    assert signal.gates_passed == {f"{k}_btcusdt": True for k in kinds}
     payload = json.loads(json.dumps(signal.to_dict()))
-    for key in ("symbol", "signal", "confidence", "support", "price", "candle_time", "models"):
-        assert key in payload
-    assert payload["signal"] == "BULLISH"
+    for key in (
+        "symbol",
+        "signal",
+        "reason",
+        "confidence",
+        "interval",
+        "support",
+        "base_rate",
+        "test_hit_rate",
+        "ece_out_of_time",
+        "timeframe",
+        "candle_time",
+        "gates_passed",
+        "models",
+        "votes",
+    ):
+        assert key in payload, key
+    assert payload["signal"] == "BULLISH" and len(payload["votes"]) == len(kinds)
+    assert payload["votes"][0]["gates_passed"] is True
+
+
+def test_a_member_whose_gates_failed_is_shown_but_does_not_vote():
+    moves = np.tile([UP, DOWN], 40)
+    good = member(frame(0.01, moves), "lstm_return")
+    bad = member(
+        frame(0.1, moves, column="probability"),
+        "xgb_direction",
+        passed=False,
+        reason="no edge: auc 0.49 fails 'AUC 95% lower bound > 0.5'",
+    )
+    # the failing member would say BEARISH (0.1 is far below 0.5); it must not count
+    signal = signal_from_models(bundle([(good, 0.01), (bad, 0.1)], EXACT), candles_for(100))
+    assert signal.signal is SignalKind.BULLISH
+    votes = {v.kind: v for v in signal.votes}
+    assert votes["lstm_return"].vote is SignalKind.BULLISH
+    assert votes["xgb_direction"].vote is None and not votes["xgb_direction"].passed
+    assert "auc 0.49" in votes["xgb_direction"].reason
+    assert signal.gates_passed == {"lstm_return_btcusdt": True, "xgb_direction_btcusdt": False}
+
+
+def test_a_coin_whose_members_all_failed_their_gates_shows_no_edge_with_the_reason():
+    moves = np.tile([UP, DOWN], 40)
+    failed = [
+        (
+            member(
+                frame(0.02, moves),
+                "lstm_return",
+                passed=False,
+                reason="no edge: mase 1.01 fails 'MASE < 1'",
+            ),
+            0.02,
+        ),
+        (
+            member(
+                frame(0.9, moves, column="probability"),
+                "xgb_direction",
+                passed=False,
+                reason="no edge: auc 0.5 fails 'AUC > 0.5'",
+            ),
+            0.9,
+        ),
+    ]
+    models = bundle(failed, SignalConfig())
+    assert models.calibration is None and models.voting == ()
+    signal = signal_from_models(models, candles_for(100))
+    assert signal.signal is SignalKind.NO_EDGE
+    assert signal.confidence is None and signal.support == 0 and signal.base_rate is None
+    assert "mase 1.01" in signal.reason and "auc 0.5" in signal.reason
+    assert all(v.vote is None for v in signal.votes)
+    assert "no call" in signal.meaning
+    payload = json.loads(json.dumps(signal.to_dict()))
+    assert payload["signal"] == "NO_EDGE" and payload["reason"] == signal.reason
+    assert payload["gates_passed"] == {"lstm_return_btcusdt": False, "xgb_direction_btcusdt": False}
+
+
+class JsonModel:
+    def save(self, directory):
+        (directory / "weights.json").write_text("{}")
+        return ["weights.json"]
+
+
+def _card(passed: bool) -> dict:
+    gate = Gate(0.55 if passed else 0.49, 0.5, passed, "AUC 95% lower bound > 0.5")
+    return ModelCard(Output.PROBABILITY.value, gates={"auc": gate}).to_dict()
+
+
+def test_load_coin_models_reads_cards_from_the_registry_and_only_passing_members_vote():
+    registry = ModelRegistry()
+    moves = np.tile([UP, DOWN], 40)
+    for kind, passed in (("xgb_direction", False), ("xgboost", False)):
+        meta = {
+            "symbol": "BTCUSDT",
+            "model_type": kind,
+            "interval": "1h",
+            "target": {"horizon": 6, "signal_horizon": 6},
+            "vote": VoteRule(Output.PROBABILITY, 0.02, 0.5).to_dict(),
+            "card": _card(passed),
+        }
+        registry.save(JsonModel(), meta, predictions=frame(0.9, moves, column="probability"))
+    models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
+    assert [x.member.kind for x in models.loaded] == ["xgb_direction", "xgboost"]
+    assert models.calibration is None and models.horizon == 6
+    signal = signal_from_models(models, candles_for(100))
+    assert signal.signal is SignalKind.NO_EDGE and "auc 0.49" in signal.reason
+
+    # a passing version of one kind: it votes, and its confidence comes from its fold rows
+    meta["model_type"], meta["card"] = "xgb_direction", _card(True)
+    registry.save(JsonModel(), meta, predictions=frame(0.9, moves, column="probability"))
+    models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
+    assert [x.member.name for x in models.voting] == ["xgb_direction_btcusdt"]
+    signal = signal_from_models(models, candles_for(100))
+    assert signal.signal is SignalKind.BULLISH and signal.support == 80
+    assert signal.gates_passed == {"xgb_direction_btcusdt": True, "xgboost_btcusdt": False}
