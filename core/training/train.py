@@ -110,7 +110,7 @@ class TrainResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
         return cls(
-            ModelMetadata.from_dict(data),
+            ModelMetadata.from_dict({k: v for k, v in data.items() if k != "promotion"}),
             bool(data.get("promoted")),
             str(data.get("promotion", "")),
         )
