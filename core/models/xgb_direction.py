@@ -1,0 +1,496 @@
+"""XGBoost direction classifier: P(the close ``horizon`` candles ahead is higher than this one).
+
+The label is the sign of ``log(close[t + h] / close[t])``: 1 for a rise, 0 for a fall; a candle
+whose close ``h`` candles ahead is exactly equal, unknown (the end of the data) or across a gap
+(missing candles between t and t + h) has no row. This is the question a BULLISH / BEARISH call
+asks; the seed's "+1% within 6 h" is mostly a question about volatility (DESIGN.md, rule 9).
+
+Inputs are the causal ``feat_*`` columns of :func:`core.features.causal.compute_features` and, with
+``DirectionConfig.use_context``, the context columns of
+:func:`core.features.context.context_features`: the coin's own 4 h / 1 d bars always, and a block of
+five columns per reference coin (``feat_btc_*``, ``feat_eth_*``). The column layout depends on the
+settings only (every :data:`~core.features.context.REFERENCE_SYMBOLS` block is always there), so a
+fresh model fits any dataset of its kind without being told the column names: a reference that was
+not passed to :meth:`DirectionModel.make_dataset` is a block of NaN, which XGBoost treats as
+missing and never splits on. ``context_symbols_`` records the references the fitted model actually
+learned from, so the live signal knows what to pass as ``context=``.
+
+Early stopping watches log loss on the validation slice (cut by the caller from the END of the
+training period); the raw probabilities are then calibrated on that same slice only (isotonic
+regression or Platt scaling), never on training or test rows. Saved as XGBoost's UBJ plus a JSON
+of settings, features and the calibrator's numbers; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from core.config import DirectionConfig, SignalConfig, TargetConfig
+from core.errors import InsufficientDataError, ModelError
+from core.features.causal import FEATURES, compute_features
+from core.features.context import (
+    CONTEXT_FEATURES,
+    REFERENCE_SYMBOLS,
+    context_features,
+)
+from core.features.indicators import _f64, epoch_ms, gap_starts
+from core.models.base import (
+    Dataset,
+    Output,
+    StepCallback,
+    Task,
+    VoteRule,
+    read_json,
+    thread_count,
+    write_json,
+)
+from core.models.xgb import _Steps
+
+__all__ = ["CALIBRATED_RANGE", "DirectionModel", "direction_labels", "feature_layout"]
+
+_BOOSTER_FILE = "model.ubj"
+_INFO_FILE = "model.json"
+#: Calibrated probabilities are kept inside this range: isotonic regression puts exactly 0 or 1
+#: on a tail where the validation slice happened to hold one class only, which no finite sample
+#: justifies (and which would make the log loss infinite).
+CALIBRATED_RANGE = (0.001, 0.999)
+
+
+def _prefix(symbol: str) -> str:
+    return symbol.removesuffix("USDT").lower()
+
+
+def _reference_columns(symbol: str) -> list[str]:
+    return [n for n in CONTEXT_FEATURES if n.startswith(f"feat_{_prefix(symbol)}_")]
+
+
+_TIMEFRAME_COLUMNS = [n for n in CONTEXT_FEATURES if n.startswith(("feat_tf4h_", "feat_tf1d_"))]
+
+
+def feature_layout(use_context: bool) -> list[str]:
+    """The model's input columns, in order: the causal features, then (with ``use_context``) the
+    4 h / 1 d columns and one block per reference symbol."""
+    names = list(FEATURES)
+    if use_context:
+        names += _TIMEFRAME_COLUMNS
+        for symbol in REFERENCE_SYMBOLS:
+            names += _reference_columns(symbol)
+    return names
+
+
+def direction_labels(candles: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Per candle: 1.0 when ``close[t + horizon] > close[t]``, 0.0 when lower, NaN when equal,
+    beyond the data, or when candles are missing between t and t + horizon (same gap rule as
+    :func:`core.features.causal.compute_targets`)."""
+    c = _f64(candles["close"])
+    n = len(c)
+    out = np.full(n, np.nan)
+    if horizon >= n:
+        return out
+    gaps = np.cumsum(gap_starts(candles))
+    future = c[horizon:]
+    now = c[: n - horizon]
+    spans_gap = gaps[horizon:] - gaps[: n - horizon] > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        move = np.log(future / now)
+    label = np.where(move > 0, 1.0, np.where(move < 0, 0.0, np.nan))
+    label[spans_gap | ~np.isfinite(move)] = np.nan
+    out[: n - horizon] = label
+    return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype="float64"), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _stamp(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+class DirectionModel:
+    """The direction classifier behind the :class:`core.models.base.Model` protocol.
+
+    Learned state: ``booster_`` (trees up to the best validation round), ``features_``,
+    ``context_symbols_``, ``best_iteration_``, ``train_rows_``, ``train_base_rate_``,
+    ``validation_rows_``, ``calibrator_`` (``None``, or a JSON-ready dict: ``{"kind":
+    "isotonic", "x": [...], "y": [...]}`` or ``{"kind": "sigmoid", "coef": a, "intercept": b}``),
+    ``warmup_``.
+    """
+
+    kind: ClassVar[str] = "xgb_direction"
+    output: ClassVar[Output] = Output.PROBABILITY
+    output_name: ClassVar[str] = "probability"
+    task = Task.CLASSIFICATION
+
+    def __init__(self, config: DirectionConfig | None = None) -> None:
+        self.config = config or DirectionConfig()
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    def vote_rule(self, config: SignalConfig) -> VoteRule:
+        """Up when P(higher) is ``direction_margin`` above the training base rate, down when it
+        is that far below (direction is two-sided, unlike "+1% within 6 h")."""
+        self._check_fitted()
+        return VoteRule(Output.PROBABILITY, config.direction_margin, self.train_base_rate_)
+
+    # ---- samples ----------------------------------------------------------------------------
+
+    def _inputs(
+        self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None
+    ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        """The input frame in :func:`feature_layout` order and the references it holds."""
+        parts = [compute_features(candles)]
+        given: tuple[str, ...] = ()
+        if self.config.use_context:
+            refs = {s: f for s, f in (context or {}).items() if s in REFERENCE_SYMBOLS}
+            parts.append(context_features(candles, refs))
+            given = tuple(s for s in REFERENCE_SYMBOLS if s in refs)
+        frame = pd.concat(parts, axis=1)
+        return frame.reindex(columns=feature_layout(self.config.use_context)), given
+
+    def make_dataset(
+        self,
+        candles: pd.DataFrame,
+        *,
+        target: TargetConfig,
+        context: Mapping[str, pd.DataFrame] | None = None,
+    ) -> Dataset:
+        """Rows where the label and every input are known: after the longest look-back, before
+        the last ``target.horizon`` candles, not across a gap, and (for each reference given in
+        ``context``) where that reference's columns are known. References not given are NaN
+        columns. ``target.threshold`` is unused: the label is the sign of the move."""
+        frame, given = self._inputs(candles, context)
+        needed = [
+            n
+            for n in frame.columns
+            if not any(n in _reference_columns(s) for s in REFERENCE_SYMBOLS if s not in given)
+        ]
+        y = direction_labels(candles, target.horizon)
+        valid = frame[needed].notna().all(axis=1).to_numpy() & ~np.isnan(y)
+        position = np.flatnonzero(valid)
+        return Dataset(
+            X=frame.to_numpy(dtype="float32")[valid],
+            y=y[valid].astype("int64"),
+            position=position,
+            open_time=candles["open_time"].to_numpy()[valid],
+            close=candles["close"].to_numpy(dtype="float64")[valid],
+            horizon=target.horizon,
+            features=list(frame.columns),
+            target=f"target_direction_{target.horizon}h",
+        )
+
+    # ---- fitting ----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        on_step: StepCallback | None = None,
+    ) -> Self:
+        """Boost up to ``n_estimators`` trees; with ``validation``, stop after
+        ``early_stopping_rounds`` rounds without a better validation log loss, keep the best
+        round, then calibrate on the validation slice (``config.calibration``). Without a
+        validation slice nothing is calibrated (:meth:`summary` says so).
+
+        Raises:
+            InsufficientDataError: the labels hold one class only.
+        """
+        y = np.asarray(y).astype("int64")
+        if len(np.unique(y)) < 2:
+            raise InsufficientDataError(
+                f"The direction labels are all {int(y[0]) if len(y) else '-'}: the price never "
+                "moved both ways over the training period. Fetch more history."
+            )
+        cfg = self.config
+        X = np.asarray(X, dtype="float32")
+        layout = feature_layout(cfg.use_context)
+        names = layout if len(layout) == X.shape[1] else [f"f{i}" for i in range(X.shape[1])]
+        params = {
+            "objective": "binary:logistic",
+            "eval_metric": "logloss",
+            "tree_method": "hist",
+            "max_depth": cfg.max_depth,
+            "eta": cfg.learning_rate,
+            "subsample": cfg.subsample,
+            "colsample_bytree": cfg.colsample_bytree,
+            "min_child_weight": cfg.min_child_weight,
+            "seed": cfg.random_state,
+            "nthread": thread_count(),
+        }
+        train = xgb.DMatrix(X, label=y, feature_names=names, nthread=params["nthread"])
+        evals = [(train, "train")]
+        stopping = None
+        has_validation = validation is not None and len(validation[1]) > 0
+        if has_validation:
+            assert validation is not None
+            valid = xgb.DMatrix(
+                np.asarray(validation[0], dtype="float32"),
+                label=np.asarray(validation[1]).astype("int64"),
+                feature_names=names,
+            )
+            evals.append((valid, "validation"))
+            stopping = cfg.early_stopping_rounds or None
+        callbacks = [_Steps(on_step, cfg.n_estimators)] if on_step else []
+        booster = xgb.train(
+            params,
+            train,
+            num_boost_round=cfg.n_estimators,
+            evals=evals,
+            early_stopping_rounds=stopping,
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
+        best = booster.best_iteration if stopping else booster.num_boosted_rounds() - 1
+        self.booster_ = booster[: best + 1]
+        self.best_iteration_ = int(best)
+        self.features_ = names
+        self.train_rows_ = int(len(y))
+        self.train_base_rate_ = float(y.mean())
+        # a reference block that is all NaN in training was not given: the trees never use it
+        self.context_symbols_ = tuple(
+            s
+            for s in REFERENCE_SYMBOLS
+            if cfg.use_context
+            and names == layout
+            and not np.isnan(X[:, [layout.index(n) for n in _reference_columns(s)]]).all()
+        )
+        specs = {**FEATURES, **CONTEXT_FEATURES}
+        used = [n for n in names if n in specs and not self._unused_reference(n)]
+        self.warmup_ = max((specs[n].warmup for n in used), default=0)
+        self.calibrator_ = None
+        self.validation_rows_ = int(len(validation[1])) if has_validation else 0
+        self.calibration_note_ = "no validation slice: probabilities are not calibrated"
+        if has_validation:
+            assert validation is not None
+            self._calibrate(self.predict_raw(validation[0]), np.asarray(validation[1]))
+        return self
+
+    def _unused_reference(self, name: str) -> bool:
+        return any(
+            name in _reference_columns(s)
+            for s in REFERENCE_SYMBOLS
+            if s not in getattr(self, "context_symbols_", ())
+        )
+
+    def _calibrate(self, raw: np.ndarray, labels: np.ndarray) -> None:
+        kind = self.config.calibration
+        labels = labels.astype("int64")
+        if kind == "none":
+            self.calibration_note_ = "calibration off (calibration='none')"
+            return
+        if len(np.unique(labels)) < 2:
+            self.calibration_note_ = (
+                f"the {len(labels)} validation rows hold one class only: not calibrated"
+            )
+            return
+        if kind == "isotonic":
+            from sklearn.isotonic import IsotonicRegression
+
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            iso.fit(raw, labels)
+            self.calibrator_ = {
+                "kind": "isotonic",
+                "x": [float(v) for v in iso.X_thresholds_],
+                "y": [float(v) for v in iso.y_thresholds_],
+            }
+        else:
+            from sklearn.linear_model import LogisticRegression
+
+            platt = LogisticRegression(C=1e6, max_iter=1000)
+            platt.fit(_logit(raw)[:, None], labels)
+            self.calibrator_ = {
+                "kind": "sigmoid",
+                "coef": float(platt.coef_[0, 0]),
+                "intercept": float(platt.intercept_[0]),
+            }
+        self.calibration_note_ = f"{kind} on the {len(labels)} validation rows"
+
+    # ---- predicting -------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise ModelError("This direction model is not trained yet: call fit() or load one.")
+
+    def predict_raw(self, X: np.ndarray) -> np.ndarray:
+        """The booster's uncalibrated P(higher) per row of ``X`` (``features_`` order)."""
+        self._check_fitted()
+        data = xgb.DMatrix(np.asarray(X, dtype="float32"), feature_names=self.features_)
+        return self.booster_.predict(data).astype("float64")
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Apply the validation-fitted calibrator to raw probabilities (identity if none)."""
+        cal = self.calibrator_
+        raw = np.asarray(raw, dtype="float64")
+        if cal is None:
+            return raw
+        if cal["kind"] == "isotonic":
+            # = IsotonicRegression.predict with out_of_bounds="clip" (linear between thresholds)
+            p = np.interp(raw, np.asarray(cal["x"]), np.asarray(cal["y"]))
+        else:
+            p = _sigmoid(cal["coef"] * _logit(raw) + cal["intercept"])
+        return np.clip(p, *CALIBRATED_RANGE)
+
+    def predict_output(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated P(the close ``horizon`` candles ahead is higher) per row of ``X``."""
+        return self.calibrate(self.predict_raw(X))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """``(n, 2)`` class probabilities, scikit-learn style."""
+        p = self.predict_output(X)
+        return np.column_stack([1 - p, p])
+
+    def predict_latest(
+        self, candles: pd.DataFrame, *, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> float:
+        """Calibrated P(higher) at the last candle of ``candles`` (closed candles, store schema);
+        ``context`` must hold every one of ``context_symbols_``, up to that candle.
+
+        Raises:
+            InsufficientDataError: a reference the model learned from is missing or ends before
+                the last candle, or the last candle's inputs are not all known (too little
+                history).
+        """
+        self._check_fitted()
+        if self.features_ != feature_layout(self.config.use_context):
+            raise ModelError(
+                "This direction model was fit on arrays without the dataset's column layout; "
+                "predict_latest needs a model fit on make_dataset() rows."
+            )
+        context = context or {}
+        missing = [s for s in self.context_symbols_ if s not in context]
+        if missing:
+            wanted = ", ".join(f"{s!r}: candles" for s in missing)
+            raise InsufficientDataError(
+                f"This direction model was trained with {', '.join(self.context_symbols_)} as "
+                f"context: pass their candles too (context={{{wanted}}}, for example from "
+                "core.features.context.load_references()), and fetch "
+                f"{', '.join(missing)} if they are not stored."
+            )
+        if len(candles):
+            last = int(epoch_ms(candles["open_time"].iloc[-1:])[0])
+            for symbol in self.context_symbols_:
+                ref = context[symbol]
+                ends = int(epoch_ms(ref["open_time"].iloc[-1:])[0]) if len(ref) else None
+                if ends is None or ends < last:
+                    seen = "nothing" if ends is None else _stamp(ends)
+                    raise InsufficientDataError(
+                        f"The {symbol} context ends at {seen}, before the last candle "
+                        f"({_stamp(last)}): top up {symbol} first."
+                    )
+        frame, _ = self._inputs(candles, {s: context[s] for s in self.context_symbols_})
+        row = frame.iloc[[-1]] if len(frame) else frame
+        known = [n for n in frame.columns if not self._unused_reference(n)]
+        undefined = known if row.empty else [n for n in known if pd.isna(row[n].iloc[0])]
+        if undefined:
+            more = ", ..." if len(undefined) > 3 else ""
+            raise InsufficientDataError(
+                f"The direction model needs about {self.warmup_ + 1} consecutive candles (and "
+                f"context covering them) to compute its inputs; got {len(candles)}, and "
+                f"{len(undefined)} input(s) are undefined at the last candle "
+                f"({', '.join(undefined[:3])}{more}). Fetch more history."
+            )
+        return float(self.predict_output(row.to_numpy(dtype="float32"))[0])
+
+    # ---- reporting and files ----------------------------------------------------------------
+
+    def feature_importance(self) -> dict[str, float]:
+        """Each feature's share of the total gain (sums to 1), largest first; unused ones 0."""
+        self._check_fitted()
+        gain = self.booster_.get_score(importance_type="total_gain")
+        total = sum(gain.values()) or 1.0
+        shares = {name: float(gain.get(name, 0.0)) / total for name in self.features_}
+        return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+    def _calibration_info(self) -> dict[str, Any]:
+        return {
+            "kind": self.calibrator_["kind"] if self.calibrator_ else "none",
+            "requested": self.config.calibration,
+            "fitted_on": "validation" if self.calibrator_ else None,
+            "validation_rows": self.validation_rows_,
+            "note": self.calibration_note_,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What training learned: trees kept, rows, base rate, context, calibration, importance."""
+        self._check_fitted()
+        return {
+            "best_iteration": self.best_iteration_,
+            "trees": self.best_iteration_ + 1,
+            "train_rows": self.train_rows_,
+            "train_base_rate": self.train_base_rate_,
+            "context_symbols": list(self.context_symbols_),
+            "calibration": self._calibration_info(),
+            "feature_importance": self.feature_importance(),
+        }
+
+    def save(self, directory: Path) -> list[str]:
+        """``model.ubj`` (XGBoost's binary JSON) and ``model.json`` (settings, features,
+        calibrator as numbers)."""
+        self._check_fitted()
+        directory = Path(directory)
+        self.booster_.save_model(directory / _BOOSTER_FILE)
+        info = {
+            "kind": self.kind,
+            "config": self.params(),
+            "features": self.features_,
+            "context_symbols": list(self.context_symbols_),
+            "best_iteration": self.best_iteration_,
+            "train_rows": self.train_rows_,
+            "train_base_rate": self.train_base_rate_,
+            "validation_rows": self.validation_rows_,
+            "warmup": self.warmup_,
+            "calibrator": self.calibrator_,
+            "calibration": self._calibration_info(),
+            "feature_importance": self.feature_importance(),
+            "xgboost_version": xgb.__version__,
+        }
+        write_json(directory / _INFO_FILE, info)
+        return [_BOOSTER_FILE, _INFO_FILE]
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            ModelError: a file is missing or not what :meth:`save` writes.
+        """
+        directory = Path(directory)
+        try:
+            info = read_json(directory / _INFO_FILE)
+            if info.get("kind") != cls.kind:
+                raise ValueError(f"it holds a {info.get('kind')!r} model, not {cls.kind!r}")
+            model = cls(DirectionConfig(**info["config"]))
+            booster = xgb.Booster()
+            booster.load_model(directory / _BOOSTER_FILE)
+            calibrator = info["calibrator"]
+            if calibrator is not None and calibrator["kind"] not in ("isotonic", "sigmoid"):
+                raise ValueError(f"unknown calibrator {calibrator['kind']!r}")
+            model.features_ = [str(n) for n in info["features"]]
+            booster.feature_names = model.features_
+            model.booster_ = booster
+            model.context_symbols_ = tuple(info["context_symbols"])
+            model.best_iteration_ = int(info["best_iteration"])
+            model.train_rows_ = int(info["train_rows"])
+            model.train_base_rate_ = float(info["train_base_rate"])
+            model.validation_rows_ = int(info["validation_rows"])
+            model.warmup_ = int(info["warmup"])
+            model.calibrator_ = calibrator
+            model.calibration_note_ = str(info["calibration"]["note"])
+        except (OSError, ValueError, KeyError, TypeError, xgb.core.XGBoostError) as exc:
+            raise ModelError(f"Cannot load the direction model in {directory}: {exc}") from exc
+        return model
