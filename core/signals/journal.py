@@ -2,13 +2,19 @@
 
 Two append-only JSON-lines files under ``{home}/journal/``:
 
-* ``signals.jsonl``: one line per shown signal (time recorded, coin, interval, signal,
-  confidence and its support, price, candle time, horizon, model versions, where it was shown).
-  The same coin + interval + candle time + model versions is recorded once, whoever shows it.
+* ``signals.jsonl``: one line per shown signal (time recorded, coin, interval, signal, its
+  reason, confidence with its interval and support, the base rate, price, candle time, horizon,
+  model versions, each member's output and vote (``votes``), where it was shown). The same coin +
+  interval + candle time + model versions is recorded once, whoever shows it.
 * ``outcomes.jsonl``: one line per resolved signal: the close ``horizon`` candles after the
-  signal's candle, the move, and hit or miss (the rule of :mod:`core.signals.ensemble`: BULLISH is a hit
-  when that close is above the signal's price, BEARISH when below, NEUTRAL when it moved less
-  than the neutral band).
+  signal's candle, the move, and hit or miss (the rule of :mod:`core.signals.ensemble`: BULLISH is
+  a hit when that close is above the signal's price, BEARISH when below, NEUTRAL when it moved
+  less than the neutral band).
+
+NO EDGE signals are recorded too (what the product showed is on file) but they make no call, so
+they are never judged: their status is "no edge" and hit rates leave them out. Lines written
+before ``votes`` existed (with ``xgb_probability`` / ``lstm_forecast``) still read: those two
+numbers come back as the ``output`` of an ``xgboost`` / ``lstm`` vote.
 
 Lines are only ever appended, under an exclusive ``flock`` so two processes (the app and a cron
 CLI run) cannot interleave or duplicate; a reader skips a half-written last line, so a process
@@ -43,6 +49,10 @@ __all__ = [
     "resolve_stored",
 ]
 
+#: Status of a NO EDGE entry: nothing was called, so nothing is judged.
+NO_EDGE = "no edge"
+_NO_CALL = "NO_EDGE"
+
 COLUMNS = (
     "id",
     "recorded_at",
@@ -50,16 +60,19 @@ COLUMNS = (
     "symbol",
     "interval",
     "signal",
+    "reason",
     "confidence",
+    "confidence_low",
+    "confidence_high",
     "support",
+    "base_rate",
     "price",
     "candle_time",
     "horizon",
     "neutral_band",
     "due_time",
     "models",
-    "xgb_probability",
-    "lstm_forecast",
+    "votes",
     "status",
     "exit_time",
     "exit_close",
@@ -133,39 +146,68 @@ def _append(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None = None) -> int:
-    """Record shown signals (:class:`core.signals.live.Signal`); returns how many were new."""
+    """Record shown signals (:class:`core.signals.live.Signal`, NO EDGE included); returns how
+    many were new."""
     recorded_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
     with _locked():
         known = {row.get("id") for row in _read_lines(_signals_path())}
         rows = []
         for sig in signals:
-            key = entry_id(sig.symbol, sig.interval, sig.candle_time, sig.models)
+            key = entry_id(sig.symbol, sig.timeframe, sig.candle_time, sig.models)
             if key in known:
                 continue
             known.add(key)
-            step = pd.Timedelta(milliseconds=Interval.parse(sig.interval).milliseconds)
+            step = pd.Timedelta(milliseconds=Interval.parse(sig.timeframe).milliseconds)
+            low, high = sig.interval
             rows.append(
                 {
                     "id": key,
                     "recorded_at": recorded_at,
                     "source": source,
                     "symbol": sig.symbol,
-                    "interval": sig.interval,
+                    "interval": sig.timeframe,
                     "signal": str(sig.signal),
+                    "reason": sig.reason,
                     "confidence": sig.confidence,
+                    "confidence_low": low,
+                    "confidence_high": high,
                     "support": sig.support,
+                    "base_rate": sig.base_rate,
                     "price": sig.price,
                     "candle_time": sig.candle_time.isoformat(),
                     "horizon": sig.horizon,
                     "neutral_band": sig.neutral_band,
                     "due_time": (sig.candle_time + sig.horizon * step).isoformat(),
                     "models": dict(sig.models),
-                    "xgb_probability": sig.xgb_probability,
-                    "lstm_forecast": sig.lstm_forecast,
+                    "votes": [_vote_row(v) for v in sig.votes],
                 }
             )
         _append(_signals_path(), rows)
     return len(rows)
+
+
+def _vote_row(vote: Any) -> dict[str, Any]:
+    return {
+        "kind": vote.kind,
+        "name": vote.name,
+        "version": vote.version,
+        "output": vote.output,
+        "edge": vote.edge,
+        "vote": None if vote.vote is None else str(vote.vote),
+        "gates_passed": vote.passed,
+    }
+
+
+def _old_votes(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``votes`` of a line written before they existed, from its two per-kind numbers."""
+    models = row.get("models") or {}
+    out = []
+    for column, kind in (("xgb_probability", "xgboost"), ("lstm_forecast", "lstm")):
+        name = next((n for n in models if n.startswith(f"{kind}_")), None)
+        if row.get(column) is not None or name:
+            version = models.get(name) if name else None
+            out.append({"kind": kind, "name": name, "version": version, "output": row.get(column)})
+    return out
 
 
 def entries(*, symbol: str | None = None) -> pd.DataFrame:
@@ -180,7 +222,9 @@ def entries(*, symbol: str | None = None) -> pd.DataFrame:
             continue
         seen.add(row["id"])
         out = outcomes.get(row["id"], {})
-        rows.append({**row, "status": out.get("status", "pending"), **_outcome_fields(out)})
+        status = NO_EDGE if row.get("signal") == _NO_CALL else out.get("status", "pending")
+        votes = row["votes"] if "votes" in row else _old_votes(row)
+        rows.append({**row, "votes": votes, "status": status, **_outcome_fields(out)})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in ("recorded_at", "candle_time", "due_time", "exit_time", "resolved_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
@@ -205,17 +249,26 @@ def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | No
     ``candles_by_symbol`` maps a symbol to its closed candles (store schema) in the signal's
     interval. The exit is the candle opening ``horizon`` candles after the signal's candle (the
     next stored one if that candle is missing from a gap). A signal whose exit candle is not in
-    the candles yet stays pending. Returns how many were resolved now.
+    the candles yet stays pending; a NO EDGE signal is never judged. Returns how many were
+    resolved now.
     """
     return _resolve(lambda symbol, interval: candles_by_symbol.get(symbol), now=now)
 
 
-def resolve_stored(*, now: datetime | None = None) -> int:
-    """:func:`resolve` against the candles in the store (each signal's own interval)."""
+def resolve_stored(
+    *,
+    candles: Mapping[tuple[str, str], pd.DataFrame] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """:func:`resolve` against the candles in the store (each signal's own interval).
+
+    ``candles`` maps ``(symbol, interval)`` to closed candles already in hand (a caller's
+    cache); the store is read only for the others.
+    """
     from core.data.store import load_candles
     from core.errors import DataError
 
-    cache: dict[tuple[str, str], pd.DataFrame | None] = {}
+    cache: dict[tuple[str, str], pd.DataFrame | None] = dict(candles or {})
 
     def lookup(symbol: str, interval: str) -> pd.DataFrame | None:
         if (symbol, interval) not in cache:
@@ -235,7 +288,7 @@ def _resolve(lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime
         new = []
         seen: set[str] = set()
         for row in _read_lines(_signals_path()):
-            if row["id"] in done or row["id"] in seen:
+            if row["id"] in done or row["id"] in seen or row.get("signal") == _NO_CALL:
                 continue
             seen.add(row["id"])
             candles = lookup(row["symbol"], row.get("interval", "1h"))
@@ -263,35 +316,44 @@ def _resolve(lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime
 
 
 def hit_rates(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per coin: ``symbol, signals, pending, resolved, hits, live_hit_rate, expected_hit_rate``.
+    """Per coin: ``symbol, signals, no_edge, pending, resolved, hits, live_hit_rate,
+    expected_hit_rate, base_rate``.
 
-    ``expected_hit_rate`` is the mean confidence the resolved signals were shown with, so the
-    two rates compare like with like; both are NaN until something is resolved.
+    ``signals`` counts calls (BULLISH / BEARISH / NEUTRAL); NO EDGE entries are counted apart in
+    ``no_edge`` and never in a rate. ``expected_hit_rate`` is the mean confidence the resolved
+    calls were shown with and ``base_rate`` the mean base rate beside it, so the rates compare
+    like with like; all three are NaN until something is resolved.
     """
     frame = entries() if frame is None else frame
     columns = [
         "symbol",
         "signals",
+        "no_edge",
         "pending",
         "resolved",
         "hits",
         "live_hit_rate",
         "expected_hit_rate",
+        "base_rate",
     ]
     rows = []
     for symbol, group in frame.groupby("symbol", sort=True):
-        done = group[group["status"] != "pending"]
+        calls = group[group["status"] != NO_EDGE]
+        done = calls[calls["status"] != "pending"]
         hits = int((done["status"] == "hit").sum())
         confidence = pd.to_numeric(done["confidence"], errors="coerce").dropna()
+        base = pd.to_numeric(done["base_rate"], errors="coerce").dropna()
         rows.append(
             {
                 "symbol": symbol,
-                "signals": len(group),
-                "pending": int((group["status"] == "pending").sum()),
+                "signals": len(calls),
+                "no_edge": len(group) - len(calls),
+                "pending": int((calls["status"] == "pending").sum()),
                 "resolved": len(done),
                 "hits": hits,
                 "live_hit_rate": hits / len(done) if len(done) else float("nan"),
                 "expected_hit_rate": float(confidence.mean()) if len(confidence) else float("nan"),
+                "base_rate": float(base.mean()) if len(base) else float("nan"),
             }
         )
     return pd.DataFrame(rows, columns=columns)

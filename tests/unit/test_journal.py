@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from core.signals import journal
 from core.signals.ensemble import SignalKind
-from core.signals.live import Signal
+from core.signals.live import ModelVote, Signal
 
 START = pd.Timestamp("2025-03-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)
@@ -27,29 +28,51 @@ def make_signal(
     version: str = "v1",
     time: pd.Timestamp | None = None,
 ) -> Signal:
+    no_edge = kind is SignalKind.NO_EDGE
+    votes = (
+        ModelVote(
+            "xgb_direction",
+            "XGBoost direction",
+            "xgb_direction_btcusdt",
+            version,
+            0.58,
+            0.08,
+            None if no_edge else kind,
+            not no_edge,
+            "no edge: auc 0.48 fails 'AUC 95% lower bound > 0.5'" if no_edge else "votes",
+        ),
+        ModelVote(
+            "lstm_return",
+            "LSTM return",
+            "lstm_return_btcusdt",
+            version,
+            0.002,
+            0.002,
+            None,
+            False,
+            "no edge: mase 1.01 fails 'MASE < 1 (persistence)'",
+        ),
+    )
     return Signal(
         symbol=symbol,
         signal=kind,
-        confidence=confidence,
-        support=120,
-        base_rate=0.5,
+        reason="No model beats its baselines out of sample." if no_edge else None,
+        confidence=None if no_edge else confidence,
+        interval=(None, None) if no_edge else (0.5, 0.6),
+        support=0 if no_edge else 120,
+        base_rate=None if no_edge else 0.5,
+        test_hit_rate=None if no_edge else 0.54,
+        test_support=0 if no_edge else 80,
+        ece_out_of_time=None if no_edge else 0.03,
         strength=0.6,
-        bucket=2,
+        bucket=None if no_edge else 2,
         buckets=3,
         horizon=6,
         neutral_band=0.01,
-        interval="1h",
+        timeframe="1h",
         price=price,
         candle_time=START + candle * HOUR if time is None else time,
-        xgb_probability=0.3,
-        xgb_base_rate=0.2,
-        xgb_target="+1% in 6 candles",
-        xgb_vote=kind,
-        lstm_forecast=price * 1.002,
-        lstm_change=0.002,
-        lstm_vote=kind,
-        agree=True,
-        models={"xgboost_btcusdt": version, "lstm_btcusdt": version},
+        votes=votes,
     )
 
 
@@ -172,3 +195,66 @@ def test_resolve_against_the_store_uses_real_closes(btc_candles):
     expected = "hit" if exit_close > float(early["close"]) else "miss"
     assert got.loc[early["open_time"], "status"] == expected
     assert got.loc[late["open_time"], "status"] == "pending"
+
+
+def test_each_members_output_and_vote_is_recorded():
+    journal.record([make_signal(SignalKind.BEARISH)])
+    row = journal.entries().iloc[0]
+    assert row["signal"] == "BEARISH" and row["base_rate"] == 0.5
+    assert (row["confidence_low"], row["confidence_high"]) == (0.5, 0.6)
+    votes = {v["kind"]: v for v in row["votes"]}
+    assert votes["xgb_direction"]["output"] == 0.58 and votes["xgb_direction"]["vote"] == "BEARISH"
+    assert votes["lstm_return"]["vote"] is None and votes["lstm_return"]["gates_passed"] is False
+
+
+def test_no_edge_is_recorded_with_its_reason_but_never_judged_or_counted():
+    journal.record(
+        [
+            make_signal(SignalKind.NO_EDGE, candle=0),
+            make_signal(SignalKind.BULLISH, candle=1, confidence=0.6),
+        ]
+    )
+    closes = np.full(10, 100.0)
+    closes[6], closes[7] = 90.0, 101.0  # a NO EDGE "call" would have nothing to be right about
+    assert journal.resolve({"BTCUSDT": candles(closes)}) == 1
+    frame = journal.entries().set_index("candle_time")
+    assert frame.loc[START, "status"] == journal.NO_EDGE
+    assert "No model beats its baselines" in frame.loc[START, "reason"]
+    assert frame.loc[START + HOUR, "status"] == "hit"
+    btc = journal.hit_rates().set_index("symbol").loc["BTCUSDT"]
+    assert (btc["signals"], btc["no_edge"], btc["resolved"], btc["pending"]) == (1, 1, 1, 0)
+    assert btc["live_hit_rate"] == 1.0 and btc["expected_hit_rate"] == pytest.approx(0.6)
+
+
+def test_lines_written_before_votes_existed_still_read_and_resolve(home: Path):
+    folder = home / "journal"
+    folder.mkdir()
+    old = {
+        "id": "0123456789abcdef",
+        "recorded_at": "2025-03-01T12:00:00+00:00",
+        "source": "cli",
+        "symbol": "BTCUSDT",
+        "interval": "1h",
+        "signal": "BULLISH",
+        "confidence": 0.53,
+        "support": 200,
+        "price": 100.0,
+        "candle_time": START.isoformat(),
+        "horizon": 6,
+        "neutral_band": 0.01,
+        "due_time": (START + 6 * HOUR).isoformat(),
+        "models": {"xgboost_btcusdt": "v1", "lstm_btcusdt": "v2"},
+        "xgb_probability": 0.31,
+        "lstm_forecast": 100.4,
+    }
+    (folder / "signals.jsonl").write_text(json.dumps(old) + "\n")
+    row = journal.entries().iloc[0]
+    assert row["votes"] == [
+        {"kind": "xgboost", "name": "xgboost_btcusdt", "version": "v1", "output": 0.31},
+        {"kind": "lstm", "name": "lstm_btcusdt", "version": "v2", "output": 100.4},
+    ]
+    assert pd.isna(row["base_rate"]) and row["status"] == "pending"
+    closes = np.full(8, 100.0)
+    closes[6] = 101.0
+    assert journal.resolve({"BTCUSDT": candles(closes)}) == 1
+    assert journal.hit_rates().iloc[0]["hits"] == 1
