@@ -81,7 +81,7 @@ class _Progress:
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.bar: ProgressBar | None = None
-        self.key: tuple[Any, Any] | None = None
+        self.key: tuple[Any, ...] | None = None
 
     def __call__(self, event: Any) -> None:
         model = str(getattr(event.model, "value", event.model) or "")

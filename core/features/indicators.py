@@ -178,12 +178,19 @@ def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[s
     out["minus_di_14"] = talib.MINUS_DI(h, lo, c, timeperiod=14)
     out["rsi_14"] = talib.RSI(c, timeperiod=14)
     out["stoch_k"], out["stoch_d"] = talib.STOCH(
-        h, lo, c, fastk_period=14, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0
+        h,
+        lo,
+        c,
+        fastk_period=14,
+        slowk_period=3,
+        slowk_matype=talib.MA_Type.SMA,
+        slowd_period=3,
+        slowd_matype=talib.MA_Type.SMA,
     )
     out["williams_r_14"] = talib.WILLR(h, lo, c, timeperiod=14)
     out["cci_20"] = talib.CCI(h, lo, c, timeperiod=20)
     out["bb_upper"], out["bb_middle"], out["bb_lower"] = talib.BBANDS(
-        c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0
+        c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=talib.MA_Type.SMA
     )
     out["bb_width"] = _divide(out["bb_upper"] - out["bb_lower"], out["bb_middle"])
     out["atr_14"] = talib.ATR(h, lo, c, timeperiod=14)

@@ -216,12 +216,12 @@ class LSTMModel:
         )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.epochs_run_ = len(self.history_.get("loss", []))
-        val_loss = self.history_.get("val_loss")
+        val_loss = self.history_.get("val_loss") or []
         restored = val_loss and cfg.patience > 0
         self.best_epoch_ = int(np.argmin(val_loss)) + 1 if restored else self.epochs_run_
         self.keras_model_ = model
         self.weights_ = [np.asarray(v.numpy(), dtype="float32") for v in model.weights]
-        self._keras_bytes = None
+        self._keras_bytes: bytes | None = None
         return self
 
     def _build(self, keras: Any, channels: int) -> Any:
@@ -340,7 +340,7 @@ class LSTMModel:
         arrays = {f"w{i}": w for i, w in enumerate(self.weights_)}
         arrays.update(x_mean=self.x_mean_, x_scale=self.x_scale_)
         arrays.update(y_mean=np.array(self.y_mean_), y_scale=np.array(self.y_scale_))
-        np.savez(directory / _WEIGHTS_FILE, **arrays)
+        np.savez(directory / _WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
         info = {"kind": self.kind, "config": self.params(), **self.summary()}
         info["weights"] = len(self.weights_)
         write_json(directory / _INFO_FILE, info)

@@ -211,8 +211,9 @@ class XGBoostModel:
         """Each feature's share of the total gain (sums to 1), largest first; unused features 0."""
         self._check_fitted()
         gain = self.booster_.get_score(importance_type="total_gain")
-        total = sum(gain.values()) or 1.0
-        shares = {name: float(gain.get(name, 0.0)) / total for name in self.features_}
+        values = {k: float(v) for k, v in gain.items() if isinstance(v, int | float)}
+        total = sum(values.values()) or 1.0
+        shares = {name: values.get(name, 0.0) / total for name in self.features_}
         return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
     def summary(self) -> dict[str, Any]:

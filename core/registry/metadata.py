@@ -105,7 +105,7 @@ class ModelCard:
 
 def _gate_text(name: str, gate: Gate) -> str:
     def num(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.3g}"
+        return "n/a" if x is None else f"{x:.4g}"
 
     return f"{name} {num(gate.value)} fails '{gate.rule}'"
 

@@ -113,7 +113,7 @@ def member_frame(members: Sequence[Member]) -> pd.DataFrame:
         part[f"vote_{m.kind}"] = m.rule.votes(part[f"edge_{m.kind}"].to_numpy())
         if merged is None:
             base = p[["open_time", "split", "close"]].copy()
-            base["future_return"] = p["future_return"] if "future_return" in p else np.nan
+            base["future_return"] = p.get("future_return", np.nan)
             merged = base.merge(part, on=["open_time", "split"])
         else:
             merged = merged.merge(part, on=["open_time", "split"], how="inner")

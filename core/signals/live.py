@@ -310,8 +310,8 @@ def signal_from_models(
     for x in models.loaded:
         m = x.member
         output = edge = None
-        vote = None
-        reason = m.reason
+        vote: SignalKind | None = None
+        reason: str = m.reason
         try:
             output = float(x.model.predict_latest(candles, context=context))
             edge = float(m.rule.edge(np.array([output]), np.array([price]))[0])
@@ -364,8 +364,8 @@ def signal_from_models(
             bucket=None,
             **common,
         )
-    vote = int(combine_votes(np.array([vote_values]), require_agreement=config.require_agreement)[0])
-    kind = FROM_VOTE[vote]
+    total = combine_votes(np.array([vote_values]), require_agreement=config.require_agreement)
+    kind = FROM_VOTE[int(total[0])]
     strength = float(cal.strengths(edges)[0])
     conf = cal.lookup(kind, strength)
     reason = None

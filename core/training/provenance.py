@@ -93,8 +93,9 @@ def training_log(logger: logging.Logger) -> Iterator[None]:
         current = current.parent if current.propagate else None
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.formatter.converter = time.gmtime  # UTC, like the job logs
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    formatter.converter = time.gmtime  # UTC, like the job logs
+    handler.setFormatter(formatter)
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -318,7 +318,7 @@ class _Job:
         )
         log.info("%s %s card: %s", symbol, kind, card.verdict())
         test_rows = test_split.locate(ds.position)
-        metadata = {
+        metadata: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "symbol": symbol,
             "interval": self.interval.value,
