@@ -1,4 +1,5 @@
-"""Data: fetch Binance candles for the chosen coins (or load the bundled sample), see coverage."""
+"""Data: fetch Binance candles for the chosen coins as a background job (or load the bundled
+sample), see coverage."""
 
 import streamlit as st
 
@@ -11,12 +12,13 @@ st.title(":material/database: Data")
 st.caption(
     "Closed Binance spot candles, every kline field, one file per coin and interval under "
     "data/raw/. Fetching again downloads only what is missing; gaps where Binance has no "
-    "candles are listed, never filled."
+    "candles are listed, never filled. A fetch runs as a background job: it keeps going if you "
+    "close the tab, and `python -m core job list` shows it."
 )
 
 coins, interval, days = data_view.fetch_settings()
-job = data_view.get_job(st.session_state.get(state.FETCH_JOB))
-running = job is not None and not job.done
+job = data_view.watched_fetch()
+running = job is not None and job.active
 
 left, right = st.columns([1, 3], vertical_alignment="top")
 if left.button(
@@ -25,7 +27,7 @@ if left.button(
     icon=":material/download:",
     disabled=running or not coins,
 ):
-    st.session_state[state.FETCH_JOB] = data_view.start_fetch(coins, interval, days)
+    data_view.start_fetch(coins, interval, days)
     st.session_state.pop(state.FETCH_SAMPLE_NOTE, None)
 if right.button("Load bundled sample", icon=":material/inventory_2:", disabled=running):
     st.session_state[state.FETCH_SAMPLE_NOTE] = data_view.sample_note(

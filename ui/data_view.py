@@ -1,49 +1,40 @@
-"""Data page glue: fetch settings, the background fetch and its live progress, coverage table.
+"""Data page glue: fetch settings, the background fetch job and its live progress, coverage table.
 
-A fetch runs in a worker thread that only calls :func:`core.data.fetch.fetch_coins` and records its
-progress events in a :class:`FetchJob`; it never touches ``st.*``. The page keeps the job's id in
-Session State and polls the job from a fragment that ticks only while the job runs, then reruns
-the whole app once so the coverage table and the sidebar (cached by file mtime) show the new files.
+A fetch runs as a background job (:mod:`core.jobs.fetch_job`: its own process, its status on disk
+under ``runs/{job_id}/``), so it keeps going when the browser tab or the Streamlit server goes
+away. The page keeps the watched job's id in Session State; a session that has none (a new tab,
+a restarted server) adopts the newest fetch job still running on disk. Progress is read from the
+job's ``status.json`` by a fragment that ticks only while the job runs, then the whole app reruns
+once so the coverage table and the sidebar (cached by file mtime) show the new files.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
 
+from core import jobs
 from core.config import Interval
 from core.data import store
 from core.data.coins import DEFAULT_COINS, display_name, parse_coins
-from core.data.fetch import (
-    FetchEvent,
-    FetchResult,
-    FetchStatus,
-    coverage_status,
-    fetch_coins,
-    load_sample,
-)
-from core.errors import CryptoVoltError
+from core.data.fetch import FetchResult, FetchStatus, coverage_status, load_sample
+from core.errors import CryptoVoltError, JobError
 from ui import state
 
 __all__ = [
     "RANGES",
     "SAMPLE_CAPTION",
-    "FetchJob",
     "coverage_frame",
     "fetch_button_label",
     "fetch_settings",
-    "get_job",
     "load_bundled_sample",
-    "sample_note",
     "render_coverage",
     "render_fetch_progress",
+    "sample_note",
     "start_fetch",
+    "watched_fetch",
 ]
 
 #: Range choices in days, and how the button names them ("Fetch 2 years").
@@ -64,62 +55,31 @@ SAMPLE_CAPTION = (
 _POLL_SECONDS = 0.5
 
 
-@dataclass
-class FetchJob:
-    """A fetch running in a worker thread: its settings, latest events and final results."""
-
-    id: str
-    coins: list[str]
-    interval: str
-    days: int
-    started: float = field(default_factory=time.monotonic)
-    events: dict[str, FetchEvent] = field(default_factory=dict)
-    results: list[FetchResult] | None = None
-    error: str = ""
-    finished: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def on_event(self, event: FetchEvent) -> None:
-        with self.lock:
-            self.events[event.symbol] = event
-
-    @property
-    def done(self) -> bool:
-        return self.finished is not None
-
-    def snapshot(self) -> list[FetchEvent]:
-        with self.lock:
-            return list(self.events.values())
-
-    def run(self) -> None:
+def watched_fetch() -> jobs.JobStatus | None:
+    """The fetch job this session watches, read from disk; with none, the newest fetch job still
+    running (a new tab or a restarted server picks it up), which is then watched."""
+    job_id = st.session_state.get(state.FETCH_JOB)
+    if job_id:
         try:
-            self.results = fetch_coins(
-                self.coins, interval=self.interval, days=self.days, on_progress=self.on_event
-            )
-        except CryptoVoltError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # shown on the page instead of dying silently in a thread
-            self.error = f"unexpected {type(exc).__name__}: {exc}"
-        finally:
-            self.finished = time.monotonic()
+            return jobs.status(job_id)
+        except JobError:  # its folder was removed
+            st.session_state.pop(state.FETCH_JOB, None)
+    running = next((j for j in jobs.list_jobs(kind=jobs.JobKind.FETCH) if j.active), None)
+    if running is not None:
+        st.session_state[state.FETCH_JOB] = running.job_id
+    return running
 
 
-_JOBS: dict[str, FetchJob] = {}
-_JOBS_LOCK = threading.Lock()
-
-
-def start_fetch(coins: list[str], interval: str, days: int) -> str:
-    """Start fetching in a worker thread; returns the job id (kept in Session State)."""
-    job = FetchJob(uuid.uuid4().hex[:12], list(coins), interval, days)
-    with _JOBS_LOCK:
-        _JOBS[job.id] = job
-    threading.Thread(target=job.run, name=f"fetch-{job.id}", daemon=True).start()
-    return job.id
-
-
-def get_job(job_id: str | None) -> FetchJob | None:
-    with _JOBS_LOCK:
-        return _JOBS.get(job_id or "")
+def start_fetch(coins: list[str], interval: str, days: int) -> str | None:
+    """Launch a fetch job and watch it; returns its id, or None after showing why it could not
+    start."""
+    try:
+        job_id = jobs.launch(jobs.FetchSpec(tuple(coins), interval, days))
+    except CryptoVoltError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None
+    st.session_state[state.FETCH_JOB] = job_id
+    return job_id
 
 
 def fetch_button_label(days: int) -> str:
@@ -176,49 +136,59 @@ def sample_note(results: list[FetchResult]) -> str:
 # -- live progress ----------------------------------------------------------------------------
 
 
-def _progress(job: FetchJob) -> None:
-    events = job.snapshot()
-    expected = sum(e.expected for e in events)
-    fetched = sum(min(e.fetched, e.expected) for e in events)
-    downloaded = sum(e.downloaded for e in events)
-    elapsed = max((job.finished or time.monotonic()) - job.started, 1e-6)
+def _progress(job: jobs.JobStatus) -> None:
+    coins = job.coins
+    expected = sum(c.expected for c in coins)
+    fetched = sum(min(c.fetched, c.expected) for c in coins)
+    downloaded = sum(c.downloaded for c in coins)
+    elapsed = max(job.elapsed_seconds or 0.0, 1e-6)
     rate = downloaded / elapsed
-    left = (expected - fetched) / rate if rate > 0 and not job.done else 0.0
-    finished = sum(e.state not in ("queued", "fetching") for e in events)
-    overall = 1.0 if job.done else (fetched / expected if expected else 0.0)
+    left = (expected - fetched) / rate if rate > 0 and job.active else 0.0
+    finished = sum(c.ended for c in coins)
+    overall = 1.0 if job.finished else (fetched / expected if expected else 0.0)
     st.progress(
         min(overall, 1.0),
         text=(
-            f"**All coins**: {finished} of {len(job.coins)} done · {fetched:,} of {expected:,} "
+            f"**All coins**: {finished} of {len(coins)} done · {fetched:,} of {expected:,} "
             f"candles · {rate:,.0f} candles/s · "
-            + (f"done in {elapsed:.1f} s" if job.done else f"about {left:,.0f} s left")
+            + (f"done in {elapsed:.1f} s" if job.finished else f"about {left:,.0f} s left")
         ),
     )
     cols = st.columns(2)
-    for i, event in enumerate(
-        sorted(events, key=lambda e: job.coins.index(e.symbol) if e.symbol in job.coins else 99)
-    ):
-        ended = event.state not in ("queued", "fetching")
-        value = 1.0 if ended else (event.fetched / event.expected if event.expected else 0.0)
+    for i, coin in enumerate(coins):
         cols[i % 2].progress(
-            min(value, 1.0),
-            text=f"{event.symbol}: {event.fetched:,} of {event.expected:,} candles · {event.state}",
+            coin.fraction,
+            text=f"{coin.symbol}: {coin.fetched:,} of {coin.expected:,} candles · {coin.state}",
         )
 
 
-def render_fetch_progress() -> FetchJob | None:
-    """Per-coin and overall bars of the watched fetch; polls while it runs. Returns the job."""
-    job = get_job(st.session_state.get(state.FETCH_JOB))
+def render_fetch_progress() -> jobs.JobStatus | None:
+    """Per-coin and overall bars of the watched fetch job; polls while it runs. Returns its
+    status as this run saw it first."""
+    job = watched_fetch()
     if job is None:
         return None
-    was_running = not job.done
+    was_running = job.active
 
     @st.fragment(run_every=_POLL_SECONDS if was_running else None)
     def live() -> None:
-        _progress(job)
-        if job.error:
-            st.error(f"The fetch stopped: {job.error}", icon=":material/error:")
-        if job.done and was_running:
+        try:
+            current = jobs.status(job.job_id)
+        except JobError:
+            return
+        _progress(current)
+        if current.error:
+            st.error(f"The fetch stopped: {current.error}", icon=":material/error:")
+        elif current.state is jobs.JobState.CANCELLED:
+            st.warning(
+                "The fetch was cancelled; what it fetched is kept, and a new fetch goes on from "
+                "there.",
+                icon=":material/cancel:",
+            )
+        if current.active and st.button("Cancel fetch", key="fetch_cancel", icon=":material/stop:"):
+            jobs.cancel(current.job_id)
+            st.rerun()
+        if current.finished and was_running:
             st.rerun()  # the whole page: the coverage table and sidebar read the new files
 
     live()
@@ -234,9 +204,7 @@ def _coverage(symbol: str, interval: str, mtime_ns: int) -> store.Coverage:
 
 
 def _cached_coverage(symbol: str, interval: str) -> store.Coverage:
-    path = store.candle_path(symbol, interval)
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
-    return _coverage(symbol, interval, mtime)
+    return _coverage(symbol, interval, store.candle_mtime_ns(symbol, interval))
 
 
 def _size(size: int) -> str:
@@ -286,9 +254,13 @@ def coverage_frame(
     return pd.DataFrame(rows), covs
 
 
-def render_coverage(symbols: list[str], interval: str, job: FetchJob | None) -> None:
-    """The coverage table, an expander per coin with gaps, and a CSV download per coin."""
-    results = job.results if job is not None and job.done and job.interval == interval else None
+def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | None) -> None:
+    """The coverage table, an expander per coin with gaps, and a CSV download per coin.
+
+    After a fetch job at this interval ended, each coin's status comes from how it ended there.
+    """
+    done = job is not None and job.finished and job.interval == interval
+    results = jobs.fetch_results(job) if job is not None and done else None
     table, covs = coverage_frame(symbols, interval, results)
     st.subheader("Coverage")
     if table.empty:

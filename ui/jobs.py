@@ -135,11 +135,11 @@ def render_training_form(interval: str = "1h") -> list[str]:
     return launched
 
 
-def _elapsed(job: dict[str, Any]) -> str:
-    start = job.get("started_at")
+def _elapsed(job: jobs.JobStatus) -> str:
+    start = job.started_at
     if not start:
         return ""
-    end = job.get("finished_at")
+    end = job.finished_at
     try:
         t0 = datetime.fromisoformat(start)
         t1 = datetime.fromisoformat(end) if end else datetime.now(UTC)
@@ -153,8 +153,8 @@ def _open_models(name: str) -> None:
     st.session_state[state.MODELS_SELECTED] = name
 
 
-def _render_result(job: dict[str, Any]) -> None:
-    for result in job.get("result") or []:
+def _render_result(job: jobs.JobStatus) -> None:
+    for result in job.result:
         name, version = result.get("name"), result.get("version")
         numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result).items())
         line = f"**{name}** {version}" + (
@@ -166,49 +166,49 @@ def _render_result(job: dict[str, Any]) -> None:
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(line)
         if MODELS_PAGE.exists() and right.button(
-            "Open", key=f"open_{job['job_id']}_{name}", icon=":material/leaderboard:"
+            "Open", key=f"open_{job.job_id}_{name}", icon=":material/leaderboard:"
         ):
             _open_models(str(name))
             st.switch_page("pages/models.py")
 
 
-def _render_job(job: dict[str, Any]) -> None:
-    job_id = job["job_id"]
-    job_state = str(job.get("state"))
+def _render_job(job: jobs.JobStatus) -> None:
+    job_id = job.job_id
+    job_state = job.state.value
     with st.container(border=True):
         head, side = st.columns([5, 1], vertical_alignment="center")
         models = " + ".join(m.upper() if m == "lstm" else "XGBoost" for m in job.get("models", []))
         head.markdown(
-            f"**{display_name(job.get('symbol', '?'))}** · {models} · "
+            f"**{display_name(job.subject)}** · {models} · "
             f":{_STATE_COLORS.get(job_state, 'gray')}-badge[{_STATE_ICONS.get(job_state, '')} "
             f"{job_state}] · `{job_id}` {_elapsed(job)}"
         )
-        if job_state in jobs.ACTIVE_STATES:
+        if job.active:
             if side.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
                 jobs.cancel(job_id)
                 st.rerun()
-            total, step = job.get("total") or 0, job.get("step") or 0
-            st.progress(min(step / total, 1.0) if total else 0.0, text=jobs.describe_progress(job))
-            losses = job.get("metrics") or {}
-            if losses:
-                st.caption(" · ".join(f"{k} {v:.5g}" for k, v in losses.items()))
-        elif job_state == jobs.JobState.FAILED:
-            st.error(job.get("error") or "failed", icon=":material/error:")
-        elif job_state == jobs.JobState.CANCELLED:
-            st.warning(job.get("message") or "cancelled", icon=":material/cancel:")
+            st.progress(job.progress, text=jobs.describe_progress(job))
+            if job.metrics:
+                st.caption(" · ".join(f"{k} {v:.5g}" for k, v in job.metrics.items()))
+        elif job.state is jobs.JobState.FAILED:
+            st.error(job.error or "failed", icon=":material/error:")
+        elif job.state is jobs.JobState.CANCELLED:
+            st.warning(job.message or "cancelled", icon=":material/cancel:")
         _render_result(job)
-        with st.expander("Log", expanded=job_state in jobs.ACTIVE_STATES):
+        with st.expander("Log", expanded=job.active):
             st.code(jobs.tail_log(job_id, 30) or "(nothing logged yet)", language=None)
 
 
 def render_job_list(*, limit: int = 20) -> None:
-    """The newest ``limit`` jobs, live while any is queued or running."""
-    active = any(j.get("state") in jobs.ACTIVE_STATES for j in jobs.list_jobs(limit=limit))
+    """The newest ``limit`` training jobs, live while any is queued or running (fetch jobs are
+    the Data page's)."""
+    train = jobs.JobKind.TRAIN
+    active = any(j.active for j in jobs.list_jobs(limit=limit, kind=train))
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def panel() -> None:
-        found = jobs.list_jobs(limit=limit)
-        running = sorted(j["job_id"] for j in found if j.get("state") in jobs.ACTIVE_STATES)
+        found = jobs.list_jobs(limit=limit, kind=train)
+        running = sorted(j.job_id for j in found if j.active)
         before = st.session_state.get(state.TRAINING_ACTIVE_JOBS, [])
         st.session_state[state.TRAINING_ACTIVE_JOBS] = running
         if set(before) - set(running) or (running and not active):

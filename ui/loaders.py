@@ -1,4 +1,8 @@
-"""Cached loaders: data for pages, keyed by what invalidates it (a file's mtime)."""
+"""Cached loaders: data for pages, keyed by what invalidates it (a file's mtime).
+
+The keys come from :func:`core.data.store.candle_mtime_ns` (one file) and
+:func:`core.data.store.stored_fingerprint` (every file), so a rewrite of a candle file by any
+process (a fetch job, the CLI) shows on the next run."""
 
 from __future__ import annotations
 
@@ -7,17 +11,6 @@ import streamlit as st
 
 from core.data import store
 from core.features.indicators import compute_indicators
-
-
-def _mtime_key() -> tuple[tuple[str, str, int], ...]:
-    """(symbol, interval, mtime_ns) for every candle file: changes whenever a file is rewritten."""
-    keys = []
-    for symbol, interval in store.list_stored():
-        try:
-            keys.append((symbol, interval, store.candle_path(symbol, interval).stat().st_mtime_ns))
-        except (FileNotFoundError, ValueError):
-            continue
-    return tuple(keys)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -45,7 +38,7 @@ def _summary(key: tuple[tuple[str, str, int], ...]) -> pd.DataFrame:
 
 def stored_summary() -> pd.DataFrame:
     """One row per candle file on disk: symbol, interval, rows, first, last, missing, size."""
-    return _summary(_mtime_key())
+    return _summary(store.stored_fingerprint())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -55,9 +48,7 @@ def _candles(symbol: str, interval: str, mtime_ns: int) -> pd.DataFrame:
 
 def load_candles(symbol: str, interval: str = "1h") -> pd.DataFrame:
     """Stored candles, cached until the file changes. Raises core's DataError subclasses."""
-    path = store.candle_path(symbol, interval)
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
-    return _candles(symbol, interval, mtime)
+    return _candles(symbol, interval, store.candle_mtime_ns(symbol, interval))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -70,6 +61,4 @@ def load_indicators(symbol: str, interval: str = "1h") -> pd.DataFrame:
 
     Raises core's DataError subclasses like :func:`load_candles`.
     """
-    path = store.candle_path(symbol, interval)
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
-    return _indicators(symbol, interval, mtime)
+    return _indicators(symbol, interval, store.candle_mtime_ns(symbol, interval))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
+
+import numpy as np
 
 from core.cli._common import format_table
 from core.config import BacktestConfig
 from core.data.coins import parse_coin
-from core.signals.backtest import METRIC_NAMES, BacktestResult, backtest_coin
+from core.signals.backtest import METRIC_NAMES, BacktestResult, StrategyConfig, backtest_coin
 
 __all__ = ["register", "run"]
 
-_PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
+_PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "avg_size"}
+_COLUMNS = (("strategy", "strategy"), ("zero_cost", "zero cost"), ("buy_and_hold", "buy and hold"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,9 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "backtest",
         help="trade a coin's ensemble signal on its out-of-sample test period",
         description=(
-            "Replays the ensemble rule on the test-period predictions saved at training time: "
-            "a signal at the close of candle t trades at the open of t+1, with fees and "
-            "slippage on every entry and exit; compared with buy-and-hold over the same period."
+            "Replays the ensemble's calls on the test-period predictions saved at training time: "
+            "a call at the close of candle t trades at the open of t+1 and is held at least the "
+            "signal's horizon, then kept while the call stays the same; fees and slippage on "
+            "every entry and exit. Calls weaker than a minimum strength are not traded; that "
+            "threshold is chosen on the walk-forward folds (before the test window) to "
+            "maximise the return after costs. Shown beside the same positions at zero cost "
+            "and beside buy-and-hold over the same period."
         ),
     )
     parser.add_argument("--coin", required=True, help="the coin, e.g. BTC or ETHUSDT")
@@ -34,6 +42,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--long-short", action="store_true", help="go short on BEARISH (default: long/flat)"
+    )
+    parser.add_argument(
+        "--size-by-confidence",
+        action="store_true",
+        help="size each position by its call's out-of-time confidence: "
+        "clip((confidence - 0.5) / (FULL - 0.5), 0, 1) of equity",
+    )
+    parser.add_argument(
+        "--full-size-at",
+        type=float,
+        default=0.60,
+        metavar="FULL",
+        help="confidence at which a sized position is full size (default 0.60)",
+    )
+    parser.add_argument(
+        "--hold",
+        type=int,
+        default=None,
+        help="candles a position is held at least (default: the signal's horizon)",
     )
     parser.add_argument("--trades", action="store_true", help="also list every trade")
     parser.add_argument("--json", action="store_true", help="print metrics and trades as JSON")
@@ -50,6 +77,25 @@ def _fmt(name: str, value: float | int | None) -> str:
     return f"{value:.2f}"
 
 
+def _grid_summary(result: BacktestResult) -> dict[str, Any] | None:
+    """The test window's best cell after the fact, beside the cell the folds chose."""
+    grid = result.grid
+    if grid is None or result.threshold is None:
+        return None
+    column = 2  # the config's own costs (see core.signals.backtest.cost_levels)
+    best = int(np.argmax(grid.total_return[:, column]))
+    chosen = int(np.argmin(np.abs(grid.thresholds - result.threshold.min_strength)))
+    return {
+        "thresholds": len(grid.thresholds),
+        "cost_levels": [list(c) for c in grid.costs],
+        "chosen_min_strength": float(grid.thresholds[chosen]),
+        "chosen_return": float(grid.total_return[chosen, column]),
+        "best_after_the_fact_min_strength": float(grid.thresholds[best]),
+        "best_after_the_fact_return": float(grid.total_return[best, column]),
+        "note": "choosing the best cell after seeing the test window is overfitting",
+    }
+
+
 def _as_json(result: BacktestResult) -> str:
     trades = result.trades.assign(
         entry_time=result.trades["entry_time"].astype(str),
@@ -58,16 +104,22 @@ def _as_json(result: BacktestResult) -> str:
     payload = {
         "symbol": result.symbol,
         "interval": result.interval,
+        "signal": "NO_EDGE" if result.no_edge else None,
         "fee": result.config.fee,
         "slippage_bps": result.config.slippage_bps,
         "long_short": result.config.allow_short,
+        "size_by_confidence": result.strategy.size_by_confidence,
+        "full_size_at": result.strategy.full_size_at,
+        "hold": result.hold,
         "start": str(result.equity["open_time"].iloc[0]),
         "end": str(result.equity["open_time"].iloc[-1]),
+        "threshold": result.threshold.to_dict() if result.threshold else None,
         "metrics": result.metrics,
+        "grid": _grid_summary(result),
         "trades": trades.to_dict("records"),
         "notes": result.notes,
     }
-    return json.dumps(payload, indent=2)
+    return json.dumps(payload, indent=2, default=str)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,38 +128,63 @@ def run(args: argparse.Namespace) -> int:
     config = BacktestConfig(
         fee=args.fee, slippage_bps=args.slippage_bps, allow_short=args.long_short
     )
-    result = backtest_coin(parse_coin(args.coin).symbol, ModelRegistry(), config=config)
+    strategy = StrategyConfig(
+        hold=args.hold, size_by_confidence=args.size_by_confidence, full_size_at=args.full_size_at
+    )
+    result = backtest_coin(
+        parse_coin(args.coin).symbol, ModelRegistry(), config=config, strategy=strategy
+    )
     if args.json:
         print(_as_json(result))
         return 0
     mode = "long/short" if config.allow_short else "long/flat"
+    sizing = ", sized by confidence" if strategy.size_by_confidence else ""
     print(
-        f"{result.symbol} {result.interval} backtest, {mode}, fee {config.fee:.3%} per side, "
-        f"slippage {config.slippage_bps:g} bps"
+        f"{result.symbol} {result.interval} backtest, {mode}{sizing}, fee {config.fee:.3%} per "
+        f"side, slippage {config.slippage_bps:g} bps, held >= {result.hold} candles"
     )
     for note in result.notes:
         print(note)
+    if result.threshold is not None:
+        t = result.threshold
+        print(f"Chosen threshold: min strength {t.min_strength:.2f}; {t.where}.")
+        if t.margins:
+            margins = ", ".join(f"{name} {m:g}" for name, m in t.margins.items())
+            print(f"Vote margins (as trained, unchanged): {margins}.")
     rows = [
-        [
-            name,
-            _fmt(name, result.metrics["strategy"][name]),
-            _fmt(name, result.metrics["buy_and_hold"][name]),
-        ]
+        [name, *(_fmt(name, result.metrics[key][name]) for key, _ in _COLUMNS)]
         for name in METRIC_NAMES
     ]
-    print(format_table(["metric", "strategy", "buy and hold"], rows))
+    print(format_table(["metric", *(label for _, label in _COLUMNS)], rows))
+    summary = _grid_summary(result)
+    if summary:
+        print(
+            f"Test-window grid ({summary['thresholds']} thresholds x "
+            f"{len(summary['cost_levels'])} cost levels): the folds' choice made "
+            f"{summary['chosen_return']:+.2%}; the best threshold after the fact "
+            f"({summary['best_after_the_fact_min_strength']:.2f}) made "
+            f"{summary['best_after_the_fact_return']:+.2%}, but choosing it after seeing the "
+            "test window is overfitting."
+        )
     if args.trades and len(result.trades):
         trade_rows = [
             [
                 t.side,
+                f"{t.size:.2f}",
                 f"{t.entry_time:%Y-%m-%d %H:%M}",
                 f"{t.entry_price:,.6g}",
                 f"{t.exit_time:%Y-%m-%d %H:%M}",
                 f"{t.exit_price:,.6g}",
+                str(t.bars),
                 f"{t.ret:+.2%}",
             ]
             for t in result.trades.rename(columns={"return": "ret"}).itertuples()
         ]
         print()
-        print(format_table(["side", "entry", "price", "exit", "price", "return"], trade_rows))
+        print(
+            format_table(
+                ["side", "size", "entry", "price", "exit", "price", "candles", "return"],
+                trade_rows,
+            )
+        )
     return 0

@@ -3,6 +3,7 @@
 Defaults as the Data page: the ten default coins, 1h, 730 days. Only missing candles are fetched
 (the tail after the last stored one, and the head when the range reaches further back). Exit code 0
 when every coin ended up to date or partial, 1 with a one-line reason when any coin failed.
+``--background`` launches the fetch as a job instead (as the Data page does) and prints its id.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 from core.cli._common import ProgressBar, format_table
 from core.config import Interval
+from core.data.coins import parse_coins
 from core.data.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
 
 __all__ = ["coverage_table", "human_size", "register", "run"]
@@ -45,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sample",
         action="store_true",
         help="load the bundled real sample (9 coins, 2024-05-01 to 2025-05-30) instead",
+    )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="run as a background job (follow it with `python -m core job list`)",
     )
     parser.set_defaults(func=run)
 
@@ -113,8 +120,23 @@ class _Progress:
             self.bar.close()
 
 
+def _launch(args: argparse.Namespace, interval: str) -> int:
+    from core import jobs
+
+    coins = [c.symbol for c in parse_coins(args.coins)]
+    spec = jobs.FetchSpec(
+        tuple(coins), interval, args.days, base_url=args.base_url, max_workers=args.workers
+    )
+    job_id = jobs.launch(spec)
+    print(f"fetch job {job_id}: {len(coins)} coin(s), {interval}, {args.days} days")
+    print(f"Follow it with `python -m core job status {job_id}` (or the Data page).")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     interval = Interval.parse(args.interval).value
+    if args.background and not args.sample:
+        return _launch(args, interval)
     if args.sample:
         coins = None if args.coins in ("all", "", None) else args.coins.split(",")
         results = load_sample(coins)

@@ -1,10 +1,10 @@
-"""``python -m core job``: background training jobs (list, status, log, cancel; run is internal)."""
+"""``python -m core job``: background jobs, training and fetching (list, status, log, cancel; run
+is internal)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from core import jobs
 from core.cli._common import format_table
@@ -15,14 +15,19 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "job",
-        help="background training jobs: list, status, log, cancel",
-        description="Background training jobs launched by the Training page or `train --background`.",
+        help="background jobs (train, fetch): list, status, log, cancel",
+        description=(
+            "Background jobs under runs/{job_id}/ in the home folder (CRYPTOVOLT_HOME): training "
+            "jobs launched by the Training page or `train --background`, fetch jobs launched by "
+            "the Data page or `fetch --background`."
+        ),
     )
     actions = parser.add_subparsers(dest="job_action", metavar="ACTION", required=True)
     p_run = actions.add_parser("run", help="(internal) run a launched job in this process")
     p_run.add_argument("job_id")
     p_list = actions.add_parser("list", help="every job, newest first")
     p_list.add_argument("--limit", type=int, default=20, help="show at most N jobs (default 20)")
+    p_list.add_argument("--kind", choices=[k.value for k in jobs.JobKind], help="only this kind")
     p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p_status = actions.add_parser("status", help="one job's full status")
     p_status.add_argument("job_id")
@@ -35,14 +40,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _row(status: dict[str, Any]) -> list[object]:
-    result = ", ".join(f"{r.get('name')} {r.get('version')}" for r in status.get("result") or [])
+def _result(found: jobs.JobStatus) -> str:
+    if found.kind is jobs.JobKind.FETCH:
+        return found.message if found.finished else ""
+    return ", ".join(f"{r.get('name')} {r.get('version')}" for r in found.result)
+
+
+def _row(found: jobs.JobStatus) -> list[object]:
     return [
-        status.get("job_id"),
-        status.get("symbol"),
-        status.get("state"),
-        jobs.describe_progress(status)[:70],
-        result,
+        found.job_id,
+        found.kind.value,
+        found.subject,
+        found.state.value,
+        jobs.describe_progress(found)[:70],
+        _result(found)[:70],
     ]
 
 
@@ -53,29 +64,44 @@ def run(args: argparse.Namespace) -> int:
 
         return run_job(args.job_id)
     if action == "list":
-        found = jobs.list_jobs(limit=args.limit)
+        found = jobs.list_jobs(limit=args.limit, kind=args.kind)
         if args.json:
-            print(json.dumps(found, indent=2, default=str))
+            print(json.dumps([s.to_dict() for s in found], indent=2, default=str))
         elif not found:
-            print("No jobs yet. Start one: python -m core train --coins BTC --background")
+            print(
+                "No jobs yet. Start one: python -m core train --coins BTC --background, "
+                "or python -m core fetch --background"
+            )
         else:
-            headers = ["job", "coin", "state", "progress", "models"]
+            headers = ["job", "kind", "coin", "state", "progress", "result"]
             print(format_table(headers, [_row(s) for s in found]))
         return 0
     if action == "status":
         status = jobs.status(args.job_id)
         if args.json:
-            print(json.dumps(status, indent=2, default=str))
+            print(json.dumps(status.to_dict(), indent=2, default=str))
         else:
-            for key in ("job_id", "symbol", "state", "started_at", "finished_at", "pid"):
-                print(f"{key:12} {status.get(key) or '-'}")
+            fields = {
+                "job_id": status.job_id,
+                "kind": status.kind.value,
+                "coin": status.subject,
+                "state": status.state.value,
+                "started_at": status.started_at,
+                "finished_at": status.finished_at,
+                "pid": status.pid,
+            }
+            for key, value in fields.items():
+                print(f"{key:12} {value or '-'}")
             print(f"{'progress':12} {jobs.describe_progress(status)}")
-            for result in status.get("result") or []:
+            for result in status.result:
                 print(f"{'model':12} {result.get('name')} {result.get('version')}")
-        return 0 if status.get("state") != jobs.JobState.FAILED else 1
+            for coin in status.coins:
+                reason = f": {coin.message}" if coin.message else ""
+                print(f"{coin.symbol:12} {coin.fetched:,}/{coin.expected:,} {coin.state}{reason}")
+        return 0 if status.state is not jobs.JobState.FAILED else 1
     if action == "log":
         print(jobs.tail_log(args.job_id, args.lines))
         return 0
     status = jobs.cancel(args.job_id)
-    print(f"{args.job_id}: {status.get('state')}")
+    print(f"{args.job_id}: {status.state.value}")
     return 0

@@ -1,4 +1,5 @@
-"""Background training jobs: subprocesses with their state on disk, a queue without a daemon.
+"""Background jobs (training one coin, fetching candles): subprocesses with their state on disk,
+a queue without a daemon.
 
 This is the stage's public face; the modules below it are importable too."""
 
@@ -8,8 +9,12 @@ from core.jobs.control import (
     ACTIVE_STATES,
     DIED_MESSAGE,
     SETTINGS,
+    AnySpec,
+    FetchSpec,
+    JobKind,
     JobSpec,
     JobState,
+    JobStatus,
     acquire_slot,
     cancel,
     describe_progress,
@@ -26,16 +31,24 @@ from core.jobs.control import (
     status,
     tail_log,
 )
+from core.jobs.fetch_job import fetch_results
+from core.jobs.status import CoinProgress
 
 __all__ = [
     "ACTIVE_STATES",
     "DIED_MESSAGE",
+    "AnySpec",
+    "CoinProgress",
+    "FetchSpec",
+    "JobKind",
     "JobSpec",
     "JobState",
+    "JobStatus",
     "SETTINGS",
     "acquire_slot",
     "cancel",
     "describe_progress",
+    "fetch_results",
     "has_active_jobs",
     "job_dir",
     "launch",

@@ -1,13 +1,18 @@
-"""Background training jobs: one subprocess per coin, state on disk, a queue without a daemon.
+"""Background jobs: one subprocess per job, state on disk, a queue without a daemon.
 
 A job is ``python -m core job run <job_id>`` in its own process group, with a folder
-``{home}/runs/{job_id}/`` holding ``spec.json`` (what to train), ``status.json`` (state, stage,
-progress, result; always written atomically), ``job.log`` and ``output.log`` (the process's raw
-stdout/stderr). Everything is on disk, so reloading the page or restarting the app loses nothing.
+``{home}/runs/{job_id}/`` holding ``spec.json`` (what to do), ``status.json`` (a
+:class:`~core.jobs.status.JobStatus`: state, stage, progress, result; always written atomically),
+``job.log`` and ``output.log`` (the process's raw stdout/stderr). Everything is on disk, so
+reloading the page or restarting the app loses nothing.
 
-The queue (:mod:`core.jobs.queue`): each job process takes one of :func:`slot_count` slots with
-``flock`` and stays "queued" until it gets one, in launch order, without a daemon. What a job is
-(its states, its validated spec) lives in :mod:`core.jobs.spec`; both are re-exported here.
+Two kinds (:class:`~core.jobs.status.JobKind`): ``train`` (one coin's models, a
+:class:`~core.jobs.spec.JobSpec`) and ``fetch`` (candles for some coins, a
+:class:`~core.jobs.fetch_job.FetchSpec`). A spec or status file without a kind is a training job.
+
+The queue (:mod:`core.jobs.queue`): each training process takes one of :func:`slot_count` slots
+with ``flock`` and stays "queued" until it gets one, in launch order, without a daemon. A fetch is
+network-bound and takes no slot.
 
 A job whose process is gone while its status still says queued/running is reported as failed
 ("process exited without finishing (killed?)"), and that verdict is written back to disk.
@@ -16,6 +21,7 @@ A job whose process is gone while its status still says queued/running is report
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -30,14 +36,13 @@ from typing import Any
 from core import config
 from core.atomic import atomic_write_json
 from core.errors import JobError
+from core.jobs.fetch_job import FetchSpec
 from core.jobs.queue import (
     acquire_slot,
     cores,
     drop_queue_marker,
-    group_alive,
     job_alive,
     job_pid,
-    process_alive,
     queue_position,
     read_json,
     slot_count,
@@ -51,13 +56,19 @@ from core.jobs.spec import (
     parse_models,
     require_data,
 )
+from core.jobs.status import JobKind, JobStatus, now_iso
+from core.procs import group_alive, pid_alive
 
 __all__ = [
     "ACTIVE_STATES",
     "DIED_MESSAGE",
     "SETTINGS",
+    "AnySpec",
+    "FetchSpec",
+    "JobKind",
     "JobSpec",
     "JobState",
+    "JobStatus",
     "acquire_slot",
     "cancel",
     "describe_progress",
@@ -75,6 +86,9 @@ __all__ = [
     "tail_log",
 ]
 
+#: What a job can be asked to do.
+AnySpec = JobSpec | FetchSpec
+
 
 DIED_MESSAGE = "process exited without finishing (killed?)"
 _CHILDREN: dict[str, subprocess.Popen] = {}
@@ -91,40 +105,76 @@ def job_dir(job_id: str) -> Path:
     return config.runs_dir() / job_id
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _no_job(job_id: str) -> JobError:
+    return JobError(f"No job {job_id!r} in {config.runs_dir()}: `python -m core job list`.")
 
 
-def read_spec(job_id: str) -> JobSpec:
-    """The validated spec of a job. Raises JobError if there is no such job."""
+def kind_of(spec: AnySpec) -> JobKind:
+    """The kind of job a spec makes (a spec that does not say is a training one)."""
+    return JobKind.parse(getattr(getattr(spec, "kind", None), "value", None))
+
+
+def read_spec(job_id: str) -> AnySpec:
+    """The validated spec of a job (a JobSpec or a FetchSpec, by the file's ``kind``).
+
+    Raises:
+        JobError: no such job. ConfigError: a spec that is no longer valid.
+    """
     data = read_json(job_dir(job_id) / "spec.json")
     if data is None:
-        raise JobError(f"No job {job_id!r} in {config.runs_dir()}: `python -m core job list`.")
+        raise _no_job(job_id)
+    if JobKind.parse(data.get("kind")) is JobKind.FETCH:
+        return FetchSpec.from_dict(data)
     return JobSpec.from_dict(data)
 
 
-def launch(spec: JobSpec | Mapping[str, Any]) -> str:
-    """Start a training job in the background; returns its id at once.
+def _initial_status(job_id: str, spec: AnySpec, created_ns: int) -> JobStatus:
+    if isinstance(spec, FetchSpec):
+        first = spec.initial_status(job_id)
+    else:
+        first = JobStatus(
+            job_id=job_id,
+            kind=JobKind.TRAIN,
+            symbol=spec.symbol,
+            models=tuple(spec.models),
+            interval=spec.interval,
+            message="waiting to start",
+        )
+    created = datetime.fromtimestamp(created_ns / 1e9, UTC).isoformat(timespec="seconds")
+    return dataclasses.replace(
+        first, created_at=created, created_ns=created_ns, updated_at=now_iso()
+    )
 
-    The job waits in the queue until a slot is free, then trains. Raises ConfigError and the
-    symbol errors for a bad spec (nothing is started), JobError if the process cannot start.
+
+def launch(spec: AnySpec | Mapping[str, Any]) -> str:
+    """Start a job in the background; returns its id at once.
+
+    A training job (:class:`JobSpec`, or a dict without ``kind``) waits in the queue until a slot
+    is free, then trains; a fetch job (:class:`FetchSpec`, or a dict with ``kind: fetch``) starts
+    fetching at once. Raises ConfigError and the symbol errors for a bad spec (nothing is
+    started), JobError if the process cannot start.
     """
-    spec = spec if isinstance(spec, JobSpec) else JobSpec.from_dict(spec)
+    if isinstance(spec, Mapping):
+        fetch = JobKind.parse(spec.get("kind")) is JobKind.FETCH
+        spec = FetchSpec.from_dict(spec) if fetch else JobSpec.from_dict(spec)
+    kind = kind_of(spec)
     runs = config.runs_dir()
     created_ns = time.time_ns()
     stamp = datetime.fromtimestamp(created_ns / 1e9, UTC).strftime("%Y%m%d-%H%M%S")
-    job_id = f"{stamp}-{spec.symbol.lower()}-{secrets.token_hex(2)}"
+    subject = "fetch" if isinstance(spec, FetchSpec) else spec.symbol.lower()
+    job_id = f"{stamp}-{subject}-{secrets.token_hex(2)}"
     folder = runs / job_id
     folder.mkdir(parents=True, exist_ok=False)
     atomic_write_json(folder / "spec.json", spec.to_dict())
-    atomic_write_json(folder / "status.json", _initial_status(job_id, spec, created_ns))
-    queue = runs / ".queue"
-    queue.mkdir(exist_ok=True)
-    (queue / f"{created_ns:020d}_{job_id}").touch()
+    atomic_write_json(folder / "status.json", _initial_status(job_id, spec, created_ns).to_dict())
     env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # jobs run side by side, one per slot: each gets its share of the cores, not all of them
-    env.setdefault("CRYPTOVOLT_THREADS", str(max(1, cores() // slot_count())))
+    if kind is JobKind.TRAIN:
+        queue = runs / ".queue"
+        queue.mkdir(exist_ok=True)
+        (queue / f"{created_ns:020d}_{job_id}").touch()
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # jobs run side by side, one per slot: each gets its share of the cores, not all of them
+        env.setdefault("CRYPTOVOLT_THREADS", str(max(1, cores() // slot_count())))
     with open(folder / "output.log", "ab") as output:
         try:
             proc = subprocess.Popen(
@@ -138,34 +188,11 @@ def launch(spec: JobSpec | Mapping[str, Any]) -> str:
             )
         except OSError as exc:
             _finish(job_id, JobState.FAILED, error=f"could not start the job process: {exc}")
-            raise JobError(f"Could not start a training process: {exc}") from exc
+            drop_queue_marker(job_id)
+            raise JobError(f"Could not start a {kind.value} job process: {exc}") from exc
     _CHILDREN[job_id] = proc
     atomic_write_json(folder / "pid.json", {"pid": proc.pid})
     return job_id
-
-
-def _initial_status(job_id: str, spec: JobSpec, created_ns: int) -> dict[str, Any]:
-    return {
-        "job_id": job_id,
-        "symbol": spec.symbol,
-        "models": list(spec.models),
-        "state": JobState.QUEUED.value,
-        "stage": "queued",
-        "model": None,
-        "step": 0,
-        "total": 0,
-        "message": "waiting to start",
-        "metrics": {},
-        "created_at": datetime.fromtimestamp(created_ns / 1e9, UTC).isoformat(timespec="seconds"),
-        "created_ns": created_ns,
-        "started_at": None,
-        "finished_at": None,
-        "updated_at": _now(),
-        "pid": None,
-        "error": None,
-        "result": [],
-        "eta_seconds": None,
-    }
 
 
 def _reap() -> None:
@@ -175,65 +202,79 @@ def _reap() -> None:
             del _CHILDREN[job_id]
 
 
-def _finish(job_id: str, state: JobState, *, error: str | None = None, **extra: Any) -> None:
-    path = job_dir(job_id) / "status.json"
-    data = read_json(path) or {"job_id": job_id}
-    data.update(state=state.value, error=error, finished_at=_now(), updated_at=_now(), **extra)
-    data["eta_seconds"] = None
-    atomic_write_json(path, data)
+def _read(job_id: str) -> JobStatus | None:
+    data = read_json(job_dir(job_id) / "status.json")
+    return None if data is None else JobStatus.from_dict({"job_id": job_id, **data})
 
 
-def status(job_id: str) -> dict[str, Any]:
-    """The job's status dict (see the module docstring), with dead processes marked failed.
+def _finish(job_id: str, state: JobState, *, error: str | None = None, **fields: Any) -> None:
+    current = _read(job_id) or JobStatus(job_id=job_id)
+    final = dataclasses.replace(
+        current,
+        state=state,
+        error=error,
+        finished_at=now_iso(),
+        updated_at=now_iso(),
+        eta_seconds=None,
+        **fields,
+    )
+    atomic_write_json(job_dir(job_id) / "status.json", final.to_dict())
+
+
+def status(job_id: str) -> JobStatus:
+    """The job's :class:`JobStatus`, with a dead process's job marked failed (on disk too).
 
     Raises:
         JobError: no such job.
     """
     _reap()
-    path = job_dir(job_id) / "status.json"
-    data = read_json(path)
-    if data is None:
-        raise JobError(f"No job {job_id!r} in {config.runs_dir()}: `python -m core job list`.")
-    if data.get("state") in ACTIVE_STATES and not job_alive(job_id, data):
+    found = _read(job_id)
+    if found is None:
+        raise _no_job(job_id)
+    if found.active and not job_alive(job_id, found):
         # read again: the process may have written its final status just before it exited
-        data = read_json(path) or data
-        if data.get("state") in ACTIVE_STATES:
-            _finish(job_id, JobState.FAILED, error=DIED_MESSAGE, stage=data.get("stage"))
+        found = _read(job_id) or found
+        if found.active:
+            _finish(job_id, JobState.FAILED, error=DIED_MESSAGE)
             drop_queue_marker(job_id)
-            data = read_json(path) or data
-    return data
+            found = _read(job_id) or found
+    return found
 
 
-def list_jobs(*, limit: int | None = None) -> list[dict[str, Any]]:
-    """Every job's status, newest first (at most ``limit``)."""
+def list_jobs(*, limit: int | None = None, kind: JobKind | str | None = None) -> list[JobStatus]:
+    """Every job's status (only ``kind`` jobs when given), newest first, at most ``limit``."""
     runs = config.runs_dir()
     if not runs.is_dir():
         return []
-    folders = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    wanted = None if kind is None else JobKind(kind)
     out = []
-    for folder in folders:
+    for folder in runs.iterdir():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
         with contextlib.suppress(JobError):
-            out.append(status(folder.name))
-    out.sort(key=lambda s: (s.get("created_ns") or 0, s.get("job_id", "")), reverse=True)
+            found = status(folder.name)
+            if wanted is None or found.kind is wanted:
+                out.append(found)
+    out.sort(key=lambda s: (s.created_ns, s.job_id), reverse=True)
     return out[:limit] if limit is not None else out
 
 
-def has_active_jobs() -> bool:
-    """True while any job is queued or running (the UI polls only then)."""
-    return any(s.get("state") in ACTIVE_STATES for s in list_jobs())
+def has_active_jobs(kind: JobKind | str | None = None) -> bool:
+    """True while any job (of ``kind``) is queued or running (the UI polls only then)."""
+    return any(s.active for s in list_jobs(kind=kind))
 
 
-def cancel(job_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
     """Stop a queued or running job: SIGTERM to its whole process group, SIGKILL after
     ``timeout`` seconds, then mark it cancelled. A finished job is left as it is.
 
     Returns the job's status. Raises JobError if there is no such job.
     """
-    data = status(job_id)
-    if data.get("state") not in ACTIVE_STATES:
-        return data
-    pid = job_pid(job_id, data)
-    if pid is not None and process_alive(pid, job_id):
+    found = status(job_id)
+    if found.finished:
+        return found
+    pid = job_pid(job_id, found)
+    if pid is not None and pid_alive(pid, marker=job_id):
         # the job leads its own session, so its pid is its process group id
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
@@ -248,11 +289,11 @@ def cancel(job_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
                 _reap()
                 time.sleep(0.05)
     _reap()
-    current = read_json(job_dir(job_id) / "status.json") or data
-    if current.get("state") in ACTIVE_STATES:
+    current = _read(job_id) or found
+    if current.active:
         _finish(job_id, JobState.CANCELLED, message="cancelled by the user")
     drop_queue_marker(job_id)
-    return read_json(job_dir(job_id) / "status.json") or data
+    return _read(job_id) or found
 
 
 def tail_log(job_id: str, lines: int = 50) -> str:
@@ -270,17 +311,22 @@ def tail_log(job_id: str, lines: int = 50) -> str:
     return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
 
 
-def describe_progress(status: Mapping[str, Any]) -> str:
-    """One line for a job: ``lstm fitting 12/100 · 1m 30s left · epoch 12 loss ...``."""
-    if status.get("error"):
-        return str(status["error"])
-    parts = [str(p) for p in (status.get("model"), status.get("stage")) if p]
-    if status.get("total"):
-        parts.append(f"{status.get('step', 0)}/{status['total']}")
-    eta = status.get("eta_seconds")
-    if status.get("state") in ACTIVE_STATES and isinstance(eta, int | float):
+def describe_progress(job: JobStatus | Mapping[str, Any]) -> str:
+    """One line for a job: ``lstm fitting 12/100 · 1m 30s left · epoch 12 loss ...`` or
+    ``fetching 12,000/17,520 candles · 8s left · 3 of 10 coins done``."""
+    if not isinstance(job, JobStatus):
+        job = JobStatus.from_dict(job)
+    if job.error:
+        return job.error
+    parts = [p for p in (job.model, job.stage) if p]
+    if job.total and job.kind is JobKind.FETCH:
+        parts.append(f"{job.step:,}/{job.total:,} candles")
+    elif job.total:
+        parts.append(f"{job.step}/{job.total}")
+    eta = job.eta_seconds
+    if job.active and eta is not None:
         minutes, seconds = divmod(int(eta), 60)
         parts.append(f"· {minutes}m {seconds:02d}s left" if minutes else f"· {seconds}s left")
     text = " ".join(parts)
-    message = str(status.get("message") or "")
+    message = job.message
     return f"{text} · {message}" if text and message else text or message

@@ -5,8 +5,8 @@ stays "queued" until it gets one; the OS frees a dead process's lock, so nothing
 Jobs take slots in launch order: a launch leaves a marker ``runs/.queue/{created_ns}_{job_id}``,
 and a job only tries for a slot when no older live job is still waiting.
 
-A job is alive while ``/proc/{pid}`` is its own process (the job id is in its command line, so a
-recycled pid does not count) and not a zombie.
+A job is alive while its pid is a live process whose command line holds the job id (so a recycled
+pid does not count): :func:`core.procs.pid_alive`.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from core import config
 from core.errors import ConfigError
 from core.jobs.spec import JobState
+from core.jobs.status import JobStatus
+from core.procs import pid_alive
 
 __all__ = [
     "acquire_slot",
     "cores",
     "drop_queue_marker",
-    "group_alive",
     "job_alive",
     "job_pid",
-    "process_alive",
     "queue_position",
     "read_json",
     "slot_count",
@@ -75,57 +75,18 @@ def slot_count() -> int:
     return slots
 
 
-def job_pid(job_id: str, data: Mapping[str, Any]) -> int | None:
-    pid = data.get("pid") or (read_json(config.runs_dir() / job_id / "pid.json") or {}).get("pid")
+def job_pid(job_id: str, status: JobStatus) -> int | None:
+    """The job process's pid: from its status, else from ``pid.json`` (written at launch)."""
+    pid = status.pid or (read_json(config.runs_dir() / job_id / "pid.json") or {}).get("pid")
     return int(pid) if isinstance(pid, int) and pid > 0 else None
 
 
-def process_alive(pid: int, job_id: str) -> bool:
-    """True while ``pid`` is this job's process (not a zombie, not a recycled pid)."""
-    proc = Path(f"/proc/{pid}")
-    try:
-        stat = (proc / "stat").read_text()
-        cmdline = (proc / "cmdline").read_bytes()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc here: fall back to "does the pid exist"
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
-    return state not in {"Z", "X"} and job_id.encode() in cmdline
-
-
-def job_alive(job_id: str, data: Mapping[str, Any]) -> bool:
-    pid = job_pid(job_id, data)
+def job_alive(job_id: str, status: JobStatus) -> bool:
+    """True while the job's process lives (or, before it showed a pid, within the start grace)."""
+    pid = job_pid(job_id, status)
     if pid is None:
-        created = data.get("created_ns") or 0
-        return (time.time_ns() - int(created)) / 1e9 < _START_GRACE_SECONDS
-    return process_alive(pid, job_id)
-
-
-def group_alive(pgid: int) -> bool:
-    """True while any non-zombie process is left in the process group."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-                if int(fields[2]) == pgid and fields[0] not in {"Z", "X"}:
-                    return True
-        return False
-    return True
+        return (time.time_ns() - status.created_ns) / 1e9 < _START_GRACE_SECONDS
+    return pid_alive(pid, marker=job_id)
 
 
 def _queue_markers() -> list[Path]:
@@ -147,7 +108,8 @@ def queue_position(job_id: str) -> int:
         if other == job_id:
             return ahead
         data = read_json(config.runs_dir() / other / "status.json")
-        if data and data.get("state") == JobState.QUEUED and job_alive(other, data):
+        found = JobStatus.from_dict(data) if data else None
+        if found and found.state is JobState.QUEUED and job_alive(other, found):
             ahead += 1
         else:
             marker.unlink(missing_ok=True)  # its job died or already started

@@ -1,10 +1,14 @@
-"""The job process: wait for a slot, train one coin, keep ``status.json`` and the logs current.
+"""The job process: run one job, keep its ``status.json`` and logs current, end in a final state.
 
 ``python -m core job run <job_id>`` calls :func:`run_job`. It is the only writer of the job's
-``status.json`` while it lives (always atomically), logs to ``runs/{job_id}/job.log`` and to
-``{home}/logs/model_training.log``, and turns SIGTERM (sent by :func:`core.jobs.control.cancel` to the
-whole process group) into a clean "cancelled" state. Training itself is ``core.training.train.train_coin``;
-TensorFlow is imported only here, inside the job process, never by the app.
+``status.json`` while it lives (a :class:`~core.jobs.status.StatusWriter`: atomic, throttled),
+logs to ``runs/{job_id}/job.log``, and turns SIGTERM (sent by :func:`core.jobs.control.cancel` to
+the whole process group) into a clean "cancelled" state.
+
+What the job does depends on its kind: a training job waits for a slot, then runs
+``core.training.train.train_coin`` (logging to ``{home}/logs/model_training.log`` too; TensorFlow
+is imported only here, inside the job process, never by the app); a fetch job runs
+:func:`core.jobs.fetch_job.run_fetch` (logging to ``{home}/logs/dataset_fetch.log`` too).
 """
 
 from __future__ import annotations
@@ -17,17 +21,16 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core import config
-from core.atomic import atomic_write_json
 from core.errors import CryptoVoltError
-from core.jobs.control import JobSpec, JobState, acquire_slot, job_dir, read_spec
+from core.jobs.control import FetchSpec, JobSpec, JobState, acquire_slot, job_dir, read_spec
+from core.jobs.status import JobStatus, StatusWriter, now_iso
 from core.registry.model_registry import ModelRegistry
 
-__all__ = ["JobCancelled", "JobReporter", "run_job", "training_logging"]
+__all__ = ["JobCancelled", "JobReporter", "job_logging", "run_job", "training_logging"]
 
 log = logging.getLogger("core.jobs.control.run")
 #: Status writes at most this often during a stage (stage changes are written at once).
@@ -38,10 +41,6 @@ _LOG_EVERY = 2.0
 
 class JobCancelled(BaseException):  # noqa: N818 (a signal, not an error)
     """SIGTERM/SIGINT arrived: unwind (temp files are removed on the way) and stop."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _summary(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,37 +55,35 @@ def _summary(meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class JobReporter:
-    """Holds a job's status in memory and writes it to ``status.json`` (atomically, throttled)."""
+def _writer(job_id: str, clock: Callable[[], float] = time.monotonic) -> StatusWriter:
+    path = job_dir(job_id) / "status.json"
+    try:
+        initial = JobStatus.from_dict({"job_id": job_id, **json.loads(path.read_text())})
+    except (OSError, ValueError):
+        initial = JobStatus(job_id=job_id)
+    return StatusWriter(path, initial, every=_WRITE_EVERY, clock=clock)
+
+
+class JobReporter(StatusWriter):
+    """A training job's status writer: queue waits, the slot, progress events, saved versions."""
 
     def __init__(self, job_id: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        base = _writer(job_id, clock)
+        super().__init__(base.path, base.status, every=_WRITE_EVERY, clock=clock)
         self.job_id = job_id
-        self.path = job_dir(job_id) / "status.json"
-        self.clock = clock
-        try:
-            self.data: dict[str, Any] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.data = {"job_id": job_id}
-        self._last_write = 0.0
         self._last_log = 0.0
         self._stage_key: tuple[Any, ...] | None = None
         self._stage_started = clock()
 
-    def write(self, *, force: bool = False, **fields: Any) -> None:
-        self.data.update(fields, updated_at=_now())
-        now = self.clock()
-        if force or now - self._last_write >= _WRITE_EVERY:
-            atomic_write_json(self.path, self.data)
-            self._last_write = now
-
     def waiting(self, ahead: int, slots: int) -> None:
         busy = "all slots are busy" if ahead == 0 else f"{ahead} job(s) ahead in the queue"
-        self.write(message=f"waiting for a free slot ({slots} at once; {busy})")
+        self.update(message=f"waiting for a free slot ({slots} at once; {busy})")
 
     def started(self, slot: int) -> None:
         log.info("started on slot %d", slot)
-        self.write(
-            force=True, state=JobState.RUNNING.value, stage="loading", started_at=_now(), slot=slot
+        self.restart_clock()
+        self.update(
+            force=True, state=JobState.RUNNING, stage="loading", started_at=now_iso(), slot=slot
         )
 
     def progress(self, event: Any) -> None:
@@ -97,7 +94,7 @@ class JobReporter:
         now = self.clock()
         # a stage may hold nested loops (folds, then epochs within each): time each loop alone
         key = (model, stage, total)
-        changed = key != self._stage_key or step < int(self.data.get("step") or 0)
+        changed = key != self._stage_key or step < self.status.step
         if changed:
             self._stage_key, self._stage_started, self._last_log = key, now, 0.0
         eta = None
@@ -109,7 +106,7 @@ class JobReporter:
             numbers = " ".join(f"{k}={v:.5g}" for k, v in metrics.items())
             text = str(event.message or "") or numbers or (f"{step}/{total}" if total else "")
             log.info("%s%s: %s", f"{model} " if model else "", stage, text)
-        self.write(
+        self.update(
             force=changed,
             stage=stage,
             model=model,
@@ -122,23 +119,7 @@ class JobReporter:
 
     def saved(self, meta: Mapping[str, Any]) -> None:
         log.info("registered %s %s", meta.get("name"), meta.get("version"))
-        self.write(force=True, result=[*self.data.get("result", []), _summary(meta)])
-
-    def finish(self, state: JobState, *, error: str | None = None, message: str = "") -> None:
-        import resource
-
-        # ru_maxrss is in KiB on Linux: the job's peak memory, for the queue's sizing and benches
-        peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-        self.write(
-            force=True,
-            peak_rss_mb=peak_mb,
-            state=state.value,
-            stage="done" if state is JobState.SUCCEEDED else self.data.get("stage"),
-            error=error,
-            message=message,
-            finished_at=_now(),
-            eta_seconds=None,
-        )
+        self.update(force=True, result=(*self.status.result, _summary(meta)))
 
 
 class _RecordingRegistry(ModelRegistry):
@@ -155,22 +136,28 @@ class _RecordingRegistry(ModelRegistry):
         return meta
 
 
+def _utc_formatter(fmt: str, datefmt: str | None = None) -> logging.Formatter:
+    formatter = logging.Formatter(fmt, datefmt)
+    formatter.converter = time.gmtime  # UTC in every log line
+    return formatter
+
+
+def _job_log_handler(job_log: Path) -> logging.Handler:
+    own = logging.FileHandler(job_log, encoding="utf-8")
+    own.setFormatter(_utc_formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    return own
+
+
 @contextlib.contextmanager
 def training_logging(tag: str, symbol: str, job_log: Path | None = None) -> Iterator[None]:
     """Send the ``core`` loggers to ``{home}/logs/model_training.log`` (lines tagged
     ``[tag symbol]``) and, for a job, to its own ``job.log``."""
     config.logs_dir().mkdir(parents=True, exist_ok=True)
     shared = logging.FileHandler(config.logs_dir() / "model_training.log", encoding="utf-8")
-    shared.setFormatter(
-        logging.Formatter(f"%(asctime)s %(levelname)s [{tag} {symbol}] %(message)s")
-    )
+    shared.setFormatter(_utc_formatter(f"%(asctime)s %(levelname)s [{tag} {symbol}] %(message)s"))
     handlers: list[logging.Handler] = [shared]
     if job_log is not None:
-        own = logging.FileHandler(job_log, encoding="utf-8")
-        own.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-        handlers.append(own)
-    for handler in handlers:
-        handler.formatter.converter = time.gmtime  # UTC in every log line
+        handlers.append(_job_log_handler(job_log))
     core_logger = logging.getLogger("core")
     previous = core_logger.level
     core_logger.setLevel(logging.INFO)
@@ -183,6 +170,24 @@ def training_logging(tag: str, symbol: str, job_log: Path | None = None) -> Iter
             core_logger.removeHandler(handler)
             handler.close()
         core_logger.setLevel(previous)
+
+
+@contextlib.contextmanager
+def job_logging(job_log: Path, *loggers: str) -> Iterator[None]:
+    """Also send the named loggers (INFO and up) to the job's own ``job.log``."""
+    own = _job_log_handler(job_log)
+    targets = [logging.getLogger(name) for name in loggers]
+    previous = [t.level for t in targets]
+    for target in targets:
+        target.setLevel(logging.INFO)
+        target.addHandler(own)
+    try:
+        yield
+    finally:
+        for target, level in zip(targets, previous, strict=True):
+            target.removeHandler(own)
+            target.setLevel(level)
+        own.close()
 
 
 @contextlib.contextmanager
@@ -201,8 +206,52 @@ def _cancel_on_signals() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def _train(spec: JobSpec, reporter: JobReporter) -> list[dict[str, Any]]:
-    return spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
+def _train(spec: JobSpec, reporter: JobReporter) -> str:
+    reporter.update(force=True, pid=os.getpid(), message="waiting for a free slot")
+    log.info("job %s: %s, models %s", reporter.job_id, spec.symbol, ",".join(spec.models))
+    with acquire_slot(reporter.job_id, on_wait=reporter.waiting) as slot:
+        reporter.started(slot)
+        results = spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
+    names = ", ".join(f"{m.get('name')} {m.get('version')}" for m in results)
+    log.info("succeeded: %s", names)
+    return f"registered {names}"
+
+
+def _fetch(spec: FetchSpec, writer: StatusWriter) -> str:
+    from core.jobs.fetch_job import run_fetch
+
+    log.info(
+        "job %s: fetch %s %s, %d days, from %s",
+        writer.status.job_id,
+        ",".join(spec.coins),
+        spec.interval,
+        spec.days,
+        spec.base_url,
+    )
+    writer.update(force=True, pid=os.getpid(), state=JobState.RUNNING, started_at=now_iso())
+    message = run_fetch(spec, writer)
+    log.info("done: %s", message)
+    return message
+
+
+def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
+    """Run ``work`` (which returns the success message) and write the final state."""
+    try:
+        message = work()
+        writer.finish(JobState.SUCCEEDED, stage="done", message=message)
+        return 0
+    except JobCancelled as exc:
+        log.warning("cancelled (%s)", exc)
+        writer.finish(JobState.CANCELLED, message="cancelled by the user")
+        return 143
+    except CryptoVoltError as exc:
+        log.error("failed: %s", exc)
+        writer.finish(JobState.FAILED, error=str(exc), message="")
+        return 1
+    except Exception as exc:  # the job's edge: anything else is a bug worth reporting whole
+        log.error("failed: %s\n%s", exc, traceback.format_exc())
+        writer.finish(JobState.FAILED, error=f"{type(exc).__name__}: {exc}", message="")
+        return 1
 
 
 def run_job(job_id: str) -> int:
@@ -212,27 +261,15 @@ def run_job(job_id: str) -> int:
         JobError: no such job (nothing is written then).
     """
     spec = read_spec(job_id)
+    job_log = job_dir(job_id) / "job.log"
+    if isinstance(spec, FetchSpec):
+        from core.data.fetch_log import fetch_log
+
+        fetch_log()  # the shared dataset_fetch.log handler, before the job's own is added
+        writer = _writer(job_id)
+        logging_ = job_logging(job_log, "core", "cryptovolt.fetch")
+        with logging_, _cancel_on_signals():
+            return _run(writer, lambda: _fetch(spec, writer))
     reporter = JobReporter(job_id)
-    with training_logging(job_id, spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
-        try:
-            reporter.write(force=True, pid=os.getpid(), message="waiting for a free slot")
-            log.info("job %s: %s, models %s", job_id, spec.symbol, ",".join(spec.models))
-            with acquire_slot(job_id, on_wait=reporter.waiting) as slot:
-                reporter.started(slot)
-                results = _train(spec, reporter)
-            names = ", ".join(f"{m.get('name')} {m.get('version')}" for m in results)
-            log.info("succeeded: %s", names)
-            reporter.finish(JobState.SUCCEEDED, message=f"registered {names}")
-            return 0
-        except JobCancelled as exc:
-            log.warning("cancelled (%s)", exc)
-            reporter.finish(JobState.CANCELLED, message="cancelled by the user")
-            return 143
-        except CryptoVoltError as exc:
-            log.error("failed: %s", exc)
-            reporter.finish(JobState.FAILED, error=str(exc))
-            return 1
-        except Exception as exc:  # the job's edge: anything else is a bug worth reporting whole
-            log.error("failed: %s\n%s", exc, traceback.format_exc())
-            reporter.finish(JobState.FAILED, error=f"{type(exc).__name__}: {exc}")
-            return 1
+    with training_logging(job_id, spec.symbol, job_log), _cancel_on_signals():
+        return _run(reporter, lambda: _train(spec, reporter))

@@ -37,7 +37,6 @@ import pandas as pd
 from core import config
 from core.data.coins import parse_coin
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
-from core.registry.metadata import ModelMetadata
 from core.registry.artifacts import (
     METADATA_FILE,
     STATE_FILE,
@@ -55,6 +54,7 @@ from core.registry.artifacts import (
     version_numbers,
     write_state,
 )
+from core.registry.metadata import ModelMetadata
 
 __all__ = [
     "METADATA_FILE",

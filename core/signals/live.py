@@ -368,12 +368,10 @@ def signal_from_models(
     kind = FROM_VOTE[int(total[0])]
     strength = float(cal.strengths(edges)[0])
     conf = cal.lookup(kind, strength)
-    reason = None
-    if conf.value is None:
-        reason = f"No earlier out-of-sample {kind.value} calls to measure a confidence on."
+    missing = f"No earlier out-of-sample {kind.value} calls to measure a confidence on."
     return Signal(
         signal=kind,
-        reason=reason,
+        reason=missing if conf.value is None else None,
         confidence=conf.value,
         interval=(conf.low, conf.high),
         support=conf.support,

@@ -1,4 +1,5 @@
-"""The Data page under AppTest: defaults, the bundled sample, a fetch against the fake Binance."""
+"""The Data page under AppTest: defaults, the bundled sample, a fetch job against the fake Binance
+(its progress read from disk, found again by a fresh session, cancelled from the page)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,25 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import jobs
 from core.data import store
 from core.data.coins import DEFAULT_COINS
 from tests.fake_binance import FakeBinance
-from ui import data_view, state
+from ui import state
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_finished(job_id: str, timeout: float = 30.0) -> jobs.JobStatus:
+    deadline = time.monotonic() + timeout
+    while (found := jobs.status(job_id)).active:
+        assert time.monotonic() < deadline, (found, jobs.tail_log(job_id))
+        time.sleep(0.05)
+    return found
+
+
+def _progress_texts(at: AppTest) -> str:
+    return " ".join(p.proto.text for p in at.get("progress"))
 
 
 def open_data_page() -> AppTest:
@@ -70,14 +84,56 @@ def test_fetch_runs_in_the_background_and_ends_in_the_coverage_table(monkeypatch
         at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "POLUSDT"]).run()
         next(b for b in at.button if b.label == "Fetch 2 years").click().run()
         assert not at.exception
-        job = data_view.get_job(at.session_state[state.FETCH_JOB])
-        deadline = time.monotonic() + 20
-        while not job.done and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert job.done and not job.error
+        job = _wait_finished(at.session_state[state.FETCH_JOB])
+        assert job.state is jobs.JobState.SUCCEEDED and not job.error, job
         at.run()
     assert not at.exception
     table = at.dataframe[0].value.set_index("symbol")
     assert list(table["status"]) == ["up to date", "up to date"]
     assert (table["rows"] >= 47).all()
     assert any("2 of 2 done" in p.proto.text for p in at.get("progress"))
+
+
+@pytest.mark.slow
+def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
+    # latency keeps the job running while a second session (as after a server restart) opens
+    with FakeBinance(listed_hours=3_000, latency=0.05) as fake:
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_data_page()
+        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "ETHUSDT"]).run()
+        next(b for b in at.button if b.label == "Fetch 2 years").click().run()
+        job_id = at.session_state[state.FETCH_JOB]
+        assert [j.job_id for j in jobs.list_jobs(kind="fetch")] == [job_id]
+
+        fresh = open_data_page()  # no session state: the page must find the job from disk
+        assert fresh.session_state[state.FETCH_JOB] == job_id
+        fetch = next(b for b in fresh.button if b.label == "Fetch 2 years")
+        assert fetch.disabled, "a second fetch cannot start while one runs"
+        assert "BTCUSDT:" in _progress_texts(fresh) and "ETHUSDT:" in _progress_texts(fresh)
+        final = _wait_finished(job_id, timeout=60)
+        fresh.run()
+    assert final.state is jobs.JobState.SUCCEEDED
+    assert [c.state for c in final.coins] == ["up to date", "up to date"]
+    assert "2 of 2 done" in _progress_texts(fresh)
+    table = fresh.dataframe[0].value.set_index("symbol")
+    assert table.loc["BTCUSDT", "status"] == "up to date"
+
+
+@pytest.mark.slow
+def test_cancel_button_stops_the_fetch_job_and_keeps_what_it_fetched(monkeypatch):
+    with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_data_page()
+        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT"]).run()
+        next(b for b in at.button if b.label == "Fetch 2 years").click().run()
+        job_id = at.session_state[state.FETCH_JOB]
+        deadline = time.monotonic() + 30
+        while jobs.status(job_id).step == 0:  # the first page has arrived
+            assert time.monotonic() < deadline, jobs.tail_log(job_id)
+            time.sleep(0.05)
+        at.run()
+        at.button(key="fetch_cancel").click().run()
+    assert not at.exception
+    assert jobs.status(job_id).state is jobs.JobState.CANCELLED
+    assert any("cancelled" in w.value for w in at.warning)
+    assert 0 < len(store.load_candles("BTCUSDT")) < 17_520

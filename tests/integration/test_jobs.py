@@ -1,4 +1,5 @@
-"""Background jobs as real subprocesses: succeed, fail with a reason, cancel, die, queue."""
+"""Background jobs as real subprocesses: succeed, fail with a reason, cancel, die, queue; training
+and fetch jobs alike."""
 
 from __future__ import annotations
 
@@ -19,21 +20,22 @@ from core import jobs
 from core.data.store import load_candles
 from core.errors import ConfigError, JobError, StablecoinError
 from core.registry.model_registry import ModelRegistry
+from tests.fake_binance import FakeBinance
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"trees": 5, "depth": 2, "window": 8, "units": 4, "epochs": 1, "batch_size": 256}
 
 
-def _wait(job_id: str, states: set[str], timeout: float = 120.0) -> dict:
+def _wait(job_id: str, states: set[str], timeout: float = 120.0) -> jobs.JobStatus:
     deadline = time.monotonic() + timeout
     while True:
         found = jobs.status(job_id)
-        if found["state"] in states:
+        if found.state in states:
             return found
         if time.monotonic() > deadline:
             log = jobs.tail_log(job_id, 40)
             output = (jobs.job_dir(job_id) / "output.log").read_text()[-3000:]
-            pytest.fail(f"job stayed {found['state']}: {found}\n{log}\n{output}")
+            pytest.fail(f"job stayed {found.state}: {found}\n{log}\n{output}")
         time.sleep(0.1)
 
 
@@ -74,8 +76,8 @@ def test_bad_specs_are_refused_before_anything_starts(home: Path):
 def test_job_for_a_coin_without_data_fails_and_says_to_fetch(home: Path):
     job_id = jobs.launch(jobs.JobSpec("DOT", models=("xgboost",)))
     final = _wait(job_id, {"failed", "succeeded"})
-    assert final["state"] == "failed"
-    assert "Fetch them first" in final["error"] and "DOTUSDT" in final["error"]
+    assert final.state == "failed"
+    assert "Fetch them first" in final.error and "DOTUSDT" in final.error
     assert "Fetch them first" in jobs.tail_log(job_id)
     shared = (home / "logs" / "model_training.log").read_text()
     assert job_id in shared and "failed" in shared
@@ -86,13 +88,13 @@ def test_killed_job_shows_as_failed_with_the_reason(home: Path, monkeypatch):
         job_id = jobs.launch(jobs.JobSpec("BTC"))
         queued = _wait(job_id, {"queued"})
         deadline = time.monotonic() + 30
-        while not jobs.status(job_id).get("pid"):  # the process itself has written its status
+        while not jobs.status(job_id).pid:  # the process itself has written its status
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert "waiting for a free slot" in jobs.status(job_id)["message"]
-        os.kill(queued["pid"] or jobs.status(job_id)["pid"], signal.SIGKILL)
+        assert "waiting for a free slot" in jobs.status(job_id).message
+        os.kill(queued.pid or jobs.status(job_id).pid, signal.SIGKILL)
         final = _wait(job_id, {"failed"}, timeout=10)
-    assert final["error"] == jobs.DIED_MESSAGE
+    assert final.error == jobs.DIED_MESSAGE
     on_disk = json.loads((home / "runs" / job_id / "status.json").read_text())
     assert on_disk["state"] == "failed", "the verdict is written back to disk"
 
@@ -101,13 +103,13 @@ def test_queued_job_can_be_cancelled(home: Path, monkeypatch):
     with _all_slots_taken(home, monkeypatch):
         job_id = jobs.launch(jobs.JobSpec("BTC"))
         _wait(job_id, {"queued"})
-        while not jobs.status(job_id).get("pid"):
+        while not jobs.status(job_id).pid:
             time.sleep(0.05)
-        pid = jobs.status(job_id)["pid"]
+        pid = jobs.status(job_id).pid
         final = jobs.cancel(job_id)
-    assert final["state"] == "cancelled"
+    assert final.state == "cancelled"
     assert _group_gone(pid)
-    assert jobs.cancel(job_id)["state"] == "cancelled", "cancelling twice is harmless"
+    assert jobs.cancel(job_id).state == "cancelled", "cancelling twice is harmless"
 
 
 def test_job_list_survives_a_restart_everything_is_on_disk(home: Path, monkeypatch):
@@ -116,7 +118,7 @@ def test_job_list_survives_a_restart_everything_is_on_disk(home: Path, monkeypat
         _wait(job_id, {"queued"})
         code = (
             "from core import jobs, cli; import json; "
-            "print(json.dumps([j['job_id'] for j in jobs.list_jobs()]))"
+            "print(json.dumps([j.job_id for j in jobs.list_jobs()]))"
         )
         fresh = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
@@ -142,13 +144,13 @@ def test_job_trains_both_models_on_sample_data_and_registers_them(home_with_samp
     [spec] = jobs.make_specs(["BTC"], models="both", **TINY)
     job_id = jobs.launch(spec)
     final = _wait(job_id, {"succeeded", "failed", "cancelled"}, timeout=180)
-    assert final["state"] == "succeeded", final
-    assert final["stage"] == "done" and final["finished_at"] and final["pid"]
-    assert [(r["name"], r["version"]) for r in final["result"]] == [
+    assert final.state == "succeeded", final
+    assert final.stage == "done" and final.finished_at and final.pid
+    assert [(r["name"], r["version"]) for r in final.result] == [
         ("xgboost_btcusdt", "v1"),
         ("lstm_btcusdt", "v1"),
     ]
-    assert "roc_auc" in final["result"][0]["metrics"]["test"]
+    assert "roc_auc" in final.result[0]["metrics"]["test"]
     registry = ModelRegistry()
     model = registry.get_model("xgboost_btcusdt")
     assert 0.0 <= model.predict_latest(load_candles("BTCUSDT")) <= 1.0
@@ -166,14 +168,14 @@ def test_cancel_mid_run_ends_the_whole_process_group(home_with_sample: Path):
     deadline = time.monotonic() + 120
     while True:
         found = jobs.status(job_id)
-        if found["state"] == "running" and found.get("stage") == "fitting" and found["step"] >= 1:
+        if found.state == "running" and found.stage == "fitting" and found.step >= 1:
             break
-        assert found["state"] in jobs.ACTIVE_STATES, found
+        assert found.active, found
         assert time.monotonic() < deadline, found
         time.sleep(0.1)
-    pid = found["pid"]
+    pid = found.pid
     final = jobs.cancel(job_id)
-    assert final["state"] == "cancelled"
+    assert final.state == "cancelled"
     assert _group_gone(pid), "a process of the job's group is still alive"
     assert ModelRegistry().list_models() == [], "a cancelled fit registers nothing"
     assert "cancelled" in jobs.tail_log(job_id)
@@ -186,6 +188,93 @@ def test_queue_runs_one_job_at_a_time_with_one_slot_in_launch_order(
     specs = jobs.make_specs(["SOL", "XRP"], models="xgb", **TINY)
     first, second = (jobs.launch(spec) for spec in specs)
     done = [_wait(j, {"succeeded", "failed"}, timeout=180) for j in (first, second)]
-    assert [d["state"] for d in done] == ["succeeded", "succeeded"], done
-    assert done[1]["started_at"] >= done[0]["finished_at"], "the second ran while the first did"
-    assert {d["slot"] for d in done} == {0}
+    assert [d.state for d in done] == ["succeeded", "succeeded"], done
+    assert done[1].started_at >= done[0].finished_at, "the second ran while the first did"
+    assert {d.slot for d in done} == {0}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core", "job", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_fetch_job_runs_in_its_own_process_and_job_list_shows_both_kinds(home: Path):
+    with FakeBinance(listed_hours=48) as fake:
+        job_id = jobs.launch(jobs.FetchSpec(("BTC", "POL", "FOO"), days=730, base_url=fake.url))
+        final = _wait(job_id, {"succeeded", "failed", "cancelled"}, timeout=60)
+    assert final.kind is jobs.JobKind.FETCH and final.state == "succeeded", final
+    assert final.pid and final.pid != os.getpid(), "the fetch ran in the job's process"
+    assert [(c.symbol, c.state) for c in final.coins] == [
+        ("BTCUSDT", "up to date"),
+        ("POLUSDT", "up to date"),
+        ("FOOUSDT", "failed"),
+    ]
+    assert final.coins[0].expected == 17_520 and final.coins[0].fetched >= 47
+    assert "history of BTCUSDT starts" in final.coins[0].note
+    assert final.step == sum(c.fetched for c in final.coins) and final.progress == 1.0
+    assert "unknown symbol FOOUSDT" in final.coins[2].message
+    assert "2 up to date, 1 failed (FOOUSDT: unknown symbol" in final.message
+    assert json.loads((home / "runs" / job_id / "spec.json").read_text())["kind"] == "fetch"
+    assert len(load_candles("BTCUSDT")) == final.coins[0].fetched
+    assert "BTCUSDT 1h: up to date" in jobs.tail_log(job_id)
+    assert "BTCUSDT 1h: up to date" in (home / "logs" / "dataset_fetch.log").read_text()
+    results = jobs.fetch_results(final)
+    assert [(r.symbol, r.status.value, r.new_rows) for r in results][:1] == [
+        ("BTCUSDT", "up to date", final.coins[0].fetched)
+    ]
+
+    train_id = jobs.launch(jobs.JobSpec("DOT", models=("xgboost",)))
+    _wait(train_id, {"failed"})
+    listed = _cli("list")
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split()[:4] == ["job", "kind", "coin", "state"]
+    by_id = {row.split()[0]: row.split() for row in rows if row.split()}
+    assert by_id[job_id][1:3] == ["fetch", "3"] and by_id[job_id][4] == "succeeded"
+    assert by_id[train_id][1:4] == ["train", "DOTUSDT", "failed"]
+    only = _cli("list", "--kind", "fetch", "--json")
+    assert [j["job_id"] for j in json.loads(only.stdout)] == [job_id]
+    shown = _cli("status", job_id)
+    assert shown.returncode == 0 and "fetch" in shown.stdout
+    assert "FOOUSDT" in shown.stdout and "unknown symbol" in shown.stdout
+    assert "up to date" in _cli("log", job_id).stdout
+
+
+def test_fetch_job_cancel_from_the_cli_keeps_what_was_fetched(home: Path):
+    with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
+        job_id = jobs.launch(jobs.FetchSpec(("ETH",), base_url=fake.url))
+        deadline = time.monotonic() + 30
+        while (found := jobs.status(job_id)).step == 0:
+            assert found.active and time.monotonic() < deadline, found
+            time.sleep(0.05)
+        pid = found.pid
+        cancelled = _cli("cancel", job_id)
+    assert cancelled.returncode == 0 and f"{job_id}: cancelled" in cancelled.stdout
+    final = jobs.status(job_id)
+    assert final.state == "cancelled" and _group_gone(pid)
+    stored = len(load_candles("ETHUSDT"))
+    assert 0 < stored < final.coins[0].expected, "pages fetched before the cancel are saved"
+    assert "cancelled" in jobs.tail_log(job_id)
+
+
+def test_killed_fetch_job_shows_as_failed(home: Path):
+    with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
+        job_id = jobs.launch(jobs.FetchSpec(("SOL",), base_url=fake.url))
+        deadline = time.monotonic() + 30
+        while not (found := jobs.status(job_id)).pid:
+            assert time.monotonic() < deadline, found
+            time.sleep(0.05)
+        os.killpg(found.pid, signal.SIGKILL)
+        final = _wait(job_id, {"failed"}, timeout=10)
+    assert final.error == jobs.DIED_MESSAGE and final.kind is jobs.JobKind.FETCH
+
+
+def test_bad_fetch_specs_are_refused_before_anything_starts(home: Path):
+    with pytest.raises(ConfigError, match="days"):
+        jobs.FetchSpec(("BTC",), days=0)
+    with pytest.raises(ConfigError, match="Pick at least one coin"):
+        jobs.FetchSpec(())
+    with pytest.raises(ConfigError):
+        jobs.launch({"kind": "fetch", "coins": ["BTC"], "interval": "7h"})
+    assert not (home / "runs").exists()

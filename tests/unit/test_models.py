@@ -13,7 +13,16 @@ import pytest
 
 from core.config import LSTMConfig, TargetConfig, XGBConfig
 from core.errors import ConfigError, InsufficientDataError
-from core.models import ModelKind, create_model, load_model
+from core.models import (
+    DEFAULT_KINDS,
+    SEED_KINDS,
+    config_class,
+    create_model,
+    kinds,
+    load_model,
+    parse_kind,
+    parse_kinds,
+)
 from core.models.lstm import transform
 from tests.random_walk import random_walk_candles
 
@@ -39,10 +48,18 @@ def test_importing_core_models_loads_neither_tensorflow_nor_xgboost():
 
 
 def test_model_kind_parses_user_spellings_and_refuses_others():
-    assert ModelKind.parse("XGB") is ModelKind.XGBOOST
-    assert ModelKind.parse(" lstm ") is ModelKind.LSTM
+    assert parse_kind("XGB") == "xgboost"
+    assert parse_kind(" lstm ") == "lstm"
+    assert parse_kind("direction") == "xgb_direction" and parse_kind("lstm-return") == "lstm_return"
     with pytest.raises(ConfigError, match="xgboost"):
-        ModelKind.parse("random-forest")
+        parse_kind("random-forest")
+    assert parse_kinds("xgb, LSTM,xgb") == ("xgboost", "lstm")
+    assert parse_kinds("all") == DEFAULT_KINDS and parse_kinds("seed") == SEED_KINDS
+    assert parse_kinds(["XGBoost"]) == ("xgboost",)
+    with pytest.raises(ConfigError, match="at least one"):
+        parse_kinds("")
+    assert set(DEFAULT_KINDS) <= set(kinds())
+    assert config_class("xgb") is XGBConfig and config_class("lstm") is LSTMConfig
     with pytest.raises(ConfigError, match="LSTMConfig"):
         create_model("lstm", XGBConfig())
 
