@@ -1,9 +1,11 @@
-"""Backtest page glue: a cached backtest run, the equity chart with trades, the metric table."""
+"""Backtest page glue: a cached backtest run, the three-way metric table, equity curves with
+trades, the threshold the folds chose, and the test window's thresholds x costs heatmap."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -11,11 +13,29 @@ import streamlit as st
 from core.config import BacktestConfig
 from core.data.store import candle_path
 from core.registry.model_registry import ModelRegistry
-from core.signals.backtest import METRIC_NAMES, BacktestResult, backtest_coin
+from core.signals.backtest import (
+    CHOSEN_WHERE,
+    METRIC_NAMES,
+    BacktestResult,
+    StrategyConfig,
+    backtest_coin,
+)
 from core.signals.live import promoted_versions
 from ui.loaders import load_candles
 
-__all__ = ["METRIC_LABELS", "equity_figure", "metrics_table", "render_backtest", "run_backtest"]
+__all__ = [
+    "COLUMNS",
+    "METRIC_LABELS",
+    "SIZE_BY_CONFIDENCE",
+    "equity_figure",
+    "grid_figure",
+    "metrics_table",
+    "render_backtest",
+    "run_backtest",
+]
+
+#: Session-state key of the page's "size by confidence" switch.
+SIZE_BY_CONFIDENCE = "backtest_size_by_confidence"
 
 METRIC_LABELS = {
     "total_return": "Total return",
@@ -25,9 +45,12 @@ METRIC_LABELS = {
     "max_drawdown": "Max drawdown",
     "win_rate": "Win rate",
     "trades": "Trades",
-    "exposure": "Exposure",
+    "exposure": "Exposure (time in a position)",
+    "avg_size": "Average size (share of equity)",
 }
-_PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
+#: (metrics key, column title) of the table, in order.
+COLUMNS = (("strategy", "strategy"), ("zero_cost", "zero cost"), ("buy_and_hold", "buy and hold"))
+_PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "avg_size"}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -38,13 +61,20 @@ def _run(
     interval: str,
     candles_mtime: int,
     config: BacktestConfig,
+    strategy: StrategyConfig,
 ) -> BacktestResult:
     return backtest_coin(
-        symbol, ModelRegistry(Path(root)), candles=load_candles(symbol, interval), config=config
+        symbol,
+        ModelRegistry(Path(root)),
+        candles=load_candles(symbol, interval),
+        config=config,
+        strategy=strategy,
     )
 
 
-def run_backtest(symbol: str, config: BacktestConfig) -> BacktestResult:
+def run_backtest(
+    symbol: str, config: BacktestConfig, strategy: StrategyConfig | None = None
+) -> BacktestResult:
     """The coin's backtest, cached by model versions, candle file and settings.
 
     Raises the core errors of :func:`core.signals.backtest.backtest_coin`.
@@ -58,7 +88,9 @@ def run_backtest(symbol: str, config: BacktestConfig) -> BacktestResult:
     path = candle_path(symbol, interval)
     mtime = path.stat().st_mtime_ns if path.exists() else 0
     key = tuple(sorted(versions.items()))
-    return _run(str(registry.root), symbol, key, interval, mtime, config)
+    return _run(
+        str(registry.root), symbol, key, interval, mtime, config, strategy or StrategyConfig()
+    )
 
 
 def _fmt(name: str, value: float | int | None) -> str:
@@ -70,12 +102,11 @@ def _fmt(name: str, value: float | int | None) -> str:
 
 
 def metrics_table(result: BacktestResult) -> pd.DataFrame:
-    """Metric × (strategy, buy and hold), formatted for display."""
+    """Metric x (strategy, zero cost, buy and hold), formatted for display."""
     rows = [
         {
             "metric": METRIC_LABELS[name],
-            "strategy": _fmt(name, result.metrics["strategy"][name]),
-            "buy and hold": _fmt(name, result.metrics["buy_and_hold"][name]),
+            **{title: _fmt(name, result.metrics.get(key, {}).get(name)) for key, title in COLUMNS},
         }
         for name in METRIC_NAMES
     ]
@@ -83,10 +114,17 @@ def metrics_table(result: BacktestResult) -> pd.DataFrame:
 
 
 def equity_figure(result: BacktestResult) -> go.Figure:
-    """Strategy equity against buy-and-hold, entries and exits marked on the strategy line."""
+    """Strategy, the same at zero cost, and buy-and-hold; entries and exits on the strategy."""
     eq = result.equity
     fig = go.Figure()
     fig.add_scatter(x=eq["open_time"], y=eq["strategy"], name="strategy", line={"width": 2})
+    if "zero_cost" in eq:
+        fig.add_scatter(
+            x=eq["open_time"],
+            y=eq["zero_cost"],
+            name="strategy at zero cost",
+            line={"width": 1, "dash": "dash"},
+        )
     fig.add_scatter(
         x=eq["open_time"], y=eq["buy_and_hold"], name="buy and hold", line={"dash": "dot"}
     )
@@ -122,22 +160,110 @@ def equity_figure(result: BacktestResult) -> go.Figure:
     return fig
 
 
+def _cost_label(fee: float, slippage_bps: float) -> str:
+    return f"fee {fee:.3%} + {slippage_bps:g} bps"
+
+
+def grid_figure(result: BacktestResult) -> go.Figure | None:
+    """Test-window total return per (min strength, cost level), the folds' choice marked."""
+    grid = result.grid
+    if grid is None:
+        return None
+    labels = [_cost_label(fee, slip) for fee, slip in grid.costs]
+    fig = go.Figure(
+        go.Heatmap(
+            x=grid.thresholds,
+            y=labels,
+            z=grid.total_return.T * 100,
+            colorscale="RdYlGn",
+            zmid=0,
+            colorbar={"title": "return %"},
+            hovertemplate="min strength %{x:.2f}<br>%{y}<br>return %{z:.2f}%<extra></extra>",
+        )
+    )
+    if result.threshold is not None:
+        own = _cost_label(result.config.fee, result.config.slippage_bps)
+        row = own if own in labels else labels[min(2, len(labels) - 1)]
+        fig.add_scatter(
+            x=[result.threshold.min_strength],
+            y=[row],
+            mode="markers+text",
+            marker={"symbol": "square-open", "size": 16, "color": "black", "line": {"width": 3}},
+            text=["chosen on the folds"],
+            textposition="top center",
+            name="chosen on the folds",
+            showlegend=False,
+        )
+    fig.update_layout(
+        height=320,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="min strength (calls weaker than this are not traded)",
+    )
+    return fig
+
+
+def _threshold_caption(result: BacktestResult) -> str:
+    t = result.threshold
+    if t is None:
+        return ""
+    if not t.tuned:
+        return f"Min strength **0.00**: {t.where}."
+    untuned = "" if t.untuned_return is None else f" (every call traded: {t.untuned_return:+.2%})"
+    margins = ", ".join(f"`{name}` {m:g}" for name, m in t.margins.items())
+    return (
+        f"Min strength **{t.min_strength:.2f}**, {CHOSEN_WHERE} "
+        f"({', '.join(t.folds)}: {t.fold_start:%Y-%m-%d} → {t.fold_end:%Y-%m-%d}, "
+        f"{t.fold_rows:,} calls; the test window starts {t.test_start:%Y-%m-%d %H:%M} UTC). "
+        f"On the folds it returned {t.fold_return:+.2%} after costs over {t.fold_trades:,} "
+        f"trades{untuned}, and it is applied unchanged to the test window. Positions are held "
+        f"at least **{t.hold}** candles. Vote margins as trained, unchanged: {margins}."
+    )
+
+
 def render_backtest(result: BacktestResult) -> None:
-    """Notes, metric table side by side, equity chart, and the trade list."""
-    for note in result.notes:
-        st.caption(note)
+    """Notes, the three-way table, equity curves, the chosen threshold, the grid, the trades."""
+    if result.no_edge:
+        st.warning(result.notes[0], icon=":material/block:")
+        for note in result.notes[1:]:
+            st.caption(note)
+    else:
+        for note in result.notes:
+            st.caption(note)
     strat, hold = result.metrics["strategy"], result.metrics["buy_and_hold"]
-    a, b, c = st.columns(3)
+    free = result.metrics.get("zero_cost", strat)
+    a, b, c, d = st.columns(4)
     a.metric(
         "Strategy return",
         _fmt("total_return", strat["total_return"]),
         delta=f"{(strat['total_return'] - hold['total_return']) * 100:+.2f} pp vs buy and hold",
     )
-    b.metric("Buy and hold return", _fmt("total_return", hold["total_return"]))
-    c.metric("Trades", strat["trades"])
+    b.metric(
+        "Zero-cost return",
+        _fmt("total_return", free["total_return"]),
+        delta=f"costs: {(strat['total_return'] - free['total_return']) * 100:+.2f} pp",
+        delta_color="off",
+    )
+    c.metric("Buy and hold return", _fmt("total_return", hold["total_return"]))
+    d.metric("Trades", strat["trades"])
     left, right = st.columns([1, 2])
     left.table(metrics_table(result))
     right.plotly_chart(equity_figure(result), width="stretch")
+    if result.threshold is not None:
+        st.subheader("Threshold")
+        st.markdown(_threshold_caption(result))
+    figure = grid_figure(result)
+    if figure is not None and result.threshold is not None:
+        grid = result.grid
+        column = min(2, len(grid.costs) - 1)
+        best = int(np.argmax(grid.total_return[:, column]))
+        st.subheader("Every threshold and cost level on the test window")
+        st.plotly_chart(figure, width="stretch")
+        st.caption(
+            f"The marked cell is the min strength {CHOSEN_WHERE}, at your costs. The best cell "
+            f"at your costs after the fact is min strength {grid.thresholds[best]:.2f} "
+            f"({grid.total_return[best, column]:+.2%}): choosing the best cell after seeing "
+            "the test window is overfitting, and it would not have been known in advance."
+        )
     with st.expander(f"Trades ({len(result.trades)})"):
         shown = result.trades.assign(**{"return": result.trades["return"].map("{:+.2%}".format)})
         st.dataframe(shown, hide_index=True, width="stretch")

@@ -70,6 +70,7 @@ from core.signals.ensemble import (
 )
 
 __all__ = [
+    "CHOSEN_WHERE",
     "DEFAULT_THRESHOLDS",
     "METRIC_NAMES",
     "NO_EDGE_NOTE",
