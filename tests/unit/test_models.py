@@ -41,7 +41,7 @@ def test_importing_core_models_loads_neither_tensorflow_nor_xgboost():
     code = (
         "import sys, core.models, core.models.base, core.training.train\n"
         "from core.models import create_model\n"
-        "create_model('lstm')\n"  # making an LSTM must not import TF either; only fit does
+        "create_model('lstm'), create_model('lstm_return')\n"  # no TF until a fit
         "print(','.join(m for m in ('tensorflow', 'keras', 'xgboost') if m in sys.modules))"
     )
     assert _run(code) == ""
