@@ -29,10 +29,12 @@ browser:
 ## Every test: unit, integration (fake Binance on loopback), AppTest, browser
 test: install browser
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint:
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m ruff format --check .
 
 format:
