@@ -307,3 +307,47 @@ def test_concurrent_saves_of_one_name_get_distinct_versions():
     assert registry.versions("xgboost_btcusdt") == [f"v{n}" for n in range(1, 7)]
     for label in registry.versions("xgboost_btcusdt"):
         registry.verify("xgboost_btcusdt", label)
+
+
+def test_a_challenger_saved_without_promote_stays_unpromoted_unless_it_is_the_first():
+    registry = ModelRegistry()
+    first = registry.save(JsonModel(1.0), _meta(), promote=False)
+    assert first["promoted"] is True  # nothing to stay champion: the first version is promoted
+    second = registry.save(JsonModel(2.0), _meta(), promote=False)
+    assert second["version"] == "v2" and second["promoted"] is False
+    assert registry.promoted_version("xgboost_btcusdt") == "v1"
+    assert registry.save(JsonModel(3.0), _meta())["promoted"] is True
+    assert registry.promoted_version("xgboost_btcusdt") == "v3"
+
+
+def test_records_are_typed_and_version_1_files_still_load():
+    from core.models.base import Output, VoteRule
+    from core.registry.metadata import SCHEMA_VERSION, Gate, ModelCard, ModelMetadata
+
+    registry = ModelRegistry()
+    # a version-1 file: no schema_version, no card, no vote rule
+    registry.save(JsonModel(), _meta(metrics={"baseline": {"train_base_rate": 0.23}}))
+    old = registry.record("xgboost_btcusdt")
+    assert isinstance(old, ModelMetadata) and old.schema_version == 1
+    assert old.vote == VoteRule(Output.PROBABILITY, 0.05, 0.23, up_only=True)
+    assert old.card is None and not old.gates_passed and "retrain" in old.verdict()
+
+    card = ModelCard(
+        Output.RETURN.value,
+        metrics={"mase": 0.99},
+        gates={"mase": Gate(0.99, 1.0, True, "MASE < 1"), "dm": Gate(0.2, 0.05, False, "p")},
+    )
+    meta = _meta(
+        kind="lstm_return",
+        schema_version=SCHEMA_VERSION,
+        target={"horizon": 1, "signal_horizon": 6},
+        vote=VoteRule(Output.RETURN, 0.001).to_dict(),
+        card=card.to_dict(),
+    )
+    registry.save(JsonModel(), meta)
+    new = registry.record("lstm_return_btcusdt")
+    assert new.schema_version == SCHEMA_VERSION and new.promoted
+    assert new.horizon == 1 and new.signal_horizon == 6
+    assert new.card == card and not new.gates_passed
+    assert "dm 0.2 fails 'p'" in new.verdict() and "mase" not in new.verdict()
+    assert ModelMetadata.from_dict(new.to_dict()) == new
