@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         print(note)
     if result.threshold is not None:
         t = result.threshold
-        print(f"Chosen threshold: min strength {t.min_strength:.2f}; {t.where}.")
+        print(t.summary)
         if t.margins:
             margins = ", ".join(f"{name} {m:g}" for name, m in t.margins.items())
             print(f"Vote margins (as trained, unchanged): {margins}.")

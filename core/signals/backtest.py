@@ -170,6 +170,21 @@ class ChosenThreshold:
             f"{self.fold_end:%Y-%m-%d %H:%M} UTC, {self.fold_rows:,} calls"
         )
 
+    @property
+    def summary(self) -> str:
+        """The chosen value, where it was chosen and what it did there, in one sentence."""
+        if not self.tuned:
+            return f"Min strength 0.00: {self.where}."
+        untuned = (
+            ""
+            if self.untuned_return is None
+            else f"; with every call traded: {self.untuned_return:+.2%}"
+        )
+        return (
+            f"Min strength {self.min_strength:.2f}, {self.where}; there it returned "
+            f"{self.fold_return:+.2%} after costs over {self.fold_trades:,} trades{untuned}."
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "min_strength": self.min_strength,
@@ -709,7 +724,6 @@ def backtest_models(
         f"Each position is held at least {hold} candle{'s' if hold != 1 else ''} "
         f"(the signal's horizon{'' if strategy.hold is None else ', overridden'}), then kept "
         "while the call stays the same.",
-        _threshold_note(chosen),
     ]
     if strategy.size_by_confidence:
         notes.append(
@@ -732,20 +746,6 @@ def backtest_models(
         threshold=chosen,
         calls=test,
         grid=heat,
-    )
-
-
-def _threshold_note(chosen: ChosenThreshold) -> str:
-    if not chosen.tuned:
-        return f"Min strength 0: {chosen.where}."
-    untuned = (
-        ""
-        if chosen.untuned_return is None
-        else f"; every call traded: {chosen.untuned_return:+.2%}"
-    )
-    return (
-        f"Min strength {chosen.min_strength:.2f}, {chosen.where}; there it returned "
-        f"{chosen.fold_return:+.2%} after costs over {chosen.fold_trades:,} trades{untuned}."
     )
 
 

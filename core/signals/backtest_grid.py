@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Aligned", "GridResult", "align", "grid_backtest", "hold_positions"]
+__all__ = ["Aligned", "GridResult", "GridTrades", "align", "grid_backtest", "hold_positions"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,18 @@ def hold_positions(decided: np.ndarray, hold: int) -> tuple[np.ndarray, np.ndarr
 
 
 @dataclass(frozen=True)
+class GridTrades:
+    """Every round trip of every threshold column (sorted by column, then time)."""
+
+    column: np.ndarray
+    side: np.ndarray
+    size: np.ndarray
+    entry: np.ndarray  # candle of the entry (at its open)
+    exit: np.ndarray  # candle of the exit
+    at_close: np.ndarray  # exit at the last close (end of period) rather than at an open
+
+
+@dataclass(frozen=True)
 class GridResult:
     """Every cell of a thresholds x costs grid.
 
@@ -120,6 +132,36 @@ class GridResult:
     trades: np.ndarray
     exposure: np.ndarray
     period: pd.DataFrame
+    detail: GridTrades | None = None
+    fill_in: np.ndarray | None = None  # per trade x cost level
+    fill_out: np.ndarray | None = None
+    growth: np.ndarray | None = None  # equity multiplier of each trade at each cost level
+
+    def trades_of(self, i: int, j: int) -> pd.DataFrame:
+        """Round trips of cell (threshold i, cost level j), with the event loop's columns:
+        side, size, entry_time, entry_price, exit_time, exit_price, return, bars."""
+        t = self.detail
+        if t is None:
+            raise ValueError("this grid kept no trades")
+        sel = t.column == i
+        times = self.period["open_time"].to_numpy()
+        return pd.DataFrame(
+            {
+                "side": np.where(t.side[sel] > 0, "long", "short"),
+                "size": t.size[sel],
+                "entry_time": times[t.entry[sel]],
+                "entry_price": self.fill_in[sel, j],
+                "exit_time": times[t.exit[sel]],
+                "exit_price": self.fill_out[sel, j],
+                "return": self.growth[sel, j] - 1.0,
+                "bars": t.exit[sel] - t.entry[sel] + t.at_close[sel],
+            }
+        ).astype(
+            {
+                "entry_time": self.period["open_time"].dtype,
+                "exit_time": self.period["open_time"].dtype,
+            }
+        )
 
     def frame(self) -> pd.DataFrame:
         """Long form: threshold, fee, slippage_bps, total_return, trades, exposure."""
@@ -137,18 +179,6 @@ class GridResult:
                     }
                 )
         return pd.DataFrame(rows)
-
-
-@dataclass(frozen=True)
-class GridTrades:
-    """Every round trip of every threshold column (sorted by column, then time)."""
-
-    column: np.ndarray
-    side: np.ndarray
-    size: np.ndarray
-    entry: np.ndarray  # candle of the entry (at its open)
-    exit: np.ndarray  # candle of the exit
-    at_close: np.ndarray  # exit at the last close (end of period) rather than at an open
 
 
 def _trades(
@@ -231,4 +261,8 @@ def grid_backtest(
         trades=counts,
         exposure=(sides != 0).mean(axis=0) if len(sides) else np.zeros(len(q)),
         period=aligned.period,
+        detail=trades,
+        fill_in=fill_in,
+        fill_out=fill_out,
+        growth=growth,
     )

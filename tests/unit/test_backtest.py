@@ -325,7 +325,7 @@ def test_the_threshold_is_chosen_on_the_folds_only():
     assert q4 == q
     pd.testing.assert_frame_equal(result4.threshold.grid, result.threshold.grid)
     assert result4.metrics["strategy"] != result.metrics["strategy"]
-    assert "chosen on the walk-forward folds, before the test window" in " ".join(result.notes)
+    assert "chosen on the walk-forward folds, before the test window" in result.threshold.summary
 
 
 def test_zero_cost_is_never_worse_than_with_costs():
