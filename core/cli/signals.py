@@ -1,7 +1,8 @@
-"""``python -m core signals``: the live ensemble signal per coin, as a table or JSON.
+"""``python -m core signals``: the live signal per coin, as a table or JSON.
 
-Every signal printed is recorded in the signal journal (``{home}/journal/``), and journal
-entries whose horizon has passed are judged against the stored closes first.
+The flow (top-up, signals, journal) is :func:`core.usecases.live_signals`; this module parses
+the flags and prints. Every signal printed is recorded in the signal journal
+(``{home}/journal/``), and journal entries whose horizon has passed are judged first.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import pandas as pd
 from core.cli._common import format_table
 from core.config import Interval, SignalConfig
 from core.data.coins import parse_coins
-from core.errors import CryptoVoltError, ModelNotFoundError
-from core.signals import journal
-from core.signals.live import Signal, compute_signals, symbols_with_models
+from core.errors import ModelNotFoundError
+from core.signals.ensemble import SignalKind
+from core.signals.live import Signal
+from core.usecases import LiveSignals, live_signals, vote_words
 
 __all__ = ["register", "run"]
 
@@ -26,11 +28,13 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "signals",
-        help="live BULLISH / BEARISH / NEUTRAL per coin with out-of-sample confidence",
+        help="live BULLISH / BEARISH / NEUTRAL (or NO EDGE) per coin with out-of-time confidence",
         description=(
-            "Compute each trained coin's ensemble signal on its last closed candle. Confidence "
-            "is the hit rate the same rule had on the out-of-sample predictions saved at "
-            "training time, with the number of calls it rests on (support)."
+            "Compute each trained coin's ensemble signal on its last closed candle. Only models "
+            "whose gates pass vote; a coin with none shows NO EDGE and why. Confidence is the hit "
+            "rate the same rule had on earlier out-of-sample calls (the walk-forward folds), with "
+            "its 95%% Wilson interval, the number of calls it rests on and the base rate (how "
+            "often the called outcome happened anyway); 'test window' is how such calls did later."
         ),
     )
     parser.add_argument(
@@ -46,79 +50,93 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _refresh(symbols: list[str], interval: str) -> list[str]:
-    """Top candles up; returns one line per coin that could not be refreshed."""
-    from core.data.fetch import fetch_coins
-
-    problems = []
-    for result in fetch_coins(symbols, interval=interval):
-        if str(getattr(result.status, "value", result.status)) == "failed":
-            problems.append(f"{result.symbol}: not refreshed ({result.reason})")
-    return problems
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def _age(signal: Signal, now: datetime) -> str:
     closed = signal.candle_time + pd.Timedelta(
-        milliseconds=Interval.parse(signal.interval).milliseconds
+        milliseconds=Interval.parse(signal.timeframe).milliseconds
     )
     hours = (pd.Timestamp(now) - closed).total_seconds() / 3600
     return f"{hours:.0f}h" if hours < 48 else f"{hours / 24:.0f}d"
 
 
+def _members(signal: Signal) -> str:
+    parts = []
+    for v in signal.votes:
+        if not v.passed:
+            parts.append(f"{v.label}: no edge")
+        elif v.vote is None or v.vote is SignalKind.NEUTRAL:
+            parts.append(f"{v.label}: no view")
+        else:
+            parts.append(f"{v.label}: {v.vote.value}")
+    return " · ".join(parts)
+
+
 def _row(signal: Signal, now: datetime) -> list[object]:
-    confidence = "n/a" if signal.confidence is None else f"{signal.confidence:.0%}"
-    xgb = "" if signal.xgb_probability is None else f"{signal.xgb_probability:.2f}"
-    lstm = (
-        ""
-        if signal.lstm_forecast is None
-        else f"{signal.lstm_forecast:,.6g} ({signal.lstm_change:+.2%})"
-    )
-    agree = {True: "yes", False: "no", None: ""}[signal.agree]
+    edge = signal.signal is not SignalKind.NO_EDGE
+    low, high = signal.interval
+    confidence = _pct(signal.confidence)
+    if signal.confidence is not None and low is not None and high is not None:
+        confidence += f" ({low:.0%}-{high:.0%})"
+    test = f"{_pct(signal.test_hit_rate)} of {signal.test_support}" if signal.test_support else "-"
     return [
         signal.symbol,
-        signal.signal.value,
-        f"{confidence} of {signal.support}",
+        "NO EDGE" if not edge else signal.signal.value,
+        confidence if edge else "-",
+        f"{signal.support:,}" if edge else "-",
+        _pct(signal.base_rate) if edge else "-",
+        test if edge else "-",
         f"{signal.price:,.6g}",
         f"{signal.candle_time:%Y-%m-%d %H:%M} ({_age(signal, now)} old)",
-        xgb,
-        lstm,
-        agree,
-        " ".join(f"{n}:{v}" for n, v in signal.models.items()),
+        _members(signal),
     ]
 
 
-def run(args: argparse.Namespace) -> int:
-    from core.registry.model_registry import ModelRegistry
+def _explain(result: LiveSignals) -> list[str]:
+    lines = []
+    for signal in result.signals:
+        if signal.signal is SignalKind.NO_EDGE:
+            lines.append(
+                f"{signal.symbol}: NO EDGE. No model of this coin beats its baselines out of "
+                "sample, so nothing is called:"
+            )
+        else:
+            lines.append(f"{signal.symbol}: {signal.signal.value}: a hit means {signal.meaning}.")
+        lines += [f"  - {vote_words(v, result.records.get(v.name))}" for v in signal.votes]
+    return lines
 
-    registry = ModelRegistry()
-    symbols = (
-        [c.symbol for c in parse_coins(args.coins)] if args.coins else symbols_with_models(registry)
+
+def run(args: argparse.Namespace) -> int:
+    symbols = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
+    result = live_signals(
+        symbols,
+        config=SignalConfig(),
+        refresh=args.refresh,
+        source=None if args.no_journal else "cli",
     )
-    if not symbols:
+    if not result.signals and not result.errors:
         raise ModelNotFoundError(
             "No trained models yet: train a coin first (`python -m core train --coins BTC`)."
         )
-    warnings: list[str] = []
-    if args.refresh:
-        try:
-            warnings += _refresh(symbols, "1h")
-        except CryptoVoltError as exc:
-            warnings.append(f"candles not refreshed: {exc}")
-    signals, errors = compute_signals(registry, symbols, config=SignalConfig())
-    if signals and not args.no_journal:
-        journal.record(signals, source="cli")
-    journal.resolve_stored()
     now = datetime.now(UTC)
     if args.json:
-        print(json.dumps([s.to_dict() for s in signals], indent=2))
-    else:
-        headers = ["coin", "signal", "confidence", "price", "last candle (UTC)", "xgb p"]
-        headers += ["lstm forecast", "agree", "models"]
-        print(format_table(headers, [_row(s, now) for s in signals]))
+        print(json.dumps([s.to_dict() for s in result.signals], indent=2))
+    elif result.signals:
+        headers = ["coin", "signal", "confidence (95%)", "calls", "base rate", "test window"]
+        headers += ["price", "last candle (UTC)", "models"]
+        print(format_table(headers, [_row(s, now) for s in result.signals]))
+        print()
+        print("\n".join(_explain(result)))
         print(
-            "\nconfidence = out-of-sample hit rate of the same rule for calls of this kind and "
-            "strength, 'of N' = calls it rests on."
+            "\nconfidence = hit rate of the same rule on earlier out-of-sample calls of this kind "
+            "and strength (95% interval); calls = how many it rests on; base rate = how often the "
+            "called outcome happened anyway; test window = how such calls did later."
         )
-    for line in warnings + [f"{sym}: {msg}" for sym, msg in errors.items()]:
-        print(f"warning: {line}", file=sys.stderr)
-    return 0 if signals or not errors else 1
+    notes = list(result.top_up.notes) if result.top_up else []
+    for line in notes:
+        print(line, file=sys.stderr)
+    for symbol, message in result.errors.items():
+        print(f"warning: {symbol}: {message}", file=sys.stderr)
+    return 0 if result.signals or not result.errors else 1

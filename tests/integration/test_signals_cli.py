@@ -17,8 +17,8 @@ from core.registry.model_registry import ModelRegistry
 from core.signals import journal
 from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
+from tests.card_home import ROOT, copy_carded_into
 from tests.fake_binance import FakeBinance
-from tests.trained_home import ROOT, copy_trained_into
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def trained(home: Path) -> Path:
-    return copy_trained_into(home)
+    return copy_carded_into(home)
 
 
 def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
@@ -44,29 +44,55 @@ def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert [p["symbol"] for p in payload] == ["BTCUSDT", "ETHUSDT"]
-    required = {"symbol", "signal", "confidence", "support", "price", "candle_time"}
-    required |= {"xgb_probability", "lstm_forecast", "models"}
+    required = {"symbol", "signal", "reason", "confidence", "interval", "support", "base_rate"}
+    required |= {"gates_passed", "test_hit_rate", "price", "candle_time", "models", "votes"}
     registry = ModelRegistry()
     for item in payload:
         assert required <= set(item)
+        assert not {"xgb_probability", "lstm_forecast", "agree"} & set(item)
         expected = compute_signal(item["symbol"], registry, load_candles(item["symbol"]))
         assert item["signal"] == expected.signal.value
         assert item["confidence"] == pytest.approx(expected.confidence)
+        assert item["interval"] == pytest.approx(list(expected.interval))
+        assert item["base_rate"] == pytest.approx(expected.base_rate)
         assert item["support"] == expected.support
+        assert item["gates_passed"] == expected.gates_passed
         assert pd.Timestamp(item["candle_time"]) == expected.candle_time
-    eth = payload[1]
-    assert eth["lstm_forecast"] is None and eth["agree"] is None  # one model type
-    assert eth["models"] == {"xgboost_ethusdt": "v2"}
+    btc, eth = payload
+    assert btc["signal"] in {"BULLISH", "BEARISH", "NEUTRAL"} and btc["reason"] is None
+    assert btc["gates_passed"]["xgb_direction_btcusdt"] is True
+    low, high = btc["interval"]
+    assert low <= btc["confidence"] <= high and 0 < btc["base_rate"] < 1
+    assert {v["kind"] for v in btc["votes"]} == {"xgb_direction", "lstm_return"}
+    assert eth["signal"] == "NO_EDGE" and "No model beats its baselines" in eth["reason"]
+    assert eth["confidence"] is None and eth["interval"] == [None, None]
+    assert eth["gates_passed"] == {"xgb_direction_ethusdt": False}
+    assert eth["models"] == {"xgb_direction_ethusdt": "v1"}  # v2 did not beat the champion
     assert sorted(journal.entries()["source"]) == ["cli", "cli"]
 
 
-def test_signals_table_and_an_untrained_coin(trained: Path):
+def test_signals_table_shows_the_base_rate_and_why_a_coin_has_no_edge(trained: Path):
     done = cli("signals")
     assert done.returncode == 0, done.stderr
-    assert "BTCUSDT" in done.stdout and "ETHUSDT" in done.stdout and "of " in done.stdout
+    btc = compute_signal("BTCUSDT", ModelRegistry(), load_candles("BTCUSDT"))
+    header, _, first, second = done.stdout.splitlines()[:4]
+    assert "base rate" in header and "confidence (95%)" in header
+    assert first.startswith("BTCUSDT") and f"{btc.base_rate:.0%}" in first
+    assert f"{btc.confidence:.0%} ({btc.interval[0]:.0%}-{btc.interval[1]:.0%})" in first
+    assert f"{btc.test_hit_rate:.0%} of {btc.test_support}" in first
+    assert second.startswith("ETHUSDT") and "NO EDGE" in second
+    assert "ETHUSDT: NO EDGE" in done.stdout
+    assert "xgb_direction_ethusdt v1" in done.stdout and "does not vote. No edge" in done.stdout
+    assert "AUC 95% lower bound is" in done.stdout
+    assert "xgb" not in header.lower() and "lstm" not in header.lower()
     missing = cli("signals", "--coins", "SOL")
     assert missing.returncode == 1
     assert "No trained models for SOLUSDT" in missing.stderr
+
+
+def test_no_journal_records_nothing(trained: Path):
+    assert cli("signals", "--no-journal").returncode == 0
+    assert journal.entries().empty
 
 
 def test_refresh_tops_candles_up_before_computing(trained: Path):
@@ -78,6 +104,7 @@ def test_refresh_tops_candles_up_before_computing(trained: Path):
     assert after > before
     btc = json.loads(done.stdout)[0]
     assert pd.Timestamp(btc["candle_time"]) == after
+    assert "Candles topped up from Binance" in done.stderr
 
 
 def test_backtest_cli_matches_the_library(trained: Path):

@@ -1,0 +1,340 @@
+"""What the dashboard and the CLI share: each use case written once, here.
+
+* :func:`live_signals`: top the candles up (when asked), compute every coin's signal, record what
+  is shown in the journal and judge the entries that came due. ``python -m core signals`` and the
+  Signals page both call it; the page only passes its cached loaders.
+* :func:`top_up_candles`: fetch only the candles missing since the last stored one.
+* :func:`promote`: champion / challenger by hand: a version whose gates fail, or that does not
+  beat a champion whose gates pass, is refused unless forced.
+* Words: :func:`gate_words`, :func:`verdict_words`, :func:`vote_words` say in plain words what a
+  model card or a member's vote means, the same way on the screen and in the terminal.
+
+Nothing here imports Streamlit (or TensorFlow).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from core.config import Interval, SignalConfig
+from core.data.coins import parse_coin
+from core.errors import CryptoVoltError, ModelError
+from core.models.base import Output
+from core.registry.metadata import Gate, ModelMetadata
+from core.signals import journal
+from core.signals.ensemble import SignalKind
+from core.signals.live import CoinModels, ModelVote, Signal, load_coin_models, signal_from_models
+from core.signals.live import symbols_with_models as _symbols_with_models
+
+__all__ = [
+    "LiveSignals",
+    "TopUp",
+    "age_text",
+    "gate_words",
+    "live_signals",
+    "promote",
+    "promotion_problems",
+    "top_up_candles",
+    "verdict_words",
+    "vote_words",
+]
+
+#: ``models(symbol) -> CoinModels``, ``candles(symbol, timeframe) -> frame`` and
+#: ``compute(models, candles) -> Signal``: how :func:`live_signals` gets each piece (the UI
+#: passes cached ones).
+ModelsLoader = Callable[[str], CoinModels]
+CandleLoader = Callable[[str, str], pd.DataFrame]
+Compute = Callable[[CoinModels, pd.DataFrame], Signal]
+
+
+# ---- candles -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """What a top-up did: one-line ``notes`` to show, the coins it could not refresh, and how
+    many new candles it stored."""
+
+    notes: tuple[str, ...]
+    failed: tuple[str, ...] = ()
+    added: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def age_text(last_close: pd.Timestamp | None, now: datetime) -> str:
+    """``"3 h old"`` / ``"12.5 days old"`` for a candle that closed at ``last_close``."""
+    if last_close is None:
+        return "no candles stored"
+    hours = (pd.Timestamp(now) - last_close).total_seconds() / 3600
+    return f"{hours:.0f} h old" if hours < 48 else f"{hours / 24:.1f} days old"
+
+
+def _step(timeframe: str) -> pd.Timedelta:
+    return pd.Timedelta(milliseconds=Interval.parse(timeframe).milliseconds)
+
+
+def top_up_candles(
+    symbols: Sequence[str],
+    *,
+    interval: str = "1h",
+    patient: bool = True,
+    now: datetime | None = None,
+) -> TopUp:
+    """Fetch the candles missing since each coin's last stored one (never a fresh two-year
+    download: only the span already stored is asked for).
+
+    ``patient=False`` (a person waiting on a button) gives up within seconds when Binance is
+    unreachable instead of retrying for minutes. Never raises for the exchange: when Binance
+    cannot be reached the notes say so and how old the stored candles are.
+    """
+    from core.data.binance import BinanceClient
+    from core.data.fetch import fetch_coins
+    from core.data.store import coverage
+
+    now = now or datetime.now(UTC)
+    symbols = [parse_coin(s).symbol for s in symbols]
+    if not symbols:
+        return TopUp(())
+    firsts = [coverage(s, interval).first for s in symbols]
+    oldest = min((f for f in firsts if f is not None), default=None)
+    days = 2 if oldest is None else max(2, math.ceil((pd.Timestamp(now) - oldest).days + 1))
+    notes: list[str] = []
+    failed: list[str] = []
+    results: list[Any] = []
+    try:
+        quick = {} if patient else {"timeout": (3.0, 15.0), "max_retries": 2, "backoff_base": 0.25}
+        client = BinanceClient(**quick)
+        try:
+            results = fetch_coins(symbols, interval=interval, days=min(days, 3650), client=client)
+        finally:
+            client.close()
+    except CryptoVoltError as exc:
+        failed = list(symbols)
+        notes.append(f"Binance cannot be reached: {exc}")
+    bad = [r for r in results if str(getattr(r.status, "value", r.status)) == "failed"]
+    if bad:
+        failed = [r.symbol for r in bad]
+        notes.append(f"Binance cannot be reached for {', '.join(failed)}: {bad[0].reason}")
+    if notes:
+        ages = []
+        for symbol in symbols:
+            cov = coverage(symbol, interval)
+            last = None if cov.last is None else cov.last + _step(interval)
+            ages.append(f"{symbol} {age_text(last, now)}")
+        notes.append("Showing the stored candles: " + ", ".join(ages) + ".")
+        return TopUp(tuple(notes), tuple(failed))
+    added = sum(int(r.new_rows or 0) for r in results)
+    return TopUp((f"Candles topped up from Binance: {added} new candle(s).",), (), added)
+
+
+# ---- live signals --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveSignals:
+    """The outcome of :func:`live_signals`.
+
+    ``signals`` in the order asked; ``errors`` maps a coin to the message that stopped it (one bad
+    coin does not hide the others); ``records`` maps every member's model name to its typed
+    record (its card says why it votes or not); ``track_record`` is the journal's live hit rate
+    per coin (:func:`core.signals.journal.hit_rates`).
+    """
+
+    signals: tuple[Signal, ...]
+    errors: dict[str, str] = field(default_factory=dict)
+    records: dict[str, ModelMetadata] = field(default_factory=dict)
+    top_up: TopUp | None = None
+    recorded: int = 0
+    resolved: int = 0
+    track_record: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def outputs(self, signal: Signal) -> dict[str, Output | None]:
+        """What each member of ``signal`` predicts (probability, return, price)."""
+        return {
+            v.name: (r.vote.output if (r := self.records.get(v.name)) and r.vote else None)
+            for v in signal.votes
+        }
+
+
+def live_signals(
+    symbols: Sequence[str] | None = None,
+    *,
+    registry: Any = None,
+    config: SignalConfig | None = None,
+    refresh: bool = False,
+    patient: bool = True,
+    source: str | None = "cli",
+    models: ModelsLoader | None = None,
+    candles: CandleLoader | None = None,
+    compute: Compute | None = None,
+) -> LiveSignals:
+    """Every asked coin's live signal (default: every coin with a promoted model), journalled.
+
+    With ``refresh`` the candles are topped up first (:func:`top_up_candles`). Each signal shown
+    is recorded in the journal under ``source`` (``None``: not recorded), and journal entries
+    whose horizon has passed are judged against the closes (the ones loaded here, else the
+    store). ``models``, ``candles`` and ``compute`` replace loading a coin's models, its candles
+    and computing its signal (the UI passes cached versions of each).
+
+    Raises nothing for one coin (its message lands in ``errors``); a broken registry raises
+    what the registry raises.
+    """
+    from core.data.store import load_candles
+    from core.registry.model_registry import ModelRegistry
+
+    registry = registry if registry is not None else ModelRegistry()
+    config = config or SignalConfig()
+    chosen = (
+        _symbols_with_models(registry)
+        if symbols is None
+        else [parse_coin(s).symbol for s in symbols]
+    )
+    load_models = models or (lambda s: load_coin_models(s, registry, config=config))
+    load_frame = candles or (lambda s, tf: load_candles(s, tf))
+    signal_of = compute or signal_from_models
+    top_up = None
+    if refresh and chosen:
+        top_up = top_up_candles(chosen, patient=patient)
+    signals: list[Signal] = []
+    errors: dict[str, str] = {}
+    records: dict[str, ModelMetadata] = {}
+    frames: dict[tuple[str, str], pd.DataFrame] = {}
+    for symbol in chosen:
+        try:
+            bundle = load_models(symbol)
+            records.update({x.member.name: x.record for x in bundle.loaded})
+            frame = load_frame(symbol, bundle.timeframe)
+            frames[(symbol, bundle.timeframe)] = frame
+            signals.append(signal_of(bundle, frame))
+        except CryptoVoltError as exc:
+            errors[symbol] = str(exc)
+    recorded = journal.record(signals, source=source) if signals and source else 0
+    resolved = journal.resolve_stored(candles=frames)
+    return LiveSignals(
+        tuple(signals), errors, records, top_up, recorded, resolved, journal.hit_rates()
+    )
+
+
+# ---- words ---------------------------------------------------------------------------------
+
+_OPERATORS = (" <= ", " >= ", " > ", " < ")
+
+
+def _num(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.3g}"
+
+
+def gate_words(gate: Gate) -> str:
+    """One gate in words: ``"AUC 95% lower bound is 0.471, needs > 0.5"``."""
+    for op in _OPERATORS:
+        what, sep, need = gate.rule.partition(op)
+        if sep:
+            break
+    else:
+        return f"{gate.rule}: {_num(gate.value)}"
+    if gate.threshold is not None and not need.strip()[:1].isdigit():
+        need = f"{need} ({gate.threshold:.3g})"
+    return f"{what} is {_num(gate.value)}, needs {op.strip()} {need}"
+
+
+def verdict_words(record: ModelMetadata) -> str:
+    """Whether a version has an edge, and if not which gates failed, in one sentence."""
+    card = record.card
+    if card is None:
+        return "No edge: trained before model cards existed, so no gate was measured; retrain it."
+    if card.passed:
+        return f"Has an edge: it passes all {len(card.gates)} gates on the test window."
+    failed = [gate_words(g) for g in card.gates.values() if not g.passed]
+    if not failed:
+        return "No edge: no gate was measured."
+    return f"No edge: fails {len(failed)} of {len(card.gates)} gates: " + "; ".join(failed) + "."
+
+
+def _output_words(vote: ModelVote, output: Output | None) -> str:
+    if vote.output is None:
+        return "no output on these candles"
+    if output is Output.PROBABILITY:
+        side = "above" if (vote.edge or 0.0) >= 0 else "below"
+        edge = "" if vote.edge is None else f" ({abs(vote.edge):.3f} {side} its base rate)"
+        return f"probability {vote.output:.3f}{edge}"
+    if output is Output.RETURN:
+        return f"forecast return {vote.output:+.3%}"
+    if output is Output.PRICE:
+        edge = "" if vote.edge is None else f" ({math.expm1(vote.edge):+.2%})"
+        return f"forecast close {vote.output:,.6g}{edge}"
+    return f"output {vote.output:.4g}"
+
+
+def vote_words(vote: ModelVote, record: ModelMetadata | None = None) -> str:
+    """One member's part in a signal: what it says and whether it votes, and if not, why.
+
+    ``"XGBoost direction (xgb_direction_btcusdt v1): probability 0.375 (0.102 below its base
+    rate) → votes BEARISH"``.
+    """
+    output = record.vote.output if record is not None and record.vote else None
+    head = f"{vote.label} ({vote.name} {vote.version}): {_output_words(vote, output)}"
+    if not vote.passed:
+        why = verdict_words(record) if record is not None else vote.reason
+        return f"{head} → does not vote. {why}"
+    if vote.vote is None:
+        return f"{head} → does not vote ({vote.reason})"
+    if vote.vote is SignalKind.NEUTRAL:
+        return f"{head} → no view (inside its margin)"
+    return f"{head} → votes {vote.vote.value}"
+
+
+# ---- champion / challenger by hand ---------------------------------------------------------
+
+
+def promotion_problems(registry: Any, name: str, version: str) -> list[str]:
+    """Why ``version`` should not become ``name``'s champion (empty: nothing stands in the way).
+
+    A version whose gates fail has no edge; one whose metrics do not beat a champion whose gates
+    pass would replace a better model.
+    """
+    from core.training.card import beats
+
+    record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+    problems = []
+    if not record.gates_passed:
+        problems.append(verdict_words(record))
+    try:
+        champion = ModelMetadata.from_dict(registry.get_metadata(name))
+    except ModelError:
+        return problems
+    rival = champion.version != record.version and champion.gates_passed
+    if rival and not beats(record.card, champion.card):
+        problems.append(
+            f"It does not beat champion {champion.version}, whose gates pass "
+            "(AUC for probabilities, MASE for forecasters)."
+        )
+    return problems
+
+
+def promote(registry: Any, name: str, version: str, *, force: bool = False) -> str:
+    """Make ``version`` the champion that signals use; returns what happened in words.
+
+    Raises:
+        ModelError: its gates fail or it does not beat a passing champion, unless ``force``
+            (the message says which gates failed); ModelNotFoundError: no such version.
+    """
+    record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+    problems = promotion_problems(registry, name, record.version)
+    if problems and not force:
+        raise ModelError(
+            f"Not promoting {name} {record.version}. "
+            + " ".join(problems)
+            + " Promote it anyway with --force (the Models page: 'Promote anyway')."
+        )
+    registry.promote(name, record.version)
+    tail = " (forced: " + " ".join(problems) + ")" if problems else ""
+    return f"{name} {record.version} is now the champion{tail}."
