@@ -43,8 +43,12 @@ class JobCancelled(BaseException):  # noqa: N818 (a signal, not an error)
     """SIGTERM/SIGINT arrived: unwind (temp files are removed on the way) and stop."""
 
 
-def _summary(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a version's metadata a job list shows: name, version and headline metrics."""
+def _summary(meta: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """The part of a version's metadata a job list shows: name, version and headline metrics.
+
+    ``meta`` is the registry's metadata dict or a record with ``to_dict`` (a TrainResult)."""
+    if not isinstance(meta, Mapping):
+        meta = meta.to_dict()
     metrics = meta.get("metrics") or {}
     return {
         "name": meta.get("name"),
@@ -212,7 +216,7 @@ def _train(spec: JobSpec, reporter: JobReporter) -> str:
     with acquire_slot(reporter.job_id, on_wait=reporter.waiting) as slot:
         reporter.started(slot)
         results = spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
-    names = ", ".join(f"{m.get('name')} {m.get('version')}" for m in results)
+    names = ", ".join(f"{m.name} {m.version}" for m in results)
     log.info("succeeded: %s", names)
     return f"registered {names}"
 
