@@ -19,6 +19,7 @@ from core.signals.backtest import (
     BacktestResult,
     StrategyConfig,
     backtest_coin,
+    cost_column,
 )
 from core.signals.live import promoted_versions
 from ui.loaders import load_candles
@@ -182,8 +183,7 @@ def grid_figure(result: BacktestResult) -> go.Figure | None:
         )
     )
     if result.threshold is not None:
-        own = _cost_label(result.config.fee, result.config.slippage_bps)
-        row = own if own in labels else labels[min(2, len(labels) - 1)]
+        row = labels[cost_column(grid.costs, result.config)]
         fig.add_scatter(
             x=[result.threshold.min_strength],
             y=[row],
@@ -254,7 +254,7 @@ def render_backtest(result: BacktestResult) -> None:
     figure = grid_figure(result)
     if figure is not None and result.threshold is not None:
         grid = result.grid
-        column = min(2, len(grid.costs) - 1)
+        column = cost_column(grid.costs, result.config)
         best = int(np.argmax(grid.total_return[:, column]))
         st.subheader("Every threshold and cost level on the test window")
         st.plotly_chart(figure, width="stretch")

@@ -11,7 +11,13 @@ import numpy as np
 from core.cli._common import format_table
 from core.config import BacktestConfig
 from core.data.coins import parse_coin
-from core.signals.backtest import METRIC_NAMES, BacktestResult, StrategyConfig, backtest_coin
+from core.signals.backtest import (
+    METRIC_NAMES,
+    BacktestResult,
+    StrategyConfig,
+    backtest_coin,
+    cost_column,
+)
 
 __all__ = ["register", "run"]
 
@@ -82,7 +88,7 @@ def _grid_summary(result: BacktestResult) -> dict[str, Any] | None:
     grid = result.grid
     if grid is None or result.threshold is None:
         return None
-    column = 2  # the config's own costs (see core.signals.backtest.cost_levels)
+    column = cost_column(grid.costs, result.config)
     best = int(np.argmax(grid.total_return[:, column]))
     chosen = int(np.argmin(np.abs(grid.thresholds - result.threshold.min_strength)))
     return {

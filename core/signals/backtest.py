@@ -82,6 +82,7 @@ __all__ = [
     "choose_threshold",
     "compute_metrics",
     "confidence_size",
+    "cost_column",
     "cost_levels",
     "positions_from_signals",
     "run_backtest",
@@ -637,6 +638,15 @@ def cost_levels(config: BacktestConfig) -> tuple[tuple[float, float], ...]:
             (fee * 3, slip * 3),
         )
     return tuple((fee * m, slip * m) for m in (0.0, 0.5, 1.0, 2.0, 3.0))
+
+
+def cost_column(costs: Sequence[tuple[float, float]], config: BacktestConfig) -> int:
+    """Which of ``costs`` (from :func:`cost_levels`) is the config's own."""
+    own = (float(config.fee), float(config.slippage_bps))
+    for j, (fee, slip) in enumerate(costs):
+        if math.isclose(fee, own[0], abs_tol=1e-15) and math.isclose(slip, own[1], abs_tol=1e-12):
+            return j
+    return min(2, len(costs) - 1)
 
 
 def backtest_models(

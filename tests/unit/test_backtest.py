@@ -389,3 +389,37 @@ def test_a_coin_without_a_passing_model_is_no_edge():
     assert (
         result.equity["open_time"].iloc[0] == data.loc[data["split"] == "test", "open_time"].iloc[0]
     )
+
+
+def test_confidences_for_many_calls_equal_the_calibration_lookup():
+    from core.signals.backtest import _confidences
+    from core.signals.ensemble import FROM_VOTE
+
+    data, forecast = planted(5, strong_informed=True)
+    rng = np.random.default_rng(0)
+    forecast = forecast * rng.uniform(0.2, 3, len(forecast))  # many strengths, 3 buckets
+    models = models_for([member(data, forecast)], 1, SignalConfig(min_support=40))
+    cal = models.calibration
+    votes = rng.choice([-1, 0, 1], 400)
+    strength = rng.random(400)
+    many = _confidences(cal, votes, strength)
+    one = [
+        cal.lookup(FROM_VOTE[int(v)], float(s)).value for v, s in zip(votes, strength, strict=True)
+    ]
+    assert np.allclose(many, np.array(one, dtype=float), equal_nan=True)
+    assert np.isfinite(many).mean() > 0.5
+
+
+def test_cost_levels_hold_the_configs_own_costs():
+    from core.signals.backtest import cost_column, cost_levels
+
+    for config in (
+        BacktestConfig(),
+        BacktestConfig(fee=0, slippage_bps=0),
+        BacktestConfig(fee=0.002),
+    ):
+        levels = cost_levels(config)
+        assert len(levels) == 5 and levels[0] == (0.0, 0.0)
+        assert levels[cost_column(levels, config)] == pytest.approx(
+            (config.fee, config.slippage_bps)
+        )
