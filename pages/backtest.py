@@ -29,7 +29,7 @@ if not coins:
 if st.session_state.get(state.SELECTED_COIN) not in coins:
     st.session_state[state.SELECTED_COIN] = coins[0]
 
-a, b, c, d, e = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
+a, b, c, d, e = st.columns([2, 1, 1, 1, 1.4], vertical_alignment="bottom")
 coin = a.selectbox("Coin", coins, key=state.SELECTED_COIN)
 fee = b.number_input(
     "Fee per side (%)", 0.0, 5.0, 0.1, step=0.01, format="%.3f", key=state.BACKTEST_FEE

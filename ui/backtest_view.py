@@ -187,17 +187,16 @@ def grid_figure(result: BacktestResult) -> go.Figure | None:
         fig.add_scatter(
             x=[result.threshold.min_strength],
             y=[row],
-            mode="markers+text",
-            marker={"symbol": "square-open", "size": 16, "color": "black", "line": {"width": 3}},
-            text=["chosen on the folds"],
-            textposition="top center",
-            name="chosen on the folds",
-            showlegend=False,
+            mode="markers",
+            marker={"symbol": "square-open", "size": 18, "color": "#1f77b4", "line": {"width": 4}},
+            name="chosen on the walk-forward folds",
+            showlegend=True,
         )
     fig.update_layout(
         height=320,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="min strength (calls weaker than this are not traded)",
+        legend={"orientation": "h", "y": 1.12},
     )
     return fig
 
