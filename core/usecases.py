@@ -37,6 +37,7 @@ __all__ = [
     "TopUp",
     "age_text",
     "gate_words",
+    "headline",
     "live_signals",
     "promote",
     "promotion_problems",
@@ -257,6 +258,41 @@ def verdict_words(record: ModelMetadata) -> str:
     if not failed:
         return "No edge: no gate was measured."
     return f"No edge: fails {len(failed)} of {len(card.gates)} gates: " + "; ".join(failed) + "."
+
+
+#: The card metrics a one-line headline shows, per output: (metric, label).
+_HEADLINE = {
+    Output.PROBABILITY.value: (("roc_auc", "AUC"), ("direction_auc", "direction AUC")),
+    Output.RETURN.value: (("mase", "MASE"), ("directional_accuracy", "direction hit rate")),
+    Output.PRICE.value: (("mase", "MASE"), ("directional_accuracy", "direction hit rate")),
+}
+
+
+def headline(record: ModelMetadata) -> str:
+    """The card's key test-window numbers beside their baselines, with 95% intervals:
+    ``"AUC 0.657 [0.62, 0.69] vs 0.5 · direction AUC 0.657 [0.62, 0.69] vs 0.5"``."""
+    card = record.card
+    if card is None:
+        from core.registry.model_registry import headline_metrics
+
+        numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(record.to_dict()).items())
+        return f"{numbers} (no card)".strip()
+    parts = []
+    for key, label in _HEADLINE.get(card.output, ()):
+        value = card.metrics.get(key)
+        if value is None:
+            continue
+        text = f"{label} {value:.4g}"
+        interval = card.intervals.get(key) or {}
+        if interval.get("low") is not None and interval.get("high") is not None:
+            text += f" [{interval['low']:.3g}, {interval['high']:.3g}]"
+        base = card.baselines.get(key)
+        if base is None and key == "directional_accuracy":
+            base = card.baselines.get("majority_direction")
+        if base is not None:
+            text += f" vs {base:.3g}"
+        parts.append(text)
+    return " · ".join(parts)
 
 
 def _output_words(vote: ModelVote, output: Output | None) -> str:

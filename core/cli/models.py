@@ -1,4 +1,8 @@
-"""``python -m core models``: list the model registry; show, verify, promote or delete versions."""
+"""``python -m core models``: list the model registry; show, verify, promote or delete versions.
+
+Every version is read as a typed :class:`~core.registry.metadata.ModelMetadata`; its model card
+says whether it has an edge (gates pass) and, if not, which gates failed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ import json
 from typing import Any
 
 from core.cli._common import format_table
-from core.registry.model_registry import ModelRegistry, headline_metrics
+from core.models import kind_info
+from core.registry.metadata import ModelMetadata
+from core.registry.model_registry import ModelRegistry
+from core.usecases import gate_words, headline, promote, verdict_words
 
 __all__ = ["register", "run"]
 
@@ -15,62 +22,154 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models",
-        help="list the model registry (promote, delete, verify, show)",
-        description="Without an action: every model version as a table (* = promoted).",
+        help="list the model registry (show, promote, delete, verify)",
+        description=(
+            "Without an action: every model version as a table, with whether its gates pass and "
+            "which version is each model's champion (the one signals use)."
+        ),
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     actions = parser.add_subparsers(dest="models_action", metavar="ACTION")
     actions.add_parser("list", help="every version (the default)")
-    for action, text in (
-        ("show", "one version's full metadata as JSON (promoted by default)"),
-        ("verify", "check every artifact's checksum without loading anything"),
-    ):
-        p = actions.add_parser(action, help=text)
-        p.add_argument("name", nargs="?" if action == "verify" else None)
-        p.add_argument("version", nargs="?")
-    p_promote = actions.add_parser("promote", help="make a version the one signals use")
+    p_show = actions.add_parser(
+        "show", help="one version's model card (the champion by default); --json: all metadata"
+    )
+    p_show.add_argument("name")
+    p_show.add_argument("version", nargs="?")
+    # also after the action (`models show NAME --json`); SUPPRESS keeps `models --json show`
+    p_show.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    p_verify = actions.add_parser("verify", help="check every artifact's checksum, load nothing")
+    p_verify.add_argument("name", nargs="?")
+    p_verify.add_argument("version", nargs="?")
+    p_promote = actions.add_parser(
+        "promote", help="make a version the champion (refused if its gates fail, unless --force)"
+    )
     p_promote.add_argument("name")
     p_promote.add_argument("version")
+    p_promote.add_argument(
+        "--force",
+        action="store_true",
+        help="promote even if its gates fail or it does not beat the current champion",
+    )
     p_delete = actions.add_parser("delete", help="remove a version (its number is not reused)")
     p_delete.add_argument("name")
     p_delete.add_argument("version")
     parser.set_defaults(func=run)
 
 
-def _when(meta: dict[str, Any]) -> str:
-    return str(meta.get("created_at") or "")[:16].replace("T", " ")
+def _when(record: ModelMetadata) -> str:
+    return str(record.created_at or "")[:16].replace("T", " ")
 
 
-def _data_range(meta: dict[str, Any]) -> str:
-    data = meta.get("data") or {}
-    start, end = str(data.get("start") or "")[:10], str(data.get("end") or "")[:10]
+def _data_range(record: ModelMetadata) -> str:
+    start, end = str(record.data.get("start") or "")[:10], str(record.data.get("end") or "")[:10]
     return f"{start} → {end}" if start or end else ""
 
 
+def _gates(record: ModelMetadata) -> str:
+    if record.card is None:
+        return "fail (no card)"
+    passed = sum(g.passed for g in record.card.gates.values())
+    return f"{'pass' if record.card.passed else 'fail'} ({passed}/{len(record.card.gates)})"
+
+
+def _label(kind: str) -> str:
+    try:
+        return kind_info(kind).label
+    except Exception:  # a kind no longer registered still lists
+        return kind
+
+
 def _row(meta: dict[str, Any]) -> list[object]:
-    numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(meta).items())
+    if meta.get("error"):
+        return [meta.get("name"), meta.get("version"), "", "", "", "", "", "", meta["error"]]
+    record = ModelMetadata.from_dict(meta)
     return [
-        meta.get("name"),
-        str(meta.get("version")) + (" *" if meta.get("promoted") else ""),
-        meta.get("interval", ""),
-        _when(meta),
-        _data_range(meta),
-        meta.get("error") or numbers,
+        record.name,
+        record.version,
+        "champion" if record.promoted else "",
+        _label(record.model_type),
+        _gates(record),
+        record.interval,
+        _when(record),
+        _data_range(record),
+        headline(record),
     ]
 
 
 def _list(registry: ModelRegistry, as_json: bool) -> int:
     rows = registry.list_models()
     if as_json:
+        for meta in rows:
+            if not meta.get("error"):
+                record = ModelMetadata.from_dict(meta)
+                meta["champion"] = record.promoted
+                meta["gates_passed"] = record.gates_passed
+                meta["verdict"] = verdict_words(record)
         print(json.dumps(rows, indent=2, default=str))
         return 0
     if not rows:
         print(f"No models in {registry.root}. Train some: python -m core train --coins BTC")
         return 0
-    headers = ["model", "version", "interval", "created (UTC)", "data", "test (baseline)"]
+    headers = ["model", "version", "role", "kind", "gates", "interval", "created (UTC)", "data"]
+    headers.append("test window [95% interval] vs baseline")
     print(format_table(headers, [_row(m) for m in rows]))
-    print("* = promoted (used for signals)")
+    print("gates: pass = beats its baselines out of sample (it votes); champion = used for signals")
     return 0
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    return f"{value:.4g}" if isinstance(value, int | float) else str(value)
+
+
+def _show(record: ModelMetadata) -> None:
+    """A version's card for people: verdict, metrics beside baselines, gates, reliability."""
+    role = "champion" if record.promoted else "challenger"
+    print(f"{record.name} {record.version} ({_label(record.model_type)}, {role})")
+    print(f"{record.symbol} {record.interval}, data {_data_range(record)}")
+    print(verdict_words(record))
+    card = record.card
+    if card is None:
+        return
+    rows = []
+    for key, value in card.metrics.items():
+        interval = card.intervals.get(key) or {}
+        ci = f"{interval['low']:.4g} to {interval['high']:.4g}" if "low" in interval else ""
+        rows.append([key, _fmt(value), ci, _fmt(card.baselines.get(key))])
+    print()
+    print(format_table(["metric (test window)", "value", "95% interval", "baseline"], rows))
+    print()
+    gates = [
+        [name, "pass" if g.passed else "FAIL", _fmt(g.value), _fmt(g.threshold), gate_words(g)]
+        for name, g in card.gates.items()
+    ]
+    print(format_table(["gate", "result", "value", "threshold", "in words"], gates))
+    table = (card.calibration or {}).get("table") or []
+    if table:
+        print()
+        print(
+            f"Reliability: built on {card.calibration['built_on']}, reported on "
+            f"{card.calibration['reported_on']} (ECE out of time "
+            f"{_fmt(card.calibration.get('ece_out_of_time'))})"
+        )
+        headers = ["bin", "built: calls", "built: hit rate", "test: calls", "test: hit rate"]
+        headers.append("test: 95% interval")
+        rows = [
+            [
+                r["bin"],
+                r["built_n"],
+                _fmt(r["built_hit_rate"]),
+                r["test_n"],
+                _fmt(r["test_hit_rate"]),
+                f"{r['test_low']:.3g} to {r['test_high']:.3g}" if r["test_low"] is not None else "",
+            ]
+            for r in table
+        ]
+        print(format_table(headers, rows))
+    for note in card.notes:
+        print(f"note: {note}")
 
 
 def _verify(registry: ModelRegistry, name: str | None, version: str | None) -> int:
@@ -98,16 +197,22 @@ def run(args: argparse.Namespace) -> int:
     if action == "list":
         return _list(registry, args.json)
     if action == "show":
-        print(json.dumps(registry.get_metadata(args.name, args.version), indent=2, default=str))
+        record = registry.record(args.name, args.version)
+        if args.json:
+            payload = {**record.to_dict(), "promoted": record.promoted}
+            payload["gates_passed"] = record.gates_passed
+            payload["verdict"] = verdict_words(record)
+            print(json.dumps(payload, indent=2, default=str))
+        else:
+            _show(record)
         return 0
     if action == "verify":
         return _verify(registry, args.name, args.version)
     if action == "promote":
-        meta = registry.promote(args.name, args.version)
-        print(f"{meta['name']} {meta['version']} is now promoted.")
+        print(promote(registry, args.name, args.version, force=args.force))
         return 0
     registry.delete(args.name, args.version)
-    print(f"Deleted {args.name} {args.version}; promoted now: ", end="")
+    print(f"Deleted {args.name} {args.version}; champion now: ", end="")
     try:
         print(registry.promoted_version(args.name))
     except KeyError:
