@@ -41,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _result(found: jobs.JobStatus) -> str:
-    if found.kind is jobs.JobKind.FETCH:
-        return found.message if found.finished else ""
+    if found.kind is jobs.JobKind.FETCH:  # how the coins ended; the reasons are in `job status`
+        return found.message.split(" (", 1)[0] if found.finished else ""
     return ", ".join(f"{r.get('name')} {r.get('version')}" for r in found.result)
 
 
