@@ -1,4 +1,4 @@
-"""Signals: one card per trained coin with its ensemble call and out-of-sample confidence."""
+"""Signals: one card per trained coin with its call and out-of-time confidence, or NO EDGE."""
 
 import streamlit as st
 
@@ -10,9 +10,11 @@ ensure_router()
 
 st.title(":material/traffic: Signals")
 st.caption(
-    "BULLISH / BEARISH / NEUTRAL from the XGBoost and LSTM models of each coin. Confidence is how "
-    "often the same rule was right on out-of-sample data for calls of similar strength, with the "
-    "number of calls it rests on. Every signal shown is recorded and later checked in the journal."
+    "BULLISH / BEARISH / NEUTRAL from each coin's models whose gates pass; a coin with none shows "
+    "NO EDGE and why. Confidence is how often the same rule was right on earlier out-of-sample "
+    "calls of similar strength (with its 95% interval and the number of calls), beside the base "
+    "rate and how such calls held on the later test window. Every signal shown is recorded and "
+    "later checked in the journal."
 )
 
 left, middle, right = st.columns([1, 2, 2], vertical_alignment="bottom")

@@ -1,14 +1,15 @@
-"""Signals page glue: cached model bundles, candle top-up, and the per-coin cards.
+"""Signals page glue: cached model bundles and signals, and the per-coin cards.
 
-Models are loaded once per (registry root, coin, model versions) with ``st.cache_resource``; the
-registry hands back numpy-only LSTM inference, so TensorFlow never loads in this process. A
-coin's signal is cached per (versions, candle file mtime), so it is recomputed exactly when new
-candles or new models arrive. Every signal shown is recorded in the journal.
+The flow (top-up, signals, journal) is :func:`core.usecases.live_signals`; this module only adds
+caching and widgets. Models are loaded once per (registry root, coin, model versions) with
+``st.cache_resource``; the registry hands back numpy-only LSTM inference, so TensorFlow never
+loads in this process. A coin's signal is cached per (versions, candle file mtime), so it is
+recomputed exactly when new candles or new models arrive. Every signal shown is recorded in the
+journal, NO EDGE included (it is never counted in a hit rate).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +19,8 @@ import streamlit as st
 
 from core.config import Interval, SignalConfig
 from core.data.coins import display_name
-from core.data.store import candle_path, coverage
-from core.errors import CryptoVoltError
+from core.data.store import candle_mtime_ns
 from core.registry.model_registry import ModelRegistry
-from core.signals import journal
 from core.signals.live import (
     CoinModels,
     Signal,
@@ -31,6 +30,7 @@ from core.signals.live import (
     signal_from_models,
     symbols_with_models,
 )
+from core.usecases import LiveSignals, age_text, live_signals, top_up_candles, vote_words
 from ui import state
 from ui.loaders import load_candles
 
@@ -45,12 +45,19 @@ __all__ = [
 ]
 
 AUTO_REFRESH_SECONDS = 300
-_COLOURS = {SignalKind.BULLISH: "green", SignalKind.BEARISH: "red", SignalKind.NEUTRAL: "gray"}
+_COLOURS = {
+    SignalKind.BULLISH: "green",
+    SignalKind.BEARISH: "red",
+    SignalKind.NEUTRAL: "gray",
+    SignalKind.NO_EDGE: "orange",
+}
 _ICONS = {
     SignalKind.BULLISH: ":material/trending_up:",
     SignalKind.BEARISH: ":material/trending_down:",
     SignalKind.NEUTRAL: ":material/trending_flat:",
+    SignalKind.NO_EDGE: ":material/block:",
 }
+_TITLES = {SignalKind.NO_EDGE: "NO EDGE"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -93,84 +100,36 @@ def current_symbols() -> list[str]:
     return _symbols(str(registry.root), registry.cache_key())
 
 
-def current_signals(
-    *, config: SignalConfig | None = None
-) -> tuple[list[Signal], dict[str, str], pd.DataFrame]:
-    """``(signals, errors by coin, journal hit rates)`` for every coin with a promoted model.
-
-    The signals are recorded in the journal and due journal entries are resolved first.
-    """
+def current_signals(*, config: SignalConfig | None = None) -> LiveSignals:
+    """Every coin with a promoted model: its signal (journalled, due entries judged first), the
+    members' records, and the journal's live hit rates (:func:`core.usecases.live_signals`)."""
     config = config or SignalConfig()
     registry = ModelRegistry()
     root = str(registry.root)
-    signals: list[Signal] = []
-    errors: dict[str, str] = {}
-    candles_by_symbol: dict[str, pd.DataFrame] = {}
-    for symbol in _symbols(root, registry.cache_key()):
-        try:
-            models = coin_models(symbol, config=config)
-            candles = load_candles(symbol, models.interval)
-            path = candle_path(symbol, models.interval)
-            versions = tuple(sorted(models.models.items()))
-            signals.append(
-                _signal(root, symbol, versions, path.stat().st_mtime_ns, config, models, candles)
-            )
-            candles_by_symbol[symbol] = candles
-        except (CryptoVoltError, FileNotFoundError) as exc:
-            errors[symbol] = str(exc)
-    if signals:
-        journal.record(signals, source="app")
-    journal.resolve(candles_by_symbol)
-    return signals, errors, journal.hit_rates()
 
+    def compute(models: CoinModels, candles: pd.DataFrame) -> Signal:
+        versions = tuple(sorted(models.models.items()))
+        mtime = candle_mtime_ns(models.symbol, models.timeframe)
+        return _signal(root, models.symbol, versions, mtime, config, models, candles)
 
-def _age_text(last_close: pd.Timestamp | None, now: datetime) -> str:
-    if last_close is None:
-        return "no candles stored"
-    hours = (pd.Timestamp(now) - last_close).total_seconds() / 3600
-    return f"{hours:.0f} h old" if hours < 48 else f"{hours / 24:.1f} days old"
+    return live_signals(
+        current_symbols(),
+        registry=registry,
+        config=config,
+        source="app",
+        models=lambda symbol: coin_models(symbol, config=config),
+        candles=load_candles,
+        compute=compute,
+    )
 
 
 def refresh_candles(symbols: list[str], *, interval: str = "1h") -> list[str]:
     """Top stored candles up from Binance (only what is missing); returns messages to show.
 
-    When Binance cannot be reached the message says so and how old the stored data is.
+    A person is waiting on the button, so this gives up within seconds when Binance cannot be
+    reached; the message then says so and how old the stored data is.
     """
-    from core.data.binance import BinanceClient
-    from core.data.fetch import fetch_coins
-
-    now = datetime.now(UTC)
-    firsts = [coverage(s, interval).first for s in symbols]
-    oldest = min((f for f in firsts if f is not None), default=None)
-    # Ask only for the span already stored, so a top-up never turns into a 2-year download.
-    days = 2 if oldest is None else max(2, math.ceil((pd.Timestamp(now) - oldest).days + 1))
-    notes: list[str] = []
-    try:
-        # A person is waiting on the button: fail within seconds when Binance is unreachable
-        # instead of the CLI's patient retries.
-        client = BinanceClient(timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25)
-        try:
-            results = fetch_coins(symbols, interval=interval, days=min(days, 3650), client=client)
-        finally:
-            client.close()
-    except CryptoVoltError as exc:
-        results = []
-        notes.append(f"Binance cannot be reached: {exc}")
-    failed = [r for r in results if str(getattr(r.status, "value", r.status)) == "failed"]
-    if failed:
-        coins = ", ".join(r.symbol for r in failed)
-        notes.append(f"Binance cannot be reached for {coins}: {failed[0].reason}")
-    if notes:
-        ages = []
-        for symbol in symbols:
-            cov = coverage(symbol, interval)
-            last = None if cov.last is None else cov.last + _step(interval)
-            ages.append(f"{symbol} {_age_text(last, now)}")
-        notes.append("Showing the stored candles: " + ", ".join(ages) + ".")
-    else:
-        added = sum(int(r.new_rows or 0) for r in results)
-        notes.append(f"Candles topped up from Binance: {added} new candle(s).")
-    return notes
+    return list(top_up_candles(symbols, interval=interval, patient=False).notes)
 
 
 def _step(interval: str) -> pd.Timedelta:
@@ -189,66 +148,87 @@ def _pct(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}%}"
 
 
-def _card(signal: Signal, rates: pd.DataFrame, now: datetime) -> None:
-    colour = _COLOURS[signal.signal]
-    with st.container(border=True):
-        st.markdown(f"**{display_name(signal.symbol)}** · `{signal.symbol}` · {signal.interval}")
-        st.markdown(f"### :{colour}[{_ICONS[signal.signal]} {signal.signal.value}]")
-        bucket = (
-            f"strength bucket {signal.bucket} of {signal.buckets}"
-            if signal.bucket
-            else f"all {signal.signal.value} calls"
-        )
-        st.metric(
-            "Confidence",
-            _pct(signal.confidence),
-            help=(
-                f"Out-of-sample hit rate of this rule ({bucket}): a hit is when {signal.meaning}. "
-                f"The same outcome happened {_pct(signal.base_rate)} of the time whatever the "
-                "rule said."
-            ),
-        )
+def _call(signal: Signal) -> None:
+    """Confidence with its interval and support, the base rate beside it, the test window."""
+    bucket = (
+        f"strength bucket {signal.bucket} of {signal.buckets}"
+        if signal.bucket
+        else f"all {signal.signal.value} calls"
+    )
+    left, right = st.columns(2)
+    left.metric(
+        "Confidence",
+        _pct(signal.confidence),
+        help=(
+            f"How often the same rule was right on earlier out-of-sample calls ({bucket}): a "
+            f"hit is when {signal.meaning}."
+        ),
+    )
+    right.metric(
+        "Base rate",
+        _pct(signal.base_rate),
+        help="How often the called outcome happened anyway, whatever the models said.",
+    )
+    low, high = signal.interval
+    if signal.confidence is None:
+        st.caption(signal.reason or "No earlier calls of this kind to measure a confidence on.")
+    else:
         st.caption(
-            f"rests on {signal.support:,} out-of-sample calls ({bucket}); "
-            f"base rate {_pct(signal.base_rate)}"
+            f"95% interval {_pct(low)}–{_pct(high)} · rests on {signal.support:,} earlier "
+            f"out-of-sample calls ({bucket})"
         )
-        closed = signal.candle_time + _step(signal.interval)
+    if signal.test_support:
+        ece = signal.ece_out_of_time
+        st.caption(
+            f"Held on the later test window: right {_pct(signal.test_hit_rate)} of "
+            f"{signal.test_support:,} such calls"
+            + (f" (calibration error out of time {ece:.3f})" if ece is not None else "")
+        )
+    else:
+        st.caption("Held on the later test window: no such calls there to check it on.")
+
+
+def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
+    kind = signal.signal
+    with st.container(border=True):
+        st.markdown(f"**{display_name(signal.symbol)}** · `{signal.symbol}` · {signal.timeframe}")
+        title = _TITLES.get(kind, kind.value)
+        st.markdown(f"### :{_COLOURS[kind]}[{_ICONS[kind]} {title}]")
+        if kind is SignalKind.NO_EDGE:
+            st.markdown(
+                "No model of this coin beats its baselines out of sample, so **nothing is "
+                "called**: a direction here would be noise."
+            )
+        else:
+            _call(signal)
+        closed = signal.candle_time + _step(signal.timeframe)
         st.markdown(
             f"Price **{signal.price:,.6g}** · last closed candle "
-            f"{signal.candle_time:%Y-%m-%d %H:%M} UTC ({_age_text(closed, now)})"
+            f"{signal.candle_time:%Y-%m-%d %H:%M} UTC ({age_text(closed, now)})"
         )
-        lines = []
-        if signal.xgb_probability is not None:
-            lines.append(
-                f"XGBoost P({signal.xgb_target}) **{signal.xgb_probability:.2f}** "
-                f"(base {signal.xgb_base_rate:.2f}) → {signal.xgb_vote}"
-            )
-        if signal.lstm_forecast is not None:
-            lines.append(
-                f"LSTM next close **{signal.lstm_forecast:,.6g}** "
-                f"({signal.lstm_change:+.2%}) → {signal.lstm_vote}"
-            )
-        if signal.agree is not None:
-            lines.append("Models **agree**" if signal.agree else "Models **disagree**")
-        st.markdown("  \n".join(lines))
+        st.markdown(
+            "\n".join(f"- {vote_words(v, result.records.get(v.name))}" for v in signal.votes)
+        )
+        rates = result.track_record
         live = rates[rates["symbol"] == signal.symbol] if len(rates) else rates
         if len(live) and live["resolved"].iloc[0]:
             row = live.iloc[0]
             st.caption(
-                f"Journal: {row['hits']}/{row['resolved']} right live "
-                f"({_pct(row['live_hit_rate'])}) vs {_pct(row['expected_hit_rate'])} expected; "
-                f"{row['pending']} pending"
+                f"Journal: {row['hits']}/{row['resolved']} calls right live "
+                f"({_pct(row['live_hit_rate'])}) vs {_pct(row['expected_hit_rate'])} expected "
+                f"and {_pct(row['base_rate'])} base rate; {row['pending']} pending"
             )
         else:
             pending = int(live["pending"].iloc[0]) if len(live) else 0
-            st.caption(f"Journal: nothing resolved yet ({pending} pending)")
+            st.caption(f"Journal: no call resolved yet ({pending} pending)")
         st.caption("Models: " + ", ".join(f"{n} {v}" for n, v in signal.models.items()))
 
 
-def _sorted(signals: list[Signal], sort: str) -> list[Signal]:
+def _sorted(signals: tuple[Signal, ...], sort: str) -> list[Signal]:
     if sort == "confidence":
-        return sorted(signals, key=lambda s: -1.0 if s.confidence is None else -s.confidence)
-    return signals
+        # NO EDGE (no confidence) last: it calls nothing
+        return sorted(signals, key=lambda s: (s.confidence is None, -(s.confidence or 0.0)))
+    return list(signals)
 
 
 def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int = 3) -> None:
@@ -262,8 +242,8 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
             st.session_state[state.SIGNALS_LAST_REFRESH] = time.time()
             st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
         render_refresh_notes()
-        signals, errors, rates = current_signals()
-        if not signals and not errors:
+        result = current_signals()
+        if not result.signals and not result.errors:
             st.info(
                 "No trained models yet. Train a coin on the **Training** page (or "
                 "`python -m core train --coins BTC`) and its signal appears here.",
@@ -271,13 +251,13 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
             )
             return
         now = datetime.now(UTC)
-        ordered = _sorted(signals, sort)
+        ordered = _sorted(result.signals, sort)
         for start in range(0, len(ordered), columns):
             cols = st.columns(columns)
             for col, signal in zip(cols, ordered[start : start + columns], strict=False):
                 with col:
-                    _card(signal, rates, now)
-        for symbol, message in errors.items():
+                    _card(signal, result, now)
+        for symbol, message in result.errors.items():
             st.error(f"{symbol}: {message}", icon=":material/error:")
 
     cards()
