@@ -25,6 +25,7 @@ from tests.random_walk import random_walk_candles
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_DIR = DirectionConfig(
+    calibration="isotonic",  # the isotonic path; Platt (the default) is tested below
     n_estimators=80,
     max_depth=2,
     learning_rate=0.1,
