@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from core.models import DEFAULT_KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--trees", "5", "--depth", "2", "--window", "8", "--units", "4", "--epochs", "1"]
 
@@ -40,21 +42,58 @@ def test_impossible_settings_and_missing_data_stop_before_any_work(home_with_sam
 
 
 def test_foreground_training_registers_models_listed_by_models_command(home_with_sample: Path):
-    run = _core(home_with_sample, "train", "--coins", "BTC", *TINY)
+    run = _core(home_with_sample, "train", "--coins", "BTC", *TINY)  # every default kind
     assert run.returncode == 0, run.stderr
-    assert "xgboost_btcusdt" in run.stdout and "lstm_btcusdt" in run.stdout
+    names = [f"{kind}_btcusdt" for kind in DEFAULT_KINDS]
+    for name in names:
+        assert name in run.stdout, name
+        # the verdict in words and the champion / challenger decision, per model
+        verdict = next(line for line in run.stdout.splitlines() if line.startswith(f"{name} v1:"))
+        assert ("no edge:" in verdict or "passes its gates" in verdict) and "promoted" in verdict
+    assert "NO EDGE" in run.stdout or "pass" in run.stdout
     assert "fitting" in run.stderr, "the progress bar goes to stderr"
     listed = _core(home_with_sample, "models")
     assert listed.returncode == 0
-    assert "xgboost_btcusdt  v1 *" in listed.stdout and "lstm_btcusdt     v1 *" in listed.stdout
+    for name in names:
+        row = next(line for line in listed.stdout.splitlines() if line.startswith(f"{name} "))
+        assert " v1 " in row and "champion" in row and ("fail" in row or "pass" in row), row
+    assert "gates:" in listed.stdout  # the legend says what the gates column means
     rows = json.loads(_core(home_with_sample, "models", "--json").stdout)
     assert {(r["name"], r["version"], r["promoted"]) for r in rows} == {
-        ("xgboost_btcusdt", "v1", True),
-        ("lstm_btcusdt", "v1", True),
+        (name, "v1", True) for name in names
     }
+    shown = json.loads(
+        _core(home_with_sample, "models", "show", "xgboost_btcusdt", "--json").stdout
+    )
+    gates = shown["card"]["gates"]
+    assert gates and all({"value", "threshold", "passed"} <= set(g) for g in gates.values())
+    assert shown["gates_passed"] == all(g["passed"] for g in gates.values())
     assert _core(home_with_sample, "models", "verify").returncode == 0
     log = (home_with_sample / "logs" / "model_training.log").read_text()
     assert "[cli BTCUSDT]" in log and "registered lstm_btcusdt v1" in log
+
+
+def test_a_retrained_version_is_a_challenger_unless_forced(home_with_sample: Path):
+    xgb = ["--coins", "BTC", "--models", "xgb", *TINY]
+    assert _core(home_with_sample, "train", *xgb).returncode == 0
+    again = _core(home_with_sample, "train", *xgb)  # same data and seed: it cannot beat v1
+    assert again.returncode == 0, again.stderr
+    assert "xgboost_btcusdt v2" in again.stdout and "not promoted" in again.stdout
+    assert "champion" not in _row(home_with_sample, "xgboost_btcusdt", "v2")
+    forced = _core(home_with_sample, "train", *xgb, "--force")
+    assert forced.returncode == 0 and "promoted (--force)" in forced.stdout
+    assert "champion" in _row(home_with_sample, "xgboost_btcusdt", "v3")
+    rows = json.loads(_core(home_with_sample, "models", "--json").stdout)
+    assert [(r["version"], r["promoted"]) for r in rows] == [
+        ("v1", False),
+        ("v2", False),
+        ("v3", True),
+    ]
+
+
+def _row(home: Path, name: str, version: str) -> str:
+    listed = _core(home, "models").stdout.splitlines()
+    return next(line for line in listed if line.startswith(f"{name} ") and f" {version} " in line)
 
 
 def test_background_training_through_the_job_commands(home_with_sample: Path):
