@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from core.config import FetchConfig, Interval, binance_base_url
-from core.data.coins import DEFAULT_COINS, parse_coins
-from core.data.fetch_status import FetchEvent, FetchResult, FetchStatus
+
+# Through the package, not its submodules: a Streamlit server imports the app in several script
+# threads at once, and a submodule import does not wait for a package another thread is still
+# initializing (the two threads then deadlock on module locks and get half-made modules).
+from core.data import DEFAULT_COINS, FetchEvent, FetchResult, FetchStatus, parse_coins
 from core.errors import ConfigError, CryptoVoltError
 from core.jobs.status import CoinProgress, JobKind, JobStatus, StatusWriter
 
