@@ -1,8 +1,9 @@
-"""Models: every registered model beside its naive baseline; charts, compare, promote, delete."""
+"""Models: every registered version with its model card; charts, compare, promote, delete."""
 
 import streamlit as st
 
 from core.errors import CryptoVoltError
+from core.models import kinds
 from ui import models_view, state
 from ui.frame import ensure_router
 
@@ -10,51 +11,66 @@ ensure_router()
 
 st.title(":material/leaderboard: Models")
 st.caption(
-    "Every registered version with its test metric beside its naive baseline (XGBoost: AUC 0.5 "
-    "and the majority class; LSTM: persistence, next close = this close). Skill above 0 means "
-    "the model beats its baseline; walk-forward shows how stable that is across time."
+    "Every registered version with its model card: test-window metrics beside their naive "
+    "baselines with 95% intervals, and gates that pass or fail. Only a version whose gates all "
+    "pass has an edge and votes; the champion of each model is the version signals use."
 )
 
-metas = models_view.list_models()
-if not metas:
+records = models_view.list_models()
+if not records:
     st.info("No models yet: train a coin on the **Training** page (or `python -m core train`).")
     st.stop()
 
 left, right = st.columns(2)
-coins = left.multiselect(
-    "Coins", sorted({str(m.get("symbol")) for m in metas}), key=state.MODELS_COINS
+coins = left.multiselect("Coins", sorted({r.symbol for r in records}), key=state.MODELS_COINS)
+present = [k for k in kinds() if any(r.model_type == k for r in records)]
+types = right.multiselect(
+    "Models", present, format_func=models_view.kind_label, key=state.MODELS_TYPES
 )
-types = right.multiselect("Types", ["xgboost", "lstm"], key=state.MODELS_TYPES)
-table = models_view.models_frame(metas, coins=coins, types=types)
-st.dataframe(table.drop(columns=["name"]), hide_index=True, width="stretch")
-losers = models_view.not_beating(table)
-if losers:
-    st.warning(f"Do not beat their naive baseline (promoted versions): {', '.join(losers)}.")
+table = models_view.models_frame(records, coins=coins, types=types)
+st.dataframe(table.drop(columns=["name", "kind"]), hide_index=True, width="stretch")
+no_edge = models_view.no_edge_champions(table)
+if no_edge:
+    st.warning(
+        f"No edge (their gates fail, so they do not vote): {', '.join(no_edge)}. A coin whose "
+        "models all fail shows NO EDGE on the Signals page."
+    )
 
 st.subheader("Per coin")
-a, b = st.columns(2)
-with a:
-    models_view.render_coin_chart(metas, "xgboost")
-with b:
-    models_view.render_coin_chart(metas, "lstm")
+shown = [k for k in present if not types or k in types]
+for start in range(0, len(shown), 2):
+    for col, kind in zip(st.columns(2), shown[start : start + 2], strict=False):
+        with col:
+            models_view.render_coin_chart(records, kind)
 
 st.subheader("One model")
-names = sorted({str(m["name"]) for m in metas})
+names = sorted({r.name for r in records})
 name = st.selectbox("Model", names, key=state.MODELS_SELECTED)
-versions = [m for m in metas if m["name"] == name]
-labels = [m["version"] + (" (promoted)" if m.get("promoted") else "") for m in versions]
+versions = [r for r in records if r.name == name]
+labels = [r.version + (" (champion)" if r.promoted else "") for r in versions]
 picked = st.radio("Version", range(len(versions)), format_func=labels.__getitem__, horizontal=True)
-meta = versions[picked]
-models_view.render_model(meta)
+record = versions[picked]
+models_view.render_model(record)
 
+problems = [] if record.promoted else models_view.promotion_problems_of(record)
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-confirm = c3.checkbox(f"Yes, delete {meta['version']} for good")
+force = bool(problems) and c3.checkbox(
+    "Promote anyway", help="Make it the champion although: " + " ".join(problems)
+)
+confirm = c3.checkbox(f"Yes, delete {record.version} for good")
 try:
-    if c1.button("Promote", disabled=bool(meta.get("promoted")), icon=":material/star:"):
-        st.toast(models_view.promote_version(name, meta["version"]))
+    promote = c1.button(
+        "Promote",
+        disabled=record.promoted or (bool(problems) and not force),
+        icon=":material/star:",
+    )
+    if problems and not force:
+        st.caption("Promote is off: " + " ".join(problems))
+    if promote:
+        st.toast(models_view.promote_version(name, record.version, force=force))
         st.rerun()
     if c2.button("Delete", disabled=not confirm, icon=":material/delete:"):
-        st.toast(models_view.delete_version(name, meta["version"]))
+        st.toast(models_view.delete_version(name, record.version))
         st.rerun()
 except CryptoVoltError as exc:
     st.error(str(exc))
@@ -63,11 +79,11 @@ if len(versions) >= 2:
     st.subheader("Two versions side by side")
     pair = st.multiselect(
         "Versions",
-        [m["version"] for m in versions],
-        default=[m["version"] for m in versions[-2:]],
+        [r.version for r in versions],
+        default=[r.version for r in versions[-2:]],
         max_selections=2,
         key=f"{state.MODELS_COMPARE}_{name}",
     )
     if len(pair) == 2:
-        by_version = {m["version"]: m for m in versions}
+        by_version = {r.version: r for r in versions}
         models_view.render_compare(by_version[pair[0]], by_version[pair[1]])

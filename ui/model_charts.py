@@ -7,18 +7,19 @@ and ``metadata.json``), never by re-running a model, so the page stays fast and 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 __all__ = [
-    "confusion_figure",
     "folds_figure",
     "forecast_figure",
     "importance_figure",
     "loss_figure",
     "metric_by_coin_figure",
+    "reliability_figure",
     "roc_figure",
 ]
 
@@ -78,35 +79,51 @@ def roc_figure(predictions: pd.DataFrame, title: str = "ROC curve (test)") -> go
     return fig
 
 
-def confusion_figure(predictions: pd.DataFrame, threshold: float = 0.5) -> go.Figure:
-    """Confusion matrix of the test period at ``threshold``."""
-    test = predictions[predictions["split"] == "test"].dropna(subset=["actual"])
-    actual = test["actual"].to_numpy(dtype=int)
-    pred = (test["probability"].to_numpy() >= threshold).astype(int)
-    counts = [[int(((actual == a) & (pred == p)).sum()) for p in (0, 1)] for a in (0, 1)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=counts,
-            x=["predicted 0", "predicted 1"],
-            y=["actual 0", "actual 1"],
-            text=counts,
-            texttemplate="%{text}",
-            colorscale="Blues",
-            showscale=False,
-        )
+def forecast_figure(
+    predictions: pd.DataFrame, *, column: str = "forecast", last: int = 500
+) -> go.Figure:
+    """A forecaster's ``column`` against the actual value over the test window (the last
+    ``last`` rows): the next close for a price model, the log return for a return model."""
+    test = predictions[predictions["split"] == "test"].tail(last)
+    what = "log return" if "return" in column else "close"
+    fig = go.Figure()
+    fig.add_scatter(x=test["open_time"], y=test["actual"], name=f"actual {what}")
+    fig.add_scatter(x=test["open_time"], y=test[column], name="forecast", line={"dash": "dot"})
+    if what == "log return":
+        fig.add_hline(y=0, line_dash="dot", annotation_text="persistence (no change)")
+    fig.update_layout(
+        title=f"Forecast vs actual {what}, test window (last {len(test)} candles)", **_LAYOUT
     )
-    fig.update_layout(title=f"Confusion matrix (test, threshold {threshold:g})", **_LAYOUT)
     return fig
 
 
-def forecast_figure(predictions: pd.DataFrame, *, last: int = 500) -> go.Figure:
-    """LSTM forecast against the actual next close over the test period (the last ``last``)."""
-    test = predictions[predictions["split"] == "test"].tail(last)
+def reliability_figure(table: list[Mapping[str, Any]]) -> go.Figure:
+    """Per probability bin: the hit rate the table was built with on the walk-forward folds
+    beside the hit rate on the later test window, with its Wilson interval."""
+    bins = [str(r["bin"]) for r in table]
+    test = [r.get("test_hit_rate") for r in table]
+    upper = [
+        None if r.get("test_high") is None else r["test_high"] - (t or 0)
+        for r, t in zip(table, test, strict=True)
+    ]
+    lower = [
+        None if r.get("test_low") is None else (t or 0) - r["test_low"]
+        for r, t in zip(table, test, strict=True)
+    ]
     fig = go.Figure()
-    fig.add_scatter(x=test["open_time"], y=test["actual"], name="actual next close")
-    fig.add_scatter(x=test["open_time"], y=test["forecast"], name="forecast", line={"dash": "dot"})
+    fig.add_bar(x=bins, y=[r.get("built_hit_rate") for r in table], name="built on folds")
+    fig.add_bar(
+        x=bins,
+        y=test,
+        name="reported on test",
+        error_y={"type": "data", "array": upper, "arrayminus": lower},
+    )
     fig.update_layout(
-        title=f"Predicted vs actual, test period (last {len(test)} candles)", **_LAYOUT
+        title="Reliability: hit rate per probability bin",
+        xaxis_title="bin (low → high probability)",
+        yaxis_title="hit rate",
+        barmode="group",
+        **_LAYOUT,
     )
     return fig
 
@@ -131,14 +148,30 @@ def loss_figure(history: Mapping[str, list[float]]) -> go.Figure:
 
 
 def metric_by_coin_figure(
-    table: pd.DataFrame, metric: str, *, baseline: str | None = None, reference: float | None = None
+    table: pd.DataFrame,
+    metric: str,
+    *,
+    baseline: str | None = None,
+    baseline_name: str = "baseline",
+    reference: float | None = None,
+    title: str | None = None,
 ) -> go.Figure:
-    """One bar per coin for ``metric``, with a baseline column beside it or a reference line."""
+    """One bar per coin for ``metric`` (with error bars from ``low`` / ``high`` columns when
+    present), a ``baseline`` column beside it and/or a ``reference`` line."""
     fig = go.Figure()
-    fig.add_bar(x=table["coin"], y=table[metric], name=metric)
-    if baseline and baseline in table:
-        fig.add_bar(x=table["coin"], y=table[baseline], name="baseline")
+    error = None
+    if {"low", "high"} <= set(table.columns):
+        error = {
+            "type": "data",
+            "array": (table["high"] - table[metric]).tolist(),
+            "arrayminus": (table[metric] - table["low"]).tolist(),
+        }
+    fig.add_bar(x=table["coin"], y=table[metric], name=metric, error_y=error)
+    if baseline and baseline in table and table[baseline].notna().any():
+        fig.add_bar(x=table["coin"], y=table[baseline], name=baseline_name)
     if reference is not None:
-        fig.add_hline(y=reference, line_dash="dot", annotation_text="baseline")
-    fig.update_layout(title=f"{metric} per coin", barmode="group", **_LAYOUT)
+        fig.add_hline(
+            y=reference, line_dash="dot", annotation_text=f"chance / naive ({reference:g})"
+        )
+    fig.update_layout(title=title or f"{metric} per coin", barmode="group", **_LAYOUT)
     return fig

@@ -1,10 +1,9 @@
-"""Models page glue: the table of every registered version, per-model charts, compare, actions.
+"""Models page glue: the table of every registered version, its card, charts, compare, actions.
 
-Every number comes from what training saved (``metadata.json`` and ``predictions.parquet``).
-Each headline metric stands beside its naive baseline: XGBoost's AUC beside 0.5 (and accuracy
-beside always predicting the majority class), the LSTM's MAE beside persistence (next close =
-this close). A model "beats its baseline" when its skill is above zero: Brier skill against the
-training base rate for XGBoost, 1 - MAE / MAE of persistence for the LSTM.
+Every version is read as a typed :class:`~core.registry.metadata.ModelMetadata`, and every number
+comes from what training saved (its model card and ``predictions.parquet``). Each metric stands
+beside its naive baseline with a 95% interval, and a version "has an edge" only when every gate
+of its card passes; otherwise the page says in words which gates failed.
 """
 
 from __future__ import annotations
@@ -16,33 +15,37 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.models import kind_info
+from core.models.base import Output
+from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
+from core.usecases import headline, promote, promotion_problems
 from ui import model_charts
+from ui.card_view import render_card
 
 __all__ = [
-    "HEADLINE",
     "compare_frame",
     "delete_version",
     "fold_table",
+    "kind_label",
     "list_models",
     "models_frame",
-    "not_beating",
+    "no_edge_champions",
     "predictions",
     "promote_version",
+    "promotion_problems_of",
     "render_coin_chart",
     "render_compare",
     "render_model",
 ]
 
-#: model type → (metric key, label, the metric's baseline key, higher is better)
-HEADLINE = {
-    "xgboost": ("roc_auc", "AUC", "roc_auc", True),
-    "lstm": ("mae", "MAE", "mae", False),
-}
-_DETAIL = {
-    "xgboost": ("roc_auc", "accuracy", "balanced_accuracy", "brier", "log_loss", "f1"),
-    "lstm": ("mae", "rmse", "mape", "directional_accuracy"),
-}
+
+def kind_label(kind: str) -> str:
+    """A kind's label ("XGBoost direction"); the bare name for a kind no longer registered."""
+    try:
+        return kind_info(kind).label
+    except Exception:  # old registry folders may hold kinds this build no longer has
+        return kind
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -50,10 +53,13 @@ def _list(root: str, key: tuple) -> list[dict[str, Any]]:
     return ModelRegistry(Path(root)).list_models()
 
 
-def list_models() -> list[dict[str, Any]]:
-    """Every version's metadata (cached until a version is added, deleted or promoted)."""
+def list_models() -> list[ModelMetadata]:
+    """Every version's typed record (cached until a version is added, deleted or promoted).
+
+    A version whose metadata cannot be read has its message in ``record.extra["error"]``.
+    """
     registry = ModelRegistry()
-    return _list(str(registry.root), registry.cache_key())
+    return [ModelMetadata.from_dict(m) for m in _list(str(registry.root), registry.cache_key())]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -61,99 +67,99 @@ def _predictions(root: str, name: str, version: str, created: str) -> pd.DataFra
     return ModelRegistry(Path(root)).get_predictions(name, version)
 
 
-def predictions(meta: dict[str, Any]) -> pd.DataFrame:
+def predictions(record: ModelMetadata) -> pd.DataFrame:
     """A version's saved out-of-sample predictions (verified by the registry, then cached)."""
     registry = ModelRegistry()
-    return _predictions(
-        str(registry.root), meta["name"], meta["version"], str(meta.get("created_at"))
-    )
+    return _predictions(str(registry.root), record.name, record.version, str(record.created_at))
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    return float(value) if ok else None
 
 
-def _fold_values(meta: dict[str, Any], key: str) -> list[float]:
-    folds = (meta.get("metrics") or {}).get("walk_forward") or []
-    values = [_number((f.get("metrics") or {}).get(key)) for f in folds]
-    return [v for v in values if v is not None]
+def _gates(record: ModelMetadata) -> str:
+    if record.card is None:
+        return "fail (no card)"
+    passed = sum(g.passed for g in record.card.gates.values())
+    return f"{'pass' if record.card.passed else 'fail'} ({passed}/{len(record.card.gates)})"
 
 
 def models_frame(
-    metas: list[dict[str, Any]], *, coins: list[str] | None = None, types: list[str] | None = None
+    records: list[ModelMetadata],
+    *,
+    coins: list[str] | None = None,
+    types: list[str] | None = None,
 ) -> pd.DataFrame:
-    """One display row per version, filtered by coin symbols and model types."""
+    """One display row per version, filtered by coin symbols and model kinds."""
     rows = []
-    for meta in metas:
-        kind = str(meta.get("model_type"))
-        if (coins and meta.get("symbol") not in coins) or (types and kind not in types):
+    for r in records:
+        if (coins and r.symbol not in coins) or (types and r.model_type not in types):
             continue
-        key, label, base_key, _ = HEADLINE.get(kind, (None, "", None, True))
-        metrics = meta.get("metrics") or {}
-        skill = _number(metrics.get("skill"))
-        folds = _fold_values(meta, key) if key else []
-        data = meta.get("data") or {}
+        error = r.extra.get("error")
         rows.append(
             {
-                "name": meta.get("name"),
-                "coin": meta.get("symbol"),
-                "type": kind,
-                "version": meta.get("version"),
-                "promoted": bool(meta.get("promoted")),
-                "metric": label,
-                "test": _number((metrics.get("test") or {}).get(key)) if key else None,
-                "baseline": _number((metrics.get("baseline") or {}).get(base_key)) if key else None,
-                "skill": skill,
-                "beats baseline": "error"
-                if meta.get("error")
-                else ("yes" if skill is not None and skill > 0 else "NO"),
-                "walk-forward": (
-                    f"{np.mean(folds):.4g} ± {np.std(folds):.2g} ({len(folds)} folds)"
-                    if folds
-                    else "off"
-                ),
-                "data": f"{str(data.get('start', ''))[:10]} → {str(data.get('end', ''))[:10]}",
-                "rows": data.get("rows"),
-                "train s": _number(meta.get("train_seconds")),
-                "created": meta.get("created_at"),
+                "name": r.name,
+                "coin": r.symbol,
+                "model": kind_label(r.model_type),
+                "kind": r.model_type,
+                "version": r.version,
+                "champion": r.promoted,
+                "gates": "error" if error else _gates(r),
+                "edge": "error" if error else ("yes" if r.gates_passed else "NO EDGE"),
+                "test window [95% interval] vs baseline": error or headline(r),
+                "data": f"{str(r.data.get('start', ''))[:10]} → {str(r.data.get('end', ''))[:10]}",
+                "rows": r.data.get("rows"),
+                "train s": _number(r.train_seconds),
+                "created": r.created_at,
             }
         )
     return pd.DataFrame(rows)
 
 
-def not_beating(table: pd.DataFrame) -> list[str]:
-    """``"BTCUSDT xgboost v2"`` for each promoted row of :func:`models_frame` without skill."""
+def no_edge_champions(table: pd.DataFrame) -> list[str]:
+    """``"ETHUSDT XGBoost direction v1"`` for each champion row of :func:`models_frame` whose
+    gates fail (it does not vote)."""
     if table.empty:
         return []
-    rows = table[(table["beats baseline"] != "yes") & table["promoted"]]
-    return [f"{r.coin} {r.type} {r.version}" for r in rows.itertuples()]
+    rows = table[(table["edge"] != "yes") & table["champion"]]
+    return [f"{r.coin} {r.model} {r.version}" for r in rows.itertuples()]
 
 
-def fold_table(meta: dict[str, Any]) -> pd.DataFrame:
-    """The headline metric per walk-forward fold and the test period, with time ranges."""
-    kind = str(meta.get("model_type"))
-    key, label, base_key, _ = HEADLINE[kind]
-    metrics = meta.get("metrics") or {}
+def _output(record: ModelMetadata) -> Output | None:
+    if record.vote is not None:
+        return record.vote.output
+    return Output(record.card.output) if record.card is not None else None
+
+
+def fold_table(record: ModelMetadata) -> pd.DataFrame:
+    """The headline score per walk-forward fold and on the test window, with time ranges:
+    AUC (baseline 0.5) for probability models, skill against persistence (baseline 0) for
+    forecasters."""
+    probability = _output(record) is Output.PROBABILITY
+    label = "AUC" if probability else "skill vs persistence"
+
+    def score(metrics: dict[str, Any], skill: Any) -> float | None:
+        return _number(metrics.get("roc_auc")) if probability else _number(skill)
+
     rows = [
         {
             "split": f.get("fold"),
             "start": f.get("start"),
             "end": f.get("end"),
-            "score": _number((f.get("metrics") or {}).get(key)),
-            "baseline": _number((f.get("baseline") or {}).get(base_key)),
-            "skill": _number(f.get("skill")),
+            "score": score(f.get("metrics") or {}, f.get("skill")),
+            "baseline": 0.5 if probability else 0.0,
         }
-        for f in metrics.get("walk_forward") or []
+        for f in record.metrics.get("walk_forward") or []
     ]
-    test_range = (meta.get("split") or {}).get("test") or {}
+    test_range = record.split.get("test") or {}
     rows.append(
         {
             "split": "test",
             "start": test_range.get("start"),
             "end": test_range.get("end"),
-            "score": _number((metrics.get("test") or {}).get(key)),
-            "baseline": _number((metrics.get("baseline") or {}).get(base_key)),
-            "skill": _number(metrics.get("skill")),
+            "score": score(record.metrics.get("test") or {}, record.metrics.get("skill")),
+            "baseline": 0.5 if probability else 0.0,
         }
     )
     frame = pd.DataFrame(rows).assign(metric=label)
@@ -162,108 +168,130 @@ def fold_table(meta: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def compare_frame(a: dict[str, Any], b: dict[str, Any]) -> pd.DataFrame:
-    """Two versions side by side: test metrics, baselines, skill, data, settings, time."""
-    kind = str(a.get("model_type"))
+def compare_frame(a: ModelMetadata, b: ModelMetadata) -> pd.DataFrame:
+    """Two versions side by side: card metrics, gates, verdict, data, settings, time."""
     rows: dict[str, tuple[Any, Any]] = {}
-    for key in _DETAIL.get(kind, ()):
-        rows[f"test {key}"] = tuple(
-            _number((m.get("metrics") or {}).get("test", {}).get(key)) for m in (a, b)
+    cards = (a.card, b.card)
+    metrics = dict.fromkeys([k for c in cards if c for k in c.metrics])
+    for key in metrics:
+        rows[f"test {key}"] = tuple(c.metrics.get(key) if c else None for c in cards)
+    gates = dict.fromkeys([k for c in cards if c for k in c.gates])
+    for key in gates:
+        rows[f"gate {key}"] = tuple(
+            ("pass" if c.gates[key].passed else "fail") if c and key in c.gates else None
+            for c in cards
         )
-        rows[f"baseline {key}"] = tuple(
-            _number((m.get("metrics") or {}).get("baseline", {}).get(key)) for m in (a, b)
-        )
-    rows["skill"] = tuple(_number((m.get("metrics") or {}).get("skill")) for m in (a, b))
+    rows["has an edge"] = (a.gates_passed, b.gates_passed)
     for key in ("start", "end", "rows"):
-        rows[f"data {key}"] = tuple((m.get("data") or {}).get(key) for m in (a, b))
-    params = sorted(set(a.get("params") or {}) | set(b.get("params") or {}))
-    for key in params:
-        rows[f"param {key}"] = tuple((m.get("params") or {}).get(key) for m in (a, b))
-    rows["train seconds"] = (a.get("train_seconds"), b.get("train_seconds"))
-    rows["created"] = (a.get("created_at"), b.get("created_at"))
+        rows[f"data {key}"] = (a.data.get(key), b.data.get(key))
+    for key in sorted(set(a.params) | set(b.params)):
+        rows[f"param {key}"] = (a.params.get(key), b.params.get(key))
+    rows["train seconds"] = (a.train_seconds, b.train_seconds)
+    rows["created"] = (a.created_at, b.created_at)
     frame = pd.DataFrame.from_dict(
         {k: [str(v[0]), str(v[1])] for k, v in rows.items()},
         orient="index",
-        columns=[a["version"], b["version"]],
+        columns=[a.version, b.version],
     )
     frame["differs"] = np.where(frame.iloc[:, 0] != frame.iloc[:, 1], "≠", "")
     return frame
 
 
-def render_coin_chart(metas: list[dict[str, Any]], kind: str) -> None:
-    """Each coin's promoted version of ``kind`` against its baseline: XGBoost's AUC beside 0.5,
-    the LSTM's skill against persistence (MAE in price units cannot be compared across coins)."""
-    table = models_frame([m for m in metas if m.get("promoted")], types=[kind])
-    if table.empty:
-        st.caption(f"No promoted {kind} models yet.")
+def render_coin_chart(records: list[ModelMetadata], kind: str) -> None:
+    """Each coin's champion of ``kind`` against its baseline, with the 95% interval: AUC beside
+    0.5 and the ATR/close score for probability models, skill against persistence (1 - MASE)
+    beside 0 for forecasters (errors in price units cannot be compared across coins)."""
+    champions = [r for r in records if r.promoted and r.model_type == kind and r.card]
+    label = kind_label(kind)
+    if not champions:
+        st.caption(f"No {label} champions with a model card yet.")
         return
-    if kind == "xgboost":
-        fig = model_charts.metric_by_coin_figure(
-            table.rename(columns={"test": "AUC"}), "AUC", baseline="baseline"
+    probability = champions[0].card.output == Output.PROBABILITY.value  # type: ignore[union-attr]
+    key, metric = ("roc_auc", "AUC") if probability else ("skill", "skill (1 - MASE)")
+    rows = []
+    for r in champions:
+        card = r.card
+        assert card is not None
+        interval = card.intervals.get(key) or {}
+        rows.append(
+            {
+                "coin": r.symbol,
+                metric: _number(card.metrics.get(key)),
+                "low": _number(interval.get("low")),
+                "high": _number(interval.get("high")),
+                "baseline": _number(card.baselines.get("volatility_auc")) if probability else None,
+            }
         )
-    else:
-        fig = model_charts.metric_by_coin_figure(
-            table.rename(columns={"skill": "LSTM skill (1 - MAE / persistence MAE)"}),
-            "LSTM skill (1 - MAE / persistence MAE)",
-            reference=0.0,
-        )
+    fig = model_charts.metric_by_coin_figure(
+        pd.DataFrame(rows),
+        metric,
+        baseline="baseline" if probability else None,
+        baseline_name="ATR/close score",
+        reference=0.5 if probability else 0.0,
+        title=f"{label}: {metric} per coin (test window, 95% interval)",
+    )
     st.plotly_chart(fig, width="stretch", key=f"coin-chart-{kind}")
 
 
-def render_model(meta: dict[str, Any]) -> None:
-    """Walk-forward folds over time and the type's own charts for one version."""
-    kind = str(meta.get("model_type"))
-    if meta.get("error"):
-        st.error(meta["error"])
+def render_model(record: ModelMetadata) -> None:
+    """One version: its card, walk-forward folds over time and its output's own charts."""
+    if record.extra.get("error"):
+        st.error(record.extra["error"])
         return
-    skill = _number((meta.get("metrics") or {}).get("skill"))
-    basis = (meta.get("metrics") or {}).get("skill_basis", "")
-    if skill is None or skill <= 0:
-        st.warning(
-            f"{meta['name']} {meta['version']} does not beat its naive baseline "
-            f"(skill {skill if skill is None else f'{skill:.4f}'}; {basis}).",
-            icon=":material/warning:",
-        )
-    else:
-        st.success(f"Skill {skill:.4f} over its naive baseline ({basis}).")
-    folds = fold_table(meta)
+    render_card(record)
+    folds = fold_table(record)
     if len(folds) == 1:
-        note = (meta.get("metrics") or {}).get("walk_forward_note", "no walk-forward folds")
-        st.caption(f"Only the test period: {note}.")
+        note = record.metrics.get("walk_forward_note", "no walk-forward folds")
+        st.caption(f"Only the test window: {note}.")
     st.plotly_chart(
-        model_charts.folds_figure(folds, "Walk-forward folds and test period over time"),
+        model_charts.folds_figure(folds, "Walk-forward folds and test window over time"),
         width="stretch",
-        key=f"folds-{meta['name']}-{meta['version']}",
+        key=f"folds-{record.name}-{record.version}",
     )
-    preds = predictions(meta)
-    training = meta.get("training") or {}
+    preds = predictions(record)
+    output = _output(record)
     left, right = st.columns(2)
-    if kind == "xgboost":
+    if output is Output.PROBABILITY:
         left.plotly_chart(model_charts.roc_figure(preds), width="stretch")
-        right.plotly_chart(model_charts.confusion_figure(preds), width="stretch")
-        if training.get("feature_importance"):
-            st.plotly_chart(
-                model_charts.importance_figure(training["feature_importance"]), width="stretch"
-            )
+        table = (record.card.calibration or {}).get("table") if record.card else None
+        if table:
+            right.plotly_chart(model_charts.reliability_figure(table), width="stretch")
+        importance = record.training.get("feature_importance")
+        if importance:
+            st.plotly_chart(model_charts.importance_figure(importance), width="stretch")
     else:
-        left.plotly_chart(model_charts.forecast_figure(preds), width="stretch")
-        if training.get("loss_curve"):
-            right.plotly_chart(model_charts.loss_figure(training["loss_curve"]), width="stretch")
+        column = "forecast_return" if "forecast_return" in preds else "forecast"
+        left.plotly_chart(model_charts.forecast_figure(preds, column=column), width="stretch")
+        loss = record.training.get("loss_curve")
+        if loss:
+            right.plotly_chart(model_charts.loss_figure(loss), width="stretch")
     with st.expander("All metrics and settings"):
         st.json(
-            {k: meta.get(k) for k in ("metrics", "params", "data", "target", "split")},
+            {
+                "card": record.card.to_dict() if record.card else None,
+                "metrics": record.metrics,
+                "params": record.params,
+                "data": record.data,
+                "target": record.target,
+                "split": record.split,
+            },
             expanded=False,
         )
 
 
-def render_compare(a: dict[str, Any], b: dict[str, Any]) -> None:
+def render_compare(a: ModelMetadata, b: ModelMetadata) -> None:
     st.dataframe(compare_frame(a, b), width="stretch")
 
 
-def promote_version(name: str, version: str) -> str:
-    """Promote a version; returns a message. The cached lists refresh on the next read."""
-    ModelRegistry().promote(name, version)
-    return f"{name} {version} is now the promoted version."
+def promotion_problems_of(record: ModelMetadata) -> list[str]:
+    """Why promoting ``record`` needs forcing (empty: nothing stands in the way)."""
+    return promotion_problems(ModelRegistry(), record.name, record.version)
+
+
+def promote_version(name: str, version: str, *, force: bool = False) -> str:
+    """Make a version the champion (refused unless its gates pass and it beats a passing
+    champion, or ``force``); returns a message. Raises ModelError when refused."""
+    return promote(ModelRegistry(), name, version, force=force)
 
 
 def delete_version(name: str, version: str) -> str:

@@ -1,4 +1,5 @@
-"""AppTest of the Models, Signals and Backtest pages on a registry of really trained tiny models."""
+"""AppTest of the Models, Signals and Backtest pages on a registry of really trained, carded models
+(tests/card_home.py: BTC has a model that passes its gates, ETH has none)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from core.registry.model_registry import ModelRegistry
 from core.signals import journal
 from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
-from tests.trained_home import ROOT, copy_trained_into
+from tests.card_home import ROOT, copy_carded_into
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def trained(home: Path) -> Path:
-    return copy_trained_into(home)
+    return copy_carded_into(home)
 
 
 def open_page(page: str) -> AppTest:
@@ -42,20 +43,33 @@ def card_order(at: AppTest) -> list[str]:
     ]
 
 
+def card_text(at: AppTest, symbol: str) -> str:
+    """Every markdown and caption of ``symbol``'s card, in page order."""
+    texts = [e.value for e in at.main if e.type in {"markdown", "caption"}]
+    starts = [i for i, t in enumerate(texts) if t.startswith("**") and "` · " in t]
+    begin = next(i for i in starts if f"`{symbol}`" in texts[i])
+    end = next((i for i in starts if i > begin), len(texts))
+    return "\n".join(texts[begin:end])
+
+
 def test_signals_page_shows_each_coin_with_the_numbers_core_computes(trained: Path):
     at = open_page("pages/signals.py")
-    confidences = [m.value for m in at.metric if m.label == "Confidence"]
-    captions = " ".join(c.value for c in at.caption)
-    text = " ".join(m.value for m in at.markdown)
     registry = ModelRegistry()
-    for symbol in ("BTCUSDT", "ETHUSDT"):
-        signal = compute_signal(symbol, registry, load_candles(symbol))
-        assert f"{signal.confidence:.0%}" in confidences
-        assert f"rests on {signal.support:,} out-of-sample calls" in captions
-        assert f"{signal.price:,.6g}" in text
-        assert signal.signal.value in text
-    assert "LSTM next close" in text and "XGBoost P(+1% in 6 candles)" in text
-    assert "xgboost_ethusdt v2" in captions and "lstm_btcusdt v1" in captions
+    btc = compute_signal("BTCUSDT", registry, load_candles("BTCUSDT"))
+    assert btc.signal.value in {"BULLISH", "BEARISH", "NEUTRAL"}
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Confidence"] == f"{btc.confidence:.0%}"
+    assert metrics["Base rate"] == f"{btc.base_rate:.0%}"
+    text = card_text(at, "BTCUSDT")
+    low, high = btc.interval
+    assert f"95% interval {low:.0%}–{high:.0%}" in text
+    assert f"rests on {btc.support:,} earlier out-of-sample calls" in text
+    assert f"right {btc.test_hit_rate:.0%} of {btc.test_support:,} such calls" in text
+    assert f"{btc.price:,.6g}" in text and btc.signal.value in text
+    assert "XGBoost direction (xgb_direction_btcusdt v1)" in text and "→ votes" in text
+    assert "LSTM return (lstm_return_btcusdt v1)" in text
+    assert "xgb_direction_btcusdt v1" in text and "lstm_return_btcusdt v1" in text
+    assert "xgb_probability" not in text and "XGBoost P(" not in text
     recorded = journal.entries()
     assert sorted(recorded["symbol"]) == ["BTCUSDT", "ETHUSDT"]
     assert set(recorded["source"]) == {"app"}
@@ -63,13 +77,22 @@ def test_signals_page_shows_each_coin_with_the_numbers_core_computes(trained: Pa
     assert len(journal.entries()) == 2
 
 
-def test_signals_sort_by_confidence_puts_the_most_confident_first(trained: Path):
-    registry = ModelRegistry()
-    confidence = {
-        s: compute_signal(s, registry, load_candles(s)).confidence for s in ("BTCUSDT", "ETHUSDT")
-    }
+def test_a_coin_without_a_passing_model_shows_no_edge_and_why(trained: Path):
     at = open_page("pages/signals.py")
-    assert card_order(at) == sorted(confidence, key=lambda s: -confidence[s])
+    text = card_text(at, "ETHUSDT")
+    assert "NO EDGE" in text and "nothing is called" in text
+    assert "XGBoost direction (xgb_direction_ethusdt v1)" in text
+    assert "does not vote. No edge: fails 5 of 5 gates" in text
+    assert "AUC 95% lower bound is" in text and "ECE out of time is" in text
+    assert "BULLISH" not in text and "BEARISH" not in text
+    assert len(at.metric) == 2  # only BTC's confidence and base rate: NO EDGE shows no numbers
+    eth = journal.entries(symbol="ETHUSDT").iloc[0]
+    assert eth["signal"] == "NO_EDGE" and eth["status"] == journal.NO_EDGE
+
+
+def test_signals_sort_by_confidence_puts_no_edge_last(trained: Path):
+    at = open_page("pages/signals.py")
+    assert card_order(at) == ["BTCUSDT", "ETHUSDT"]
     at.segmented_control[0].set_value("coin").run()
     assert card_order(at) == ["BTCUSDT", "ETHUSDT"]
 
@@ -83,7 +106,7 @@ def test_refresh_says_binance_cannot_be_reached_and_how_old_the_data_is(
     warnings = " ".join(w.value for w in at.warning)
     assert "Binance cannot be reached for BTCUSDT, ETHUSDT" in warnings
     assert "BTCUSDT" in warnings and "days old" in warnings
-    assert len([m for m in at.metric if m.label == "Confidence"]) == 2  # stored data still shown
+    assert [m.label for m in at.metric] == ["Confidence", "Base rate"]  # stored data still shown
 
 
 def test_signals_page_never_loads_tensorflow(trained: Path):
@@ -93,43 +116,77 @@ def test_signals_page_never_loads_tensorflow(trained: Path):
         "at = AppTest.from_file('streamlit_app.py', default_timeout=60)\n"
         "at.run(); at.switch_page('pages/signals.py').run()\n"
         "assert not at.exception, at.exception\n"
-        "print(len([m for m in at.metric if m.label == 'Confidence']), "
+        "print(len([m for m in at.metric if m.label == 'Base rate']), "
         "'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["2", "False", "False"]
+    assert out.stdout.split() == ["1", "False", "False"]
 
 
-def test_models_page_lists_every_version_beside_its_baseline(trained: Path):
+def test_models_page_lists_every_version_with_its_gates_and_champion(trained: Path):
     at = open_page("pages/models.py")
     table = at.dataframe[0].value
     assert len(table) == 4
+    assert not {"xgboost", "lstm"} & set(table["model"])  # kinds by their labels
     registry = ModelRegistry()
-    for row in table.to_dict("records"):
-        meta = registry.get_metadata(f"{row['type']}_{row['coin'].lower()}", row["version"])
-        metrics = meta["metrics"]
-        assert row["beats baseline"] == ("yes" if metrics["skill"] > 0 else "NO")
-        expected = 0.5 if row["type"] == "xgboost" else metrics["baseline"]["mae"]
-        assert row["baseline"] == pytest.approx(expected)
-    at.multiselect(key="models_types").set_value(["lstm"]).run()
-    assert list(at.dataframe[0].value["type"]) == ["lstm"]
+    records = [registry.record(m["name"], m["version"]) for m in registry.list_models()]
+    for row, record in zip(table.to_dict("records"), records, strict=True):
+        assert (row["coin"], row["version"]) == (record.symbol, record.version)
+        assert row["champion"] == record.promoted
+        assert row["edge"] == ("yes" if record.gates_passed else "NO EDGE")
+        assert row["gates"].startswith("pass" if record.gates_passed else "fail")
+    warning = " ".join(w.value for w in at.warning)
+    assert "No edge (their gates fail, so they do not vote)" in warning
+    assert "ETHUSDT XGBoost direction v1" in warning
+    at.multiselect(key="models_types").set_value(["lstm_return"]).run()
+    assert list(at.dataframe[0].value["model"]) == ["LSTM return"]
+
+
+def test_models_page_shows_the_card_of_a_version(trained: Path):
+    at = open_page("pages/models.py")
+    at.selectbox(key="models_selected").set_value("xgb_direction_btcusdt").run()
+    assert not at.exception
+    record = ModelRegistry().record("xgb_direction_btcusdt", "v1")
+    assert any("Has an edge: it passes all 5 gates" in s.value for s in at.success)
+    metrics, gates, reliability = (t.value for t in at.table[:3])
+    auc = record.card.intervals["roc_auc"]
+    assert metrics.loc["AUC", "test window"] == f"{record.card.metrics['roc_auc']:.4g}"
+    assert metrics.loc["AUC", "95% interval"] == f"{auc['low']:.3g} to {auc['high']:.3g}"
+    assert metrics.loc["AUC", "baseline"] == "0.5"
+    assert set(gates.index) == set(record.card.gates)
+    assert set(gates["result"]) == {"✅ pass"}
+    assert len(reliability) == len(record.card.calibration["table"])
+    assert "built on the walk-forward folds, reported on the later test window" in " ".join(
+        m.value for m in at.markdown
+    )
+    at.selectbox(key="models_selected").set_value("xgb_direction_ethusdt").run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "No edge: fails 5 of 5 gates: AUC 95% lower bound is" in warning
+    assert "It does not vote" in warning
+    assert "❌ fail" in set(at.table[1].value["result"])
 
 
 def test_models_page_compares_promotes_and_deletes_versions(trained: Path):
     at = open_page("pages/models.py")
-    at.selectbox(key="models_selected").set_value("xgboost_ethusdt").run()
+    at.selectbox(key="models_selected").set_value("xgb_direction_ethusdt").run()
     compare = at.dataframe[-1].value
     assert list(compare.columns[:2]) == ["v1", "v2"]
-    assert compare.loc["param n_estimators"].tolist()[:3] == ["15", "25", "≠"]
-    at.radio[0].set_value(0).run()  # v1
+    assert compare.loc["param n_estimators"].tolist()[:3] == ["20", "30", "≠"]
+    assert compare.loc["has an edge"].tolist()[:2] == ["False", "False"]
+    at.radio[0].set_value(1).run()  # v2, the challenger: its gates fail
+    promote = next(b for b in at.button if b.label == "Promote")
+    assert promote.disabled
+    assert any("Promote is off: No edge: fails" in c.value for c in at.caption)
+    next(c for c in at.checkbox if c.label == "Promote anyway").check().run()
     next(b for b in at.button if b.label == "Promote").click().run()
     assert not at.exception
-    assert ModelRegistry().promoted_version("xgboost_ethusdt") == "v1"
-    at.checkbox[0].check().run()
+    assert ModelRegistry().promoted_version("xgb_direction_ethusdt") == "v2"
+    at.radio[0].set_value(0).run()  # v1
+    next(c for c in at.checkbox if c.label.startswith("Yes, delete")).check().run()
     next(b for b in at.button if b.label == "Delete").click().run()
-    assert ModelRegistry().versions("xgboost_ethusdt") == ["v2"]
+    assert ModelRegistry().versions("xgb_direction_ethusdt") == ["v2"]
 
 
 def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
@@ -146,7 +203,7 @@ def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Strategy return"] == f"{short.metrics['strategy']['total_return']:.2%}"
     table = at.table[0].value
-    assert list(table.columns) == ["strategy", "buy and hold"]
+    assert {"strategy", "buy and hold"} <= set(table.columns)
     assert "Sortino (annualised)" in table.index
 
 

@@ -1,0 +1,149 @@
+"""A version's model card on screen: the verdict in words, metrics beside their baselines with
+95% intervals, every gate with pass / fail, and the reliability table.
+
+Everything comes from the typed record (:class:`~core.registry.metadata.ModelMetadata` and its
+:class:`~core.registry.metadata.ModelCard`) that training wrote once; the words come from
+:mod:`core.usecases`, so the page and ``python -m core models show`` say the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.registry.metadata import ModelCard, ModelMetadata
+from core.usecases import gate_words, headline, verdict_words
+
+__all__ = ["gates_frame", "metrics_frame", "reliability_frame", "render_card"]
+
+#: How card metric keys read on screen (others are shown as they are).
+_LABELS = {
+    "n": "rows scored",
+    "base_rate": "base rate (test period)",
+    "roc_auc": "AUC",
+    "direction_auc": "direction AUC",
+    "log_loss": "log loss",
+    "brier": "Brier score",
+    "brier_skill": "Brier skill",
+    "balanced_accuracy": "balanced accuracy",
+    "ece": "calibration error (ECE)",
+    "mae_log_return": "MAE (log return)",
+    "mase": "MASE",
+    "skill": "skill (1 - MASE)",
+    "directional_accuracy": "direction hit rate",
+    "dm_statistic": "Diebold-Mariano statistic",
+    "dm_p_value": "Diebold-Mariano p",
+    "volatility_auc": "ATR/close score's AUC (volatility baseline)",
+    "volatility_direction_auc": "ATR/close score's direction AUC",
+}
+#: The baseline a metric stands beside when the card stores it under another name.
+_BASELINE_OF = {"directional_accuracy": "majority_direction"}
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def metrics_frame(card: ModelCard) -> pd.DataFrame:
+    """``metric | test window | 95% interval | baseline`` for every card metric."""
+    rows = []
+    for key, value in card.metrics.items():
+        interval = card.intervals.get(key) or {}
+        low, high = interval.get("low"), interval.get("high")
+        baseline = card.baselines.get(key, card.baselines.get(_BASELINE_OF.get(key, "")))
+        rows.append(
+            {
+                "metric": _LABELS.get(key, key),
+                "test window": _num(value),
+                "95% interval": f"{_num(low, 3)} to {_num(high, 3)}" if low is not None else "",
+                "baseline": _num(baseline),
+            }
+        )
+    extra = {k: v for k, v in card.baselines.items() if k not in card.metrics}
+    for key, value in extra.items():
+        if key in _BASELINE_OF.values():
+            continue
+        label = _LABELS.get(key, key)
+        rows.append(
+            {"metric": label, "test window": "", "95% interval": "", "baseline": _num(value)}
+        )
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def gates_frame(card: ModelCard) -> pd.DataFrame:
+    """``gate | result | value | threshold | in words``: each gate with pass / fail."""
+    rows = [
+        {
+            "gate": name,
+            "result": "✅ pass" if gate.passed else "❌ fail",
+            "value": _num(gate.value),
+            "threshold": _num(gate.threshold),
+            "in words": gate_words(gate),
+        }
+        for name, gate in card.gates.items()
+    ]
+    return pd.DataFrame(rows).set_index("gate")
+
+
+def reliability_frame(card: ModelCard) -> pd.DataFrame:
+    """The reliability table: per probability bin, the hit rate it was built with on the
+    walk-forward folds and the hit rate it then had on the test window (with a Wilson interval).
+    Empty for forecasters."""
+    rows = []
+    for row in (card.calibration or {}).get("table") or []:
+        low, high = row.get("test_low"), row.get("test_high")
+        rows.append(
+            {
+                "bin": row["bin"],
+                "built on folds: calls": _num(row.get("built_n")),
+                "built on folds: hit rate": _num(row.get("built_hit_rate"), 3),
+                "reported on test: calls": _num(row.get("test_n")),
+                "reported on test: hit rate": _num(row.get("test_hit_rate"), 3),
+                "test 95% interval": f"{_num(low, 3)} to {_num(high, 3)}"
+                if low is not None
+                else "",
+            }
+        )
+    return pd.DataFrame(rows).set_index("bin") if rows else pd.DataFrame()
+
+
+def render_card(record: ModelMetadata) -> None:
+    """The card of one version, in a bordered box (see the module docstring)."""
+    with st.container(border=True):
+        role = "champion" if record.promoted else "challenger"
+        st.markdown(f"**{record.name}** {record.version} · {role} · {headline(record)}")
+        verdict = verdict_words(record)
+        if record.gates_passed:
+            st.success(verdict, icon=":material/verified:")
+        else:
+            st.warning(
+                f"{verdict} It does not vote, so it never drives a signal.",
+                icon=":material/block:",
+            )
+        card = record.card
+        if card is None:
+            return
+        st.markdown("**Test window, beside its baselines**")
+        st.table(metrics_frame(card))
+        st.markdown("**Gates**")
+        st.table(gates_frame(card))
+        reliability = reliability_frame(card)
+        if not reliability.empty:
+            ece = (card.calibration or {}).get("ece_out_of_time")
+            st.markdown(
+                "**Reliability**: built on the walk-forward folds, reported on the later test "
+                f"window (calibration error out of time {_num(ece, 3)})"
+            )
+            st.table(reliability)
+        for note in card.notes:
+            st.caption(note)
