@@ -21,6 +21,7 @@ from typing import Any
 
 from core.atomic import atomic_write_json
 from core.errors import IntegrityError
+from core.procs import pid_alive
 
 __all__ = [
     "METADATA_FILE",
@@ -82,16 +83,6 @@ def fsync_tree(folder: Path) -> None:
             os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_verified(
     folder: Path,
     expected: Mapping[str, str],
@@ -146,7 +137,7 @@ def clean_stale(folder: Path) -> None:
                 old = now - path.stat().st_mtime > STALE_SECONDS
             except FileNotFoundError:
                 continue
-            if pid != os.getpid() and (not pid or not _pid_alive(pid) or old):
+            if pid != os.getpid() and (not pid or not pid_alive(pid) or old):
                 shutil.rmtree(path, ignore_errors=True)
 
 

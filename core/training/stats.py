@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 __all__ = [
     "Interval",
@@ -181,6 +180,8 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
     n_neg = y.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
+    from scipy import stats as sps  # lazily: scipy.stats costs ~1 s of CLI start-up
+
     ranks = sps.rankdata(score)  # average ranks: a tie between classes counts half
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
@@ -294,6 +295,8 @@ def wilson_interval(hits: int, n: int, *, level: float = 0.95) -> tuple[float | 
         raise ValueError(f"level must be between 0 and 1, got {level}")
     if n == 0:
         return None, None
+    from scipy import stats as sps
+
     ci = sps.binomtest(hits, n).proportion_ci(confidence_level=level, method="wilson")
     return float(np.clip(ci.low, 0.0, 1.0)), float(np.clip(ci.high, 0.0, 1.0))
 
@@ -378,4 +381,6 @@ def diebold_mariano(
     if correction <= 0:
         return None, None
     stat = float(d.mean() / math.sqrt(lrv / n) * math.sqrt(correction))
+    from scipy import stats as sps
+
     return stat, float(sps.t.cdf(stat, df=n - 1))
