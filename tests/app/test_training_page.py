@@ -181,10 +181,11 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
     from core.jobs.runner import _summary
     from core.training.train import train_coin
 
-    [meta] = train_coin(
-        "BTC", models=["xgboost"], xgb=jobs.make_specs(["BTC"], trees=5, depth=2)[0].xgb
-    )
-    _write_job(home_with_sample, "20250601-100000-btcusdt-dddd", result=[_summary(meta)])
+    [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
+    assert spec.settings["xgboost"].n_estimators == 5
+    [result] = train_coin("BTC", models=spec.models, settings=spec.settings)
+    summary = _summary(result.metadata.to_dict())
+    _write_job(home_with_sample, "20250601-100000-btcusdt-dddd", result=[summary])
     at = _page()
     assert not at.exception
     text = _texts(at)
