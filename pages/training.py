@@ -4,16 +4,21 @@ import streamlit as st
 
 from ui.frame import ensure_router
 from ui.jobs import render_job_list, render_training_form
+from ui.training_view import kinds_caption
 
 ensure_router()
 
 st.title(":material/model_training: Training")
 st.caption(
-    "Each coin trains in its own background process: XGBoost (will the close rise by the "
-    "threshold within the horizon?) and an LSTM next-close forecaster, tested on the most recent "
-    "20% and by walk-forward folds, each beside its naive baseline. A queue runs as many jobs at "
-    "once as this machine allows; closing or reloading the page does not stop them."
+    "Each coin trains in its own background process. Every model is tested on the most recent "
+    "20% and by walk-forward folds before it, beside its naive baselines, and gets a model card "
+    "whose gates say whether it has an edge; only a model with an edge votes, and a new version "
+    "becomes the champion only when its gates pass and it beats the current one. A queue runs "
+    "as many jobs at once as this machine allows; closing or reloading the page does not stop "
+    "them."
 )
+with st.expander("The models", icon=":material/info:"):
+    st.markdown(kinds_caption())
 
 render_training_form()
 st.subheader("Jobs")

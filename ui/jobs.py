@@ -17,14 +17,12 @@ from core import jobs
 from core.config import LSTMConfig, TargetConfig, XGBConfig
 from core.data.coins import DEFAULT_COINS, display_name
 from core.errors import CryptoVoltError
-from core.registry.model_registry import headline_metrics
-from ui import state
+from ui import state, training_view
 from ui.loaders import stored_summary
 
 __all__ = ["POLL_SECONDS", "render_job_list", "render_training_form", "trainable_coins"]
 
 POLL_SECONDS = 2.0
-MODEL_CHOICES = {"XGBoost + LSTM": ("xgboost", "lstm"), "XGBoost": ("xgboost",), "LSTM": ("lstm",)}
 MODELS_PAGE = Path(__file__).resolve().parent.parent / "pages" / "models.py"
 _STATE_ICONS = {
     "queued": ":material/schedule:",
@@ -113,17 +111,13 @@ def render_training_form(interval: str = "1h") -> list[str]:
             key=state.TRAINING_COINS,
             placeholder="Pick coins to train",
         )
-        choice = st.segmented_control(
-            "Models", list(MODEL_CHOICES), default="XGBoost + LSTM", key=state.TRAINING_MODELS
-        )
+        models = training_view.model_picker(key=state.TRAINING_MODELS)
         settings = _settings_inputs()
         submitted = st.form_submit_button("Train", icon=":material/play_arrow:", type="primary")
         if not submitted:
             return []
         try:
-            specs = jobs.make_specs(
-                picked, models=MODEL_CHOICES.get(choice or "", ()), interval=interval, **settings
-            )
+            specs = jobs.make_specs(picked, models=models, interval=interval, **settings)
             for spec in specs:
                 jobs.require_data(spec)
             launched = [jobs.launch(spec) for spec in specs]
@@ -155,14 +149,8 @@ def _open_models(name: str) -> None:
 
 def _render_result(job: jobs.JobStatus) -> None:
     for result in job.result:
-        name, version = result.get("name"), result.get("version")
-        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result).items())
-        line = f"**{name}** {version}" + (
-            f" · test {numbers} (baseline in brackets)" if numbers else ""
-        )
-        skill = (result.get("metrics") or {}).get("skill")
-        if isinstance(skill, int | float) and skill <= 0:
-            line += " · :orange[does not beat its naive baseline]"
+        name = result.get("name")
+        line = training_view.result_words(result)
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(line)
         if MODELS_PAGE.exists() and right.button(
@@ -177,7 +165,7 @@ def _render_job(job: jobs.JobStatus) -> None:
     job_state = job.state.value
     with st.container(border=True):
         head, side = st.columns([5, 1], vertical_alignment="center")
-        models = " + ".join(m.upper() if m == "lstm" else "XGBoost" for m in job.get("models", []))
+        models = training_view.kinds_text(job.get("models", []))
         head.markdown(
             f"**{display_name(job.subject)}** · {models} · "
             f":{_STATE_COLORS.get(job_state, 'gray')}-badge[{_STATE_ICONS.get(job_state, '')} "

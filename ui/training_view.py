@@ -1,0 +1,100 @@
+"""Training page glue that knows about model kinds: the model picker and what a finished job
+produced, in words (whether each model has an edge, and whether it became the champion).
+
+The kinds come from :func:`core.models.kinds` with their labels, so a new kind shows up here
+without an edit. A job's result lists the versions it registered; their cards are read from the
+registry (cached per version: a version's record never changes once written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.errors import ModelError
+from core.models import DEFAULT_KINDS, kind_info, kinds
+from core.registry.metadata import ModelMetadata
+from core.registry.model_registry import ModelRegistry, headline_metrics
+from core.usecases import headline, verdict_words
+
+__all__ = ["kinds_caption", "kinds_text", "model_picker", "result_words"]
+
+
+def _label(kind: str) -> str:
+    try:
+        return kind_info(kind).label
+    except Exception:  # a job of a kind this build no longer has still lists
+        return kind
+
+
+def kinds_text(models: Iterable[str]) -> str:
+    """``"XGBoost direction + LSTM return"`` for a job's kinds."""
+    return " + ".join(_label(m) for m in models)
+
+
+def kinds_caption() -> str:
+    """One line per kind: its label and what it predicts (for the page caption)."""
+    return "  \n".join(f"**{kind_info(k).label}**: {kind_info(k).description}" for k in kinds())
+
+
+def model_picker(*, key: str) -> tuple[str, ...]:
+    """Pick any of the registered kinds (by label); the directional and seed models by default."""
+    picked = st.segmented_control(
+        "Models",
+        kinds(),
+        selection_mode="multi",
+        default=[k for k in DEFAULT_KINDS if k in kinds()],
+        format_func=_label,
+        key=key,
+        help="Each kind is trained, carded against its baselines and registered on its own.",
+    )
+    return tuple(picked or ())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _record(root: str, name: str, version: str) -> dict[str, Any] | None:
+    try:
+        return ModelRegistry(Path(root)).get_metadata(name, version)
+    except ModelError:
+        return None  # deleted since the job ran
+
+
+def result_words(result: Mapping[str, Any]) -> str:
+    """One finished-job line in markdown: the version, its headline numbers, whether it has an
+    edge (its card's verdict) and whether it is the champion."""
+    name, version = str(result.get("name")), str(result.get("version"))
+    registry = ModelRegistry()
+    meta = _record(str(registry.root), name, version)
+    line = f"**{name}** {version}"
+    if meta is None:  # deleted since the job ran: what the job recorded is all there is
+        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result).items())
+        return (
+            line
+            + (f" · test {numbers} (baseline in brackets)" if numbers else "")
+            + (" · no longer in the registry")
+        )
+    record = ModelMetadata.from_dict(meta)
+    numbers = headline(record)
+    if numbers:
+        line += f" · {numbers}"
+    colour = "green" if record.gates_passed else "orange"
+    line += f"  \n:{colour}[{verdict_words(record)}]"
+    try:
+        champion = registry.promoted_version(name)
+    except ModelError:
+        champion = None
+    promotion = result.get("promotion")
+    if promotion:
+        line += f"  \n{str(promotion)[:1].upper()}{str(promotion)[1:]}."
+    elif champion == record.version:
+        line += "  \nPromoted: it is the champion, the version signals use" + (
+            "." if record.gates_passed else ", but with no edge it does not vote."
+        )
+    elif record.gates_passed:
+        line += f"  \nNot promoted: it does not beat champion {champion}."
+    else:
+        line += f"  \nNot promoted: its gates fail; {champion} stays champion."
+    return line
