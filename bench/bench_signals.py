@@ -4,14 +4,16 @@
 
 Setup (not timed as page speed, but reported): a home folder with ten coins, the nine real
 sample coins plus POLUSDT topped up from the fake Binance of tests/ (the sample has no POL; its
-prices are synthetic, which does not matter for speed), each trained with the default model
-sizes (XGBoost 150 trees depth 6; LSTM window 60, 2 x LSTM(50), Dense(25)) but one LSTM epoch and
-two walk-forward folds so the setup takes minutes. ``--home`` reuses a folder trained before.
+prices are synthetic, which does not matter for speed), each trained with every default kind
+(``xgb_direction``, ``lstm_return``, ``xgboost``, ``lstm``) at the default model sizes but one
+epoch for each LSTM and two walk-forward folds, so the setup takes minutes. ``--home`` reuses a
+folder trained before. A coin whose models all fail their gates shows a NO EDGE card, which costs
+the page the same loading work.
 
 Measured, each in a fresh Python process so nothing is cached from before:
 
 1. first load of all models: ``core.signals.live.load_coin_models`` for every coin (checksums
-   verified, XGBoost booster, numpy LSTM weights, saved predictions, calibration);
+   verified, XGBoost boosters, numpy LSTM weights, saved predictions, cards, calibration);
 2. the Signals page through ``streamlit.testing.v1.AppTest`` (server side, no browser):
    cold (first render: loads models), warm with models cached but signals recomputed (cached
    data cleared), and fully warm (a new session; models and signals cached).
@@ -34,7 +36,7 @@ SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
 
 SETUP = """
 import json, time, pandas as pd
-from core.config import LSTMConfig, SplitConfig
+from core.config import LSTMConfig, LSTMReturnConfig, SplitConfig
 from core.data.fetch import fetch_coins, load_sample
 from core.training.train import train_coin
 from tests.fake_binance import FakeBinance
@@ -44,12 +46,14 @@ now = pd.Timestamp("2025-05-30 01:00", tz="UTC").to_pydatetime()
 with FakeBinance(now_ms=int(now.timestamp() * 1000)) as fake:
     [pol] = fetch_coins(["POL"], days=394, base_url=fake.url, now=now)
 assert str(pol.status) != "failed", pol.reason
-times = {}
+settings = {"lstm": LSTMConfig(epochs=1), "lstm_return": LSTMReturnConfig(epochs=1)}
+times, edges = {}, {}
 for coin in %r:
     t = time.perf_counter()
-    train_coin(coin, lstm=LSTMConfig(epochs=1), split=SplitConfig(folds=2))
+    results = train_coin(coin, settings=settings, split=SplitConfig(folds=2))
+    edges[coin] = [r.name for r in results if r.metadata.gates_passed]
     times[coin] = round(time.perf_counter() - t, 1)
-print(json.dumps(times))
+print(json.dumps({"seconds": times, "passing": edges}))
 """
 
 FIRST_LOAD = """
@@ -81,17 +85,18 @@ def render():
     at.switch_page("pages/signals.py").run()
     took = time.perf_counter() - t
     assert not at.exception, at.exception
-    cards = len([m for m in at.metric if m.label == "Confidence"])
-    return took, cards
+    cards = len([c for c in at.caption if c.value.startswith("Models: ")])  # one per coin card
+    calls = len([m for m in at.metric if m.label == "Confidence"])  # cards that make a call
+    return took, cards, calls
 
-cold, cards = render()
+cold, cards, calls = render()
 recompute, warm = [], []
 for _ in range(%d):
     st.cache_data.clear()  # candles, symbols and signals recomputed; models stay loaded
     recompute.append(render()[0])
 for _ in range(%d):
     warm.append(render()[0])
-print(json.dumps({"cards": cards, "cold": round(cold, 3),
+print(json.dumps({"cards": cards, "calls": calls, "cold": round(cold, 3),
                   "recompute": [round(x, 3) for x in recompute],
                   "warm": [round(x, 3) for x in warm],
                   "tensorflow_loaded": "tensorflow" in sys.modules}))
@@ -118,8 +123,9 @@ def main() -> int:
     if not (home / "models").exists():
         print(f"training ten coins in {home} (setup, a few minutes)…", flush=True)
         t = time.perf_counter()
-        times = _python(SETUP % ([*SAMPLE_COINS, "POL"],), home)
-        print(f"setup: trained 10 coins in {time.perf_counter() - t:.0f}s: {times}")
+        setup = _python(SETUP % ([*SAMPLE_COINS, "POL"],), home)
+        print(f"setup: trained 10 coins in {time.perf_counter() - t:.0f}s: {setup['seconds']}")
+        print(f"  models passing their gates: {setup['passing']}")
     load = _python(FIRST_LOAD, home)
     print(
         f"first load of all models: {load['total']:.2f}s for {load['coins']} coins "
@@ -128,7 +134,10 @@ def main() -> int:
     print("  per coin: " + ", ".join(f"{k} {v:.2f}s" for k, v in load["per_coin"].items()))
     renders = _python(RENDERS % (args.repeat, args.repeat), home)
     rec, warm = renders["recompute"], renders["warm"]
-    print(f"Signals page, {renders['cards']} cards (AppTest, server side):")
+    print(
+        f"Signals page, {renders['cards']} cards, {renders['calls']} making a call, the rest "
+        "NO EDGE (AppTest, server side):"
+    )
     print(f"  cold first render (loads every model): {renders['cold']:.2f}s")
     print(
         f"  models cached, signals recomputed: median {statistics.median(rec):.2f}s, "
