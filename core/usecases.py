@@ -112,8 +112,11 @@ def top_up_candles(
     failed: list[str] = []
     results: list[Any] = []
     try:
-        quick = {} if patient else {"timeout": (3.0, 15.0), "max_retries": 2, "backoff_base": 0.25}
-        client = BinanceClient(**quick)
+        client = (
+            BinanceClient()
+            if patient
+            else BinanceClient(timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25)
+        )
         try:
             results = fetch_coins(symbols, interval=interval, days=min(days, 3650), client=client)
         finally:

@@ -146,13 +146,14 @@ def _show(record: ModelMetadata) -> None:
         for name, g in card.gates.items()
     ]
     print(format_table(["gate", "result", "value", "threshold", "in words"], gates))
-    table = (card.calibration or {}).get("table") or []
+    calibration = card.calibration or {}
+    table = calibration.get("table") or []
     if table:
         print()
         print(
-            f"Reliability: built on {card.calibration['built_on']}, reported on "
-            f"{card.calibration['reported_on']} (ECE out of time "
-            f"{_fmt(card.calibration.get('ece_out_of_time'))})"
+            f"Reliability: built on {calibration.get('built_on')}, reported on "
+            f"{calibration.get('reported_on')} (ECE out of time "
+            f"{_fmt(calibration.get('ece_out_of_time'))})"
         )
         headers = ["bin", "built: calls", "built: hit rate", "test: calls", "test: hit rate"]
         headers.append("test: 95% interval")
