@@ -1,10 +1,12 @@
-"""Benchmark: every coin, both models, default settings, through the background job queue.
+"""Benchmark: every coin, all models, default settings, through the background job queue.
 
-Run: ``.venv/bin/python bench/bench_jobs.py [--length sample|two-years] [--slots N]``
-(writes only into a temp home folder; prints a Markdown table).
+Run: ``.venv/bin/python bench/bench_jobs.py [--length sample|two-years] [--slots N]
+[--models all|seed|kinds]`` (writes only into a temp home folder; prints a Markdown table).
 
-What it measures (issue 4, item 7: all ten coins, both models, through the job queue, <= 10 min
-wall on this 2-core machine; peak memory of a training process recorded):
+What it measures (issue 4, item 7, and issue 9: all ten coins with all models through the job
+queue, <= 10 min wall on this 2-core machine; peak memory of a training process recorded). The
+default kinds are ``xgb_direction``, ``lstm_return``, ``xgboost`` and ``lstm``; ``--models seed``
+trains the seed's two (``xgboost``, ``lstm``) as the issue-4 runs did.
 
 - ``--length sample`` (default): the nine bundled sample coins as they are (about 9,457 hourly
   candles each, ADA 8,332). POL is not in the sample, so the tenth job trains BTC a second time,
@@ -36,6 +38,7 @@ from _candles import two_years  # noqa: E402
 
 from core import config, jobs  # noqa: E402
 from core.data.store import load_candles, save_candles  # noqa: E402
+from core.registry.model_registry import ModelRegistry  # noqa: E402
 
 SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
 
@@ -60,16 +63,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", choices=("sample", "two-years"), default="sample")
     parser.add_argument("--slots", type=int, help="jobs at once (default: the queue's own choice)")
+    parser.add_argument("--models", default="all", help="all (default), seed, or kinds")
     args = parser.parse_args()
     if args.slots:
         os.environ["CRYPTOVOLT_JOB_SLOTS"] = str(args.slots)
     prepare(args.length)
     coins = [*SAMPLE_COINS, "BTC"]  # POL is not in the sample: BTC again stands in for it
-    rows = {c: len(load_candles(c)) for c in SAMPLE_COINS}
-    specs = [spec for coin in coins for spec in jobs.make_specs([coin], models="both")]
+    rows = {c: len(load_candles(c)) for c in dict.fromkeys(coins)}
+    specs = [spec for coin in coins for spec in jobs.make_specs([coin], models=args.models)]
+    kinds = specs[0].models
     print(
-        f"home {config.home()}; {len(specs)} jobs, {jobs.slot_count()} at once, "
-        f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}",
+        f"home {config.home()}; {len(specs)} jobs of {', '.join(kinds)}; "
+        f"{jobs.slot_count()} at once, {os.cpu_count()} cores; "
+        f"load average before: {os.getloadavg()[0]:.2f}",
         flush=True,
     )
 
@@ -82,25 +88,30 @@ def main() -> int:
         time.sleep(1.0)
     wall = time.monotonic() - started
 
+    registry = ModelRegistry()
+    fits = " | ".join(f"{kind} (s)" for kind in kinds)
     print(
-        "\n| job | coin | candles | state | queued (s) | ran (s) | xgboost fit+wf (s) "
-        "| lstm fit (s) | peak RSS (MB) |"
+        f"\n| job | coin | candles | state | queued (s) | ran (s) | {fits} | gates passed "
+        "| peak RSS (MB) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + "---|" * len(kinds) + "---|---|")
     peaks = []
     for i, status in enumerate(found, start=1):
-        times = {r["model_type"]: r.get("train_seconds") for r in status.get("result") or []}
+        results = status.get("result") or []
+        times = {r["model_type"]: r.get("train_seconds") for r in results}
+        passed = sum(registry.record(r["name"], r["version"]).gates_passed for r in results)
         queued = _seconds(status.get("created_at"), status.get("started_at"))
         ran = _seconds(status.get("started_at"), status.get("finished_at"))
         peak = status.get("peak_rss_mb")
         peaks.append(peak or 0)
         symbol = status["symbol"]
+        per_kind = " | ".join(str(times.get(kind, "-")) for kind in kinds)
         print(
             f"| {i} | {symbol} | {rows.get(symbol.removesuffix('USDT'), '?'):,} | "
-            f"{status['state']} | {queued:.0f} | {ran:.0f} | {times.get('xgboost')} | "
-            f"{times.get('lstm')} | {peak} |"
+            f"{status['state']} | {queued:.0f} | {ran:.0f} | {per_kind} | "
+            f"{passed}/{len(results)} | {peak} |"
             if queued is not None and ran is not None
-            else f"| {i} | {symbol} | - | {status['state']} | - | - | - | - | {peak} |"
+            else f"| {i} | {symbol} | - | {status['state']} | - | - | {per_kind} | - | {peak} |"
         )
         if status["state"] != "succeeded":
             print(f"  error: {status.get('error')}")

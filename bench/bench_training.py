@@ -176,7 +176,8 @@ def main() -> int:
         gates = (r["card"].get("gates") or {}).values()
         passed = sum(bool(g["passed"]) for g in gates)
         print(
-            f"{r['kind']:14} {r['dataset']:8} {r['rows']:6}  {label:8}  {r['train_coin_seconds']:11}"
+            f"{r['kind']:14} {r['dataset']:8} {r['rows']:6}  {label:8}  "
+            f"{r['train_coin_seconds']:11}"
             f"  {r['peak_rss_mb']:7}  {h.get('metric', '-')} {_num(h.get('value'))} "
             f"[{_num(h.get('low'))}, {_num(h.get('high'))}] ({_num(h.get('baseline'))})"
             f"  {passed}/{len(gates)} {'PASS' if r['gates_passed'] else 'no edge'}"

@@ -1,7 +1,7 @@
 """A home folder with really trained tiny models, made once per test session and copied per test.
 
-Training runs in a subprocess (``core.training.train.train_coin`` with tiny settings on the last 3,000
-real sample candles), so TensorFlow never loads in the pytest process and the page tests can
+Training runs in a subprocess (``core.training.train.train_coin`` with tiny settings on the last
+3,000 real sample candles), so TensorFlow never loads in the pytest process and the page tests can
 check that the Streamlit side does not load it either. Contents:
 
 * BTCUSDT: the seed's two kinds, ``xgboost`` v1 and ``lstm`` v1;
