@@ -296,7 +296,9 @@ class SignalConfig:
     def __post_init__(self) -> None:
         for name in ("probability_margin", "direction_margin"):
             value = getattr(self, name)
-            _require(0 <= value < 0.5, f"{name} must be a probability gap in [0, 0.5), got {value}.")
+            _require(
+                0 <= value < 0.5, f"{name} must be a probability gap in [0, 0.5), got {value}."
+            )
         _require(
             0 <= self.min_return < 0.5,
             "min_return must be a fraction in [0, 0.5) (0.001 = 0.1%).",

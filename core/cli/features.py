@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         print(features_markdown(), end="")
         return 0
     if args.list:
-        rows: list[tuple[object, ...]] = [(s.name, s.warmup, s.description) for s in FEATURES.values()]
+        rows: list[tuple[object, ...]] = [
+            (s.name, s.warmup, s.description) for s in FEATURES.values()
+        ]
         print(format_table(["feature", "warm-up", "meaning"], rows))
         return 0
     if not args.coin:

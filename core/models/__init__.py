@@ -173,7 +173,7 @@ def kind_info(kind: str) -> KindInfo:
 def config_class(kind: str) -> type:
     """The settings dataclass of ``kind`` (imports only its module, never XGBoost/TensorFlow)."""
     module, _, name = kind_info(kind).config.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def _model_class(kind: str) -> Any:
@@ -192,7 +192,7 @@ def create_model(kind: str, config: Any | None = None) -> Model:
         raise ConfigError(
             f"A {parse_kind(kind)} model takes a {expected.__name__}, not {type(config).__name__}."
         )
-    return _model_class(kind)(config)  # type: ignore[no-any-return]
+    return _model_class(kind)(config)
 
 
 def load_model(kind: str, directory: Path) -> Model:
@@ -202,7 +202,7 @@ def load_model(kind: str, directory: Path) -> Model:
         ConfigError: unknown kind.
         ModelError: the folder does not hold such a model.
     """
-    return _model_class(kind).load(Path(directory))  # type: ignore[no-any-return]
+    return _model_class(kind).load(Path(directory))
 
 
 _load_plugins()

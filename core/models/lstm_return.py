@@ -233,7 +233,7 @@ class LSTMReturnModel(LSTMModel):
         )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.epochs_run_ = len(self.history_.get("loss", []))
-        val_loss = self.history_.get("val_loss")
+        val_loss = self.history_.get("val_loss") or []
         restored = bool(val_loss) and cfg.patience > 0
         self.best_epoch_ = int(np.argmin(val_loss)) + 1 if restored else self.epochs_run_
         self.keras_model_ = model

@@ -272,8 +272,10 @@ class DirectionModel:
         specs = {**FEATURES, **CONTEXT_FEATURES}
         used = [n for n in names if n in specs and not self._unused_reference(n)]
         self.warmup_ = max((specs[n].warmup for n in used), default=0)
-        self.calibrator_ = None
-        self.validation_rows_ = int(len(validation[1])) if has_validation else 0
+        self.calibrator_: dict[str, Any] | None = None
+        self.validation_rows_ = (
+            int(len(validation[1])) if validation is not None and has_validation else 0
+        )
         self.calibration_note_ = "no validation slice: probabilities are not calibrated"
         if has_validation:
             assert validation is not None
@@ -412,8 +414,9 @@ class DirectionModel:
         """Each feature's share of the total gain (sums to 1), largest first; unused ones 0."""
         self._check_fitted()
         gain = self.booster_.get_score(importance_type="total_gain")
-        total = sum(gain.values()) or 1.0
-        shares = {name: float(gain.get(name, 0.0)) / total for name in self.features_}
+        values = {k: float(v) for k, v in gain.items() if isinstance(v, int | float)}
+        total = sum(values.values()) or 1.0
+        shares = {name: values.get(name, 0.0) / total for name in self.features_}
         return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
     def _calibration_info(self) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def hold_positions(decided: np.ndarray, hold: int) -> tuple[np.ndarray, np.ndarr
     sides = np.zeros((n, cols), dtype="int8")
     entered = np.zeros((n, cols), dtype=bool)
     exited = np.zeros((n, cols), dtype=bool)
-    active = decided.any(axis=1)
+    active = np.asarray(decided.any(axis=1))
     for k in range(n):
         if not active[k] and not side.any():
             continue
@@ -141,7 +141,7 @@ class GridResult:
         """Round trips of cell (threshold i, cost level j), with the event loop's columns:
         side, size, entry_time, entry_price, exit_time, exit_price, return, bars."""
         t = self.detail
-        if t is None:
+        if t is None or self.fill_in is None or self.fill_out is None or self.growth is None:
             raise ValueError("this grid kept no trades")
         sel = t.column == i
         times = self.period["open_time"].to_numpy()
@@ -206,7 +206,7 @@ def grid_backtest(
     index: pd.DatetimeIndex,
     calls: np.ndarray,
     strength: np.ndarray,
-    thresholds: Sequence[float],
+    thresholds: Sequence[float] | np.ndarray,
     costs: Sequence[tuple[float, float]],
     *,
     hold: int = 1,

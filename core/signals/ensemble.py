@@ -228,7 +228,9 @@ def build_calibration(
     built = (frame["split"] != TEST_SPLIT).to_numpy() & known
     tested = (frame["split"] == TEST_SPLIT).to_numpy() & known
     edges = {k: np.sort(_abs(frame.loc[built, f"edge_{k}"])) for k in kinds}
-    partial = Calibration(horizon, config.neutral_band, kinds, edges, {}, pd.DataFrame(), 0, 0, None, 1)
+    partial = Calibration(
+        horizon, config.neutral_band, kinds, edges, {}, pd.DataFrame(), 0, 0, None, 1
+    )
     strength = partial.strengths({k: frame[f"edge_{k}"].to_numpy() for k in kinds})
     right = hits(votes, future, config.neutral_band)
     rows: list[dict[str, Any]] = []
@@ -272,7 +274,10 @@ def _ece_out_of_time(
     if not len(votes):
         return None
     promised = np.array(
-        [cal.lookup(FROM_VOTE[int(v)], float(s)).value for v, s in zip(votes, strength, strict=True)],
+        [
+            cal.lookup(FROM_VOTE[int(v)], float(s)).value
+            for v, s in zip(votes, strength, strict=True)
+        ],
         dtype="float64",
     )
     ok = np.isfinite(promised)
@@ -307,7 +312,9 @@ def _row(
         "support": support,
         "hits": n_hits,
         "hit_rate": n_hits / support if support else math.nan,
-        "confidence": float(shrunk_rate(n_hits, support, prior, prior_strength=config.prior_strength))
+        "confidence": float(
+            shrunk_rate(n_hits, support, prior, prior_strength=config.prior_strength)
+        )
         if config.prior_strength > 0
         else (n_hits / support if support else math.nan),
         "low": low,
