@@ -1,7 +1,9 @@
-"""The Signals page in a real browser after training: read a coin's card."""
+"""The Signals and Models pages in a real browser after training: read a coin's card, a NO EDGE
+card, and a model card."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,13 +12,13 @@ from core.data.store import load_candles
 from core.registry.model_registry import ModelRegistry
 from core.signals.live import compute_signal
 from tests.browser.conftest import assert_no_exception
-from tests.trained_home import copy_trained_into
+from tests.card_home import copy_carded_into
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_signals_page_shows_the_trained_coins_cards(home: Path, start_app, browser_page):
-    copy_trained_into(home)
+def test_signals_page_shows_a_call_and_a_no_edge_card(home: Path, start_app, browser_page):
+    copy_carded_into(home)
     expected = compute_signal("BTCUSDT", ModelRegistry(), load_candles("BTCUSDT"))
     page = browser_page
     page.goto(start_app())
@@ -33,10 +35,34 @@ def test_signals_page_shows_the_trained_coins_cards(home: Path, start_app, brows
     )
     text = card.inner_text()
     assert expected.signal.value in text
-    value = card.locator('[data-testid="stMetricValue"]').inner_text().strip()
-    assert value == f"{expected.confidence:.0%}"
-    assert f"rests on {expected.support:,} out-of-sample calls" in text
+    values = [v.strip() for v in card.locator('[data-testid="stMetricValue"]').all_inner_texts()]
+    assert values == [f"{expected.confidence:.0%}", f"{expected.base_rate:.0%}"]
+    assert f"rests on {expected.support:,} earlier out-of-sample calls" in text
+    assert f"right {expected.test_hit_rate:.0%} of {expected.test_support:,} such calls" in text
     assert f"{expected.price:,.6g}" in text
-    assert "Models agree" in text or "Models disagree" in text
-    assert "lstm_btcusdt v1" in text and "xgboost_btcusdt v1" in text
-    assert page.locator('[data-testid="stMetricValue"]').count() == 2  # BTC and ETH
+    assert "→ votes" in text and "does not vote. No edge" in text
+    assert "lstm_return_btcusdt v1" in text and "xgb_direction_btcusdt v1" in text
+
+    eth = page.locator('[data-testid="stColumn"]').filter(has_text="Ethereum (ETH)").last
+    eth_text = eth.inner_text()
+    assert "NO EDGE" in eth_text and "nothing is called" in eth_text
+    assert "AUC 95% lower bound is" in eth_text
+    assert page.locator('[data-testid="stMetricValue"]').count() == 2  # NO EDGE shows no numbers
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_models_page_shows_a_model_card_with_its_gates(home: Path, start_app, browser_page):
+    copy_carded_into(home)
+    page = browser_page
+    page.goto(start_app())
+    page.get_by_role("link", name="Models").click()
+    page.get_by_role("heading", name="Models").wait_for(timeout=30_000)
+    # the first model (lstm_return_btcusdt) fails both its gates
+    gates = page.locator('[data-testid="stTable"]').filter(has_text="in words")
+    gates.get_by_text("❌ fail").first.wait_for(timeout=30_000)
+    assert_no_exception(page)
+    assert re.search(r"MASE is [\d.]+, needs < 1 \(persistence\)", gates.inner_text())
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "No edge (their gates fail, so they do not vote)" in body
+    assert "Test window, beside its baselines" in body and "95% interval" in body
