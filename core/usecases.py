@@ -245,9 +245,12 @@ def gate_words(gate: Gate) -> str:
             break
     else:
         return f"{gate.rule}: {_num(gate.value)}"
+    value = _num(gate.value)
+    if gate.value is not None and gate.threshold is not None and value == f"{gate.threshold:.3g}":
+        value = f"{gate.value:.6g}"  # 1.0003 against 1: show the digits that decide it
     if gate.threshold is not None and not need.strip()[:1].isdigit():
         need = f"{need} ({gate.threshold:.3g})"
-    return f"{what} is {_num(gate.value)}, needs {op.strip()} {need}"
+    return f"{what} is {value}, needs {op.strip()} {need}"
 
 
 def verdict_words(record: ModelMetadata) -> str:
@@ -367,6 +370,8 @@ def promote(registry: Any, name: str, version: str, *, force: bool = False) -> s
             (the message says which gates failed); ModelNotFoundError: no such version.
     """
     record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+    if record.promoted:
+        return f"{name} {record.version} is already the champion."
     problems = promotion_problems(registry, name, record.version)
     if problems and not force:
         raise ModelError(
