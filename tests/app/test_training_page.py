@@ -12,6 +12,9 @@ from streamlit.testing.v1 import AppTest
 from core import jobs
 from core.atomic import atomic_write_json
 from core.config import LSTMConfig, TargetConfig, XGBConfig
+from core.models import DEFAULT_KINDS, kind_info, kinds
+from core.registry.model_registry import ModelRegistry
+from core.usecases import verdict_words
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/training.py"
@@ -62,6 +65,11 @@ def test_defaults_offer_every_coin_with_data_and_the_default_settings(home_with_
         "patience": lstm.patience,
     }
     assert (values["horizon"], values["threshold"], values["window"]) == (6, 1.0, 60)
+    # every kind can be picked, by its label; the directional and seed models by default
+    picker = at.button_group(key="training_models")
+    assert list(picker.value) == list(DEFAULT_KINDS)
+    for kind in kinds():
+        assert kind_info(kind).label in _texts(at)
     assert "No training jobs yet." in _texts(at)
 
 
@@ -89,7 +97,7 @@ def test_impossible_setting_is_caught_in_the_form_and_nothing_starts(
 
 def test_no_model_picked_is_caught(home_with_sample: Path):
     at = _page()
-    at.button_group(key="training_models").set_value(None)
+    at.button_group(key="training_models").set_value([])
     _train_button(at).click()
     at.run()
     assert any("at least one model" in e.value for e in at.error)
@@ -159,7 +167,7 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         at = _page()
         at.multiselect(key="training_coins").set_value(["ETHUSDT"])
-        at.button_group(key="training_models").set_value("XGBoost")
+        at.button_group(key="training_models").set_value(["xgboost"])
         _train_button(at).click()
         at.run()
         assert not at.exception
@@ -189,7 +197,11 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
     at = _page()
     assert not at.exception
     text = _texts(at)
-    assert "xgboost_btcusdt" in text and "roc_auc" in text
+    record = ModelRegistry().record("xgboost_btcusdt")
+    # the version, its card's headline with its interval, the verdict in words, the champion
+    assert "**xgboost_btcusdt** v1" in text and "AUC " in text and " vs 0.5" in text
+    assert verdict_words(record) in text
+    assert "Promoted: it is the champion" in text
     if (ROOT / "pages" / "models.py").exists():
         next(b for b in at.button if b.key.startswith("open_20250601")).click()
         at.run()
