@@ -49,13 +49,22 @@ def _summary(meta: Mapping[str, Any] | Any) -> dict[str, Any]:
     ``meta`` is the registry's metadata dict or a record with ``to_dict`` (a TrainResult)."""
     if not isinstance(meta, Mapping):
         meta = meta.to_dict()
+    from core.registry.metadata import ModelMetadata
+
     metrics = meta.get("metrics") or {}
+    record = ModelMetadata.from_dict(meta)
+    promoted = bool(meta.get("promoted"))
     return {
         "name": meta.get("name"),
         "version": meta.get("version"),
         "model_type": meta.get("model_type"),
         "metrics": {k: metrics.get(k) for k in ("test", "baseline", "skill") if k in metrics},
         "train_seconds": meta.get("train_seconds"),
+        "gates_passed": record.gates_passed,
+        "verdict": record.verdict(),
+        "promoted": promoted,
+        "promotion": meta.get("promotion")
+        or ("promoted to champion" if promoted else "not promoted: the champion stays"),
     }
 
 
