@@ -63,8 +63,7 @@ def _summary(meta: Mapping[str, Any] | Any) -> dict[str, Any]:
         "gates_passed": record.gates_passed,
         "verdict": record.verdict(),
         "promoted": promoted,
-        "promotion": meta.get("promotion")
-        or ("promoted to champion" if promoted else "not promoted: the champion stays"),
+        "promotion": meta.get("promotion"),
     }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.models import DEFAULT_KINDS
 from core.registry.model_registry import ModelRegistry
 from tests.browser.conftest import assert_no_exception
 
@@ -51,6 +52,8 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
 
     registry = ModelRegistry()
     names = {m["name"] for m in registry.list_models() if m["promoted"]}
-    assert names == {"xgboost_btcusdt", "lstm_btcusdt"}
+    # the page preselects every default kind: the directional models and the seed's two
+    assert names == {f"{kind}_btcusdt" for kind in DEFAULT_KINDS}
     assert registry.get_metadata("xgboost_btcusdt")["params"]["n_estimators"] == 5
     assert registry.get_metadata("lstm_btcusdt")["params"]["window"] == 8
+    assert registry.get_metadata("lstm_return_btcusdt")["params"]["window"] == 8
