@@ -39,6 +39,15 @@ _BOOSTER_FILE = "model.ubj"
 _INFO_FILE = "model.json"
 
 
+def gain_shares(booster: Any, features: list[str]) -> dict[str, float]:
+    """Each feature's share of a booster's total gain (sums to 1), largest first; unused 0."""
+    gain = booster.get_score(importance_type="total_gain")
+    values = {k: float(v) for k, v in gain.items() if isinstance(v, int | float)}
+    total = sum(values.values()) or 1.0
+    shares = {name: values.get(name, 0.0) / total for name in features}
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
 class _Steps(xgb.callback.TrainingCallback):
     """Reports each boosting round to the caller's ``on_step``."""
 
@@ -210,11 +219,7 @@ class XGBoostModel:
     def feature_importance(self) -> dict[str, float]:
         """Each feature's share of the total gain (sums to 1), largest first; unused features 0."""
         self._check_fitted()
-        gain = self.booster_.get_score(importance_type="total_gain")
-        values = {k: float(v) for k, v in gain.items() if isinstance(v, int | float)}
-        total = sum(values.values()) or 1.0
-        shares = {name: values.get(name, 0.0) / total for name in self.features_}
-        return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+        return gain_shares(self.booster_, self.features_)
 
     def summary(self) -> dict[str, Any]:
         """What training learned, for the metadata: trees kept, importance."""

@@ -51,7 +51,7 @@ from core.models.base import (
     thread_count,
     write_json,
 )
-from core.models.xgb import _Steps
+from core.models.xgb import _Steps, gain_shares
 
 __all__ = ["CALIBRATED_RANGE", "DirectionModel", "direction_labels", "feature_layout"]
 
@@ -413,11 +413,7 @@ class DirectionModel:
     def feature_importance(self) -> dict[str, float]:
         """Each feature's share of the total gain (sums to 1), largest first; unused ones 0."""
         self._check_fitted()
-        gain = self.booster_.get_score(importance_type="total_gain")
-        values = {k: float(v) for k, v in gain.items() if isinstance(v, int | float)}
-        total = sum(values.values()) or 1.0
-        shares = {name: values.get(name, 0.0) / total for name in self.features_}
-        return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+        return gain_shares(self.booster_, self.features_)
 
     def _calibration_info(self) -> dict[str, Any]:
         return {
