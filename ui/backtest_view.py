@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.config import BacktestConfig
-from core.data.store import candle_path
+from core.data.store import candle_mtime_ns
 from core.registry.model_registry import ModelRegistry
 from core.signals.backtest import (
     CHOSEN_WHERE,
@@ -86,8 +86,7 @@ def run_backtest(
     if versions:
         name, version = next(iter(versions.items()))
         interval = str(registry.get_metadata(name, version).get("interval", "1h"))
-    path = candle_path(symbol, interval)
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
+    mtime = candle_mtime_ns(symbol, interval)
     key = tuple(sorted(versions.items()))
     return _run(
         str(registry.root), symbol, key, interval, mtime, config, strategy or StrategyConfig()
