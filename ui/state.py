@@ -8,7 +8,7 @@ FETCH_INTERVAL = "fetch_interval"
 FETCH_DAYS = "fetch_days"
 #: The coin selected on Charts / Backtest (a symbol like "BTCUSDT").
 SELECTED_COIN = "selected_coin"
-#: Models page: coin filter (list of symbols), type filter (list of "xgboost"/"lstm"), the model
+#: Models page: coin filter (list of symbols), kind filter (list of model kinds), the model
 #: name whose charts are shown, and the two versions compared side by side.
 MODELS_COINS = "models_coins"
 MODELS_TYPES = "models_types"
@@ -37,7 +37,7 @@ CHART_INTERVAL = "chart_interval"
 CHART_RANGE = "chart_range"
 CHART_OVERLAYS = "chart_overlays"
 CHART_PANES = "chart_panes"
-#: Data page: id of the fetch job being watched (ui.data_view keeps the job itself), and the
+#: Data page: id of the fetch job being watched (its state is on disk under runs/), and the
 #: one-line message of the last "Load bundled sample".
 FETCH_JOB = "fetch_job"
 FETCH_SAMPLE_NOTE = "fetch_sample_note"
