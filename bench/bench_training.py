@@ -49,7 +49,9 @@ def load(dataset: str, symbol: str = "BTCUSDT"):
     if dataset == "sample":
         return normalize_candles(pd.read_parquet(SAMPLE / f"{symbol}-1h.parquet"))
     raw = pd.read_csv(REAL_730)
-    open_ms = pd.to_datetime(raw["timestamp"], utc=True).astype("int64") // 1_000_000
+    # in milliseconds whatever unit pandas parses to (pandas 3 picks s/us, not ns)
+    stamps = pd.to_datetime(raw["timestamp"], utc=True)
+    open_ms = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
     frame = pd.DataFrame(
         {
             "open_time": open_ms,
