@@ -196,6 +196,20 @@ class LSTMModel:
                 self._scaled_target(*validation).astype("float32")[:, None],
             )
 
+        self._train_network(keras, inputs, labels, val_data, on_step)
+        return self
+
+    def _train_network(
+        self,
+        keras: Any,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        val_data: tuple[np.ndarray, np.ndarray] | None,
+        on_step: StepCallback | None,
+    ) -> None:
+        """Build and fit the network on scaled ``inputs``/``labels`` (early stopping on
+        ``val_data`` restoring the best weights, no shuffling); keeps its history and weights."""
+        cfg = self.config
         model = self._build(keras, inputs.shape[-1])
         callbacks: list[Any] = [_epoch_callback(keras, on_step, cfg.epochs)]
         if val_data is not None and cfg.patience > 0:
@@ -217,12 +231,11 @@ class LSTMModel:
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.epochs_run_ = len(self.history_.get("loss", []))
         val_loss = self.history_.get("val_loss") or []
-        restored = val_loss and cfg.patience > 0
+        restored = bool(val_loss) and cfg.patience > 0
         self.best_epoch_ = int(np.argmin(val_loss)) + 1 if restored else self.epochs_run_
         self.keras_model_ = model
         self.weights_ = [np.asarray(v.numpy(), dtype="float32") for v in model.weights]
         self._keras_bytes: bytes | None = None
-        return self
 
     def _build(self, keras: Any, channels: int) -> Any:
         cfg = self.config

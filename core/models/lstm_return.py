@@ -34,7 +34,7 @@ from core.config import LSTMReturnConfig, SignalConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
 from core.features.indicators import _f64, epoch_ms, gap_starts
 from core.models.base import Dataset, Output, StepCallback, Task, VoteRule, read_json
-from core.models.lstm import LSTMModel, _epoch_callback, _tensorflow
+from core.models.lstm import LSTMModel, _tensorflow
 
 __all__ = ["INPUTS", "NEXT_LOG_RETURN", "VOLATILITY_WINDOW", "LSTMReturnModel", "channels"]
 
@@ -213,32 +213,7 @@ class LSTMReturnModel(LSTMModel):
                 self.scale(validation[0]).astype("float32"),
                 ((val_y - self.y_mean_) / self.y_scale_).astype("float32")[:, None],
             )
-        model = self._build(keras, inputs.shape[-1])
-        callbacks: list[Any] = [_epoch_callback(keras, on_step, cfg.epochs)]
-        if val_data is not None and cfg.patience > 0:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=cfg.patience, restore_best_weights=True
-                )
-            )
-        history = model.fit(
-            inputs,
-            labels,
-            batch_size=cfg.batch_size,
-            epochs=cfg.epochs,
-            validation_data=val_data,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=0,
-        )
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        self.epochs_run_ = len(self.history_.get("loss", []))
-        val_loss = self.history_.get("val_loss") or []
-        restored = bool(val_loss) and cfg.patience > 0
-        self.best_epoch_ = int(np.argmin(val_loss)) + 1 if restored else self.epochs_run_
-        self.keras_model_ = model
-        self.weights_ = [np.asarray(v.numpy(), dtype="float32") for v in model.weights]
-        self._keras_bytes = None
+        self._train_network(keras, inputs, labels, val_data, on_step)
         return self
 
     # ---- predicting (numpy only) --------------------------------------------------------------
