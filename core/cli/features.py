@@ -11,7 +11,8 @@ from core.config import Interval, TargetConfig
 from core.data.coins import parse_coin
 from core.data.store import load_candles
 from core.errors import ConfigError
-from core.features.causal import FEATURES, NEXT_CLOSE, feature_frame, features_markdown
+from core.features.causal import FEATURES, NEXT_CLOSE, feature_frame
+from core.features.docs import features_markdown
 
 __all__ = ["register", "run"]
 

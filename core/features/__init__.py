@@ -14,8 +14,8 @@ from core.features.causal import (
     compute_targets,
     feature_columns,
     feature_frame,
-    features_markdown,
 )
+from core.features.docs import features_markdown
 from core.features.indicators import (
     INDICATOR_COLUMNS,
     INDICATORS,

@@ -23,7 +23,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -35,14 +34,12 @@ from typing import Any
 import pandas as pd
 
 from core import config
-from core.data.coins import parse_coin
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
 from core.registry.artifacts import (
     METADATA_FILE,
     STATE_FILE,
     TMP_PREFIX,
     TRASH_PREFIX,
-    VERSION,
     clean_stale,
     files_under,
     fsync_tree,
@@ -55,6 +52,8 @@ from core.registry.artifacts import (
     write_state,
 )
 from core.registry.metadata import ModelMetadata
+from core.registry.names import NAME_PATTERN as _NAME
+from core.registry.names import headline_metrics, model_name, parse_version
 
 __all__ = [
     "METADATA_FILE",
@@ -66,58 +65,6 @@ __all__ = [
 ]
 
 PREDICTIONS_FILE = "predictions.parquet"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*_[a-z0-9]+$")
-
-
-def model_name(kind: str, symbol: str) -> str:
-    """The registry name of a coin's model: ``model_name("xgboost", "BTC")`` → ``xgboost_btcusdt``.
-
-    Raises:
-        InvalidSymbolError: ``symbol`` is not a coin symbol.
-        ModelError: ``kind`` is not a lowercase word.
-    """
-    kind_text = str(getattr(kind, "value", kind)).strip().lower()
-    if not re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", kind_text):
-        raise ModelError(f"Model type {kind!r} is not a name like 'xgboost' or 'lstm_return'.")
-    return f"{kind_text}_{parse_coin(symbol).symbol.lower()}"
-
-
-#: Test metrics worth a glance, in the order shown; each is paired with its baseline if recorded.
-_HEADLINE = ("roc_auc", "auc", "accuracy", "mae", "rmse", "directional_accuracy")
-
-
-def headline_metrics(meta: Mapping[str, Any], *, limit: int = 3) -> dict[str, str]:
-    """A version's key test metrics beside their naive baseline, for tables and job lists:
-    ``{"roc_auc": "0.531 (0.500)", "skill": "-0.012"}``. Empty if none were recorded."""
-    metrics = meta.get("metrics") or {}
-    test = metrics.get("test") or {}
-    baseline = metrics.get("baseline") or {}
-    out: dict[str, str] = {}
-    for key in _HEADLINE:
-        value = test.get(key) if isinstance(test, Mapping) else None
-        if not isinstance(value, int | float) or len(out) >= limit:
-            continue
-        base = baseline.get(key) if isinstance(baseline, Mapping) else None
-        out[key] = f"{value:.4g}" + (f" ({base:.4g})" if isinstance(base, int | float) else "")
-    skill = metrics.get("skill")
-    if isinstance(skill, Mapping):
-        skill = skill.get("mae", skill.get("skill"))
-    if isinstance(skill, int | float):
-        out["skill"] = f"{skill:+.3f}"
-    return out
-
-
-def parse_version(version: str | int) -> int:
-    """``"v3"``, ``"3"`` or ``3`` → 3.
-
-    Raises:
-        ModelNotFoundError: not a version like v1, v2, ...
-    """
-    text = str(version).strip().lower()
-    match = VERSION.match(text if text.startswith("v") else f"v{text}")
-    if not match:
-        raise ModelNotFoundError(f"{version!r} is not a model version: use v1, v2, ...")
-    return int(match.group(1))
 
 
 class ModelRegistry:

@@ -15,11 +15,9 @@ gates pass and it beats the current champion, when there is no champion yet, or 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -28,8 +26,8 @@ import pandas as pd
 from core.config import Interval, SignalConfig, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import InsufficientDataError, ModelNotFoundError
-from core.features.causal import FEATURES, compute_features, future_return
+from core.errors import ModelNotFoundError
+from core.features.causal import compute_features, future_return
 from core.models import DEFAULT_KINDS, config_class, create_model, parse_kinds
 from core.models.base import Dataset
 from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
@@ -44,6 +42,8 @@ from core.training.provenance import (
     short_metrics,
     training_log,
 )
+from core.training.records import Stage, TrainProgress, TrainResult
+from core.training.sizing import MIN_TRAIN_SAMPLES, check_size, required_candles
 
 __all__ = [
     "MIN_TRAIN_SAMPLES",
@@ -56,100 +56,10 @@ __all__ = [
 
 log = logging.getLogger("core.training.train")
 
-#: The smallest training set (after the validation slice) of the first walk-forward fold.
-MIN_TRAIN_SAMPLES = 200
-
-
-class Stage(StrEnum):
-    LOADING = "loading"
-    FEATURES = "features"
-    FITTING = "fitting"
-    WALK_FORWARD = "walk-forward"
-    EVALUATING = "evaluating"
-    SAVING = "saving"
-    DONE = "done"
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    """One progress event; ``model`` is ``None`` for the stages shared by all models."""
-
-    symbol: str
-    model: str | None
-    stage: Stage
-    step: int = 0
-    total: int = 0
-    message: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What training one kind on one coin produced: the registered record and whether it was
-    promoted to champion, with the reason in words."""
-
-    metadata: ModelMetadata
-    promoted: bool
-    promotion: str
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
-
-    @property
-    def version(self) -> str:
-        return self.metadata.version
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.metadata.to_dict(),
-            "promoted": self.promoted,
-            "promotion": self.promotion,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
-        return cls(
-            ModelMetadata.from_dict({k: v for k, v in data.items() if k != "promotion"}),
-            bool(data.get("promoted")),
-            str(data.get("promotion", "")),
-        )
-
 
 def _settings(kinds: Sequence[str], settings: Mapping[str, Any] | None) -> dict[str, Any]:
     given = dict(settings or {})
     return {k: given.get(k) or config_class(k)() for k in kinds}
-
-
-def required_candles(
-    kind: str,
-    *,
-    target: TargetConfig = TargetConfig(),  # noqa: B008 (frozen, so a shared default is safe)
-    split: SplitConfig = SplitConfig(),  # noqa: B008 (frozen, so a shared default is safe)
-    config: Any = None,
-) -> int:
-    """How many consecutive candles training ``kind`` with these settings needs.
-
-    The look-back warm-up, the purge gap and a validation slice must leave the first walk-forward
-    fold (or, for a model without walk-forward, the training period) ``MIN_TRAIN_SAMPLES``
-    samples, and the test period must hold at least 10 candles. Walk-forward folds share the
-    period before the test window.
-    """
-    cfg = config if config is not None else config_class(kind)()
-    window = getattr(cfg, "window", None)
-    if window is not None:
-        warmup, horizon = int(window) + 1, max(1, target.horizon)
-    else:
-        warmup, horizon = max(s.warmup for s in FEATURES.values()), target.horizon
-    folds = getattr(cfg, "walk_forward", True)
-    per_block = (
-        warmup
-        + horizon
-        + math.ceil((MIN_TRAIN_SAMPLES + horizon) / (1 - split.validation_fraction))
-    )
-    before_test = 1 - split.test_fraction
-    train_share = before_test / (split.folds + 1) if folds else before_test
-    return max(math.ceil(per_block / train_share), math.ceil(10 / split.test_fraction))
 
 
 def _times(candles: pd.DataFrame, rows: np.ndarray) -> dict[str, str | None]:
@@ -157,18 +67,6 @@ def _times(candles: pd.DataFrame, rows: np.ndarray) -> dict[str, str | None]:
         return {"start": None, "end": None}
     times = candles["open_time"].iloc[[int(rows[0]), int(rows[-1])]]
     return {"start": times.iloc[0].isoformat(), "end": times.iloc[1].isoformat()}
-
-
-def _check_size(symbol: str, interval: str, rows: int, needs: dict[str, int]) -> None:
-    short = {kind: need for kind, need in needs.items() if rows < need}
-    if short:
-        what = ", ".join(f"{kind} needs {need:,}" for kind, need in short.items())
-        raise InsufficientDataError(
-            f"{symbol} has {rows:,} {interval} candles, too few for these settings ({what}: the "
-            "look-back, the purge gap, the validation slice and every walk-forward fold must fit). "
-            f"Fetch more history (`python -m core fetch --coins {parse_coin(symbol).base} "
-            "--days 730`), or use fewer folds, a shorter window or a smaller test fraction."
-        )
 
 
 def _context(
@@ -240,7 +138,7 @@ def train_coin(
         else:
             candles = drop_open_candles(normalize_candles(candles))
         needs = {k: required_candles(k, target=target, split=split, config=cfgs[k]) for k in kinds}
-        _check_size(coin.symbol, interval.value, len(candles), needs)
+        check_size(coin.symbol, interval.value, len(candles), needs)
         refs = _context(coin.symbol, interval.value, cfgs, context)
         data = {
             **_times(candles, np.array([0, len(candles) - 1])),

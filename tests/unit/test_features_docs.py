@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.features.causal import FEATURES, features_markdown
+from core.features.causal import FEATURES
+from core.features.docs import features_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "FEATURES.md"
