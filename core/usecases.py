@@ -118,7 +118,9 @@ def top_up_candles(
             else BinanceClient(timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25)
         )
         try:
-            results = fetch_coins(symbols, interval=interval, days=min(days, 3650), client=client)
+            results = fetch_coins(
+                symbols, interval=interval, days=min(days, 3650), client=client, now=now
+            )
         finally:
             client.close()
     except CryptoVoltError as exc:
@@ -180,6 +182,7 @@ def live_signals(
     models: ModelsLoader | None = None,
     candles: CandleLoader | None = None,
     compute: Compute | None = None,
+    now: datetime | None = None,
 ) -> LiveSignals:
     """Every asked coin's live signal (default: every coin with a promoted model), journalled.
 
@@ -187,7 +190,8 @@ def live_signals(
     is recorded in the journal under ``source`` (``None``: not recorded), and journal entries
     whose horizon has passed are judged against the closes (the ones loaded here, else the
     store). ``models``, ``candles`` and ``compute`` replace loading a coin's models, its candles
-    and computing its signal (the UI passes cached versions of each).
+    and computing its signal (the UI passes cached versions of each). ``now`` (default the
+    clock) is when the top-up and the journal think it is (the watch loop's clock).
 
     Raises nothing for one coin (its message lands in ``errors``); a broken registry raises
     what the registry raises.
@@ -207,7 +211,7 @@ def live_signals(
     signal_of = compute or signal_from_models
     top_up = None
     if refresh and chosen:
-        top_up = top_up_candles(chosen, patient=patient)
+        top_up = top_up_candles(chosen, patient=patient, now=now)
     signals: list[Signal] = []
     errors: dict[str, str] = {}
     records: dict[str, ModelMetadata] = {}
@@ -221,8 +225,8 @@ def live_signals(
             signals.append(signal_of(bundle, frame))
         except CryptoVoltError as exc:
             errors[symbol] = str(exc)
-    recorded = journal.record(signals, source=source) if signals and source else 0
-    resolved = journal.resolve_stored(candles=frames)
+    recorded = journal.record(signals, source=source, now=now) if signals and source else 0
+    resolved = journal.resolve_stored(candles=frames, now=now)
     return LiveSignals(
         tuple(signals), errors, records, top_up, recorded, resolved, journal.hit_rates()
     )
