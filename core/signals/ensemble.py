@@ -53,10 +53,14 @@ TEST_SPLIT = "test"
 
 
 class SignalKind(StrEnum):
+    """A coin's call. NO_EDGE: no member passes its gates. STALE: the last closed candle is older
+    than the signal horizon, so no call is made on it (see :mod:`core.signals.signal`)."""
+
     BULLISH = "BULLISH"
     BEARISH = "BEARISH"
     NEUTRAL = "NEUTRAL"
     NO_EDGE = "NO_EDGE"
+    STALE = "STALE"
 
 
 FROM_VOTE = {1: SignalKind.BULLISH, -1: SignalKind.BEARISH, 0: SignalKind.NEUTRAL}
