@@ -54,6 +54,7 @@ __all__ = [
     "compute_features",
     "compute_targets",
     "feature_columns",
+    "direction_labels",
     "feature_frame",
     "future_return",
 ]
@@ -338,6 +339,27 @@ def future_return(candles: pd.DataFrame, horizon: int) -> np.ndarray:
         n = len(c) - horizon
         out[:n] = c[horizon:] / c[:n] - 1.0
         out[:n][gaps[horizon:] - gaps[:n] > 0] = np.nan
+    return out
+
+
+def direction_labels(candles: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Per candle: 1.0 when ``close[t + horizon] > close[t]``, 0.0 when lower, NaN when equal,
+    beyond the data, or when candles are missing between t and t + horizon (same gap rule as
+    :func:`core.features.causal.compute_targets`)."""
+    c = _f64(candles["close"])
+    n = len(c)
+    out = np.full(n, np.nan)
+    if horizon >= n:
+        return out
+    gaps = np.cumsum(gap_starts(candles))
+    future = c[horizon:]
+    now = c[: n - horizon]
+    spans_gap = gaps[horizon:] - gaps[: n - horizon] > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        move = np.log(future / now)
+    label = np.where(move > 0, 1.0, np.where(move < 0, 0.0, np.nan))
+    label[spans_gap | ~np.isfinite(move)] = np.nan
+    out[: n - horizon] = label
     return out
 
 

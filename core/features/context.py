@@ -30,7 +30,7 @@ rows to the bar-based features.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ import talib
 
 from core.config import Interval
 from core.data.store import list_stored, load_candles
-from core.errors import ConfigError, NoDataError
+from core.errors import ConfigError, InsufficientDataError, NoDataError
 from core.features.causal import FeatureSpec, _settle
 from core.features.indicators import _check, _divide, _f64, epoch_ms, price_exponent, rolling_std
 
@@ -49,6 +49,7 @@ __all__ = [
     "cross_asset_features",
     "load_references",
     "multi_timeframe_features",
+    "require_references",
 ]
 
 #: The market's reference coins; cross-asset columns are ``feat_btc_*`` and ``feat_eth_*``.
@@ -362,3 +363,36 @@ def load_references(interval: str = "1h") -> dict[str, pd.DataFrame]:
         except NoDataError:  # removed between the listing and the read
             continue
     return out
+
+
+def _stamp(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def require_references(
+    symbols: Sequence[str], context: Mapping[str, pd.DataFrame] | None, candles: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """``context`` cut to ``symbols`` (the references a model learned from), each reaching the last
+    candle of ``candles``; raises InsufficientDataError (saying what to do) if one does not."""
+    context = context or {}
+    missing = [s for s in symbols if s not in context]
+    if missing:
+        wanted = ", ".join(f"{s!r}: candles" for s in missing)
+        raise InsufficientDataError(
+            f"This model was trained with {', '.join(symbols)} as context: pass their candles "
+            f"too (context={{{wanted}}}, for example from "
+            "core.features.context.load_references()), and fetch "
+            f"{', '.join(missing)} if they are not stored."
+        )
+    if len(candles):
+        last = int(epoch_ms(candles["open_time"].iloc[-1:])[0])
+        for symbol in symbols:
+            ref = context[symbol]
+            ends = int(epoch_ms(ref["open_time"].iloc[-1:])[0]) if len(ref) else None
+            if ends is None or ends < last:
+                seen = "nothing" if ends is None else _stamp(ends)
+                raise InsufficientDataError(
+                    f"The {symbol} context ends at {seen}, before the last candle "
+                    f"({_stamp(last)}): top up {symbol} first."
+                )
+    return {s: context[s] for s in symbols}

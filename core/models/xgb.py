@@ -48,6 +48,48 @@ def gain_shares(booster: Any, features: list[str]) -> dict[str, float]:
     return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
+def save_booster(model: Any, directory: Path, **extra: Any) -> list[str]:
+    """Write a fitted booster model: ``model.ubj`` (XGBoost's binary JSON) and ``model.json``
+    (kind, settings, features, what training learned, and ``extra``). Returns the file names."""
+    directory = Path(directory)
+    model.booster_.save_model(directory / _BOOSTER_FILE)
+    info = {
+        "kind": model.kind,
+        "config": model.params(),
+        "features": model.features_,
+        "best_iteration": model.best_iteration_,
+        "train_rows": model.train_rows_,
+        "train_base_rate": model.train_base_rate_,
+        "warmup": model.warmup_,
+        **extra,
+        "feature_importance": model.feature_importance(),
+        "xgboost_version": xgb.__version__,
+    }
+    write_json(directory / _INFO_FILE, info)
+    return [_BOOSTER_FILE, _INFO_FILE]
+
+
+def read_booster_info(directory: Path, kind: str) -> dict[str, Any]:
+    """``model.json`` of a saved booster model of ``kind`` (raises ValueError for another kind)."""
+    info = read_json(Path(directory) / _INFO_FILE)
+    if info.get("kind", kind) != kind:
+        raise ValueError(f"it holds a {info.get('kind')!r} model, not {kind!r}")
+    return info
+
+
+def restore_booster(model: Any, directory: Path, info: Mapping[str, Any]) -> None:
+    """Load the booster next to ``info`` into ``model`` with the state every booster kind has."""
+    booster = xgb.Booster()
+    booster.load_model(Path(directory) / _BOOSTER_FILE)
+    model.features_ = [str(n) for n in info["features"]]
+    booster.feature_names = model.features_
+    model.booster_ = booster
+    model.best_iteration_ = int(info["best_iteration"])
+    model.train_rows_ = int(info["train_rows"])
+    model.train_base_rate_ = float(info["train_base_rate"])
+    model.warmup_ = int(info["warmup"])
+
+
 class _Steps(xgb.callback.TrainingCallback):
     """Reports each boosting round to the caller's ``on_step``."""
 
@@ -235,21 +277,7 @@ class XGBoostModel:
     def save(self, directory: Path) -> list[str]:
         """``model.ubj`` (XGBoost's binary JSON) and ``model.json`` (features, settings)."""
         self._check_fitted()
-        directory = Path(directory)
-        self.booster_.save_model(directory / _BOOSTER_FILE)
-        info = {
-            "kind": self.kind,
-            "config": self.params(),
-            "features": self.features_,
-            "best_iteration": self.best_iteration_,
-            "train_rows": self.train_rows_,
-            "train_base_rate": self.train_base_rate_,
-            "warmup": self.warmup_,
-            "feature_importance": self.feature_importance(),
-            "xgboost_version": xgb.__version__,
-        }
-        write_json(directory / _INFO_FILE, info)
-        return [_BOOSTER_FILE, _INFO_FILE]
+        return save_booster(self, directory)
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -258,19 +286,10 @@ class XGBoostModel:
         Raises:
             ModelError: a file is missing or not what :meth:`save` writes.
         """
-        directory = Path(directory)
         try:
-            info = read_json(directory / _INFO_FILE)
+            info = read_booster_info(directory, cls.kind)
             model = cls(XGBConfig(**info["config"]))
-            booster = xgb.Booster()
-            booster.load_model(directory / _BOOSTER_FILE)
+            restore_booster(model, directory, info)
         except (OSError, ValueError, KeyError, TypeError, xgb.core.XGBoostError) as exc:
             raise ModelError(f"Cannot load the XGBoost model in {directory}: {exc}") from exc
-        booster.feature_names = list(info["features"])
-        model.booster_ = booster
-        model.features_ = list(info["features"])
-        model.best_iteration_ = int(info["best_iteration"])
-        model.train_rows_ = int(info["train_rows"])
-        model.train_base_rate_ = float(info["train_base_rate"])
-        model.warmup_ = int(info["warmup"])
         return model

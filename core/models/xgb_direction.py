@@ -34,33 +34,32 @@ import xgboost as xgb
 
 from core.config import DirectionConfig, SignalConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
-from core.features.causal import FEATURES, compute_features
+from core.features.causal import FEATURES, compute_features, direction_labels
 from core.features.context import (
     CONTEXT_FEATURES,
     REFERENCE_SYMBOLS,
     context_features,
+    require_references,
 )
-from core.features.indicators import _f64, epoch_ms, gap_starts
 from core.models.base import (
     Dataset,
     Output,
     StepCallback,
     Task,
     VoteRule,
-    read_json,
     thread_count,
-    write_json,
 )
-from core.models.xgb import _Steps, gain_shares
+from core.models.calibration import CALIBRATED_RANGE, apply_calibrator, fit_calibrator
+from core.models.calibration import KINDS as CALIBRATION_KINDS
+from core.models.xgb import (
+    _Steps,
+    gain_shares,
+    read_booster_info,
+    restore_booster,
+    save_booster,
+)
 
 __all__ = ["CALIBRATED_RANGE", "DirectionModel", "direction_labels", "feature_layout"]
-
-_BOOSTER_FILE = "model.ubj"
-_INFO_FILE = "model.json"
-#: Calibrated probabilities are kept inside this range: isotonic regression puts exactly 0 or 1
-#: on a tail where the validation slice happened to hold one class only, which no finite sample
-#: justifies (and which would make the log loss infinite).
-CALIBRATED_RANGE = (0.001, 0.999)
 
 
 def _prefix(symbol: str) -> str:
@@ -83,40 +82,6 @@ def feature_layout(use_context: bool) -> list[str]:
         for symbol in REFERENCE_SYMBOLS:
             names += _reference_columns(symbol)
     return names
-
-
-def direction_labels(candles: pd.DataFrame, horizon: int) -> np.ndarray:
-    """Per candle: 1.0 when ``close[t + horizon] > close[t]``, 0.0 when lower, NaN when equal,
-    beyond the data, or when candles are missing between t and t + horizon (same gap rule as
-    :func:`core.features.causal.compute_targets`)."""
-    c = _f64(candles["close"])
-    n = len(c)
-    out = np.full(n, np.nan)
-    if horizon >= n:
-        return out
-    gaps = np.cumsum(gap_starts(candles))
-    future = c[horizon:]
-    now = c[: n - horizon]
-    spans_gap = gaps[horizon:] - gaps[: n - horizon] > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        move = np.log(future / now)
-    label = np.where(move > 0, 1.0, np.where(move < 0, 0.0, np.nan))
-    label[spans_gap | ~np.isfinite(move)] = np.nan
-    out[: n - horizon] = label
-    return out
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype="float64"), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _stamp(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
 class DirectionModel:
@@ -290,37 +255,9 @@ class DirectionModel:
         )
 
     def _calibrate(self, raw: np.ndarray, labels: np.ndarray) -> None:
-        kind = self.config.calibration
-        labels = labels.astype("int64")
-        if kind == "none":
-            self.calibration_note_ = "calibration off (calibration='none')"
-            return
-        if len(np.unique(labels)) < 2:
-            self.calibration_note_ = (
-                f"the {len(labels)} validation rows hold one class only: not calibrated"
-            )
-            return
-        if kind == "isotonic":
-            from sklearn.isotonic import IsotonicRegression
-
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            iso.fit(raw, labels)
-            self.calibrator_ = {
-                "kind": "isotonic",
-                "x": [float(v) for v in iso.X_thresholds_],
-                "y": [float(v) for v in iso.y_thresholds_],
-            }
-        else:
-            from sklearn.linear_model import LogisticRegression
-
-            platt = LogisticRegression(C=1e6, max_iter=1000)
-            platt.fit(_logit(raw)[:, None], labels)
-            self.calibrator_ = {
-                "kind": "sigmoid",
-                "coef": float(platt.coef_[0, 0]),
-                "intercept": float(platt.intercept_[0]),
-            }
-        self.calibration_note_ = f"{kind} on the {len(labels)} validation rows"
+        self.calibrator_, self.calibration_note_ = fit_calibrator(
+            self.config.calibration, raw, labels
+        )
 
     # ---- predicting -------------------------------------------------------------------------
 
@@ -336,16 +273,7 @@ class DirectionModel:
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Apply the validation-fitted calibrator to raw probabilities (identity if none)."""
-        cal = self.calibrator_
-        raw = np.asarray(raw, dtype="float64")
-        if cal is None:
-            return raw
-        if cal["kind"] == "isotonic":
-            # = IsotonicRegression.predict with out_of_bounds="clip" (linear between thresholds)
-            p = np.interp(raw, np.asarray(cal["x"]), np.asarray(cal["y"]))
-        else:
-            p = _sigmoid(cal["coef"] * _logit(raw) + cal["intercept"])
-        return np.clip(p, *CALIBRATED_RANGE)
+        return apply_calibrator(self.calibrator_, raw)
 
     def predict_output(self, X: np.ndarray) -> np.ndarray:
         """Calibrated P(the close ``horizon`` candles ahead is higher) per row of ``X``."""
@@ -373,28 +301,8 @@ class DirectionModel:
                 "This direction model was fit on arrays without the dataset's column layout; "
                 "predict_latest needs a model fit on make_dataset() rows."
             )
-        context = context or {}
-        missing = [s for s in self.context_symbols_ if s not in context]
-        if missing:
-            wanted = ", ".join(f"{s!r}: candles" for s in missing)
-            raise InsufficientDataError(
-                f"This direction model was trained with {', '.join(self.context_symbols_)} as "
-                f"context: pass their candles too (context={{{wanted}}}, for example from "
-                "core.features.context.load_references()), and fetch "
-                f"{', '.join(missing)} if they are not stored."
-            )
-        if len(candles):
-            last = int(epoch_ms(candles["open_time"].iloc[-1:])[0])
-            for symbol in self.context_symbols_:
-                ref = context[symbol]
-                ends = int(epoch_ms(ref["open_time"].iloc[-1:])[0]) if len(ref) else None
-                if ends is None or ends < last:
-                    seen = "nothing" if ends is None else _stamp(ends)
-                    raise InsufficientDataError(
-                        f"The {symbol} context ends at {seen}, before the last candle "
-                        f"({_stamp(last)}): top up {symbol} first."
-                    )
-        frame, _ = self._inputs(candles, {s: context[s] for s in self.context_symbols_})
+        refs = require_references(self.context_symbols_, context, candles)
+        frame, _ = self._inputs(candles, refs)
         row = frame.iloc[[-1]] if len(frame) else frame
         known = [n for n in frame.columns if not self._unused_reference(n)]
         undefined = known if row.empty else [n for n in known if pd.isna(row[n].iloc[0])]
@@ -441,25 +349,14 @@ class DirectionModel:
         """``model.ubj`` (XGBoost's binary JSON) and ``model.json`` (settings, features,
         calibrator as numbers)."""
         self._check_fitted()
-        directory = Path(directory)
-        self.booster_.save_model(directory / _BOOSTER_FILE)
-        info = {
-            "kind": self.kind,
-            "config": self.params(),
-            "features": self.features_,
-            "context_symbols": list(self.context_symbols_),
-            "best_iteration": self.best_iteration_,
-            "train_rows": self.train_rows_,
-            "train_base_rate": self.train_base_rate_,
-            "validation_rows": self.validation_rows_,
-            "warmup": self.warmup_,
-            "calibrator": self.calibrator_,
-            "calibration": self._calibration_info(),
-            "feature_importance": self.feature_importance(),
-            "xgboost_version": xgb.__version__,
-        }
-        write_json(directory / _INFO_FILE, info)
-        return [_BOOSTER_FILE, _INFO_FILE]
+        return save_booster(
+            self,
+            directory,
+            context_symbols=list(self.context_symbols_),
+            validation_rows=self.validation_rows_,
+            calibrator=self.calibrator_,
+            calibration=self._calibration_info(),
+        )
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -468,26 +365,15 @@ class DirectionModel:
         Raises:
             ModelError: a file is missing or not what :meth:`save` writes.
         """
-        directory = Path(directory)
         try:
-            info = read_json(directory / _INFO_FILE)
-            if info.get("kind") != cls.kind:
-                raise ValueError(f"it holds a {info.get('kind')!r} model, not {cls.kind!r}")
-            model = cls(DirectionConfig(**info["config"]))
-            booster = xgb.Booster()
-            booster.load_model(directory / _BOOSTER_FILE)
+            info = read_booster_info(directory, cls.kind)
             calibrator = info["calibrator"]
-            if calibrator is not None and calibrator["kind"] not in ("isotonic", "sigmoid"):
+            if calibrator is not None and calibrator["kind"] not in CALIBRATION_KINDS:
                 raise ValueError(f"unknown calibrator {calibrator['kind']!r}")
-            model.features_ = [str(n) for n in info["features"]]
-            booster.feature_names = model.features_
-            model.booster_ = booster
+            model = cls(DirectionConfig(**info["config"]))
+            restore_booster(model, directory, info)
             model.context_symbols_ = tuple(info["context_symbols"])
-            model.best_iteration_ = int(info["best_iteration"])
-            model.train_rows_ = int(info["train_rows"])
-            model.train_base_rate_ = float(info["train_base_rate"])
             model.validation_rows_ = int(info["validation_rows"])
-            model.warmup_ = int(info["warmup"])
             model.calibrator_ = calibrator
             model.calibration_note_ = str(info["calibration"]["note"])
         except (OSError, ValueError, KeyError, TypeError, xgb.core.XGBoostError) as exc:

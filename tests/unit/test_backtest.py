@@ -392,8 +392,8 @@ def test_a_coin_without_a_passing_model_is_no_edge():
 
 
 def test_confidences_for_many_calls_equal_the_calibration_lookup():
-    from core.signals.strategy import _confidences
     from core.signals.ensemble import FROM_VOTE
+    from core.signals.strategy import _confidences
 
     data, forecast = planted(5, strong_informed=True)
     rng = np.random.default_rng(0)
