@@ -15,8 +15,6 @@ in Keras' own format.
 from __future__ import annotations
 
 import io
-import os
-import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -31,15 +29,15 @@ from core.errors import InsufficientDataError, ModelError
 from core.features.causal import NEXT_CLOSE, compute_targets
 from core.models.base import (
     Dataset,
-    FitStep,
     Output,
     StepCallback,
     Task,
     VoteRule,
     read_json,
-    thread_count,
     write_json,
 )
+from core.models.calibration import _sigmoid
+from core.models.keras_runtime import _epoch_callback, _tensorflow
 
 __all__ = ["INPUTS", "LSTMModel"]
 
@@ -50,26 +48,6 @@ _KERAS_FILE = "model.keras"
 _WEIGHTS_FILE = "weights.npz"
 _INFO_FILE = "model.json"
 _CHUNK = 4096
-
-
-def _tensorflow() -> Any:
-    """Import Keras on TensorFlow, quiet, with the thread count set before TF starts its pools."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(thread_count())
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # TF already ran something in this process; its pools are fixed by now
-    import keras
-
-    return keras
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow warnings
 
 
 def raw_windows(candles: pd.DataFrame, window: int) -> np.ndarray:
@@ -385,21 +363,3 @@ class LSTMModel:
         model.keras_model_ = None
         model._keras_bytes = keras_bytes
         return model
-
-
-def _epoch_callback(keras: Any, on_step: StepCallback | None, total: int) -> Any:
-    """A Keras callback that reports each epoch's losses and an estimate of the time left."""
-
-    class Epochs(keras.callbacks.Callback):
-        def on_train_begin(self, logs: Any = None) -> None:
-            self.started = time.monotonic()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if on_step is None:
-                return
-            done = epoch + 1
-            per_epoch = (time.monotonic() - self.started) / done
-            metrics = {k: float(v) for k, v in (logs or {}).items() if k in ("loss", "val_loss")}
-            on_step(FitStep(done, total, metrics, per_epoch * (total - done)))
-
-    return Epochs()

@@ -34,7 +34,8 @@ from core.config import LSTMReturnConfig, SignalConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
 from core.features.indicators import _f64, epoch_ms, gap_starts
 from core.models.base import Dataset, Output, StepCallback, Task, VoteRule, read_json
-from core.models.lstm import LSTMModel, _tensorflow
+from core.models.keras_runtime import _tensorflow
+from core.models.lstm import LSTMModel
 
 __all__ = ["INPUTS", "NEXT_LOG_RETURN", "VOLATILITY_WINDOW", "LSTMReturnModel", "channels"]
 
