@@ -40,3 +40,12 @@ def test_core_never_imports_streamlit():
     for path in sorted((ROOT / "core").rglob("*.py")):
         text = path.read_text()
         assert "import streamlit" not in text and "from streamlit" not in text, path
+
+
+def test_no_core_module_is_over_400_lines():
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in sorted((ROOT / "core").rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, f"split these modules (400 lines at most): {long}"
