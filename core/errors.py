@@ -18,6 +18,7 @@ Callers catch the base class at the edge (page, CLI command, job process).
     │   ├── LocationBlockedError    451: api.binance.com refuses the user's location
     │   ├── BannedError             418: the IP is banned for a while
     │   └── BinanceUnavailableError 5xx, timeouts, cut bodies after every retry
+    │       └── UnreachableError    connection refused or host name unknown (no retries)
     ├── ModelError                  the model registry
     │   ├── ModelNotFoundError      no such model or version
     │   └── IntegrityError          an artifact whose checksum does not match
@@ -45,6 +46,7 @@ __all__ = [
     "StablecoinError",
     "SymbolError",
     "UnknownSymbolError",
+    "UnreachableError",
 ]
 
 
@@ -102,6 +104,10 @@ class BannedError(BinanceError):
 
 class BinanceUnavailableError(BinanceError):
     """Server errors, timeouts or cut bodies persisted after every retry."""
+
+
+class UnreachableError(BinanceUnavailableError):
+    """The host refused the connection or its name does not resolve: offline or a wrong URL."""
 
 
 class ModelError(CryptoVoltError):
