@@ -1,4 +1,9 @@
-"""CryptoVolt dashboard: the router and frame. Pages live in pages/, logic in core/."""
+"""CryptoVolt dashboard: the router and frame. Pages live in pages/, logic in core/.
+
+``streamlit run streamlit_app.py`` finds ``app`` below and serves it as an ``st.App`` (Streamlit's
+ASGI mode) with :class:`ui.server.BackendBaseUrl`, so deep links such as ``/charts`` connect
+without 404s; the app's script runs (and AppTest) take the ``__main__`` branch and draw pages.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,42 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.sidebar import render_sidebar
-
 ROOT = Path(__file__).resolve().parent
+ICON = ROOT / "static" / "favicon.png"  # a local file: no request to fonts.gstatic.com
 
-#: (file, title, icon); a page whose file does not exist yet is simply not offered.
+#: (file, title); a page whose file does not exist yet is simply not offered. No icons: an icon's
+#: text would become part of each link's accessible name ("database Data").
 PAGES = (
-    ("pages/data.py", "Data", ":material/database:"),
-    ("pages/charts.py", "Charts", ":material/candlestick_chart:"),
-    ("pages/training.py", "Training", ":material/model_training:"),
-    ("pages/models.py", "Models", ":material/leaderboard:"),
-    ("pages/signals.py", "Signals", ":material/traffic:"),
-    ("pages/backtest.py", "Backtest", ":material/history:"),
+    ("pages/data.py", "Data"),
+    ("pages/charts.py", "Charts"),
+    ("pages/training.py", "Training"),
+    ("pages/models.py", "Models"),
+    ("pages/signals.py", "Signals"),
+    ("pages/backtest.py", "Backtest"),
 )
 
 
 def main() -> None:
-    st.set_page_config(page_title="CryptoVolt", page_icon=":material/bolt:", layout="wide")
+    from ui.sidebar import render_sidebar
+
+    st.set_page_config(page_title="CryptoVolt", page_icon=str(ICON), layout="wide")
     pages = [
-        st.Page(path, title=title, icon=icon, default=(i == 0))
-        for i, (path, title, icon) in enumerate(p for p in PAGES if (ROOT / p[0]).exists())
+        st.Page(path, title=title, default=(i == 0))
+        for i, (path, title) in enumerate(p for p in PAGES if (ROOT / p[0]).exists())
     ]
     page = st.navigation(pages)
     render_sidebar()
     page.run()
 
 
-main()
+if __name__ == "__main__":
+    main()
+else:  # imported by `streamlit run` as the ASGI app
+    from starlette.middleware import Middleware
+
+    from ui.server import BackendBaseUrl
+
+    app = st.App(
+        __file__,
+        middleware=[Middleware(BackendBaseUrl, base_path=st.get_option("server.baseUrlPath"))],
+    )

@@ -8,7 +8,7 @@ from ui.frame import ensure_router
 
 ensure_router()
 
-st.title(":material/candlestick_chart: Charts")
+st.title("Charts")
 st.caption(
     "Candles with the indicators the models see, computed over every stored candle (TA-Lib where "
     "it has them). Exchange gaps are shown as gaps, never filled in."

@@ -8,7 +8,7 @@ from ui.frame import ensure_router
 
 ensure_router()
 
-st.title(":material/database: Data")
+st.title("Data")
 st.caption(
     "Closed Binance spot candles, every kline field, one file per coin and interval under "
     "data/raw/. Fetching again downloads only what is missing; gaps where Binance has no "
