@@ -18,7 +18,9 @@ numbers come back as the ``output`` of an ``xgboost`` / ``lstm`` vote.
 
 Lines are only ever appended, under an exclusive ``flock`` so two processes (the app and a cron
 CLI run) cannot interleave or duplicate; a reader skips a half-written last line, so a process
-killed mid-write loses at most that one line and never corrupts the rest.
+killed mid-write loses at most that one line and never corrupts the rest. Each line is written
+once and sealed on a sha256 chain (``seq``, ``prev``, ``hash``; :mod:`core.signals.journal_chain`),
+so :func:`verify` (``python -m core journal verify``) finds an edited or a deleted line.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ import pandas as pd
 
 from core import config
 from core.config import Interval
+from core.signals import journal_chain
 
 __all__ = [
     "COLUMNS",
@@ -47,6 +49,7 @@ __all__ = [
     "record",
     "resolve",
     "resolve_stored",
+    "verify",
 ]
 
 #: Status of a NO EDGE entry: nothing was called, so nothing is judged.
@@ -128,21 +131,14 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    data = "".join(json.dumps(r, default=str) + "\n" for r in rows).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        with open(path, "rb") as check:  # a torn last line from a killed writer is ended first
-            check.seek(0, os.SEEK_END)
-            if check.tell():
-                check.seek(-1, os.SEEK_END)
-                if check.read(1) != b"\n":
-                    data = b"\n" + data
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    journal_chain.append(path, rows)
+
+
+def verify() -> list[journal_chain.ChainReport]:
+    """Check both journal files against their hash chains (:mod:`core.signals.journal_chain`):
+    one report per file, whose ``problems`` name every edited, deleted or inserted line."""
+    with _locked():
+        return [journal_chain.verify_file(p) for p in (_signals_path(), _outcomes_path())]
 
 
 def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None = None) -> int:
