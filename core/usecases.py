@@ -6,8 +6,9 @@
 * :func:`top_up_candles`: fetch only the candles missing since the last stored one.
 * :func:`promote`: champion / challenger by hand: a version whose gates fail, or that does not
   beat a champion whose gates pass, is refused unless forced.
-* Words: :func:`gate_words`, :func:`verdict_words`, :func:`vote_words` say in plain words what a
-  model card or a member's vote means, the same way on the screen and in the terminal.
+* Words (:mod:`core.words`, re-exported here): :func:`gate_words`, :func:`verdict_words`,
+  :func:`vote_words`, :func:`stale_words`, :func:`training_words` say in plain words what a model
+  card, a member's vote or a STALE signal means, the same way on the screen and in the terminal.
 
 Nothing here imports Streamlit (or TensorFlow).
 """
@@ -26,11 +27,22 @@ from core.config import Interval, SignalConfig
 from core.data.coins import parse_coin
 from core.errors import CryptoVoltError, ModelError
 from core.models.base import Output
-from core.registry.metadata import Gate, ModelMetadata
+from core.registry.metadata import ModelMetadata
 from core.signals import journal
 from core.signals.ensemble import SignalKind
-from core.signals.live import CoinModels, ModelVote, Signal, load_coin_models, signal_from_models
+from core.signals.live import CoinModels, Signal, load_coin_models, signal_from_models
 from core.signals.live import symbols_with_models as _symbols_with_models
+from core.signals.signal import current_time
+from core.words import (
+    age_text,
+    gate_words,
+    headline,
+    span_words,
+    stale_words,
+    training_words,
+    verdict_words,
+    vote_words,
+)
 
 __all__ = [
     "LiveSignals",
@@ -41,7 +53,10 @@ __all__ = [
     "live_signals",
     "promote",
     "promotion_problems",
+    "span_words",
+    "stale_words",
     "top_up_candles",
+    "training_words",
     "verdict_words",
     "vote_words",
 ]
@@ -69,14 +84,6 @@ class TopUp:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-def age_text(last_close: pd.Timestamp | None, now: datetime) -> str:
-    """``"3 h old"`` / ``"12.5 days old"`` for a candle that closed at ``last_close``."""
-    if last_close is None:
-        return "no candles stored"
-    hours = (pd.Timestamp(now) - last_close).total_seconds() / 3600
-    return f"{hours:.0f} h old" if hours < 48 else f"{hours / 24:.1f} days old"
 
 
 def _step(timeframe: str) -> pd.Timedelta:
@@ -186,12 +193,15 @@ def live_signals(
 ) -> LiveSignals:
     """Every asked coin's live signal (default: every coin with a promoted model), journalled.
 
-    With ``refresh`` the candles are topped up first (:func:`top_up_candles`). Each signal shown
-    is recorded in the journal under ``source`` (``None``: not recorded), and journal entries
-    whose horizon has passed are judged against the closes (the ones loaded here, else the
-    store). ``models``, ``candles`` and ``compute`` replace loading a coin's models, its candles
-    and computing its signal (the UI passes cached versions of each). ``now`` (default the
-    clock) is when the top-up and the journal think it is (the watch loop's clock).
+    With ``refresh`` the candles are topped up first (:func:`top_up_candles`). Every signal is
+    judged at ``now``: one whose last closed candle is older than its horizon is STALE. Each
+    signal shown is recorded in the journal under ``source`` (``None``: not recorded), except
+    STALE ones (they call nothing); journal entries whose horizon has passed are judged against
+    the closes (the ones loaded here, else the store). ``models``, ``candles`` and ``compute``
+    replace loading a coin's models, its candles and computing its signal (the UI passes cached
+    versions of each). ``now`` (default :func:`~core.signals.signal.current_time`: the clock, or
+    ``CRYPTOVOLT_NOW``) is when the staleness check, the top-up and the journal think it is (the
+    watch loop's clock).
 
     Raises nothing for one coin (its message lands in ``errors``); a broken registry raises
     what the registry raises.
@@ -208,7 +218,8 @@ def live_signals(
     )
     load_models = models or (lambda s: load_coin_models(s, registry, config=config))
     load_frame = candles or (lambda s, tf: load_candles(s, tf))
-    signal_of = compute or signal_from_models
+    when = pd.Timestamp(now) if now is not None else current_time()
+    signal_of = compute or (lambda b, f: signal_from_models(b, f, now=when.to_pydatetime()))
     top_up = None
     if refresh and chosen:
         top_up = top_up_candles(chosen, patient=patient, now=now)
@@ -222,120 +233,15 @@ def live_signals(
             records.update({x.member.name: x.record for x in bundle.loaded})
             frame = load_frame(symbol, bundle.timeframe)
             frames[(symbol, bundle.timeframe)] = frame
-            signals.append(signal_of(bundle, frame))
+            signals.append(signal_of(bundle, frame).at(when))
         except CryptoVoltError as exc:
             errors[symbol] = str(exc)
-    recorded = journal.record(signals, source=source, now=now) if signals and source else 0
+    calls = [s for s in signals if s.signal is not SignalKind.STALE]
+    recorded = journal.record(calls, source=source, now=now) if calls and source else 0
     resolved = journal.resolve_stored(candles=frames, now=now)
     return LiveSignals(
         tuple(signals), errors, records, top_up, recorded, resolved, journal.hit_rates()
     )
-
-
-# ---- words ---------------------------------------------------------------------------------
-
-_OPERATORS = (" <= ", " >= ", " > ", " < ")
-
-
-def _num(value: float | None) -> str:
-    return "not measured" if value is None else f"{value:.3g}"
-
-
-def gate_words(gate: Gate) -> str:
-    """One gate in words: ``"AUC 95% lower bound is 0.471, needs > 0.5"``."""
-    for op in _OPERATORS:
-        what, sep, need = gate.rule.partition(op)
-        if sep:
-            break
-    else:
-        return f"{gate.rule}: {_num(gate.value)}"
-    value = _num(gate.value)
-    if gate.value is not None and gate.threshold is not None and value == f"{gate.threshold:.3g}":
-        value = f"{gate.value:.6g}"  # 1.0003 against 1: show the digits that decide it
-    if gate.threshold is not None and not need.strip()[:1].isdigit():
-        need = f"{need} ({gate.threshold:.3g})"
-    return f"{what} is {value}, needs {op.strip()} {need}"
-
-
-def verdict_words(record: ModelMetadata) -> str:
-    """Whether a version has an edge, and if not which gates failed, in one sentence."""
-    card = record.card
-    if card is None:
-        return "No edge: trained before model cards existed, so no gate was measured; retrain it."
-    if card.passed:
-        return f"Has an edge: it passes all {len(card.gates)} gates on the test window."
-    failed = [gate_words(g) for g in card.gates.values() if not g.passed]
-    if not failed:
-        return "No edge: no gate was measured."
-    return f"No edge: fails {len(failed)} of {len(card.gates)} gates: " + "; ".join(failed) + "."
-
-
-#: The card metrics a one-line headline shows, per output: (metric, label).
-_HEADLINE = {
-    Output.PROBABILITY.value: (("roc_auc", "AUC"), ("direction_auc", "direction AUC")),
-    Output.RETURN.value: (("mase", "MASE"), ("directional_accuracy", "direction hit rate")),
-    Output.PRICE.value: (("mase", "MASE"), ("directional_accuracy", "direction hit rate")),
-}
-
-
-def headline(record: ModelMetadata) -> str:
-    """The card's key test-window numbers beside their baselines, with 95% intervals:
-    ``"AUC 0.657 [0.62, 0.69] vs 0.5 · direction AUC 0.657 [0.62, 0.69] vs 0.5"``."""
-    card = record.card
-    if card is None:
-        from core.registry.model_registry import headline_metrics
-
-        numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(record.to_dict()).items())
-        return f"{numbers} (no card)".strip()
-    parts = []
-    for key, label in _HEADLINE.get(card.output, ()):
-        value = card.metrics.get(key)
-        if value is None:
-            continue
-        text = f"{label} {value:.4g}"
-        interval = card.intervals.get(key) or {}
-        if interval.get("low") is not None and interval.get("high") is not None:
-            text += f" [{interval['low']:.3g}, {interval['high']:.3g}]"
-        base = card.baselines.get(key)
-        if base is None and key == "directional_accuracy":
-            base = card.baselines.get("majority_direction")
-        if base is not None:
-            text += f" vs {base:.3g}"
-        parts.append(text)
-    return " · ".join(parts)
-
-
-def _output_words(vote: ModelVote, output: Output | None) -> str:
-    if vote.output is None:
-        return "no output on these candles"
-    if output is Output.PROBABILITY:
-        side = "above" if (vote.edge or 0.0) >= 0 else "below"
-        edge = "" if vote.edge is None else f" ({abs(vote.edge):.3f} {side} its base rate)"
-        return f"probability {vote.output:.3f}{edge}"
-    if output is Output.RETURN:
-        return f"forecast return {vote.output:+.3%}"
-    if output is Output.PRICE:
-        edge = "" if vote.edge is None else f" ({math.expm1(vote.edge):+.2%})"
-        return f"forecast close {vote.output:,.6g}{edge}"
-    return f"output {vote.output:.4g}"
-
-
-def vote_words(vote: ModelVote, record: ModelMetadata | None = None) -> str:
-    """One member's part in a signal: what it says and whether it votes, and if not, why.
-
-    ``"XGBoost direction (xgb_direction_btcusdt v1): probability 0.375 (0.102 below its base
-    rate) → votes BEARISH"``.
-    """
-    output = record.vote.output if record is not None and record.vote else None
-    head = f"{vote.label} ({vote.name} {vote.version}): {_output_words(vote, output)}"
-    if not vote.passed:
-        why = verdict_words(record) if record is not None else vote.reason
-        return f"{head} → does not vote. {why}"
-    if vote.vote is None:
-        return f"{head} → does not vote ({vote.reason})"
-    if vote.vote is SignalKind.NEUTRAL:
-        return f"{head} → no view (inside its margin)"
-    return f"{head} → votes {vote.vote.value}"
 
 
 # ---- champion / challenger by hand ---------------------------------------------------------

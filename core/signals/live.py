@@ -10,12 +10,15 @@ walk-forward folds) among calls of the same kind and similar strength, with its 
 ``interval``, the number of calls behind it (``support``) and ``base_rate``: how often the called
 outcome happened anyway. ``test_hit_rate`` is how that cell did on the later test window.
 ``candle_time`` is the open time (UTC) of the last closed candle the signal was computed on.
+Every signal is judged at ``now`` (default :func:`~core.signals.signal.current_time`): on a last
+candle older than its horizon it is STALE (:meth:`Signal.at`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -34,7 +37,7 @@ from core.signals.ensemble import (
     build_calibration,
     combine_votes,
 )
-from core.signals.signal import ModelVote, Signal
+from core.signals.signal import ModelVote, Signal, current_time
 
 __all__ = [
     "CoinModels",
@@ -193,8 +196,10 @@ def signal_from_models(
     candles: pd.DataFrame,
     *,
     context: Mapping[str, pd.DataFrame] | None = None,
+    now: datetime | None = None,
 ) -> Signal:
-    """The signal for the last candle of ``candles`` (closed candles only, store schema).
+    """The signal for the last candle of ``candles`` (closed candles only, store schema), judged
+    at ``now`` (default: :func:`current_time`): STALE when that candle is older than the horizon.
 
     Raises:
         NoDataError: ``candles`` is empty.
@@ -236,6 +241,7 @@ def signal_from_models(
                 vote,
                 m.passed,
                 reason,
+                **ModelVote.window_of(x.record),
             )
         )
     common = dict(
@@ -248,6 +254,7 @@ def signal_from_models(
         candle_time=pd.Timestamp(candles["open_time"].iloc[-1]),
         votes=tuple(shown),
     )
+    when = now if now is not None else current_time()
     cal = models.calibration
     if cal is None or not vote_values:
         failed = "; ".join(f"{v.label}: {v.reason}" for v in shown)
@@ -264,7 +271,7 @@ def signal_from_models(
             strength=0.0,
             bucket=None,
             **common,
-        )
+        ).at(when)
     total = combine_votes(np.array([vote_values]), require_agreement=config.require_agreement)
     kind = FROM_VOTE[int(total[0])]
     strength = float(cal.strengths(edges)[0])
@@ -283,19 +290,25 @@ def signal_from_models(
         strength=strength,
         bucket=conf.bucket,
         **common,
-    )
+    ).at(when)
 
 
 def compute_signal(
-    symbol: str, registry: Any, candles: pd.DataFrame, *, config: SignalConfig | None = None
+    symbol: str,
+    registry: Any,
+    candles: pd.DataFrame,
+    *,
+    config: SignalConfig | None = None,
+    now: datetime | None = None,
 ) -> Signal:
-    """Load a coin's promoted models and compute its signal on ``candles``.
+    """Load a coin's promoted models and compute its signal on ``candles`` (judged at ``now``).
 
     Raises:
         ModelNotFoundError: the coin has no trained model.
         NoDataError / InsufficientDataError: no or too few candles.
     """
-    return signal_from_models(load_coin_models(symbol, registry, config=config), candles)
+    models = load_coin_models(symbol, registry, config=config)
+    return signal_from_models(models, candles, now=now)
 
 
 def compute_signals(
@@ -305,8 +318,9 @@ def compute_signals(
     candles: Mapping[str, pd.DataFrame] | None = None,
     config: SignalConfig | None = None,
     models: Callable[[str], CoinModels] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Signal], dict[str, str]]:
-    """Signals for many coins (default: every coin with a promoted model).
+    """Signals for many coins (default: every coin with a promoted model), judged at ``now``.
 
     ``candles`` maps symbol → frame; missing coins are read from the store with the model's
     interval. ``models(symbol)`` supplies loaded :class:`CoinModels` (the UI's cache); by
@@ -328,7 +342,7 @@ def compute_signals(
             if frame is None:
                 frame = load_candles(symbol, bundle.timeframe)
             context = given or None
-            signals.append(signal_from_models(bundle, frame, context=context))
+            signals.append(signal_from_models(bundle, frame, context=context, now=now))
         except CryptoVoltError as exc:
             errors[symbol] = str(exc)
     return signals, errors

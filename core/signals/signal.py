@@ -1,15 +1,74 @@
-"""The signal record: one coin's call (or NO EDGE) and each member model's part in it."""
+"""The signal record: one coin's call (or NO EDGE, or STALE) and each member model's part in it.
+
+**STALE.** A call is about the ``horizon`` candles after the last closed one. Once the last
+closed candle is older than that (``now - close > horizon x timeframe``) the call is about a past
+that has already happened, so :meth:`Signal.at` turns it into STALE: no direction, no
+confidence, and the reason in words. A NO EDGE signal stays NO EDGE (it called nothing anyway)
+with ``stale`` set. ``now`` is injected (:func:`current_time` by default: the wall clock, or
+``CRYPTOVOLT_NOW`` when set, for tests and replays).
+
+**Training window.** Each member carries the span of candles it learned from and was tested on
+and when it was trained; :attr:`Signal.past_training` is how far the signal's candle lies past
+the last candle any member saw, and :attr:`Signal.far_past_training` says when that is more than
+:data:`FAR_PAST_TRAINING` (the market it learned may be gone).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
+from core.config import Interval
+from core.errors import ConfigError
 from core.signals.ensemble import SignalKind
 
-__all__ = ["ModelVote", "Signal", "SignalKind"]
+__all__ = ["FAR_PAST_TRAINING", "ModelVote", "Signal", "SignalKind", "current_time"]
+
+#: A signal applied to candles this far past its models' data gets a warning.
+FAR_PAST_TRAINING = pd.Timedelta(days=30)
+#: ``CRYPTOVOLT_NOW=2025-05-30T12:00:00Z`` makes :func:`current_time` return that time.
+NOW_ENV = "CRYPTOVOLT_NOW"
+
+
+def current_time() -> pd.Timestamp:
+    """Now in UTC, or the time in ``CRYPTOVOLT_NOW`` (ISO 8601) when it is set.
+
+    Raises:
+        ConfigError: ``CRYPTOVOLT_NOW`` is set but is not a time.
+    """
+    text = os.environ.get(NOW_ENV, "").strip()
+    if not text:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ConfigError(
+            f"{NOW_ENV}={text!r} is not a time: use ISO 8601 like 2025-05-30T12:00:00Z, "
+            "or unset it to use the clock."
+        )
+    return _utc(stamp)
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _time(value: Any) -> pd.Timestamp | None:
+    """A UTC timestamp from an ISO string (None when missing or unreadable)."""
+    if value is None or value == "":
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        return None
+    return None if pd.isna(stamp) else _utc(stamp)
 
 
 @dataclass(frozen=True)
@@ -25,8 +84,29 @@ class ModelVote:
     vote: SignalKind | None  # None: does not vote (gates failed)
     passed: bool
     reason: str
+    #: First / last candle it was fitted on, last candle it was tested on, when it was trained.
+    trained_from: pd.Timestamp | None = None
+    trained_to: pd.Timestamp | None = None
+    tested_to: pd.Timestamp | None = None
+    trained_at: pd.Timestamp | None = None
+
+    @classmethod
+    def window_of(cls, record: Any) -> dict[str, pd.Timestamp | None]:
+        """``trained_from / trained_to / tested_to / trained_at`` of a
+        :class:`~core.registry.metadata.ModelMetadata` (its split, else its data range)."""
+        split, data = record.split or {}, record.data or {}
+        train, test = split.get("train") or {}, split.get("test") or {}
+        return {
+            "trained_from": _time(train.get("start") or data.get("start")),
+            "trained_to": _time(train.get("end") or data.get("end")),
+            "tested_to": _time(test.get("end") or data.get("end")),
+            "trained_at": _time(record.created_at),
+        }
 
     def to_dict(self) -> dict[str, Any]:
+        def iso(t: pd.Timestamp | None) -> str | None:
+            return None if t is None else t.isoformat()
+
         return {
             "kind": self.kind,
             "label": self.label,
@@ -37,6 +117,10 @@ class ModelVote:
             "vote": None if self.vote is None else self.vote.value,
             "gates_passed": self.passed,
             "reason": self.reason,
+            "trained_from": iso(self.trained_from),
+            "trained_to": iso(self.trained_to),
+            "tested_to": iso(self.tested_to),
+            "trained_at": iso(self.trained_at),
         }
 
 
@@ -63,6 +147,80 @@ class Signal:
     price: float
     candle_time: pd.Timestamp
     votes: tuple[ModelVote, ...]
+    #: The last closed candle is older than the horizon (judged at ``as_of``, see :meth:`at`).
+    stale: bool = False
+    as_of: pd.Timestamp | None = None
+
+    @property
+    def step(self) -> pd.Timedelta:
+        return pd.Timedelta(milliseconds=Interval.parse(self.timeframe).milliseconds)
+
+    @property
+    def closed_at(self) -> pd.Timestamp:
+        """When the last candle closed (its open time + one timeframe)."""
+        return _utc(self.candle_time) + self.step
+
+    @property
+    def age(self) -> pd.Timedelta | None:
+        """How long before ``as_of`` the last candle closed (None until judged)."""
+        return None if self.as_of is None else self.as_of - self.closed_at
+
+    @property
+    def stale_after(self) -> pd.Timedelta:
+        """A call is stale once its last candle is older than this: ``horizon`` candles."""
+        return self.horizon * self.step
+
+    @property
+    def seen_to(self) -> pd.Timestamp | None:
+        """The last candle any member was trained or tested on."""
+        ends = [t for v in self.votes for t in (v.tested_to, v.trained_to) if t is not None]
+        return max(ends) if ends else None
+
+    @property
+    def past_training(self) -> pd.Timedelta | None:
+        """How far the signal's candle lies past :attr:`seen_to` (None: unknown)."""
+        seen = self.seen_to
+        return None if seen is None else self.closed_at - seen
+
+    @property
+    def far_past_training(self) -> bool:
+        gap = self.past_training
+        return gap is not None and gap > FAR_PAST_TRAINING
+
+    def at(self, now: datetime | pd.Timestamp) -> Signal:
+        """This signal judged at ``now``: a call on a last candle older than the horizon becomes
+        STALE (no direction, no confidence, members do not vote); NO EDGE keeps its reason and
+        gets ``stale=True``. A STALE signal stays STALE (only new candles make a fresh one)."""
+        now = _utc(now)
+        stale = self.stale or now - self.closed_at > self.stale_after
+        if not stale or self.signal in (SignalKind.NO_EDGE, SignalKind.STALE):
+            return replace(self, stale=stale, as_of=now)
+        why = (
+            f"The last closed candle ({self.closed_at:%Y-%m-%d %H:%M} UTC) is older than the "
+            f"signal's horizon of {self.horizon} x {self.timeframe}, so a call on it would be "
+            "about the past: top the candles up to get a signal."
+        )
+        votes = tuple(
+            replace(v, vote=None, reason="stale candles: no vote") if v.passed else v
+            for v in self.votes
+        )
+        return replace(
+            self,
+            signal=SignalKind.STALE,
+            reason=why,
+            confidence=None,
+            interval=(None, None),
+            support=0,
+            base_rate=None,
+            test_hit_rate=None,
+            test_support=0,
+            ece_out_of_time=None,
+            strength=0.0,
+            bucket=None,
+            votes=votes,
+            stale=True,
+            as_of=now,
+        )
 
     @property
     def models(self) -> dict[str, str]:
@@ -83,6 +241,8 @@ class Signal:
             return f"the close {after} is below {self.price:,.6g}"
         if self.signal is SignalKind.NEUTRAL:
             return f"the close {after} is within ±{self.neutral_band:.2%} of {self.price:,.6g}"
+        if self.signal is SignalKind.STALE:
+            return "no call: the last closed candle is older than the horizon"
         return "no call: no model has shown an edge out of sample"
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +266,11 @@ class Signal:
             "timeframe": self.timeframe,
             "price": self.price,
             "candle_time": self.candle_time.isoformat(),
+            "stale": self.stale,
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "age_hours": None if self.age is None else round(self.age.total_seconds() / 3600, 2),
+            "seen_to": None if self.seen_to is None else self.seen_to.isoformat(),
+            "far_past_training": self.far_past_training,
             "gates_passed": self.gates_passed,
             "models": self.models,
             "votes": [v.to_dict() for v in self.votes],

@@ -328,6 +328,11 @@ def candles_for(n: int, price: float = 100.0) -> pd.DataFrame:
     return pd.DataFrame({"open_time": START + HOUR * np.arange(n), "close": np.full(n, price)})
 
 
+def fresh(n: int) -> pd.Timestamp:
+    """A ``now`` one hour after the last of :func:`candles_for` ``(n)`` closed: not stale."""
+    return START + HOUR * (n + 1)
+
+
 def record(m: Member) -> ModelMetadata:
     return ModelMetadata(
         name=m.name,
@@ -370,7 +375,7 @@ def test_live_signal_carries_its_evidence_for_any_set_of_kinds(kinds):
         (member(frame(UP_CALLS[k][0], moves, column=KINDS[k][0]), k), UP_CALLS[k][1]) for k in kinds
     ]
     config = SignalConfig(strength_buckets=1, min_support=1)
-    signal = signal_from_models(bundle(members, config), candles_for(100))
+    signal = signal_from_models(bundle(members, config), candles_for(100), now=fresh(100))
     assert signal.signal is SignalKind.BULLISH and signal.reason is None
     assert signal.confidence == pytest.approx(0.5)  # 40 of 80 fold calls were right
     assert signal.support == 80 and signal.base_rate == pytest.approx(0.5)
@@ -413,7 +418,9 @@ def test_a_member_whose_gates_failed_is_shown_but_does_not_vote():
         reason="no edge: auc 0.49 fails 'AUC 95% lower bound > 0.5'",
     )
     # the failing member would say BEARISH (0.1 is far below 0.5); it must not count
-    signal = signal_from_models(bundle([(good, 0.01), (bad, 0.1)], EXACT), candles_for(100))
+    signal = signal_from_models(
+        bundle([(good, 0.01), (bad, 0.1)], EXACT), candles_for(100), now=fresh(100)
+    )
     assert signal.signal is SignalKind.BULLISH
     votes = {v.kind: v for v in signal.votes}
     assert votes["lstm_return"].vote is SignalKind.BULLISH
@@ -446,7 +453,7 @@ def test_a_coin_whose_members_all_failed_their_gates_shows_no_edge_with_the_reas
     ]
     models = bundle(failed, SignalConfig())
     assert models.calibration is None and models.voting == ()
-    signal = signal_from_models(models, candles_for(100))
+    signal = signal_from_models(models, candles_for(100), now=fresh(100))
     assert signal.signal is SignalKind.NO_EDGE
     assert signal.confidence is None and signal.support == 0 and signal.base_rate is None
     assert "mase 1.01" in signal.reason and "auc 0.5" in signal.reason
@@ -484,7 +491,7 @@ def test_load_coin_models_reads_cards_from_the_registry_and_only_passing_members
     models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
     assert [x.member.kind for x in models.loaded] == ["xgb_direction", "xgboost"]
     assert models.calibration is None and models.horizon == 6
-    signal = signal_from_models(models, candles_for(100))
+    signal = signal_from_models(models, candles_for(100), now=fresh(100))
     assert signal.signal is SignalKind.NO_EDGE and "auc 0.49" in signal.reason
 
     # a passing version of one kind: it votes, and its confidence comes from its fold rows
@@ -492,6 +499,6 @@ def test_load_coin_models_reads_cards_from_the_registry_and_only_passing_members
     registry.save(JsonModel(), meta, predictions=frame(0.9, moves, column="probability"))
     models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
     assert [x.member.name for x in models.voting] == ["xgb_direction_btcusdt"]
-    signal = signal_from_models(models, candles_for(100))
+    signal = signal_from_models(models, candles_for(100), now=fresh(100))
     assert signal.signal is SignalKind.BULLISH and signal.support == 80
     assert signal.gates_passed == {"xgb_direction_btcusdt": True, "xgboost_btcusdt": False}
