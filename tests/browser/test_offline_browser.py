@@ -1,0 +1,85 @@
+"""Offline really offline: every page, opened by its own URL, makes no request to another host,
+gets no 4xx/5xx and logs no console error; navigation links are named by their labels.
+
+The pages come from the app's navigation as the browser shows it (not a fixed list), so a page
+added to streamlit_app.py is checked too.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _watch(page) -> list[str]:
+    """Record on ``page`` every console error, page error, failed or 4xx/5xx request and request
+    to a non-local host, as one line each."""
+    problems: list[str] = []
+
+    def on_request(request) -> None:
+        url = request.url
+        if urlparse(url).scheme in ("data", "blob"):
+            return
+        if urlparse(url).hostname not in LOCAL_HOSTS:
+            problems.append(f"request to a non-local host: {url}")
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            problems.append(f"HTTP {response.status}: {response.url}")
+
+    page.on("request", on_request)
+    page.on("response", on_response)
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text} ({m.location.get('url')})")
+            if m.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    return problems
+
+
+def _settle(page) -> None:
+    """Wait until the page's script has run and its elements have drawn."""
+    page.locator("h1").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=90_000
+    )
+    page.wait_for_timeout(1_500)  # plotly, fonts and the favicon load after the script ends
+
+
+def test_every_page_opened_by_url_stays_on_this_machine(home_with_sample, start_app, browser_page):
+    url = start_app()
+    page = browser_page
+    problems = _watch(page)
+    page.goto(url)
+    _settle(page)
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    nav = [
+        (links.nth(i).inner_text().strip(), links.nth(i).get_attribute("href"))
+        for i in range(links.count())
+    ]
+    assert len(nav) >= 6, nav
+    for label, _ in nav:
+        # The accessible name is the label alone: no icon ligature text ("database Data").
+        assert page.get_by_role("link", name=label, exact=True).count() == 1, label
+    for label, href in nav:
+        assert href and urlparse(href).hostname in LOCAL_HOSTS
+        page.goto(href)  # a deep link, as a bookmark or a reload opens it
+        _settle(page)
+        assert_no_exception(page)
+        current = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
+        assert current.inner_text().strip() == label, f"{href} opened {current.inner_text()!r}"
+    favicon = page.locator('link[rel="shortcut icon"]').get_attribute("href") or ""
+    assert urlparse(favicon).hostname in (LOCAL_HOSTS | {None}), favicon
+    assert not problems, "\n".join(problems)
