@@ -11,6 +11,8 @@ gives the same candle, whatever the page.
 Faults (``fail_next``): ``429``/``418`` with ``Retry-After``, ``500``/``502``/``503``, ``451``,
 ``cut`` (a Content-Length larger than the body, then the connection closes), ``badjson``,
 ``reset`` (connection closed without an answer). Unknown symbols answer 400 with code -1121.
+``scale`` (or ``set_scale``) multiplies a symbol's prices from then on, so a top-up after it
+meets the stored candles with a jump (a different source, for the seam check).
 
     with FakeBinance(listed_hours=500, latency=0.05) as fake:
         fetch_coins(["BTC"], base_url=fake.url)
@@ -79,6 +81,7 @@ class _State:
     unknown: set[str]
     gaps: dict[str, list[tuple[int, int]]]
     latency: float
+    scale: dict[str, float] = field(default_factory=dict)
     faults: list[_Fault] = field(default_factory=list)
     log: list[Request] = field(default_factory=list)
     weight: dict[int, int] = field(default_factory=dict)
@@ -92,9 +95,9 @@ def _price(symbol: str, k: int) -> float:
     return base * math.exp(wave)
 
 
-def _kline(symbol: str, open_ms: int, step: int) -> list:
+def _kline(symbol: str, open_ms: int, step: int, scale: float = 1.0) -> list:
     k = open_ms // step
-    open_, close = _price(symbol, k - 1), _price(symbol, k)
+    open_, close = scale * _price(symbol, k - 1), scale * _price(symbol, k)
     high = max(open_, close) * (1 + 0.001 * (1 + k % 5))
     low = min(open_, close) * (1 - 0.001 * (1 + k % 3))
     volume = 100 + (k * 7919) % 1000 / 10
@@ -233,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         for open_ms in opens:
             if any(lo <= open_ms < hi for lo, hi in gaps):
                 continue
-            rows.append(_kline(symbol, open_ms, step))
+            rows.append(_kline(symbol, open_ms, step, state.scale.get(symbol, 1.0)))
             if len(rows) >= limit:
                 break
         return rows
@@ -270,6 +273,7 @@ class FakeBinance:
             unless listed).
         gaps: per symbol, ``(from_ms, to_ms)`` spans with no candles (exchange halts).
         latency: seconds added to every request.
+        scale: per symbol, a factor on every price (1 unless given; see ``set_scale``).
     """
 
     def __init__(
@@ -283,6 +287,7 @@ class FakeBinance:
         unknown: Iterable[str] = ("FOOUSDT",),
         gaps: dict[str, list[tuple[int, int]]] | None = None,
         latency: float = 0.0,
+        scale: dict[str, float] | None = None,
     ) -> None:
         def clock() -> int:
             return now_ms if now_ms is not None else int(time.time() * 1000)
@@ -298,6 +303,7 @@ class FakeBinance:
             unknown=set(unknown),
             gaps=dict(gaps or {}),
             latency=latency,
+            scale=dict(scale or {}),
         )
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = self.state
@@ -336,6 +342,11 @@ class FakeBinance:
 
     def set_latency(self, seconds: float) -> None:
         self.state.latency = seconds
+
+    def set_scale(self, symbol: str, factor: float) -> None:
+        """Multiply ``symbol``'s prices by ``factor`` from now on (every page, old and new)."""
+        with self.state.lock:
+            self.state.scale[symbol] = factor
 
     @property
     def requests(self) -> list[Request]:

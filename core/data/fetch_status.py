@@ -18,7 +18,9 @@ __all__ = [
     "FetchStatus",
     "candle_range",
     "coverage_status",
+    "data_age",
     "expected_candles",
+    "failure_sentence",
     "now_ms",
     "to_ms",
 ]
@@ -53,7 +55,11 @@ class FetchEvent:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """The outcome of one coin: status, candles added, the reason in words, what is stored."""
+    """The outcome of one coin: status, candles added, the reason in words, what is stored.
+
+    ``seam`` is set (sentences from :func:`core.data.seam.seam_report`) when the new candles do
+    not join the stored ones: a price jump far larger than a candle's move where they meet.
+    """
 
     symbol: str
     status: FetchStatus
@@ -61,6 +67,7 @@ class FetchResult:
     reason: str
     coverage: store.Coverage | None
     note: str = ""
+    seam: str = ""
 
 
 def to_ms(ts: pd.Timestamp) -> int:
@@ -110,3 +117,37 @@ def coverage_status(cov: store.Coverage, *, now: datetime | None = None) -> tupl
         FetchStatus.PARTIAL,
         f"{behind:,} newer candle(s) not fetched yet (last {cov.last:%Y-%m-%d %H:%M} UTC)",
     )
+
+
+def data_age(
+    last: pd.Timestamp | None, interval: str = "1h", *, now: datetime | None = None
+) -> str:
+    """How old stored candles are, in words: ``"ends 2025-05-30 23:00 UTC, 553 days old"``, or
+    ``"nothing is stored yet"``. Age counts from the end of the last candle to ``now``."""
+    if last is None:
+        return "nothing is stored yet"
+    end = to_ms(last) + Interval.parse(interval).milliseconds
+    age_h = max(0.0, (now_ms(now) - end) / 3_600_000)
+    if age_h < 1:
+        words = "less than an hour old"
+    elif age_h < 48:
+        words = f"{age_h:.0f} hour{'s' if round(age_h) != 1 else ''} old"
+    else:
+        words = f"{age_h / 24:,.0f} days old"
+    return f"the stored candles end {last:%Y-%m-%d %H:%M} UTC, {words}"
+
+
+def failure_sentence(
+    symbol: str,
+    reason: str,
+    last: pd.Timestamp | None,
+    interval: str = "1h",
+    *,
+    now: datetime | None = None,
+) -> str:
+    """A failed coin in one sentence: what failed and what to do (``reason``, from the fetch),
+    and how old the candles already stored are."""
+    what = reason.strip().rstrip(".") or "the fetch failed"
+    if not what.lower().startswith(symbol.lower()):
+        what = f"{symbol} failed: {what}"
+    return f"{what}; {data_age(last, interval, now=now)}."
