@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandas as pd
 
@@ -20,7 +20,8 @@ from core.data.coins import parse_coins
 from core.errors import ModelNotFoundError
 from core.signals.ensemble import SignalKind
 from core.signals.live import Signal
-from core.usecases import LiveSignals, live_signals, vote_words
+from core.signals.signal import current_time
+from core.usecases import LiveSignals, live_signals, stale_words, training_words, vote_words
 
 __all__ = ["register", "run"]
 
@@ -75,7 +76,7 @@ def _members(signal: Signal) -> str:
 
 
 def _row(signal: Signal, now: datetime) -> list[object]:
-    edge = signal.signal is not SignalKind.NO_EDGE
+    edge = signal.signal not in (SignalKind.NO_EDGE, SignalKind.STALE)
     low, high = signal.interval
     confidence = _pct(signal.confidence)
     if signal.confidence is not None and low is not None and high is not None:
@@ -83,13 +84,14 @@ def _row(signal: Signal, now: datetime) -> list[object]:
     test = f"{_pct(signal.test_hit_rate)} of {signal.test_support}" if signal.test_support else "-"
     return [
         signal.symbol,
-        "NO EDGE" if not edge else signal.signal.value,
+        "NO EDGE" if signal.signal is SignalKind.NO_EDGE else signal.signal.value,
         confidence if edge else "-",
         f"{signal.support:,}" if edge else "-",
         _pct(signal.base_rate) if edge else "-",
         test if edge else "-",
         f"{signal.price:,.6g}",
-        f"{signal.candle_time:%Y-%m-%d %H:%M} ({_age(signal, now)} old)",
+        f"{signal.candle_time:%Y-%m-%d %H:%M} ({_age(signal, now)} old"
+        + (", STALE)" if signal.stale else ")"),
         _members(signal),
     ]
 
@@ -102,25 +104,35 @@ def _explain(result: LiveSignals) -> list[str]:
                 f"{signal.symbol}: NO EDGE. No model of this coin beats its baselines out of "
                 "sample, so nothing is called:"
             )
+        elif signal.signal is SignalKind.STALE:
+            lines.append(f"{signal.symbol}: {stale_words(signal)}")
         else:
             lines.append(f"{signal.symbol}: {signal.signal.value}: a hit means {signal.meaning}.")
+        if signal.stale and signal.signal is SignalKind.NO_EDGE:
+            lines.append(f"  {stale_words(signal)}")
         lines += [f"  - {vote_words(v, result.records.get(v.name))}" for v in signal.votes]
+        window, warning = training_words(signal)
+        if window:
+            lines.append(f"  Models: {window}.")
+        if warning:
+            lines.append(f"  warning: {warning}")
     return lines
 
 
 def run(args: argparse.Namespace) -> int:
     symbols = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
+    now = current_time().to_pydatetime()
     result = live_signals(
         symbols,
         config=SignalConfig(),
         refresh=args.refresh,
         source=None if args.no_journal else "cli",
+        now=now,
     )
     if not result.signals and not result.errors:
         raise ModelNotFoundError(
             "No trained models yet: train a coin first (`python -m core train --coins BTC`)."
         )
-    now = datetime.now(UTC)
     if args.json:
         print(json.dumps([s.to_dict() for s in result.signals], indent=2))
     elif result.signals:

@@ -35,8 +35,13 @@ def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def trained(home: Path) -> Path:
-    return copy_carded_into(home)
+def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The carded home, with the clock (``CRYPTOVOLT_NOW``) one hour after BTC's last candle
+    closed, so BTC's signal is fresh (its planted candles end in 2023)."""
+    copy_carded_into(home)
+    last = load_candles("BTCUSDT")["open_time"].iloc[-1]
+    monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(hours=2)).isoformat())
+    return home
 
 
 def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
@@ -69,6 +74,28 @@ def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
     assert eth["gates_passed"] == {"xgb_direction_ethusdt": False}
     assert eth["models"] == {"xgb_direction_ethusdt": "v1"}  # v2 did not beat the champion
     assert sorted(journal.entries()["source"]) == ["cli", "cli"]
+    assert btc["stale"] is False and btc["age_hours"] == 1
+
+
+def test_signals_on_old_candles_are_stale_in_words_and_json_and_not_journalled(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("CRYPTOVOLT_NOW")  # the real clock: BTC's candles are years old
+    done = cli("signals", "--json")
+    assert done.returncode == 0, done.stderr
+    btc = json.loads(done.stdout)[0]
+    assert btc["signal"] == "STALE" and btc["stale"] is True
+    assert btc["confidence"] is None and btc["interval"] == [None, None]
+    assert all(v["vote"] is None for v in btc["votes"])
+    assert btc["age_hours"] > 365 * 24 and btc["far_past_training"] is False
+    assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # NO EDGE recorded, STALE not
+    table = cli("signals", "--no-journal")
+    assert table.returncode == 0, table.stderr
+    first = table.stdout.splitlines()[2]
+    assert first.startswith("BTCUSDT") and "STALE" in first and "BULLISH" not in first
+    assert "BTCUSDT: STALE: the last closed candle is" in table.stdout
+    assert "years old" in table.stdout and "nothing is called" in table.stdout
+    assert "Models: XGBoost direction v1 trained on 2023-01-" in table.stdout
 
 
 def test_signals_table_shows_the_base_rate_and_why_a_coin_has_no_edge(trained: Path):
@@ -95,7 +122,8 @@ def test_no_journal_records_nothing(trained: Path):
     assert journal.entries().empty
 
 
-def test_refresh_tops_candles_up_before_computing(trained: Path):
+def test_refresh_tops_candles_up_before_computing(trained: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("CRYPTOVOLT_NOW")
     before = load_candles("BTCUSDT")["open_time"].iloc[-1]
     with FakeBinance() as fake:
         done = cli("signals", "--json", "--refresh", BINANCE_BASE_URL=fake.url)
@@ -104,6 +132,7 @@ def test_refresh_tops_candles_up_before_computing(trained: Path):
     assert after > before
     btc = json.loads(done.stdout)[0]
     assert pd.Timestamp(btc["candle_time"]) == after
+    assert btc["stale"] is False and btc["signal"] != "STALE"  # topped up to now: fresh again
     assert "Candles topped up from Binance" in done.stderr
 
 
