@@ -32,7 +32,14 @@ from core.monitor.calls import NO_EDGE, load_calls
 from core.monitor.drift import DriftReport
 from core.monitor.rates import KindRate, MemberScore, in_window, kind_rates, member_scores
 
-__all__ = ["STATUSES", "CoinHealth", "MonitorConfig", "VersionHealth", "assess"]
+__all__ = [
+    "STATUSES",
+    "CoinHealth",
+    "MonitorConfig",
+    "VersionHealth",
+    "assess",
+    "records_lookup",
+]
 
 STATUSES = ("on_track", "degraded", "not_enough_calls")
 HOW_TO_GET_CALLS = "run `python -m core watch` or open the Signals page"
@@ -197,13 +204,12 @@ def _judge(
 
 
 def _version_health(
-    group: pd.DataFrame, records: Any, end: pd.Timestamp | None, cfg: MonitorConfig
+    group: pd.DataFrame, records: Any, end: pd.Timestamp, cfg: MonitorConfig
 ) -> VersionHealth:
     made = group[group["status"] != NO_EDGE]
     resolved = made[made["status"].isin(["hit", "miss"])]
     times = pd.to_datetime(group["candle_time"], utc=True)
     last = times.max() if len(times) else None
-    end = end if end is not None else last
     models = next((m for m in group["models"] if isinstance(m, dict)), {}) or {}
     common: dict[str, Any] = dict(
         versions=str(group["versions"].iloc[0]),
@@ -217,7 +223,7 @@ def _version_health(
         last_call=last,
         window_end=end,
     )
-    if made.empty or end is None:
+    if made.empty:
         why = (
             f"No calls yet: all {len(group)} journal entries are NO EDGE (no model passes its "
             "gates, so nothing is called)."
@@ -231,10 +237,13 @@ def _version_health(
         kind_rates(resolved, end=end, days=cfg.status_days)
     )
     status, reason = _judge(status_rates, members, n, pending, cfg)
+    if n == 0 and last is not None:
+        reason = reason[:-1] + f" (the newest call is on the candle of {last:%Y-%m-%d %H:%M} UTC)."
     return VersionHealth(**common, status=status, reason=reason, rates=rates, members=members)
 
 
-def _records(registry: Any) -> Any:
+def records_lookup(registry: Any) -> Any:
+    """A cached ``(name, version) -> ModelMetadata | None`` over ``registry``."""
     from core.errors import ModelError
     from core.registry.metadata import ModelMetadata
 
@@ -303,18 +312,20 @@ def assess(
 ) -> list[CoinHealth]:
     """The health of each coin (default: every coin in the journal or with a promoted model).
 
-    ``now`` ends the windows (default: each coin's newest call, so a stopped watch still shows
-    its last weeks; the window end is on every record); ``home`` reads another home folder.
+    ``now`` ends the windows (default: :func:`core.signals.signal.current_time`, which honours
+    ``CRYPTOVOLT_NOW``); ``home`` reads another home folder.
     Read-only: the journal is not written. Raises ``SymbolError`` for a coin it cannot parse.
     """
     from core.registry.model_registry import ModelRegistry
 
     cfg = config or MonitorConfig()
-    end = None if now is None else _utc(now)
+    from core.signals.signal import current_time
+
+    end = _utc(current_time() if now is None else now)
     with _home(home):
         registry = ModelRegistry()
         calls = load_calls(symbols)
-        records = _records(registry)
+        records = records_lookup(registry)
         out = []
         for symbol in _symbols(symbols, calls, registry):
             mine = calls[calls["symbol"] == symbol]
