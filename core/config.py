@@ -128,20 +128,28 @@ def _require(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+#: Most kline requests a fetch keeps in flight (pooled connections); fewer when the minute's
+#: request-weight budget has less room (core.data.fetch).
+FETCH_MAX_IN_FLIGHT = 32
+
+
 @dataclass(frozen=True)
 class FetchConfig:
-    """What to download: coins, interval, how many days back, where from."""
+    """What to download: coins, interval, how many days back, where from, requests in flight."""
 
     coins: tuple[str, ...] = ()
     interval: Interval = Interval.H1
     days: int = 730
     base_url: str | None = None
-    max_workers: int = 4
+    max_workers: int = FETCH_MAX_IN_FLIGHT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "interval", Interval.parse(self.interval))
         _require(1 <= self.days <= 3650, f"days must be between 1 and 3650, got {self.days}.")
-        _require(1 <= self.max_workers <= 16, "max_workers must be between 1 and 16.")
+        _require(
+            1 <= self.max_workers <= 64,
+            f"workers (requests in flight) must be between 1 and 64, got {self.max_workers}.",
+        )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Defaults as the Data page: the ten default coins, 1h, 730 days. Only missing candles are fetched
 (the tail after the last stored one, and the head when the range reaches further back). Exit code 0
-when every coin ended up to date or partial, 1 with a one-line reason when any coin failed.
+when every coin ended up to date or partial, 1 with a one-line reason when any coin failed. Each
+failed coin also gets a line saying how old its stored candles are, and a top-up whose first new
+candle does not join the stored ones (a price jump, :mod:`core.data.seam`) a warning line.
 ``--background`` launches the fetch as a job instead (as the Data page does) and prints its id.
 """
 
@@ -17,6 +19,7 @@ from core.cli._common import ProgressBar, format_table
 from core.config import Interval
 from core.data.coins import parse_coins
 from core.data.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
+from core.data.fetch_status import failure_sentence
 
 __all__ = ["coverage_table", "human_size", "register", "run"]
 
@@ -42,7 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--base-url", default=None, help="e.g. https://data-api.binance.vision (451 elsewhere)"
     )
-    parser.add_argument("--workers", type=int, default=4, help="coins fetched at once (1-16)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="most requests in flight, 1-64 (default: as many as Binance's weight budget "
+        "allows, up to 32)",
+    )
     parser.add_argument(
         "--sample",
         action="store_true",
@@ -82,7 +91,9 @@ def coverage_table(results: list[FetchResult], interval: str) -> str:
                 cov.last.strftime(fmt) if cov and cov.last is not None else "-",
                 f"{cov.missing:,}" if cov else "-",
                 human_size(cov.size_bytes) if cov and cov.size_bytes else "-",
-                r.status.value + (f": {r.reason}" if r.reason else ""),
+                r.status.value
+                + (" + price jump at the seam (below)" if r.seam else "")
+                + (f": {r.reason}" if r.reason else ""),
             ]
         )
     return format_table(headers, rows)
@@ -158,6 +169,13 @@ def run(args: argparse.Namespace) -> int:
     for r in results:
         if r.note:
             print(f"note: {r.symbol}: {r.note}")
+    for r in results:
+        if r.status is FetchStatus.FAILED:
+            last = r.coverage.last if r.coverage else None
+            print(f"failed: {failure_sentence(r.symbol, r.reason, last, interval)}")
+    for r in results:
+        if r.seam:
+            print(f"warning: {r.seam}")
     new = sum(r.new_rows for r in results)
     print(f"{new:,} new candle(s) stored.")
     failed = [r for r in results if r.status is FetchStatus.FAILED]

@@ -1,10 +1,18 @@
-"""One coin's fetch: plan the missing head and tail, page them in, merge and save in batches.
+"""One coin's fetch: plan the missing head and tail, request its pages at once, save in order.
 
-The stored candles always form one unbroken run: the tail (after the last stored candle) is paged
-forwards, the head (when the range reaches further back than the first stored candle) backwards,
-and pages are merged into the store every ``save_every`` pages with an atomic write, so a process
-killed at any moment loses at most the unsaved pages. A :class:`FileLock` per candle file keeps
-two processes from fetching the same coin at once.
+Once a range is known, its pages are independent: the range is cut into windows of one page
+(``page_limit`` candles, ``startTime``/``endTime``) and every window goes to the fetch's shared
+pool of requests at once, so ten coins' pages are in flight together (:mod:`core.data.fetch`
+sizes that pool by the weight budget). Only a range whose start may hold nothing (a full fetch,
+or a head reaching further back than the pair's listing) first sends one probe page from its
+start: where the probe's candles begin is where the pair's history begins, so no request is spent
+on windows before the listing and the count stays the minimum, ceil(candles / page_limit).
+
+The stored candles always form one unbroken run: pages are merged in the order that keeps them
+adjacent to what is stored (the tail oldest first, the head newest first), every ``save_every``
+pages with an atomic write, and a page that arrives early waits in memory for its predecessors;
+so a process killed at any moment loses at most the unsaved pages. A :class:`FileLock` per candle
+file keeps two processes from fetching the same coin at once.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +41,7 @@ from core.data.fetch_status import (
     coverage_status,
     to_ms,
 )
+from core.data.seam import seam_report
 from core.errors import CorruptDataError, CryptoVoltError, NoDataError
 
 __all__ = ["CoinFetch", "FileLock"]
@@ -53,11 +64,29 @@ class FileLock:
         self._fh.close()
 
 
+def _join(stored: pd.DataFrame, pages: list[pd.DataFrame]) -> pd.DataFrame:
+    """``stored`` plus the new pages: a plain concatenation when the pages (each sorted, in
+    order) join one end of the stored run, as a fetch's pages do; a full merge otherwise."""
+    ordered = sorted(pages, key=lambda p: p["open_time"].iloc[0])
+    new = pd.concat(ordered, ignore_index=True) if len(ordered) > 1 else ordered[0]
+    times = new["open_time"]
+    if not (times.is_monotonic_increasing and times.is_unique):
+        return store.merge_candles(stored, new)
+    if stored.empty:
+        return new.reset_index(drop=True)
+    if times.iloc[0] > stored["open_time"].iloc[-1]:
+        return pd.concat([stored, new], ignore_index=True)
+    if times.iloc[-1] < stored["open_time"].iloc[0]:
+        return pd.concat([new, stored], ignore_index=True)
+    return store.merge_candles(stored, new)
+
+
 class CoinFetch:
     """The work for one coin: load, plan head and tail, page, merge and save in batches.
 
-    Setting ``stop`` ends it after the page in hand: what was fetched is saved, and the coin ends
-    with the status of what is stored and a reason saying it stopped early.
+    Setting ``stop`` ends it after the pages in flight: what was fetched is saved, and the coin
+    ends with the status of what is stored and a reason saying it stopped early. ``pool`` runs
+    the page requests (shared by every coin of a fetch); without one they run in this thread.
     """
 
     def __init__(
@@ -70,7 +99,9 @@ class CoinFetch:
         client: ExchangeClient,
         emit: Callable[[FetchEvent], None],
         save_every: int,
+        save_seconds: float = 1.0,
         stop: threading.Event | None = None,
+        pool: Executor | None = None,
     ) -> None:
         self.coin = coin
         self.interval = interval
@@ -81,14 +112,22 @@ class CoinFetch:
         self.exchange = client.name
         self.label = client.name.capitalize()  # "Binance", for messages
         self.stop = stop or threading.Event()
+        self.pool = pool
+        self.limit = client.page_limit
+        self._abort = threading.Event()  # this coin failed: its queued pages are skipped
+        self._now_ts = pd.Timestamp(now_ms, unit="ms", tz="UTC")
         self.emit = emit
         self.save_every = max(1, save_every)
         self.expected = max(0, (self.last_closed - self.first) // self.step + 1)
         self.stored = store.empty_candles()
+        self.loaded = self.stored  # as stored before this fetch, for the seam check
         self.pending: list[pd.DataFrame] = []
         self.downloaded = 0
         self.saved_new = 0
         self.notes: list[str] = [coin.note] if coin.note else []
+        self.save_seconds = save_seconds
+        self._saved_at = time.monotonic()
+        self._stored_in_range = 0
 
     def _in_range(self) -> int:
         if self.stored.empty:
@@ -99,22 +138,31 @@ class CoinFetch:
 
     def _progress(self, state: str) -> None:
         pending = sum(len(p) for p in self.pending)
-        fetched = min(self.expected, self._in_range() + pending)
+        fetched = min(self.expected, self._stored_in_range + pending)
         self.emit(FetchEvent(self.coin.symbol, fetched, self.expected, state, self.downloaded))
 
     def _flush(self) -> None:
         if not self.pending:
             return
         before = len(self.stored)
-        merged = store.merge_candles(self.stored, pd.concat(self.pending, ignore_index=True))
+        merged = _join(self.stored, self.pending)
         store.save_candles(merged, self.coin.symbol, self.interval, exchange=self.exchange)
         self.stored, self.pending = merged, []
         self.saved_new += len(merged) - before
+        self._stored_in_range = self._in_range()
+        self._saved_at = time.monotonic()
 
     def _add(self, page: pd.DataFrame) -> None:
-        self.pending.append(page)
-        self.downloaded += len(page)
-        if len(self.pending) >= self.save_every:
+        if not page.empty:
+            self.pending.append(page)
+            self.downloaded += len(page)
+        # Every save rewrites the whole file: save every `save_every` pages, but not more often
+        # than every `save_seconds`, so a fast fetch writes each file about once (a kill still
+        # loses only what was not saved: at most `save_seconds` of pages).
+        if (
+            len(self.pending) >= self.save_every
+            and time.monotonic() - self._saved_at >= self.save_seconds
+        ):
             self._flush()
         self._progress("fetching")
 
@@ -129,43 +177,116 @@ class CoinFetch:
             self.stored = store.empty_candles()
             self.notes.append(f"{exc} Fetching it again.")
             fetch_log().warning("%s: %s", self.coin.symbol, exc)
+        self._stored_in_range = self._in_range()
 
-    def _fetch_forward(self, start_ms: int) -> None:
-        for page in self.client.iter_klines(
-            self.coin.symbol,
-            self.interval,
-            start_ms=start_ms,
-            end_ms=self.now_ms,
-            now_ms=self.now_ms,
-        ):
-            self._add(page)
-            if self.stop.is_set():
+    # -- pages ---------------------------------------------------------------------------------
+
+    def _page(self, start: int, end: int) -> tuple[pd.DataFrame | None, bool]:
+        """The closed candles with ``start <= open_time <= end`` (one request) and whether the
+        exchange's answer was a full page; ``(None, False)`` when stopped before it was sent."""
+        if self.stop.is_set() or self._abort.is_set():
+            return None, False
+        page = self.client.klines(
+            self.coin.symbol, self.interval, start_ms=start, end_ms=end, limit=self.limit
+        )
+        full = len(page) >= self.limit
+        if page.empty:
+            return page, full
+        times = page["open_time"]
+        keep = (
+            (times >= pd.Timestamp(start, unit="ms", tz="UTC"))
+            & (times <= pd.Timestamp(end, unit="ms", tz="UTC"))
+            & (page["close_time"] < self._now_ts)
+        )
+        return (page if bool(keep.all()) else page.loc[keep].reset_index(drop=True)), full
+
+    def _submit(self, start: int, end: int) -> Future[tuple[pd.DataFrame | None, bool]]:
+        if self.pool is not None:
+            return self.pool.submit(self._page, start, end)
+        done: Future[tuple[pd.DataFrame | None, bool]] = Future()
+        try:
+            done.set_result(self._page(start, end))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+    def _windows(self, start: int, end: int, *, newest_first: bool = False) -> list[Future]:
+        """Requests for ``start..end`` cut into windows of one page, all submitted at once, in
+        the order their pages must be merged."""
+        span = self.limit * self.step
+        if newest_first:
+            bounds = [(max(start, e - span + self.step), e) for e in range(end, start - 1, -span)]
+        else:
+            bounds = [(s, min(s + span - self.step, end)) for s in range(start, end + 1, span)]
+        return [self._submit(lo, hi) for lo, hi in bounds]
+
+    def _collect(self, futures: list[Future]) -> bool:
+        """Merge the pages in order; False when the fetch was stopped before the last one.
+
+        A failed page marks the coin aborted (its queued pages are skipped) and re-raises."""
+        try:
+            for future in futures:
+                page, _ = future.result()
+                if page is None:
+                    return False
+                self._add(page)
+            return True
+        except BaseException:
+            self._abort.set()
+            raise
+
+    def _fetch_forward(self, start_ms: int, *, probe: bool) -> None:
+        """``start_ms`` up to the last closed candle. With ``probe`` the first page is asked
+        alone: its first candle shows where the pair's history begins, the rest follows at once."""
+        end = self.last_closed
+        if start_ms > end:
+            return
+        if probe:
+            page, full = self._collect_one(self._submit(start_ms, end))
+            if page is None:
                 return
+            self._add(page)
+            if not full or page.empty:
+                return
+            start_ms = to_ms(page["open_time"].iloc[-1]) + self.step
+        self._collect(self._windows(start_ms, end))
 
     def _fetch_head(self, first_stored_ms: int) -> None:
-        """Backwards in windows of one page of candles, so the stored run never has a hole."""
+        """From the range's start up to the first stored candle: a probe from the start (the
+        pair may be younger than the range), then the windows between, newest first, so what
+        is saved always joins the stored run."""
         end = first_stored_ms - self.step
-        while end >= self.first and not self.stop.is_set():
-            start = max(self.first, end - (self.client.page_limit - 1) * self.step)
-            page = self.client.klines(self.coin.symbol, self.interval, start_ms=start, end_ms=end)
-            page = page.loc[page["open_time"] <= pd.Timestamp(end, unit="ms", tz="UTC")]
-            if page.empty:  # the pair was listed after this window: nothing earlier exists
-                break
-            self._add(page.reset_index(drop=True))
-            end = start - self.step
+        if end < self.first:
+            return
+        probe, full = self._collect_one(self._submit(self.first, end))
+        if probe is None or probe.empty:  # listed after this range: nothing earlier exists
+            return
+        if full:
+            start = to_ms(probe["open_time"].iloc[-1]) + self.step
+            if not self._collect(self._windows(start, end, newest_first=True)):
+                return
+        self._add(probe)
+
+    def _collect_one(self, future: Future) -> tuple[pd.DataFrame | None, bool]:
+        try:
+            return future.result()
+        except BaseException:
+            self._abort.set()
+            raise
 
     def run(self) -> FetchResult:
         path = store.candle_path(self.coin.symbol, self.interval, exchange=self.exchange)
         with FileLock(path):
             self._load()
+            self.loaded = self.stored
             self._progress("fetching")
             try:
                 if self.stored.empty:
-                    self._fetch_forward(self.first)
+                    self._fetch_forward(self.first, probe=True)
                 else:
                     last = to_ms(self.stored["open_time"].iloc[-1])
-                    if last < self.last_closed:
-                        self._fetch_forward(last + self.step)
+                    if last < self.last_closed:  # the pair traded at `last`: no probe needed
+                        self._fetch_forward(last + self.step, probe=False)
                     self._flush()
                     first = to_ms(self.stored["open_time"].iloc[0])
                     if first > self.first and not self.stop.is_set():
@@ -225,6 +346,9 @@ class CoinFetch:
             cov.rows,
             reason,
         )
+        seam = seam_report(
+            self.loaded, self.stored, symbol=self.coin.symbol, interval=self.interval.value
+        )
         return FetchResult(
-            self.coin.symbol, status, self.saved_new, reason, cov, " ".join(self.notes)
+            self.coin.symbol, status, self.saved_new, reason, cov, " ".join(self.notes), seam
         )

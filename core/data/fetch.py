@@ -6,9 +6,14 @@ candle) and the missing head (when the range reaches further back than the first
 How one coin is paged and saved so that a kill at any moment (even ``kill -9``) loses at most the
 unsaved pages is :mod:`core.data.coin_fetch`; what a fetch reports is :mod:`core.data.fetch_status`.
 
-Coins run in a bounded thread pool over one shared :class:`core.data.exchange.ExchangeClient`
-(a :class:`core.data.binance.BinanceClient` unless one is passed); a coin that fails does not stop
-the others. Log lines go to ``{home}/logs/dataset_fetch.log``. The Data page runs this inside a
+Every coin's pages go through one shared pool of requests over one shared
+:class:`core.data.exchange.ExchangeClient` (a :class:`core.data.binance.BinanceClient` unless one
+is passed): ten coins x 18 pages are in flight together rather than four coins one page at a
+time. The pool's width adapts to the request-weight budget: as many requests as still fit in
+this minute (:meth:`core.data.ratelimit.RateLimiter.room`, kept exact by Binance's
+``X-MBX-USED-WEIGHT-1M`` header), at most ``max_workers`` (default
+:data:`core.config.FETCH_MAX_IN_FLIGHT` connections); past the budget the limiter makes every
+request wait for the next minute. A coin that fails does not stop the others. Log lines go to ``{home}/logs/dataset_fetch.log``. The Data page runs this inside a
 background job (:mod:`core.jobs.fetch_job`); the CLI runs it in its own process.
 """
 
@@ -24,7 +29,7 @@ import pandas as pd
 from core import config
 from core.config import FetchConfig, Interval
 from core.data import store
-from core.data.binance import BinanceClient
+from core.data.binance import KLINES_WEIGHT, BinanceClient
 from core.data.coin_fetch import CoinFetch
 from core.data.coins import parse_coins
 from core.data.exchange import ExchangeClient
@@ -58,19 +63,23 @@ def fetch_coins(
     days: int = 730,
     base_url: str | None = None,
     on_progress: Callable[[FetchEvent], None] | None = None,
-    max_workers: int = 4,
+    max_workers: int | None = None,
     now: datetime | None = None,
     client: ExchangeClient | None = None,
     save_every: int = 5,
+    save_seconds: float = 1.0,
     stop: threading.Event | None = None,
 ) -> list[FetchResult]:
     """Fetch (or top up) the closed candles of ``days`` back from ``now`` for every coin.
 
     ``coins`` as :func:`core.data.coins.parse_coins` accepts them (``None`` = the ten defaults).
     ``on_progress`` is called from worker threads with a :class:`FetchEvent` after every page;
-    it must be quick and thread-safe. Results come back in the order of ``coins``. Setting
+    it must be quick and thread-safe. ``max_workers`` caps the requests in flight (default: as
+    many as the weight budget allows, up to :data:`core.config.FETCH_MAX_IN_FLIGHT`). Results
+    come back in the order of ``coins``. Setting
     ``stop`` (or an exception in the calling thread, such as a job's cancel) ends every coin after
-    the page in hand, with what was fetched saved.
+    the page in hand, with what was fetched saved. A coin's file is saved every ``save_every``
+    pages but at most once per ``save_seconds``, and at the end.
 
     Raises:
         ConfigError: impossible settings (days, interval, workers, base URL).
@@ -83,22 +92,24 @@ def fetch_coins(
         interval=Interval.parse(interval),
         days=days,
         base_url=base_url,
-        max_workers=max_workers,
+        max_workers=max_workers or config.FETCH_MAX_IN_FLIGHT,
     )
     at_ms = now_ms(now)
     emit = on_progress or (lambda event: None)
     own_client = client is None
-    client = client or BinanceClient(cfg.base_url, pool_size=max(cfg.max_workers, 4))
+    client = client or BinanceClient(cfg.base_url, pool_size=cfg.max_workers)
+    in_flight = _in_flight(client, cfg.max_workers)
     log = fetch_log()
     log.info(
-        "fetch %s %s, %d days, from %s, %d workers",
+        "fetch %s %s, %d days, from %s, up to %d requests in flight",
         ",".join(c.symbol for c in parsed),
         cfg.interval.value,
         cfg.days,
         client.base_url,
-        cfg.max_workers,
+        in_flight,
     )
     stop = stop or threading.Event()
+    requests_pool = ThreadPoolExecutor(in_flight, thread_name_prefix="fetch-http")
     work = [
         CoinFetch(
             coin,
@@ -108,22 +119,41 @@ def fetch_coins(
             client=client,
             emit=emit,
             save_every=save_every,
+            save_seconds=save_seconds,
             stop=stop,
+            pool=requests_pool,
         )
         for coin in parsed
     ]
     for one in work:
         emit(FetchEvent(one.coin.symbol, 0, one.expected, "queued"))
-    pool = ThreadPoolExecutor(cfg.max_workers, thread_name_prefix="fetch")
+    # one thread per coin plans, merges and saves; it mostly waits for its pages
+    coin_pool = ThreadPoolExecutor(min(len(work), _MAX_COIN_THREADS), thread_name_prefix="fetch")
     try:
-        return list(pool.map(lambda one: one.run(), work))
+        return list(coin_pool.map(lambda one: one.run(), work))
     except BaseException:
-        stop.set()  # e.g. a job's cancel: the workers save what they have and end
+        stop.set()  # e.g. a job's cancel: queued pages are skipped, the coins save what they have
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        coin_pool.shutdown(wait=True, cancel_futures=True)
+        requests_pool.shutdown(wait=True)
         if own_client:
             client.close()
+
+
+#: Coins planned and saved at once; their requests share the one pool whatever this is.
+_MAX_COIN_THREADS = 16
+
+
+def _in_flight(client: ExchangeClient, cap: int) -> int:
+    """Requests in flight: what fits in this minute's weight budget, at least 1, at most ``cap``.
+
+    A client without a shared limiter (another exchange) gets ``cap``."""
+    limiter = getattr(client, "limiter", None)
+    room = getattr(limiter, "room", None)
+    if not callable(room):
+        return cap
+    return max(1, min(cap, int(room(KLINES_WEIGHT))))
 
 
 def load_sample(coins: Sequence[str] | None = None) -> list[FetchResult]:

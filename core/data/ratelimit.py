@@ -1,10 +1,12 @@
 """Binance's request-weight budget, shared by every thread, and how long to wait after a refusal.
 
-Binance counts request weight per IP in one-minute windows (6000 per minute; a klines request
+Binance counts request weight per IP in one-minute windows (6000 per minute by default, the
+figure Binance documents and publishes in ``exchangeInfo``'s ``rateLimits``; a klines request
 weighs 2) and answers 429 (slow down) or 418 (banned for a while) with ``Retry-After`` when a
 client goes over. :class:`RateLimiter` keeps one budget and one pause for all threads of a fetch,
 so they slow down together before Binance says 429 and all sit out a ``Retry-After`` at once;
-:func:`backoff` spaces out retries after failures that are worth retrying.
+:meth:`RateLimiter.room` says how many more requests fit in this minute, which sizes the fetch's
+pool of requests in flight; :func:`backoff` spaces out retries after failures worth retrying.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ __all__ = [
     "RateLimiter",
     "backoff",
     "describe_wait",
+    "request_weight_limit",
     "retry_after",
 ]
 
 KLINES_WEIGHT = 2
+#: Binance's documented request-weight limit per minute, used until ``exchangeInfo`` says otherwise.
 WEIGHT_LIMIT = 6000
 
 
@@ -59,6 +63,7 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limit = limit
+        self.headroom = headroom
         self.budget = int(limit * headroom)
         self.window = window
         self._clock = clock
@@ -97,6 +102,21 @@ class RateLimiter:
                     wait = self._window_start + self.window - now
             self._sleep(max(wait, 0.01))
 
+    def set_limit(self, limit: int) -> None:
+        """Use Binance's published per-minute weight limit (``exchangeInfo`` ``rateLimits``)."""
+        if limit > 0:
+            with self._lock:
+                self.limit = int(limit)
+                self.budget = int(limit * self.headroom)
+
+    def room(self, weight: int = KLINES_WEIGHT) -> int:
+        """How many more requests of ``weight`` fit in this minute's budget (0 while paused)."""
+        with self._lock:
+            self._roll()
+            if self._paused_until > self._clock():
+                return 0
+            return max(0, (self.budget - self._used) // max(weight, 1))
+
     def observe(self, used_weight: int) -> None:
         """Correct the count from the server's ``X-MBX-USED-WEIGHT-1M`` header."""
         with self._lock:
@@ -112,6 +132,24 @@ class RateLimiter:
     def paused_for(self) -> float:
         with self._lock:
             return max(0.0, self._paused_until - self._clock())
+
+
+def request_weight_limit(rate_limits: object) -> int | None:
+    """The per-minute ``REQUEST_WEIGHT`` limit in ``exchangeInfo``'s ``rateLimits``, else None.
+
+    Binance lists e.g. ``{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
+    "intervalNum": 1, "limit": 6000}``; only a limit per minute (or per N minutes, divided by N)
+    fits the one-minute budget, so other windows are ignored.
+    """
+    if not isinstance(rate_limits, list):
+        return None
+    for entry in rate_limits:
+        if not isinstance(entry, dict) or entry.get("rateLimitType") != "REQUEST_WEIGHT":
+            continue
+        minutes, limit = entry.get("intervalNum") or 1, entry.get("limit")
+        if entry.get("interval") == "MINUTE" and isinstance(limit, int) and limit > 0:
+            return max(1, limit // max(int(minutes), 1))
+    return None
 
 
 def retry_after(resp: requests.Response) -> float:

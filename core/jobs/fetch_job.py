@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from core.config import FetchConfig, Interval, binance_base_url
+from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base_url
 
 # Through the package, not its submodules: a Streamlit server imports the app in several script
 # threads at once, and a submodule import does not wait for a package another thread is still
@@ -46,7 +46,7 @@ class FetchSpec:
     interval: str = "1h"
     days: int = 730
     base_url: str | None = None
-    max_workers: int = 4
+    max_workers: int = FETCH_MAX_IN_FLIGHT
 
     def __post_init__(self) -> None:
         coins = tuple(dict.fromkeys(c.symbol for c in parse_coins(list(self.coins))))
@@ -56,7 +56,7 @@ class FetchSpec:
             coins=coins,
             interval=Interval.parse(self.interval),
             days=int(self.days),
-            max_workers=int(self.max_workers),
+            max_workers=int(self.max_workers or FETCH_MAX_IN_FLIGHT),
         )
         object.__setattr__(self, "coins", coins)
         object.__setattr__(self, "interval", cfg.interval.value)
@@ -87,7 +87,7 @@ class FetchSpec:
                 interval=str(data.get("interval", "1h")),
                 days=int(data.get("days", 730)),
                 base_url=data.get("base_url"),
-                max_workers=int(data.get("max_workers", 4)),
+                max_workers=int(data.get("max_workers") or FETCH_MAX_IN_FLIGHT),
             )
         except CryptoVoltError:
             raise
@@ -115,6 +115,9 @@ def summarize(coins: Sequence[CoinProgress]) -> str:
     failed = [c for c in coins if c.state == FetchStatus.FAILED.value]
     if failed:
         text += f" ({failed[0].symbol}: {failed[0].message})"
+    seams = [c.symbol for c in coins if c.seam]
+    if seams:
+        text += f"; price jump at the seam of {', '.join(seams)}"
     return text
 
 
@@ -126,7 +129,9 @@ def fetch_results(status: JobStatus) -> list[FetchResult]:
         if coin.ended and coin.state in {s.value for s in FetchStatus}:
             status_ = FetchStatus(coin.state)
             out.append(
-                FetchResult(coin.symbol, status_, coin.new_rows, coin.message, None, coin.note)
+                FetchResult(
+                    coin.symbol, status_, coin.new_rows, coin.message, None, coin.note, coin.seam
+                )
             )
     return out
 
@@ -173,7 +178,12 @@ class _Progress:
             for r in results:
                 now = self.coins.get(r.symbol) or CoinProgress(r.symbol)
                 self.coins[r.symbol] = dataclasses.replace(
-                    now, state=r.status.value, message=r.reason, new_rows=r.new_rows, note=r.note
+                    now,
+                    state=r.status.value,
+                    message=r.reason,
+                    new_rows=r.new_rows,
+                    note=r.note,
+                    seam=r.seam,
                 )
             self._write(force=True)
 
