@@ -22,6 +22,7 @@ PAGES = (
     ("pages/training.py", "Training"),
     ("pages/models.py", "Models"),
     ("pages/signals.py", "Signals"),
+    ("pages/monitor.py", "Monitor"),
     ("pages/backtest.py", "Backtest"),
 )
 

@@ -41,3 +41,5 @@ CHART_PANES = "chart_panes"
 #: one-line message of the last "Load bundled sample".
 FETCH_JOB = "fetch_job"
 FETCH_SAMPLE_NOTE = "fetch_sample_note"
+#: Monitor page: the coin whose scores, plot and drift are shown (a symbol).
+MONITOR_COIN = "monitor_coin"

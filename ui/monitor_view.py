@@ -1,0 +1,237 @@
+"""Monitor page glue: the cached assessment, the status table, one coin's scores, plot and drift.
+
+The numbers are :func:`core.monitor.assess` (read-only over the journal, the store and the
+registry). It is cached on what changes it: the journal files, the candle files, the registry
+and the hour (the windows end at now).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from core import config
+from core.data.coins import display_name
+from core.data.store import stored_fingerprint
+from core.monitor import BANDS, CoinHealth, MonitorConfig, VersionHealth, assess
+from core.monitor.drift import RULE
+from core.monitor.health import HOW_TO_GET_CALLS
+from core.monitor.series import version_history
+from core.registry.model_registry import ModelRegistry
+from core.signals.journal import journal_dir
+from core.signals.signal import NOW_ENV, current_time
+from ui import state
+from ui.monitor_charts import history_figure
+
+__all__ = [
+    "STATUS_WORDS",
+    "coin_health",
+    "has_journal",
+    "render_coin",
+    "render_no_journal",
+    "render_status_table",
+]
+
+STATUS_WORDS = {
+    "on_track": "on track",
+    "degraded": "DEGRADED",
+    "not_enough_calls": "not enough calls yet",
+}
+_CONFIG = MonitorConfig()
+
+
+def _journal_key() -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for name in ("signals.jsonl", "outcomes.jsonl"):
+        path = journal_dir() / name
+        if path.exists():
+            stat = path.stat()
+            out.append((name, stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+def has_journal() -> bool:
+    """True when the journal holds at least one entry."""
+    path = journal_dir() / "signals.jsonl"
+    return path.exists() and path.stat().st_size > 0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _assess(key: tuple) -> list[CoinHealth]:
+    return assess(config=_CONFIG)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _history(symbol: str, versions: str, days: int, key: tuple) -> pd.DataFrame:
+    return version_history(symbol, versions, days=days)
+
+
+def _key() -> tuple:
+    return (
+        str(config.home()),
+        _journal_key(),
+        stored_fingerprint(),
+        ModelRegistry().cache_key(),
+        current_time().floor("h").isoformat(),
+        os.environ.get(NOW_ENV, ""),
+    )
+
+
+def coin_health() -> list[CoinHealth]:
+    """Every coin's health, cached until the journal, candles, models or the hour change."""
+    return _assess(_key())
+
+
+def render_no_journal() -> None:
+    st.info(
+        f"No journal yet: the monitor judges the calls recorded in the journal. To make calls, "
+        f"{HOW_TO_GET_CALLS}; each call is judged once its horizon has passed.",
+        icon=":material/info:",
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+def render_status_table(found: Sequence[CoinHealth]) -> None:
+    """One row per coin: status, resolved calls, pending, drifted features, the reason."""
+    days = _CONFIG.status_days
+    rows = [
+        {
+            "coin": display_name(h.symbol),
+            "status": STATUS_WORDS.get(h.status, h.status),
+            f"resolved calls ({days} d)": h.calls,
+            "pending": h.pending,
+            "drifted features": str(h.drifted) if h.drift and h.drift.measured else "not measured",
+            "why": h.reason,
+        }
+        for h in found
+    ]
+    st.table(pd.DataFrame(rows).set_index("coin"))
+
+
+def _rates_table(version: VersionHealth) -> pd.DataFrame:
+    rows = []
+    for r in version.rates:
+        verdict = "below its promise" if r.below_promise else ("–" if not r.calls else "within")
+        rows.append(
+            {
+                "window": f"last {r.days} d",
+                "call": r.kind,
+                "calls": r.calls,
+                "live hit rate": _pct(r.rate),
+                "95% interval": f"{_pct(r.low)}–{_pct(r.high)}" if r.calls else "–",
+                "promised": _pct(r.promised),
+                "promised interval": f"{_pct(r.promised_low)}–{_pct(r.promised_high)}"
+                if r.promised is not None
+                else "–",
+                "base rate": _pct(r.base_rate),
+                "live vs promise": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _members_table(version: VersionHealth) -> pd.DataFrame:
+    def num(x: float | None) -> str:
+        return "–" if x is None else f"{x:.3f}"
+
+    rows = []
+    for m in version.members:
+        gate = {True: "passes", False: "FAILS", None: "–"}[m.live_gate_passed]
+        rows.append(
+            {
+                "model": f"{m.name} {m.version}",
+                "votes": "yes" if m.votes else "no (gates fail)",
+                "calls": m.calls,
+                "live log loss": num(m.log_loss),
+                "base-rate log loss": num(m.base_log_loss),
+                "live Brier": num(m.brier),
+                "base-rate Brier": num(m.base_brier),
+                "card log loss (test)": num(m.card_log_loss),
+                "live gate (log loss < base rate's)": gate,
+                "note": m.note or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _render_version(symbol: str, version: VersionHealth) -> None:
+    st.markdown(f"**{version.versions}**: {STATUS_WORDS.get(version.status, version.status)}")
+    st.caption(
+        f"{version.reason} {version.entries:,} journal entries ({version.calls:,} calls, "
+        f"{version.resolved:,} resolved, {version.pending:,} pending, {version.no_edge:,} NO EDGE)"
+        + (
+            f", {version.first_call:%Y-%m-%d %H:%M} → {version.last_call:%Y-%m-%d %H:%M} UTC."
+            if version.first_call is not None and version.last_call is not None
+            else "."
+        )
+    )
+    if not version.rates:
+        return
+    st.table(_rates_table(version).set_index(["window", "call"]))
+    if version.members:
+        st.markdown(
+            "Live scores of each model (probability models) over the last "
+            f"{_CONFIG.status_days} days, beside the base rate known at call time:"
+        )
+        st.table(_members_table(version).set_index("model"))
+    days = _CONFIG.windows[0]
+    history = _history(symbol, version.versions, days, _key())
+    if len(history):
+        st.plotly_chart(
+            history_figure(history, days=days, title=f"{symbol}: live vs promised"),
+            width="stretch",
+            key=f"monitor-history-{symbol}-{version.versions}",
+        )
+
+
+def _render_drift(health: CoinHealth) -> None:
+    st.subheader("Drift")
+    drift = health.drift
+    st.caption(
+        f"Population stability index of each input over the last {_CONFIG.drift_days} "
+        f"days against the model's training window. Bands: {BANDS}; {RULE}."
+    )
+    if drift is None or not drift.measured:
+        st.info(f"Drift not measured: {(drift.note if drift else '') or 'no data'}.")
+        return
+    st.metric("Drifted features", health.drifted)
+    if drift.window_start is not None and drift.window_end is not None:
+        st.caption(
+            f"Window {drift.window_start:%Y-%m-%d %H:%M} → {drift.window_end:%Y-%m-%d %H:%M} "
+            "UTC." + (f" {drift.note}." if drift.note else "")
+        )
+    rows = [
+        {
+            "feature": f.feature,
+            "model": f"{f.model} {f.version}",
+            "PSI": None if f.psi is None else round(f.psi, 3),
+            "band": f.band,
+            "largest training-week PSI": None if f.typical is None else round(f.typical, 3),
+            "drifted": "yes" if f.drifted else "no",
+        }
+        for f in drift.features
+    ]
+    frame = pd.DataFrame(rows).sort_values("PSI", ascending=False, na_position="last")
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def render_coin(found: Sequence[CoinHealth]) -> None:
+    """A coin picker, then the chosen coin's scores per model version, its plot and its drift."""
+    symbols = [h.symbol for h in found]
+    if not symbols:
+        return
+    symbol = st.selectbox("Coin", symbols, format_func=display_name, key=state.MONITOR_COIN)
+    health = next(h for h in found if h.symbol == symbol)
+    st.subheader(f"{display_name(symbol)}: {STATUS_WORDS.get(health.status, health.status)}")
+    st.markdown(health.reason)
+    if not health.versions and not has_journal():
+        render_no_journal()
+    for version in reversed(health.versions):  # newest versions first
+        _render_version(symbol, version)
+    _render_drift(health)
