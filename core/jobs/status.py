@@ -67,7 +67,8 @@ def _text(value: Any) -> str | None:
 class CoinProgress:
     """One coin of a fetch job: its state (``queued``, ``fetching``, then ``up to date`` /
     ``partial`` / ``failed``), candles in range so far of those expected, candles downloaded in
-    this run, and once it ended the reason, candles added and any note."""
+    this run, and once it ended the reason, candles added, any note and any seam warning (new
+    candles that do not join the stored ones, :mod:`core.data.seam`)."""
 
     symbol: str
     state: str = "queued"
@@ -77,6 +78,7 @@ class CoinProgress:
     message: str = ""
     new_rows: int = 0
     note: str = ""
+    seam: str = ""
 
     @property
     def ended(self) -> bool:
@@ -102,6 +104,7 @@ class CoinProgress:
             message=str(data.get("message") or ""),
             new_rows=_int(data.get("new_rows")),
             note=str(data.get("note") or ""),
+            seam=str(data.get("seam") or ""),
         )
 
 
