@@ -20,8 +20,10 @@ from core.config import Interval
 from core.data import store
 from core.data.coins import DEFAULT_COINS, display_name, parse_coins
 from core.data.fetch import FetchResult, FetchStatus, coverage_status, load_sample
+from core.data.fetch_status import failure_sentence
 from core.errors import CryptoVoltError, JobError
 from ui import state
+from ui.fetch_progress import render_progress
 
 __all__ = [
     "RANGES",
@@ -133,33 +135,7 @@ def sample_note(results: list[FetchResult]) -> str:
     )
 
 
-# -- live progress ----------------------------------------------------------------------------
-
-
-def _progress(job: jobs.JobStatus) -> None:
-    coins = job.coins
-    expected = sum(c.expected for c in coins)
-    fetched = sum(min(c.fetched, c.expected) for c in coins)
-    downloaded = sum(c.downloaded for c in coins)
-    elapsed = max(job.elapsed_seconds or 0.0, 1e-6)
-    rate = downloaded / elapsed
-    left = (expected - fetched) / rate if rate > 0 and job.active else 0.0
-    finished = sum(c.ended for c in coins)
-    overall = 1.0 if job.finished else (fetched / expected if expected else 0.0)
-    st.progress(
-        min(overall, 1.0),
-        text=(
-            f"**All coins**: {finished} of {len(coins)} done · {fetched:,} of {expected:,} "
-            f"candles · {rate:,.0f} candles/s · "
-            + (f"done in {elapsed:.1f} s" if job.finished else f"about {left:,.0f} s left")
-        ),
-    )
-    cols = st.columns(2)
-    for i, coin in enumerate(coins):
-        cols[i % 2].progress(
-            coin.fraction,
-            text=f"{coin.symbol}: {coin.fetched:,} of {coin.expected:,} candles · {coin.state}",
-        )
+# -- live progress (drawn by ui.fetch_progress) -------------------------------------------------
 
 
 def render_fetch_progress() -> jobs.JobStatus | None:
@@ -176,7 +152,12 @@ def render_fetch_progress() -> jobs.JobStatus | None:
             current = jobs.status(job.job_id)
         except JobError:
             return
-        _progress(current)
+        last = {  # the age of what is stored, said for coins that failed
+            c.symbol: _cached_coverage(c.symbol, current.interval or "1h").last
+            for c in current.coins
+            if c.state == FetchStatus.FAILED.value
+        }
+        render_progress(current, last)
         if current.error:
             st.error(f"The fetch stopped: {current.error}", icon=":material/error:")
         elif current.state is jobs.JobState.CANCELLED:
@@ -231,12 +212,15 @@ def coverage_frame(
         status, reason = coverage_status(cov)
         result = by_result.get(symbol)
         if result is not None and result.status is FetchStatus.FAILED:
-            status, reason = result.status, result.reason
+            status = result.status
+            reason = failure_sentence(symbol, result.reason, cov.last, interval)
         shown = status.value
         if not cov.rows and not cov.error and result is None:
             shown, reason = "not fetched", "nothing stored yet"
         if result is not None and result.note:
             reason = f"{reason} {result.note}".strip()
+        if result is not None and result.seam:
+            reason = f"{result.seam} {reason}".strip()
         covs[symbol] = cov
         rows.append(
             {
@@ -280,8 +264,13 @@ def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | Non
             "first candle (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             "last candle (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             "rows": st.column_config.NumberColumn(format="%d"),
+            "reason": st.column_config.TextColumn(width="large"),
         },
     )
+    in_progress = {r.symbol for r in results or [] if r.status is FetchStatus.FAILED}
+    for row in table.itertuples(index=False):  # failures the fetch's bars above do not show
+        if row.status == FetchStatus.FAILED.value and row.reason and row.symbol not in in_progress:
+            st.error(row.reason, icon=":material/error:")
     for symbol, cov in covs.items():
         if cov.missing:
             unit = "hours" if interval == "1h" else "candles"

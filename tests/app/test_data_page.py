@@ -27,7 +27,9 @@ def _wait_finished(job_id: str, timeout: float = 30.0) -> jobs.JobStatus:
 
 
 def _progress_texts(at: AppTest) -> str:
-    return " ".join(p.proto.text for p in at.get("progress"))
+    """The overall bar's text and every coin's bar (HTML in markdown)."""
+    bars = [p.proto.text for p in at.get("progress")]
+    return " ".join(bars + [m.value for m in at.markdown if 'class="cv-coin"' in m.value])
 
 
 def open_data_page() -> AppTest:
@@ -109,7 +111,8 @@ def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
         assert fresh.session_state[state.FETCH_JOB] == job_id
         fetch = next(b for b in fresh.button if b.label == "Fetch 2 years")
         assert fetch.disabled, "a second fetch cannot start while one runs"
-        assert "BTCUSDT:" in _progress_texts(fresh) and "ETHUSDT:" in _progress_texts(fresh)
+        assert 'data-symbol="BTCUSDT"' in _progress_texts(fresh)
+        assert 'data-symbol="ETHUSDT"' in _progress_texts(fresh)
         final = _wait_finished(job_id, timeout=60)
         fresh.run()
     assert final.state is jobs.JobState.SUCCEEDED
@@ -121,14 +124,15 @@ def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
 
 @pytest.mark.slow
 def test_cancel_button_stops_the_fetch_job_and_keeps_what_it_fetched(monkeypatch):
-    with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
+    # Ten coins' pages share one pool of requests (at most 32 in flight): with 0.5 s per
+    # request the 180 pages take several seconds, so the cancel lands mid-fetch.
+    with FakeBinance(listed_hours=20_000, latency=0.5) as fake:
         monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
         at = open_data_page()
-        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT"]).run()
         next(b for b in at.button if b.label == "Fetch 2 years").click().run()
         job_id = at.session_state[state.FETCH_JOB]
         deadline = time.monotonic() + 30
-        while jobs.status(job_id).step == 0:  # the first page has arrived
+        while jobs.status(job_id).step == 0:  # the first pages have arrived
             assert time.monotonic() < deadline, jobs.tail_log(job_id)
             time.sleep(0.05)
         at.run()
@@ -136,4 +140,58 @@ def test_cancel_button_stops_the_fetch_job_and_keeps_what_it_fetched(monkeypatch
     assert not at.exception
     assert jobs.status(job_id).state is jobs.JobState.CANCELLED
     assert any("cancelled" in w.value for w in at.warning)
-    assert 0 < len(store.load_candles("BTCUSDT")) < 17_520
+    stored = sum(len(store.load_candles(s)) for s, _ in store.list_stored())
+    assert 0 < stored < 10 * 17_520
+
+
+@pytest.mark.slow
+def test_failed_coin_is_red_not_counted_as_done_and_says_why_in_full(monkeypatch):
+    with FakeBinance(listed_hours=48, unknown=("ETHUSDT",)) as fake:
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_data_page()
+        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "ETHUSDT"]).run()
+        next(b for b in at.button if b.label == "Fetch 2 years").click().run()
+        _wait_finished(at.session_state[state.FETCH_JOB])
+        at.run()
+    assert not at.exception
+    (overall,) = at.get("progress")
+    assert overall.proto.value < 100  # the failed coin's range is not counted
+    assert "1 of 2 done · **1 failed**" in overall.proto.text
+    assert "about 0 s left" not in overall.proto.text
+    bars = {
+        m.value.split('data-symbol="')[1].split('"')[0]: m.value
+        for m in at.markdown
+        if 'class="cv-coin"' in m.value
+    }
+    assert 'data-state="up to date"' in bars["BTCUSDT"]
+    eth = bars["ETHUSDT"]
+    assert 'data-state="failed"' in eth and "#e5484d" in eth  # red bar and badge
+    assert (
+        "ETHUSDT failed: unknown symbol ETHUSDT: Binance does not list this pair. Check the "
+        "spelling, or use a pair that trades against USDT; nothing is stored yet." in eth
+    )
+    table = at.dataframe[0].value.set_index("symbol")
+    assert table.loc["ETHUSDT", "status"] == "failed"
+    assert table.loc["ETHUSDT", "reason"].endswith("nothing is stored yet.")
+    assert any(e.label == "Details: this fetch's log" for e in at.expander)
+
+
+@pytest.mark.slow
+def test_a_top_up_with_a_price_jump_is_a_warning_on_the_page(monkeypatch):
+    from core.data.fetch import fetch_coins
+
+    with FakeBinance(listed_hours=48) as fake:
+        fetch_coins(["BTC"], days=3, base_url=fake.url)
+        store.save_candles(store.load_candles("BTCUSDT").iloc[:-2], "BTCUSDT")
+        fake.set_scale("BTCUSDT", 10.0)
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_data_page()
+        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT"]).run()
+        next(b for b in at.button if b.label == "Fetch 2 years").click().run()
+        _wait_finished(at.session_state[state.FETCH_JOB])
+        at.run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning if "Price jump at the seam" in w.value]
+    assert len(warnings) == 1 and "BTCUSDT 1h" in warnings[0] and "+900%" in warnings[0]
+    table = at.dataframe[0].value.set_index("symbol")
+    assert table.loc["BTCUSDT", "reason"].startswith("Price jump at the seam of BTCUSDT")
