@@ -1,0 +1,57 @@
+"""``python -m core retrain --if-stale 7d --if-degraded``: challengers for stale or degraded
+champions, promoted only when their gates pass and they beat the champion.
+
+The decisions are :func:`core.live.retrain.plan`; each line printed (and logged to
+``logs/retrain.log``) says why a coin was or was not retrained and whether the new version was
+promoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from core.cli._common import format_table
+from core.data.coins import parse_coins
+from core.live import retrain
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "retrain",
+        help="train challengers for champions that are stale or whose coin is degraded",
+        description=(
+            "For each coin with a champion: retrain the champions older than --if-stale, and "
+            "(with --if-degraded) every champion of a coin the monitor calls degraded, with the "
+            "champion's own settings. A challenger is promoted only when its gates pass and it "
+            "beats the champion; every decision is printed and logged to logs/retrain.log."
+        ),
+    )
+    parser.add_argument("--coins", default=None, help="comma-separated coins (default: all)")
+    parser.add_argument("--if-stale", metavar="AGE", default=None, help="e.g. 7d, 12h, 2w")
+    parser.add_argument(
+        "--if-degraded", action="store_true", help="retrain coins the monitor calls degraded"
+    )
+    parser.add_argument(
+        "--background", action="store_true", help="launch background jobs instead of waiting"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stale = retrain.parse_age(args.if_stale) if args.if_stale else None
+    coins = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
+    plans = retrain.plan(coins, stale_after=stale, if_degraded=args.if_degraded)
+    rows = [
+        [p.symbol, ", ".join(p.kinds) if p.kinds else "keep", "; ".join(p.reasons)] for p in plans
+    ]
+    print(format_table(["coin", "retrain", "why"], rows))
+    if not any(p.kinds for p in plans):
+        print("Nothing to retrain.")
+        return 0
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    lines = retrain.run(plans, background=args.background)
+    print("\n".join(lines))
+    return 1 if any("retraining failed" in line for line in lines) else 0

@@ -1,0 +1,207 @@
+"""Alerts: a planted degradation reaches a loopback webhook exactly once; a failing Binance
+raises one alert at the second failed cycle and the watch keeps running; a webhook that fails is
+retried with backoff off the watch loop's thread."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.live import alerts as alerts_mod
+from core.live.alerts import Alert, Alerts, Webhook, recent
+from core.live.clock import FileClock, set_file_clock
+from core.live.watch import Watch, WatchConfig
+from core.signals import journal
+from core.signals.ensemble import SignalKind
+from tests.conftest import ROOT
+from tests.live_home import DELAY, HOUR, continue_prices, prepare
+from tests.unit.test_journal import make_signal
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records every POST body; answers ``fail_first`` of them
+    with 500 and each after ``delay`` seconds."""
+
+    def __init__(self, *, fail_first: int = 0, delay: float = 0.0) -> None:
+        self.bodies: list[dict] = []
+        self.statuses: list[int] = []
+        self.fail_first, self.delay = fail_first, delay
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                return
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(receiver.delay)
+                status = 500 if len(receiver.statuses) < receiver.fail_first else 200
+                receiver.statuses.append(status)
+                if status == 200:
+                    receiver.bodies.append(body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def watched_home(home: Path) -> pd.Timestamp:
+    return prepare(home)
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _plant_missed_calls(end: pd.Timestamp, n: int = 30) -> None:
+    """``n`` BULLISH BTC calls of the champions (v1), shown at 60%, that all went down."""
+    start = end - pd.Timedelta(hours=n + 40)
+    times = [start + k * HOUR for k in range(n)]
+    journal.record(
+        [make_signal(SignalKind.BULLISH, time=t, confidence=0.6, version="v1") for t in times]
+    )
+    closes = pd.DataFrame({"open_time": times[0] + HOUR * np.arange(n + 10)})
+    closes["close"] = closes["open"] = 99.0  # every exit below the 100 the calls were made at
+    assert journal.resolve({"BTCUSDT": closes}) == n
+
+
+def _watch_once(home: Path, clock: Path, url: str, hook: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "BINANCE_BASE_URL": url}
+    env[alerts_mod.WEBHOOK_ENV] = hook
+    return subprocess.run(
+        [sys.executable, "-m", "core", "watch", "--once", "--coins", "BTC"]
+        + ["--clock-file", str(clock)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_planted_degradation_fires_one_webhook_post_and_no_more_while_it_lasts(
+    home: Path,
+    watched_home: pd.Timestamp,
+    fake_binance,
+    receiver: Receiver,
+):
+    t0 = watched_home + DELAY
+    clock = home / "clock.txt"
+    set_file_clock(clock, t0)
+    fake_binance.state.now_ms = lambda: int(FileClock(clock).now().timestamp() * 1000)
+    continue_prices(fake_binance)
+    _plant_missed_calls(watched_home)
+
+    done = _watch_once(home, clock, fake_binance.url, receiver.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    set_file_clock(clock, t0 + HOUR)  # the next close: still degraded, so no second alert
+    done = _watch_once(home, clock, fake_binance.url, receiver.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    degraded = [b for b in receiver.bodies if b["kind"] == "degraded"]
+    assert len(degraded) == 1
+    assert degraded[0]["symbol"] == "BTCUSDT" and "degraded" in degraded[0]["message"]
+    assert receiver.statuses.count(200) == len(receiver.bodies)
+    logged = recent(home)
+    assert [a.kind for a in logged if a.kind == "degraded"] == ["degraded"]
+    assert len(logged) == len(receiver.bodies)  # every line in alerts.log was posted once
+    assert recent(home, since=t0 + HOUR) == [a for a in logged if pd.Timestamp(a.time) >= t0 + HOUR]
+
+
+def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
+    home: Path,
+    watched_home: pd.Timestamp,
+    fake_binance,
+    receiver: Receiver,
+    monkeypatch,
+):
+    t0 = watched_home + DELAY
+    clock = home / "clock.txt"
+    set_file_clock(clock, t0)
+    fake_binance.state.now_ms = lambda: int(FileClock(clock).now().timestamp() * 1000)
+    continue_prices(fake_binance)
+    monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv(alerts_mod.WEBHOOK_ENV, receiver.url)
+    watch = Watch(WatchConfig(coins=("BTCUSDT",), patient=False), clock=FileClock(clock, poll=0.02))
+    thread = threading.Thread(target=watch.run, daemon=True)
+    thread.start()
+
+    def wait_cycles(n: int) -> dict:
+        deadline = time.monotonic() + 60
+        while watch.cycles < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert watch.cycles >= n, "the watch stopped cycling"
+        return json.loads((home / "live" / "watch.json").read_text())["last_cycle"]
+
+    try:
+        for k in range(3):  # three closes with Binance down
+            if k:
+                set_file_clock(clock, t0 + k * HOUR)
+            cycle = wait_cycles(k + 1)
+            assert not cycle["ok"] and "Binance cannot be reached" in cycle["why"]
+        assert thread.is_alive()
+        monkeypatch.setenv("BINANCE_BASE_URL", fake_binance.url)  # Binance is back
+        set_file_clock(clock, t0 + 3 * HOUR)
+        assert wait_cycles(4)["ok"]
+    finally:
+        watch.stop.set()
+        thread.join(30)
+    failing = [a for a in recent(home) if a.kind == "watch_failing"]
+    assert len(failing) == 1 and "two watch cycles in a row failed" in failing[0].message
+    assert [b["kind"] for b in receiver.bodies].count("watch_failing") == 1
+    assert "trying again at the next close" in (home / "logs" / "watch.log").read_text()
+
+
+def test_a_failing_webhook_is_retried_with_backoff_without_blocking_the_sender():
+    slow = Receiver(fail_first=2, delay=0.3)
+    try:
+        hook = Webhook(slow.url, tries=4, backoff=0.05)
+        started = time.monotonic()
+        hook.send(Alert("2025-03-01T12:00:05+00:00", "degraded", "BTCUSDT", "planted"))
+        assert time.monotonic() - started < 0.1  # the loop never waits on the receiver
+        assert hook.flush(10)
+        assert slow.statuses == [500, 500, 200]
+        assert slow.bodies == [
+            {
+                "source": "cryptovolt",
+                "time": "2025-03-01T12:00:05+00:00",
+                "kind": "degraded",
+                "symbol": "BTCUSDT",
+                "message": "planted",
+            }
+        ]
+    finally:
+        slow.close()
+
+
+def test_alert_state_survives_a_restart_so_a_lasting_degradation_alerts_once(home: Path):
+    from core.live.health import Health
+
+    now = pd.Timestamp("2025-03-01T12:00:05Z")
+    bad = [Health("BTCUSDT", "degraded", 0, "hit rate 20% below 55%")]
+    assert len(Alerts().observe(bad, now)) == 1
+    assert Alerts().observe(bad, now + HOUR) == []  # a new process, same state: no alert
+    Alerts().observe([Health("BTCUSDT", "on_track", 0, "")], now + 2 * HOUR)
+    again = Alerts().observe(bad + [Health("ETHUSDT", "on_track", 3, "")], now + 3 * HOUR)
+    assert [(a.kind, a.symbol) for a in again] == [("degraded", "BTCUSDT"), ("drifted", "ETHUSDT")]
