@@ -30,3 +30,28 @@ def test_fetch_two_years_in_the_browser_ends_in_the_coverage_table(start_app, br
         assert fake.count() >= 10
     assert sorted(s for s, _ in store.list_stored()) == sorted(DEFAULT_COINS)
     assert all(299 <= len(store.load_candles(s)) <= 300 for s in DEFAULT_COINS)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_failed_coin_is_red_not_counted_and_says_why_in_the_browser(start_app, browser_page):
+    with FakeBinance(listed_hours=100, unknown=("FOOUSDT", "DOTUSDT")) as fake:
+        url = start_app(BINANCE_BASE_URL=fake.url)
+        page = browser_page
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("button", name="Fetch 2 years").click()
+        page.get_by_text("9 of 10 done").wait_for(timeout=60_000)
+        failed = page.locator('.cv-coin[data-state="failed"]')
+        failed.wait_for(timeout=10_000)
+        assert failed.count() == 1 and failed.get_attribute("data-symbol") == "DOTUSDT"
+        text = failed.inner_text()
+        assert "DOTUSDT failed: unknown symbol DOTUSDT" in text
+        assert text.rstrip().endswith("nothing is stored yet.")  # in full, not cut off
+        colors = failed.locator("span, div").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).backgroundColor)"
+        )
+        assert "rgb(229, 72, 77)" in colors  # the red badge and bar
+        bar = page.locator('[data-testid="stProgress"] [role="progressbar"]').first
+        assert float(bar.get_attribute("aria-valuenow")) < 100
+        assert page.get_by_text("1 failed").count() >= 1
+        assert_no_exception(page)
