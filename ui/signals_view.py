@@ -4,14 +4,15 @@ The flow (top-up, signals, journal) is :func:`core.usecases.live_signals`; this 
 caching and widgets. Models are loaded once per (registry root, coin, model versions) with
 ``st.cache_resource``; the registry hands back numpy-only LSTM inference, so TensorFlow never
 loads in this process. A coin's signal is cached per (versions, candle file mtime), so it is
-recomputed exactly when new candles or new models arrive. Every signal shown is recorded in the
-journal, NO EDGE included (it is never counted in a hit rate).
+recomputed exactly when new candles or new models arrive; whether it is STALE (its last candle
+older than its horizon) is judged on every run, outside the cache. Every signal shown is recorded
+in the journal, NO EDGE included (it is never counted in a hit rate); STALE is not (no call).
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,16 @@ from core.signals.live import (
     signal_from_models,
     symbols_with_models,
 )
-from core.usecases import LiveSignals, age_text, live_signals, top_up_candles, vote_words
+from core.signals.signal import current_time
+from core.usecases import (
+    LiveSignals,
+    age_text,
+    live_signals,
+    stale_words,
+    top_up_candles,
+    training_words,
+    vote_words,
+)
 from ui import state
 from ui.loaders import load_candles
 
@@ -50,14 +60,26 @@ _COLOURS = {
     SignalKind.BEARISH: "red",
     SignalKind.NEUTRAL: "gray",
     SignalKind.NO_EDGE: "orange",
+    SignalKind.STALE: "gray",
 }
 _ICONS = {
     SignalKind.BULLISH: ":material/trending_up:",
     SignalKind.BEARISH: ":material/trending_down:",
     SignalKind.NEUTRAL: ":material/trending_flat:",
     SignalKind.NO_EDGE: ":material/block:",
+    SignalKind.STALE: ":material/history_toggle_off:",
 }
-_TITLES = {SignalKind.NO_EDGE: "NO EDGE"}
+_TITLES = {SignalKind.NO_EDGE: "NO EDGE", SignalKind.STALE: "STALE · no call"}
+#: A STALE card does not look like a fresh one: grey hatching, a dashed border, muted text.
+_STALE_CSS = """<style>
+div[class*="st-key-signal_card_"][class*="_stale"] {
+  background: repeating-linear-gradient(135deg, rgba(128,128,128,.10) 0 10px,
+    rgba(128,128,128,.04) 10px 20px);
+  border: 2px dashed rgba(128,128,128,.7) !important;
+  border-radius: .5rem;
+}
+div[class*="st-key-signal_card_"][class*="_stale"] p { opacity: .8; }
+</style>"""
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -91,7 +113,9 @@ def _signal(
     _models: CoinModels,
     _candles: pd.DataFrame,
 ) -> Signal:
-    return signal_from_models(_models, _candles)
+    # judged at its own candle's close here (never stale); live_signals judges it at now
+    closed = pd.Timestamp(_candles["open_time"].iloc[-1]) + _step(_models.timeframe)
+    return signal_from_models(_models, _candles, now=closed.to_pydatetime())
 
 
 def current_symbols() -> list[str]:
@@ -100,9 +124,12 @@ def current_symbols() -> list[str]:
     return _symbols(str(registry.root), registry.cache_key())
 
 
-def current_signals(*, config: SignalConfig | None = None) -> LiveSignals:
-    """Every coin with a promoted model: its signal (journalled, due entries judged first), the
-    members' records, and the journal's live hit rates (:func:`core.usecases.live_signals`)."""
+def current_signals(
+    *, config: SignalConfig | None = None, now: datetime | None = None
+) -> LiveSignals:
+    """Every coin with a promoted model: its signal (journalled, due entries judged first; STALE
+    when its candles are older than its horizon at ``now``), the members' records, and the
+    journal's live hit rates (:func:`core.usecases.live_signals`)."""
     config = config or SignalConfig()
     registry = ModelRegistry()
     root = str(registry.root)
@@ -120,6 +147,7 @@ def current_signals(*, config: SignalConfig | None = None) -> LiveSignals:
         models=lambda symbol: coin_models(symbol, config=config),
         candles=load_candles,
         compute=compute,
+        now=now,
     )
 
 
@@ -190,7 +218,7 @@ def _call(signal: Signal) -> None:
 
 def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
     kind = signal.signal
-    with st.container(border=True):
+    with st.container(border=True, key=f"signal_card_{signal.symbol}_{kind.value.lower()}"):
         st.markdown(f"**{display_name(signal.symbol)}** · `{signal.symbol}` · {signal.timeframe}")
         title = _TITLES.get(kind, kind.value)
         st.markdown(f"### :{_COLOURS[kind]}[{_ICONS[kind]} {title}]")
@@ -199,8 +227,10 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
                 "No model of this coin beats its baselines out of sample, so **nothing is "
                 "called**: a direction here would be noise."
             )
-        else:
+        elif kind is not SignalKind.STALE:
             _call(signal)
+        if signal.stale:
+            st.error(stale_words(signal), icon=":material/history_toggle_off:")
         closed = signal.candle_time + _step(signal.timeframe)
         st.markdown(
             f"Price **{signal.price:,.6g}** · last closed candle "
@@ -209,6 +239,11 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
         st.markdown(
             "\n".join(f"- {vote_words(v, result.records.get(v.name))}" for v in signal.votes)
         )
+        window, warning = training_words(signal)
+        if window:
+            st.caption(f"Training window: {window}.")
+        if warning:
+            st.warning(warning, icon=":material/update:")
         rates = result.track_record
         live = rates[rates["symbol"] == signal.symbol] if len(rates) else rates
         if len(live) and live["resolved"].iloc[0]:
@@ -242,7 +277,10 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
             st.session_state[state.SIGNALS_LAST_REFRESH] = time.time()
             st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
         render_refresh_notes()
-        result = current_signals()
+        now = current_time()
+        result = current_signals(now=now.to_pydatetime())
+        if any(s.signal is SignalKind.STALE for s in result.signals):
+            st.html(_STALE_CSS)
         if not result.signals and not result.errors:
             st.info(
                 "No trained models yet. Train a coin on the **Training** page (or "
@@ -250,13 +288,12 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
                 icon=":material/model_training:",
             )
             return
-        now = datetime.now(UTC)
         ordered = _sorted(result.signals, sort)
         for start in range(0, len(ordered), columns):
             cols = st.columns(columns)
             for col, signal in zip(cols, ordered[start : start + columns], strict=False):
                 with col:
-                    _card(signal, result, now)
+                    _card(signal, result, now.to_pydatetime())
         for symbol, message in result.errors.items():
             st.error(f"{symbol}: {message}", icon=":material/error:")
 

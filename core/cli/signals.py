@@ -113,7 +113,7 @@ def _explain(result: LiveSignals) -> list[str]:
         lines += [f"  - {vote_words(v, result.records.get(v.name))}" for v in signal.votes]
         window, warning = training_words(signal)
         if window:
-            lines.append(f"  Models: {window}.")
+            lines.append(f"  Training window: {window}.")
         if warning:
             lines.append(f"  warning: {warning}")
     return lines

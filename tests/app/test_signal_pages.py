@@ -7,23 +7,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import BacktestConfig
-from core.data.store import load_candles
+from core.data.store import load_candles, save_candles
 from core.registry.model_registry import ModelRegistry
 from core.signals import journal
 from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
 from tests.card_home import ROOT, copy_carded_into
+from tests.random_walk import random_walk_candles
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def trained(home: Path) -> Path:
-    return copy_carded_into(home)
+def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The carded home, with the clock (``CRYPTOVOLT_NOW``) one hour after BTC's last candle
+    closed, so BTC's signal is fresh (its planted candles end in 2023)."""
+    copy_carded_into(home)
+    pretend_now_after(load_candles("BTCUSDT"), monkeypatch)
+    return home
+
+
+def pretend_now_after(candles: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    last = candles["open_time"].iloc[-1]
+    monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(hours=2)).isoformat())
 
 
 def open_page(page: str) -> AppTest:
@@ -88,6 +99,42 @@ def test_a_coin_without_a_passing_model_shows_no_edge_and_why(trained: Path):
     assert len(at.metric) == 2  # only BTC's confidence and base rate: NO EDGE shows no numbers
     eth = journal.entries(symbol="ETHUSDT").iloc[0]
     assert eth["signal"] == "NO_EDGE" and eth["status"] == journal.NO_EDGE
+
+
+def test_a_stale_coin_shows_stale_with_no_call_and_is_not_journalled(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("CRYPTOVOLT_NOW")  # the real clock: BTC's planted candles end in 2023
+    at = open_page("pages/signals.py")
+    text = card_text(at, "BTCUSDT")
+    assert "STALE · no call" in text
+    assert "BULLISH" not in text and "BEARISH" not in text and "NEUTRAL" not in text
+    assert "→ votes" not in text and "does not vote (stale candles: no vote)" in text
+    assert "Training window: XGBoost direction v1 trained on 2023-01-" in text
+    errors = " ".join(e.value for e in at.error)
+    assert "STALE: the last closed candle is" in errors and "years old" in errors
+    assert "nothing is called on it. Top the candles up" in errors
+    assert [m.label for m in at.metric] == []  # no confidence, no base rate: nothing is called
+    assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # ETH's NO EDGE; BTC's STALE not
+
+
+def test_candles_far_past_the_training_window_warn_on_the_card(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+):
+    stored = load_candles("BTCUSDT")
+    later = random_walk_candles(
+        24 * 60,  # 60 days of new candles after the models' data ended
+        start=str(stored["open_time"].iloc[-1] + pd.Timedelta(hours=1)),
+        price=float(stored["close"].iloc[-1]),
+    )
+    save_candles(pd.concat([stored, later], ignore_index=True), "BTCUSDT")
+    pretend_now_after(load_candles("BTCUSDT"), monkeypatch)
+    at = open_page("pages/signals.py")
+    text = card_text(at, "BTCUSDT")
+    assert "STALE" not in text  # fresh candles: a call
+    warning = " ".join(w.value for w in at.warning)
+    assert "The candles this signal is computed on are 2.0 months past the last candle" in warning
+    assert "Retrain before trusting it." in warning
 
 
 def test_signals_sort_by_confidence_puts_no_edge_last(trained: Path):

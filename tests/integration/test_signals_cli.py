@@ -95,7 +95,7 @@ def test_signals_on_old_candles_are_stale_in_words_and_json_and_not_journalled(
     assert first.startswith("BTCUSDT") and "STALE" in first and "BULLISH" not in first
     assert "BTCUSDT: STALE: the last closed candle is" in table.stdout
     assert "years old" in table.stdout and "nothing is called" in table.stdout
-    assert "Models: XGBoost direction v1 trained on 2023-01-" in table.stdout
+    assert "Training window: XGBoost direction v1 trained on 2023-01-" in table.stdout
 
 
 def test_signals_table_shows_the_base_rate_and_why_a_coin_has_no_edge(trained: Path):
