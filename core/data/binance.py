@@ -29,17 +29,14 @@ Timings (backoff base, sleep function, clock) are constructor arguments, so test
 
 from __future__ import annotations
 
-import itertools
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -47,6 +44,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from core import config
 from core.config import Interval
 from core.data.coins import parse_coin
+from core.data.klines import decode_klines, parse_klines
 from core.data.ratelimit import (
     KLINES_WEIGHT,
     WEIGHT_LIMIT,
@@ -56,7 +54,6 @@ from core.data.ratelimit import (
     request_weight_limit,
     retry_after,
 )
-from core.data.store import COLUMNS, TIME_DTYPE
 from core.errors import (
     BannedError,
     BinanceError,
@@ -85,65 +82,6 @@ _RETRYABLE = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-_FLOAT_FIELDS = (
-    (1, "open"),
-    (2, "high"),
-    (3, "low"),
-    (4, "close"),
-    (5, "volume"),
-    (7, "quote_asset_volume"),
-    (9, "taker_buy_base_volume"),
-    (10, "taker_buy_quote_volume"),
-)
-
-
-def parse_klines(rows: list[list[Any]]) -> pd.DataFrame:
-    """Binance's kline arrays (twelve fields each) → a frame in the store's schema.
-
-    Field 12 ("ignore") is checked for presence and dropped; prices and volumes arrive as strings
-    and become float64 (one pyarrow cast for all eight columns), times (epoch ms) UTC datetimes,
-    the trade count int64. Column-wise throughout: no Python loop per row.
-
-    Raises:
-        ValueError: a row without twelve fields or with values of the wrong kind.
-    """
-    if not rows:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS}).pipe(_typed)
-    if not isinstance(rows, list) or not isinstance(rows[0], list) or len(rows[0]) != 12:
-        raise ValueError("a kline row without the twelve Binance fields")
-    try:
-        cols = list(zip(*rows, strict=True))
-    except (TypeError, ValueError):
-        raise ValueError("a kline row without the twelve Binance fields") from None
-    n = len(rows)
-    try:
-        flat = pa.array(
-            list(itertools.chain.from_iterable(cols[i] for i, _ in _FLOAT_FIELDS)), pa.string()
-        )
-        floats = pc.cast(flat, pa.float64()).to_numpy().reshape(len(_FLOAT_FIELDS), n)
-        ints = np.array([cols[0], cols[6], cols[8]], dtype=np.int64)
-    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"a kline row with values of the wrong kind ({exc})") from None
-    data: dict[str, Any] = {name: floats[k] for k, (_, name) in enumerate(_FLOAT_FIELDS)}
-    data["open_time"] = _utc_ms(ints[0])
-    data["close_time"] = _utc_ms(ints[1])
-    data["number_of_trades"] = ints[2]
-    # built in the store's column order: selecting columns afterwards costs more than the rest
-    return pd.DataFrame({c: data[c] for c in COLUMNS})
-
-
-def _utc_ms(epoch_ms: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(epoch_ms.astype("datetime64[ms]")).tz_localize("UTC")
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in ("open_time", "close_time"):
-        out[col] = pd.to_datetime(out[col].astype("int64"), unit="ms", utc=True).astype(TIME_DTYPE)
-    out["number_of_trades"] = out["number_of_trades"].astype("int64")
-    return out[list(COLUMNS)]
 
 
 class BinanceClient:
@@ -195,6 +133,13 @@ class BinanceClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "CryptoVolt/0.1 (+market data research)"
+        # Proxies (HTTPS_PROXY, NO_PROXY) and a CA bundle from the environment, read once here:
+        # with trust_env requests looks them up, and stats ~/.netrc, on every request.
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self.session.verify = bundle
+        self.session.trust_env = False
         self.requests_sent = 0
         self._count_lock = threading.Lock()
 
@@ -209,8 +154,16 @@ class BinanceClient:
 
     # -- one request -------------------------------------------------------------------------
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> Any:
-        """GET ``base_url + path`` and decode JSON, with the shared budget and retry rules.
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        weight: int = 1,
+        decode: Callable[[bytes], Any] = json.loads,
+    ) -> Any:
+        """GET ``base_url + path`` and ``decode`` the body (JSON by default), with the shared
+        budget and retry rules; a body ``decode`` refuses (ValueError) is retried like a cut one.
 
         Raises:
             UnknownSymbolError, LocationBlockedError, BannedError, BinanceUnavailableError,
@@ -232,7 +185,7 @@ class BinanceClient:
                 status = resp.status_code
                 if status == 200:
                     # bytes straight to json: no charset guessing, one decode
-                    return json.loads(resp.content)
+                    return decode(resp.content)
                 if status in (429, 418):
                     wait = retry_after(resp)
                     self.limiter.pause(wait)
@@ -358,10 +311,7 @@ class BinanceClient:
         }
         if end_ms is not None:
             params["endTime"] = int(end_ms)
-        rows = self.get_json("/api/v3/klines", params, weight=KLINES_WEIGHT)
-        if not isinstance(rows, list):
-            raise BinanceError(f"Binance answered klines for {symbol} with {type(rows).__name__}")
-        return parse_klines(rows)
+        return self.get_json("/api/v3/klines", params, weight=KLINES_WEIGHT, decode=decode_klines)
 
     def iter_klines(
         self,
