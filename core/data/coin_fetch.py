@@ -299,7 +299,9 @@ class CoinFetch:
                 self._flush()
                 fetch_log().exception("%s: unexpected failure", self.coin.symbol)
                 return self._result(FetchStatus.FAILED, f"unexpected {type(exc).__name__}: {exc}")
-        cov = store.coverage(self.coin.symbol, self.interval, exchange=self.exchange)
+        cov = store.coverage(  # self.stored is what the last save wrote: no second read
+            self.coin.symbol, self.interval, exchange=self.exchange, frame=self.stored
+        )
         status, reason = coverage_status(cov, now=datetime.fromtimestamp(self.now_ms / 1000, UTC))
         if self.stop.is_set():
             if status is not FetchStatus.UP_TO_DATE:

@@ -253,14 +253,33 @@ class Coverage:
 
 
 def coverage(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = DEFAULT_EXCHANGE,
+    frame: pd.DataFrame | None = None,
 ) -> Coverage:
     """Rows, first and last candle, missing candles and gaps, and size on disk for one file.
 
-    Never raises for data problems: a missing file gives ``rows=0``, a damaged one ``error``.
+    ``frame``: the file's candles when the caller just saved them (the fetch), so the file is
+    not read again. Never raises for data problems: a missing file gives ``rows=0``, a damaged
+    one ``error``.
     """
     coin = parse_coin(symbol)
     interval = Interval.parse(interval).value
+    path = candle_path(coin.symbol, interval, exchange=exchange)
+    if frame is not None and not frame.empty and path.exists():
+        gaps = find_gaps(frame, interval)
+        return Coverage(
+            symbol=coin.symbol,
+            interval=interval,
+            rows=len(frame),
+            first=frame["open_time"].iloc[0],
+            last=frame["open_time"].iloc[-1],
+            missing=int(gaps["missing"].sum()) if len(gaps) else 0,
+            gaps=gaps,
+            size_bytes=path.stat().st_size,
+        )
     try:
         frame = load_candles(coin.symbol, interval, exchange=exchange)
     except NoDataError:
