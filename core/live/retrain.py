@@ -28,6 +28,7 @@ from core.registry.metadata import ModelMetadata
 
 __all__ = ["RetrainPlan", "age_words", "parse_age", "plan", "retrain_log", "run"]
 
+_STATUS_WORDS = {"on_track": "on track", "not_enough_calls": "without enough calls to judge yet"}
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -141,11 +142,11 @@ def plan(
             reasons.append(f"{symbol} is degraded: {state.reason}")
         elif if_degraded:
             why = unknown_health or (
-                f"{symbol} is {state.status.replace('_', ' ')}"
+                f"{symbol} is {_STATUS_WORDS.get(state.status, state.status)}"
                 if state
-                else f"no health for {symbol}"
+                else f"the monitor has nothing on {symbol}"
             )
-            reasons.append(f"not degraded ({why})")
+            reasons.append(f"not degraded: {why}")
         for record in records:
             if stale_after is None or not record.created_at:
                 continue
