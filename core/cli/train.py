@@ -11,7 +11,7 @@ from typing import Any
 from core import jobs
 from core.cli._common import ProgressBar, format_table
 from core.data.coins import parse_coins
-from core.errors import CryptoVoltError
+from core.errors import ConfigError, CryptoVoltError
 from core.models import kinds
 
 __all__ = ["register", "run"]
@@ -54,6 +54,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--background",
         action="store_true",
         help="launch one background job per coin and return (see `python -m core job list`)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine's job queue (default); ray: one Ray task per coin "
+        "(pip install -r requirements-ray.txt)",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --executor ray: the cluster, e.g. ray://HOST:10001 or auto "
+        "(default: start a local Ray sized to this machine)",
     )
     parser.set_defaults(func=run)
 
@@ -107,8 +119,48 @@ def _headline(result: Any) -> str:
     return "  ".join(f"{k} {v}" for k, v in headline_metrics(result.metadata.to_dict()).items())
 
 
+def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
+    from core.jobs import ray_executor
+
+    ray_executor.check(args.address)
+    if args.background:
+        for job_id, spec in zip(
+            ray_executor.launch(specs, address=args.address), specs, strict=True
+        ):
+            print(f"{spec.symbol}: job {job_id} (Ray)")
+        print("Follow them with `python -m core job list` (or the Training page).")
+        return 0
+    job_ids = [ray_executor.prepare(spec, address=args.address) for spec in specs]
+    shown: dict[str, str] = {}
+
+    def report() -> None:
+        for job_id in job_ids:
+            found = jobs.status(job_id)
+            line = f"{found.symbol}: {found.state.value} {jobs.describe_progress(found)}".strip()
+            if shown.get(job_id) != line[:60]:
+                shown[job_id] = line[:60]
+                print(line[:120], file=sys.stderr, flush=True)
+
+    final = ray_executor.run(job_ids, address=args.address, on_poll=report)
+    rows: list[list[object]] = []
+    for found in final.values():
+        for item in found.result:
+            edge = "EDGE" if item.get("gates_passed") else "NO EDGE"
+            role = "champion" if item.get("promoted") else "challenger"
+            rows.append([item.get("name"), item.get("version"), edge, role, found.job_id])
+        if found.state is not jobs.JobState.SUCCEEDED:
+            print(f"error: {found.symbol}: {found.state.value}: {found.error}", file=sys.stderr)
+    if rows:
+        print(format_table(["model", "version", "gates", "role", "job"], rows))
+    return 0 if all(s.state is jobs.JobState.SUCCEEDED for s in final.values()) else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.address and args.executor != "ray":
+        raise ConfigError("--address is for --executor ray (the Ray cluster to run on).")
     specs = _specs(args)
+    if args.executor == "ray":
+        return _run_on_ray(specs, args)
     if args.background:
         for spec in specs:
             job_id = jobs.launch(spec)

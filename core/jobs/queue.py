@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,8 +83,17 @@ def job_pid(job_id: str, status: JobStatus) -> int | None:
 
 
 def job_alive(job_id: str, status: JobStatus) -> bool:
-    """True while the job's process lives (or, before it showed a pid, within the start grace)."""
+    """True while the job's process lives (or, before it showed a pid, within the start grace).
+
+    A Ray job waiting for a worker has no process of its own yet: it lives while the Ray driver
+    that submitted it does (``driver_pid``, see :mod:`core.jobs.ray_executor`)."""
     pid = job_pid(job_id, status)
+    host = status.extra.get("host")
+    if isinstance(host, str) and host != socket.gethostname():
+        return True  # a Ray worker on another node: its pid means nothing here; its driver watches
+    driver = status.extra.get("driver_pid")
+    if pid is None and isinstance(driver, int):
+        return pid_alive(driver)
     if pid is None:
         return (time.time_ns() - status.created_ns) / 1e9 < _START_GRACE_SECONDS
     return pid_alive(pid, marker=job_id)

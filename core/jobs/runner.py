@@ -91,8 +91,11 @@ class JobReporter(StatusWriter):
         busy = "all slots are busy" if ahead == 0 else f"{ahead} job(s) ahead in the queue"
         self.update(message=f"waiting for a free slot ({slots} at once; {busy})")
 
-    def started(self, slot: int) -> None:
-        log.info("started on slot %d", slot)
+    def started(self, slot: int | None) -> None:
+        if slot is None:
+            log.info("started")
+        else:
+            log.info("started on slot %d", slot)
         self.restart_clock()
         self.update(
             force=True, state=JobState.RUNNING, stage="loading", started_at=now_iso(), slot=slot
@@ -218,10 +221,17 @@ def _cancel_on_signals() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def _train(spec: JobSpec, reporter: JobReporter) -> str:
-    reporter.update(force=True, pid=os.getpid(), message="waiting for a free slot")
+def _train(spec: JobSpec, reporter: JobReporter, *, queue: bool = True) -> str:
+    waiting = "waiting for a free slot" if queue else "starting on a Ray worker"
+    reporter.update(force=True, pid=os.getpid(), message=waiting)
     log.info("job %s: %s, models %s", reporter.job_id, spec.symbol, ",".join(spec.models))
-    with acquire_slot(reporter.job_id, on_wait=reporter.waiting) as slot:
+    # under Ray, Ray schedules the job: the local slots would cap a cluster at this machine's size
+    slots: contextlib.AbstractContextManager[int | None] = (
+        acquire_slot(reporter.job_id, on_wait=reporter.waiting)
+        if queue
+        else contextlib.nullcontext(None)
+    )
+    with slots as slot:
         reporter.started(slot)
         results = spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
     names = ", ".join(f"{m.name} {m.version}" for m in results)
@@ -266,8 +276,10 @@ def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
         return 1
 
 
-def run_job(job_id: str) -> int:
+def run_job(job_id: str, *, queue: bool = True) -> int:
     """Run a launched job in this process. Returns the exit code (0 ok, 1 failed, 143 cancelled).
+
+    ``queue=False`` skips the local slot queue (a Ray task: Ray decides where and when it runs).
 
     Raises:
         JobError: no such job (nothing is written then).
@@ -284,4 +296,4 @@ def run_job(job_id: str) -> int:
             return _run(writer, lambda: _fetch(spec, writer))
     reporter = JobReporter(job_id)
     with training_logging(job_id, spec.symbol, job_log), _cancel_on_signals():
-        return _run(reporter, lambda: _train(spec, reporter))
+        return _run(reporter, lambda: _train(spec, reporter, queue=queue))
