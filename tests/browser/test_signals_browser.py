@@ -1,11 +1,12 @@
 """The Signals and Models pages in a real browser after training: read a coin's card, a NO EDGE
-card, and a model card."""
+card, a STALE card, and a model card."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from core.data.store import load_candles
@@ -17,13 +18,21 @@ from tests.card_home import copy_carded_into
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_signals_page_shows_a_call_and_a_no_edge_card(home: Path, start_app, browser_page):
+def test_signals_page_shows_a_call_and_a_no_edge_card(
+    home: Path, start_app, browser_page, monkeypatch: pytest.MonkeyPatch
+):
     copy_carded_into(home)
-    expected = compute_signal("BTCUSDT", ModelRegistry(), load_candles("BTCUSDT"))
+    candles = load_candles("BTCUSDT")
+    # pretend it is an hour after BTC's last candle closed (its planted candles end in 2023)
+    now = (candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)).isoformat()
+    monkeypatch.setenv("CRYPTOVOLT_NOW", now)
+    expected = compute_signal("BTCUSDT", ModelRegistry(), candles)
     page = browser_page
-    page.goto(start_app())
+    page.goto(start_app(CRYPTOVOLT_NOW=now))
     page.get_by_role("link", name="Signals").click()
-    page.get_by_role("heading", name="Signals").wait_for(timeout=90_000)  # first load reads every model: slow on a busy 2-core box
+    page.get_by_role("heading", name="Signals").wait_for(
+        timeout=90_000
+    )  # first load reads every model: slow on a busy 2-core box
     page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=90_000)
     assert_no_exception(page)
 
@@ -48,6 +57,30 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(home: Path, start_app, bro
     assert "NO EDGE" in eth_text and "nothing is called" in eth_text
     assert "AUC 95% lower bound is" in eth_text
     assert page.locator('[data-testid="stMetricValue"]').count() == 2  # NO EDGE shows no numbers
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_stale_card_looks_stale_and_calls_nothing(home: Path, start_app, browser_page):
+    copy_carded_into(home)  # BTC's candles end in 2023: on today's clock its signal is STALE
+    page = browser_page
+    page.goto(start_app())
+    page.get_by_role("link", name="Signals").click()
+    card = page.locator('div[class*="st-key-signal_card_BTCUSDT_stale"]')
+    card.get_by_text("STALE · no call").wait_for(timeout=90_000)
+    assert_no_exception(page)
+    text = card.inner_text()
+    assert "STALE: the last closed candle is" in text and "years old" in text
+    assert "nothing is called on it" in text and "Top the candles up" in text
+    assert "BULLISH" not in text and "BEARISH" not in text and "Confidence" not in text
+    assert "Training window: XGBoost direction v1 trained on 2023-01-" in text
+    assert card.locator('[data-testid="stMetricValue"]').count() == 0
+    style = card.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.borderStyle, s.backgroundImage]; }"
+    )
+    assert style[0] == "dashed" and "repeating-linear-gradient" in style[1]
+    fresh = page.locator('div[class*="st-key-signal_card_ETHUSDT_"]')  # NO EDGE, not stale
+    assert "dashed" not in fresh.evaluate("e => getComputedStyle(e).borderStyle")
 
 
 @pytest.mark.browser
