@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -199,13 +199,7 @@ class Watch:
                 if status.state.finished:
                     entry["reported"] = True
                     for r in status.result:
-                        self.log.info(
-                            "retrain %s %s %s: %s",
-                            symbol,
-                            r.get("name"),
-                            r.get("version"),
-                            r.get("promotion"),
-                        )
+                        self.log.info("retrain %s: %s", symbol, _promotion_words(r))
                     if status.error:
                         self.log.warning("retrain %s failed: %s", symbol, status.error)
         cooldown = self.cfg.retrain_stale or timedelta(days=1)
@@ -280,3 +274,18 @@ class Watch:
                 self._lock.close()
                 self._lock = None
         return last
+
+
+def _promotion_words(summary: dict[str, Any]) -> str:
+    """What became of a challenger a retrain job registered, from the registry's point of view."""
+    from core.registry.model_registry import ModelRegistry
+    from core.usecases import promotion_problems
+
+    name, version = str(summary.get("name")), str(summary.get("version"))
+    if summary.get("promoted"):
+        return f"{name} {version}: promoted: its gates pass and it beats the champion."
+    try:
+        problems = promotion_problems(ModelRegistry(), name, version)
+    except Exception as exc:  # deleted since: say what the job said
+        problems = [f"{summary.get('verdict')} ({exc})"]
+    return f"{name} {version}: not promoted: " + " ".join(problems)
