@@ -123,6 +123,7 @@ def _rates_table(version: VersionHealth) -> pd.DataFrame:
                 "window": f"last {r.days} d",
                 "call": r.kind,
                 "calls": r.calls,
+                "independent": f"{r.effective_calls:.0f}",
                 "live hit rate": _pct(r.rate),
                 "95% interval": f"{_pct(r.low)}–{_pct(r.high)}" if r.calls else "–",
                 "promised": _pct(r.promised),

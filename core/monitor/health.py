@@ -179,7 +179,8 @@ def _judge(
             f"{cfg.min_calls} are needed to judge.",
         )
     problems = [
-        f"{r.kind} calls hit {_pct(r.rate)} (95% {_pct(r.low)}–{_pct(r.high)}, {r.calls} calls), "
+        f"{r.kind} calls hit {_pct(r.rate)} (95% {_pct(r.low)}–{_pct(r.high)}, {r.calls} calls, "
+        f"about {r.effective_calls:.0f} independent), "
         f"below the {_pct(r.promised_low)}–{_pct(r.promised_high)} promised"
         for r in rates
         if r.calls >= cfg.min_kind_calls and r.below_promise

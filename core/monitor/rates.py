@@ -4,7 +4,11 @@ probability member's live log loss and Brier score beside its base rate.
 A window is the calls whose candle opened in ``(end - days, end]``. The **promised** rate of a
 kind is the mean confidence those calls were shown with, and its interval the mean of their
 Wilson bounds (what the Signals page said at call time, recorded in the journal). The live rate
-gets its own 95% Wilson interval (:func:`core.training.stats.wilson_interval`). A kind is
+gets its own 95% Wilson interval (:func:`core.training.stats.wilson_interval`) on the
+*effective* number of calls: hourly calls judged six candles later share five of their six
+hours with the next call, so they are not independent draws. The interval counts ``n / overlap``
+calls, where ``overlap`` (1 to ``horizon``) is how many calls of that kind a horizon holds at
+their median spacing; otherwise a short streak would look significant. A kind is
 **below its promise** when the live rate is under the promised interval *and* the live interval
 lies wholly under the promised rate, so a short unlucky run on few calls does not count.
 
@@ -58,6 +62,7 @@ class KindRate:
     promised_low: float | None
     promised_high: float | None
     base_rate: float | None
+    effective_calls: float = 0.0
 
     @property
     def below_promise(self) -> bool:
@@ -80,7 +85,9 @@ def kind_rates(resolved: pd.DataFrame, *, end: pd.Timestamp, days: int) -> tuple
     for kind in CALL_KINDS:
         rows = window[window["signal"] == kind]
         n, k = len(rows), int((rows["status"] == "hit").sum())
-        low, high = stats.wilson_interval(k, n)
+        overlap = _overlap(rows)
+        n_eff = max(1, round(n / overlap)) if n else 0
+        low, high = stats.wilson_interval(min(n_eff, round(k / overlap)), n_eff)
         out.append(
             KindRate(
                 kind=kind,
@@ -94,9 +101,26 @@ def kind_rates(resolved: pd.DataFrame, *, end: pd.Timestamp, days: int) -> tuple
                 promised_low=_mean(rows["confidence_low"]),
                 promised_high=_mean(rows["confidence_high"]),
                 base_rate=_mean(rows["base_rate"]),
+                effective_calls=round(n / overlap, 1) if n else 0.0,
             )
         )
     return tuple(out)
+
+
+def _overlap(rows: pd.DataFrame) -> float:
+    """How many of these calls one horizon holds at their median spacing (1 to ``horizon``)."""
+    from core.config import Interval
+
+    horizon = pd.to_numeric(rows["horizon"], errors="coerce").dropna()
+    if len(rows) < 2 or horizon.empty:
+        return 1.0
+    interval = str(rows["interval"].iloc[0]) if "interval" in rows else "1h"
+    step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
+    times = pd.to_datetime(rows["candle_time"], utc=True).sort_values()
+    gap = times.diff().dropna().median()
+    if pd.isna(gap) or gap <= pd.Timedelta(0):
+        return float(horizon.max())
+    return float(min(max(horizon.median() * step / gap, 1.0), horizon.max()))
 
 
 @dataclass(frozen=True)
