@@ -70,6 +70,17 @@ def _tail(data: bytes) -> tuple[int, str]:
     return 0, hashlib.sha256(data).hexdigest()
 
 
+def _last_bytes(path: Path, size: int = 1 << 16) -> bytes:
+    """The file's last ``size`` bytes from a line start (the chain's tail is all append needs)."""
+    if not path.exists():
+        return b""
+    with open(path, "rb") as handle:
+        end = handle.seek(0, 2)
+        handle.seek(max(0, end - size))
+        data = handle.read()
+    return data if end <= size else data[data.find(b"\n") + 1 :]
+
+
 def append(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
     """Seal ``rows`` onto the chain and append them to ``path`` in one write; returns the count.
 
@@ -80,9 +91,12 @@ def append(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
     if not rows:
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = path.read_bytes() if path.exists() else b""
+    data = _last_bytes(path)
     prefix = b"\n" if data and not data.endswith(b"\n") else b""  # end a torn last line first
     seq, prev = _tail(data + prefix)
+    if seq == 0:  # nothing sealed near the end: the first seal covers every byte before it
+        data = path.read_bytes() if path.exists() else b""
+        seq, prev = _tail(data + prefix)
     head = _read_head(path)
     seq = max(seq, int(head["seq"]) if head else 0)  # a deleted tail stays visible as a gap
     lines = []

@@ -133,3 +133,12 @@ def test_journal_verify_cli_exits_1_naming_the_line_and_export_writes_csv_and_js
     done = cli("verify")
     assert done.returncode == 1
     assert "entry #3 before line 3 was deleted." in done.stdout
+
+
+def test_a_journal_longer_than_the_tail_read_still_chains(home: Path):
+    journal.record([make_signal(candle=i) for i in range(150)])
+    path = home / "journal" / "signals.jsonl"
+    assert path.stat().st_size > 1 << 16  # append reads only the last 64 KiB
+    journal.record([make_signal(candle=200)])
+    report = journal.verify()[0]
+    assert report.ok and report.entries == 151
