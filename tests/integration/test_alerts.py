@@ -27,6 +27,8 @@ from tests.conftest import ROOT
 from tests.live_home import DELAY, HOUR, continue_prices, prepare
 from tests.unit.test_journal import make_signal
 
+pytestmark = pytest.mark.slow
+
 
 class Receiver:
     """A webhook receiver on 127.0.0.1: records every POST body; answers ``fail_first`` of them

@@ -17,6 +17,8 @@ from core.registry.model_registry import ModelRegistry
 from tests.card_home import copy_carded_into
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 
 def _retrain(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -21,6 +21,8 @@ from core.signals import journal
 from tests.conftest import ROOT
 from tests.live_home import DELAY, HOUR, continue_prices, prepare
 
+pytestmark = pytest.mark.slow
+
 HORIZON = 6
 
 
