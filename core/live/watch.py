@@ -261,7 +261,10 @@ class Watch:
         last: CycleReport | None = None
         try:
             while not self.stop.is_set():
-                last = self.cycle()
+                try:
+                    last = self.cycle()
+                except OSError:  # a full disk or a vanished home: say so, try at the next close
+                    self.log.exception("cycle crashed; trying again at the next close")
                 if once or (cycles is not None and self.cycles >= cycles):
                     break
                 wake = next_wake(self.clock.now(), self.cfg.interval, delay=self.cfg.delay)

@@ -76,3 +76,31 @@ def test_retrain_needs_a_condition_and_an_age_it_understands():
     assert parse_age("7d").days == 7 and parse_age("12h").total_seconds() == 12 * 3600
     with pytest.raises(ConfigError, match="an age looks like 7d"):
         parse_age("a week")
+
+
+def test_watch_retrain_switch_runs_a_background_job_and_logs_its_outcome_once(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import json
+    import time
+    from datetime import timedelta
+
+    from core import jobs
+    from core.live.watch import Watch, WatchConfig
+
+    copy_carded_into(home)
+    monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")  # offline: the signal is stale
+    watch = Watch(WatchConfig(coins=("ETHUSDT",), patient=False, retrain_stale=timedelta(0)))
+    watch.cycle()
+    job = json.loads((home / "live" / "retrain.json").read_text())["ETHUSDT"]["job"]
+    deadline = time.monotonic() + 240
+    while not jobs.status(job).state.finished and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert jobs.status(job).state == jobs.JobState.SUCCEEDED
+    watch.cycle()  # reports the finished job; the coin is not retried within the hour
+    watch.cycle()
+    log = (home / "logs" / "watch.log").read_text()
+    assert log.count("retrain ETHUSDT: job") == 1
+    outcome = "retrain ETHUSDT: xgb_direction_ethusdt v3: not promoted: No edge: fails"
+    assert log.count(outcome) == 1
+    assert ModelRegistry().promoted_version("xgb_direction_ethusdt") == "v1"
