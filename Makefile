@@ -41,8 +41,9 @@ format:
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: install
-	$(PY) bench/run_all.py
+## Every benchmark in bench/ (or BENCH="fetch app"); exits non-zero when a target is missed
+bench: install browser
+	$(PY) bench/run_all.py $(BENCH)
 
 clean-runtime:
 	rm -rf data/raw data/quarantine runs logs journal
