@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from core.data import store
-from core.features.indicators import compute_indicators
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -53,6 +52,9 @@ def load_candles(symbol: str, interval: str = "1h") -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _indicators(symbol: str, interval: str, mtime_ns: int) -> pd.DataFrame:
+    # imported here: TA-Lib and the feature stage are not needed to draw the Data page
+    from core.features.indicators import compute_indicators
+
     return compute_indicators(_candles(symbol, interval, mtime_ns))
 
 
