@@ -49,7 +49,8 @@ class ModelCard:
     ``metrics`` and ``baselines`` map a name to a number on the test window; ``intervals`` maps a
     metric name to a 95% block-bootstrap interval (``{"point", "low", "high", ...}``);
     ``calibration`` (probability models) is the reliability table built on the walk-forward
-    folds and reported on the test window, with ``ece_out_of_time``.
+    folds and reported on the test window, with ``ece_out_of_time``. ``tuning`` (a tuned
+    version only) names its Optuna study, the trials tried and the search space.
     """
 
     output: str
@@ -59,6 +60,8 @@ class ModelCard:
     gates: dict[str, Gate] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    #: A tuned version: its Optuna study, how many trials were tried and the search space.
+    tuning: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -88,7 +91,7 @@ class ModelCard:
             "gates": {name: g.to_dict() for name, g in self.gates.items()},
             "calibration": self.calibration,
             "notes": list(self.notes),
-        }
+        } | ({"tuning": dict(self.tuning)} if self.tuning else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
@@ -100,6 +103,7 @@ class ModelCard:
             gates={k: Gate.from_dict(v) for k, v in (data.get("gates") or {}).items()},
             calibration=data.get("calibration"),
             notes=tuple(data.get("notes") or ()),
+            tuning=dict(data["tuning"]) if data.get("tuning") else None,
         )
 
 

@@ -1,0 +1,36 @@
+"""Hyperparameter sweeps: Optuna studies whose objective is the walk-forward score inside the
+training period only (nested: the test window is never seen), pruned per fold, stored in SQLite
+under ``{home}/tuning/`` so a killed sweep resumes; the best settings train a normal registered
+version whose card records the study, the trials tried and the search space.
+
+Importing this package loads neither Optuna nor Ray (they load inside the functions that use
+them). This is the stage's public face; the modules below it are importable too.
+"""
+
+from __future__ import annotations
+
+from core.tuning.space import SPACES, Param, describe, space_for
+from core.tuning.state import lock_holder, read_state, storage_path, study_lock, study_name
+from core.tuning.study import SweepCancelled, TuneSpec, counts, load_study, run_sweep
+from core.tuning.sweeps import cancel_sweep, launch_sweep, list_studies, trials_frame
+
+__all__ = [
+    "SPACES",
+    "Param",
+    "SweepCancelled",
+    "TuneSpec",
+    "cancel_sweep",
+    "counts",
+    "describe",
+    "launch_sweep",
+    "list_studies",
+    "load_study",
+    "lock_holder",
+    "read_state",
+    "run_sweep",
+    "space_for",
+    "storage_path",
+    "study_lock",
+    "study_name",
+    "trials_frame",
+]

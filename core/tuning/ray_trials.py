@@ -1,0 +1,95 @@
+"""A sweep's trials as Ray tasks: each task runs trials against the same study file.
+
+Every task opens the study from its SQLite file under the home folder (the Ray nodes must see
+that folder, as for Ray training jobs) and runs trials until the study holds the trials asked
+for; Optuna's storage keeps them consistent and the pruner sees every task's folds. Parallel
+tasks can overshoot by up to one trial each (a trial running when the count is reached ends).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from typing import Any
+
+from core import config
+from core.errors import JobError
+
+__all__ = ["optimize_on_ray"]
+
+
+def _task(home: str, spec: dict[str, Any], seed: int) -> int:
+    os.environ["CRYPTOVOLT_HOME"] = home
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("CRYPTOVOLT_THREADS", "1")
+    from core.tuning.study import TuneSpec, _optimize, counts, load_study
+
+    sweep = TuneSpec.from_dict(spec)
+    study = load_study(sweep.study, seed=seed)
+    _optimize(sweep, study, None)
+    return counts(study)["finished"]
+
+
+def optimize_on_ray(
+    spec: Any,
+    *,
+    address: str | None = None,
+    workers: int | None = None,
+    on_trial: Callable[[Any, Any], None] | None = None,
+    poll: float = 1.0,
+) -> None:
+    """Run the sweep ``spec`` (a TuneSpec) as up to ``workers`` (default: the cluster's CPUs)
+    parallel Ray tasks; ``on_trial(study, trial)`` is called here for each trial that finished.
+
+    Raises:
+        ConfigError / JobError: Ray missing or unreachable (see core.jobs.ray_executor), or a
+            task failed (with its reason).
+    """
+    from core.jobs.ray_executor import connect
+    from core.tuning.study import counts, load_study
+
+    ray = connect(address)
+    refs: list[Any] = []
+    try:
+        study = load_study(spec.study)
+        already = counts(study)["finished"]
+        left = spec.trials - already
+        if left <= 0:
+            return
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        n = max(1, min(workers or cpus, left))
+        task = ray.remote(num_cpus=1, max_retries=0)(_task)
+        home = str(config.home())
+        refs = [
+            task.options(name=f"cryptovolt-tune-{spec.study}-{i}").remote(
+                home, spec.to_dict(), 1000 * (i + 1) + already
+            )
+            for i in range(n)
+        ]
+        seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=len(pending), timeout=poll)
+            for ref in done:
+                try:
+                    ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    lines = str(exc).strip().splitlines()
+                    raise JobError(
+                        f"A Ray tuning task of study {spec.study} failed: "
+                        f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+                    ) from None
+            if on_trial is not None:
+                study = load_study(spec.study)
+                for trial in study.get_trials(deepcopy=False):
+                    if trial.state.is_finished() and trial.number not in seen:
+                        seen.add(trial.number)
+                        on_trial(study, trial)
+    except BaseException:
+        for ref in refs:
+            with contextlib.suppress(Exception):  # already finished, or Ray is going away
+                ray.cancel(ref, force=True)
+        raise
+    finally:
+        ray.shutdown()

@@ -1,0 +1,157 @@
+"""Where a study lives and who is running it: ``{home}/tuning/``.
+
+- ``{study}.db``: the Optuna study (SQLite), so a killed sweep resumes from its finished trials;
+- ``{study}.lock``: ``flock``-ed by the process running the sweep (the OS frees it when that
+  process dies, so a killed sweep never blocks the next one); a second sweep of the same study
+  while one runs is refused;
+- ``{study}.json``: the sweep's state for the page and ``tune --status``: running / succeeded /
+  failed / cancelled, its pid, the trials asked for, the registered version or the error;
+- ``{study}.log``: a background sweep's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from core import config
+from core.atomic import atomic_write_json
+from core.data.coins import parse_coin
+from core.errors import ConfigError, JobError
+from core.jobs.status import now_iso
+from core.models import parse_kind
+from core.procs import pid_alive
+
+__all__ = [
+    "ACTIVE",
+    "lock_holder",
+    "read_state",
+    "storage_path",
+    "storage_url",
+    "study_lock",
+    "study_name",
+    "tuning_dir",
+    "write_state",
+]
+
+#: Sweep states that mean "a process is on it".
+ACTIVE = frozenset({"running"})
+
+
+def tuning_dir() -> Path:
+    """``{home}/tuning``."""
+    return config.home() / "tuning"
+
+
+def study_name(kind: str, symbol: str, interval: str = "1h") -> str:
+    """``xgboost_btcusdt_1h``: one study per kind, coin and interval (aliases accepted)."""
+    return f"{parse_kind(kind)}_{parse_coin(symbol).symbol.lower()}_{interval}"
+
+
+def _checked(name: str) -> str:
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ConfigError(f"{name!r} is not a study name: letters, digits, - and _ only.")
+    return name
+
+
+def storage_path(name: str) -> Path:
+    return tuning_dir() / f"{_checked(name)}.db"
+
+
+def storage_url(name: str) -> str:
+    """The study's SQLAlchemy URL (SQLite under the home folder)."""
+    return f"sqlite:///{storage_path(name)}"
+
+
+def _lock_path(name: str) -> Path:
+    return tuning_dir() / f"{_checked(name)}.lock"
+
+
+def _busy(name: str) -> JobError:
+    holder = lock_holder(name) or {}
+    who = f"process {holder['pid']}" if holder.get("pid") else "another process"
+    since = f" since {holder['started_at']}" if holder.get("started_at") else ""
+    return JobError(
+        f"Study {name} is already being tuned by {who}{since}: wait for it to finish, or stop it "
+        "(the Training page's Tuning section, or `python -m core tune ... --cancel`)."
+    )
+
+
+@contextlib.contextmanager
+def study_lock(name: str) -> Iterator[None]:
+    """Hold the study's lock for the block; the OS releases it if this process dies.
+
+    Raises:
+        JobError: another process holds it (the message names it and says what to do).
+    """
+    path = _lock_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(name) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "started_at": now_iso()}))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def lock_holder(name: str) -> dict[str, Any] | None:
+    """Who holds the study's lock (``{"pid", "started_at"}``), or None when nobody does."""
+    path = _lock_path(name)
+    if not path.exists():
+        return None
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            try:
+                found = json.loads(handle.read() or "{}")
+            except ValueError:
+                found = {}
+            return found if isinstance(found, dict) else {}
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+
+
+def _state_path(name: str) -> Path:
+    return tuning_dir() / f"{_checked(name)}.json"
+
+
+def read_state(name: str) -> dict[str, Any] | None:
+    """The sweep's last state, with a dead process's "running" reported as failed."""
+    try:
+        found = json.loads(_state_path(name).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    pid = found.get("pid")
+    if found.get("state") in ACTIVE and not (isinstance(pid, int) and pid_alive(pid)):
+        found = {**found, "state": "failed", "error": "the sweep process exited without finishing"}
+        found["hint"] = "--resume continues from its finished trials"
+    return found
+
+
+def write_state(name: str, **fields: Any) -> dict[str, Any]:
+    """Update the sweep's state file (atomically); returns what was written."""
+    path = _state_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        current = json.loads(path.read_text())
+    except (OSError, ValueError):
+        current = {}
+    merged = {**current, "study": name, **fields, "updated_at": now_iso()}
+    atomic_write_json(path, merged)
+    return merged

@@ -1,0 +1,339 @@
+"""Run a sweep: an Optuna study on one coin and kind, then train its best settings for real.
+
+:func:`run_sweep` holds the study's lock (a second sweep of the same study is refused), opens or
+resumes the study in its SQLite file, runs trials until the study holds ``trials`` finished ones
+(complete or pruned) in this process or as Ray tasks, and then trains the best settings through
+the normal ``train_coin`` path: the new version is carded on the test window the tuner never
+saw, promoted only by the usual champion / challenger rule, and its card records the study,
+the number of trials tried and the search space (more trials, more room to overfit the folds).
+
+A resumed study marks the trials a killed run left "running" as failed and asks for their
+settings again, so the study ends with ``trials`` finished trials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.config import SplitConfig, TargetConfig
+from core.data.coins import ensure_tradeable, parse_coin
+from core.errors import ConfigError, JobError
+from core.jobs.status import now_iso
+from core.models import parse_kind
+from core.registry.model_registry import ModelRegistry
+from core.tuning import state
+from core.tuning.objective import OBJECTIVE_TEXT, InnerData, objective
+from core.tuning.space import apply, describe, space_for
+
+__all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "run_sweep"]
+
+log = logging.getLogger("core.tuning")
+
+FINISHED = ("COMPLETE", "PRUNED")
+
+
+class SweepCancelled(KeyboardInterrupt):
+    """SIGTERM arrived (cancel): Optuna marks the running trial failed and the sweep stops."""
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """One sweep: a coin, a kind, how many finished trials the study should hold, the fixed
+    settings (``fixed``: settings-dataclass fields held out of the search) and the study name
+    (``{kind}_{symbol}_{interval}`` by default). Validated on construction."""
+
+    symbol: str
+    kind: str
+    trials: int = 50
+    interval: str = "1h"
+    target: TargetConfig = field(default_factory=TargetConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    study: str = ""
+
+    def __post_init__(self) -> None:
+        symbol = parse_coin(self.symbol).symbol
+        ensure_tradeable(symbol)
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "kind", parse_kind(self.kind))
+        if not 1 <= int(self.trials) <= 10_000:
+            raise ConfigError(f"--trials must be 1..10000, got {self.trials}.")
+        apply(self.kind, self.fixed, {})  # fixed settings the kind refuses fail here
+        space_for(self.kind, self.fixed)  # a kind without a search space fails here
+        name = self.study or state.study_name(self.kind, symbol, self.interval)
+        state.storage_path(name)  # checks the name
+        object.__setattr__(self, "study", name)
+
+    @property
+    def space(self) -> dict[str, Any]:
+        return space_for(self.kind, self.fixed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "kind": self.kind,
+            "trials": self.trials,
+            "interval": self.interval,
+            "target": asdict(self.target),
+            "split": asdict(self.split),
+            "fixed": dict(self.fixed),
+            "study": self.study,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TuneSpec:
+        return cls(
+            symbol=data["symbol"],
+            kind=data["kind"],
+            trials=int(data["trials"]),
+            interval=data.get("interval", "1h"),
+            target=TargetConfig(**(data.get("target") or {})),
+            split=SplitConfig(**(data.get("split") or {})),
+            fixed=dict(data.get("fixed") or {}),
+            study=data.get("study", ""),
+        )
+
+
+def _storage(name: str) -> Any:
+    import optuna
+
+    state.tuning_dir().mkdir(parents=True, exist_ok=True)
+    # parallel Ray trials share the file: wait for SQLite's write lock instead of failing
+    return optuna.storages.RDBStorage(
+        state.storage_url(name), engine_kwargs={"connect_args": {"timeout": 60}}
+    )
+
+
+def load_study(name: str, *, seed: int | None = None) -> Any:
+    """The stored study ``name`` with this project's sampler (TPE) and pruner (median per fold).
+
+    Raises:
+        JobError: no such study.
+    """
+    import optuna
+
+    if not state.storage_path(name).exists():
+        raise JobError(f"No study {name} in {state.tuning_dir()}: run `python -m core tune` first.")
+    return optuna.load_study(
+        study_name=name,
+        storage=_storage(name),
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    )
+
+
+def counts(study: Any) -> dict[str, int]:
+    """Trials by state (``complete``, ``pruned``, ``fail``, ``running``, ...) and ``finished``."""
+    out: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        out[trial.state.name.lower()] = out.get(trial.state.name.lower(), 0) + 1
+    out["finished"] = sum(out.get(s.lower(), 0) for s in FINISHED)
+    return out
+
+
+def _open(spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
+    import optuna
+
+    path = state.storage_path(spec.study)
+    if fresh and path.exists():
+        path.unlink()
+    if path.exists() and not resume:
+        found = counts(load_study(spec.study))
+        if found.get("finished") or found.get("fail") or found.get("running"):
+            raise ConfigError(
+                f"Study {spec.study} already has {found['finished']} finished trial(s) in {path}: "
+                "--resume continues it, --fresh deletes it and starts over."
+            )
+    study = optuna.create_study(
+        study_name=spec.study,
+        storage=_storage(spec.study),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    if not study.user_attrs.get("spec"):
+        study.set_user_attr("spec", spec.to_dict())
+        study.set_user_attr("search_space", describe(spec.space))
+        study.set_user_attr("objective", OBJECTIVE_TEXT.format(folds=spec.split.folds))
+        study.set_user_attr("created_at", now_iso())
+    # we hold the lock: a trial still "running" belongs to a killed run; fail it, retry its values
+    storage = study._storage
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        if trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+    return load_study(spec.study, seed=len(study.trials))
+
+
+def _inner(spec: TuneSpec) -> InnerData:
+    from core.data.store import load_candles
+
+    candles = load_candles(spec.symbol, spec.interval)
+    cfg = apply(spec.kind, spec.fixed, {})
+    context = None
+    if getattr(cfg, "use_context", False):
+        from core.features.context import load_references
+
+        context = load_references(spec.interval)
+    return InnerData.build(
+        spec.kind, candles, target=spec.target, split=spec.split, context=context
+    )
+
+
+def _optimize(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], None] | None) -> None:
+    """Run trials in this process until the study holds ``spec.trials`` finished ones."""
+    import optuna
+    from optuna.study import MaxTrialsCallback
+
+    left = spec.trials - counts(study)["finished"]
+    if left <= 0:
+        return
+    states = tuple(getattr(optuna.trial.TrialState, s) for s in FINISHED)
+    callbacks: list[Any] = [MaxTrialsCallback(spec.trials, states=states)]
+    if on_trial is not None:
+        callbacks.append(on_trial)
+    fn = objective(_inner(spec), spec.space, spec.fixed)
+    study.optimize(fn, n_trials=left, callbacks=callbacks, gc_after_trial=True)
+
+
+@contextlib.contextmanager
+def _cancel_on_sigterm() -> Iterator[None]:
+    def handler(signum: int, _frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise SweepCancelled(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _TunedRegistry(ModelRegistry):
+    """The real registry; the version it saves carries the sweep on its card."""
+
+    def __init__(self, tuning: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._tuning = dict(tuning)
+
+    def save(self, model: Any, metadata: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        meta = dict(metadata)
+        card = dict(meta.get("card") or {})
+        n = self._tuning["trials"]
+        note = (
+            f"tuned: the best of {n} Optuna trials (study {self._tuning['study']}) on walk-forward "
+            "folds inside the training period; the test window was never seen by the tuner, but "
+            "the more trials, the more the fold metrics flatter it"
+        )
+        card["tuning"] = self._tuning
+        card["notes"] = [*(card.get("notes") or []), note]
+        meta["card"] = card
+        return super().save(model, meta, **kwargs)
+
+
+def _tuning_record(spec: TuneSpec, study: Any) -> dict[str, Any]:
+    found = counts(study)
+    best = study.best_trial
+    return {
+        "study": spec.study,
+        "storage": str(state.storage_path(spec.study)),
+        "trials": found["finished"],
+        "trials_by_state": {k: v for k, v in found.items() if k != "finished"},
+        "search_space": describe(spec.space),
+        "fixed": dict(spec.fixed),
+        "objective": OBJECTIVE_TEXT.format(folds=spec.split.folds),
+        "best_trial": best.number,
+        "best_value": round(float(best.value), 6),
+        "best_params": dict(best.params),
+        "sampler": "TPE",
+        "pruner": "median per fold",
+    }
+
+
+def train_best(spec: TuneSpec, study: Any, **train_options: Any) -> Any:
+    """Train the study's best settings through ``train_coin``; returns its TrainResult.
+
+    Raises:
+        JobError: no trial completed (nothing to train).
+    """
+    from core.training.train import train_coin
+
+    if not counts(study).get("complete"):
+        raise JobError(f"No trial of study {spec.study} completed: nothing to train.")
+    record = _tuning_record(spec, study)
+    cfg = apply(spec.kind, spec.fixed, study.best_trial.params)
+    results = train_coin(
+        spec.symbol,
+        models=[spec.kind],
+        interval=spec.interval,
+        target=spec.target,
+        split=spec.split,
+        settings={spec.kind: cfg},
+        registry=_TunedRegistry(record),
+        **train_options,
+    )
+    return results[0]
+
+
+def run_sweep(
+    spec: TuneSpec,
+    *,
+    resume: bool = False,
+    fresh: bool = False,
+    executor: str = "local",
+    address: str | None = None,
+    train: bool = True,
+    on_trial: Callable[[Any, Any], None] | None = None,
+    progress: Callable[[Any], None] | None = None,
+) -> tuple[Any, Any | None]:
+    """Run the sweep ``spec`` to its end; returns (the study, the TrainResult or None).
+
+    Raises:
+        JobError: the study is being tuned by another process, or no trial completed.
+        ConfigError: the study exists and neither ``resume`` nor ``fresh`` was given.
+        SweepCancelled: SIGTERM (the state file says cancelled).
+        and what loading candles and training raise (NoDataError, InsufficientDataError, ...).
+    """
+    with state.study_lock(spec.study):
+        state.write_state(
+            spec.study,
+            state="running",
+            pid=os.getpid(),
+            executor=executor,
+            spec=spec.to_dict(),
+            started_at=now_iso(),
+            finished_at=None,
+            error=None,
+            version=None,
+        )
+        try:
+            with _cancel_on_sigterm():
+                study = _open(spec, resume=resume, fresh=fresh)
+                if executor == "ray":
+                    from core.tuning.ray_trials import optimize_on_ray
+
+                    optimize_on_ray(spec, address=address, on_trial=on_trial)
+                    study = load_study(spec.study)
+                else:
+                    _optimize(spec, study, on_trial)
+                result = train_best(spec, study, progress=progress) if train else None
+        except SweepCancelled:
+            state.write_state(spec.study, state="cancelled", finished_at=now_iso())
+            raise
+        except Exception as exc:
+            state.write_state(spec.study, state="failed", error=str(exc), finished_at=now_iso())
+            raise
+        version = None if result is None else f"{result.name} {result.version}"
+        state.write_state(
+            spec.study,
+            state="succeeded",
+            finished_at=now_iso(),
+            trials=counts(study),
+            version=version,
+        )
+        return study, result

@@ -1,0 +1,116 @@
+"""Tuning: the nested objective never sees the test window; search spaces give valid settings;
+one sweep per study at a time; stored studies are resumed, not silently overwritten; cards
+record the sweep and old cards still load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from core.config import SplitConfig, TargetConfig, XGBConfig
+from core.errors import ConfigError, JobError
+from core.registry.metadata import ModelCard
+from core.training.evaluate import chronological_split
+from core.tuning import SPACES, TuneSpec, describe, lock_holder, space_for, study_lock
+from core.tuning.objective import InnerData, inner_period, score_settings
+from core.tuning.space import apply, suggest
+from core.tuning.study import _open, counts, load_study
+from tests.random_walk import random_walk_candles
+
+TINY = XGBConfig(n_estimators=10, max_depth=2)
+SPLIT = SplitConfig(folds=2)
+
+
+def _score(candles) -> list[float]:
+    data = InnerData.build("xgboost", candles, target=TargetConfig(), split=SPLIT)
+    return score_settings(data, TINY)[1]
+
+
+@pytest.mark.slow
+def test_tuner_never_sees_the_test_window():
+    candles = random_walk_candles(1500, seed=5)
+    start = int(chronological_split(len(candles), test_fraction=0.2, horizon=6).test[0])
+    assert len(inner_period(candles, SPLIT)) == start  # train_coin's test window starts here
+
+    other = random_walk_candles(1500, seed=99)
+    changed_test = candles.copy()
+    for column in ("open", "high", "low", "close", "volume"):
+        values = candles[column].to_numpy(dtype="float64", copy=True)
+        values[start:] = other[column].to_numpy(dtype="float64")[start:] * 3
+        changed_test[column] = values
+    assert _score(changed_test) == _score(candles)
+
+    changed_inner = candles.copy()  # the same change before the test window does change scores
+    close = candles["close"].to_numpy(dtype="float64", copy=True)
+    close[start - 300 : start] *= np.linspace(1.0, 1.3, 300)
+    changed_inner["close"] = close
+    assert _score(changed_inner) != _score(candles)
+
+
+@pytest.mark.parametrize("kind", sorted(SPACES))
+def test_every_suggested_point_is_a_valid_setting(kind: str):
+    space = space_for(kind)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    for _ in range(25):
+        values = suggest(study.ask(), space)
+        cfg = apply(kind, {}, values)
+        assert all(getattr(cfg, k) == v for k, v in values.items())
+    json.dumps(describe(space))  # stored with the study and on the card
+
+
+def test_fixed_settings_leave_the_space_and_unknown_kinds_are_refused():
+    space = space_for("xgb", fixed={"n_estimators": 20, "max_depth": 2})
+    assert "n_estimators" not in space and "max_depth" not in space and "learning_rate" in space
+    with pytest.raises(ConfigError, match="Unknown model"):
+        space_for("forest")
+    with pytest.raises(ConfigError, match="trials"):
+        TuneSpec("BTC", "xgb", trials=0)
+    with pytest.raises(ConfigError, match="depth"):
+        TuneSpec("BTC", "xgb", fixed={"max_depth": 99})
+    assert TuneSpec("btc/usdt", "XGB").study == "xgboost_btcusdt_1h"
+
+
+def test_a_second_sweep_of_a_locked_study_is_refused_with_who_holds_it():
+    assert lock_holder("s1") is None
+    with study_lock("s1"):
+        holder = lock_holder("s1")
+        assert holder and holder["pid"] > 0
+        busy = r"Study s1 is already being tuned by process \d+"
+        with pytest.raises(JobError, match=busy), study_lock("s1"):
+            pass
+    assert lock_holder("s1") is None
+    with study_lock("s1"):  # free again once the first one ended
+        pass
+
+
+def test_stored_study_needs_resume_and_a_killed_runs_trial_is_retried(home: Path):
+    spec = TuneSpec("BTC", "xgb", trials=4, fixed={"n_estimators": 10})
+    study = _open(spec, resume=False, fresh=False)
+    done = study.ask()
+    study.tell(done, 0.01)
+    study.ask({"learning_rate": optuna.distributions.FloatDistribution(0.01, 0.3, log=True)})
+    with pytest.raises(ConfigError, match="--resume continues it, --fresh"):
+        _open(spec, resume=False, fresh=False)
+
+    resumed = _open(spec, resume=True, fresh=False)  # the "running" trial was a killed run's
+    states = [t.state.name for t in resumed.get_trials()]
+    assert states == ["COMPLETE", "FAIL", "WAITING"]
+    assert resumed.get_trials()[2].user_attrs["retry_of"] == 1
+    assert counts(load_study(spec.study))["finished"] == 1
+
+    fresh = _open(spec, resume=False, fresh=True)
+    assert fresh.get_trials() == []
+
+
+def test_card_records_the_sweep_and_cards_without_one_still_load():
+    tuning = {"study": "xgboost_btcusdt_1h", "trials": 50, "search_space": {"max_depth": {}}}
+    card = ModelCard(output="probability", tuning=tuning)
+    again = ModelCard.from_dict(json.loads(json.dumps(card.to_dict())))
+    assert again.tuning == tuning
+    old = {"output": "probability", "metrics": {}, "gates": {}, "notes": []}
+    assert ModelCard.from_dict(old).tuning is None
+    assert "tuning" not in ModelCard.from_dict(old).to_dict()
