@@ -3,7 +3,8 @@
 import streamlit as st
 
 from ui.frame import ensure_router
-from ui.jobs import render_job_list, render_training_form
+from ui.jobs import render_job_list
+from ui.training_form import render_training_form
 from ui.training_view import kinds_caption
 
 ensure_router()

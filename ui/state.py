@@ -30,6 +30,8 @@ TRAINING_COINS = "training_coins"
 TRAINING_MODELS = "training_models"
 TRAINING_SETTING_PREFIX = "training_setting_"
 TRAINING_LAUNCHED = "training_launched"
+#: Training page: the coins of a Train click waiting for "Yes, start N jobs" (more than three).
+TRAINING_CONFIRM = "training_confirm"
 TRAINING_ACTIVE_JOBS = "training_active_jobs"
 #: Charts page: candle interval shown, range preset ("7d".."all"), ticked overlays and lower panes
 #: (lists of labels from ui.charts.OVERLAYS / ui.charts.PANES). The coin is SELECTED_COIN.
@@ -37,6 +39,8 @@ CHART_INTERVAL = "chart_interval"
 CHART_RANGE = "chart_range"
 CHART_OVERLAYS = "chart_overlays"
 CHART_PANES = "chart_panes"
+#: Charts page: prefix of the Window slider's key (one slider per coin, interval and range).
+CHART_WINDOW = "chart_window"
 #: Data page: id of the fetch job being watched (its state is on disk under runs/), and the
 #: one-line message of the last "Load bundled sample".
 FETCH_JOB = "fetch_job"

@@ -41,12 +41,14 @@ def kinds_caption() -> str:
 
 
 def model_picker(*, key: str) -> tuple[str, ...]:
-    """Pick any of the registered kinds (by label); the directional and seed models by default."""
+    """Pick any of the registered kinds (by label); the directional and seed models by default
+    (unless the session already holds a pick: the form restores it)."""
+    default = None if key in st.session_state else [k for k in DEFAULT_KINDS if k in kinds()]
     picked = st.segmented_control(
         "Models",
         kinds(),
         selection_mode="multi",
-        default=[k for k in DEFAULT_KINDS if k in kinds()],
+        default=default,
         format_func=_label,
         key=key,
         help="Each kind is trained, carded against its baselines and registered on its own.",

@@ -37,19 +37,21 @@ def _train_button(at: AppTest):
     return next(b for b in at.button if b.label == "Train")
 
 
-def test_defaults_offer_every_coin_with_data_and_the_default_settings(home_with_sample: Path):
+def test_defaults_preselect_no_coin_and_offer_the_default_settings(home_with_sample: Path):
     at = _page()
     assert not at.exception
-    assert at.multiselect(key="training_coins").value == [
-        "BTCUSDT",
-        "ETHUSDT",
-        "SOLUSDT",
-        "XRPUSDT",
-        "ADAUSDT",
-        "AVAXUSDT",
-        "LINKUSDT",
-        "UNIUSDT",
-        "DOTUSDT",
+    coins = at.multiselect(key="training_coins")
+    assert coins.value == []  # one click must not start a job per stored coin
+    assert coins.options == [
+        "Bitcoin (BTC)",
+        "Ethereum (ETH)",
+        "Solana (SOL)",
+        "XRP (XRP)",
+        "Cardano (ADA)",
+        "Avalanche (AVAX)",
+        "Chainlink (LINK)",
+        "Uniswap (UNI)",
+        "Polkadot (DOT)",
     ]
     values = {n.key.removeprefix("training_setting_"): n.value for n in at.number_input}
     target, xgb, lstm = TargetConfig(), XGBConfig(), LSTMConfig()
@@ -71,6 +73,33 @@ def test_defaults_offer_every_coin_with_data_and_the_default_settings(home_with_
     for kind in kinds():
         assert kind_info(kind).label in _texts(at)
     assert "No training jobs yet." in _texts(at)
+    assert _train_button(at).disabled
+    assert "Train is off: Pick at least one coin to train." in _texts(at)
+    assert not at.warning  # no "default value also set via Session State" warning
+
+
+def test_the_coin_in_view_is_preselected(home_with_sample: Path):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at.session_state["selected_coin"] = "ETHUSDT"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert at.multiselect(key="training_coins").value == ["ETHUSDT"]
+
+
+def test_settings_are_kept_across_reloads(home_with_sample: Path):
+    at = _page()
+    at.multiselect(key="training_coins").set_value(["ETHUSDT", "SOLUSDT"]).run()
+    at.button_group(key="training_models").set_value(["xgb_direction"]).run()
+    at.number_input(key="training_setting_trees").set_value(77).run()
+    at.number_input(key="training_setting_threshold").set_value(1.5).run()
+    assert not at.exception
+    again = _page()  # a new session: what a reload or a restart gets
+    assert again.multiselect(key="training_coins").value == ["ETHUSDT", "SOLUSDT"]
+    assert list(again.button_group(key="training_models").value) == ["xgb_direction"]
+    assert again.number_input(key="training_setting_trees").value == 77
+    assert again.number_input(key="training_setting_threshold").value == 1.5
+    assert again.number_input(key="training_setting_depth").value == XGBConfig().max_depth
+    assert not again.warning
 
 
 def test_without_data_the_page_says_to_fetch_first(home: Path):
@@ -83,24 +112,36 @@ def test_without_data_the_page_says_to_fetch_first(home: Path):
     ("key", "value", "message"),
     [("trees", 0, "trees"), ("window", 1, "window"), ("threshold", 80.0, "threshold")],
 )
-def test_impossible_setting_is_caught_in_the_form_and_nothing_starts(
+def test_an_impossible_setting_turns_train_off_and_says_why(
     home_with_sample: Path, key: str, value: float, message: str
 ):
     at = _page()
-    at.number_input(key=f"training_setting_{key}").set_value(value)
-    _train_button(at).click()
-    at.run()
+    at.multiselect(key="training_coins").set_value(["ETHUSDT"]).run()
+    assert not _train_button(at).disabled
+    at.number_input(key=f"training_setting_{key}").set_value(value).run()
     assert not at.exception
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert _train_button(at).disabled
+    off = next(c.value for c in at.caption if c.value.startswith("Train is off:"))
+    assert message in off, off
     assert jobs.list_jobs() == []
 
 
-def test_no_model_picked_is_caught(home_with_sample: Path):
+def test_every_invalid_setting_is_reported_at_once(home_with_sample: Path):
     at = _page()
-    at.button_group(key="training_models").set_value([])
-    _train_button(at).click()
-    at.run()
-    assert any("at least one model" in e.value for e in at.error)
+    at.multiselect(key="training_coins").set_value(["ETHUSDT"]).run()
+    at.number_input(key="training_setting_trees").set_value(0).run()
+    at.number_input(key="training_setting_window").set_value(1).run()
+    at.number_input(key="training_setting_horizon").set_value(0).run()
+    off = next(c.value for c in at.caption if c.value.startswith("Train is off:"))
+    assert "trees" in off and "window" in off and "horizon" in off, off
+
+
+def test_an_empty_model_pick_says_why_train_is_off(home_with_sample: Path):
+    at = _page()
+    at.multiselect(key="training_coins").set_value(["ETHUSDT"]).run()
+    at.button_group(key="training_models").set_value([]).run()
+    assert _train_button(at).disabled
+    assert "Train is off: Pick at least one model." in _texts(at)
     assert jobs.list_jobs() == []
 
 
@@ -157,6 +198,63 @@ def test_jobs_on_disk_are_listed_with_results_errors_and_dead_processes(home_wit
     assert "Solana (SOL)" in text and "Ethereum (ETH)" in text
 
 
+def test_more_than_three_coins_ask_before_starting(home_with_sample: Path, monkeypatch):
+    monkeypatch.setenv("CRYPTOVOLT_JOB_SLOTS", "1")
+    slots = home_with_sample / "runs" / ".slots"
+    slots.mkdir(parents=True)
+    with open(slots / "0.lock", "a+") as held:  # keeps the jobs queued: nothing trains here
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        at = _page()
+        four = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
+        at.multiselect(key="training_coins").set_value(four).run()
+        at.button_group(key="training_models").set_value(["xgboost"]).run()
+        _train_button(at).click().run()
+        assert jobs.list_jobs() == []  # not yet
+        assert "This starts 4 training jobs, one per coin" in _texts(at)
+        next(b for b in at.button if b.label == "Not now").click().run()
+        assert "This starts 4 training jobs" not in _texts(at) and jobs.list_jobs() == []
+        _train_button(at).click().run()
+        next(b for b in at.button if b.label == "Yes, start 4 jobs").click().run()
+        assert not at.exception
+        try:
+            found = jobs.list_jobs()
+            assert sorted(j["symbol"] for j in found) == sorted(four)
+        finally:
+            for job in jobs.list_jobs():
+                jobs.cancel(job["job_id"])
+
+
+def test_a_running_job_says_where_it_is_with_one_estimate_and_wraps_its_log(
+    home_with_sample: Path,
+):
+    job_id = "20250601-100003-btcusdt-ffff"
+    _write_job(
+        home_with_sample,
+        job_id,
+        models=["xgb_direction", "lstm_return"],
+        state="running",  # no pid yet and just created: alive (the start grace)
+        finished_at=None,
+        model="lstm_return",
+        stage="walk-forward",
+        step=1,
+        total=60,
+        message="fold 4/4: 1/60 loss 0.31, ~8s left",
+        eta_seconds=0.0,
+    )
+    (home_with_sample / "runs" / job_id / "job.log").write_text("x" * 400 + "\n")
+    at = _page()
+    assert not at.exception
+    [bar] = at.get("progress")
+    text = bar.proto.text
+    assert text.startswith(
+        "LSTM return (model 2 of 2): checking on earlier periods (walk-forward), fold 4 of 4 · "
+    )
+    assert bar.proto.value > 50  # one bar across both models: past the first
+    assert "0s left" not in text and "1/60" not in text
+    log = next(c for c in at.code if "xxxx" in c.value)
+    assert log.proto.wrap_lines
+
+
 def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
     home_with_sample: Path, monkeypatch
 ):
@@ -166,8 +264,8 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
     with open(slots / "0.lock", "a+") as held:  # keeps the job queued while we look at it
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         at = _page()
-        at.multiselect(key="training_coins").set_value(["ETHUSDT"])
-        at.button_group(key="training_models").set_value(["xgboost"])
+        at.multiselect(key="training_coins").set_value(["ETHUSDT"]).run()
+        at.button_group(key="training_models").set_value(["xgboost"]).run()
         _train_button(at).click()
         at.run()
         assert not at.exception
@@ -203,7 +301,7 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
     assert verdict_words(record) in text
     assert "Promoted: it is the champion" in text
     if (ROOT / "pages" / "models.py").exists():
-        next(b for b in at.button if b.key.startswith("open_20250601")).click()
+        next(b for b in at.button if (b.key or "").startswith("open_20250601")).click()
         at.run()
         assert not at.exception
         assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
