@@ -212,7 +212,7 @@ def _render_drift(health: CoinHealth) -> None:
             "feature": f.feature,
             "model": f"{f.model} {f.version}",
             "PSI": None if f.psi is None else round(f.psi, 3),
-            "band": f.band,
+            "usual band": f.band,
             "largest training-week PSI": None if f.typical is None else round(f.typical, 3),
             "drifted": "yes" if f.drifted else "no",
         }

@@ -30,7 +30,16 @@ import pandas as pd
 from core.monitor.calls import CALL_KINDS
 from core.training import stats
 
-__all__ = ["KindRate", "MemberScore", "RecordLookup", "in_window", "kind_rates", "member_scores"]
+__all__ = [
+    "KindRate",
+    "MemberScore",
+    "RecordLookup",
+    "in_window",
+    "kind_rates",
+    "live_interval",
+    "member_scores",
+    "overlap_of",
+]
 
 #: ``lookup(name, version) -> ModelMetadata | None``.
 RecordLookup = Callable[[str, str], Any]
@@ -85,9 +94,8 @@ def kind_rates(resolved: pd.DataFrame, *, end: pd.Timestamp, days: int) -> tuple
     for kind in CALL_KINDS:
         rows = window[window["signal"] == kind]
         n, k = len(rows), int((rows["status"] == "hit").sum())
-        overlap = _overlap(rows)
-        n_eff = max(1, round(n / overlap)) if n else 0
-        low, high = stats.wilson_interval(min(n_eff, round(k / overlap)), n_eff)
+        overlap = overlap_of(rows)
+        low, high = live_interval(k, n, overlap)
         out.append(
             KindRate(
                 kind=kind,
@@ -107,7 +115,16 @@ def kind_rates(resolved: pd.DataFrame, *, end: pd.Timestamp, days: int) -> tuple
     return tuple(out)
 
 
-def _overlap(rows: pd.DataFrame) -> float:
+def live_interval(hits: int, n: int, overlap: float) -> tuple[float | None, float | None]:
+    """The 95% Wilson interval of ``hits`` of ``n`` calls counted as ``n / overlap``
+    independent ones (see the module docstring); ``(None, None)`` without calls."""
+    if not n:
+        return None, None
+    n_eff = max(1, round(n / overlap))
+    return stats.wilson_interval(min(n_eff, round(hits / overlap)), n_eff)
+
+
+def overlap_of(rows: pd.DataFrame) -> float:
     """How many of these calls one horizon holds at their median spacing (1 to ``horizon``)."""
     from core.config import Interval
 

@@ -2,7 +2,7 @@
 
 One row per step (default daily, at midnight UTC, plus the window end) over one version set's
 resolved calls: the calls in the ``days`` before that point, their hit rate with its Wilson
-interval, the mean confidence they were shown with (the promise), and for each probability
+interval on the effective number of calls (:func:`core.monitor.rates.live_interval`), the mean confidence they were shown with (the promise), and for each probability
 member its live log loss beside its base rate's.
 """
 
@@ -13,8 +13,7 @@ from typing import Any
 import pandas as pd
 
 from core.monitor.calls import load_calls
-from core.monitor.rates import RecordLookup, in_window, member_scores
-from core.training import stats
+from core.monitor.rates import RecordLookup, in_window, live_interval, member_scores, overlap_of
 
 __all__ = ["history", "version_history"]
 
@@ -46,7 +45,7 @@ def history(
         if window.empty:
             continue
         n, k = len(window), int((window["status"] == "hit").sum())
-        low, high = stats.wilson_interval(k, n)
+        low, high = live_interval(k, n, overlap_of(window))
         row: dict[str, object] = {
             "time": end,
             "calls": n,
