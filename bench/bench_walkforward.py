@@ -88,7 +88,7 @@ def _train_one(symbol: str, path: str, kind: str, folds: int) -> dict:
     candles = two_years(normalize_candles(pd.read_parquet(path)))
     _SECONDS.clear()
     _COUNTS.clear()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     [result] = train_coin(
         symbol,
         models=[kind],
@@ -102,6 +102,7 @@ def _train_one(symbol: str, path: str, kind: str, folds: int) -> dict:
         "symbol": symbol,
         "rows": len(candles),
         "wall": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
         "seconds": dict(_SECONDS),
         "counts": dict(_COUNTS),
         "verdict": meta.card.verdict() if meta.card else "-",
@@ -129,6 +130,7 @@ def main() -> int:
     )
     seconds: Counter[str] = Counter()
     counts: Counter[str] = Counter()
+    cpu = 0.0
     started = time.perf_counter()
     with ProcessPoolExecutor(
         args.jobs, initializer=_init, initargs=(home, threads, args.kind)
@@ -138,8 +140,9 @@ def main() -> int:
             one = future.result()
             seconds.update(one["seconds"])
             counts.update(one["counts"])
+            cpu += one["cpu"]
             print(
-                f"  {one['symbol']:9} {one['wall']:6.1f} s, "
+                f"  {one['symbol']:9} {one['wall']:6.1f} s wall, {one['cpu']:5.1f} s CPU, "
                 f"{one['counts'].get('fits (test + folds)', 0)} fits, verdict: {one['verdict']}",
                 flush=True,
             )
@@ -147,7 +150,9 @@ def main() -> int:
     fits = counts["fits (test + folds)"]
     print(
         f"total: {total:.1f} s wall for {len(picked)} coins, {fits} fits "
-        f"({total / max(fits, 1):.2f} s wall per fit); process time by stage, all processes:"
+        f"({total / max(fits, 1):.2f} s wall per fit); CPU {cpu:.1f} s in all, so about "
+        f"{cpu / cores:.0f} s on {cores} idle cores (load average now "
+        f"{os.getloadavg()[0]:.1f}); wall time by stage, all processes:"
     )
     for label, value in seconds.most_common():
         print(f"  {value:7.1f} s  {label} ({counts[label]} calls)")
