@@ -28,6 +28,7 @@ PAGES = (
 
 
 def main() -> None:
+    from ui.alerts_banner import render_alert_banner
     from ui.sidebar import render_sidebar
 
     st.set_page_config(page_title="CryptoVolt", page_icon=str(ICON), layout="wide")
@@ -37,6 +38,7 @@ def main() -> None:
     ]
     page = st.navigation(pages)
     render_sidebar()
+    render_alert_banner()
     page.run()
 
 
