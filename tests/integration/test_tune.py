@@ -1,0 +1,144 @@
+"""``python -m core tune`` as real processes: a sweep killed after 2 of 4 trials resumes to 4 and
+trains a carded version; a second sweep of the same study is refused while one runs; a
+background sweep is cancelled and keeps its finished trials; trials run as Ray tasks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.data.store import save_candles
+from core.registry.model_registry import ModelRegistry
+from core.tuning import (
+    TuneSpec,
+    cancel_sweep,
+    counts,
+    launch_sweep,
+    load_study,
+    lock_holder,
+    read_state,
+    trials_frame,
+)
+from tests.random_walk import random_walk_candles
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = "xgboost_btcusdt_1h"
+#: Trees and depth held fixed so a trial takes a few seconds; the rest of the space is searched.
+SMALL = ["--coin", "BTC", "--model", "xgb", "--trees", "60", "--depth", "3"]
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "CRYPTOVOLT_HOME": str(home), "CRYPTOVOLT_JOB_SLOTS": "2"}
+
+
+def _tune(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", "tune", *args],
+        cwd=ROOT,
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _finished() -> int:
+    try:
+        return counts(load_study(STUDY))["finished"]
+    except Exception:  # the study file is being created
+        return 0
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; state {read_state(STUDY)}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def btc(home: Path) -> Path:
+    save_candles(random_walk_candles(3000, seed=11), "BTCUSDT", "1h")
+    return home
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: Path):
+    first = subprocess.Popen(
+        [sys.executable, "-m", "core", "tune", *SMALL, "--trials", "4"],
+        cwd=ROOT,
+        env=_env(btc),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        _wait(lambda: lock_holder(STUDY) is not None, 60, "the sweep to take its lock")
+        second = _tune(btc, *SMALL, "--trials", "4", "--resume")
+        assert second.returncode == 1
+        assert second.stderr.strip().count("\n") == 0, second.stderr
+        assert f"Study {STUDY} is already being tuned by process {first.pid}" in second.stderr
+
+        _wait(lambda: _finished() >= 2, 240, "2 finished trials")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(30)
+    killed_at = _finished()
+    assert 2 <= killed_at < 4
+    assert read_state(STUDY)["state"] == "failed"  # the dead process's "running" says so
+
+    refused = _tune(btc, *SMALL, "--trials", "4")  # a stored study is not silently overwritten
+    assert refused.returncode == 1 and "--resume continues it" in refused.stderr
+
+    resumed = _tune(btc, *SMALL, "--trials", "4", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert counts(load_study(STUDY))["finished"] == 4
+    assert f"study {STUDY}: 4 finished trials" in resumed.stdout
+
+    record = ModelRegistry().record("xgboost_btcusdt", "v1")
+    tuning = record.card.tuning
+    assert tuning["study"] == STUDY and tuning["trials"] == 4
+    assert set(tuning["search_space"]) == {"learning_rate", "subsample", "colsample_bytree"}
+    assert (record.params["n_estimators"], record.params["max_depth"]) == (60, 3)  # held fixed
+    best = load_study(STUDY).best_trial.params
+    assert all(record.params[k] == v for k, v in best.items())  # the best trial's settings
+    assert any("best of 4 Optuna trials" in note for note in record.card.notes)
+    assert read_state(STUDY)["state"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(btc: Path):
+    spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 60, "max_depth": 3})
+    pid = launch_sweep(spec)
+    try:
+        _wait(lambda: _finished() >= 1, 240, "a finished trial")
+        final = cancel_sweep(STUDY)
+    finally:
+        if Path(f"/proc/{pid}").exists():
+            os.killpg(pid, signal.SIGKILL)
+    assert final is not None and final["state"] == "cancelled"
+    assert lock_holder(STUDY) is None  # the next sweep may start
+    frame = trials_frame(STUDY)
+    assert (frame["state"] == "complete").sum() + (frame["state"] == "pruned").sum() >= 1
+    assert "running" not in set(frame["state"])  # the interrupted trial is marked failed
+    assert ModelRegistry().names() == []  # a cancelled sweep trains nothing
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_trials_run_as_ray_tasks_against_the_same_study(btc: Path):
+    run = _tune(btc, *SMALL, "--trials", "2", "--executor", "ray", "--no-train")
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = counts(load_study(STUDY))
+    assert 2 <= found["finished"] <= 3  # parallel tasks may each finish the trial they hold
+    assert read_state(STUDY)["executor"] == "ray"
