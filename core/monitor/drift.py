@@ -115,14 +115,35 @@ def typical_psi(
     ref = ref[np.isfinite(ref)]
     if rows < 1 or len(ref) < 2 * rows:
         return None
-    inner = _edges(ref, bins)
+    return _typical(ref, _edges(ref, bins), rows, epsilon)
+
+
+def _typical(ref: np.ndarray, inner: np.ndarray, rows: int, epsilon: float) -> float | None:
+    if rows < 1 or len(ref) < 2 * rows:
+        return None
     count = len(inner) + 1
     index = np.searchsorted(inner, ref, side="right")
     expected = np.bincount(index, minlength=count) / len(ref)
-    cumulative = np.vstack([np.zeros(count), np.cumsum(np.eye(count)[index], axis=0)])
+    one_hot = np.zeros((len(ref) + 1, count), dtype="int32")
+    one_hot[np.arange(1, len(ref) + 1), index] = 1
+    cumulative = np.cumsum(one_hot, axis=0)
     starts = np.arange(0, len(ref) - rows + 1, max(1, rows // 7))
     shares = (cumulative[starts + rows] - cumulative[starts]) / rows
     return float(np.max(_psi(expected[None, :], shares, epsilon)))
+
+
+def _pair(
+    reference: np.ndarray, current: np.ndarray, rows: int, bins: int, epsilon: float
+) -> tuple[float | None, float | None]:
+    """``(psi, typical_psi)`` with the quantile bins computed once."""
+    ref, cur = reference[np.isfinite(reference)], current[np.isfinite(current)]
+    if not len(ref) or not len(cur):
+        return None, None
+    inner = _edges(ref, bins)
+    count = len(inner) + 1
+    expected = np.bincount(np.searchsorted(inner, ref, side="right"), minlength=count) / len(ref)
+    actual = np.bincount(np.searchsorted(inner, cur, side="right"), minlength=count) / len(cur)
+    return float(_psi(expected, actual, epsilon)), _typical(ref, inner, rows, epsilon)
 
 
 @dataclass(frozen=True)
@@ -268,7 +289,6 @@ def feature_drift(
         rows = int(recent.sum())
         for column in frame.columns:
             values = frame[column].to_numpy(dtype="float64")
-            value = psi(values[train], values[recent], bins=bins, epsilon=epsilon)
-            usual = typical_psi(values[train], rows, bins=bins, epsilon=epsilon)
+            value, usual = _pair(values[train], values[recent], rows, bins, epsilon)
             found.append(FeatureDrift(column, record.name, record.version, value, usual))
     return DriftReport(symbol, tuple(found), start, last, "; ".join(notes))

@@ -62,6 +62,11 @@ class MonitorConfig:
             raise ConfigError(f"Monitor windows must be whole days >= 1, got {self.windows}.")
         if self.min_calls < 1 or self.min_kind_calls < 1 or self.drift_days < 1:
             raise ConfigError("Monitor min_calls, min_kind_calls and drift_days must be >= 1.")
+        if self.psi_bins < 2 or not 0.0 < self.psi_epsilon < 1.0:
+            raise ConfigError(
+                f"PSI needs at least 2 bins and an epsilon in (0, 1), got {self.psi_bins} and "
+                f"{self.psi_epsilon}."
+            )
 
 
 @dataclass(frozen=True)
