@@ -3,7 +3,14 @@
 import streamlit as st
 
 from core.errors import CryptoVoltError
-from ui.charts import available_coins, build_figure, chart_controls, chart_view, render_table
+from ui.charts import (
+    available_coins,
+    chart_controls,
+    chart_view,
+    render_chart,
+    render_table,
+    window_control,
+)
 from ui.frame import ensure_router
 
 ensure_router()
@@ -23,14 +30,15 @@ if not available:
     )
     st.stop()
 
-symbol, interval, range_key, overlays, panes = chart_controls(available)
+symbol, interval, range_key = chart_controls(available)
 try:
-    view = chart_view(symbol, interval, range_key)
+    window = window_control(symbol, interval, range_key)
+    view = chart_view(symbol, interval, range_key, window)
 except CryptoVoltError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 
-st.plotly_chart(build_figure(view, overlays, panes), config={"scrollZoom": True})
+render_chart(view)
 st.caption(view.caption())
 st.subheader("Indicator values")
 render_table(view)

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.config import Interval
 from core.data.coins import display_name
-from core.data.store import find_gaps
+from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import epoch_ms
 from ui import state
+from ui.chart_figure import build_figure
+from ui.chart_style import OVERLAYS, PANES, label
 from ui.loaders import load_candles, load_indicators, stored_summary
 
 __all__ = [
@@ -41,39 +41,20 @@ __all__ = [
     "build_view",
     "chart_controls",
     "chart_view",
+    "indicator_controls",
+    "render_chart",
+    "range_bounds",
     "render_table",
     "resample_ohlcv",
+    "window_control",
 ]
 
 RANGES: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
 DEFAULT_RANGE = "30d"
 MAX_CANDLES = 2_000
-MAX_SHADED_GAPS = 200
-_UP, _DOWN = "#26a69a", "#ef5350"
 _OHLCV = ["open_time", "open", "high", "low", "close", "volume"]
 
-#: Overlay label -> indicator columns drawn on the price pane.
-OVERLAYS: dict[str, tuple[str, ...]] = {
-    **{f"SMA {n}": (f"sma_{n}",) for n in (5, 10, 20, 50, 200)},
-    **{f"EMA {n}": (f"ema_{n}",) for n in (10, 12, 20, 26)},
-    "Bollinger Bands": ("bb_upper", "bb_middle", "bb_lower"),
-    "Price channel (20)": ("donchian_high_20", "donchian_low_20"),
-}
 DEFAULT_OVERLAYS = ["SMA 20", "SMA 50"]
-
-#: Lower pane label -> (line columns, bar columns, horizontal guide levels).
-PANES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]] = {
-    "RSI": (("rsi_14",), (), (30.0, 70.0)),
-    "MACD": (("macd", "macd_signal"), ("macd_hist",), (0.0,)),
-    "Stochastic": (("stoch_k", "stoch_d"), (), (20.0, 80.0)),
-    "ADX ±DI": (("adx_14", "plus_di_14", "minus_di_14"), (), (25.0,)),
-    "ATR": (("atr_14",), (), ()),
-    "OBV": (("obv",), (), ()),
-    "CCI": (("cci_20",), (), (-100.0, 100.0)),
-    "Williams %R": (("williams_r_14",), (), (-80.0, -20.0)),
-    "Chaikin Money Flow": (("cmf_20",), (), (0.0,)),
-    "Volatility": (("volatility_20", "volatility_50"), (), ()),
-}
 DEFAULT_PANES = ["RSI", "MACD"]
 _COARSER = (
     Interval.M15,
@@ -102,6 +83,7 @@ class ChartView:
     indicators: pd.DataFrame  # aligned row by row with ``candles``
     table: pd.DataFrame  # stored-interval rows of the range: OHLCV + every indicator
     gaps: pd.DataFrame  # core.data.store.find_gaps rows inside the range
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None  # a part of the range, when narrowed
 
     @property
     def resampled(self) -> bool:
@@ -111,6 +93,11 @@ class ChartView:
         """One or two sentences on what is drawn: candle size, resampling, gaps."""
         rows = len(self.table)
         text = f"{len(self.candles):,} {self.shown_interval} candles"
+        if self.window is not None:
+            text += (
+                f" from {self.window[0]:%Y-%m-%d %H:%M} to {self.window[1]:%Y-%m-%d %H:%M} UTC "
+                "(the Window)"
+            )
         if self.resampled:
             text += (
                 f", resampled from {rows:,} {self.interval} candles (more than {MAX_CANDLES:,} "
@@ -119,6 +106,11 @@ class ChartView:
             )
         else:
             text += "."
+        if self.resampled:
+            text += (
+                " Zooming with the mouse magnifies these candles; for finer ones, narrow the "
+                "Window above (Streamlit does not pass the chart's zoom back)."
+            )
         if len(self.gaps):
             missing = int(self.gaps["missing"].sum())
             text += (
@@ -178,14 +170,20 @@ def build_view(
     symbol: str,
     interval: str = "1h",
     range_key: str = DEFAULT_RANGE,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     max_candles: int = MAX_CANDLES,
 ) -> ChartView:
-    """Slice candles and indicators to the range ending at the last candle; resample if needed."""
+    """Slice candles and indicators to the range ending at the last candle, then to ``window``
+    (open times, both ends included) when given; resample if there are still too many."""
     base = Interval.parse(interval)
     days = RANGES[range_key]
     if days is not None and len(candles):
         first = candles["open_time"].iloc[-1] - pd.Timedelta(days=days)
         mask = (candles["open_time"] > first).to_numpy()
+        candles, indicators = candles.loc[mask], indicators.loc[mask]
+    if window is not None:
+        times = candles["open_time"]
+        mask = ((times >= window[0]) & (times <= window[1])).to_numpy()
         candles, indicators = candles.loc[mask], indicators.loc[mask]
     table = pd.concat([candles[_OHLCV], indicators], axis=1).reset_index(drop=True)
     gaps = find_gaps(candles, base)
@@ -197,134 +195,79 @@ def build_view(
         drawn, drawn_ind = candles[_OHLCV].reset_index(drop=True), indicators.reset_index(drop=True)
     else:
         drawn, drawn_ind = resample_ohlcv(candles, shown, indicators)
-    return ChartView(symbol, base.value, shown.value, range_key, drawn, drawn_ind, table, gaps)
+    return ChartView(
+        symbol, base.value, shown.value, range_key, drawn, drawn_ind, table, gaps, window
+    )
 
 
-def chart_view(symbol: str, interval: str, range_key: str) -> ChartView:
-    """The view for a stored coin, from the cached candles and indicators.
-
-    Raises core's DataError subclasses (no data, damaged file).
-    """
+@st.cache_data(show_spinner=False, max_entries=16)
+def _view(
+    symbol: str,
+    interval: str,
+    range_key: str,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None,
+    mtime_ns: int,
+) -> ChartView:
     return build_view(
         load_candles(symbol, interval),
         load_indicators(symbol, interval),
         symbol=symbol,
         interval=interval,
         range_key=range_key,
+        window=window,
     )
 
 
-def _with_breaks(x: pd.Series, frame: pd.DataFrame, step: pd.Timedelta) -> tuple[pd.Series, ...]:
-    """Insert a NaN row just after each hole in ``x`` so plotted lines break there."""
-    holes = np.flatnonzero((x.diff() > step).to_numpy())
-    if not len(holes):
-        return x.reset_index(drop=True), frame.reset_index(drop=True)
-    where = np.r_[holes, len(x)]
-    blank = pd.DataFrame(np.nan, index=range(len(holes)), columns=frame.columns)
-    xs, parts, prev = [], [], 0
-    for i, stop in enumerate(where):
-        xs.append(x.iloc[prev:stop])
-        parts.append(frame.iloc[prev:stop])
-        if i < len(holes):
-            xs.append(pd.Series([x.iloc[stop - 1] + step]))
-            parts.append(blank.iloc[i : i + 1])
-        prev = stop
-    return (
-        pd.concat(xs, ignore_index=True),
-        pd.concat(parts, ignore_index=True),
-    )
+def chart_view(
+    symbol: str,
+    interval: str,
+    range_key: str,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> ChartView:
+    """The view for a stored coin, cached until its candle file changes (so toggling an overlay
+    or a pane only redraws).
+
+    Raises core's DataError subclasses (no data, damaged file).
+    """
+    return _view(symbol, interval, range_key, window, candle_mtime_ns(symbol, interval))
 
 
-def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.Figure:
-    """Candles + volume, the ticked overlays on price and one row per ticked lower pane."""
-    panes = [p for p in panes if p in PANES]
-    rows = 2 + len(panes)
-    heights = [0.55, 0.15] + [0.3] * len(panes)
-    fig = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.02,
-        row_heights=heights,
-        subplot_titles=["", "Volume", *panes],
-    )
-    c = view.candles
-    fig.add_trace(
-        go.Candlestick(
-            x=c["open_time"],
-            open=c["open"],
-            high=c["high"],
-            low=c["low"],
-            close=c["close"],
-            name=f"{view.symbol} {view.shown_interval}",
-            increasing={"line": {"color": _UP}, "fillcolor": _UP},
-            decreasing={"line": {"color": _DOWN}, "fillcolor": _DOWN},
+def range_bounds(symbol: str, interval: str, range_key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last open time of the range (what the Window slider spans)."""
+    times = load_candles(symbol, interval)["open_time"]
+    days = RANGES[range_key]
+    last = times.iloc[-1]
+    first = times.iloc[0] if days is None else times[times > last - pd.Timedelta(days=days)].iloc[0]
+    return first, last
+
+
+def window_control(symbol: str, interval: str, range_key: str) -> tuple[pd.Timestamp, ...] | None:
+    """The Window slider: a part of the range to draw with finer candles; None = all of it.
+
+    Streamlit does not send a plotly chart's zoom back to the app, so zooming with the mouse can
+    only magnify the candles drawn; narrowing this window reloads the candles for that span at
+    the finest size that still draws well.
+    """
+    first, last = range_bounds(symbol, interval, range_key)
+    step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
+    if last - first < 2 * step:
+        return None
+    lo, hi = first.tz_convert(None).to_pydatetime(), last.tz_convert(None).to_pydatetime()
+    picked = st.slider(
+        "Window (UTC)",
+        min_value=lo,
+        max_value=hi,
+        value=(lo, hi),
+        step=step.to_pytimedelta(),
+        format="YYYY-MM-DD HH:mm",
+        key=f"{state.CHART_WINDOW}_{symbol}_{interval}_{range_key}",
+        help=(
+            "Zooming in the chart only magnifies the candles drawn (Streamlit does not pass the "
+            "chart's zoom back). Narrow this window to load finer candles for that span."
         ),
-        row=1,
-        col=1,
     )
-    colors = np.where(c["close"].to_numpy() >= c["open"].to_numpy(), _UP, _DOWN)
-    fig.add_trace(
-        go.Bar(x=c["open_time"], y=c["volume"], marker_color=colors, name="volume"),
-        row=2,
-        col=1,
-    )
-    step = pd.Timedelta(milliseconds=Interval.parse(view.shown_interval).milliseconds)
-    x, ind = _with_breaks(c["open_time"], view.indicators, step)
-    for label in overlays:
-        for col in OVERLAYS.get(label, ()):
-            fig.add_trace(
-                go.Scatter(x=x, y=ind[col], mode="lines", name=col, line={"width": 1.2}),
-                row=1,
-                col=1,
-            )
-    for row, label in enumerate(panes, start=3):
-        lines, bars, levels = PANES[label]
-        for col in bars:
-            fig.add_trace(go.Bar(x=x, y=ind[col], name=col, opacity=0.5), row=row, col=1)
-        for col in lines:
-            fig.add_trace(
-                go.Scatter(x=x, y=ind[col], mode="lines", name=col, line={"width": 1.2}),
-                row=row,
-                col=1,
-            )
-        for level in levels:
-            fig.add_hline(y=level, line={"dash": "dot", "width": 1, "color": "grey"}, row=row)
-    native = pd.Timedelta(milliseconds=Interval.parse(view.interval).milliseconds)
-    shaded = view.gaps.nlargest(MAX_SHADED_GAPS, "missing") if len(view.gaps) else view.gaps
-    fig.update_layout(
-        shapes=list(fig.layout.shapes)
-        + [
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": g.after + native,
-                "x1": g.before,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": "grey",
-                "opacity": 0.25,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-            for g in shaded.itertuples(index=False)
-        ],
-        height=480 + 170 * len(panes),
-        margin={"l": 10, "r": 10, "t": 40 + 22 * ((len(fig.data) + 5) // 6), "b": 10},
-        hovermode="x unified",
-        showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
-        xaxis_rangeslider_visible=False,
-        title={
-            "text": f"{display_name(view.symbol)} · {view.shown_interval}",
-            "x": 0.01,
-            "y": 0.995,
-            "yanchor": "top",
-        },
-    )
-    fig.update_xaxes(showspikes=True, spikemode="across", spikethickness=1)
-    return fig
+    start, end = (pd.Timestamp(t, tz="UTC") for t in picked)
+    return None if (start, end) == (first, last) else (start, end)
 
 
 def available_coins() -> dict[str, list[str]]:
@@ -339,8 +282,8 @@ def available_coins() -> dict[str, list[str]]:
     return out
 
 
-def chart_controls(available: dict[str, list[str]]) -> tuple[str, str, str, list[str], list[str]]:
-    """Coin, interval, range, overlays and panes widgets; returns their values."""
+def chart_controls(available: dict[str, list[str]]) -> tuple[str, str, str]:
+    """Coin, interval and range widgets; returns their values."""
     coins = list(available)
     if st.session_state.get(state.SELECTED_COIN) not in coins:
         st.session_state[state.SELECTED_COIN] = "BTCUSDT" if "BTCUSDT" in coins else coins[0]
@@ -355,6 +298,11 @@ def chart_controls(available: dict[str, list[str]]) -> tuple[str, str, str, list
     range_key = c.segmented_control(
         "Range", list(RANGES), default=DEFAULT_RANGE, required=True, key=state.CHART_RANGE
     )
+    return symbol, interval, range_key or DEFAULT_RANGE
+
+
+def indicator_controls() -> tuple[list[str], list[str]]:
+    """Overlay and lower-pane pills; returns the ticked labels."""
     overlays = st.pills(
         "Overlays",
         list(OVERLAYS),
@@ -369,17 +317,36 @@ def chart_controls(available: dict[str, list[str]]) -> tuple[str, str, str, list
         default=DEFAULT_PANES,
         key=state.CHART_PANES,
     )
-    return symbol, interval, range_key or DEFAULT_RANGE, list(overlays or []), list(panes or [])
+    return list(overlays or []), list(panes or [])
+
+
+@st.fragment
+def render_chart(view: ChartView) -> None:
+    """The indicator pills and the figure. A fragment: ticking an overlay or a pane reruns only
+    this (the table below, which does not change, is not sent and drawn again)."""
+    overlays, panes = indicator_controls()
+    st.plotly_chart(build_figure(view, overlays, panes), config={"scrollZoom": True})
 
 
 def render_table(view: ChartView) -> None:
-    """The range's stored candles with every indicator, and a CSV download of the same."""
+    """The range's stored candles with every indicator, newest first, every digit shown (10
+    significant), readable column names; and a CSV download of the same (column names as data).
+    """
     table = view.table
 
     def csv() -> bytes:
         return table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
 
-    st.dataframe(table, hide_index=True, height=320)
+    shown = table.iloc[::-1].copy()
+    shown["open_time"] = shown["open_time"].dt.tz_convert(None)
+    config: dict[str, object] = {
+        "open_time": st.column_config.DatetimeColumn(
+            label("open_time"), format="YYYY-MM-DD HH:mm", pinned=True
+        )
+    }
+    for col in shown.columns[1:]:
+        config[col] = st.column_config.NumberColumn(label(col), format="%.10g")
+    st.dataframe(shown, hide_index=True, height=320, column_config=config)
     st.download_button(
         "Download CSV",
         data=csv,

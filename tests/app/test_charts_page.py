@@ -54,12 +54,16 @@ def test_with_sample_a_30_day_candlestick_chart_and_table_are_shown(home_with_sa
     candles = _trace(fig, "candlestick")
     assert len(candles["x"]) == 30 * 24
     assert "Bitcoin" in fig["layout"]["title"]["text"]
+    columns = {t.get("meta") for t in fig["data"]}
+    assert {"sma_20", "sma_50", "rsi_14", "macd", "macd_signal", "macd_hist"} <= columns
     names = {t.get("name") for t in fig["data"]}
-    assert {"sma_20", "sma_50", "rsi_14", "macd", "macd_signal", "macd_hist", "volume"} <= names
+    assert {"SMA 20", "SMA 50", "RSI 14", "MACD", "MACD signal", "MACD histogram"} <= names
+    assert "Volume" in names and not names & columns, "legends show readable names"
     assert at.selectbox(key="selected_coin").value == "BTCUSDT"
     table = at.dataframe[0].value
     assert len(table) == 720 and {"close", "rsi_14", "obv", "cmf_20"} <= set(table.columns)
     assert table["sma_200"].notna().all(), "indicators come from all candles, not just the range"
+    assert table["open_time"].is_monotonic_decreasing, "newest first"
     assert at.get("download_button")
 
 
@@ -79,7 +83,7 @@ def test_every_overlay_and_pane_can_be_ticked(home_with_sample):
     at.button_group(key="chart_panes").set_value(at.button_group(key="chart_panes").options)
     at.button_group(key="chart_range").set_value("90d").run()
     assert not at.exception, at.exception
-    names = {t.get("name") for t in _figure(at)["data"]}
+    names = {t.get("meta") for t in _figure(at)["data"]}
     for col in (
         "bb_upper",
         "donchian_low_20",
@@ -119,6 +123,27 @@ def test_exchange_gaps_are_shaded_and_reported(home, missing):
     assert len(rects) == 1
     gap_start = candles["open_time"].iloc[cut]
     assert pd.Timestamp(rects[0]["x0"]) == gap_start
-    sma = next(t for t in fig["data"] if t.get("name") == "sma_20")
+    sma = next(t for t in fig["data"] if t.get("meta") == "sma_20")
     assert np.isnan(_values(sma["y"])).sum() == 1, "lines break at the gap instead of bridging it"
     assert len(_trace(fig, "candlestick")["x"]) == 720 - missing
+
+
+def test_narrowing_the_window_loads_finer_candles_for_it(home_with_sample):
+    at = _charts()
+    at.button_group(key="chart_range").set_value("all").run()
+    slider = next(s for s in at.slider if s.label == "Window (UTC)")
+    lo, hi = slider.value
+    slider.set_value((hi - pd.Timedelta(days=20), hi)).run()
+    assert not at.exception
+    candles = _trace(_figure(at), "candlestick")
+    assert len(candles["x"]) == 20 * 24 + 1  # native 1h candles: the window fits
+    captions = " ".join(c.value for c in at.caption)
+    assert "(the Window)" in captions and "resampled" not in captions
+    assert len(at.dataframe[0].value) == 20 * 24 + 1
+
+
+def test_resampled_chart_says_how_to_get_finer_candles(home_with_sample):
+    at = _charts()
+    at.button_group(key="chart_range").set_value("1y").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "narrow the Window" in captions and "does not pass the chart's zoom back" in captions

@@ -73,7 +73,7 @@ def test_ranges_end_at_the_last_candle_and_stay_under_the_limit(
 def test_figure_has_a_row_per_pane_and_every_ticked_trace(btc_candles):
     view = build_view(btc_candles, compute_indicators(btc_candles), symbol="BTCUSDT")
     fig = build_figure(view, list(OVERLAYS), list(PANES))
-    names = {t.name for t in fig.data}
+    names = {t.meta for t in fig.data}
     for cols in OVERLAYS.values():
         assert set(cols) <= names
     for lines, bars, _ in PANES.values():
@@ -87,7 +87,35 @@ def test_lines_break_at_gaps_but_candles_are_not_invented(btc_candles):
     view = build_view(gappy, compute_indicators(gappy), symbol="BTCUSDT", range_key="7d")
     fig = build_figure(view, ["SMA 20"], [])
     candle = next(t for t in fig.data if t.type == "candlestick")
-    sma = next(t for t in fig.data if t.name == "sma_20")
+    sma = next(t for t in fig.data if t.meta == "sma_20")
     assert len(candle.x) == len(view.candles) == 168 - 10
     assert np.isnan(np.asarray(sma.y, dtype=float)).sum() == 1
     assert len(fig.layout.shapes) == 1
+
+
+def test_legends_are_readable_and_colours_tell_lines_apart(btc_candles):
+    from ui.chart_style import DOWN, UP
+
+    view = build_view(btc_candles, compute_indicators(btc_candles), symbol="BTCUSDT")
+    fig = build_figure(view, ["SMA 20", "SMA 50"], ["MACD", "RSI"])
+    by_col = {t.meta: t for t in fig.data if t.meta}
+    assert by_col["sma_20"].name == "SMA 20" and by_col["macd_hist"].name == "MACD histogram"
+    assert by_col["macd"].line.color != by_col["macd_signal"].line.color
+    assert by_col["sma_50"].line.color not in (UP, DOWN), "not red like falling candles"
+    hist = by_col["macd_hist"]
+    values = np.asarray(hist.y, dtype=float)
+    colors = np.asarray(hist.marker.color)
+    assert set(colors[values > 0]) == {UP} and set(colors[values < 0]) == {DOWN}
+
+
+def test_pane_titles_sit_in_a_gap_above_their_pane_not_on_the_pane_above(btc_candles):
+    view = build_view(btc_candles, compute_indicators(btc_candles), symbol="BTCUSDT")
+    fig = build_figure(view, ["SMA 20"], list(PANES))
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    domains = [fig.layout[f"yaxis{i if i > 1 else ''}"].domain for i in range(1, 3 + len(PANES))]
+    titles = {a.text: a.y for a in fig.layout.annotations}
+    assert list(titles) == ["<b>Volume</b>", *(f"<b>{p}</b>" for p in PANES)]
+    assert len(titles) == len(domains) - 1
+    for (lo_above, _), (_, hi), y in zip(domains, domains[1:], titles.values(), strict=False):
+        assert y == hi  # the title's baseline is its own pane's top ...
+        assert (lo_above - hi) * plot_px >= 30  # ... with 30 px of room before the pane above
