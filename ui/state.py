@@ -30,7 +30,11 @@ TRAINING_COINS = "training_coins"
 TRAINING_MODELS = "training_models"
 TRAINING_SETTING_PREFIX = "training_setting_"
 TRAINING_LAUNCHED = "training_launched"
+#: Training page: the coins of a Train click waiting for "Yes, start N jobs" (more than three).
+TRAINING_CONFIRM = "training_confirm"
 TRAINING_ACTIVE_JOBS = "training_active_jobs"
+#: Training page, Tuning section: the study whose trials are shown (``kind_symbol_interval``).
+TUNING_STUDY = "tuning_study"
 #: Charts page: candle interval shown, range preset ("7d".."all"), ticked overlays and lower panes
 #: (lists of labels from ui.charts.OVERLAYS / ui.charts.PANES). The coin is SELECTED_COIN.
 CHART_INTERVAL = "chart_interval"
