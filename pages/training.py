@@ -6,6 +6,7 @@ from ui.frame import ensure_router
 from ui.jobs import render_job_list
 from ui.training_form import render_training_form
 from ui.training_view import kinds_caption
+from ui.tuning_view import render_tuning_section
 
 ensure_router()
 
@@ -24,3 +25,4 @@ with st.expander("The models", icon=":material/info:"):
 render_training_form()
 st.subheader("Jobs")
 render_job_list()
+render_tuning_section()

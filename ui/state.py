@@ -35,6 +35,8 @@ TRAINING_CONFIRM = "training_confirm"
 TRAINING_ACTIVE_JOBS = "training_active_jobs"
 #: Training page, Tuning section: the study whose trials are shown (``kind_symbol_interval``).
 TUNING_STUDY = "tuning_study"
+#: Training page, Tuning section: whether the "Start a new sweep" form is open.
+TUNING_FORM = "tuning_form_open"
 #: Charts page: candle interval shown, range preset ("7d".."all"), ticked overlays and lower panes
 #: (lists of labels from ui.charts.OVERLAYS / ui.charts.PANES). The coin is SELECTED_COIN.
 CHART_INTERVAL = "chart_interval"

@@ -129,8 +129,10 @@ def list_studies() -> list[str]:
     folder = state.tuning_dir()
     if not folder.is_dir():
         return []
-    paths = sorted(folder.glob("*.db"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [p.stem for p in paths]
+    # a just-launched sweep has its state file before its study file
+    paths = [p for p in folder.iterdir() if p.suffix in (".db", ".json")]
+    paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    return list(dict.fromkeys(p.stem for p in paths))
 
 
 def trials_frame(name: str) -> pd.DataFrame:

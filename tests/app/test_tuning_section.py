@@ -1,0 +1,74 @@
+"""The Training page's Tuning section under AppTest: a stored study's trials, best and plot; the
+form refuses to overwrite a stored study; a sweep started from the form runs in the background
+and Cancel stops it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import optuna
+from streamlit.testing.v1 import AppTest
+
+from core.tuning import TuneSpec, read_state
+from core.tuning.state import write_state
+from core.tuning.study import _open
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = "xgboost_btcusdt_1h"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    return at.switch_page("pages/training.py").run()
+
+
+def _stored_study(trials: int = 4) -> None:
+    spec = TuneSpec("BTC", "xgb", trials=trials, fixed={"n_estimators": 20})
+    study = _open(spec, resume=False, fresh=False)
+    lr = optuna.distributions.FloatDistribution(0.01, 0.3, log=True)
+    for value in (-0.02, 0.004, -0.01):
+        trial = study.ask({"learning_rate": lr})
+        study.tell(trial, value)
+    pruned = study.ask({"learning_rate": lr})
+    study.tell(pruned, state=optuna.trial.TrialState.PRUNED)
+    write_state(STUDY, state="succeeded", spec=spec.to_dict(), version="xgboost_btcusdt v1")
+
+
+def test_a_stored_study_shows_its_trials_best_and_plot(home_with_sample: Path):
+    _stored_study()
+    at = _page()
+    assert not at.exception
+    summary = next(m.value for m in at.markdown if STUDY in m.value)
+    assert "4 of 4 trials" in summary and "best mean skill +0.0040 (trial 1)" in summary
+    assert "registered xgboost_btcusdt v1" in summary
+    table = at.dataframe[-1].value
+    assert list(table["trial"]) == [3, 2, 1, 0] and set(table["state"]) == {"complete", "pruned"}
+    assert at.get("plotly_chart")
+
+
+def test_the_form_refuses_to_overwrite_a_stored_study(home_with_sample: Path):
+    _stored_study()
+    at = _page()
+    at.toggle(key="tuning_form_open").set_value(True).run()
+    next(b for b in at.button if b.label == "Start sweep").click().run()
+    assert not at.exception
+    assert any("is stored already" in e.value for e in at.error)
+    assert read_state(STUDY)["state"] == "succeeded"  # nothing was started
+
+
+def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample: Path):
+    at = _page()
+    at.toggle(key="tuning_form_open").set_value(True).run()
+    next(b for b in at.button if b.label == "Start sweep").click().run()
+    assert not at.exception
+    assert read_state(STUDY)["state"] == "running"
+    at.run()
+    cancel = next(b for b in at.button if b.label == "Cancel sweep")
+    deadline = time.monotonic() + 60
+    while (read_state(STUDY) or {}).get("pid") is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cancel.click().run()
+    assert not at.exception
+    assert read_state(STUDY)["state"] == "cancelled"

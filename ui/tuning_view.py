@@ -1,0 +1,183 @@
+"""Training page, Tuning section: start an Optuna sweep as a background process, watch its
+trials as they finish (a plot of score by trial and a table), cancel it.
+
+A sweep is ``python -m core tune`` in its own process (core.tuning.sweeps), so it keeps running
+when the tab closes; this section reads its state file and its study under ``{home}/tuning/``
+and polls (``st.fragment(run_every=...)``) only while the shown sweep runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.data.coins import display_name
+from core.errors import CryptoVoltError
+from core.jobs.ray_executor import ray_available
+from core.models import kind_info
+from core.tuning import (
+    SPACES,
+    TuneSpec,
+    cancel_sweep,
+    launch_sweep,
+    list_studies,
+    read_state,
+    storage_path,
+    trials_frame,
+)
+from ui import state
+from ui.training_form import trainable_coins
+
+__all__ = ["POLL_SECONDS", "render_tuning_section", "score_figure"]
+
+POLL_SECONDS = 2.0
+_LSTM_KINDS = ("lstm", "lstm_return")
+_STATE_WORDS = {
+    "running": ":blue[running]",
+    "succeeded": ":green[finished]",
+    "failed": ":red[failed]",
+    "cancelled": ":orange[cancelled]",
+}
+
+
+def score_figure(frame: pd.DataFrame) -> go.Figure:
+    """Mean walk-forward skill by trial (complete and pruned), the best so far, and 0 = no edge."""
+    fig = go.Figure()
+    scored = frame[frame["value"].notna()].sort_values("trial")
+    for trial_state, symbol in (("complete", "circle"), ("pruned", "x")):
+        part = scored[scored["state"] == trial_state]
+        if len(part):
+            fig.add_trace(
+                go.Scatter(
+                    x=part["trial"],
+                    y=part["value"],
+                    mode="markers",
+                    name=trial_state,
+                    marker={"symbol": symbol, "size": 9},
+                )
+            )
+    done = scored[scored["state"] == "complete"]
+    if len(done):
+        fig.add_trace(
+            go.Scatter(x=done["trial"], y=done["value"].cummax(), mode="lines", name="best so far")
+        )
+    fig.add_hline(y=0, line_dash="dot", annotation_text="no skill (the baseline)")
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="trial",
+        yaxis_title="mean walk-forward skill",
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def _form(interval: str) -> None:
+    coins = trainable_coins(interval)
+    if not coins:
+        st.info("Fetch candles first (the Data page): a sweep tunes one coin's stored history.")
+        return
+    # off by default: the sweep form's widgets appear only when asked for
+    if not st.toggle("Start a new sweep", key=state.TUNING_FORM):
+        return
+    with st.form("tuning_form"):
+        left, middle, right = st.columns(3)
+        coin = left.selectbox("Coin", coins, format_func=display_name)
+        kind = middle.selectbox("Model", list(SPACES), format_func=lambda k: kind_info(k).label)
+        trials = right.number_input("Trials", min_value=1, max_value=1000, value=20, step=5)
+        epochs = left.number_input(
+            "Max epochs per fit (LSTMs)", min_value=1, max_value=1000, value=10
+        )
+        executors = ["local", "ray"] if ray_available() else ["local"]
+        executor = middle.selectbox(
+            "Run on", executors, format_func={"local": "this machine", "ray": "Ray"}.get
+        )
+        resume = right.checkbox("Continue its stored study (resume)")
+        fresh = right.checkbox("Delete its stored study, start over")
+        submitted = st.form_submit_button("Start sweep", icon=":material/tune:")
+    if not submitted:
+        return
+    try:
+        fixed = {"epochs": int(epochs)} if kind in _LSTM_KINDS else {}
+        spec = TuneSpec(coin, kind, trials=int(trials), interval=interval, fixed=fixed)
+        if storage_path(spec.study).exists() and not (resume or fresh):
+            st.error(
+                f"Study {spec.study} is stored already: tick **resume** to continue it or "
+                "**start over** to delete it."
+            )
+            return
+        launch_sweep(spec, executor=executor, resume=resume, fresh=fresh and not resume)
+    except CryptoVoltError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[state.TUNING_STUDY] = spec.study
+    st.toast(f"Started sweep {spec.study}.", icon=":material/tune:")
+
+
+def _summary(found: dict[str, Any], frame: pd.DataFrame) -> str:
+    words = _STATE_WORDS.get(str(found.get("state")), str(found.get("state", "")))
+    asked = (found.get("spec") or {}).get("trials")
+    finished = int(frame["state"].isin(["complete", "pruned"]).sum()) if len(frame) else 0
+    line = f"**{found.get('study')}**: {words} · {finished}"
+    line += f" of {asked} trials" if asked else " trials"
+    scored = frame[frame["state"] == "complete"] if len(frame) else frame
+    if len(scored):
+        best = scored.loc[scored["value"].idxmax()]
+        line += f" · best mean skill {best['value']:+.4f} (trial {int(best['trial'])})"
+        if best["value"] <= 0:
+            line += " · no edge on the folds"
+    if found.get("version"):
+        line += f" · registered {found['version']}"
+    return line
+
+
+def _watch() -> None:
+    studies = list_studies()
+    if not studies:
+        st.caption("No sweeps yet.")
+        return
+    if st.session_state.get(state.TUNING_STUDY) not in studies:
+        st.session_state[state.TUNING_STUDY] = studies[0]
+    name = st.selectbox("Study", studies, key=state.TUNING_STUDY)
+    running = (read_state(name) or {}).get("state") == "running"
+
+    @st.fragment(run_every=POLL_SECONDS if running else None)
+    def panel() -> None:
+        found = read_state(name) or {"study": name, "state": "never run"}
+        if (found.get("state") == "running") != running:
+            st.rerun()  # it started or ended: rerun the page so polling follows
+        frame = trials_frame(name)
+        st.markdown(_summary(found, frame))
+        if found.get("error"):
+            st.error(f"{found['error']} {found.get('hint', '')}".strip())
+        if found.get("state") == "running":
+            st.button(
+                "Cancel sweep",
+                key=f"tuning_cancel_{name}",
+                icon=":material/cancel:",
+                on_click=cancel_sweep,
+                args=(name,),
+            )
+        if frame.empty:
+            st.caption("No trial has finished yet.")
+            return
+        st.plotly_chart(score_figure(frame), key=f"tuning_plot_{name}")
+        st.dataframe(frame.sort_values("trial", ascending=False), hide_index=True)
+
+    panel()
+
+
+def render_tuning_section(interval: str = "1h") -> None:
+    """The Tuning section: the sweep form, then the chosen study's live trials."""
+    st.subheader("Tuning")
+    st.caption(
+        "A sweep tries settings with Optuna and scores each on walk-forward folds inside the "
+        "training period only: the test window stays unseen until the best settings train a "
+        "normal version, carded there as usual. The card says how many trials were tried: the "
+        "more trials, the more room to overfit the folds. Skill 0 is the naive baseline."
+    )
+    _form(interval)
+    _watch()
