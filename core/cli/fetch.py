@@ -114,16 +114,24 @@ class _Progress:
             expected = sum(e.expected for e in self.events.values())
             fetched = sum(e.fetched for e in self.events.values())
             downloaded = sum(e.downloaded for e in self.events.values())
-            done = sum(e.state not in ("queued", "fetching") for e in self.events.values())
+            ended = sum(e.state not in ("queued", "fetching") for e in self.events.values())
+            failed = sum(e.state == FetchStatus.FAILED.value for e in self.events.values())
             if self.bar is None:
                 self.bar = ProgressBar(expected, "fetch")
             self.bar.total = max(expected, 1)
             rate = downloaded / max(time.monotonic() - self.started, 1e-6)
             left = (expected - fetched) / rate if rate > 0 else 0
+            if ended == len(self.events):
+                eta = "done"
+            elif rate <= 0:
+                eta = "starting"
+            else:  # never "0 s left" while a coin is still waiting for Binance
+                eta = f"{left:,.0f} s left" if left >= 1 else "finishing"
             self.bar.update(
                 fetched,
-                f"{done}/{len(self.events)} coins, {fetched:,}/{expected:,} candles, "
-                f"{rate:,.0f}/s, {left:,.0f} s left",
+                f"{ended - failed}/{len(self.events)} coins"
+                + (f" ({failed} failed)" if failed else "")
+                + f", {fetched:,}/{expected:,} candles, {rate:,.0f}/s, {eta}",
             )
 
     def close(self) -> None:
@@ -172,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     for r in results:
         if r.status is FetchStatus.FAILED:
             last = r.coverage.last if r.coverage else None
-            print(f"failed: {failure_sentence(r.symbol, r.reason, last, interval)}")
+            print(failure_sentence(r.symbol, r.reason, last, interval))
     for r in results:
         if r.seam:
             print(f"warning: {r.seam}")
