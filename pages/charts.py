@@ -9,6 +9,7 @@ from ui.charts import (
     chart_view,
     render_chart,
     render_table,
+    staleness_note,
     window_control,
 )
 from ui.frame import ensure_router
@@ -32,6 +33,8 @@ if not available:
 
 symbol, interval, range_key = chart_controls(available)
 try:
+    if note := staleness_note(symbol, interval):
+        st.warning(note, icon=":material/schedule:")
     window = window_control(symbol, interval, range_key)
     view = chart_view(symbol, interval, range_key, window)
 except CryptoVoltError as exc:

@@ -15,6 +15,7 @@ indicators are the stored-interval values at the coarse candle's last stored can
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ import streamlit as st
 
 from core.config import Interval
 from core.data.coins import display_name
+from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import epoch_ms
 from ui import state
@@ -46,6 +48,7 @@ __all__ = [
     "range_bounds",
     "render_table",
     "resample_ohlcv",
+    "staleness_note",
     "window_control",
 ]
 
@@ -230,6 +233,21 @@ def chart_view(
     Raises core's DataError subclasses (no data, damaged file).
     """
     return _view(symbol, interval, range_key, window, candle_mtime_ns(symbol, interval))
+
+
+def staleness_note(symbol: str, interval: str, *, now: datetime | None = None) -> str:
+    """A warning when the coin's stored candles end long before now (more than a day and two
+    candles), else "": the chart then shows the past, not the market today."""
+    last = load_candles(symbol, interval)["open_time"].iloc[-1]
+    step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
+    now_ts = pd.Timestamp(now or datetime.now(UTC))
+    now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts
+    if now_ts - (last + step) <= max(pd.Timedelta(days=1), 2 * step):
+        return ""
+    return (
+        f"{symbol}: {data_age(last, interval, now=now_ts.to_pydatetime())}, so this chart shows "
+        "the past, not the market today. Fetch on the Data page to bring it up to date."
+    )
 
 
 def range_bounds(symbol: str, interval: str, range_key: str) -> tuple[pd.Timestamp, pd.Timestamp]:

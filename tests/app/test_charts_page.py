@@ -147,3 +147,10 @@ def test_resampled_chart_says_how_to_get_finer_candles(home_with_sample):
     at.button_group(key="chart_range").set_value("1y").run()
     captions = " ".join(c.value for c in at.caption)
     assert "narrow the Window" in captions and "does not pass the chart's zoom back" in captions
+
+
+def test_a_coin_whose_data_ends_long_ago_says_so(home_with_sample):
+    at = _charts()
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("BTCUSDT: the stored candles end 2025-05-30 00:00 UTC")
+    assert "days old" in warning and "shows the past" in warning and "Data page" in warning

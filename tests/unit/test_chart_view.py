@@ -119,3 +119,14 @@ def test_pane_titles_sit_in_a_gap_above_their_pane_not_on_the_pane_above(btc_can
     for (lo_above, _), (_, hi), y in zip(domains, domains[1:], titles.values(), strict=False):
         assert y == hi  # the title's baseline is its own pane's top ...
         assert (lo_above - hi) * plot_px >= 30  # ... with 30 px of room before the pane above
+
+
+def test_staleness_note_only_when_the_data_ends_long_before_now(home_with_sample):
+    from datetime import timedelta
+
+    from ui.charts import staleness_note
+
+    last = pd.Timestamp("2025-05-30 00:00", tz="UTC").to_pydatetime()
+    assert staleness_note("BTCUSDT", "1h", now=last + timedelta(hours=3)) == ""
+    note = staleness_note("BTCUSDT", "1h", now=last + timedelta(days=3, hours=1))
+    assert note.startswith("BTCUSDT: the stored candles end 2025-05-30 00:00 UTC, 3 days old")
