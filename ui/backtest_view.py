@@ -22,6 +22,7 @@ from core.signals.backtest import (
     cost_column,
 )
 from core.signals.live import promoted_versions
+from core.training.trust import backtest_warnings
 from ui.loaders import load_candles
 
 __all__ = [
@@ -243,6 +244,10 @@ def render_backtest(result: BacktestResult) -> None:
     )
     c.metric("Buy and hold return", _fmt("total_return", hold["total_return"]))
     d.metric("Trades", strat["trades"])
+    times = result.equity["open_time"] if len(result.equity) else pd.Series(dtype=object)
+    if len(times):
+        for warning in backtest_warnings(strat, times.iloc[0], times.iloc[-1]):
+            st.warning(warning, icon=":material/report:")
     left, right = st.columns([1, 2])
     left.table(metrics_table(result))
     right.plotly_chart(equity_figure(result), width="stretch")

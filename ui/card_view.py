@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.registry.metadata import ModelCard, ModelMetadata
+from core.training.trust import model_warnings, skill_words
 from core.usecases import gate_words, headline, verdict_words
 
 __all__ = ["gates_frame", "metrics_frame", "reliability_frame", "render_card"]
@@ -123,16 +124,24 @@ def render_card(record: ModelMetadata) -> None:
         role = "champion" if record.promoted else "challenger"
         st.markdown(f"**{record.name}** {record.version} · {role} · {headline(record)}")
         verdict = verdict_words(record)
-        if record.gates_passed:
+        warnings = model_warnings(record)
+        if record.gates_passed and not warnings:
             st.success(verdict, icon=":material/verified:")
+        elif record.gates_passed:  # passing gates on numbers that cannot be real is no green box
+            st.warning(f"{verdict} But see below.", icon=":material/help:")
         else:
             st.warning(
                 f"{verdict} It does not vote, so it never drives a signal.",
                 icon=":material/block:",
             )
+        for warning in warnings:
+            st.warning(warning, icon=":material/report:")
         card = record.card
         if card is None:
             return
+        skill = skill_words(record)
+        if skill:
+            st.markdown(f"**Skill**: {skill}")
         st.markdown("**Test window, beside its baselines**")
         st.table(metrics_frame(card))
         st.markdown("**Gates**")

@@ -19,6 +19,7 @@ from core.models import kind_info
 from core.models.base import Output
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
+from core.training.trust import model_warnings, skill_words
 from core.usecases import headline, promote, promotion_problems
 from ui import model_charts
 from ui.card_view import render_card
@@ -85,6 +86,14 @@ def _gates(record: ModelMetadata) -> str:
     return f"{'pass' if record.card.passed else 'fail'} ({passed}/{len(record.card.gates)})"
 
 
+def _check(record: ModelMetadata) -> str:
+    """Short flags for the table: "suspicious" numbers, a classifier that never says "up"."""
+    flags = []
+    for warning in model_warnings(record):
+        flags.append("never predicts up" if "never predicts" in warning else "suspicious")
+    return ", ".join(flags)
+
+
 def models_frame(
     records: list[ModelMetadata],
     *,
@@ -108,6 +117,8 @@ def models_frame(
                 "gates": "error" if error else _gates(r),
                 "edge": "error" if error else ("yes" if r.gates_passed else "NO EDGE"),
                 "test window [95% interval] vs baseline": error or headline(r),
+                "skill [95% interval]": "" if error else skill_words(r),
+                "check": "" if error else _check(r),
                 "data": f"{str(r.data.get('start', ''))[:10]} → {str(r.data.get('end', ''))[:10]}",
                 "rows": r.data.get("rows"),
                 "train s": _number(r.train_seconds),
@@ -137,7 +148,7 @@ def fold_table(record: ModelMetadata) -> pd.DataFrame:
     AUC (baseline 0.5) for probability models, skill against persistence (baseline 0) for
     forecasters."""
     probability = _output(record) is Output.PROBABILITY
-    label = "AUC" if probability else "skill vs persistence"
+    label = "AUC (ranking; baseline 0.5)" if probability else "skill vs persistence"
 
     def score(metrics: dict[str, Any], skill: Any) -> float | None:
         return _number(metrics.get("roc_auc")) if probability else _number(skill)
@@ -240,14 +251,15 @@ def render_model(record: ModelMetadata) -> None:
         return
     render_card(record)
     folds = fold_table(record)
-    if len(folds) == 1:
+    if len(folds) == 1:  # no walk-forward: a chart of one point would suggest there were folds
         note = record.metrics.get("walk_forward_note", "no walk-forward folds")
-        st.caption(f"Only the test window: {note}.")
-    st.plotly_chart(
-        model_charts.folds_figure(folds, "Walk-forward folds and test window over time"),
-        width="stretch",
-        key=f"folds-{record.name}-{record.version}",
-    )
+        st.caption(f"No walk-forward chart: this version has only its test window ({note}).")
+    else:
+        st.plotly_chart(
+            model_charts.folds_figure(folds, "Walk-forward folds and test window over time"),
+            width="stretch",
+            key=f"folds-{record.name}-{record.version}",
+        )
     preds = predictions(record)
     output = _output(record)
     left, right = st.columns(2)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -215,6 +216,49 @@ def test_models_page_shows_the_card_of_a_version(trained: Path):
     assert "❌ fail" in set(at.table[1].value["result"])
 
 
+def _edit_metadata(home: Path, name: str, version: str, edit) -> None:
+    path = home / "models" / name / version / "metadata.json"
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def test_models_page_names_the_skill_and_flags_numbers_it_cannot_trust(trained: Path):
+    def too_good(data):  # what a deterministic fake gives: AUC 0.999, never a predicted "up"
+        data["card"]["metrics"]["roc_auc"] = 0.999
+        data["metrics"]["test"]["predicted_positive_rate"] = 0.0
+
+    def no_folds(data):
+        data["metrics"]["walk_forward"] = []
+
+    _edit_metadata(trained, "xgb_direction_ethusdt", "v1", too_good)
+    _edit_metadata(trained, "xgb_direction_ethusdt", "v2", no_folds)
+    at = open_page("pages/models.py")
+    table = at.dataframe[0].value.set_index(["coin", "model", "version"])
+    skill = table["skill [95% interval]"]
+    btc = skill[("BTCUSDT", "XGBoost direction", "v1")]
+    assert btc.startswith("Brier skill vs the base rate +") and "no edge" not in btc
+    assert skill[("ETHUSDT", "XGBoost direction", "v2")].endswith(
+        ": no edge (its 95% interval includes 0)"
+    )
+    lstm = skill[("BTCUSDT", "LSTM return", "v1")]
+    assert lstm.startswith("skill vs persistence (1 - MASE)") and "no edge" in lstm
+    assert table["check"][("ETHUSDT", "XGBoost direction", "v1")] == "never predicts up, suspicious"
+    assert table["check"][("BTCUSDT", "XGBoost direction", "v1")] == ""
+    assert "AUC" not in " ".join(skill)
+
+    at.selectbox(key="models_selected").set_value("xgb_direction_ethusdt").run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "It never predicts the positive class on the test window" in warnings
+    assert "Test AUC 0.999 is above 0.75 on 1h candles" in warnings
+    assert "suspicious: check the data source and for look-ahead" in warnings
+    assert any(m.value.startswith("**Skill**: Brier skill vs the base rate") for m in at.markdown)
+    assert any("Walk-forward folds" in c.proto.spec for c in at.get("plotly_chart"))
+    at.radio[0].set_value(1).run()  # v2: its walk-forward was removed
+    assert not any("Walk-forward folds" in c.proto.spec for c in at.get("plotly_chart"))
+    assert any(c.value.startswith("No walk-forward chart") for c in at.caption)
+
+
 def test_models_page_compares_promotes_and_deletes_versions(trained: Path):
     at = open_page("pages/models.py")
     at.selectbox(key="models_selected").set_value("xgb_direction_ethusdt").run()
@@ -252,6 +296,12 @@ def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
     table = at.table[0].value
     assert {"strategy", "buy and hold"} <= set(table.columns)
     assert "Sortino (annualised)" in table.index
+    span = expected.equity["open_time"].iloc[-1] - expected.equity["open_time"].iloc[0]
+    days = span.total_seconds() / 86_400  # the test window: 50 days
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith(f"The CAGR is annualised from {days:.0f} days") for w in warnings)
+    # the planted series is synthetic: its Sharpe is too good to be real, and the page says so
+    assert any(w.startswith("A Sharpe ratio of") and "suspicious" in w for w in warnings)
 
 
 def test_auto_refresh_tops_up_at_once_then_every_five_minutes(
