@@ -233,6 +233,9 @@ def _version_health(
         why = (
             f"No calls yet: all {len(group)} journal entries are NO EDGE (no model passes its "
             "gates, so nothing is called)."
+            if set(group["signal"]) == {"NO_EDGE"}
+            else f"No calls yet: none of the {len(group)} journal entries makes a call (NO EDGE "
+            "or STALE)."
         )
         return VersionHealth(**common, status="not_enough_calls", reason=why)
     rates = tuple(r for days in cfg.windows for r in kind_rates(resolved, end=end, days=days))
