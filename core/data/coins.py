@@ -20,6 +20,7 @@ __all__ = [
     "is_stablecoin",
     "parse_coin",
     "parse_coins",
+    "picker_label",
 ]
 
 QUOTE = "USDT"
@@ -187,6 +188,28 @@ def ensure_tradeable(symbol: str) -> None:
             f"{symbol} is a stablecoin pair: {base} is pegged to a currency, so its price has no "
             "volatility to learn. Pick a coin whose price moves, like BTC or ETH."
         )
+
+
+def picker_label(symbol: str) -> str:
+    """A coin as a picker lists it, symbol first: ``BTCUSDT`` → ``BTC · Bitcoin``,
+    ``POLUSDT`` → ``POL · Polygon (formerly MATIC)``, ``ETHBTC`` → ``ETH/BTC · Ethereum``.
+
+    Matching what is typed against the start of these labels (not a fuzzy match anywhere in the
+    name) keeps a typed symbol first: ``LTC`` matches no label, so it is added as typed, instead
+    of picking "Polygon (POL, formerly MATIC)" through the letters of "formerly MATIC".
+    """
+    base, quote = _split(symbol.upper())
+    name = _NAMES.get(base, base)
+    plain = name.split(" (", 1)[0]
+    detail = name[len(plain) :].strip()
+    if detail.startswith(f"({base}, "):
+        plain += f" ({detail[len(base) + 3 :]}"
+    elif detail.startswith(f"({base})") or not detail:
+        pass
+    else:
+        plain += f" {detail}"
+    head = base if quote in (QUOTE, "") else f"{base}/{quote}"
+    return head if plain == base else f"{head} · {plain}"
 
 
 def display_name(symbol: str) -> str:

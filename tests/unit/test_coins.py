@@ -72,3 +72,23 @@ def test_real_coins_are_tradeable():
     for symbol in DEFAULT_COINS:
         assert not is_stablecoin(symbol)
         ensure_tradeable(symbol)
+
+
+def test_picker_labels_start_with_the_symbol_so_a_typed_symbol_matches_only_its_coin():
+    from core.data.coins import picker_label
+
+    labels = {s: picker_label(s) for s in DEFAULT_COINS}
+    assert labels["BTCUSDT"] == "BTC · Bitcoin"
+    assert labels["POLUSDT"] == "POL · Polygon (formerly MATIC)"
+    assert labels["XRPUSDT"] == "XRP"
+    assert picker_label("ETHBTC") == "ETH/BTC · Ethereum" and picker_label("LTC") == "LTC"
+
+    def prefix_matches(typed: str) -> list[str]:  # what the picker's filter_mode="prefix" keeps
+        return [s for s, label in labels.items() if label.lower().startswith(typed.lower())]
+
+    assert prefix_matches("LTC") == []  # nothing to steal Enter: LTC is added as typed
+    assert [parse_coin("LTC").symbol] == ["LTCUSDT"]
+    assert prefix_matches("eth") == ["ETHUSDT"] and prefix_matches("POL") == ["POLUSDT"]
+    for symbol in DEFAULT_COINS:  # every default coin's symbol finds exactly that coin
+        base = parse_coin(symbol).base
+        assert prefix_matches(base) == [symbol], base
