@@ -193,12 +193,13 @@ class CoinFetch:
         if page.empty:
             return page, full
         times = page["open_time"]
-        keep = (
-            (times >= pd.Timestamp(start, unit="ms", tz="UTC"))
-            & (times <= pd.Timestamp(end, unit="ms", tz="UTC"))
-            & (page["close_time"] < self._now_ts)
-        )
-        return (page if bool(keep.all()) else page.loc[keep].reset_index(drop=True)), full
+        lo, hi = pd.Timestamp(start, unit="ms", tz="UTC"), pd.Timestamp(end, unit="ms", tz="UTC")
+        # a sorted page with both ends inside has every row inside (the usual case, no mask)
+        inside = times.iloc[0] >= lo and times.iloc[-1] <= hi and times.is_monotonic_increasing
+        if inside and page["close_time"].max() < self._now_ts:
+            return page, full
+        keep = (times >= lo) & (times <= hi) & (page["close_time"] < self._now_ts)
+        return page.loc[keep].reset_index(drop=True), full
 
     def _submit(self, start: int, end: int) -> Future[tuple[pd.DataFrame | None, bool]]:
         if self.pool is not None:
