@@ -35,8 +35,10 @@ __all__ = [
 
 
 def span_words(span: pd.Timedelta) -> str:
-    """``"5 h"``, ``"3.5 days"``, ``"4.2 months"``, ``"1.5 years"`` for a duration."""
+    """``"40 min"``, ``"5 h"``, ``"3.5 days"``, ``"4.2 months"``, ``"1.5 years"`` for a duration."""
     hours = span.total_seconds() / 3600
+    if abs(hours) < 1:
+        return f"{max(hours * 60, 0):.0f} min"
     if abs(hours) < 48:
         return f"{hours:.0f} h"
     days = hours / 24

@@ -68,6 +68,8 @@ def _members(signal: Signal) -> str:
     for v in signal.votes:
         if not v.passed:
             parts.append(f"{v.label}: no edge")
+        elif signal.signal is SignalKind.STALE:
+            parts.append(f"{v.label}: stale")
         elif v.vote is None or v.vote is SignalKind.NEUTRAL:
             parts.append(f"{v.label}: no view")
         else:
