@@ -41,6 +41,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -146,6 +147,12 @@ def connect(address: str | None = None) -> Any:
         ConfigError: Ray is not installed (says how to install it), or a malformed address.
         JobError: nothing answers at ``address``.
     """
+    if address and address != "local":
+        # Ray clusters check a token by default (the head's ~/.ray/auth_token); a client sends
+        # it only in token mode, which Ray reads when it is imported: turn it on first
+        token = os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").exists()
+        if token:
+            os.environ.setdefault("RAY_AUTH_MODE", "token")
     ray = _ray()
     if ray.is_initialized():
         return ray
@@ -163,10 +170,15 @@ def connect(address: str | None = None) -> Any:
     try:
         with warnings.catch_warnings():  # Ray warns before it raises: one line is enough
             warnings.simplefilter("ignore")
-            ray.init(address=address, **quiet)
+            # the nodes hold the project at the same path (and see the same home folder)
+            code = {"env_vars": {"PYTHONPATH": str(config.PROJECT_DIR)}}
+            ray.init(address=address, runtime_env=code, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise JobError(f"Cannot connect to the Ray cluster at {address}: {first}") from None
+        raise JobError(
+            f"Cannot connect to the Ray cluster at {address}: {first} (if the cluster checks a "
+            "token, copy its ~/.ray/auth_token here or set RAY_AUTH_TOKEN)"
+        ) from None
     return ray
 
 
