@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from core.config import Interval
 from core.data.coins import display_name
+from core.features.indicators import epoch_ms
 from ui.chart_style import DOWN, OVERLAYS, PANES, UP, color, label
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ def _with_breaks(x: pd.Series, frame: pd.DataFrame, step: pd.Timedelta) -> tuple
             parts.append(blank.iloc[i : i + 1])
         prev = stop
     return pd.concat(xs, ignore_index=True), pd.concat(parts, ignore_index=True)
+
+
+def _ms(times: pd.Series) -> np.ndarray:
+    return epoch_ms(times).astype("float64")
 
 
 def _axis(i: int) -> str:
@@ -92,10 +97,13 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
     top_px = 44 + 22 * (-(-price_entries // 6))  # the title and the price legend's lines
     height, domains = _rows(len(panes), top_px)
     c = view.candles
+    # Times go as epoch milliseconds (a date axis reads them as UTC): sent as one binary array per
+    # trace instead of 27-character strings, which more than halves what a toggle ships.
+    times = _ms(c["open_time"])
     data: list[dict[str, Any]] = [
         {
             "type": "candlestick",
-            "x": c["open_time"],
+            "x": times,
             "open": c["open"].to_numpy(),
             "high": c["high"].to_numpy(),
             "low": c["low"].to_numpy(),
@@ -109,7 +117,7 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
         },
         {
             "type": "bar",
-            "x": c["open_time"],
+            "x": times,
             "y": c["volume"].to_numpy(),
             "name": "Volume",
             "marker": {"color": np.where(c["close"] >= c["open"], UP, DOWN)},
@@ -119,7 +127,8 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
         },
     ]
     step = pd.Timedelta(milliseconds=Interval.parse(view.shown_interval).milliseconds)
-    x, ind = _with_breaks(c["open_time"], view.indicators, step)
+    broken, ind = _with_breaks(c["open_time"], view.indicators, step)
+    x = _ms(broken)
     for col in overlay_cols:
         dash = {"dash": "dot"} if col.startswith(("bb_", "donchian_")) else {}
         data.append(_line(x, ind[col], col, 1, **dash))

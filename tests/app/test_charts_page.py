@@ -52,7 +52,7 @@ def test_with_sample_a_30_day_candlestick_chart_and_table_are_shown(home_with_sa
     at = _charts()
     fig = _figure(at)
     candles = _trace(fig, "candlestick")
-    assert len(candles["x"]) == 30 * 24
+    assert len(_values(candles["x"])) == 30 * 24
     assert "Bitcoin" in fig["layout"]["title"]["text"]
     columns = {t.get("meta") for t in fig["data"]}
     assert {"sma_20", "sma_50", "rsi_14", "macd", "macd_signal", "macd_hist"} <= columns
@@ -72,7 +72,7 @@ def test_all_range_is_resampled_and_says_so(home_with_sample):
     at.button_group(key="chart_range").set_value("all").run()
     assert not at.exception
     candles = _trace(_figure(at), "candlestick")
-    assert 0 < len(candles["x"]) <= 2_000
+    assert 0 < len(_values(candles["x"])) <= 2_000
     captions = " ".join(c.value for c in at.caption)
     assert "resampled from 9,457 1h candles" in captions
 
@@ -125,7 +125,7 @@ def test_exchange_gaps_are_shaded_and_reported(home, missing):
     assert pd.Timestamp(rects[0]["x0"]) == gap_start
     sma = next(t for t in fig["data"] if t.get("meta") == "sma_20")
     assert np.isnan(_values(sma["y"])).sum() == 1, "lines break at the gap instead of bridging it"
-    assert len(_trace(fig, "candlestick")["x"]) == 720 - missing
+    assert len(_values(_trace(fig, "candlestick")["x"])) == 720 - missing
 
 
 def test_narrowing_the_window_loads_finer_candles_for_it(home_with_sample):
@@ -136,7 +136,7 @@ def test_narrowing_the_window_loads_finer_candles_for_it(home_with_sample):
     slider.set_value((hi - pd.Timedelta(days=20), hi)).run()
     assert not at.exception
     candles = _trace(_figure(at), "candlestick")
-    assert len(candles["x"]) == 20 * 24 + 1  # native 1h candles: the window fits
+    assert len(_values(candles["x"])) == 20 * 24 + 1  # native 1h candles: the window fits
     captions = " ".join(c.value for c in at.caption)
     assert "(the Window)" in captions and "resampled" not in captions
     assert len(at.dataframe[0].value) == 20 * 24 + 1
