@@ -82,6 +82,7 @@ def _status(spec: Any, as_json: bool) -> int:
     if found.get("error"):
         print(f"error: {found['error']}")
     if not frame.empty:
+        frame = frame.round(4)
         rows = frame.astype(object).where(frame.notna(), "").values.tolist()
         print(format_table(list(frame.columns), rows))
     return 0
