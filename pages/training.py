@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.executor import executor_choice
 from ui.frame import ensure_router
 from ui.jobs import render_job_list
 from ui.training_form import render_training_form
@@ -22,6 +23,7 @@ st.caption(
 with st.expander("The models", icon=":material/info:"):
     st.markdown(kinds_caption())
 
+executor_choice()
 render_training_form()
 st.subheader("Jobs")
 render_job_list()

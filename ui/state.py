@@ -33,6 +33,8 @@ TRAINING_LAUNCHED = "training_launched"
 #: Training page: the coins of a Train click waiting for "Yes, start N jobs" (more than three).
 TRAINING_CONFIRM = "training_confirm"
 TRAINING_ACTIVE_JOBS = "training_active_jobs"
+#: Training page: where Train runs the jobs, "local" (the job queue) or "ray" (Ray installed).
+TRAINING_EXECUTOR = "training_executor"
 #: Training page, Tuning section: the study whose trials are shown (``kind_symbol_interval``).
 TUNING_STUDY = "tuning_study"
 #: Training page, Tuning section: whether the "Start a new sweep" form is open.

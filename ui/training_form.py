@@ -23,6 +23,7 @@ from core.data.coins import DEFAULT_COINS, display_name
 from core.errors import CryptoVoltError
 from core.models import DEFAULT_KINDS, kinds
 from ui import state, training_view
+from ui.executor import launch_training
 from ui.loaders import stored_summary
 
 __all__ = ["CONFIRM_ABOVE", "render_training_form", "settings_path", "trainable_coins"]
@@ -156,7 +157,7 @@ def _launch(coins: list[str], models: tuple[str, ...], values: dict[str, Any], i
         specs = jobs.make_specs(coins, models=models, interval=interval, **_as_settings(values))
         for spec in specs:
             jobs.require_data(spec)
-        launched = [jobs.launch(spec) for spec in specs]
+        launched = launch_training(specs)  # the job queue, or Ray when the page says so
     except CryptoVoltError as exc:
         st.error(str(exc), icon=":material/error:")
         return []

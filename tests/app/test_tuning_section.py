@@ -1,6 +1,6 @@
 """The Training page's Tuning section under AppTest: a stored study's trials, best and plot; the
 form refuses to overwrite a stored study; a sweep started from the form runs in the background
-and Cancel stops it."""
+and Cancel stops it; Train with "Run training on: Ray" makes Ray jobs that cancel ends."""
 
 from __future__ import annotations
 
@@ -72,3 +72,33 @@ def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample
     cancel.click().run()
     assert not at.exception
     assert read_state(STUDY)["state"] == "cancelled"
+
+
+def test_train_on_ray_from_the_page_makes_ray_jobs_that_cancel_ends(home_with_sample: Path):
+    from core import jobs
+
+    at = _page()
+    at.selectbox(key="training_executor").set_value("ray").run()
+    at.multiselect(key="training_coins").set_value(["BTCUSDT"]).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception
+    (job,) = jobs.list_jobs()
+    assert job.extra["executor"] == "ray" and job.state is jobs.JobState.QUEUED
+    # the detached Ray driver records itself; a job waiting for a worker lives while it does
+    deadline = time.monotonic() + 60
+    while "driver_pid" not in jobs.status(job.job_id).extra and time.monotonic() < deadline:
+        time.sleep(0.2)
+    driver = jobs.status(job.job_id).extra["driver_pid"]
+    assert jobs.cancel(job.job_id).state is jobs.JobState.CANCELLED
+    deadline = time.monotonic() + 90
+    while not _gone(driver) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _gone(driver)  # the driver dropped the cancelled task and ended
+    assert jobs.status(job.job_id).state is jobs.JobState.CANCELLED
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
