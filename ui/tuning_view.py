@@ -69,6 +69,7 @@ def score_figure(frame: pd.DataFrame) -> go.Figure:
         height=300,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="trial",
+        xaxis_tickformat="d",
         yaxis_title="mean walk-forward skill",
         legend={"orientation": "h"},
     )
