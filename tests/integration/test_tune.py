@@ -117,8 +117,9 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
 
 
 @pytest.mark.slow
-def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(btc: Path):
-    spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 60, "max_depth": 3})
+def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path):
+    save_candles(random_walk_candles(2000, seed=12), "BTCUSDT", "1h")  # no final training here
+    spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 20, "max_depth": 2})
     pid = launch_sweep(spec)
     try:
         _wait(lambda: _finished() >= 1, 240, "a finished trial")
