@@ -64,3 +64,22 @@ def load_indicators(symbol: str, interval: str = "1h") -> pd.DataFrame:
     Raises core's DataError subclasses like :func:`load_candles`.
     """
     return _indicators(symbol, interval, store.candle_mtime_ns(symbol, interval))
+
+
+def reference_candles(interval: str = "1h") -> dict[str, pd.DataFrame]:
+    """The stored reference coins (BTC, ETH) for cross-asset inputs, each through the candle
+    cache above, so ten coins' signals read each reference file once, not once per coin."""
+    from core.features.context import REFERENCE_SYMBOLS
+
+    return {
+        symbol: load_candles(symbol, interval)
+        for symbol in REFERENCE_SYMBOLS
+        if store.candle_mtime_ns(symbol, interval)
+    }
+
+
+def reference_key(interval: str = "1h") -> tuple[int, ...]:
+    """The reference files' mtimes: part of a signal's cache key (it depends on them too)."""
+    from core.features.context import REFERENCE_SYMBOLS
+
+    return tuple(store.candle_mtime_ns(symbol, interval) for symbol in REFERENCE_SYMBOLS)

@@ -42,7 +42,7 @@ from core.usecases import (
     vote_words,
 )
 from ui import state
-from ui.loaders import load_candles
+from ui.loaders import load_candles, reference_candles, reference_key
 
 __all__ = [
     "AUTO_REFRESH_SECONDS",
@@ -112,10 +112,12 @@ def _signal(
     config: SignalConfig,
     _models: CoinModels,
     _candles: pd.DataFrame,
+    references_mtime: tuple[int, ...] = (),
 ) -> Signal:
     # judged at its own candle's close here (never stale); live_signals judges it at now
     closed = pd.Timestamp(_candles["open_time"].iloc[-1]) + _step(_models.timeframe)
-    return signal_from_models(_models, _candles, now=closed.to_pydatetime())
+    context = reference_candles(_models.timeframe)  # cached reads, not one per coin
+    return signal_from_models(_models, _candles, context=context, now=closed.to_pydatetime())
 
 
 def current_symbols() -> list[str]:
@@ -137,7 +139,8 @@ def current_signals(
     def compute(models: CoinModels, candles: pd.DataFrame) -> Signal:
         versions = tuple(sorted(models.models.items()))
         mtime = candle_mtime_ns(models.symbol, models.timeframe)
-        return _signal(root, models.symbol, versions, mtime, config, models, candles)
+        refs = reference_key(models.timeframe)
+        return _signal(root, models.symbol, versions, mtime, config, models, candles, refs)
 
     return live_signals(
         current_symbols(),
