@@ -29,13 +29,16 @@ if left.button(
 ):
     data_view.start_fetch(coins, interval, days)
     st.session_state.pop(state.FETCH_SAMPLE_NOTE, None)
+    st.session_state.pop(state.FETCH_SAMPLE_SEAMS, None)
 if right.button("Load bundled sample", icon=":material/inventory_2:", disabled=running):
-    st.session_state[state.FETCH_SAMPLE_NOTE] = data_view.sample_note(
-        data_view.load_bundled_sample()
-    )
+    loaded = data_view.load_bundled_sample()
+    st.session_state[state.FETCH_SAMPLE_NOTE] = data_view.sample_note(loaded)
+    st.session_state[state.FETCH_SAMPLE_SEAMS] = [r.seam for r in loaded if r.seam]
 right.caption(data_view.SAMPLE_CAPTION)
 if note := st.session_state.get(state.FETCH_SAMPLE_NOTE):
     st.success(note, icon=":material/inventory_2:")
+for seam in st.session_state.get(state.FETCH_SAMPLE_SEAMS, []):
+    st.warning(seam, icon=":material/warning:")
 
 job = data_view.render_fetch_progress()
 data_view.render_coverage(coins, interval, job)

@@ -51,5 +51,7 @@ CHART_WINDOW = "chart_window"
 #: one-line message of the last "Load bundled sample".
 FETCH_JOB = "fetch_job"
 FETCH_SAMPLE_NOTE = "fetch_sample_note"
+#: Data page: seam warnings of the last "Load bundled sample" (sentences; usually none).
+FETCH_SAMPLE_SEAMS = "fetch_sample_seams"
 #: Monitor page: the coin whose scores, plot and drift are shown (a symbol).
 MONITOR_COIN = "monitor_coin"

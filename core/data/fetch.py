@@ -42,6 +42,7 @@ from core.data.fetch_status import (
     expected_candles,
     now_ms,
 )
+from core.data.seam import seam_report
 from core.errors import CorruptDataError, NoDataError
 
 __all__ = [
@@ -194,7 +195,9 @@ def load_sample(coins: Sequence[str] | None = None) -> list[FetchResult]:
         store.save_candles(merged, symbol, interval)
         cov = store.coverage(symbol, interval)
         status, reason = coverage_status(cov)
-        results.append(FetchResult(symbol, status, len(merged) - len(existing), reason, cov, note))
+        seam = seam_report(existing, merged, symbol=symbol, interval=interval)
+        added = len(merged) - len(existing)
+        results.append(FetchResult(symbol, status, added, reason, cov, note, seam))
         fetch_log().info(
             "sample %s %s: %d new candles, %d stored",
             symbol,

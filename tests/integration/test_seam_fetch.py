@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
+
 from core import jobs
 from core.cli import main
 from core.data import store
@@ -65,3 +67,21 @@ def test_fetch_job_records_the_seam_in_its_status():
     assert "price jump at the seam of BTCUSDT" in status.message
     (result,) = jobs.fetch_results(status)
     assert result.seam == coin.seam
+
+
+def test_loading_the_sample_onto_candles_from_another_source_reports_the_seam():
+    from core.data.fetch import load_sample
+
+    # Stored: two days of candles from a "source" ten times higher, starting right after the
+    # sample ends; loading the sample puts it before them, meeting them with a 10x jump.
+    sample = load_sample(["BTC"])[0]
+    assert sample.seam == ""  # nothing was stored before
+    candles = store.load_candles("BTCUSDT")
+    later = candles.iloc[-48:].copy()
+    later["open_time"] = later["open_time"] + pd.Timedelta(hours=48)
+    later["close_time"] = later["close_time"] + pd.Timedelta(hours=48)
+    for col in ("open", "high", "low", "close"):
+        later[col] = later[col] * 10
+    store.save_candles(later, "BTCUSDT")
+    (result,) = load_sample(["BTC"])
+    assert result.seam.startswith("Price jump at the seam of BTCUSDT 1h: the last new candle")
