@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from core.config import DirectionConfig
@@ -70,16 +71,21 @@ def test_out_of_time_confidence_is_within_five_points_of_the_test_hit_rate(plant
         assert abs(row["confidence"] - row["test_hit_rate"]) <= 0.05, row.to_dict()
         assert row["confidence"] > row["base_rate"] + 0.05  # an edge over "it happened anyway"
     assert models.calibration.ece_out_of_time <= 0.05
-    signals, errors = compute_signals(ModelRegistry(home / "models"), candles={"BTCUSDT": candles})
+    fresh = candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)  # the planted candles end in 2023
+    signals, errors = compute_signals(
+        ModelRegistry(home / "models"), candles={"BTCUSDT": candles}, now=fresh
+    )
     assert not errors
-    assert signals[0].signal is not SignalKind.NO_EDGE
+    assert signals[0].signal not in (SignalKind.NO_EDGE, SignalKind.STALE)
     assert {v.kind for v in signals[0].votes} == {"xgb_direction", "toyflow"}
 
 
 @pytest.mark.slow
 def test_a_kind_registered_outside_core_shows_up_in_signals_json(planted):
-    home, _, _ = planted
+    home, candles, _ = planted
     env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "CRYPTOVOLT_MODEL_PLUGINS": "tests.toy_kind"}
+    # an hour after the planted candles' last close (they end in 2023), so the call is not STALE
+    env["CRYPTOVOLT_NOW"] = (candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)).isoformat()
     out = subprocess.run(
         [sys.executable, "-m", "core", "signals", "--json"],
         cwd=ROOT,
