@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,12 @@ def test_a_stale_coin_shows_stale_with_no_call_and_is_not_journalled(
     assert "nothing is called on it. Top the candles up" in errors
     assert [m.label for m in at.metric] == []  # no confidence, no base rate: nothing is called
     assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # ETH's NO EDGE; BTC's STALE not
+    first = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    first.run()  # the sidebar (AppTest shows it on the first page run) says how old files are
+    side = " ".join(c.value for c in first.sidebar.caption)
+    assert re.search(
+        r"\*\*BTCUSDT\*\* 1h · 6,000 candles · to 2023-09-07 23:00 UTC · [\d.]+ years old", side
+    )
 
 
 def test_candles_far_past_the_training_window_warn_on_the_card(
