@@ -44,6 +44,7 @@ from core.features.indicators import (
     indicator_arrays,
     price_exponent,
 )
+from core.features.memo import by_content
 
 __all__ = [
     "FEATURES",
@@ -200,6 +201,7 @@ def _time_parts(candles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return hour, weekday.astype("float64")
 
 
+@by_content(size=2)  # every kind of a coin asks for the same matrix: computed once per content
 def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
     """Model-ready features: one column per :func:`feature_columns`, same index as ``candles``.
 
