@@ -18,6 +18,7 @@ from core.errors import ModelError
 from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry, headline_metrics
+from core.training.trust import model_warnings
 from core.usecases import headline, verdict_words
 
 __all__ = ["kinds_caption", "kinds_text", "model_picker", "result_words"]
@@ -82,8 +83,10 @@ def result_words(result: Mapping[str, Any]) -> str:
     numbers = headline(record)
     if numbers:
         line += f" · {numbers}"
-    colour = "green" if record.gates_passed else "orange"
+    warnings = model_warnings(record)
+    colour = "green" if record.gates_passed and not warnings else "orange"
     line += f"  \n:{colour}[{verdict_words(record)}]"
+    line += "".join(f"  \n:orange[{w}]" for w in warnings)
     try:
         champion = registry.promoted_version(name)
     except ModelError:

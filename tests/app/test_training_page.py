@@ -307,6 +307,26 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
         assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
 
 
+def test_a_finished_job_with_too_good_numbers_is_not_a_green_box(home_with_sample: Path):
+    import json
+
+    from core.jobs.runner import _summary
+    from core.training.train import train_coin
+
+    [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
+    [result] = train_coin("BTC", models=spec.models, settings=spec.settings)
+    path = home_with_sample / "models" / "xgboost_btcusdt" / "v1" / "metadata.json"
+    data = json.loads(path.read_text())
+    data["card"]["metrics"]["roc_auc"] = 0.999  # what a deterministic fake's prices give
+    path.write_text(json.dumps(data))
+    _write_job(home_with_sample, "20250601-100000-btcusdt-gggg", result=[_summary(data)])
+    at = _page()
+    text = _texts(at)
+    assert ":orange[Test AUC 0.999 is above 0.75 on 1h candles" in text
+    assert "suspicious: check the data source and for look-ahead" in text
+    assert ":green[" not in text
+
+
 NO_TF_CHECK = """
 import sys
 from streamlit.testing.v1 import AppTest
