@@ -54,6 +54,7 @@ from core.models.calibration import KINDS as CALIBRATION_KINDS
 from core.models.xgb import (
     _Steps,
     gain_shares,
+    predict_matrix,
     read_booster_info,
     restore_booster,
     save_booster,
@@ -268,7 +269,7 @@ class DirectionModel:
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
         """The booster's uncalibrated P(higher) per row of ``X`` (``features_`` order)."""
         self._check_fitted()
-        data = xgb.DMatrix(np.asarray(X, dtype="float32"), feature_names=self.features_)
+        data = predict_matrix(X, self.features_)
         return self.booster_.predict(data).astype("float64")
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
