@@ -261,13 +261,16 @@ class Watch:
         last: CycleReport | None = None
         try:
             while not self.stop.is_set():
+                started = self.clock.now()
                 try:
                     last = self.cycle()
                 except OSError:  # a full disk or a vanished home: say so, try at the next close
                     self.log.exception("cycle crashed; trying again at the next close")
                 if once or (cycles is not None and self.cycles >= cycles):
                     break
-                wake = next_wake(self.clock.now(), self.cfg.interval, delay=self.cfg.delay)
+                # The close after the one this cycle ran for: a close that passed while the
+                # cycle ran (a slow top-up) is not skipped; the sleep is then zero.
+                wake = next_wake(started, self.cfg.interval, delay=self.cfg.delay)
                 self.log.info("sleeping until %s", wake.isoformat())
                 self.clock.sleep((wake - self.clock.now()).total_seconds(), self.stop)
         finally:
