@@ -242,8 +242,9 @@ def test_fetch_job_runs_in_its_own_process_and_job_list_shows_both_kinds(home: P
 
 
 def test_fetch_job_cancel_from_the_cli_keeps_what_was_fetched(home: Path):
+    # One request at a time (the fetch otherwise sends all 18 pages at once): 18 x 0.2 s.
     with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
-        job_id = jobs.launch(jobs.FetchSpec(("ETH",), base_url=fake.url))
+        job_id = jobs.launch(jobs.FetchSpec(("ETH",), base_url=fake.url, max_workers=1))
         deadline = time.monotonic() + 30
         while (found := jobs.status(job_id)).step == 0:
             assert found.active and time.monotonic() < deadline, found
