@@ -45,8 +45,13 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:  # imported by `streamlit run` as the ASGI app
+    # What every page's first run imports (ui.sidebar pulls in core.signals), imported here once,
+    # in one thread, before any session starts: two script threads importing the same package at
+    # once can each see it half made.
     from starlette.middleware import Middleware
 
+    import ui.alerts_banner  # noqa: F401
+    import ui.sidebar  # noqa: F401
     from ui.server import BackendBaseUrl
 
     app = st.App(
