@@ -39,7 +39,7 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
 
-    page.get_by_text("Settings").click()
+    page.get_by_text("Settings", exact=True).click()
     for label, value in TINY.items():
         field = page.get_by_label(label, exact=True)
         field.fill(value)
@@ -50,7 +50,7 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
     page.get_by_role("heading", name="Training").wait_for(timeout=30_000)
     coins = page.get_by_test_id("stMultiSelect")
     coins.get_by_text("Bitcoin (BTC)").wait_for(timeout=30_000)
-    page.get_by_text("Settings").click()
+    page.get_by_text("Settings", exact=True).click()
     for label, value in TINY.items():
         assert page.get_by_label(label, exact=True).input_value() == value, label
     page.get_by_role("button", name="Train").click()
