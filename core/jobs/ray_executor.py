@@ -243,7 +243,10 @@ def _task(job_id: str, home: str) -> int:
         os.setsid()
     from core.jobs.runner import run_job
 
-    _write(job_id, extra={**_read(job_id).extra, "host": socket.gethostname()})
+    found = _read(job_id)
+    if found.finished:  # cancelled while it waited in Ray's queue: do not start it
+        return 143 if found.state is JobState.CANCELLED else 1
+    _write(job_id, extra={**found.extra, "host": socket.gethostname()})
     return run_job(job_id, queue=False)
 
 
@@ -291,7 +294,8 @@ def run(
         raise
     remote = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(_task)
     home = str(config.home())
-    refs = {remote.options(name=f"cryptovolt-{j}").remote(j, home): j for j in job_ids}
+    waiting = [j for j in job_ids if _read(j).active]  # not those cancelled while Ray started
+    refs = {remote.options(name=f"cryptovolt-{j}").remote(j, home): j for j in waiting}
     pending, asked = list(refs), set()
     try:
         while pending:

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -110,6 +111,21 @@ def _storage(name: str) -> Any:
     )
 
 
+def _ready(name: str) -> bool:
+    """True once the study file holds Optuna's tables: a reader must never create them, or it
+    races the sweep that is creating them (both fail with "table already exists")."""
+    path = state.storage_path(name)
+    if not path.exists():
+        return False
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        ) as db:
+            return bool(db.execute("SELECT COUNT(*) FROM version_info").fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
 def load_study(name: str, *, seed: int | None = None) -> Any:
     """The stored study ``name`` with this project's sampler (TPE) and pruner (median per fold).
 
@@ -118,7 +134,7 @@ def load_study(name: str, *, seed: int | None = None) -> Any:
     """
     import optuna
 
-    if not state.storage_path(name).exists():
+    if not _ready(name):
         raise JobError(f"No study {name} in {state.tuning_dir()}: run `python -m core tune` first.")
     return optuna.load_study(
         study_name=name,
@@ -143,7 +159,7 @@ def _open(spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
     path = state.storage_path(spec.study)
     if fresh and path.exists():
         path.unlink()
-    if path.exists() and not resume:
+    if _ready(spec.study) and not resume:
         found = counts(load_study(spec.study))
         if found.get("finished") or found.get("fail") or found.get("running"):
             raise ConfigError(

@@ -138,9 +138,10 @@ def list_studies() -> list[str]:
 def trials_frame(name: str) -> pd.DataFrame:
     """One row per trial of study ``name``: number, state, value (mean fold skill), seconds,
     the folds scored and every searched setting. Empty when the study has no trials yet."""
-    if not state.storage_path(name).exists():
+    try:
+        study = load_study(name)
+    except JobError:  # not created yet (or being created by the sweep that just started)
         return pd.DataFrame(columns=["trial", "state", "value", "seconds", "folds"])
-    study = load_study(name)
     rows = []
     for trial in study.get_trials(deepcopy=False):
         seconds = None

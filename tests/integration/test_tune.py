@@ -58,6 +58,9 @@ def _finished() -> int:
 def _wait(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
+        found = read_state(STUDY) or {}
+        if found.get("state") == "failed" and found.get("pid") and "exited" not in found["error"]:
+            pytest.fail(f"the sweep failed while waiting for {what}: {found}")
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}; state {read_state(STUDY)}")
         time.sleep(0.05)
