@@ -59,7 +59,7 @@ def _wait(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         found = read_state(STUDY) or {}
-        if found.get("state") == "failed" and found.get("pid") and "exited" not in found["error"]:
+        if found.get("state") == "failed" and "exited" not in str(found.get("error")):
             pytest.fail(f"the sweep failed while waiting for {what}: {found}")
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}; state {read_state(STUDY)}")
