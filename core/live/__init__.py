@@ -13,10 +13,35 @@ Importing this package loads no model library.
 
 from __future__ import annotations
 
-from core.live.alerts import Alert, Alerts, Webhook, recent
-from core.live.clock import Clock, FileClock, SystemClock, next_wake, set_file_clock
-from core.live.health import Health, coin_health
-from core.live.watch import CycleReport, Watch, WatchConfig, state_path
+import importlib
+from typing import Any
+
+#: Where each public name lives; loaded on first use, so the app's banner (which reads alerts)
+#: does not pull the watch loop and with it the signal and training stages into every page.
+_WHERE = {
+    "Alert": "alerts",
+    "Alerts": "alerts",
+    "Webhook": "alerts",
+    "recent": "alerts",
+    "Clock": "clock",
+    "FileClock": "clock",
+    "SystemClock": "clock",
+    "next_wake": "clock",
+    "set_file_clock": "clock",
+    "Health": "health",
+    "coin_health": "health",
+    "CycleReport": "watch",
+    "Watch": "watch",
+    "WatchConfig": "watch",
+    "state_path": "watch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+
 
 __all__ = [
     "Alert",
