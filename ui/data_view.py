@@ -23,6 +23,7 @@ from core.data.fetch import FetchResult, FetchStatus, coverage_status, load_samp
 from core.data.fetch_status import failure_sentence
 from core.errors import CryptoVoltError, JobError
 from ui import state
+from ui.coin_input import coin_multiselect
 from ui.fetch_progress import render_progress
 
 __all__ = [
@@ -97,15 +98,13 @@ def fetch_settings() -> tuple[list[str], str, int]:
     st.session_state.setdefault(state.FETCH_INTERVAL, Interval.H1.value)
     st.session_state.setdefault(state.FETCH_DAYS, DEFAULT_DAYS)
     known = list(dict.fromkeys([*DEFAULT_COINS, *(s for s, _ in store.list_stored())]))
-    names = {s: display_name(s) for s in known}
     left, middle, right = st.columns([4, 1, 1])
-    picked = left.multiselect(
+    picked = coin_multiselect(
         "Coins",
         known,
-        format_func=lambda s: names.get(s, s),
         key=state.FETCH_COINS,
-        accept_new_options=True,
-        help="Type another Binance USDT pair (e.g. DOGE) to add it. MATIC means POL.",
+        container=left,
+        help="Type another Binance USDT pair (e.g. DOGE) and press Enter to add it. MATIC means POL.",
     )
     interval = middle.selectbox("Interval", [i.value for i in Interval], key=state.FETCH_INTERVAL)
     days = right.selectbox(

@@ -44,7 +44,7 @@ def test_defaults_ten_coins_1h_two_years_and_the_fetch_button():
     at = open_data_page()
     coins = at.multiselect(key=state.FETCH_COINS)
     assert coins.value == list(DEFAULT_COINS)
-    assert "Polygon (POL, formerly MATIC)" in coins.options
+    assert "POL · Polygon (formerly MATIC)" in coins.options
     assert at.selectbox(key=state.FETCH_INTERVAL).value == "1h"
     assert at.selectbox(key=state.FETCH_DAYS).value == 730
     labels = [b.label for b in at.button]

@@ -21,7 +21,7 @@ def test_fetch_two_years_in_the_browser_ends_in_the_coverage_table(start_app, br
         page.get_by_role("link", name="Data").first.click()
         button = page.get_by_role("button", name="Fetch 2 years")
         button.wait_for(timeout=30_000)
-        assert page.get_by_text("Polygon (POL, formerly MATIC)").count() >= 1
+        assert page.get_by_text("POL · Polygon (formerly MATIC)").count() >= 1
         button.click()
         page.get_by_text("10 of 10 done").wait_for(timeout=60_000)
         page.get_by_text("10 up to date").wait_for(timeout=30_000)
@@ -55,3 +55,26 @@ def test_a_failed_coin_is_red_not_counted_and_says_why_in_the_browser(start_app,
         assert float(bar.get_attribute("aria-valuenow")) < 100
         assert page.get_by_text("1 failed").count() >= 1
         assert_no_exception(page)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_typing_ltc_and_enter_on_the_data_page_fetches_ltc(start_app, browser_page):
+    with FakeBinance(listed_hours=100) as fake:
+        url = start_app(BINANCE_BASE_URL=fake.url)
+        page = browser_page
+        page.goto(url, wait_until="domcontentloaded")
+        box = page.get_by_test_id("stMultiSelect").first.locator("input")
+        box.wait_for(timeout=30_000)
+        box.click()
+        for _ in DEFAULT_COINS:  # Backspace removes the last chip: start from none picked
+            page.keyboard.press("Backspace")
+            page.wait_for_timeout(150)
+        page.keyboard.type("LTC", delay=30)  # a fuzzy filter matches "formerLy maTiC" (POL)
+        page.wait_for_timeout(300)
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Fetch 2 years").click()
+        page.get_by_text("1 of 1 done").wait_for(timeout=60_000)
+        assert_no_exception(page)
+    assert [s for s, _ in store.list_stored()] == ["LTCUSDT"]  # what was typed, nothing else
