@@ -12,7 +12,7 @@ from ui.signals_view import current_symbols
 
 ensure_router()
 
-st.title(":material/history: Backtest")
+st.title("Backtest")
 st.caption(
     "The ensemble's calls replayed on the test period the models never trained on: a call at "
     "the close of candle t trades at the open of t+1 and is held at least the signal's horizon, "

@@ -9,7 +9,7 @@ from ui.frame import ensure_router
 
 ensure_router()
 
-st.title(":material/leaderboard: Models")
+st.title("Models")
 st.caption(
     "Every registered version with its model card: test-window metrics beside their naive "
     "baselines with 95% intervals, and gates that pass or fail. Only a version whose gates all "

@@ -13,7 +13,7 @@ from ui.monitor_view import (
 
 ensure_router()
 
-st.title(":material/monitor_heart: Monitor")
+st.title("Monitor")
 st.caption(
     "The forward test: every call in the journal is judged once its horizon has passed. Per coin "
     "and model version, the live hit rate of each kind of call (95% Wilson interval) beside the "

@@ -8,7 +8,7 @@ from ui.signals_view import current_symbols, refresh_candles, render_cards
 
 ensure_router()
 
-st.title(":material/traffic: Signals")
+st.title("Signals")
 st.caption(
     "BULLISH / BEARISH / NEUTRAL from each coin's models whose gates pass; a coin with none shows "
     "NO EDGE and why. Confidence is how often the same rule was right on earlier out-of-sample "

@@ -11,7 +11,7 @@ from ui.tuning_view import render_tuning_section
 
 ensure_router()
 
-st.title(":material/model_training: Training")
+st.title("Training")
 st.caption(
     "Each coin trains in its own background process. Every model is tested on the most recent "
     "20% and by walk-forward folds before it, beside its naive baselines, and gets a model card "

@@ -23,7 +23,7 @@ def _age(last: pd.Timestamp, interval: str) -> str:
 
 def render_sidebar() -> None:
     with st.sidebar:
-        st.markdown("### :material/bolt: CryptoVolt")
+        st.markdown("### CryptoVolt")
         summary = stored_summary()
         if summary.empty:
             st.caption("No candles yet. Open **Data** to fetch them or load the bundled sample.")

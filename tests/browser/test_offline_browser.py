@@ -80,6 +80,8 @@ def test_every_page_opened_by_url_stays_on_this_machine(home_with_sample, start_
         assert_no_exception(page)
         current = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
         assert current.inner_text().strip() == label, f"{href} opened {current.inner_text()!r}"
+        # The page's title heading is named by its label too (no icon text: "traffic Signals").
+        assert page.get_by_role("heading", name=label, exact=True, level=1).count() == 1, label
     favicon = page.locator('link[rel="shortcut icon"]').get_attribute("href") or ""
     assert urlparse(favicon).hostname in (LOCAL_HOSTS | {None}), favicon
     assert not problems, "\n".join(problems)
