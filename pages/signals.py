@@ -21,7 +21,11 @@ left, middle, right = st.columns([1, 2, 2], vertical_alignment="bottom")
 if left.button("Refresh", icon=":material/refresh:", help="Top candles up from Binance first"):
     with st.spinner("Topping candles up from Binance…"):
         st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
-auto = middle.toggle("Auto-refresh every 5 minutes", key=state.SIGNALS_AUTO_REFRESH)
+auto = middle.toggle(
+    "Auto-refresh at each candle close",
+    key=state.SIGNALS_AUTO_REFRESH,
+    help="While this page is open, top the candles up a few seconds after each hourly close.",
+)
 sort = right.segmented_control(
     "Sort by", ["confidence", "coin"], default="confidence", key=state.SIGNALS_SORT
 )

@@ -11,7 +11,6 @@ in the journal, NO EDGE included (it is never counted in a hit rate); STALE is n
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import streamlit as st
 from core.config import Interval, SignalConfig
 from core.data.coins import display_name
 from core.data.store import candle_mtime_ns
+from core.live.clock import close_passed
 from core.registry.model_registry import ModelRegistry
 from core.signals.live import (
     CoinModels,
@@ -54,7 +54,8 @@ __all__ = [
     "render_refresh_notes",
 ]
 
-AUTO_REFRESH_SECONDS = 300
+#: How often the open page checks whether a candle has closed since its last top-up.
+AUTO_REFRESH_SECONDS = 20
 _COLOURS = {
     SignalKind.BULLISH: "green",
     SignalKind.BEARISH: "red",
@@ -270,17 +271,17 @@ def _sorted(signals: tuple[Signal, ...], sort: str) -> list[Signal]:
 
 
 def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int = 3) -> None:
-    """The last refresh's notes and the card grid; with ``auto`` it re-runs every 5 minutes,
-    topping candles up first."""
+    """The last refresh's notes and the card grid; with ``auto`` it tops the candles up a few
+    seconds after each candle close (checked every ``AUTO_REFRESH_SECONDS``), as the watch does."""
 
     @st.fragment(run_every=AUTO_REFRESH_SECONDS if auto else None)
     def cards() -> None:
-        last = st.session_state.get(state.SIGNALS_LAST_REFRESH, 0.0)
-        if auto and time.time() - last >= AUTO_REFRESH_SECONDS:
-            st.session_state[state.SIGNALS_LAST_REFRESH] = time.time()
+        now = current_time()
+        last = st.session_state.get(state.SIGNALS_LAST_REFRESH)
+        if auto and (last is None or close_passed(last, now.to_pydatetime())):
+            st.session_state[state.SIGNALS_LAST_REFRESH] = now.to_pydatetime()
             st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
         render_refresh_notes()
-        now = current_time()
         result = current_signals(now=now.to_pydatetime())
         if any(s.signal is SignalKind.STALE for s in result.signals):
             st.html(_STALE_CSS)

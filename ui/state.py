@@ -18,7 +18,7 @@ MODELS_COMPARE = "models_compare"
 SIGNALS_SORT = "signals_sort"
 SIGNALS_AUTO_REFRESH = "signals_auto_refresh"
 SIGNALS_REFRESH_NOTES = "signals_refresh_notes"
-SIGNALS_LAST_REFRESH = "signals_last_refresh"  # time.time() of the last auto top-up
+SIGNALS_LAST_REFRESH = "signals_last_refresh"  # when the last auto top-up ran (UTC datetime)
 #: Backtest page: fee per side (fraction), slippage (bps), long/short switch.
 BACKTEST_FEE = "backtest_fee"
 BACKTEST_SLIPPAGE = "backtest_slippage_bps"

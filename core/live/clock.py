@@ -21,7 +21,7 @@ from core.atomic import atomic_write_text
 from core.config import Interval
 from core.errors import ConfigError
 
-__all__ = ["Clock", "FileClock", "SystemClock", "next_wake", "set_file_clock"]
+__all__ = ["Clock", "FileClock", "SystemClock", "close_passed", "next_wake", "set_file_clock"]
 
 
 class Clock(Protocol):
@@ -85,3 +85,11 @@ def next_wake(now: datetime, interval: str = "1h", *, delay: float = 5.0) -> dat
     shifted = int(pd.Timestamp(now).value // 1_000_000 - delay * 1000)
     close_ms = (shifted // step_ms + 1) * step_ms
     return pd.Timestamp(close_ms + int(delay * 1000), unit="ms", tz="UTC").to_pydatetime()
+
+
+def close_passed(
+    since: datetime, now: datetime, interval: str = "1h", *, delay: float = 5.0
+) -> bool:
+    """Whether a candle closed (and ``delay`` seconds went by) after ``since`` and by ``now``:
+    the Signals page's auto-refresh tops up once per close, as the watch loop does."""
+    return next_wake(since, interval, delay=delay) <= now

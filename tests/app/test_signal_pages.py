@@ -311,14 +311,23 @@ def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
     assert any(w.startswith("A Sharpe ratio of") and "suspicious" in w for w in warnings)
 
 
-def test_auto_refresh_tops_up_at_once_then_every_five_minutes(
+def test_auto_refresh_tops_up_at_once_then_after_each_candle_close(
     trained: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    from core.live.clock import next_wake
+
     monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")
     at = open_page("pages/signals.py")
     assert not at.warning
     at.toggle(key="signals_auto_refresh").set_value(True).run()
     assert "Binance cannot be reached" in " ".join(w.value for w in at.warning)
     first = at.session_state["signals_last_refresh"]
-    at.run()  # a rerun within five minutes does not contact Binance again
+    at.run()  # a rerun before the next close does not contact Binance again
     assert at.session_state["signals_last_refresh"] == first
+    wake = next_wake(first)  # 5 s after the next hourly close
+    monkeypatch.setenv("CRYPTOVOLT_NOW", (wake - pd.Timedelta(seconds=1)).isoformat())
+    at.run()
+    assert at.session_state["signals_last_refresh"] == first
+    monkeypatch.setenv("CRYPTOVOLT_NOW", wake.isoformat())
+    at.run()  # the close has passed: top up again
+    assert at.session_state["signals_last_refresh"] == wake
