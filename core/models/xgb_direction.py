@@ -85,6 +85,19 @@ def feature_layout(use_context: bool) -> list[str]:
     return names
 
 
+def _no_overlap(symbol: str, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame]) -> str:
+    def span(frame: pd.DataFrame) -> str:
+        times = frame["open_time"]
+        return f"{times.iloc[0]:%Y-%m-%d} to {times.iloc[-1]:%Y-%m-%d}" if len(frame) else "empty"
+
+    return (
+        f"The stored {symbol} candles ({span(context[symbol])}) do not overlap this coin's "
+        f"({span(candles)}), so its cross-asset inputs are unknown on every row. Fetch both over "
+        f"the same period (python -m core fetch --coins {symbol.removesuffix('USDT')},...), "
+        "or train with use_context off."
+    )
+
+
 class DirectionModel:
     """The direction classifier behind the :class:`core.models.base.Model` protocol.
 
@@ -144,6 +157,10 @@ class DirectionModel:
             for n in frame.columns
             if not any(n in _reference_columns(s) for s in REFERENCE_SYMBOLS if s not in given)
         ]
+        for symbol in given:
+            columns = [n for n in _reference_columns(symbol) if n in frame.columns]
+            if len(frame) and not frame[columns].notna().any(axis=None):
+                raise InsufficientDataError(_no_overlap(symbol, candles, context or {}))
         y = direction_labels(candles, target.horizon)
         valid = frame[needed].notna().all(axis=1).to_numpy() & ~np.isnan(y)
         position = np.flatnonzero(valid)

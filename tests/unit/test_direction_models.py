@@ -378,3 +378,15 @@ def test_lstm_return_save_load_without_tensorflow(lstm_return, tmp_path):
     (tmp_path / "weights.npz").write_bytes(b"junk")
     with pytest.raises(ModelError, match="LSTM return model"):
         load_model("lstm_return", tmp_path)
+
+
+def test_a_reference_that_does_not_overlap_the_coin_is_refused_in_words():
+    coin = random_walk_candles(600, seed=1, start="2023-01-01")
+    btc = random_walk_candles(600, seed=2, start="2025-01-01")
+    model = create_model("xgb_direction", DirectionConfig(use_context=True))
+    with pytest.raises(InsufficientDataError, match="do not overlap") as err:
+        model.make_dataset(coin, target=TargetConfig(), context={"BTCUSDT": btc})
+    assert "2025-01-01" in str(err.value) and "2023-01-01" in str(err.value)
+    overlapping = random_walk_candles(600, seed=2, start="2023-01-01")
+    data = model.make_dataset(coin, target=TargetConfig(), context={"BTCUSDT": overlapping})
+    assert len(data.y) > 0
