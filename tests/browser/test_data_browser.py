@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from core.data import store
 from core.data.coins import DEFAULT_COINS
@@ -17,11 +18,11 @@ def test_fetch_two_years_in_the_browser_ends_in_the_coverage_table(start_app, br
     with FakeBinance(listed_hours=300, latency=0.02) as fake:
         url = start_app(BINANCE_BASE_URL=fake.url)
         page = browser_page
-        page.goto(url, wait_until="domcontentloaded")
-        page.get_by_role("link", name="Data").first.click()
+        page.goto(url, wait_until="domcontentloaded")  # Data is the first page
         button = page.get_by_role("button", name="Fetch 2 years")
         button.wait_for(timeout=30_000)
-        assert page.get_by_text("POL · Polygon (formerly MATIC)").count() >= 1
+        coins = page.get_by_test_id("stMultiSelect").first
+        expect(coins).to_contain_text("POL · Polygon (formerly MATIC)", timeout=30_000)
         button.click()
         page.get_by_text("10 of 10 done").wait_for(timeout=60_000)
         page.get_by_text("10 up to date").wait_for(timeout=30_000)
