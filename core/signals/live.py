@@ -37,7 +37,7 @@ from core.signals.ensemble import (
     build_calibration,
     combine_votes,
 )
-from core.signals.signal import ModelVote, Signal, current_time
+from core.signals.signal import NO_NUMBERS, ModelVote, Signal, current_time
 
 __all__ = [
     "CoinModels",
@@ -261,15 +261,7 @@ def signal_from_models(
         return Signal(
             signal=SignalKind.NO_EDGE,
             reason=f"No model beats its baselines out of sample ({failed}).",
-            confidence=None,
-            interval=(None, None),
-            support=0,
-            base_rate=None,
-            test_hit_rate=None,
-            test_support=0,
-            ece_out_of_time=None,
-            strength=0.0,
-            bucket=None,
+            **NO_NUMBERS,
             **common,
         ).at(when)
     total = combine_votes(np.array([vote_values]), require_agreement=config.require_agreement)

@@ -71,6 +71,20 @@ def _time(value: Any) -> pd.Timestamp | None:
     return None if pd.isna(stamp) else _utc(stamp)
 
 
+#: The fields of a signal that makes no call (NO EDGE, STALE): no confidence, no counts.
+NO_NUMBERS: dict[str, Any] = {
+    "confidence": None,
+    "interval": (None, None),
+    "support": 0,
+    "base_rate": None,
+    "test_hit_rate": None,
+    "test_support": 0,
+    "ece_out_of_time": None,
+    "strength": 0.0,
+    "bucket": None,
+}
+
+
 @dataclass(frozen=True)
 class ModelVote:
     """One member's part in a signal."""
@@ -208,15 +222,7 @@ class Signal:
             self,
             signal=SignalKind.STALE,
             reason=why,
-            confidence=None,
-            interval=(None, None),
-            support=0,
-            base_rate=None,
-            test_hit_rate=None,
-            test_support=0,
-            ece_out_of_time=None,
-            strength=0.0,
-            bucket=None,
+            **NO_NUMBERS,
             votes=votes,
             stale=True,
             as_of=now,
