@@ -122,6 +122,56 @@ class _Steps(xgb.callback.TrainingCallback):
         return False
 
 
+def boost(
+    cfg: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    *,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    on_step: StepCallback | None,
+    **params: Any,
+) -> tuple[Any, int]:
+    """Boost a binary log-loss classifier with ``cfg``'s settings (plus ``params``) up to
+    ``cfg.n_estimators`` trees; with a non-empty ``validation``, stop after
+    ``cfg.early_stopping_rounds`` rounds without a better validation log loss. Returns the
+    booster cut to its best round, and that round."""
+    settings = {
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "tree_method": "hist",
+        "max_depth": cfg.max_depth,
+        "eta": cfg.learning_rate,
+        "subsample": cfg.subsample,
+        "colsample_bytree": cfg.colsample_bytree,
+        "seed": cfg.random_state,
+        "nthread": thread_count(),
+        **params,
+    }
+    train = xgb.DMatrix(X, label=y, feature_names=names, nthread=settings["nthread"])
+    evals = [(train, "train")]
+    stopping = None
+    if validation is not None and len(validation[1]):
+        valid = xgb.DMatrix(
+            np.asarray(validation[0], dtype="float32"),
+            label=np.asarray(validation[1]).astype("int64"),
+            feature_names=names,
+        )
+        evals.append((valid, "validation"))
+        stopping = cfg.early_stopping_rounds or None
+    booster = xgb.train(
+        settings,
+        train,
+        num_boost_round=cfg.n_estimators,
+        evals=evals,
+        early_stopping_rounds=stopping,
+        callbacks=[_Steps(on_step, cfg.n_estimators)] if on_step else [],
+        verbose_eval=False,
+    )
+    best = booster.best_iteration if stopping else booster.num_boosted_rounds() - 1
+    return booster[: best + 1], int(best)  # the rounds after the best one are dropped for good
+
+
 class XGBoostModel:
     """The classifier behind the :class:`core.models.base.Model` protocol.
 
@@ -199,37 +249,9 @@ class XGBoostModel:
         # X comes from make_dataset (the feature_columns() order); other widths get f0, f1, ...
         names = feature_columns()
         names = names if len(names) == np.shape(X)[1] else [f"f{i}" for i in range(np.shape(X)[1])]
-        params = {
-            "objective": "binary:logistic",
-            "eval_metric": "logloss",
-            "tree_method": "hist",
-            "max_depth": cfg.max_depth,
-            "eta": cfg.learning_rate,
-            "subsample": cfg.subsample,
-            "colsample_bytree": cfg.colsample_bytree,
-            "seed": cfg.random_state,
-            "nthread": thread_count(),
-        }
-        train = xgb.DMatrix(X, label=y, feature_names=names, nthread=params["nthread"])
-        evals = [(train, "train")]
-        stopping = None
-        if validation is not None and len(validation[1]):
-            valid = xgb.DMatrix(validation[0], label=validation[1], feature_names=names)
-            evals.append((valid, "validation"))
-            stopping = cfg.early_stopping_rounds or None
-        callbacks = [_Steps(on_step, cfg.n_estimators)] if on_step else []
-        booster = xgb.train(
-            params,
-            train,
-            num_boost_round=cfg.n_estimators,
-            evals=evals,
-            early_stopping_rounds=stopping,
-            callbacks=callbacks,
-            verbose_eval=False,
+        self.booster_, self.best_iteration_ = boost(
+            cfg, X, y, names, validation=validation, on_step=on_step
         )
-        best = booster.best_iteration if stopping else booster.num_boosted_rounds() - 1
-        self.booster_ = booster[: best + 1]  # drop the rounds after the best one for good
-        self.best_iteration_ = int(best)
         self.features_ = names
         self.train_rows_ = int(len(y))
         self.train_base_rate_ = float(y.mean())

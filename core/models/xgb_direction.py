@@ -47,12 +47,11 @@ from core.models.base import (
     StepCallback,
     Task,
     VoteRule,
-    thread_count,
 )
 from core.models.calibration import CALIBRATED_RANGE, apply_calibrator, fit_calibrator
 from core.models.calibration import KINDS as CALIBRATION_KINDS
 from core.models.xgb import (
-    _Steps,
+    boost,
     gain_shares,
     predict_matrix,
     read_booster_info,
@@ -203,44 +202,16 @@ class DirectionModel:
         X = np.asarray(X, dtype="float32")
         layout = feature_layout(cfg.use_context)
         names = layout if len(layout) == X.shape[1] else [f"f{i}" for i in range(X.shape[1])]
-        params = {
-            "objective": "binary:logistic",
-            "eval_metric": "logloss",
-            "tree_method": "hist",
-            "max_depth": cfg.max_depth,
-            "eta": cfg.learning_rate,
-            "subsample": cfg.subsample,
-            "colsample_bytree": cfg.colsample_bytree,
-            "min_child_weight": cfg.min_child_weight,
-            "seed": cfg.random_state,
-            "nthread": thread_count(),
-        }
-        train = xgb.DMatrix(X, label=y, feature_names=names, nthread=params["nthread"])
-        evals = [(train, "train")]
-        stopping = None
-        has_validation = validation is not None and len(validation[1]) > 0
-        if has_validation:
-            assert validation is not None
-            valid = xgb.DMatrix(
-                np.asarray(validation[0], dtype="float32"),
-                label=np.asarray(validation[1]).astype("int64"),
-                feature_names=names,
-            )
-            evals.append((valid, "validation"))
-            stopping = cfg.early_stopping_rounds or None
-        callbacks = [_Steps(on_step, cfg.n_estimators)] if on_step else []
-        booster = xgb.train(
-            params,
-            train,
-            num_boost_round=cfg.n_estimators,
-            evals=evals,
-            early_stopping_rounds=stopping,
-            callbacks=callbacks,
-            verbose_eval=False,
+        self.booster_, self.best_iteration_ = boost(
+            cfg,
+            X,
+            y,
+            names,
+            validation=validation,
+            on_step=on_step,
+            min_child_weight=cfg.min_child_weight,
         )
-        best = booster.best_iteration if stopping else booster.num_boosted_rounds() - 1
-        self.booster_ = booster[: best + 1]
-        self.best_iteration_ = int(best)
+        has_validation = validation is not None and len(validation[1]) > 0
         self.features_ = names
         self.train_rows_ = int(len(y))
         self.train_base_rate_ = float(y.mean())
