@@ -134,7 +134,20 @@ class Webhook:
         wait = self.backoff
         for attempt in range(1, self.tries + 1):
             try:
-                resp = session.post(self.url, json=alert.to_dict(), timeout=self.timeout)
+                # A redirect is never followed: on a 302 requests would re-send the alert as a
+                # bodiless GET, on a 307 post it in full to whatever host the Location names.
+                resp = session.post(
+                    self.url, json=alert.to_dict(), timeout=self.timeout, allow_redirects=False
+                )
+                if 300 <= resp.status_code < 400:
+                    log.warning(
+                        "alert webhook: failed to deliver %s: HTTP %d redirect to %s "
+                        "(redirects are not followed; point the webhook at the final URL)",
+                        alert.kind,
+                        resp.status_code,
+                        resp.headers.get("Location", "(no Location)"),
+                    )
+                    return
                 if resp.status_code < 300:
                     log.info("alert webhook: delivered %s %s", alert.kind, alert.symbol or "")
                     return

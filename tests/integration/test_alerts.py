@@ -5,6 +5,7 @@ retried with backoff off the watch loop's thread."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -32,21 +33,40 @@ pytestmark = pytest.mark.slow
 
 class Receiver:
     """A webhook receiver on 127.0.0.1: records every POST body; answers ``fail_first`` of them
-    with 500 and each after ``delay`` seconds."""
+    with 500 and each after ``delay`` seconds; with ``redirect`` (a status and a Location) it
+    answers every request with that redirect instead. ``requests`` lists every (method, path)."""
 
-    def __init__(self, *, fail_first: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self, *, fail_first: int = 0, delay: float = 0.0, redirect: tuple[int, str] | None = None
+    ) -> None:
         self.bodies: list[dict] = []
         self.statuses: list[int] = []
-        self.fail_first, self.delay = fail_first, delay
+        self.requests: list[tuple[str, str]] = []
+        self.fail_first, self.delay, self.redirect = fail_first, delay, redirect
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
 
+            def do_GET(self) -> None:  # noqa: N802
+                receiver.requests.append(("GET", self.path))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:  # noqa: N802
+                receiver.requests.append(("POST", self.path))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 time.sleep(receiver.delay)
+                if receiver.redirect is not None:
+                    status, location = receiver.redirect
+                    receiver.statuses.append(status)
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status = 500 if len(receiver.statuses) < receiver.fail_first else 200
                 receiver.statuses.append(status)
                 if status == 200:
@@ -207,3 +227,26 @@ def test_alert_state_survives_a_restart_so_a_lasting_degradation_alerts_once(hom
     Alerts().observe([Health("BTCUSDT", "on_track", 0, "")], now + 2 * HOUR)
     again = Alerts().observe(bad + [Health("ETHUSDT", "on_track", 3, "")], now + 3 * HOUR)
     assert [(a.kind, a.symbol) for a in again] == [("degraded", "BTCUSDT"), ("drifted", "ETHUSDT")]
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirecting_webhook_is_a_failed_delivery_and_nothing_is_sent_elsewhere(
+    status: int, caplog: pytest.LogCaptureFixture
+):
+    elsewhere = Receiver()
+    hook_site = Receiver(redirect=(status, elsewhere.url + "/stolen"))
+    try:
+        hook = Webhook(hook_site.url, tries=3, backoff=0.01)
+        with caplog.at_level(logging.INFO, logger="cryptovolt.watch"):
+            hook.send(Alert("2025-03-01T12:00:05+00:00", "degraded", "BTCUSDT", "planted"))
+            assert hook.flush(10)
+        assert hook_site.requests == [("POST", "/hook")]  # asked once: a redirect is no retry
+        assert elsewhere.requests == []  # neither a bodiless GET (302) nor a re-post (307)
+        words = caplog.text
+        assert "delivered" not in words
+        assert f"failed to deliver degraded: HTTP {status} redirect to {elsewhere.url}/stolen" in (
+            words
+        )
+    finally:
+        elsewhere.close()
+        hook_site.close()
