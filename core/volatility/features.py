@@ -1,0 +1,116 @@
+"""Causal volatility inputs and forward targets, one row per candle.
+
+Inputs at candle ``t`` use candles that closed at or before ``t`` only (a test cuts the data at
+``t`` and gets the same values). Names follow the project's scheme: ``feat_*`` for inputs,
+``target_lrv_{h}h`` for the log realised variance over the next ``h`` hours and ``ret_{h}h`` for
+the log return over the same hours (what the expected-move bands cover).
+
+HAR lags (Corsi, 2009) are the log of the mean hourly variance over the last 1, 6, 24 and 168
+hours. The boosted estimator also sees the hour of day, the last candle's log range, volume
+against its weekly mean, the taker-buy share and the last day's absolute return. The hour of
+day (two harmonics, the hour at the candle's close) is known in advance, so it is causal too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.volatility.realized import (
+    VARIANCE_FLOOR,
+    forward_log_rv,
+    forward_return,
+    hourly_variance,
+    on_grid,
+    trailing_mean,
+)
+
+__all__ = [
+    "EXTRA_FEATURES",
+    "HAR_FEATURES",
+    "HAR_LAGS",
+    "HORIZONS",
+    "HOUR_FEATURES",
+    "VolFrame",
+    "build_frame",
+    "ret_column",
+    "target_column",
+]
+
+#: HAR look-backs in hours: the last hour, six hours, a day and a week.
+HAR_LAGS: tuple[int, ...] = (1, 6, 24, 168)
+HAR_FEATURES: list[str] = [f"feat_lrv_{k}h" for k in HAR_LAGS]
+#: Hour of day as two harmonics: hourly volatility peaks at the US session and dips overnight.
+HOUR_FEATURES: list[str] = ["feat_hour_sin", "feat_hour_cos", "feat_hour_sin2", "feat_hour_cos2"]
+EXTRA_FEATURES: list[str] = [
+    "feat_log_range",
+    "feat_log_volume_ratio",
+    "feat_taker_share",
+    "feat_abs_ret_24h",
+]
+#: Forecast horizons in hours.
+HORIZONS: tuple[int, ...] = (6, 24)
+
+
+def target_column(horizon: int) -> str:
+    return f"target_lrv_{horizon}h"
+
+
+def ret_column(horizon: int) -> str:
+    return f"ret_{horizon}h"
+
+
+class VolFrame:
+    """Features, targets and forward returns of one coin's candles (one row per candle, in the
+    candles' order), plus the hourly variance on the time grid for the EWMA and persistence."""
+
+    def __init__(self, frame: pd.DataFrame, variance: np.ndarray, position: np.ndarray) -> None:
+        self.frame = frame
+        #: Garman–Klass variance per grid hour (NaN for missing candles).
+        self.variance = variance
+        #: Grid position of every candle row.
+        self.position = position
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def _log(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.maximum(values, VARIANCE_FLOOR))
+
+
+def build_frame(candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> VolFrame:
+    """Inputs, targets and forward returns for every candle of ``candles`` (store schema, time
+    order). Rows whose look-back or look-ahead is incomplete hold NaN there."""
+    grid, position = on_grid(candles.reset_index(drop=True))
+    v = hourly_variance(grid)
+    cols: dict[str, np.ndarray] = {}
+    for lag, name in zip(HAR_LAGS, HAR_FEATURES, strict=True):
+        cols[name] = _log(trailing_mean(v, lag))
+    times = pd.DatetimeIndex(candles["open_time"].to_numpy())
+    close = grid["close"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_range = np.log(grid["high"].to_numpy() / grid["low"].to_numpy())
+        volume = grid["volume"].to_numpy(dtype="float64")
+        vol_ratio = np.log(volume / trailing_mean(volume, 168))
+        taker = grid["taker_buy_base_volume"].to_numpy(dtype="float64") / volume
+        ret24 = np.abs(np.log(close / pd.Series(close).shift(24).to_numpy()))
+    cols["feat_log_range"] = np.log(np.maximum(log_range, 1e-5))
+    cols["feat_log_volume_ratio"] = np.where(np.isfinite(vol_ratio), vol_ratio, np.nan)
+    cols["feat_taker_share"] = np.where(np.isfinite(taker), taker, np.nan)
+    cols["feat_abs_ret_24h"] = ret24
+    for h in horizons:
+        cols[target_column(h)] = forward_log_rv(v, h)
+        cols[ret_column(h)] = forward_return(close, h)
+    frame = pd.DataFrame({k: np.asarray(c)[position] for k, c in cols.items()})
+    # Hour of day comes from the candle's own open time (the close is the next hour).
+    hour_angle = 2.0 * np.pi * ((times.hour.to_numpy() + 1) % 24) / 24.0
+    for k, (sin, cos) in enumerate(zip(HOUR_FEATURES[::2], HOUR_FEATURES[1::2], strict=True)):
+        frame.insert(len(HAR_FEATURES) + 2 * k, sin, np.sin((k + 1) * hour_angle))
+        frame.insert(len(HAR_FEATURES) + 2 * k + 1, cos, np.cos((k + 1) * hour_angle))
+    frame.insert(0, "open_time", candles["open_time"].to_numpy())
+    frame.insert(1, "close", candles["close"].to_numpy(dtype="float64"))
+    return VolFrame(frame, v, position)
