@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import threading
 from pathlib import Path
 
-__all__ = ["group_alive", "pid_alive"]
+__all__ = ["group_alive", "pid_alive", "reap_when_done"]
 
 _DEAD_STATES = frozenset({"Z", "X"})
 
@@ -68,3 +70,10 @@ def group_alive(pgid: int) -> bool:
                     return True
         return False
     return True
+
+
+def reap_when_done(proc: subprocess.Popen) -> None:
+    """Collect ``proc``'s exit status as soon as it ends (a daemon thread waits on it), so a
+    child started by a long-lived process (the Streamlit server, a Ray driver) never lingers as
+    a zombie after its job ended."""
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core import jobs
 from core.data.coins import display_name
+from core.errors import CryptoVoltError
 from core.jobs.progress_words import overall_fraction, progress_words
 from ui import state, training_view
 from ui.training_form import render_training_form, trainable_coins
@@ -69,6 +70,16 @@ def _render_result(job: jobs.JobStatus) -> None:
             st.switch_page("pages/models.py")
 
 
+def _restart(job_id: str) -> None:
+    try:
+        new_id = jobs.restart(job_id)
+    except CryptoVoltError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.toast(f"Restarted as job {new_id}.", icon=":material/restart_alt:")
+    st.rerun()
+
+
 def _render_job(job: jobs.JobStatus) -> None:
     job_id = job.job_id
     job_state = job.state.value
@@ -91,6 +102,14 @@ def _render_job(job: jobs.JobStatus) -> None:
             st.error(job.error or "failed", icon=":material/error:")
         elif job.state is jobs.JobState.CANCELLED:
             st.warning(job.message or "cancelled", icon=":material/cancel:")
+        restartable = job.state in (jobs.JobState.FAILED, jobs.JobState.CANCELLED)
+        if restartable and side.button(
+            "Restart",
+            key=f"restart_{job_id}",
+            icon=":material/restart_alt:",
+            help="Start this job again with the same coin, models and settings.",
+        ):
+            _restart(job_id)
         _render_result(job)
         with st.expander("Log", expanded=job.active):
             st.code(

@@ -142,6 +142,13 @@ def _problems(coins: list[str], models: tuple[str, ...], values: dict[str, Any])
             jobs.make_specs(coins or ["BTC"], models=models, **_as_settings(values))
         except CryptoVoltError as exc:
             problems.append(str(exc))
+    busy = jobs.busy_with(coins)
+    if busy:
+        names = ", ".join(display_name(s) for s in busy)
+        problems.append(
+            f"{'; '.join(busy.values())}. One job per coin at a time: wait for it, cancel it "
+            f"below, or take {names} out of Coins."
+        )
     return problems
 
 

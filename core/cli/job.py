@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from core import jobs
 from core.cli._common import format_table
@@ -15,7 +16,7 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "job",
-        help="background jobs (train, fetch): list, status, log, cancel",
+        help="background jobs (train, fetch): list, status, log, cancel, restart",
         description=(
             "Background jobs under runs/{job_id}/ in the home folder (CRYPTOVOLT_HOME): training "
             "jobs launched by the Training page or `train --background`, fetch jobs launched by "
@@ -37,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_log.add_argument("-n", "--lines", type=int, default=50)
     p_cancel = actions.add_parser("cancel", help="stop a queued or running job")
     p_cancel.add_argument("job_id")
+    p_restart = actions.add_parser("restart", help="start a failed or cancelled job again")
+    p_restart.add_argument("job_id")
     parser.set_defaults(func=run)
 
 
@@ -51,10 +54,22 @@ def _row(found: jobs.JobStatus) -> list[object]:
         found.job_id,
         found.kind.value,
         found.subject,
-        found.state.value,
+        "damaged" if found.damage else found.state.value,
         jobs.describe_progress(found)[:70],
         _result(found)[:70],
     ]
+
+
+def _as_json(found: jobs.JobStatus) -> dict[str, object]:
+    return {**found.to_dict(), "damaged": found.damage} if found.damage else found.to_dict()
+
+
+def _report_damage(found: list[jobs.JobStatus]) -> int:
+    """One ``error:`` line per damaged job on stderr; 1 when there was any."""
+    damaged = [s for s in found if s.damage]
+    for status in damaged:
+        print(f"error: {status.error}", file=sys.stderr)
+    return 1 if damaged else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if action == "list":
         found = jobs.list_jobs(limit=args.limit, kind=args.kind)
         if args.json:
-            print(json.dumps([s.to_dict() for s in found], indent=2, default=str))
+            print(json.dumps([_as_json(s) for s in found], indent=2, default=str))
         elif not found:
             print(
                 "No jobs yet. Start one: python -m core train --coins BTC --background, "
@@ -75,17 +90,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             headers = ["job", "kind", "coin", "state", "progress", "result"]
             print(format_table(headers, [_row(s) for s in found]))
-        return 0
+        return _report_damage(found)
     if action == "status":
         status = jobs.status(args.job_id)
         if args.json:
-            print(json.dumps(status.to_dict(), indent=2, default=str))
+            print(json.dumps(_as_json(status), indent=2, default=str))
         else:
             fields = {
                 "job_id": status.job_id,
                 "kind": status.kind.value,
                 "coin": status.subject,
-                "state": status.state.value,
+                "state": "damaged" if status.damage else status.state.value,
                 "started_at": status.started_at,
                 "finished_at": status.finished_at,
                 "pid": status.pid,
@@ -98,9 +113,15 @@ def run(args: argparse.Namespace) -> int:
             for coin in status.coins:
                 reason = f": {coin.message}" if coin.message else ""
                 print(f"{coin.symbol:12} {coin.fetched:,}/{coin.expected:,} {coin.state}{reason}")
+        if _report_damage([status]):
+            return 1
         return 0 if status.state is not jobs.JobState.FAILED else 1
     if action == "log":
         print(jobs.tail_log(args.job_id, args.lines))
+        return 0
+    if action == "restart":
+        new_id = jobs.restart(args.job_id)
+        print(f"{args.job_id}: restarted as job {new_id}")
         return 0
     status = jobs.cancel(args.job_id)
     print(f"{args.job_id}: {status.state.value}")

@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray (the Ray cluster to run on).")
     specs = _specs(args)
+    jobs.refuse_busy([spec.symbol for spec in specs])  # one job per coin, checked for all first
     if args.executor == "ray":
         return _run_on_ray(specs, args)
     if args.background:

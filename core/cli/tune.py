@@ -119,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         found = cancel_sweep(spec.study)
         print(f"study {spec.study}: {(found or {}).get('state', 'never run')}")
         return 0
+    from core.jobs import refuse_busy
+
+    refuse_busy([spec.symbol], study=spec.study)  # one job per coin: not beside a training
     if args.executor == "ray":
         from core.jobs.ray_executor import check
 

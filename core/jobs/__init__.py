@@ -27,11 +27,13 @@ from core.jobs.control import (
     queue_position,
     read_spec,
     require_data,
+    restart,
     slot_count,
     status,
     tail_log,
 )
 from core.jobs.fetch_job import fetch_results
+from core.jobs.one_per_coin import busy_with, launch_lock, refuse_busy
 from core.jobs.status import CoinProgress
 
 __all__ = [
@@ -46,18 +48,22 @@ __all__ = [
     "JobStatus",
     "SETTINGS",
     "acquire_slot",
+    "busy_with",
     "cancel",
     "describe_progress",
     "fetch_results",
     "has_active_jobs",
     "job_dir",
     "launch",
+    "launch_lock",
     "list_jobs",
     "make_specs",
     "parse_models",
     "queue_position",
     "read_spec",
+    "refuse_busy",
     "require_data",
+    "restart",
     "slot_count",
     "status",
     "tail_log",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import secrets
 import signal
@@ -37,6 +38,7 @@ from core import config
 from core.atomic import atomic_write_json
 from core.errors import JobError
 from core.jobs.fetch_job import FetchSpec
+from core.jobs.one_per_coin import launch_lock, refuse_busy
 from core.jobs.queue import (
     acquire_slot,
     cores,
@@ -57,7 +59,7 @@ from core.jobs.spec import (
     require_data,
 )
 from core.jobs.status import JobKind, JobStatus, now_iso
-from core.procs import group_alive, pid_alive
+from core.procs import group_alive, pid_alive, reap_when_done
 
 __all__ = [
     "ACTIVE_STATES",
@@ -81,6 +83,7 @@ __all__ = [
     "queue_position",
     "read_spec",
     "require_data",
+    "restart",
     "slot_count",
     "status",
     "tail_log",
@@ -91,7 +94,8 @@ AnySpec = JobSpec | FetchSpec
 
 
 DIED_MESSAGE = "process exited without finishing (killed?)"
-_CHILDREN: dict[str, subprocess.Popen] = {}
+#: A launch makes the folder before it writes status.json: give it this long.
+_START_GRACE_SECONDS = 30.0
 
 
 def job_dir(job_id: str) -> Path:
@@ -159,14 +163,18 @@ def launch(spec: AnySpec | Mapping[str, Any]) -> str:
         spec = FetchSpec.from_dict(spec) if fetch else JobSpec.from_dict(spec)
     kind = kind_of(spec)
     runs = config.runs_dir()
-    created_ns = time.time_ns()
-    stamp = datetime.fromtimestamp(created_ns / 1e9, UTC).strftime("%Y%m%d-%H%M%S")
-    subject = "fetch" if isinstance(spec, FetchSpec) else spec.symbol.lower()
-    job_id = f"{stamp}-{subject}-{secrets.token_hex(2)}"
-    folder = runs / job_id
-    folder.mkdir(parents=True, exist_ok=False)
-    atomic_write_json(folder / "spec.json", spec.to_dict())
-    atomic_write_json(folder / "status.json", _initial_status(job_id, spec, created_ns).to_dict())
+    with launch_lock():
+        if isinstance(spec, JobSpec):
+            refuse_busy([spec.symbol])
+        created_ns = time.time_ns()
+        stamp = datetime.fromtimestamp(created_ns / 1e9, UTC).strftime("%Y%m%d-%H%M%S")
+        subject = "fetch" if isinstance(spec, FetchSpec) else spec.symbol.lower()
+        job_id = f"{stamp}-{subject}-{secrets.token_hex(2)}"
+        folder = runs / job_id
+        folder.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(folder / "spec.json", spec.to_dict())
+        first = _initial_status(job_id, spec, created_ns)
+        atomic_write_json(folder / "status.json", first.to_dict())
     env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
     if kind is JobKind.TRAIN:
         queue = runs / ".queue"
@@ -190,21 +198,49 @@ def launch(spec: AnySpec | Mapping[str, Any]) -> str:
             _finish(job_id, JobState.FAILED, error=f"could not start the job process: {exc}")
             drop_queue_marker(job_id)
             raise JobError(f"Could not start a {kind.value} job process: {exc}") from exc
-    _CHILDREN[job_id] = proc
+    reap_when_done(proc)
     atomic_write_json(folder / "pid.json", {"pid": proc.pid})
     return job_id
 
 
-def _reap() -> None:
-    """Collect exited children of this process so they do not linger as zombies."""
-    for job_id, proc in list(_CHILDREN.items()):
-        if proc.poll() is not None:
-            del _CHILDREN[job_id]
-
-
 def _read(job_id: str) -> JobStatus | None:
-    data = read_json(job_dir(job_id) / "status.json")
-    return None if data is None else JobStatus.from_dict({"job_id": job_id, **data})
+    """The job's status from disk; None when there is no such job (or a launch is still
+    writing its folder); a status file that cannot be read is reported as damaged."""
+    folder = job_dir(job_id)
+    path = folder / "status.json"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        if not folder.is_dir():
+            return None
+        young = time.time() - folder.stat().st_mtime < _START_GRACE_SECONDS
+        if young and not (folder / "pid.json").exists():
+            return None  # a launch is writing it
+        return _damaged(job_id, "its status.json is missing")
+    except OSError as exc:
+        return _damaged(job_id, f"its status.json cannot be read ({exc.strerror or exc})")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return _damaged(job_id, f"its status.json is not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return _damaged(job_id, "its status.json does not hold a JSON object")
+    return JobStatus.from_dict({"job_id": job_id, **data})
+
+
+def _damaged(job_id: str, why: str) -> JobStatus:
+    """A job whose status file is damaged: shown (failed, with the reason), never hidden, and
+    never written over (what is left on disk is the evidence)."""
+    spec = read_json(job_dir(job_id) / "spec.json") or {}
+    kind = JobKind.parse(spec.get("kind"))
+    symbol = spec.get("symbol") if isinstance(spec.get("symbol"), str) else None
+    error = (
+        f"job {job_id} is damaged: {why}. Its log may say what happened "
+        f"(`python -m core job log {job_id}`); delete {job_dir(job_id)} to drop it."
+    )
+    return JobStatus(
+        job_id=job_id, kind=kind, state=JobState.FAILED, symbol=symbol, error=error, damage=why
+    )
 
 
 def _finish(job_id: str, state: JobState, *, error: str | None = None, **fields: Any) -> None:
@@ -227,10 +263,11 @@ def status(job_id: str) -> JobStatus:
     Raises:
         JobError: no such job.
     """
-    _reap()
     found = _read(job_id)
     if found is None:
         raise _no_job(job_id)
+    if found.damage:
+        return found
     if found.active and not job_alive(job_id, found):
         # read again: the process may have written its final status just before it exited
         found = _read(job_id) or found
@@ -280,24 +317,51 @@ def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while group_alive(pid) and time.monotonic() < deadline:
-            _reap()
             time.sleep(0.05)
         if group_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             while group_alive(pid) and time.monotonic() < deadline + 5:
-                _reap()
                 time.sleep(0.05)
-    _reap()
     current = _read(job_id) or found
-    if current.active:
+    if current.active and not current.damage:
         _finish(job_id, JobState.CANCELLED, message="cancelled by the user")
     drop_queue_marker(job_id)
     return _read(job_id) or found
 
 
+def restart(job_id: str) -> str:
+    """Start a finished job again from its spec, where it ran (the local queue or Ray); returns
+    the new job's id. Training jobs keep the one-job-per-coin rule.
+
+    Raises:
+        JobError: no such job, it is still queued or running, or its coin is busy again.
+        ConfigError: its spec is no longer valid.
+    """
+    found = status(job_id)
+    if found.active:
+        raise JobError(
+            f"Job {job_id} is still {found.state.value}: cancel it first "
+            f"(`python -m core job cancel {job_id}`), then restart it."
+        )
+    spec = read_spec(job_id)
+    if isinstance(spec, JobSpec) and found.extra.get("executor") == "ray":
+        from core.jobs import ray_executor
+
+        address = found.extra.get("address")
+        where = address if isinstance(address, str) and address != "local" else None
+        return ray_executor.launch([spec], address=where)[0]
+    return launch(spec)
+
+
 def tail_log(job_id: str, lines: int = 50) -> str:
-    """The last ``lines`` lines of the job's log ("" before it wrote any)."""
+    """The last ``lines`` lines of the job's log ("" before it wrote any).
+
+    Raises:
+        JobError: no such job.
+    """
+    if not job_dir(job_id).is_dir():
+        raise _no_job(job_id)
     path = job_dir(job_id) / "job.log"
     try:
         with open(path, "rb") as handle:

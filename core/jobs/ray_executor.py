@@ -51,6 +51,7 @@ from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.queue import read_json, slot_count
 from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobKind, JobStatus, now_iso
+from core.procs import reap_when_done
 
 __all__ = [
     "EXECUTORS",
@@ -211,6 +212,14 @@ def _end(job_id: str, state: JobState, *, error: str | None = None, message: str
 def prepare(spec: JobSpec, *, address: str | None = None) -> str:
     """Make a training job's folder (spec and a queued status, as :func:`core.jobs.launch`
     does) without starting a process: a Ray task will run it. Returns the job id."""
+    from core.jobs.one_per_coin import launch_lock, refuse_busy
+
+    with launch_lock():
+        refuse_busy([spec.symbol])
+        return _prepare(spec, address)
+
+
+def _prepare(spec: JobSpec, address: str | None) -> str:
     created_ns = time.time_ns()
     stamp = datetime.fromtimestamp(created_ns / 1e9, UTC)
     job_id = f"{stamp:%Y%m%d-%H%M%S}-{spec.symbol.lower()}-{secrets.token_hex(2)}"
@@ -332,6 +341,9 @@ def launch(specs: Sequence[JobSpec], *, address: str | None = None) -> list[str]
             process cannot start.
     """
     check(address)
+    from core.jobs.one_per_coin import refuse_busy
+
+    refuse_busy([spec.symbol for spec in specs])  # all of them before any folder is made
     job_ids = [prepare(spec, address=address) for spec in specs]
     if not job_ids:
         return []
@@ -341,7 +353,7 @@ def launch(specs: Sequence[JobSpec], *, address: str | None = None) -> list[str]
     env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
     with open(config.runs_dir() / job_ids[0] / "driver.log", "ab") as output:
         try:
-            subprocess.Popen(
+            driver = subprocess.Popen(
                 command,
                 cwd=config.PROJECT_DIR,
                 env=env,
@@ -354,6 +366,7 @@ def launch(specs: Sequence[JobSpec], *, address: str | None = None) -> list[str]
             for job_id in job_ids:
                 _end(job_id, JobState.FAILED, error=f"could not start the Ray driver: {exc}")
             raise JobError(f"Could not start the Ray driver process: {exc}") from exc
+    reap_when_done(driver)
     # the driver records itself as each job's driver_pid (well within the queue's start grace)
     return job_ids
 

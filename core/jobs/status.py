@@ -139,6 +139,8 @@ class JobStatus:
     elapsed_seconds: float | None = None
     peak_rss_mb: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: Why the status file could not be read ("" when it could); never written to disk.
+    damage: str = field(default="", compare=False)
 
     @property
     def active(self) -> bool:
@@ -168,7 +170,7 @@ class JobStatus:
         """The JSON form (``status.json``), with ``progress`` added for readers."""
         out: dict[str, Any] = dict(self.extra)
         for f in dataclasses.fields(self):
-            if f.name == "extra":
+            if f.name in ("extra", "damage"):
                 continue
             value = getattr(self, f.name)
             if f.name in ("kind", "state"):
@@ -186,7 +188,7 @@ class JobStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobStatus:
         """Read a status dict, old or new: missing fields take defaults, unknown ones are kept."""
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls)} - {"damage"}
         try:
             state = JobState(str(data.get("state") or JobState.QUEUED.value))
         except ValueError:

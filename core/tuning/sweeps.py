@@ -22,11 +22,18 @@ from core import config
 from core.errors import JobError
 from core.jobs.spec import SETTINGS
 from core.jobs.status import now_iso
-from core.procs import group_alive, pid_alive
+from core.procs import group_alive, pid_alive, reap_when_done
 from core.tuning import state
 from core.tuning.study import TuneSpec, load_study
 
-__all__ = ["cancel_sweep", "launch_sweep", "list_studies", "tune_command", "trials_frame"]
+__all__ = [
+    "cancel_sweep",
+    "launch_sweep",
+    "list_studies",
+    "running_sweeps",
+    "trials_frame",
+    "tune_command",
+]
 
 #: Settings-dataclass field → the ``tune`` / ``train`` flag that holds it fixed.
 _FLAGS = {name: key for key, (stage, name) in SETTINGS.items() if stage == "model"}
@@ -64,9 +71,17 @@ def launch_sweep(
     Raises:
         JobError: the study is being tuned already (nothing is started), or no process starts.
     """
-    if state.lock_holder(spec.study) is not None:
-        with state.study_lock(spec.study):  # raises the "already being tuned" message
-            pass
+    from core.jobs.one_per_coin import launch_lock, refuse_busy
+
+    with launch_lock():
+        if state.lock_holder(spec.study) is not None:
+            with state.study_lock(spec.study):  # raises the "already being tuned" message
+                pass
+        refuse_busy([spec.symbol], study=spec.study)
+        return _start(spec, executor=executor, address=address, resume=resume, fresh=fresh)
+
+
+def _start(spec: TuneSpec, *, executor: str, address: str | None, resume: bool, fresh: bool) -> int:
     log = state.tuning_dir() / f"{spec.study}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
@@ -85,6 +100,7 @@ def launch_sweep(
             )
         except OSError as exc:
             raise JobError(f"Could not start the sweep process: {exc}") from exc
+    reap_when_done(proc)  # the page's server is its parent: no zombie once it ends
     # the process writes its own state once it holds the lock; until then the page shows this
     state.write_state(
         spec.study,
@@ -133,6 +149,17 @@ def list_studies() -> list[str]:
     paths = [p for p in folder.iterdir() if p.suffix in (".db", ".json")]
     paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     return list(dict.fromkeys(p.stem for p in paths))
+
+
+def running_sweeps() -> list[tuple[str, str]]:
+    """(study, coin symbol) of every sweep whose process is running now."""
+    out = []
+    for name in list_studies():
+        found = state.read_state(name) or {}
+        symbol = (found.get("spec") or {}).get("symbol")
+        if found.get("state") in state.ACTIVE and isinstance(symbol, str):
+            out.append((name, symbol))
+    return out
 
 
 def trials_frame(name: str) -> pd.DataFrame:

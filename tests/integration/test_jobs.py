@@ -136,7 +136,10 @@ def test_tail_log_returns_the_last_lines(home: Path):
     folder.mkdir(parents=True)
     (folder / "job.log").write_text("".join(f"line {i}\n" for i in range(500)))
     assert jobs.tail_log(folder.name, 3) == "line 497\nline 498\nline 499"
-    assert jobs.tail_log("20250101-000000-ethusdt-abcd") == ""
+    (home / "runs" / "20250101-000000-ethusdt-abcd").mkdir()
+    assert jobs.tail_log("20250101-000000-ethusdt-abcd") == ""  # nothing logged yet
+    with pytest.raises(JobError, match="No job"):
+        jobs.tail_log("20250101-000000-solusdt-abcd")
     assert ModelRegistry().list_models() == []
 
 
