@@ -9,6 +9,7 @@ from ui import state
 from ui.backtest_view import SIZE_BY_CONFIDENCE, render_backtest, run_backtest
 from ui.frame import ensure_router
 from ui.signals_view import current_symbols
+from ui.text import plain
 
 ensure_router()
 
@@ -48,6 +49,6 @@ try:
     with st.spinner("Running the backtest…"):
         result = run_backtest(coin, config, StrategyConfig(size_by_confidence=sized))
 except CryptoVoltError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 render_backtest(result)

@@ -13,6 +13,7 @@ from ui.charts import (
     window_control,
 )
 from ui.frame import ensure_router
+from ui.text import plain
 
 ensure_router()
 
@@ -34,11 +35,11 @@ if not available:
 symbol, interval, range_key = chart_controls(available)
 try:
     if note := staleness_note(symbol, interval):
-        st.warning(note, icon=":material/schedule:")
+        st.warning(plain(note), icon=":material/schedule:")
     window = window_control(symbol, interval, range_key)
     view = chart_view(symbol, interval, range_key, window)
 except CryptoVoltError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 
 render_chart(view)

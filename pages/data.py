@@ -5,6 +5,7 @@ import streamlit as st
 
 from ui import data_view, state
 from ui.frame import ensure_router
+from ui.text import plain
 
 ensure_router()
 
@@ -36,9 +37,9 @@ if right.button("Load bundled sample", icon=":material/inventory_2:", disabled=r
     st.session_state[state.FETCH_SAMPLE_SEAMS] = [r.seam for r in loaded if r.seam]
 right.caption(data_view.SAMPLE_CAPTION)
 if note := st.session_state.get(state.FETCH_SAMPLE_NOTE):
-    st.success(note, icon=":material/inventory_2:")
+    st.success(plain(note), icon=":material/inventory_2:")
 for seam in st.session_state.get(state.FETCH_SAMPLE_SEAMS, []):
-    st.warning(seam, icon=":material/warning:")
+    st.warning(plain(seam), icon=":material/warning:")
 
 job = data_view.render_fetch_progress()
 data_view.render_coverage(coins, interval, job)

@@ -6,6 +6,7 @@ from core.errors import CryptoVoltError
 from core.models import kinds
 from ui import models_view, state
 from ui.frame import ensure_router
+from ui.text import plain
 
 ensure_router()
 
@@ -67,13 +68,13 @@ try:
     if problems and not force:
         st.caption("Promote is off: " + " ".join(problems))
     if promote:
-        st.toast(models_view.promote_version(name, record.version, force=force))
+        st.toast(plain(models_view.promote_version(name, record.version, force=force)))
         st.rerun()
     if c2.button("Delete", disabled=not confirm, icon=":material/delete:"):
-        st.toast(models_view.delete_version(name, record.version))
+        st.toast(plain(models_view.delete_version(name, record.version)))
         st.rerun()
 except CryptoVoltError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
 
 if len(versions) >= 2:
     st.subheader("Two versions side by side")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from core.live.alerts import Alert, recent
+from ui.text import plain
 
 __all__ = ["BANNER_WINDOW", "render_alert_banner"]
 
@@ -23,7 +24,8 @@ _KIND_WORDS = {
 def _line(alert: Alert) -> str:
     stamp = alert.time.replace("T", " ")[:16]
     coin = alert.symbol or "watch"
-    return f"{stamp} UTC · {coin} · {_KIND_WORDS.get(alert.kind, alert.kind)}: {alert.message}"
+    kind = _KIND_WORDS.get(alert.kind, alert.kind)
+    return plain(f"{stamp} UTC · {coin} · {kind}: {alert.message}")  # read back from a file
 
 
 def render_alert_banner(now: datetime | None = None) -> None:
@@ -34,7 +36,7 @@ def render_alert_banner(now: datetime | None = None) -> None:
         return
     newest = alerts[::-1]
     coins = sorted({a.symbol for a in alerts if a.symbol})
-    about = f" ({', '.join(coins)})" if coins else ""
+    about = plain(f" ({', '.join(coins)})") if coins else ""
     with st.container(key="alert_banner"):
         st.warning(
             f"**{len(alerts)} alert{'s' if len(alerts) != 1 else ''} in the last 24 hours"

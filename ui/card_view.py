@@ -16,6 +16,7 @@ import streamlit as st
 from core.registry.metadata import ModelCard, ModelMetadata
 from core.training.trust import model_warnings, skill_words
 from core.usecases import gate_words, headline, verdict_words
+from ui.text import plain
 
 __all__ = ["gates_frame", "metrics_frame", "reliability_frame", "render_card"]
 
@@ -122,7 +123,9 @@ def render_card(record: ModelMetadata) -> None:
     """The card of one version, in a bordered box (see the module docstring)."""
     with st.container(border=True):
         role = "champion" if record.promoted else "challenger"
-        st.markdown(f"**{record.name}** {record.version} · {role} · {headline(record)}")
+        st.markdown(
+            f"**{plain(record.name)}** {plain(record.version)} · {role} · {headline(record)}"
+        )
         verdict = verdict_words(record)
         warnings = model_warnings(record)
         if record.gates_passed and not warnings:
@@ -135,7 +138,7 @@ def render_card(record: ModelMetadata) -> None:
                 icon=":material/block:",
             )
         for warning in warnings:
-            st.warning(warning, icon=":material/report:")
+            st.warning(plain(warning), icon=":material/report:")
         card = record.card
         if card is None:
             return
@@ -155,4 +158,4 @@ def render_card(record: ModelMetadata) -> None:
             )
             st.table(reliability)
         for note in card.notes:
-            st.caption(note)
+            st.caption(plain(note))

@@ -25,6 +25,7 @@ from core.errors import CryptoVoltError, JobError
 from ui import state
 from ui.coin_input import coin_multiselect
 from ui.fetch_progress import render_progress
+from ui.text import plain
 
 __all__ = [
     "RANGES",
@@ -79,7 +80,7 @@ def start_fetch(coins: list[str], interval: str, days: int) -> str | None:
     try:
         job_id = jobs.launch(jobs.FetchSpec(tuple(coins), interval, days))
     except CryptoVoltError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return None
     st.session_state[state.FETCH_JOB] = job_id
     return job_id
@@ -115,7 +116,7 @@ def fetch_settings() -> tuple[list[str], str, int]:
         try:
             coins.extend(c.symbol for c in parse_coins([text]))
         except CryptoVoltError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
     return list(dict.fromkeys(coins)), interval, int(days)
 
 
@@ -158,7 +159,7 @@ def render_fetch_progress() -> jobs.JobStatus | None:
         }
         render_progress(current, last)
         if current.error:
-            st.error(f"The fetch stopped: {current.error}", icon=":material/error:")
+            st.error(f"The fetch stopped: {plain(current.error)}", icon=":material/error:")
         elif current.state is jobs.JobState.CANCELLED:
             st.warning(
                 "The fetch was cancelled; what it fetched is kept, and a new fetch goes on from "
@@ -269,7 +270,7 @@ def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | Non
     in_progress = {r.symbol for r in results or [] if r.status is FetchStatus.FAILED}
     for row in table.itertuples(index=False):  # failures the fetch's bars above do not show
         if row.status == FetchStatus.FAILED.value and row.reason and row.symbol not in in_progress:
-            st.error(row.reason, icon=":material/error:")
+            st.error(plain(row.reason), icon=":material/error:")
     for symbol, cov in covs.items():
         if cov.missing:
             unit = "hours" if interval == "1h" else "candles"

@@ -21,6 +21,7 @@ import streamlit as st
 
 from core import jobs
 from core.data.fetch_status import FetchStatus, failure_sentence
+from ui.text import plain
 
 __all__ = ["COLORS", "Overall", "coin_html", "overall", "render_progress", "time_left"]
 
@@ -162,7 +163,7 @@ def render_progress(job: jobs.JobStatus, last_candles: dict[str, object]) -> Non
         cols[i % 2].markdown(coin_html(coin, sentence), unsafe_allow_html=True)
     for coin in job.coins:
         if coin.seam:
-            st.warning(coin.seam, icon=":material/warning:")
+            st.warning(plain(coin.seam), icon=":material/warning:")
     if total.failed or any(c.seam for c in job.coins):
         with st.expander("Details: this fetch's log"):
             st.code(jobs.tail_log(job.job_id) or "(empty)", language=None, wrap_lines=True)

@@ -17,6 +17,7 @@ from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.jobs.progress_words import overall_fraction, progress_words
 from ui import state, training_view
+from ui.text import plain
 from ui.training_form import render_training_form, trainable_coins
 
 __all__ = ["POLL_SECONDS", "render_job_list", "render_training_form", "trainable_coins"]
@@ -74,7 +75,7 @@ def _restart(job_id: str) -> None:
     try:
         new_id = jobs.restart(job_id)
     except CryptoVoltError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return
     st.toast(f"Restarted as job {new_id}.", icon=":material/restart_alt:")
     st.rerun()
@@ -95,13 +96,13 @@ def _render_job(job: jobs.JobStatus) -> None:
             if side.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
                 jobs.cancel(job_id)
                 st.rerun()
-            st.progress(overall_fraction(job), text=progress_words(job))
+            st.progress(overall_fraction(job), text=plain(progress_words(job)))
             if job.metrics:
-                st.caption(" · ".join(f"{k} {v:.5g}" for k, v in job.metrics.items()))
+                st.caption(plain(" · ".join(f"{k} {v:.5g}" for k, v in job.metrics.items())))
         elif job.state is jobs.JobState.FAILED:
-            st.error(job.error or "failed", icon=":material/error:")
+            st.error(plain(job.error or "failed"), icon=":material/error:")
         elif job.state is jobs.JobState.CANCELLED:
-            st.warning(job.message or "cancelled", icon=":material/cancel:")
+            st.warning(plain(job.message or "cancelled"), icon=":material/cancel:")
         restartable = job.state in (jobs.JobState.FAILED, jobs.JobState.CANCELLED)
         if restartable and side.button(
             "Restart",

@@ -23,6 +23,7 @@ from core.training.trust import model_warnings, skill_words
 from core.usecases import headline, promote, promotion_problems
 from ui import model_charts
 from ui.card_view import render_card
+from ui.text import plain
 
 __all__ = [
     "compare_frame",
@@ -247,13 +248,13 @@ def render_coin_chart(records: list[ModelMetadata], kind: str) -> None:
 def render_model(record: ModelMetadata) -> None:
     """One version: its card, walk-forward folds over time and its output's own charts."""
     if record.extra.get("error"):
-        st.error(record.extra["error"])
+        st.error(plain(record.extra["error"]))
         return
     render_card(record)
     folds = fold_table(record)
     if len(folds) == 1:  # no walk-forward: a chart of one point would suggest there were folds
         note = record.metrics.get("walk_forward_note", "no walk-forward folds")
-        st.caption(f"No walk-forward chart: this version has only its test window ({note}).")
+        st.caption(f"No walk-forward chart: this version has only its test window ({plain(note)}).")
     else:
         st.plotly_chart(
             model_charts.folds_figure(folds, "Walk-forward folds and test window over time"),

@@ -25,6 +25,7 @@ from core.signals.journal import journal_dir
 from core.signals.signal import NOW_ENV, current_time
 from ui import state
 from ui.monitor_charts import history_figure
+from ui.text import plain
 
 __all__ = [
     "STATUS_WORDS",
@@ -164,7 +165,7 @@ def _members_table(version: VersionHealth) -> pd.DataFrame:
 def _render_version(symbol: str, version: VersionHealth) -> None:
     st.markdown(f"**{version.versions}**: {STATUS_WORDS.get(version.status, version.status)}")
     st.caption(
-        f"{version.reason} {version.entries:,} journal entries ({version.calls:,} calls, "
+        f"{plain(version.reason)} {version.entries:,} journal entries ({version.calls:,} calls, "
         f"{version.resolved:,} resolved, {version.pending:,} pending, {version.no_edge:,} NO EDGE)"
         + (
             f", {version.first_call:%Y-%m-%d %H:%M} → {version.last_call:%Y-%m-%d %H:%M} UTC."
@@ -199,13 +200,13 @@ def _render_drift(health: CoinHealth) -> None:
         f"days against the model's training window. Bands: {BANDS}; {RULE}."
     )
     if drift is None or not drift.measured:
-        st.info(f"Drift not measured: {(drift.note if drift else '') or 'no data'}.")
+        st.info(f"Drift not measured: {plain((drift.note if drift else '') or 'no data')}.")
         return
     st.metric("Drifted features", health.drifted)
     if drift.window_start is not None and drift.window_end is not None:
         st.caption(
             f"Window {drift.window_start:%Y-%m-%d %H:%M} → {drift.window_end:%Y-%m-%d %H:%M} "
-            "UTC." + (f" {drift.note}." if drift.note else "")
+            "UTC." + (f" {plain(drift.note)}." if drift.note else "")
         )
     rows = [
         {
@@ -230,7 +231,7 @@ def render_coin(found: Sequence[CoinHealth]) -> None:
     symbol = st.selectbox("Coin", symbols, format_func=display_name, key=state.MONITOR_COIN)
     health = next(h for h in found if h.symbol == symbol)
     st.subheader(f"{display_name(symbol)}: {STATUS_WORDS.get(health.status, health.status)}")
-    st.markdown(health.reason)
+    st.markdown(plain(health.reason))
     if not health.versions and not has_journal():
         render_no_journal()
     for version in reversed(health.versions):  # newest versions first

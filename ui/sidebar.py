@@ -9,6 +9,7 @@ from core.config import Interval
 from core.signals.signal import current_time
 from core.words import span_words
 from ui.loaders import stored_summary
+from ui.text import plain
 
 
 def _age(last: pd.Timestamp, interval: str) -> str:
@@ -33,5 +34,5 @@ def render_sidebar() -> None:
             last = row.last.strftime("%Y-%m-%d %H:%M") if row.rows else "—"
             age = _age(row.last, row.interval) if row.rows else ""
             st.caption(
-                f"**{row.symbol}** {row.interval} · {row.rows:,} candles · to {last} UTC{age}"
+                f"**{plain(row.symbol)}** {plain(row.interval)} · {row.rows:,} candles · to {last} UTC{age}"
             )

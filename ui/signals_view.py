@@ -43,6 +43,7 @@ from core.usecases import (
 )
 from ui import state
 from ui.loaders import load_candles, reference_candles, reference_key
+from ui.text import plain
 
 __all__ = [
     "AUTO_REFRESH_SECONDS",
@@ -171,9 +172,9 @@ def _step(interval: str) -> pd.Timedelta:
 def render_refresh_notes() -> None:
     for note in st.session_state.get(state.SIGNALS_REFRESH_NOTES, []):
         if "cannot be reached" in note or note.startswith("Showing"):
-            st.warning(note, icon=":material/cloud_off:")
+            st.warning(plain(note), icon=":material/cloud_off:")
         else:
-            st.success(note, icon=":material/cloud_done:")
+            st.success(plain(note), icon=":material/cloud_done:")
 
 
 def _pct(value: float | None, digits: int = 0) -> str:
@@ -203,7 +204,9 @@ def _call(signal: Signal) -> None:
     )
     low, high = signal.interval
     if signal.confidence is None:
-        st.caption(signal.reason or "No earlier calls of this kind to measure a confidence on.")
+        st.caption(
+            plain(signal.reason) or "No earlier calls of this kind to measure a confidence on."
+        )
     else:
         st.caption(
             f"95% interval {_pct(low)}–{_pct(high)} · rests on {signal.support:,} earlier "
@@ -241,13 +244,13 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
             f"{signal.candle_time:%Y-%m-%d %H:%M} UTC ({age_text(closed, now)})"
         )
         st.markdown(
-            "\n".join(f"- {vote_words(v, result.records.get(v.name))}" for v in signal.votes)
+            "\n".join(f"- {plain(vote_words(v, result.records.get(v.name)))}" for v in signal.votes)
         )
         window, warning = training_words(signal)
         if window:
-            st.caption(f"Training window: {window}.")
+            st.caption(f"Training window: {plain(window)}.")
         if warning:
-            st.warning(warning, icon=":material/update:")
+            st.warning(plain(warning), icon=":material/update:")
         rates = result.track_record
         live = rates[rates["symbol"] == signal.symbol] if len(rates) else rates
         if len(live) and live["resolved"].iloc[0]:
@@ -260,7 +263,7 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
         else:
             pending = int(live["pending"].iloc[0]) if len(live) else 0
             st.caption(f"Journal: no call resolved yet ({pending} pending)")
-        st.caption("Models: " + ", ".join(f"{n} {v}" for n, v in signal.models.items()))
+        st.caption("Models: " + plain(", ".join(f"{n} {v}" for n, v in signal.models.items())))
 
 
 def _sorted(signals: tuple[Signal, ...], sort: str) -> list[Signal]:
@@ -299,6 +302,6 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
                 with col:
                     _card(signal, result, now.to_pydatetime())
         for symbol, message in result.errors.items():
-            st.error(f"{symbol}: {message}", icon=":material/error:")
+            st.error(plain(f"{symbol}: {message}"), icon=":material/error:")
 
     cards()

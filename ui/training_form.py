@@ -25,6 +25,7 @@ from core.models import DEFAULT_KINDS, kinds
 from ui import state, training_view
 from ui.executor import launch_training
 from ui.loaders import stored_summary
+from ui.text import plain
 
 __all__ = ["CONFIRM_ABOVE", "render_training_form", "settings_path", "trainable_coins"]
 
@@ -166,7 +167,7 @@ def _launch(coins: list[str], models: tuple[str, ...], values: dict[str, Any], i
             jobs.require_data(spec)
         launched = launch_training(specs)  # the job queue, or Ray when the page says so
     except CryptoVoltError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return []
     st.session_state[state.TRAINING_LAUNCHED] = launched
     st.session_state.pop(state.TRAINING_CONFIRM, None)

@@ -20,6 +20,7 @@ from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry, headline_metrics
 from core.training.trust import model_warnings
 from core.usecases import headline, verdict_words
+from ui.text import plain
 
 __all__ = ["kinds_caption", "kinds_text", "model_picker", "result_words"]
 
@@ -71,7 +72,7 @@ def result_words(result: Mapping[str, Any]) -> str:
     name, version = str(result.get("name")), str(result.get("version"))
     registry = ModelRegistry()
     meta = _record(str(registry.root), name, version)
-    line = f"**{name}** {version}"
+    line = f"**{plain(name)}** {plain(version)}"
     if meta is None:  # deleted since the job ran: what the job recorded is all there is
         numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result).items())
         return (

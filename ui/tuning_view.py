@@ -29,6 +29,7 @@ from core.tuning import (
     trials_frame,
 )
 from ui import state
+from ui.text import plain
 from ui.training_form import trainable_coins
 
 __all__ = ["POLL_SECONDS", "render_tuning_section", "score_figure"]
@@ -106,23 +107,23 @@ def _form(interval: str) -> None:
         spec = TuneSpec(coin, kind, trials=int(trials), interval=interval, fixed=fixed)
         if storage_path(spec.study).exists() and not (resume or fresh):
             st.error(
-                f"Study {spec.study} is stored already: tick **resume** to continue it or "
+                f"Study {plain(spec.study)} is stored already: tick **resume** to continue it or "
                 "**start over** to delete it."
             )
             return
         launch_sweep(spec, executor=executor, resume=resume, fresh=fresh and not resume)
     except CryptoVoltError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     st.session_state[state.TUNING_STUDY] = spec.study
-    st.toast(f"Started sweep {spec.study}.", icon=":material/tune:")
+    st.toast(f"Started sweep {plain(spec.study)}.", icon=":material/tune:")
 
 
 def _summary(found: dict[str, Any], frame: pd.DataFrame) -> str:
     words = _STATE_WORDS.get(str(found.get("state")), str(found.get("state", "")))
     asked = (found.get("spec") or {}).get("trials")
     finished = int(frame["state"].isin(["complete", "pruned"]).sum()) if len(frame) else 0
-    line = f"**{found.get('study')}**: {words} · {finished}"
+    line = f"**{plain(found.get('study'))}**: {plain(words)} · {finished}"
     line += f" of {asked} trials" if asked else " trials"
     scored = frame[frame["state"] == "complete"] if len(frame) else frame
     if len(scored):
@@ -131,7 +132,7 @@ def _summary(found: dict[str, Any], frame: pd.DataFrame) -> str:
         if best["value"] <= 0:
             line += " · no edge on the folds"
     if found.get("version"):
-        line += f" · registered {found['version']}"
+        line += f" · registered {plain(found['version'])}"
     return line
 
 
@@ -153,7 +154,7 @@ def _watch() -> None:
         frame = trials_frame(name)
         st.markdown(_summary(found, frame))
         if found.get("error"):
-            st.error(f"{found['error']} {found.get('hint', '')}".strip())
+            st.error(plain(f"{found['error']} {found.get('hint', '')}".strip()))
         if found.get("state") == "running":
             st.button(
                 "Cancel sweep",
