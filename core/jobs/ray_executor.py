@@ -154,6 +154,12 @@ def connect(address: str | None = None) -> Any:
         token = os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").exists()
         if token:
             os.environ.setdefault("RAY_AUTH_MODE", "token")
+    else:
+        # A local Ray listens on the loopback only: its node address is the machine's LAN address
+        # (every server bound to all interfaces) unless Ray thinks clusters are off, which it
+        # reads when it is imported (Ray turns 127.0.0.1 in ray.init's _node_ip_address into
+        # the LAN address, so that argument cannot do it)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _ray()
     if ray.is_initialized():
         return ray
