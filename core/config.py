@@ -300,8 +300,11 @@ class SignalConfig:
     neutral_band: float = 0.01
     horizon: int | None = None
     prior_strength: float = 20.0
+    #: Daily volatility the position size aims at (0.02 = 2% of the position's value per day).
+    vol_target: float = 0.02
 
     def __post_init__(self) -> None:
+        _require(0 < self.vol_target <= 1, "vol_target must be a daily fraction in (0, 1].")
         for name in ("probability_margin", "direction_margin"):
             value = getattr(self, name)
             _require(

@@ -223,6 +223,40 @@ def _call(signal: Signal) -> None:
         st.caption("Held on the later test window: no such calls there to check it on.")
 
 
+def _move(signal: Signal) -> None:
+    """The expected move (bands per horizon), the volatility regime and the position size."""
+    move = signal.expected_move
+    if not move:
+        if signal.vol_note and not signal.stale:
+            st.caption(f"Expected move: not shown ({signal.vol_note}).")
+        return
+    cols = st.columns(len(move) + 1)
+    for col, (key, m) in zip(cols, move.items(), strict=False):
+        lo, hi = m["bands"]["80"]
+        col.metric(
+            f"Move next {key} (80%)",
+            f"{lo:+.1%} … {hi:+.1%}",
+            help=(
+                f"80% of such {key} moves fell inside this band out of time. 50%: "
+                f"{m['bands']['50'][0]:+.2%} … {m['bands']['50'][1]:+.2%}; 90%: "
+                f"{m['bands']['90'][0]:+.2%} … {m['bands']['90'][1]:+.2%}; forecast sd "
+                f"{m['sigma']:.2%}."
+            ),
+        )
+    if signal.position_size is not None:
+        cols[-1].metric(
+            "Position size",
+            f"{signal.position_size:.0%}",
+            help=f"Of capital, for the daily volatility target ({signal.vol_note}).",
+        )
+    regime = signal.vol_regime
+    if regime:
+        st.caption(
+            f"Volatility regime: **{regime['label']}** ({regime['percentile']:.0%} percentile "
+            f"of the last year) · {signal.vol_model}"
+        )
+
+
 def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
     kind = signal.signal
     with st.container(border=True, key=f"signal_card_{signal.symbol}_{kind.value.lower()}"):
@@ -243,6 +277,7 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
             f"Price **{signal.price:,.6g}** · last closed candle "
             f"{signal.candle_time:%Y-%m-%d %H:%M} UTC ({age_text(closed, now)})"
         )
+        _move(signal)
         st.markdown(
             "\n".join(f"- {plain(vote_words(v, result.records.get(v.name)))}" for v in signal.votes)
         )

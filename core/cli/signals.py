@@ -22,6 +22,7 @@ from core.signals.ensemble import SignalKind
 from core.signals.live import Signal
 from core.signals.signal import current_time
 from core.usecases import LiveSignals, live_signals, stale_words, training_words, vote_words
+from core.volatility.live import move_words
 
 __all__ = ["register", "run"]
 
@@ -47,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--no-journal", action="store_true", help="do not record these signals in the journal"
+    )
+    parser.add_argument(
+        "--vol-target",
+        type=float,
+        default=0.02,
+        help="daily volatility the position size aims at (default 0.02 = 2%%)",
     )
     parser.set_defaults(func=run)
 
@@ -113,6 +120,7 @@ def _explain(result: LiveSignals) -> list[str]:
         if signal.stale and signal.signal is SignalKind.NO_EDGE:
             lines.append(f"  {stale_words(signal)}")
         lines += [f"  - {vote_words(v, result.records.get(v.name))}" for v in signal.votes]
+        lines += [f"  {line}" for line in move_words(signal)]
         window, warning = training_words(signal)
         if window:
             lines.append(f"  Training window: {window}.")
@@ -126,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     now = current_time().to_pydatetime()
     result = live_signals(
         symbols,
-        config=SignalConfig(),
+        config=SignalConfig(vol_target=args.vol_target),
         refresh=args.refresh,
         source=None if args.no_journal else "cli",
         now=now,

@@ -62,6 +62,8 @@ class ModelCard:
     notes: tuple[str, ...] = ()
     #: A tuned version: its Optuna study, how many trials were tried and the search space.
     tuning: dict[str, Any] | None = None
+    #: A volatility model only: band coverage on the test window, ``coverage["24h"]["80"]``.
+    coverage: dict[str, dict[str, Any]] | None = None
 
     @property
     def passed(self) -> bool:
@@ -91,6 +93,7 @@ class ModelCard:
             "gates": {name: g.to_dict() for name, g in self.gates.items()},
             "calibration": self.calibration,
             "notes": list(self.notes),
+            "coverage": self.coverage,
         } | ({"tuning": dict(self.tuning)} if self.tuning else {})
 
     @classmethod
@@ -104,6 +107,7 @@ class ModelCard:
             calibration=data.get("calibration"),
             notes=tuple(data.get("notes") or ()),
             tuning=dict(data["tuning"]) if data.get("tuning") else None,
+            coverage=dict(data["coverage"]) if data.get("coverage") else None,
         )
 
 

@@ -176,6 +176,9 @@ def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None 
                     "due_time": (sig.candle_time + sig.horizon * step).isoformat(),
                     "models": dict(sig.models),
                     "votes": [_vote_row(v) for v in sig.votes],
+                    "expected_move": getattr(sig, "expected_move", None),
+                    "vol_regime": getattr(sig, "vol_regime", None),
+                    "position_size": getattr(sig, "position_size", None),
                 }
             )
         _append(_signals_path(), rows)

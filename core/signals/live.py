@@ -75,6 +75,8 @@ class CoinModels:
     calibration: Calibration | None
     config: SignalConfig
     horizon: int
+    #: The coin's passing volatility model (core.volatility.live.LiveVolatility), if any.
+    volatility: Any = None
 
     @property
     def voting(self) -> tuple[Loaded, ...]:
@@ -157,6 +159,8 @@ def load_coin_models(
     horizon = config.horizon or max(x.record.signal_horizon for x in loaded)
     voting = [x.member for x in loaded if x.member.passed]
     calibration = build_calibration(voting, horizon=horizon, config=config) if voting else None
+    from core.volatility.live import load_live_volatility
+
     return CoinModels(
         symbol=symbol,
         timeframe=loaded[0].record.interval,
@@ -164,6 +168,7 @@ def load_coin_models(
         calibration=calibration,
         config=config,
         horizon=horizon,
+        volatility=load_live_volatility(registry, symbol),
     )
 
 
@@ -244,7 +249,11 @@ def signal_from_models(
                 **ModelVote.window_of(x.record),
             )
         )
+    from core.volatility.live import move_fields
+
+    moves = move_fields(models.volatility, candles, vol_target=config.vol_target)
     common = dict(
+        **moves,
         symbol=models.symbol,
         buckets=config.strength_buckets,
         horizon=models.horizon,

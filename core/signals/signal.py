@@ -84,6 +84,9 @@ NO_NUMBERS: dict[str, Any] = {
     "bucket": None,
 }
 
+#: A stale signal's expected move is about hours that have already passed: hidden.
+NO_MOVE: dict[str, Any] = {"expected_move": None, "vol_regime": None, "position_size": None}
+
 
 @dataclass(frozen=True)
 class ModelVote:
@@ -164,6 +167,16 @@ class Signal:
     #: The last closed candle is older than the horizon (judged at ``as_of``, see :meth:`at`).
     stale: bool = False
     as_of: pd.Timestamp | None = None
+    #: From a passing volatility model (core.volatility), whatever the direction; STALE hides
+    #: them. ``{"6h": {"sigma": s, "bands": {"50": [lo, hi], "80": ..., "90": ...}}, "24h": ...}``
+    #: in fractional returns.
+    expected_move: dict[str, Any] | None = None
+    #: ``{"percentile": p, "label": "low" | "normal" | "high", ...}`` within the last year.
+    vol_regime: dict[str, Any] | None = None
+    #: Fraction of capital for the volatility target (``SignalConfig.vol_target``), at most 1.
+    position_size: float | None = None
+    vol_model: str | None = None
+    vol_note: str | None = None
 
     @property
     def step(self) -> pd.Timedelta:
@@ -207,8 +220,10 @@ class Signal:
         gets ``stale=True``. A STALE signal stays STALE (only new candles make a fresh one)."""
         now = _utc(now)
         stale = self.stale or now - self.closed_at > self.stale_after
-        if not stale or self.signal in (SignalKind.NO_EDGE, SignalKind.STALE):
-            return replace(self, stale=stale, as_of=now)
+        if not stale:
+            return replace(self, stale=False, as_of=now)
+        if self.signal in (SignalKind.NO_EDGE, SignalKind.STALE):
+            return replace(self, **NO_MOVE, stale=True, as_of=now)
         why = (
             f"The last closed candle ({self.closed_at:%Y-%m-%d %H:%M} UTC) is older than the "
             f"signal's horizon of {self.horizon} x {self.timeframe}, so a call on it would be "
@@ -223,6 +238,7 @@ class Signal:
             signal=SignalKind.STALE,
             reason=why,
             **NO_NUMBERS,
+            **NO_MOVE,
             votes=votes,
             stale=True,
             as_of=now,
@@ -280,4 +296,9 @@ class Signal:
             "gates_passed": self.gates_passed,
             "models": self.models,
             "votes": [v.to_dict() for v in self.votes],
+            "expected_move": self.expected_move,
+            "vol_regime": self.vol_regime,
+            "position_size": self.position_size,
+            "vol_model": self.vol_model,
+            "vol_note": self.vol_note,
         }

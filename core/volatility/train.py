@@ -1,0 +1,240 @@
+"""Train, card and register a coin's volatility model (``vol_har`` / ``vol_gbm``).
+
+One call evaluates the estimator with :func:`core.volatility.evaluate_coin` (chronological split,
+purge, fit on training rows, bands calibrated before the test window), writes the card — QLIKE,
+log-MSE and R² beside every baseline, the DM-HLN p-values, band coverage by level and by third of
+forecast volatility, Kupiec / Christoffersen, width against a static band — and registers the
+model in the model registry under ``vol_{estimator}_{symbol}``. The version is promoted when it
+is the first, when forced, or when its gates pass and its mean QLIKE beats the champion's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.config import Interval
+from core.data.coins import ensure_tradeable, parse_coin
+from core.data.store import drop_open_candles, load_candles, normalize_candles
+from core.errors import ModelNotFoundError
+from core.registry.metadata import SCHEMA_VERSION, Gate, ModelCard, ModelMetadata
+from core.registry.model_registry import ModelRegistry, model_name
+from core.training.provenance import candles_sha256, library_versions, training_log
+from core.volatility.estimators import ESTIMATORS
+from core.volatility.evaluate import VolEvaluation, evaluate_coin
+from core.volatility.features import HORIZONS
+from core.volatility.model import VolatilityModel
+
+__all__ = [
+    "VOL_KINDS",
+    "VolTrainResult",
+    "build_vol_card",
+    "load_volatility_model",
+    "train_volatility",
+    "vol_kind",
+]
+
+log = logging.getLogger("core.training.train")
+
+#: The registry's model types of the volatility models, by estimator.
+VOL_KINDS: dict[str, str] = {est: f"vol_{est}" for est in ESTIMATORS}
+
+
+def vol_kind(estimator: str) -> str:
+    """``har`` → ``vol_har``. Raises ValueError for an unknown estimator."""
+    try:
+        return VOL_KINDS[estimator.removeprefix("vol_")]
+    except KeyError:
+        raise ValueError(
+            f"Unknown volatility estimator {estimator!r}: use one of {', '.join(VOL_KINDS)}."
+        ) from None
+
+
+@dataclass(frozen=True)
+class VolTrainResult:
+    record: ModelMetadata
+    promoted: bool
+    why: str
+    evaluation: VolEvaluation
+
+
+def build_vol_card(ev: VolEvaluation) -> ModelCard:
+    """The card: per horizon metrics (``6h_qlike``...), baselines (``6h_ewma_qlike``...),
+    gates (``6h_qlike_vs_best_baseline``...) and ``coverage[horizon][level]``."""
+    metrics: dict[str, Any] = {}
+    baselines: dict[str, Any] = {}
+    gates: dict[str, Gate] = {}
+    for key, r in ev.horizons.items():
+        for name, scores in r.scores.items():
+            target = metrics if name == "model" else baselines
+            prefix = key if name == "model" else f"{key}_{name}"
+            for metric, value in scores.items():
+                target[f"{prefix}_{metric}"] = value
+            if name != "model":
+                target[f"{prefix}_dm_p"] = r.dm[name]["p_value"]
+        metrics[f"{key}_best_baseline"] = r.best_baseline
+        for name, g in r.gates.items():
+            gates[f"{key}_{name}"] = Gate(
+                g["value"], g["threshold"], g["passed"], f"{key}: {g['rule']}"
+            )
+    notes = (
+        "Volatility model: it never votes on direction; a passing horizon shows the expected "
+        "move, the volatility regime and a position size on the coin's card.",
+    )
+    return ModelCard(
+        output="volatility",
+        metrics=metrics,
+        baselines=baselines,
+        gates=gates,
+        notes=notes,
+        coverage=ev.coverage,
+        calibration={
+            key: {
+                "coverage_terciles": r.coverage_terciles,
+                "static_coverage_terciles": r.static_terciles,
+                "tests": r.tests,
+                "width_ratio": r.width_ratio,
+            }
+            for key, r in ev.horizons.items()
+        },
+    )
+
+
+def _times(frame: pd.DataFrame) -> dict[str, str | None]:
+    if frame.empty:
+        return {"start": None, "end": None}
+    return {
+        "start": pd.Timestamp(frame["open_time"].iloc[0]).isoformat(),
+        "end": pd.Timestamp(frame["open_time"].iloc[-1]).isoformat(),
+    }
+
+
+def _mean_qlike(card: ModelCard | None) -> float:
+    if card is None:
+        return float("inf")
+    values = [v for k, v in card.metrics.items() if k.endswith("_qlike") and v is not None]
+    return float(np.mean(values)) if values else float("inf")
+
+
+def train_volatility(
+    symbol: str,
+    *,
+    estimator: str = "har",
+    horizons: tuple[int, ...] = HORIZONS,
+    test_fraction: float = 0.2,
+    force: bool = False,
+    registry: ModelRegistry | None = None,
+    candles: pd.DataFrame | None = None,
+) -> VolTrainResult:
+    """Evaluate, card and register one coin's volatility model (1h candles).
+
+    Raises:
+        InvalidSymbolError / StablecoinError: a bad symbol or a stablecoin.
+        NoDataError: no stored candles (the message says how to fetch them).
+        InsufficientDataError: too few candles for the split.
+        ValueError: an unknown estimator.
+    """
+    started = time.monotonic()
+    kind = vol_kind(estimator)
+    est = kind.removeprefix("vol_")
+    coin = parse_coin(symbol)
+    ensure_tradeable(coin.symbol)
+    registry = registry or ModelRegistry()
+    with training_log(log):
+        if candles is None:
+            candles = load_candles(coin.symbol, Interval.parse("1h"))
+        else:
+            candles = drop_open_candles(normalize_candles(candles))
+        ev = evaluate_coin(candles, estimator=est, horizons=horizons, test_fraction=test_fraction)
+        model = VolatilityModel.from_evaluation(ev)
+        card = build_vol_card(ev)
+        frames = []
+        for key, r in ev.horizons.items():
+            frames.append(r.frame.assign(horizon=key))
+        predictions = pd.concat(frames, ignore_index=True)
+        first = next(iter(ev.horizons.values()))
+        metadata: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "symbol": coin.symbol,
+            "interval": "1h",
+            "model_type": kind,
+            "data": {
+                "start": pd.Timestamp(candles["open_time"].iloc[0]).isoformat(),
+                "end": pd.Timestamp(candles["open_time"].iloc[-1]).isoformat(),
+                "rows": len(candles),
+                "sha256": candles_sha256(candles),
+            },
+            "features": list(first.estimator.features),
+            "target": {
+                "column": ",".join(f"target_lrv_{h}h" for h in horizons),
+                "horizon": max(horizons),
+                "signal_horizon": max(horizons),
+                "predicts": "volatility",
+            },
+            "params": model.params(),
+            "split": {
+                "test_fraction": test_fraction,
+                "purge": max(horizons),
+                "test": _times(first.frame),
+                **{f"{key}_rows": r.rows for key, r in ev.horizons.items()},
+            },
+            "metrics": {"test": card.metrics, "baseline": card.baselines},
+            "volatility": {key: r.to_dict() for key, r in ev.horizons.items()},
+            "vote": None,
+            "card": card.to_dict(),
+            "library_versions": library_versions(),
+            "train_seconds": round(time.monotonic() - started, 2),
+        }
+        promote, why = _promotion(registry, kind, coin.symbol, card, force)
+        saved = registry.save(model, metadata, predictions=predictions, promote=promote)
+        record = ModelMetadata.from_dict(saved)
+        log.info(
+            "%s %s registered %s %s in %.1fs; %s; %s",
+            coin.symbol,
+            kind,
+            record.name,
+            record.version,
+            metadata["train_seconds"],
+            card.verdict(),
+            why,
+        )
+    return VolTrainResult(record, promote, why, ev)
+
+
+def _promotion(
+    registry: ModelRegistry, kind: str, symbol: str, card: ModelCard, force: bool
+) -> tuple[bool, str]:
+    if force:
+        return True, "promoted (--force)"
+    name = model_name(kind, symbol)
+    try:
+        champion = ModelMetadata.from_dict(registry.get_metadata(name))
+    except ModelNotFoundError:
+        return True, "promoted: the first version of this model"
+    if not card.passed:
+        return False, f"not promoted: {card.verdict()}; {champion.version} stays champion"
+    if champion.gates_passed and _mean_qlike(card) >= _mean_qlike(champion.card):
+        return False, f"not promoted: its QLIKE does not beat champion {champion.version}"
+    return True, f"promoted over {champion.version}: gates pass and its QLIKE is lower"
+
+
+def load_volatility_model(
+    registry: ModelRegistry, symbol: str, estimator: str, version: str | None = None
+) -> tuple[VolatilityModel, ModelMetadata]:
+    """A coin's promoted (or named) volatility model and its record, checksums verified.
+
+    Raises:
+        ModelNotFoundError: no such model.
+        IntegrityError: an artifact changed since it was saved.
+    """
+    name = model_name(vol_kind(estimator), parse_coin(symbol).symbol)
+    label = version or registry.promoted_version(name)
+    registry.verify(name, label)
+    record = ModelMetadata.from_dict(registry.get_metadata(name, label))
+    return VolatilityModel.load(Path(registry.root) / name / label), record
