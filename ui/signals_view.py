@@ -228,7 +228,7 @@ def _move(signal: Signal) -> None:
     move = signal.expected_move
     if not move:
         if signal.vol_note and not signal.stale:
-            st.caption(f"Expected move: not shown ({signal.vol_note}).")
+            st.caption(f"Expected move: not shown ({plain(signal.vol_note)}).")
         return
     cols = st.columns(len(move) + 1)
     for col, (key, m) in zip(cols, move.items(), strict=False):
@@ -247,13 +247,13 @@ def _move(signal: Signal) -> None:
         cols[-1].metric(
             "Position size",
             f"{signal.position_size:.0%}",
-            help=f"Of capital, for the daily volatility target ({signal.vol_note}).",
+            help=f"Of capital, for the daily volatility target ({plain(signal.vol_note)}).",
         )
     regime = signal.vol_regime
     if regime:
         st.caption(
             f"Volatility regime: **{regime['label']}** ({regime['percentile']:.0%} percentile "
-            f"of the last year) · {signal.vol_model}"
+            f"of the last year) · {plain(signal.vol_model)}"
         )
 
 

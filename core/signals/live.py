@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import SignalConfig
+from core.config import SignalConfig, TargetConfig
 from core.data.coins import DEFAULT_COINS, parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError, NoDataError
 from core.models import kind_info, kinds
@@ -131,6 +131,13 @@ def load_coin_models(
     config = config or SignalConfig()
     symbol = parse_coin(symbol).symbol
     versions = dict(versions) if versions is not None else promoted_versions(registry, symbol)
+    from core.volatility.live import has_volatility_model, load_live_volatility
+
+    if not versions and has_volatility_model(registry, symbol):
+        # Only volatility models: no direction (NO EDGE), the expected move all the same.
+        horizon = config.horizon or TargetConfig().horizon
+        vol = load_live_volatility(registry, symbol)
+        return CoinModels(symbol, "1h", (), None, config, horizon, volatility=vol)
     if not versions:
         raise ModelNotFoundError(
             f"No trained models for {symbol}. Train it first: the Training page, or "
@@ -159,8 +166,6 @@ def load_coin_models(
     horizon = config.horizon or max(x.record.signal_horizon for x in loaded)
     voting = [x.member for x in loaded if x.member.passed]
     calibration = build_calibration(voting, horizon=horizon, config=config) if voting else None
-    from core.volatility.live import load_live_volatility
-
     return CoinModels(
         symbol=symbol,
         timeframe=loaded[0].record.interval,
@@ -266,7 +271,7 @@ def signal_from_models(
     when = now if now is not None else current_time()
     cal = models.calibration
     if cal is None or not vote_values:
-        failed = "; ".join(f"{v.label}: {v.reason}" for v in shown)
+        failed = "; ".join(f"{v.label}: {v.reason}" for v in shown) or "no direction model trained"
         return Signal(
             signal=SignalKind.NO_EDGE,
             reason=f"No model beats its baselines out of sample ({failed}).",

@@ -13,12 +13,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.coins import parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError
 from core.registry.metadata import ModelMetadata
 from core.volatility.model import VOL_TARGET, VolatilityModel
 from core.volatility.train import VOL_KINDS, load_volatility_model
 
-__all__ = ["LiveVolatility", "load_live_volatility", "move_fields", "move_words"]
+__all__ = [
+    "LiveVolatility",
+    "has_volatility_model",
+    "load_live_volatility",
+    "move_fields",
+    "move_words",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,19 @@ def _mean_qlike(record: ModelMetadata) -> float:
         return float("inf")
     values = [v for k, v in card.metrics.items() if k.endswith("_qlike") and v is not None]
     return float(np.mean(values)) if values else float("inf")
+
+
+def has_volatility_model(registry: Any, symbol: str) -> bool:
+    """True when the coin has a promoted volatility model of any estimator, passing or not."""
+    from core.registry.model_registry import model_name
+
+    for kind in VOL_KINDS.values():
+        try:
+            registry.promoted_version(model_name(kind, parse_coin(symbol).symbol))
+        except ModelNotFoundError:
+            continue
+        return True
+    return False
 
 
 def load_live_volatility(registry: Any, symbol: str) -> LiveVolatility | None:
@@ -88,7 +108,9 @@ def move_words(signal: Any) -> list[str]:
     """The expected move of a signal in words, one line per fact (empty when it has none)."""
     move = getattr(signal, "expected_move", None)
     if not move:
-        return []
+        note = getattr(signal, "vol_note", None)
+        stale = getattr(signal, "stale", False)
+        return [f"Expected move: not shown ({note})"] if note and not stale else []
     lines = []
     for key, m in move.items():
         bands = m["bands"]

@@ -101,3 +101,34 @@ def test_forecasts_are_causal_in_the_loaded_model(home, garch) -> None:
     full = model.log_variance(garch)["6h"]
     cut = model.log_variance(garch.iloc[:9000])["6h"]
     np.testing.assert_allclose(cut, full[:9000], equal_nan=True)
+
+
+def test_a_coin_with_only_a_volatility_model_shows_no_edge_and_its_move(home, garch) -> None:
+    from core.data.store import save_candles
+    from core.signals.ensemble import SignalKind
+    from core.signals.live import compute_signals
+    from core.volatility.live import move_words
+
+    registry = ModelRegistry()
+    save_candles(garch, "BTCUSDT")
+    train_volatility("BTC", estimator="har", registry=registry, candles=garch)
+    now = garch["open_time"].iloc[-1] + np.timedelta64(90, "m")
+    signals, errors = compute_signals(registry, now=now)
+    assert not errors
+    (signal,) = signals
+    assert signal.signal is SignalKind.NO_EDGE and signal.votes == ()
+    assert signal.expected_move is not None and set(signal.expected_move) == {"6h", "24h"}
+    assert any(
+        line.startswith("Expected move next 24 h: 80% within") for line in move_words(signal)
+    )
+    # A coin whose volatility model fails its gates says so instead of showing a band.
+    candles = constant_vol_candles(12000, seed=7)
+    save_candles(candles, "ETHUSDT")
+    train_volatility("ETH", estimator="har", registry=registry, candles=candles)
+    eth = compute_signals(
+        registry, ["ETH"], now=candles["open_time"].iloc[-1] + np.timedelta64(1, "h")
+    )[0][0]
+    assert eth.expected_move is None
+    assert move_words(eth) == [
+        "Expected move: not shown (no volatility model passes its gates for this coin)"
+    ]
