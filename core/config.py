@@ -201,6 +201,8 @@ class XGBConfig:
     colsample_bytree: float = 0.8
     early_stopping_rounds: int = 20
     random_state: int = 42
+    #: XGBoost's own default: a leaf may hold any weight of at least one sample.
+    min_child_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _require(1 <= self.n_estimators <= 5000, "trees (n_estimators) must be 1..5000.")
@@ -208,6 +210,7 @@ class XGBConfig:
         _require(0 < self.learning_rate <= 1, "learning_rate must be in (0, 1].")
         _require(0 < self.subsample <= 1, "subsample must be in (0, 1].")
         _require(0 < self.colsample_bytree <= 1, "colsample_bytree must be in (0, 1].")
+        _require(self.min_child_weight >= 0, "min_child_weight must be >= 0.")
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,6 @@ class DirectionConfig(XGBConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.min_child_weight >= 0, "min_child_weight must be >= 0.")
         _require(
             self.calibration in ("isotonic", "sigmoid", "none"),
             "calibration must be isotonic, sigmoid (Platt) or none.",

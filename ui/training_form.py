@@ -10,6 +10,7 @@ second click that says how many will start.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -18,10 +19,10 @@ import streamlit as st
 from core import config as core_config
 from core import jobs
 from core.atomic import atomic_write_json
-from core.config import LSTMConfig, TargetConfig, XGBConfig
+from core.config import TargetConfig
 from core.data.coins import DEFAULT_COINS, display_name
 from core.errors import CryptoVoltError
-from core.models import DEFAULT_KINDS, kinds
+from core.models import DEFAULT_KINDS, SEED_KINDS, config_class, kind_info, kinds
 from ui import state, training_view
 from ui.executor import launch_training
 from ui.loaders import stored_summary
@@ -60,19 +61,40 @@ def settings_path() -> Any:
     return core_config.home() / "settings" / "training_form.json"
 
 
+def _owners(field: str) -> list[str]:
+    """The kinds whose settings have ``field``: the seed's first, then registry order."""
+    order = dict.fromkeys([*SEED_KINDS, *kinds()])
+    return [k for k in order if field in {f.name for f in dataclasses.fields(config_class(k))}]
+
+
 def _defaults() -> dict[str, Any]:
-    target, xgb, lstm = TargetConfig(), XGBConfig(), LSTMConfig()
-    return {
+    """Each input's default: the target's, else the first owning kind's settings' default."""
+    target = TargetConfig()
+    out: dict[str, Any] = {
         "horizon": target.horizon,
         "threshold": round(target.threshold * 100, 6),
-        "trees": xgb.n_estimators,
-        "depth": xgb.max_depth,
-        "window": lstm.window,
-        "units": lstm.units,
-        "epochs": lstm.epochs,
-        "batch_size": lstm.batch_size,
-        "patience": lstm.patience,
     }
+    for name, *_ in _INPUTS:
+        stage, field = jobs.SETTINGS[name]
+        owners = _owners(field)
+        if stage == "model" and owners:
+            out[name] = getattr(config_class(owners[0])(), field)
+    return out
+
+
+def _groups() -> dict[str, list[tuple[str, str, float, str | None]]]:
+    """The inputs by caption: the target's, then one group per set of estimators whose kinds'
+    settings have those fields (built from the registry of kinds)."""
+    groups: dict[str, list[tuple[str, str, float, str | None]]] = {}
+    for entry in _INPUTS:
+        stage, field = jobs.SETTINGS[entry[0]]
+        if stage == "target":
+            caption = "Target: will the close `horizon` candles ahead be this much higher?"
+        else:
+            names = dict.fromkeys(kind_info(k).estimator_name for k in _owners(field))
+            caption = " / ".join(names) or "Models"
+        groups.setdefault(caption, []).append(entry)
+    return groups
 
 
 def _saved() -> dict[str, Any]:
@@ -112,15 +134,10 @@ def _settings_inputs() -> dict[str, Any]:
     dataclasses so that their messages are shown."""
     values: dict[str, Any] = {}
     with st.expander("Settings", icon=":material/tune:"):
-        groups = (
-            ("Target: will the close `horizon` candles ahead be this much higher?", 0, 2),
-            ("XGBoost", 2, 4),
-            ("LSTM", 4, 9),
-        )
-        for caption, start, end in groups:
+        for caption, inputs in _groups().items():
             st.caption(caption)
-            columns = st.columns(3 if end - start > 2 else 2)
-            for i, (name, label, step, fmt) in enumerate(_INPUTS[start:end]):
+            columns = st.columns(3 if len(inputs) > 2 else 2)
+            for i, (name, label, step, fmt) in enumerate(inputs):
                 col = columns[i % len(columns)]
                 values[name] = col.number_input(
                     label, value=None, step=step, format=fmt, key=f"{_KEY}{name}"

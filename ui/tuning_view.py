@@ -8,6 +8,7 @@ and polls (``st.fragment(run_every=...)``) only while the shown sweep runs.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -17,9 +18,8 @@ import streamlit as st
 from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.jobs.ray_executor import ray_available
-from core.models import kind_info
+from core.models import config_class, kind_info
 from core.tuning import (
-    SPACES,
     TuneSpec,
     cancel_sweep,
     launch_sweep,
@@ -27,6 +27,7 @@ from core.tuning import (
     read_state,
     storage_path,
     trials_frame,
+    tunable,
 )
 from ui import state
 from ui.text import plain
@@ -35,7 +36,6 @@ from ui.training_form import trainable_coins
 __all__ = ["POLL_SECONDS", "render_tuning_section", "score_figure"]
 
 POLL_SECONDS = 2.0
-_LSTM_KINDS = ("lstm", "lstm_return")
 _STATE_WORDS = {
     "running": ":blue[running]",
     "succeeded": ":green[finished]",
@@ -88,7 +88,7 @@ def _form(interval: str) -> None:
     with st.form("tuning_form"):
         left, middle, right = st.columns(3)
         coin = left.selectbox("Coin", coins, format_func=display_name)
-        kind = middle.selectbox("Model", list(SPACES), format_func=lambda k: kind_info(k).label)
+        kind = middle.selectbox("Model", tunable(), format_func=lambda k: kind_info(k).label)
         trials = right.number_input("Trials", min_value=1, max_value=1000, value=20, step=5)
         epochs = left.number_input(
             "Max epochs per fit (LSTMs)", min_value=1, max_value=1000, value=10
@@ -103,7 +103,9 @@ def _form(interval: str) -> None:
     if not submitted:
         return
     try:
-        fixed = {"epochs": int(epochs)} if kind in _LSTM_KINDS else {}
+        # the epoch cap applies to kinds whose settings have epochs (the networks)
+        has_epochs = any(f.name == "epochs" for f in dataclasses.fields(config_class(kind)))
+        fixed = {"epochs": int(epochs)} if has_epochs else {}
         spec = TuneSpec(coin, kind, trials=int(trials), interval=interval, fixed=fixed)
         if storage_path(spec.study).exists() and not (resume or fresh):
             st.error(

@@ -1,21 +1,52 @@
-"""The model kinds behind one factory: :func:`create_model`, :func:`load_model` and friends.
+"""The registry of model kinds. A kind is a recipe plus an estimator (plus a name).
 
-This is the only place that names the kinds; training, the registry, the signals, the CLI and the
-pages work with the :class:`~core.models.base.Model` protocol and a kind's name. A new kind is one
-module (a class following the protocol) plus one :func:`register_kind` entry. Importing this
-package loads neither XGBoost nor TensorFlow: a kind's module is imported when a model of that
-kind is made or loaded.
+- A **recipe** (:class:`~core.models.recipe.Recipe`) says what goes in (features, windows), what
+  is predicted (target, horizon, output: probability / return / price / volatility), how the
+  output votes, which inputs the drift monitor watches, and which of its own settings tuning
+  searches. Recipes here: :data:`~core.models.tabular.UP_MOVE` and
+  :data:`~core.models.tabular.DIRECTION` (classification), :data:`~core.models.sequence.NEXT_CLOSE_RECIPE`
+  and :data:`~core.models.sequence.NEXT_RETURN` (regression on candle windows).
+- An **estimator** (:class:`~core.models.estimator.Estimator`) fits, predicts, saves and loads
+  arrays, knowing nothing of candles: :class:`~core.models.boosted.XGBoostEstimator`,
+  :class:`~core.models.hist_gb.HistGBEstimator`, :class:`~core.models.network.LSTMEstimator`.
+  Calibration (Platt / isotonic on the validation slice) wraps a classifier when the kind's
+  settings carry a ``calibration`` field.
+- :class:`~core.models.kind.KindModel` joins them behind the :class:`~core.models.base.Model`
+  protocol that training, the registry, the signals and the UI use; nothing outside
+  :mod:`core.models` names a kind or branches on one.
+
+How to add a kind::
+
+    from core.models import Kind, register_kind
+    from core.models.search import BOOSTED
+
+    register_kind(Kind(
+        "lgbm_direction",                      # registry model_type, model name prefix
+        recipe=DIRECTION,                      # an existing recipe, or your own Recipe
+        estimator="my.module:MyEstimator",     # imported only when a model is made / loaded
+        estimator_name="LightGBM",
+        config="my.module:MySettings",         # frozen dataclass: estimator + recipe fields
+        label="LightGBM direction",
+        description="P(the close 6 candles ahead is higher), calibrated",
+        search=BOOSTED,                         # what a tuning sweep searches
+    ))
+
+A module outside core registers its kinds when named in ``$CRYPTOVOLT_MODEL_PLUGINS``.
+Importing this package loads neither XGBoost nor TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
+from core.models.kind import Kind, KindModel
+from core.models.search import BOOSTED, HIST_BOOSTED, RECURRENT, Param
+from core.models.sequence import NEXT_CLOSE_RECIPE, NEXT_RETURN
+from core.models.tabular import DIRECTION, UP_MOVE
 
 if TYPE_CHECKING:
     from core.models.base import Model
@@ -24,7 +55,7 @@ __all__ = [
     "DEFAULT_KINDS",
     "PLUGINS_ENV",
     "SEED_KINDS",
-    "KindInfo",
+    "Kind",
     "config_class",
     "create_model",
     "kind_info",
@@ -35,77 +66,108 @@ __all__ = [
     "register_kind",
 ]
 
-
-@dataclass(frozen=True)
-class KindInfo:
-    """One model kind: where its class and its settings class live, what it is in words."""
-
-    name: str
-    module: str
-    class_name: str
-    config: str  # "module:ClassName" of its frozen settings dataclass
-    label: str
-    description: str
-    aliases: tuple[str, ...] = ()
+_KINDS: dict[str, Kind] = {}
 
 
-_KINDS: dict[str, KindInfo] = {}
-
-
-def register_kind(info: KindInfo) -> None:
+def register_kind(kind: Kind) -> None:
     """Add (or replace) a model kind. The name is the registry's ``model_type`` and the prefix of
     its model names (``{name}_{symbol}``): lowercase letters, digits and ``_``."""
-    _KINDS[info.name] = info
+    _KINDS[kind.name] = kind
 
+
+_XGB = "core.models.boosted:XGBoostEstimator"
+_LSTM = "core.models.network:LSTMEstimator"
+_HGB = "core.models.hist_gb:HistGBEstimator"
 
 register_kind(
-    KindInfo(
+    Kind(
         "xgb_direction",
-        "core.models.xgb_direction",
-        "DirectionModel",
+        DIRECTION,
+        _XGB,
+        "XGBoost",
         "core.config:DirectionConfig",
         "XGBoost direction",
         "P(the close 6 candles ahead is higher), calibrated; cross-asset and 4h/1d inputs",
         aliases=("direction", "dir"),
+        default=True,
+        search={
+            **BOOSTED,
+            "max_depth": Param("int", 2, 6),
+            "min_child_weight": Param("float", 1.0, 50.0, log=True),
+        },
     )
 )
 register_kind(
-    KindInfo(
+    Kind(
         "lstm_return",
-        "core.models.lstm_return",
-        "LSTMReturnModel",
+        NEXT_RETURN,
+        _LSTM,
+        "LSTM",
         "core.config:LSTMReturnConfig",
         "LSTM return",
         "next-candle log return from a multivariate 48-candle window",
         aliases=("return", "ret"),
+        default=True,
+        search={**NEXT_RETURN.search, **RECURRENT},
     )
 )
 register_kind(
-    KindInfo(
+    Kind(
         "xgboost",
-        "core.models.xgb",
-        "XGBoostModel",
+        UP_MOVE,
+        _XGB,
+        "XGBoost",
         "core.config:XGBConfig",
         "XGBoost +1%",
         "seed model: P(the close 6 candles ahead is at least 1% higher)",
         aliases=("xgb",),
+        default=True,
+        seed=True,
+        search=BOOSTED,
     )
 )
 register_kind(
-    KindInfo(
+    Kind(
         "lstm",
-        "core.models.lstm",
-        "LSTMModel",
+        NEXT_CLOSE_RECIPE,
+        _LSTM,
+        "LSTM",
         "core.config:LSTMConfig",
         "LSTM price",
         "seed model: the next close from the last 60 candles",
+        default=True,
+        seed=True,
+        search={**NEXT_CLOSE_RECIPE.search, **RECURRENT},
     )
 )
 
-#: What ``train`` fits by default: the directional models that drive the signal, and the seed's.
-DEFAULT_KINDS: tuple[str, ...] = ("xgb_direction", "lstm_return", "xgboost", "lstm")
-#: The seed's configuration (XGBoost "+1% in 6 h", LSTM on the price level).
-SEED_KINDS: tuple[str, ...] = ("xgboost", "lstm")
+# the third estimator: one file (core/models/hist_gb.py) serving both classification recipes
+register_kind(
+    Kind(
+        "hgb_direction",
+        DIRECTION,
+        _HGB,
+        "HistGradientBoosting",
+        "core.models.hist_gb:HGBConfig",
+        "HistGB direction",
+        "P(the close 6 candles ahead is higher), scikit-learn HistGradientBoosting, calibrated",
+        search=HIST_BOOSTED,
+    )
+)
+register_kind(
+    Kind(
+        "hgb",
+        UP_MOVE,
+        _HGB,
+        "HistGradientBoosting",
+        "core.models.hist_gb:HGBConfig",
+        "HistGB +1%",
+        "P(the close 6 candles ahead is at least 1% higher), scikit-learn HistGradientBoosting",
+        aliases=("histgb",),
+        search=HIST_BOOSTED,
+    )
+)
+
 #: Environment variable naming modules that register more kinds (see _load_plugins).
 PLUGINS_ENV = "CRYPTOVOLT_MODEL_PLUGINS"
 
@@ -141,7 +203,7 @@ def parse_kind(value: Any) -> str:
             return info.name
     raise ConfigError(
         f"Unknown model type {value!r}: use one of {', '.join(_KINDS)} "
-        "(or all / seed for the seed's xgboost + lstm)."
+        f"(or all for {', '.join(DEFAULT_KINDS)}; seed for {', '.join(SEED_KINDS)})."
     )
 
 
@@ -165,20 +227,14 @@ def parse_kinds(value: str | Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def kind_info(kind: str) -> KindInfo:
-    """The registered :class:`KindInfo` of ``kind`` (aliases accepted). Raises ConfigError."""
+def kind_info(kind: str) -> Kind:
+    """The registered :class:`Kind` of ``kind`` (aliases accepted). Raises ConfigError."""
     return _KINDS[parse_kind(kind)]
 
 
 def config_class(kind: str) -> type:
     """The settings dataclass of ``kind`` (imports only its module, never XGBoost/TensorFlow)."""
-    module, _, name = kind_info(kind).config.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def _model_class(kind: str) -> Any:
-    info = kind_info(kind)
-    return getattr(importlib.import_module(info.module), info.class_name)
+    return kind_info(kind).config_class()
 
 
 def create_model(kind: str, config: Any | None = None) -> Model:
@@ -192,7 +248,7 @@ def create_model(kind: str, config: Any | None = None) -> Model:
         raise ConfigError(
             f"A {parse_kind(kind)} model takes a {expected.__name__}, not {type(config).__name__}."
         )
-    return _model_class(kind)(config)
+    return KindModel(kind_info(kind), config)
 
 
 def load_model(kind: str, directory: Path) -> Model:
@@ -202,7 +258,11 @@ def load_model(kind: str, directory: Path) -> Model:
         ConfigError: unknown kind.
         ModelError: the folder does not hold such a model.
     """
-    return _model_class(kind).load(Path(directory))
+    return KindModel.load(kind_info(kind), Path(directory))
 
 
 _load_plugins()
+#: What ``train`` fits by default (the kinds registered with ``default=True``).
+DEFAULT_KINDS: tuple[str, ...] = tuple(k.name for k in _KINDS.values() if k.default)
+#: The seed's configuration (XGBoost "+1% in 6 h", LSTM on the price level).
+SEED_KINDS: tuple[str, ...] = tuple(k.name for k in _KINDS.values() if k.seed)

@@ -3,7 +3,8 @@
 Conventions (scikit-learn's): ``__init__`` stores the settings and nothing else; ``fit`` returns
 ``self`` and forgets any earlier fit; learned state ends in ``_``. A model also says how to turn
 candles into its own samples (:meth:`Model.make_dataset`), so the trainer runs one flow for every
-kind and never branches on the model type.
+kind and never branches on the model type. A model is a recipe plus an estimator
+(:mod:`core.models.kind`).
 
 A model's saved folder holds its library's own format (XGBoost UBJ, Keras ``.keras``), its settings
 and preprocessing as JSON / ``.npz`` (nothing pickled). The trainer hands the out-of-sample
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -155,13 +156,25 @@ class Model(Protocol):
     """What the trainer, the registry and the signals use; nothing else about a model.
 
     A kind declares what it predicts (:attr:`output`) and how that becomes a vote
-    (:meth:`vote_rule`); nothing outside :mod:`core.models` branches on the kind.
+    (:meth:`vote_rule`); nothing outside :mod:`core.models` branches on the kind. The one
+    implementation is :class:`core.models.kind.KindModel` (a recipe plus an estimator); a saved
+    model is read back with :func:`core.models.load_model`.
     """
 
-    kind: ClassVar[str]
-    output: ClassVar[Output]
-    #: Column name of the model's output in ``predictions.parquet``.
-    output_name: ClassVar[str]
+    @property
+    def kind(self) -> str:
+        """The kind's registered name."""
+        ...
+
+    @property
+    def output(self) -> Output:
+        """What the model predicts."""
+        ...
+
+    @property
+    def output_name(self) -> str:
+        """Column name of the model's output in ``predictions.parquet``."""
+        ...
 
     @property
     def task(self) -> Task:
@@ -215,11 +228,6 @@ class Model(Protocol):
 
     def save(self, directory: Path) -> list[str]:
         """Write the model into ``directory``; returns the file names written."""
-        ...
-
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        """Read a model written by :meth:`save`."""
         ...
 
 

@@ -220,19 +220,16 @@ class DriftReport:
 def _input_frame(
     record: Any, candles: pd.DataFrame, references: Mapping[str, pd.DataFrame] | None
 ) -> pd.DataFrame:
-    """The version's inputs per candle that can be rebuilt from candles (missing ones left out)."""
+    """The version's inputs per candle that can be rebuilt from candles (missing ones left out):
+    its kind's recipe says which (the causal features for a kind no longer registered)."""
+    from core.errors import ConfigError
     from core.features import compute_features
-    from core.features.context import CONTEXT_FEATURES, context_features
+    from core.models import kind_info
 
-    wanted = set(record.features)
-    parts = [compute_features(candles)]
-    if wanted & set(CONTEXT_FEATURES):
-        parts.append(context_features(candles, references or None))
-    if record.model_type == "lstm_return":
-        from core.models.lstm_return import INPUTS, channels
-
-        parts.append(pd.DataFrame(channels(candles), columns=list(INPUTS), index=candles.index))
-    frame = pd.concat(parts, axis=1)
+    try:
+        frame = kind_info(record.model_type).recipe.drift_inputs(candles, references)
+    except ConfigError:
+        frame = compute_features(candles)
     frame = frame.loc[:, ~frame.columns.duplicated()]
     return frame[[c for c in record.features if c in frame.columns]]
 

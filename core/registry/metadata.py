@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from core.models.base import Output, VoteRule
+from core.models.base import VoteRule
 
 __all__ = ["SCHEMA_VERSION", "Gate", "ModelCard", "ModelMetadata"]
 
@@ -118,10 +118,6 @@ def _gate_text(name: str, gate: Gate) -> str:
     return f"{name} {num(gate.value)} fails '{gate.rule}'"
 
 
-#: Vote rules of version-1 files, which did not record one.
-_V1_OUTPUT = {"xgboost": Output.PROBABILITY, "lstm": Output.PRICE}
-
-
 @dataclass(frozen=True)
 class ModelMetadata:
     """One registered version, as ``metadata.json`` holds it (see the module docstring)."""
@@ -207,11 +203,15 @@ class ModelMetadata:
 
 
 def _v1_vote(data: Mapping[str, Any]) -> VoteRule | None:
-    output = _V1_OUTPUT.get(str(data.get("model_type", "")))
-    if output is Output.PROBABILITY:
-        baseline = (data.get("metrics") or {}).get("baseline") or {}
-        reference = float(baseline.get("train_base_rate") or 0.5)
-        return VoteRule(output, 0.05, reference, up_only=True)
-    if output is Output.PRICE:
-        return VoteRule(output, 0.001)
-    return None
+    """The vote rule of a version-1 file (which did not record one): its kind's, with the default
+    signal settings; ``None`` for a kind no longer registered."""
+    from core.config import SignalConfig
+    from core.errors import ConfigError
+    from core.models import kind_info
+
+    try:
+        recipe = kind_info(str(data.get("model_type", ""))).recipe
+    except ConfigError:
+        return None
+    baseline = (data.get("metrics") or {}).get("baseline") or {}
+    return recipe.vote_rule(SignalConfig(), float(baseline.get("train_base_rate") or 0.5))

@@ -9,14 +9,12 @@ them). This is the stage's public face; the modules below it are importable too.
 
 from __future__ import annotations
 
-from core.tuning.space import SPACES, Param, describe, space_for
+from core.tuning.space import describe, space_for, tunable
 from core.tuning.state import lock_holder, read_state, storage_path, study_lock, study_name
 from core.tuning.study import SweepCancelled, TuneSpec, counts, load_study, run_sweep
 from core.tuning.sweeps import cancel_sweep, launch_sweep, list_studies, trials_frame
 
 __all__ = [
-    "SPACES",
-    "Param",
     "SweepCancelled",
     "TuneSpec",
     "cancel_sweep",
@@ -33,4 +31,5 @@ __all__ = [
     "study_lock",
     "study_name",
     "trials_frame",
+    "tunable",
 ]

@@ -24,9 +24,10 @@ import pandas as pd
 from core.config import SplitConfig, TargetConfig
 from core.errors import InsufficientDataError
 from core.models import create_model
+from core.models.search import Param
 from core.training.evaluate import walk_forward_splits
 from core.training.fit import WindowFit
-from core.tuning.space import Param, apply, suggest
+from core.tuning.space import apply, suggest
 
 __all__ = ["OBJECTIVE_TEXT", "InnerData", "inner_period", "objective", "score_settings"]
 

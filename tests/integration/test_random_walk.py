@@ -23,7 +23,7 @@ from core.config import (
     XGBConfig,
 )
 from core.models import DEFAULT_KINDS
-from core.models.lstm import transform
+from core.models.sequence import transform
 from core.registry.model_registry import ModelRegistry
 from core.signals.live import SignalKind, compute_signals
 from core.training.train import Stage, train_coin

@@ -49,3 +49,59 @@ def test_no_core_module_is_over_400_lines():
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert not long, f"split these modules (400 lines at most): {long}"
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    """The string constants of a module that are not docstrings, with their line."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if id(node) not in docstrings
+    ]
+
+
+#: Literals that name something else with the same spelling, or read files older than kinds'
+#: registry (owned by the job and journal layers): ``path: {literal: why}``.
+_NOT_A_KIND = {
+    "core/training/provenance.py": {"xgboost": "the library's name, for its version"},
+    "core/jobs/spec.py": {"xgboost": "v1 job specs", "lstm": "v1 job specs"},
+    "core/signals/journal.py": {"xgboost": "v1 journal columns", "lstm": "v1 journal columns"},
+}
+
+
+def test_no_kind_is_named_outside_core_models():
+    """A kind's facts live in its registry entry (core/models): drift, tuning, config, the
+    Training form and the signals ask the registry; none spells a kind's name."""
+    from core.models import kinds
+
+    names = set(kinds())
+    files = [
+        *(ROOT / "core").rglob("*.py"),
+        *(ROOT / "ui").rglob("*.py"),
+        *(ROOT / "pages").rglob("*.py"),
+        ROOT / "streamlit_app.py",
+    ]
+    found = []
+    for path in sorted(files):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("core/models/"):
+            continue
+        allowed = _NOT_A_KIND.get(rel, {})
+        for line, text in _literals(path):
+            if text.strip().lower() in names and text.strip().lower() not in allowed:
+                found.append(f"{rel}:{line} {text!r}")
+    assert not found, "kind names outside core/models (ask the registry instead):\n" + "\n".join(
+        found
+    )

@@ -16,11 +16,12 @@ import pytest
 
 from core.config import DirectionConfig, LSTMReturnConfig, SignalConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
-from core.features.causal import FEATURES
+from core.features.causal import FEATURES, direction_labels
 from core.models import create_model, load_model
 from core.models.base import Output, Task, VoteRule
-from core.models.lstm_return import INPUTS, VOLATILITY_WINDOW
-from core.models.xgb_direction import direction_labels, feature_layout
+from core.models.sequence import RETURN_INPUTS as INPUTS
+from core.models.sequence import VOLATILITY_WINDOW
+from core.models.tabular import feature_layout
 from tests.random_walk import random_walk_candles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +153,7 @@ def test_direction_fit_predicts_calibrated_probabilities(direction):
     model, ds, a, b = direction
     p = model.predict_output(ds.X[b:])
     assert p.shape == (len(ds) - b,) and ((p > 0) & (p < 1)).all()
-    assert model.booster_.num_boosted_rounds() == model.best_iteration_ + 1
+    assert model.estimator_.booster_.num_boosted_rounds() == model.estimator_.best_iteration_ + 1
     assert model.train_rows_ == a and model.train_base_rate_ == pytest.approx(ds.y[:a].mean())
     assert model.context_symbols_ == ()
     summary = model.summary()
@@ -182,7 +183,7 @@ def test_calibrator_is_fit_on_the_validation_slice_only(direction):
     assert bare.calibrator_ is None and bare.summary()["calibration"]["kind"] == "none"
     assert "no validation" in bare.summary()["calibration"]["note"]
     np.testing.assert_array_equal(bare.predict_output(ds.X[b:]), bare.predict_raw(ds.X[b:]))
-    assert bare.best_iteration_ == TINY_DIR.n_estimators - 1  # no early stopping either
+    assert bare.estimator_.best_iteration_ == TINY_DIR.n_estimators - 1  # no early stopping either
 
 
 @pytest.mark.parametrize("kind", ["sigmoid", "none"])
@@ -336,11 +337,12 @@ def test_lstm_return_fit_predict_and_latest(lstm_return):
     out = model.predict_output(ds.X[550:])
     assert out.shape == (len(ds) - 550,) and np.isfinite(out).all()
     assert np.abs(out).max() < 0.05  # log returns of a 0.6%-per-hour walk, not prices
-    assert model.train_rows_ == 450 and model.x_mean_.shape == (len(INPUTS),)
-    np.testing.assert_allclose(model.x_mean_, ds.X[:450, -1, :].astype(float).mean(axis=0))
-    assert model.y_mean_ == pytest.approx(ds.y[:450].mean())  # scalers: training rows only
-    keras = model.keras_model_.predict(model.scale(ds.X[550:]).astype("float32"), verbose=0)
-    np.testing.assert_allclose(out, keras[:, 0] * model.y_scale_ + model.y_mean_, atol=1e-6)
+    net = model.estimator_
+    assert model.train_rows_ == 450 and net.x_mean_.shape == (len(INPUTS),)
+    np.testing.assert_allclose(net.x_mean_, ds.X[:450, -1, :].astype(float).mean(axis=0))
+    assert net.y_mean_ == pytest.approx(ds.y[:450].mean())  # scalers: training rows only
+    keras = net.keras_model_.predict(net.scale(ds.X[550:]).astype("float32"), verbose=0)
+    np.testing.assert_allclose(out, keras[:, 0] * net.y_scale_ + net.y_mean_, atol=1e-6)
     cut = candles.iloc[: ds.position[-1] + 1]
     assert model.predict_latest(cut) == pytest.approx(out[-1], rel=1e-6, abs=1e-9)
     need = TINY_RET.window + VOLATILITY_WINDOW

@@ -23,7 +23,7 @@ from core.models import (
     parse_kind,
     parse_kinds,
 )
-from core.models.lstm import transform
+from core.models.sequence import transform
 from tests.random_walk import random_walk_candles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,12 +76,13 @@ def test_xgboost_fit_predict_save_load_round_trip(btc_candles, tmp_path):
     assert not np.isnan(ds.X).any() and ds.position[0] >= 199  # SMA(200) warm-up dropped
     fitted = model.fit(ds.X[:2000], ds.y[:2000], validation=(ds.X[2100:2400], ds.y[2100:2400]))
     assert fitted is model
-    assert model.best_iteration_ < TINY_XGB.n_estimators
-    assert model.booster_.num_boosted_rounds() == model.best_iteration_ + 1  # later trees dropped
+    booster = model.estimator_
+    assert booster.best_iteration_ < TINY_XGB.n_estimators
+    assert booster.booster_.num_boosted_rounds() == booster.best_iteration_ + 1  # later dropped
     p = model.predict_output(ds.X[2400:])
     assert ((p > 0) & (p < 1)).all()
     assert np.allclose(model.predict_proba(ds.X[2400:]).sum(axis=1), 1)
-    importance = model.feature_importance()
+    importance = model.estimator_.feature_importance()
     assert sum(importance.values()) == pytest.approx(1) and set(importance) == set(ds.features)
 
     files = model.save(tmp_path)
@@ -140,13 +141,15 @@ def test_lstm_dataset_windows_end_at_their_candle(lstm_fit):
 
 def test_lstm_numpy_forward_equals_keras_predict(lstm_fit):
     model, ds, _, _ = lstm_fit
-    inputs = model.scale(ds.X[560:]).astype("float32")
-    keras_out = model.keras_model_.predict(inputs, verbose=0)[:, 0]
-    np.testing.assert_allclose(model.forward(inputs), keras_out, atol=1e-5, rtol=1e-5)
+    net = model.estimator_
+    inputs = net.scale(transform(ds.X[560:])).astype("float32")
+    keras_out = net.keras_model_.predict(inputs, verbose=0)[:, 0]
+    np.testing.assert_allclose(net.forward(inputs), keras_out, atol=1e-5, rtol=1e-5)
 
 
 def test_lstm_scaler_is_fit_on_training_rows_only(lstm_fit):
     model, ds, _, _ = lstm_fit
+    model = model.estimator_
     own = transform(ds.X[:450])[:, -1, :]  # the inputs at the training candles themselves
     np.testing.assert_allclose(model.x_mean_, own.mean(axis=0))
     np.testing.assert_allclose(model.x_scale_, own.std(axis=0))
@@ -159,13 +162,14 @@ def test_lstm_scaler_is_fit_on_training_rows_only(lstm_fit):
 
 def test_lstm_reports_every_epoch_and_restores_the_best_weights(lstm_fit):
     model, ds, _, steps = lstm_fit
+    model = model.estimator_
     assert [s.step for s in steps] == list(range(1, model.epochs_run_ + 1))
     assert all(s.total == 3 and {"loss", "val_loss"} <= set(s.metrics) for s in steps)
     assert steps[-1].seconds_left == 0 and steps[0].seconds_left > 0
     val_loss = model.history_["val_loss"]
     assert len(val_loss) == model.epochs_run_ == len(model.history_["loss"])
     assert model.best_epoch_ == int(np.argmin(val_loss)) + 1
-    val_inputs = model.scale(ds.X[460:560]).astype("float32")
+    val_inputs = model.scale(transform(ds.X[460:560])).astype("float32")
     val_target = (np.log(ds.y[460:560] / ds.X[460:560, -1, 0]) - model.y_mean_) / model.y_scale_
     restored = np.mean((model.forward(val_inputs) - val_target) ** 2)
     assert restored == pytest.approx(min(val_loss), rel=1e-3)
@@ -203,7 +207,7 @@ def test_lstm_same_seed_same_model():
     ds = a.make_dataset(candles)
     for m in (a, b):
         m.fit(ds.X[:200], ds.y[:200])
-    for wa, wb in zip(a.weights_, b.weights_, strict=True):
+    for wa, wb in zip(a.estimator_.weights_, b.estimator_.weights_, strict=True):
         np.testing.assert_array_equal(wa, wb)
 
 

@@ -15,7 +15,7 @@ from core.config import SplitConfig, TargetConfig, XGBConfig
 from core.errors import ConfigError, JobError
 from core.registry.metadata import ModelCard
 from core.training.evaluate import chronological_split
-from core.tuning import SPACES, TuneSpec, describe, lock_holder, space_for, study_lock
+from core.tuning import TuneSpec, describe, lock_holder, space_for, study_lock, tunable
 from core.tuning.objective import InnerData, inner_period, score_settings
 from core.tuning.space import apply, suggest
 from core.tuning.study import _open, counts, load_study
@@ -51,7 +51,7 @@ def test_tuner_never_sees_the_test_window():
     assert _score(changed_inner) != _score(candles)
 
 
-@pytest.mark.parametrize("kind", sorted(SPACES))
+@pytest.mark.parametrize("kind", sorted(tunable()))
 def test_every_suggested_point_is_a_valid_setting(kind: str):
     space = space_for(kind)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
