@@ -12,7 +12,8 @@ Faults (``fail_next``): ``429``/``418`` with ``Retry-After``, ``500``/``502``/``
 ``cut`` (a Content-Length larger than the body, then the connection closes), ``badjson``,
 ``reset`` (connection closed without an answer). Unknown symbols answer 400 with code -1121.
 ``scale`` (or ``set_scale``) multiplies a symbol's prices from then on, so a top-up after it
-meets the stored candles with a jump (a different source, for the seam check).
+meets the stored candles with a jump (a different source, for the seam check). ``hold`` keeps
+requests unanswered until ``release``, so a test acts on a fetch that is surely mid-way.
 
     with FakeBinance(listed_hours=500, latency=0.05) as fake:
         fetch_coins(["BTC"], base_url=fake.url)
@@ -86,6 +87,9 @@ class _State:
     log: list[Request] = field(default_factory=list)
     weight: dict[int, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrivals: int = 0
+    hold_from: int | None = None  # requests arriving from this one on wait for ``released``
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 def _price(symbol: str, k: int) -> float:
@@ -131,6 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
         arrived = time.monotonic()
+        with state.lock:
+            state.arrivals += 1
+            held = state.hold_from is not None and state.arrivals > state.hold_from
+        if held:
+            state.released.wait()
         if state.latency:
             time.sleep(state.latency)
         fault = self._take_fault(params.get("symbol"))
@@ -322,6 +331,7 @@ class FakeBinance:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -339,6 +349,26 @@ class FakeBinance:
         """Answer the next ``count`` requests (of ``symbol``, if given) with a fault."""
         with self.state.lock:
             self.state.faults.append(_Fault(kind, retry_after, symbol, count))
+
+    def hold(self, *, after: int = 0) -> None:
+        """Answer ``after`` more requests, then keep every later one waiting, unanswered, until
+        :meth:`release`: a fetch is then mid-way for as long as a test needs, however fast or
+        slow the machine is."""
+        with self.state.lock:
+            self.state.released.clear()
+            self.state.hold_from = self.state.arrivals + after
+
+    def release(self) -> None:
+        """Answer the held requests and every later one."""
+        with self.state.lock:
+            self.state.hold_from = None
+            self.state.released.set()
+
+    @property
+    def arrived(self) -> int:
+        """How many requests have arrived (answered, being answered or held)."""
+        with self.state.lock:
+            return self.state.arrivals
 
     def set_latency(self, seconds: float) -> None:
         self.state.latency = seconds

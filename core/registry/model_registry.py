@@ -299,18 +299,21 @@ class ModelRegistry:
                 out.append(meta)
         return out
 
-    def cache_key(self) -> tuple[tuple[str, str, int], ...]:
+    def cache_key(self) -> tuple[tuple[str, str, int, int], ...]:
         """A cheap fingerprint that changes whenever a version is added, deleted or promoted.
 
-        ``(name, version or "state", mtime_ns)`` per metadata/state file: key UI caches on it.
+        ``(name, version or "state", mtime_ns, inode)`` per metadata/state file: key UI caches on
+        it. The inode too, because two writes in one clock tick can share an mtime (kernels before
+        6.13 stamp files at 1-10 ms resolution), and every write is atomic: a new file each time.
         """
-        keys: list[tuple[str, str, int]] = []
+        keys: list[tuple[str, str, int, int]] = []
         for name in self.names():
             folder = self.root / name
             for label in ("state", *self.versions(name)):
                 path = folder / (STATE_FILE if label == "state" else f"{label}/{METADATA_FILE}")
                 with contextlib.suppress(OSError):
-                    keys.append((name, label, path.stat().st_mtime_ns))
+                    stat = path.stat()
+                    keys.append((name, label, stat.st_mtime_ns, stat.st_ino))
         return tuple(keys)
 
     # ---- internals -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.live.alerts import Alert, alerts_log
 from tests.card_home import ROOT
+from tests.waiting import APP_TIMEOUT
 
 
 def _write(home: Path, *alerts: Alert) -> None:
@@ -22,7 +23,7 @@ def _warnings(at: AppTest) -> str:
 
 
 def _run() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -12,12 +12,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.store import normalize_candles, save_candles
+from tests.waiting import APP_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _charts() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/charts.py").run()
     assert not at.exception, at.exception

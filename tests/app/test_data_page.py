@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,17 +13,19 @@ from core import jobs
 from core.data import store
 from core.data.coins import DEFAULT_COINS
 from tests.fake_binance import FakeBinance
+from tests.waiting import APP_TIMEOUT, took_sigterm, wait_until
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _wait_finished(job_id: str, timeout: float = 30.0) -> jobs.JobStatus:
-    deadline = time.monotonic() + timeout
-    while (found := jobs.status(job_id)).active:
-        assert time.monotonic() < deadline, (found, jobs.tail_log(job_id))
-        time.sleep(0.05)
-    return found
+def _wait_finished(job_id: str, timeout: float = 120.0) -> jobs.JobStatus:
+    return wait_until(
+        lambda: (found := jobs.status(job_id)).finished and found,
+        timeout,
+        f"job {job_id} to end",
+        details=lambda: jobs.tail_log(job_id),
+    )
 
 
 def _progress_texts(at: AppTest) -> str:
@@ -33,7 +35,7 @@ def _progress_texts(at: AppTest) -> str:
 
 
 def open_data_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/data.py").run()
     assert not at.exception
@@ -98,8 +100,9 @@ def test_fetch_runs_in_the_background_and_ends_in_the_coverage_table(monkeypatch
 
 @pytest.mark.slow
 def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
-    # latency keeps the job running while a second session (as after a server restart) opens
-    with FakeBinance(listed_hours=3_000, latency=0.05) as fake:
+    # held requests keep the job running while a second session (as after a server restart) opens
+    with FakeBinance(listed_hours=3_000) as fake:
+        fake.hold()
         monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
         at = open_data_page()
         at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "ETHUSDT"]).run()
@@ -113,7 +116,8 @@ def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
         assert fetch.disabled, "a second fetch cannot start while one runs"
         assert 'data-symbol="BTCUSDT"' in _progress_texts(fresh)
         assert 'data-symbol="ETHUSDT"' in _progress_texts(fresh)
-        final = _wait_finished(job_id, timeout=60)
+        fake.release()
+        final = _wait_finished(job_id)
         fresh.run()
     assert final.state is jobs.JobState.SUCCEEDED
     assert [c.state for c in final.coins] == ["up to date", "up to date"]
@@ -124,19 +128,30 @@ def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
 
 @pytest.mark.slow
 def test_cancel_button_stops_the_fetch_job_and_keeps_what_it_fetched(monkeypatch):
-    # Ten coins' pages share one pool of requests (at most 32 in flight): with 0.5 s per
-    # request the 180 pages take several seconds, so the cancel lands mid-fetch.
+    # Ten coins, 180 pages, 0.5 s each. Once a coin's first pages are on disk the fake holds
+    # later requests, so the cancel lands mid-fetch however slowly the page runs; the held
+    # answers are given once the job is stopping, so it saves what it has and ends.
     with FakeBinance(listed_hours=20_000, latency=0.5) as fake:
         monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
         at = open_data_page()
         next(b for b in at.button if b.label == "Fetch 2 years").click().run()
         job_id = at.session_state[state.FETCH_JOB]
-        deadline = time.monotonic() + 30
-        while jobs.status(job_id).step == 0:  # the first pages have arrived
-            assert time.monotonic() < deadline, jobs.tail_log(job_id)
-            time.sleep(0.05)
+        wait_until(
+            store.list_stored,
+            120,
+            "the fetch's first pages to be saved",
+            details=lambda: jobs.tail_log(job_id),
+        )
+        fake.hold()
         at.run()
-        at.button(key="fetch_cancel").click().run()
+        pid = jobs.status(job_id).pid
+        assert pid, jobs.status(job_id)
+        click = threading.Thread(target=at.button(key="fetch_cancel").click().run)
+        click.start()
+        wait_until(lambda: took_sigterm(pid), 120, "the job to take the cancel's SIGTERM")
+        fake.release()
+        click.join(APP_TIMEOUT)
+        assert not click.is_alive(), "the page's cancel run did not end"
     assert not at.exception
     assert jobs.status(job_id).state is jobs.JobState.CANCELLED
     assert any("cancelled" in w.value for w in at.warning)

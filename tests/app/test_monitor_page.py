@@ -11,12 +11,13 @@ from streamlit.testing.v1 import AppTest
 from core.monitor import assess
 from tests.card_home import ROOT, copy_carded_into
 from tests.monitor_journal import journal_home
+from tests.waiting import APP_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
 
 def open_monitor() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/monitor.py").run()
     assert not at.exception, at.exception

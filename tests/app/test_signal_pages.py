@@ -21,6 +21,7 @@ from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
 from tests.card_home import ROOT, copy_carded_into
 from tests.random_walk import random_walk_candles
+from tests.waiting import APP_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def pretend_now_after(candles: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
@@ -118,7 +119,7 @@ def test_a_stale_coin_shows_stale_with_no_call_and_is_not_journalled(
     assert "nothing is called on it. Top the candles up" in errors
     assert [m.label for m in at.metric] == []  # no confidence, no base rate: nothing is called
     assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # ETH's NO EDGE; BTC's STALE not
-    first = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    first = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     first.run()  # the sidebar (AppTest shows it on the first page run) says how old files are
     side = " ".join(c.value for c in first.sidebar.caption)
     assert re.search(
@@ -168,7 +169,7 @@ def test_signals_page_never_loads_tensorflow(trained: Path):
     script = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "at = AppTest.from_file('streamlit_app.py', default_timeout=60)\n"
+        f"at = AppTest.from_file('streamlit_app.py', default_timeout={APP_TIMEOUT})\n"
         "at.run(); at.switch_page('pages/signals.py').run()\n"
         "assert not at.exception, at.exception\n"
         "print(len([m for m in at.metric if m.label == 'Base rate']), "

@@ -15,13 +15,14 @@ from core.config import LSTMConfig, TargetConfig, XGBConfig
 from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.registry.model_registry import ModelRegistry
 from core.usecases import verdict_words
+from tests.waiting import APP_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/training.py"
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     return at.switch_page(PAGE).run()
 
@@ -79,7 +80,7 @@ def test_defaults_preselect_no_coin_and_offer_the_default_settings(home_with_sam
 
 
 def test_the_coin_in_view_is_preselected(home_with_sample: Path):
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.session_state["selected_coin"] = "ETHUSDT"
     at.run()
     at.switch_page(PAGE).run()
@@ -327,10 +328,10 @@ def test_a_finished_job_with_too_good_numbers_is_not_a_green_box(home_with_sampl
     assert ":green[" not in text
 
 
-NO_TF_CHECK = """
+NO_TF_CHECK = f"""
 import sys
 from streamlit.testing.v1 import AppTest
-at = AppTest.from_file("streamlit_app.py", default_timeout=30)
+at = AppTest.from_file("streamlit_app.py", default_timeout={APP_TIMEOUT})
 at.run()
 at.switch_page("pages/training.py").run()
 assert not at.exception, at.exception

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.atomic import atomic_write_json
 from core.models import kind_info, kinds
 from tests.card_home import ROOT, copy_carded_into
+from tests.waiting import APP_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ def test_a_finished_job_says_per_model_whether_it_has_an_edge_and_was_promoted(h
         "ETHUSDT",
         [("xgb_direction", "xgb_direction_ethusdt", "v2")],
     )
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/training.py").run()
     assert not at.exception, at.exception

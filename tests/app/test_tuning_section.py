@@ -4,7 +4,6 @@ and Cancel stops it; Train with "Run training on: Ray" makes Ray jobs that cance
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import optuna
@@ -13,13 +12,14 @@ from streamlit.testing.v1 import AppTest
 from core.tuning import TuneSpec, read_state
 from core.tuning.state import write_state
 from core.tuning.study import _open
+from tests.waiting import APP_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = "xgboost_btcusdt_1h"
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     return at.switch_page("pages/training.py").run()
 
@@ -66,9 +66,7 @@ def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample
     assert read_state(STUDY)["state"] == "running"
     at.run()
     cancel = next(b for b in at.button if b.label == "Cancel sweep")
-    deadline = time.monotonic() + 60
-    while (read_state(STUDY) or {}).get("pid") is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: (read_state(STUDY) or {}).get("pid"), 120, "the sweep to record its process")
     cancel.click().run()
     assert not at.exception
     assert read_state(STUDY)["state"] == "cancelled"
@@ -85,15 +83,15 @@ def test_train_on_ray_from_the_page_makes_ray_jobs_that_cancel_ends(home_with_sa
     (job,) = jobs.list_jobs()
     assert job.extra["executor"] == "ray" and job.state is jobs.JobState.QUEUED
     # the detached Ray driver records itself; a job waiting for a worker lives while it does
-    deadline = time.monotonic() + 60
-    while "driver_pid" not in jobs.status(job.job_id).extra and time.monotonic() < deadline:
-        time.sleep(0.2)
-    driver = jobs.status(job.job_id).extra["driver_pid"]
+    driver = wait_until(
+        lambda: jobs.status(job.job_id).extra.get("driver_pid"),
+        120,
+        "the Ray driver to record its pid",
+        details=lambda: jobs.status(job.job_id),
+    )
     assert jobs.cancel(job.job_id).state is jobs.JobState.CANCELLED
-    deadline = time.monotonic() + 90
-    while not _gone(driver) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _gone(driver)  # the driver dropped the cancelled task and ended
+    # the driver dropped the cancelled task and ended
+    wait_until(lambda: _gone(driver), 120, f"the Ray driver {driver} to end after the cancel")
     assert jobs.status(job.job_id).state is jobs.JobState.CANCELLED
 
 

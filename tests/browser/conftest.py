@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -31,81 +32,98 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+#: How long ``expect(locator)...`` retries and an action (click, fill) waits for its element when a
+#: test names no timeout. Playwright's 5 s is a quiet laptop's figure, too short for a Streamlit
+#: rerun on a shared, loaded 2-core machine. A test that passes is not slowed by a longer one.
+EXPECT_TIMEOUT_MS = 30_000
+ACTION_TIMEOUT_MS = 60_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class Streamlit:
+    """``streamlit run SCRIPT`` on a port the OS picks (``--server.port 0``: no free-port guess
+    that another process can take first, and no health answer from someone else's server)."""
+
+    def __init__(self, script: Path, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(script)]
+                + ["--server.headless", "true", "--server.port", "0"]
+                + ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+                + ["--server.fileWatcherType", "none"],
+                cwd=ROOT,
+                env={**env, "PYTHONUNBUFFERED": "1"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            port = wait_until(self._port, 90, f"streamlit to print its URL in {log}", interval=0.1)
+            self.url = f"http://127.0.0.1:{port}"
+            wait_until(self._healthy, 90, f"{self.url}/_stcore/health to say ok", interval=0.1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"streamlit exited {self.proc.returncode}:\n{self.log.read_text()}"
+            )
+
+    def _port(self) -> int | None:
+        self._alive()
+        found = re.search(r"URL: http://127\.0\.0\.1:(\d+)", self.log.read_text())
+        return int(found.group(1)) if found else None
+
+    def _healthy(self) -> bool:
+        self._alive()
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(f"{self.url}/_stcore/health", timeout=2).text.strip() == "ok"
+        return False
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
 
 
 @pytest.fixture
 def start_app(home: Path) -> Iterator[Callable[..., str]]:
     """Start ``streamlit run streamlit_app.py`` with extra env vars; returns its base URL."""
-    procs: list[subprocess.Popen] = []
+    apps: list[Streamlit] = []
 
     def start(**env: str) -> str:
-        port = _free_port()
         full_env = {**os.environ, "CRYPTOVOLT_HOME": str(home), **env}
-        log = open(home / f"streamlit-{port}.log", "wb")  # noqa: SIM115 (kept open for the child)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        apps.append(
+            Streamlit(ROOT / "streamlit_app.py", full_env, home / f"streamlit-{len(apps)}.log")
         )
-        procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).text.strip() == "ok":
-                    return url
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None:
-                break
-            time.sleep(0.25)
-        raise RuntimeError(f"streamlit did not start; see {log.name}")
+        return apps[-1].url
 
     yield start
-    for proc in procs:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+    for app in apps:
+        app.stop()
 
 
 @pytest.fixture
 def browser_page():
     """A Playwright page in Debian's Chromium, 1400x1000, closed after the test."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Browser tests need Debian's chromium at /usr/bin/chromium (make browser).")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(ACTION_TIMEOUT_MS)
         try:
             yield page
         finally:

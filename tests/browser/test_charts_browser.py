@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_exception
 
@@ -18,13 +19,12 @@ def test_charts_page_draws_candles_and_resamples_the_full_range(
     url = start_app()
     page.goto(url)
     page.get_by_role("link", name="Charts").click()
-    page.get_by_role("heading", name="Charts").wait_for(timeout=30_000)
-    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
-    assert_no_exception(page)
+    expect(page.get_by_role("heading", name="Charts")).to_be_visible(timeout=60_000)
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=60_000)
     # Plotly draws each candlestick trace as a group of box paths; 30 days of 1h candles.
-    page.locator(".js-plotly-plot g.trace.boxes path").first.wait_for(timeout=10_000)
-    assert page.locator(".js-plotly-plot g.trace.boxes path").count() >= 1
-    page.get_by_text("720 1h candles.").wait_for(timeout=10_000)
+    expect(page.locator(".js-plotly-plot g.trace.boxes path").first).to_be_attached()
+    expect(page.get_by_text("720 1h candles.")).to_be_visible()
+    assert_no_exception(page)
 
     lines = _download_csv(page)
     header = lines[0].split(",")
@@ -33,16 +33,22 @@ def test_charts_page_draws_candles_and_resamples_the_full_range(
     assert len(lines) == 1 + 720
 
     page.get_by_role("radio", name="all", exact=True).click()  # segmented control
-    page.get_by_text("resampled from 9,457 1h candles", exact=False).wait_for(timeout=30_000)
-    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
+    expect(page.get_by_text("resampled from 9,457 1h candles", exact=False)).to_be_visible(
+        timeout=60_000
+    )
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=60_000)
     assert_no_exception(page)
 
 
 def _download_csv(page) -> list[str]:
     """Click Download CSV and read the file. A click that lands while the page is still redrawing
-    can be lost (seen once on a cold server), so a second click is allowed, not a third."""
+    can be lost (seen once on a cold server): the click waits for the script to have ended, and
+    a second click is allowed, not a third."""
     button = page.get_by_role("button", name="Download CSV")
     for attempt in range(2):
+        expect(page.get_by_test_id("stApp")).to_have_attribute(
+            "data-test-script-state", "notRunning", timeout=60_000
+        )
         try:
             with page.expect_download(timeout=20_000) as download:
                 button.click()

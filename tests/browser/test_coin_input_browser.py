@@ -7,18 +7,13 @@ filter, display names), which picks "Polygon (POL, formerly MATIC)" for ``LTC``,
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
+from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, _free_port, assert_no_exception
+from tests.browser.conftest import ROOT, Streamlit, assert_no_exception
 
 SCRIPT = """
 import streamlit as st
@@ -37,38 +32,20 @@ st.markdown("picked: " + ",".join(c.symbol for c in parse_coins(picked)))
 def harness(tmp_path: Path):
     script = tmp_path / "coin_harness.py"
     script.write_text(SCRIPT)
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CRYPTOVOLT_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true"]
-        + ["--server.port", str(port), "--server.address", "127.0.0.1"]
-        + ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    app = Streamlit(script, env, tmp_path / "streamlit.log")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/_stcore/health", timeout=1).text.strip() == "ok":
-                    break
-            time.sleep(0.25)
-        yield url
+        yield app.url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        app.stop()
 
 
 def _type_enter(page, index: int, text: str) -> None:
     box = page.get_by_test_id("stMultiSelect").nth(index).locator("input")
     box.click()
     page.keyboard.type(text, delay=30)
-    page.wait_for_timeout(300)
+    expect(box).to_have_value(text)  # the dropdown is filtered by what was typed, not part of it
+    expect(page.get_by_role("option").first).to_be_visible()
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
 
@@ -77,13 +54,15 @@ def _type_enter(page, index: int, text: str) -> None:
 def test_typing_a_symbol_and_enter_adds_that_symbol(harness: str, browser_page):
     page = browser_page
     page.goto(harness)
-    page.get_by_text("picked:").wait_for(timeout=30_000)
+    expect(page.get_by_text("picked:")).to_be_visible(timeout=30_000)
     _type_enter(page, 0, "LTC")  # the widget as it was: the fuzzy match wins
-    page.get_by_text("fuzzy: POLUSDT").wait_for(timeout=10_000)
+    expect(page.get_by_text("fuzzy: POLUSDT")).to_be_visible(timeout=30_000)
     _type_enter(page, 1, "LTC")
-    page.get_by_text("picked: LTCUSDT").wait_for(timeout=10_000)
+    expect(page.get_by_text("picked: LTCUSDT", exact=True)).to_be_visible(timeout=30_000)
     _type_enter(page, 1, "eth")  # a known coin's symbol still finds it
-    page.get_by_text("picked: LTCUSDT,ETHUSDT").wait_for(timeout=10_000)
-    chips = page.get_by_test_id("stMultiSelect").nth(1).inner_text()
-    assert "ETH · Ethereum" in chips and "LTC" in chips and "Polygon" not in chips
+    expect(page.get_by_text("picked: LTCUSDT,ETHUSDT")).to_be_visible(timeout=30_000)
+    chips = page.get_by_test_id("stMultiSelect").nth(1)
+    expect(chips).to_contain_text("ETH · Ethereum")
+    expect(chips).to_contain_text("LTC")
+    expect(chips).not_to_contain_text("Polygon")
     assert_no_exception(page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -20,13 +22,13 @@ def test_fetch_two_years_in_the_browser_ends_in_the_coverage_table(start_app, br
         page = browser_page
         page.goto(url, wait_until="domcontentloaded")  # Data is the first page
         button = page.get_by_role("button", name="Fetch 2 years")
-        button.wait_for(timeout=30_000)
+        expect(button).to_be_enabled(timeout=60_000)
         coins = page.get_by_test_id("stMultiSelect").first
-        expect(coins).to_contain_text("POL · Polygon (formerly MATIC)", timeout=30_000)
+        expect(coins).to_contain_text("POL · Polygon (formerly MATIC)")
         button.click()
-        page.get_by_text("10 of 10 done").wait_for(timeout=60_000)
-        page.get_by_text("10 up to date").wait_for(timeout=30_000)
-        assert page.get_by_text("Coverage", exact=True).count() == 1
+        expect(page.get_by_text("10 of 10 done")).to_be_visible(timeout=90_000)
+        expect(page.get_by_text("10 up to date")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Coverage", exact=True)).to_have_count(1)
         assert_no_exception(page)
         assert fake.count() >= 10
     assert sorted(s for s, _ in store.list_stored()) == sorted(DEFAULT_COINS)
@@ -41,20 +43,18 @@ def test_a_failed_coin_is_red_not_counted_and_says_why_in_the_browser(start_app,
         page = browser_page
         page.goto(url, wait_until="domcontentloaded")
         page.get_by_role("button", name="Fetch 2 years").click()
-        page.get_by_text("9 of 10 done").wait_for(timeout=60_000)
+        expect(page.get_by_text("9 of 10 done")).to_be_visible(timeout=90_000)
         failed = page.locator('.cv-coin[data-state="failed"]')
-        failed.wait_for(timeout=10_000)
-        assert failed.count() == 1 and failed.get_attribute("data-symbol") == "DOTUSDT"
-        text = failed.inner_text()
-        assert "DOTUSDT failed: unknown symbol DOTUSDT" in text
-        assert text.rstrip().endswith("nothing is stored yet.")  # in full, not cut off
-        colors = failed.locator("span, div").evaluate_all(
-            "els => els.map(e => getComputedStyle(e).backgroundColor)"
-        )
-        assert "rgb(229, 72, 77)" in colors  # the red badge and bar
+        expect(failed).to_have_count(1)
+        expect(failed).to_have_attribute("data-symbol", "DOTUSDT")
+        expect(failed).to_contain_text("DOTUSDT failed: unknown symbol DOTUSDT")
+        # in full, not cut off
+        expect(failed).to_contain_text(re.compile(r"nothing is stored yet\.\s*$"))
+        badge = failed.get_by_text("failed", exact=True)
+        expect(badge).to_have_css("background-color", "rgb(229, 72, 77)")  # the red badge
         bar = page.locator('[data-testid="stProgress"] [role="progressbar"]').first
-        assert float(bar.get_attribute("aria-valuenow")) < 100
-        assert page.get_by_text("1 failed").count() >= 1
+        expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^\d{1,2}(\.\d+)?$"))  # < 100
+        expect(page.get_by_text("1 failed").first).to_be_visible()
         assert_no_exception(page)
 
 
@@ -65,17 +65,21 @@ def test_typing_ltc_and_enter_on_the_data_page_fetches_ltc(start_app, browser_pa
         url = start_app(BINANCE_BASE_URL=fake.url)
         page = browser_page
         page.goto(url, wait_until="domcontentloaded")
-        box = page.get_by_test_id("stMultiSelect").first.locator("input")
-        box.wait_for(timeout=30_000)
+        picker = page.get_by_test_id("stMultiSelect").first
+        box = picker.locator("input")
+        expect(picker).to_contain_text("POL · Polygon (formerly MATIC)", timeout=60_000)
         box.click()
-        for _ in DEFAULT_COINS:  # Backspace removes the last chip: start from none picked
+        for left in range(len(DEFAULT_COINS) - 1, -1, -1):  # Backspace removes the last chip
             page.keyboard.press("Backspace")
-            page.wait_for_timeout(150)
+            expect(picker.locator("[data-tag]")).to_have_count(left)
         page.keyboard.type("LTC", delay=30)  # a fuzzy filter matches "formerLy maTiC" (POL)
-        page.wait_for_timeout(300)
+        expect(box).to_have_value("LTC")
+        expect(page.get_by_role("option").first).to_be_visible()
         page.keyboard.press("Enter")
         page.keyboard.press("Escape")
+        expect(picker.locator("[data-tag]")).to_have_count(1)
+        expect(picker.locator("[data-tag]")).to_contain_text("LTC")
         page.get_by_role("button", name="Fetch 2 years").click()
-        page.get_by_text("1 of 1 done").wait_for(timeout=60_000)
+        expect(page.get_by_text("1 of 1 done")).to_be_visible(timeout=90_000)
         assert_no_exception(page)
     assert [s for s, _ in store.list_stored()] == ["LTCUSDT"]  # what was typed, nothing else

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.monitor import assess
 from tests.browser.conftest import assert_no_exception
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def open_monitor(page, url: str) -> None:
     page.goto(url)
     page.get_by_role("link", name="Monitor").click()
-    page.get_by_role("heading", name="Monitor").wait_for(timeout=90_000)
+    expect(page.get_by_role("heading", name="Monitor")).to_be_visible(timeout=90_000)
 
 
 def test_monitor_page_reads_each_coins_status_after_real_calls(home: Path, start_app, browser_page):
@@ -27,7 +28,7 @@ def test_monitor_page_reads_each_coins_status_after_real_calls(home: Path, start
     page = browser_page
     open_monitor(page, start_app(CRYPTOVOLT_NOW=now.isoformat()))
     table = page.locator('[data-testid="stTable"]').filter(has_text="resolved calls")
-    table.wait_for(timeout=90_000)
+    expect(table).to_contain_text("Ethereum (ETH)", timeout=90_000)  # the last row has drawn
     rows = {
         r.locator("th").first.inner_text().strip(): r.inner_text()
         for r in table.locator("tbody tr").all()
@@ -36,9 +37,10 @@ def test_monitor_page_reads_each_coins_status_after_real_calls(home: Path, start
     assert str(expected["BTCUSDT"].calls) in rows["Bitcoin (BTC)"]
     assert expected["BTCUSDT"].reason in rows["Bitcoin (BTC)"]
     assert "not enough calls yet" in rows["Ethereum (ETH)"]
-    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
-    body = page.locator('[data-testid="stMain"]').inner_text()
-    assert "below its promise" in body and "Drifted features" in body
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=60_000)
+    body = page.locator('[data-testid="stMain"]')
+    expect(body).to_contain_text("below its promise")
+    expect(body).to_contain_text("Drifted features")
     assert_no_exception(page)
 
 
@@ -46,10 +48,10 @@ def test_monitor_page_without_a_journal_says_how_to_get_one(home: Path, start_ap
     copy_carded_into(home)
     page = browser_page
     open_monitor(page, start_app())
-    page.get_by_text("No journal yet").first.wait_for(timeout=60_000)
+    expect(page.get_by_text("No journal yet").first).to_be_visible(timeout=90_000)
     table = page.locator('[data-testid="stTable"]').filter(has_text="resolved calls")
-    table.get_by_text("not enough calls yet").first.wait_for(timeout=90_000)
-    assert table.get_by_text("not enough calls yet").count() == 2
-    body = page.locator('[data-testid="stMain"]').inner_text()
-    assert "python -m core watch" in body and "open the Signals page" in body
+    expect(table.get_by_text("not enough calls yet")).to_have_count(2, timeout=90_000)
+    body = page.locator('[data-testid="stMain"]')
+    expect(body).to_contain_text("python -m core watch")
+    expect(body).to_contain_text("open the Signals page")
     assert_no_exception(page)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_exception
 
@@ -49,13 +50,26 @@ def _watch(page) -> list[str]:
     return problems
 
 
+#: True once the page is quiet: its fonts loaded, every chart drawn (plotly's code arrives after
+#: the script ends), every image complete, and no resource finished in the last 500 ms.
+QUIET = """() => {
+    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    const drawn = [...charts].every(c => c.querySelector('.main-svg'));
+    const images = [...document.images].every(i => i.complete);
+    const ends = performance.getEntriesByType('resource').map(e => e.responseEnd);
+    const quiet = performance.now() - Math.max(0, ...ends) > 500;
+    return document.fonts.status === 'loaded' && drawn && images && quiet;
+}"""
+
+
 def _settle(page) -> None:
-    """Wait until the page's script has run and its elements have drawn."""
-    page.locator("h1").first.wait_for(timeout=60_000)
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-        timeout=90_000
+    """Wait until the page's script has run, its elements have drawn and its requests ended (a
+    request cut off by the next page's navigation would be reported as failed)."""
+    expect(page.locator("h1").first).to_be_visible(timeout=90_000)
+    expect(page.locator('[data-testid="stApp"]')).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=90_000
     )
-    page.wait_for_timeout(1_500)  # plotly, fonts and the favicon load after the script ends
+    page.wait_for_function(QUIET, timeout=60_000)
 
 
 def test_every_page_opened_by_url_stays_on_this_machine(home_with_sample, start_app, browser_page):
@@ -72,16 +86,16 @@ def test_every_page_opened_by_url_stays_on_this_machine(home_with_sample, start_
     assert len(nav) >= 6, nav
     for label, _ in nav:
         # The accessible name is the label alone: no icon ligature text ("database Data").
-        assert page.get_by_role("link", name=label, exact=True).count() == 1, label
+        expect(page.get_by_role("link", name=label, exact=True)).to_have_count(1)
     for label, href in nav:
         assert href and urlparse(href).hostname in LOCAL_HOSTS
         page.goto(href)  # a deep link, as a bookmark or a reload opens it
         _settle(page)
         assert_no_exception(page)
         current = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
-        assert current.inner_text().strip() == label, f"{href} opened {current.inner_text()!r}"
+        expect(current).to_have_text(label)
         # The page's title heading is named by its label too (no icon text: "traffic Signals").
-        assert page.get_by_role("heading", name=label, exact=True, level=1).count() == 1, label
+        expect(page.get_by_role("heading", name=label, exact=True, level=1)).to_have_count(1)
     favicon = page.locator('link[rel="shortcut icon"]').get_attribute("href") or ""
     assert urlparse(favicon).hostname in (LOCAL_HOSTS | {None}), favicon
     assert not problems, "\n".join(problems)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_exception
 
@@ -13,11 +16,9 @@ def test_fresh_server_opened_at_a_page_url_shows_the_router_navigation(start_app
     url = start_app()
     browser_page.goto(f"{url}/charts")
     nav = browser_page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_text("Training").wait_for(timeout=30_000)
-    browser_page.locator("[data-testid=stSidebarUserContent]").get_by_text("CryptoVolt").wait_for(
-        timeout=10_000
-    )
-    text = nav.inner_text()
-    assert "streamlit app" not in text.lower()
-    assert browser_page.locator("h1").first.inner_text().endswith("Charts")
+    expect(nav.get_by_text("Training")).to_be_visible(timeout=60_000)
+    sidebar = browser_page.locator("[data-testid=stSidebarUserContent]")
+    expect(sidebar.get_by_text("CryptoVolt")).to_be_visible()
+    expect(browser_page.locator("h1").first).to_have_text(re.compile(r"Charts$"))
+    expect(nav).not_to_contain_text(re.compile("streamlit app", re.IGNORECASE))
     assert_no_exception(browser_page)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from core.data.store import load_candles
 from core.registry.model_registry import ModelRegistry
@@ -30,10 +31,10 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(
     page = browser_page
     page.goto(start_app(CRYPTOVOLT_NOW=now))
     page.get_by_role("link", name="Signals").click()
-    page.get_by_role("heading", name="Signals").wait_for(
-        timeout=90_000
-    )  # first load reads every model: slow on a busy 2-core box
-    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=90_000)
+    # first load reads every model: slow on a busy 2-core box
+    expect(page.get_by_role("heading", name="Signals")).to_be_visible(timeout=90_000)
+    metrics = page.locator('[data-testid="stMetricValue"]')
+    expect(metrics).to_have_count(2, timeout=90_000)  # BTC's two; NO EDGE shows no numbers
     assert_no_exception(page)
 
     # one card per grid column: the column holding BTCUSDT's confidence metric
@@ -42,10 +43,11 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(
         .filter(has_text="Bitcoin (BTC)")
         .filter(has=page.locator('[data-testid="stMetricValue"]'))
     )
+    expect(card.locator('[data-testid="stMetricValue"]')).to_have_text(
+        [f"{expected.confidence:.0%}", f"{expected.base_rate:.0%}"]
+    )
+    expect(card).to_contain_text(expected.signal.value)
     text = card.inner_text()
-    assert expected.signal.value in text
-    values = [v.strip() for v in card.locator('[data-testid="stMetricValue"]').all_inner_texts()]
-    assert values == [f"{expected.confidence:.0%}", f"{expected.base_rate:.0%}"]
     assert f"rests on {expected.support:,} earlier out-of-sample calls" in text
     assert f"right {expected.test_hit_rate:.0%} of {expected.test_support:,} such calls" in text
     assert f"{expected.price:,.6g}" in text
@@ -53,10 +55,10 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(
     assert "lstm_return_btcusdt v1" in text and "xgb_direction_btcusdt v1" in text
 
     eth = page.locator('[data-testid="stColumn"]').filter(has_text="Ethereum (ETH)").last
+    expect(eth).to_contain_text("NO EDGE")
     eth_text = eth.inner_text()
-    assert "NO EDGE" in eth_text and "nothing is called" in eth_text
-    assert "AUC 95% lower bound is" in eth_text
-    assert page.locator('[data-testid="stMetricValue"]').count() == 2  # NO EDGE shows no numbers
+    assert "nothing is called" in eth_text and "AUC 95% lower bound is" in eth_text
+    expect(metrics).to_have_count(2)  # still two once every card has drawn
 
 
 @pytest.mark.browser
@@ -67,20 +69,21 @@ def test_a_stale_card_looks_stale_and_calls_nothing(home: Path, start_app, brows
     page.goto(start_app())
     page.get_by_role("link", name="Signals").click()
     card = page.locator('div[class*="st-key-signal_card_BTCUSDT_stale"]')
-    card.get_by_text("STALE · no call").wait_for(timeout=90_000)
+    expect(card.get_by_text("STALE · no call")).to_be_visible(timeout=90_000)
+    fresh = page.locator('div[class*="st-key-signal_card_ETHUSDT_"]')  # NO EDGE, not stale
+    expect(fresh).to_contain_text("NO EDGE")  # every card has drawn
     assert_no_exception(page)
     text = card.inner_text()
     assert "STALE: the last closed candle is" in text and "years old" in text
     assert "nothing is called on it" in text and "Top the candles up" in text
     assert "BULLISH" not in text and "BEARISH" not in text and "Confidence" not in text
     assert "Training window: XGBoost direction v1 trained on 2023-01-" in text
-    assert card.locator('[data-testid="stMetricValue"]').count() == 0
-    style = card.evaluate(
-        "e => { const s = getComputedStyle(e); return [s.borderStyle, s.backgroundImage]; }"
-    )
-    assert style[0] == "dashed" and "repeating-linear-gradient" in style[1]
-    fresh = page.locator('div[class*="st-key-signal_card_ETHUSDT_"]')  # NO EDGE, not stale
-    assert "dashed" not in fresh.evaluate("e => getComputedStyle(e).borderStyle")
+    expect(card.locator('[data-testid="stMetricValue"]')).to_have_count(0)
+    # The text is in the DOM before the card's style applies (read once, it was 'solid' where
+    # the page draws 'dashed'): these retry until the style holds or the timeout ends.
+    expect(card).to_have_css("border-style", "dashed")
+    expect(card).to_have_css("background-image", re.compile("repeating-linear-gradient"))
+    expect(fresh).to_have_css("border-style", "solid")  # a fresh card keeps its plain border
 
 
 @pytest.mark.browser
@@ -90,12 +93,13 @@ def test_models_page_shows_a_model_card_with_its_gates(home: Path, start_app, br
     page = browser_page
     page.goto(start_app())
     page.get_by_role("link", name="Models").click()
-    page.get_by_role("heading", name="Models").wait_for(timeout=90_000)
+    expect(page.get_by_role("heading", name="Models")).to_be_visible(timeout=90_000)
     # the first model (lstm_return_btcusdt) fails both its gates
-    gates = page.locator('[data-testid="stTable"]').filter(has_text="in words")
-    gates.get_by_text("❌ fail").first.wait_for(timeout=90_000)
+    gates = page.locator('[data-testid="stTable"]').filter(has_text="in words").first
+    expect(gates.get_by_text("❌ fail").first).to_be_visible(timeout=90_000)
+    expect(gates).to_contain_text(re.compile(r"MASE is [\d.]+, needs < 1 \(persistence\)"))
+    body = page.locator('[data-testid="stMain"]')
+    expect(body).to_contain_text("No edge (their gates fail, so they do not vote)")
+    expect(body).to_contain_text("Test window, beside its baselines")
+    expect(body).to_contain_text("95% interval")
     assert_no_exception(page)
-    assert re.search(r"MASE is [\d.]+, needs < 1 \(persistence\)", gates.inner_text())
-    body = page.locator('[data-testid="stMain"]').inner_text()
-    assert "No edge (their gates fail, so they do not vote)" in body
-    assert "Test window, beside its baselines" in body and "95% interval" in body

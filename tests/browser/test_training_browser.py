@@ -3,14 +3,27 @@ one coin with tiny settings, see it in the registry."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.models import DEFAULT_KINDS
 from core.registry.model_registry import ModelRegistry
 from tests.browser.conftest import assert_no_exception
+from tests.waiting import wait_until
+from ui.training_form import settings_path
 
+#: label on the page -> setting name in the saved form
+TINY_SETTING = {
+    "Trees": "trees",
+    "Depth": "depth",
+    "Window (candles)": "window",
+    "Units": "units",
+    "Epochs (max)": "epochs",
+    "Batch size": "batch_size",
+}
 TINY = {
     "Trees": "5",
     "Depth": "2",
@@ -21,6 +34,15 @@ TINY = {
 }
 
 
+def _saved_form() -> tuple[list[str], dict[str, int]] | None:
+    try:
+        data = json.loads(settings_path().read_text())
+    except (OSError, ValueError):
+        return None
+    settings = data.get("settings") or {}
+    return data.get("coins"), {name: settings.get(name) for name in TINY_SETTING.values()}
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_train_one_coin_from_the_page_and_see_it_succeed(
@@ -29,11 +51,11 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
     page = browser_page
     url = start_app()
     page.goto(f"{url}/training")
-    page.get_by_role("heading", name="Training").wait_for(timeout=30_000)
+    expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
 
     coins = page.get_by_test_id("stMultiSelect")
-    assert page.get_by_role("button", name="Train").is_disabled()  # no coin preselected
-    page.get_by_text("Train is off: Pick at least one coin to train.").wait_for(timeout=10_000)
+    expect(page.get_by_role("button", name="Train")).to_be_disabled()  # no coin preselected
+    expect(page.get_by_text("Train is off: Pick at least one coin to train.")).to_be_visible()
     coins.locator("input").click()
     page.keyboard.type("Bitcoin")
     page.keyboard.press("Enter")
@@ -44,21 +66,30 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Tab")
-    page.wait_for_timeout(1500)  # let the last change's rerun save the form
+    # the last change's rerun saves the form: wait for the file, not for a guessed time
+    typed = {TINY_SETTING[label]: int(value) for label, value in TINY.items()}
+    wait_until(
+        lambda: _saved_form() == (["BTCUSDT"], typed),
+        90,
+        f"the form (BTC, {typed}) saved to {settings_path()}",
+        details=lambda: settings_path().read_text() if settings_path().exists() else "no file",
+    )
 
     page.reload()  # the form keeps what was picked and typed
-    page.get_by_role("heading", name="Training").wait_for(timeout=30_000)
+    expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
     coins = page.get_by_test_id("stMultiSelect")
-    coins.get_by_text("Bitcoin (BTC)").wait_for(timeout=30_000)
+    expect(coins.get_by_text("Bitcoin (BTC)")).to_be_visible(timeout=60_000)
     page.get_by_text("Settings", exact=True).click()
     for label, value in TINY.items():
-        assert page.get_by_label(label, exact=True).input_value() == value, label
-    page.get_by_role("button", name="Train").click()
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+    train = page.get_by_role("button", name="Train")
+    expect(train).to_be_enabled()
+    train.click()
 
-    page.get_by_text("succeeded").first.wait_for(timeout=180_000)
+    expect(page.get_by_text("succeeded").first).to_be_visible(timeout=240_000)
+    expect(page.get_by_text("lstm_btcusdt").first).to_be_visible()
+    expect(page.get_by_text("xgboost_btcusdt").first).to_be_visible()
     assert_no_exception(page)
-    page.get_by_text("lstm_btcusdt").first.wait_for(timeout=10_000)
-    page.get_by_text("xgboost_btcusdt").first.wait_for(timeout=10_000)
 
     registry = ModelRegistry()
     names = {m["name"] for m in registry.list_models() if m["promoted"]}

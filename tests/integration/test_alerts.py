@@ -27,22 +27,24 @@ from core.signals.ensemble import SignalKind
 from tests.conftest import ROOT
 from tests.live_home import DELAY, HOUR, continue_prices, prepare
 from tests.unit.test_journal import make_signal
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 
 class Receiver:
     """A webhook receiver on 127.0.0.1: records every POST body; answers ``fail_first`` of them
-    with 500 and each after ``delay`` seconds; with ``redirect`` (a status and a Location) it
-    answers every request with that redirect instead. ``requests`` lists every (method, path)."""
+    with 500, and none before ``gate`` is set (it is unless a test clears it); with ``redirect``
+    (a status and a Location) it answers every request with that redirect instead. ``requests``
+    lists every (method, path)."""
 
-    def __init__(
-        self, *, fail_first: int = 0, delay: float = 0.0, redirect: tuple[int, str] | None = None
-    ) -> None:
+    def __init__(self, *, fail_first: int = 0, redirect: tuple[int, str] | None = None) -> None:
         self.bodies: list[dict] = []
         self.statuses: list[int] = []
         self.requests: list[tuple[str, str]] = []
-        self.fail_first, self.delay, self.redirect = fail_first, delay, redirect
+        self.fail_first, self.redirect = fail_first, redirect
+        self.gate = threading.Event()
+        self.gate.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,7 +60,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 receiver.requests.append(("POST", self.path))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                time.sleep(receiver.delay)
+                receiver.gate.wait()
                 if receiver.redirect is not None:
                     status, location = receiver.redirect
                     receiver.statuses.append(status)
@@ -80,6 +82,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def close(self) -> None:
+        self.gate.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -170,10 +173,7 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     thread.start()
 
     def wait_cycles(n: int) -> dict:
-        deadline = time.monotonic() + 60
-        while watch.cycles < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert watch.cycles >= n, "the watch stopped cycling"
+        wait_until(lambda: watch.cycles >= n, 120, f"the watch's cycle {n}")
         return json.loads((home / "live" / "watch.json").read_text())["last_cycle"]
 
     try:
@@ -196,13 +196,17 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
 
 
 def test_a_failing_webhook_is_retried_with_backoff_without_blocking_the_sender():
-    slow = Receiver(fail_first=2, delay=0.3)
+    slow = Receiver(fail_first=2)
+    slow.gate.clear()  # the receiver answers nothing until the sender has returned
     try:
-        hook = Webhook(slow.url, tries=4, backoff=0.05)
+        hook = Webhook(slow.url, tries=4, backoff=0.05, timeout=5)
         started = time.monotonic()
         hook.send(Alert("2025-03-01T12:00:05+00:00", "degraded", "BTCUSDT", "planted"))
-        assert time.monotonic() - started < 0.1  # the loop never waits on the receiver
-        assert hook.flush(10)
+        # the loop never waits on the receiver: a send that did would take the 5 s timeout
+        assert time.monotonic() - started < 5
+        assert slow.statuses == []
+        slow.gate.set()
+        assert hook.flush(60)
         assert slow.statuses == [500, 500, 200]
         assert slow.bodies == [
             {

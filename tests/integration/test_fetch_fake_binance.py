@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from core.data.coins import MATICUSDT_NOTE
 from core.data.fetch import FetchStatus, fetch_coins
 from core.errors import BannedError, BinanceUnavailableError, LocationBlockedError
 from tests.fake_binance import FakeBinance, _kline
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3_600_000
@@ -267,39 +269,38 @@ def _run_fetch(url: str, home: Path, days: int, *extra: str) -> subprocess.Popen
     )
 
 
-def _kill_when_saved(proc: subprocess.Popen, path: Path, deadline: float = 60) -> None:
-    """kill -9 the fetch right after its first batch of pages reached the store."""
-    end = time.monotonic() + deadline
-    while not path.exists():
+def _kill_mid_fetch(proc: subprocess.Popen, fake: FakeBinance, saved: Callable[[], bool]) -> None:
+    """kill -9 the fetch once ``saved()`` (a batch of pages reached the store) and six more
+    requests were answered; every later request is held unanswered, so the kill lands mid-fetch
+    however fast or slow the machine is (the kill may land while a file is being written)."""
+
+    def ready() -> bool:
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < end, "the fetch never saved a batch"
-        time.sleep(0.01)
-    time.sleep(0.15)
+        return saved()
+
+    wait_until(ready, 120, "the fetch to save a batch of pages")
+    fake.hold(after=6)
+    answered = fake.arrived + 6
+    wait_until(lambda: len(fake.requests) >= answered, 60, "6 more answered requests")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    fake.release()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("first_days", [None, 30], ids=["full", "head-extension"])
 def test_kill_9_mid_fetch_then_rerun_stores_every_candle_exactly_once(home, first_days):
-    # 0.1 s a request: with every page of a coin in flight at once, a faster fake can finish all
-    # three coins within the 0.15 s between the first saved file and the kill
+    # 54 pages, 0.1 s each, 2 in flight: a coin's first batch is saved after 1 s, mid-fetch
     with FakeBinance(latency=0.1) as fake:
         if first_days:  # a short range first, so the killed run is extending the head
             assert _run_fetch(fake.url, home, first_days).wait() == 0
         proc = _run_fetch(fake.url, home, 730)
-        path = store.candle_path("ETHUSDT") if not first_days else None
-        if path is None:  # all files exist: wait until one of them grew past its first size
+        if first_days:  # all files exist: wait until one of them grew past its first size
             path = store.candle_path("SOLUSDT")
             size = path.stat().st_size
-            end = time.monotonic() + 60
-            while path.stat().st_size == size and time.monotonic() < end:
-                time.sleep(0.01)
-            time.sleep(0.1)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill_mid_fetch(proc, fake, lambda: path.stat().st_size != size)
         else:
-            _kill_when_saved(proc, path)
+            _kill_mid_fetch(proc, fake, store.candle_path("ETHUSDT").exists)
         assert proc.returncode == -signal.SIGKILL
         rows_after_kill = {c: len(store.load_candles(c)) for c, _ in store.list_stored()}
         assert min(rows_after_kill.values(), default=0) < 17_520 or len(rows_after_kill) < 3

@@ -10,33 +10,40 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core import jobs
+from core.data import store
 from core.data.store import load_candles
 from core.errors import ConfigError, JobError, StablecoinError
 from core.registry.model_registry import ModelRegistry
 from tests.fake_binance import FakeBinance
+from tests.waiting import took_sigterm, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"trees": 5, "depth": 2, "window": 8, "units": 4, "epochs": 1, "batch_size": 256}
 
 
 def _wait(job_id: str, states: set[str], timeout: float = 120.0) -> jobs.JobStatus:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = jobs.status(job_id)
-        if found.state in states:
-            return found
-        if time.monotonic() > deadline:
-            log = jobs.tail_log(job_id, 40)
-            output = (jobs.job_dir(job_id) / "output.log").read_text()[-3000:]
-            pytest.fail(f"job stayed {found.state}: {found}\n{log}\n{output}")
-        time.sleep(0.1)
+    def details() -> str:
+        output = jobs.job_dir(job_id) / "output.log"
+        tail = output.read_text()[-3000:] if output.exists() else ""
+        return f"{jobs.status(job_id)}\n{jobs.tail_log(job_id, 40)}\n{tail}"
+
+    return wait_until(
+        lambda: (found := jobs.status(job_id)).state in states and found,
+        timeout,
+        f"job {job_id} to be {' or '.join(sorted(states))}",
+        details=details,
+    )
+
+
+def _pid(job_id: str, timeout: float = 60.0) -> int:
+    """The job's pid, once its process has written its own status."""
+    return wait_until(lambda: jobs.status(job_id).pid, timeout, f"job {job_id}'s process")
 
 
 @contextlib.contextmanager
@@ -86,14 +93,16 @@ def test_job_for_a_coin_without_data_fails_and_says_to_fetch(home: Path):
 def test_killed_job_shows_as_failed_with_the_reason(home: Path, monkeypatch):
     with _all_slots_taken(home, monkeypatch):
         job_id = jobs.launch(jobs.JobSpec("BTC"))
-        queued = _wait(job_id, {"queued"})
-        deadline = time.monotonic() + 30
-        while not jobs.status(job_id).pid:  # the process itself has written its status
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert "waiting for a free slot" in jobs.status(job_id).message
-        os.kill(queued.pid or jobs.status(job_id).pid, signal.SIGKILL)
-        final = _wait(job_id, {"failed"}, timeout=10)
+        _wait(job_id, {"queued"})
+        pid = _pid(job_id)
+        wait_until(
+            lambda: "waiting for a free slot" in jobs.status(job_id).message,
+            60,
+            "the job to say it waits for a slot",
+            details=lambda: jobs.status(job_id),
+        )
+        os.kill(pid, signal.SIGKILL)
+        final = _wait(job_id, {"failed"}, timeout=60)
     assert final.error == jobs.DIED_MESSAGE
     on_disk = json.loads((home / "runs" / job_id / "status.json").read_text())
     assert on_disk["state"] == "failed", "the verdict is written back to disk"
@@ -103,9 +112,7 @@ def test_queued_job_can_be_cancelled(home: Path, monkeypatch):
     with _all_slots_taken(home, monkeypatch):
         job_id = jobs.launch(jobs.JobSpec("BTC"))
         _wait(job_id, {"queued"})
-        while not jobs.status(job_id).pid:
-            time.sleep(0.05)
-        pid = jobs.status(job_id).pid
+        pid = _pid(job_id)
         final = jobs.cancel(job_id)
     assert final.state == "cancelled"
     assert _group_gone(pid)
@@ -168,14 +175,16 @@ def test_cancel_mid_run_ends_the_whole_process_group(home_with_sample: Path):
     slow = {**TINY, "epochs": 500, "patience": 0, "batch_size": 16}
     [spec] = jobs.make_specs(["ETH"], models="lstm", **slow)
     job_id = jobs.launch(spec)
-    deadline = time.monotonic() + 120
-    while True:
+
+    def fitting() -> jobs.JobStatus | None:
         found = jobs.status(job_id)
-        if found.state == "running" and found.stage == "fitting" and found.step >= 1:
-            break
         assert found.active, found
-        assert time.monotonic() < deadline, found
-        time.sleep(0.1)
+        return found if found.stage == "fitting" and found.step >= 1 else None
+
+    found = wait_until(
+        fitting, 240, "the job to fit its first epoch", details=lambda: jobs.status(job_id)
+    )
+    assert found.state == "running"
     pid = found.pid
     final = jobs.cancel(job_id)
     assert final.state == "cancelled"
@@ -245,16 +254,32 @@ def test_fetch_job_runs_in_its_own_process_and_job_list_shows_both_kinds(home: P
 
 
 def test_fetch_job_cancel_from_the_cli_keeps_what_was_fetched(home: Path):
-    # One request at a time (the fetch otherwise sends all 18 pages at once): 18 x 0.2 s.
+    # One request at a time (the fetch otherwise sends all 18 pages at once): 18 x 0.2 s. Once
+    # the first pages are on disk the fake holds later requests, so the cancel lands mid-fetch.
     with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
         job_id = jobs.launch(jobs.FetchSpec(("ETH",), base_url=fake.url, max_workers=1))
-        deadline = time.monotonic() + 30
-        while (found := jobs.status(job_id)).step == 0:
-            assert found.active and time.monotonic() < deadline, found
-            time.sleep(0.05)
-        pid = found.pid
-        cancelled = _cli("cancel", job_id)
-    assert cancelled.returncode == 0 and f"{job_id}: cancelled" in cancelled.stdout
+
+        def saved() -> bool:
+            assert jobs.status(job_id).active, jobs.status(job_id)
+            return store.candle_path("ETHUSDT").exists()
+
+        wait_until(
+            saved, 120, "the fetch's first pages on disk", details=lambda: jobs.tail_log(job_id)
+        )
+        fake.hold()
+        pid = _pid(job_id)
+        cancel = subprocess.Popen(
+            [sys.executable, "-m", "core", "job", "cancel", job_id],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # the held answer is given once the job is stopping: it saves what it has and ends
+        wait_until(lambda: took_sigterm(pid), 60, "the job to take the cancel's SIGTERM")
+        fake.release()
+        out, err = cancel.communicate(timeout=120)
+    assert cancel.returncode == 0 and f"{job_id}: cancelled" in out, err
     final = jobs.status(job_id)
     assert final.state == "cancelled" and _group_gone(pid)
     stored = len(load_candles("ETHUSDT"))
@@ -263,14 +288,12 @@ def test_fetch_job_cancel_from_the_cli_keeps_what_was_fetched(home: Path):
 
 
 def test_killed_fetch_job_shows_as_failed(home: Path):
-    with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
+    with FakeBinance(listed_hours=20_000) as fake:
+        fake.hold()  # the fetch is surely running when it is killed: its requests hang
         job_id = jobs.launch(jobs.FetchSpec(("SOL",), base_url=fake.url))
-        deadline = time.monotonic() + 30
-        while not (found := jobs.status(job_id)).pid:
-            assert time.monotonic() < deadline, found
-            time.sleep(0.05)
-        os.killpg(found.pid, signal.SIGKILL)
-        final = _wait(job_id, {"failed"}, timeout=10)
+        wait_until(lambda: fake.arrived, 120, "the fetch's first request")
+        os.killpg(_pid(job_id), signal.SIGKILL)
+        final = _wait(job_id, {"failed"}, timeout=60)
     assert final.error == jobs.DIED_MESSAGE and final.kind is jobs.JobKind.FETCH
 
 

@@ -4,12 +4,14 @@ a Ray task; an unreachable address and a missing Ray fail in one line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from core import jobs
 from core.data.store import save_candles
 from core.registry.model_registry import ModelRegistry
 from tests.random_walk import random_walk_candles
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_XGB = ["--models", "xgb", "--trees", "5", "--depth", "2"]
@@ -61,20 +64,23 @@ def _coins(*symbols: str, rows: int = 3000) -> None:
         save_candles(random_walk_candles(rows, seed=seed), symbol, "1h")
 
 
-def _free_port() -> int:
+@contextlib.contextmanager
+def _refusing_port() -> Iterator[int]:
+    """A loopback port bound by this test and never listened on: connections to it are refused
+    for as long as the block runs (a port found free and let go could be taken meanwhile)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
 def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}: {[j.to_dict() for j in jobs.list_jobs()]}")
+    return wait_until(
+        predicate,
+        timeout,
+        what,
+        interval=0.2,
+        details=lambda: [j.to_dict() for j in jobs.list_jobs()],
+    )
 
 
 @pytest.mark.ray
@@ -143,12 +149,13 @@ def _zombie(pid: int) -> bool:
 
 def test_unreachable_address_fails_fast_in_one_line_naming_it(home: Path):
     _coins("BTCUSDT", rows=3000)
-    address = f"ray://127.0.0.1:{_free_port()}"
-    started = time.monotonic()
-    run = _core(
-        home, "train", "--coins", "BTC", *TINY_XGB, "--executor", "ray", "--address", address
-    )
-    assert time.monotonic() - started < 30
+    with _refusing_port() as port:
+        address = f"ray://127.0.0.1:{port}"
+        started = time.monotonic()
+        run = _core(
+            home, "train", "--coins", "BTC", *TINY_XGB, "--executor", "ray", "--address", address
+        )
+        assert time.monotonic() - started < 30
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and address in lines[0], run.stderr

@@ -16,6 +16,7 @@ from core.live.retrain import parse_age, plan
 from core.registry.model_registry import ModelRegistry
 from tests.card_home import copy_carded_into
 from tests.conftest import ROOT
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +83,6 @@ def test_watch_retrain_switch_runs_a_background_job_and_logs_its_outcome_once(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ):
     import json
-    import time
     from datetime import timedelta
 
     from core import jobs
@@ -93,9 +93,13 @@ def test_watch_retrain_switch_runs_a_background_job_and_logs_its_outcome_once(
     watch = Watch(WatchConfig(coins=("ETHUSDT",), patient=False, retrain_stale=timedelta(0)))
     watch.cycle()
     job = json.loads((home / "live" / "retrain.json").read_text())["ETHUSDT"]["job"]
-    deadline = time.monotonic() + 240
-    while not jobs.status(job).state.finished and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(
+        lambda: jobs.status(job).state.finished,
+        300,
+        f"retrain job {job} to end",
+        interval=0.5,
+        details=lambda: jobs.tail_log(job),
+    )
     assert jobs.status(job).state == jobs.JobState.SUCCEEDED
     watch.cycle()  # reports the finished job; the coin is not retried within the hour
     watch.cycle()

@@ -3,8 +3,6 @@ reported by the fetch result, the fetch job's status, the log and ``python -m co
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 
 from core import jobs
@@ -13,6 +11,7 @@ from core.data import store
 from core.data.fetch import fetch_coins
 from core.data.fetch_log import log_path
 from tests.fake_binance import FakeBinance
+from tests.waiting import wait_until
 
 
 def _store_all_but_the_last(symbol: str, hours: int) -> None:
@@ -58,10 +57,12 @@ def test_fetch_job_records_the_seam_in_its_status():
         _store_all_but_the_last("BTCUSDT", 2)
         fake.set_scale("BTCUSDT", 10.0)
         job_id = jobs.launch(jobs.FetchSpec(("BTC",), "1h", 3, base_url=fake.url))
-        deadline = time.monotonic() + 60
-        while (status := jobs.status(job_id)).active:
-            assert time.monotonic() < deadline, jobs.tail_log(job_id)
-            time.sleep(0.05)
+        status = wait_until(
+            lambda: (found := jobs.status(job_id)).finished and found,
+            120,
+            f"fetch job {job_id} to end",
+            details=lambda: jobs.tail_log(job_id),
+        )
     (coin,) = status.coins
     assert coin.seam.startswith("Price jump at the seam of BTCUSDT 1h")
     assert "price jump at the seam of BTCUSDT" in status.message

@@ -6,10 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from core.models import DEFAULT_KINDS
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--trees", "5", "--depth", "2", "--window", "8", "--units", "4", "--epochs", "1"]
@@ -102,13 +102,12 @@ def test_background_training_through_the_job_commands(home_with_sample: Path):
     )
     assert run.returncode == 0, run.stderr
     job_id = run.stdout.split("job ", 1)[1].split()[0]
-    deadline = time.monotonic() + 120
-    while True:
+
+    def ended() -> dict | None:
         status = json.loads(_core(home_with_sample, "job", "status", job_id, "--json").stdout)
-        if status["state"] not in {"queued", "running"}:
-            break
-        assert time.monotonic() < deadline, status
-        time.sleep(0.5)
+        return status if status["state"] not in {"queued", "running"} else None
+
+    status = wait_until(ended, 240, f"job {job_id} to end (`job status`)", interval=0.5)
     assert status["state"] == "succeeded", status
     listed = _core(home_with_sample, "job", "list")
     assert job_id in listed.stdout and "xgboost_ethusdt v1" in listed.stdout

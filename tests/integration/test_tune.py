@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from core.tuning import (
     trials_frame,
 )
 from tests.random_walk import random_walk_candles
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = "xgboost_btcusdt_1h"
@@ -56,14 +56,15 @@ def _finished() -> int:
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
+    def holds() -> bool:
+        if predicate():
+            return True
         found = read_state(STUDY) or {}
         if found.get("state") == "failed" and "exited" not in str(found.get("error")):
             pytest.fail(f"the sweep failed while waiting for {what}: {found}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; state {read_state(STUDY)}")
-        time.sleep(0.05)
+        return False
+
+    wait_until(holds, timeout, what, details=lambda: f"state {read_state(STUDY)}")
 
 
 @pytest.fixture

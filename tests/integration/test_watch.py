@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ from core.live.clock import FileClock, set_file_clock
 from core.signals import journal
 from tests.conftest import ROOT
 from tests.live_home import DELAY, HOUR, continue_prices, prepare
+from tests.waiting import WaitTimeout, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -47,20 +47,21 @@ def _start_watch(home: Path, clock: Path, url: str) -> subprocess.Popen[str]:
 def _wait_for_cycle(home: Path, proc: subprocess.Popen[str], at: pd.Timestamp) -> dict:
     """Wait until ``proc`` wrote the state of its cycle at ``at``; returns that cycle."""
     path = home / "live" / "watch.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def cycle() -> dict | None:
         if proc.poll() is not None:
             raise AssertionError(f"watch exited {proc.returncode}:\n{proc.stdout.read()}")
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, ValueError):
-            state = {}
+        state = json.loads(path.read_text())
         last = state.get("last_cycle") or {}
         if state.get("pid") == proc.pid and last.get("at") and pd.Timestamp(last["at"]) == at:
             return last
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"no cycle at {at}:\n{proc.stdout.read()}")
+        return None
+
+    try:
+        return wait_until(cycle, 180, f"the watch's cycle at {at}", ignore=(OSError, ValueError))
+    except WaitTimeout:
+        proc.kill()
+        raise AssertionError(f"no cycle at {at}:\n{proc.stdout.read()}") from None
 
 
 def _per_coin(frame: pd.DataFrame) -> dict[str, list[pd.Timestamp]]:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
 from core.registry.model_registry import ModelRegistry, model_name, parse_version
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,7 +177,6 @@ def test_cache_key_changes_on_save_promote_and_delete():
     registry.save(JsonModel(), _meta())
     saved = registry.cache_key()
     assert saved != empty and saved == registry.cache_key()
-    time.sleep(0.01)
     registry.promote("xgboost_btcusdt", "v1")
     promoted = registry.cache_key()
     assert promoted != saved
@@ -226,10 +225,12 @@ def test_process_killed_while_saving_leaves_no_visible_version(home: Path, tmp_p
         env={**os.environ, "CRYPTOVOLT_HOME": str(home)},
     )
     try:
-        deadline = time.monotonic() + 30
-        while not marker.exists():
-            assert time.monotonic() < deadline and proc.poll() is None, "saver never started"
-            time.sleep(0.05)
+
+        def started() -> bool:
+            assert proc.poll() is None, "the saver exited before it began saving"
+            return marker.exists()
+
+        wait_until(started, 60, "the saver to begin saving")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
