@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.errors import ConfigError
 
@@ -47,9 +48,21 @@ BINANCE_VISION_URL = "https://data-api.binance.vision"
 
 
 def home() -> Path:
-    """The home folder: ``$CRYPTOVOLT_HOME`` if set, else the project folder."""
+    """The home folder: ``$CRYPTOVOLT_HOME`` if set, else the project folder.
+
+    Raises:
+        ConfigError: ``$CRYPTOVOLT_HOME`` names a file (a missing folder is created on write).
+    """
     value = os.environ.get("CRYPTOVOLT_HOME", "").strip()
-    return Path(value).expanduser().resolve() if value else PROJECT_DIR
+    if not value:
+        return PROJECT_DIR
+    path = Path(value).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"CRYPTOVOLT_HOME={value} is a file, not a folder: set CRYPTOVOLT_HOME to a folder "
+            "(a missing one is created)."
+        )
+    return path
 
 
 def data_dir() -> Path:
@@ -88,6 +101,15 @@ def binance_base_url(override: str | None = None) -> str:
             f"Binance base URL {url!r} must start with http:// or https:// "
             f"(for example {BINANCE_VISION_URL})."
         )
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        raise ConfigError(
+            f"Binance base URL {url!r} is not a valid URL ({exc}): use e.g. {BINANCE_VISION_URL} "
+            "or http://[::1]:8080."
+        ) from exc
+    if not host:
+        raise ConfigError(f"Binance base URL {url!r} names no host: use e.g. {BINANCE_VISION_URL}.")
     return url.rstrip("/")
 
 

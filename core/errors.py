@@ -13,6 +13,7 @@ Callers catch the base class at the edge (page, CLI command, job process).
     │   ├── NoDataError             nothing stored yet for this coin: fetch it first
     │   ├── CorruptDataError        a file that cannot be read; it was moved aside
     │   └── InsufficientDataError   too few candles for the chosen window and split
+    ├── StorageError                a file cannot be written: disk full, read-only, not a folder
     ├── BinanceError                talking to Binance
     │   ├── UnknownSymbolError      400 / -1121: the exchange does not list the pair
     │   ├── LocationBlockedError    451: api.binance.com refuses the user's location
@@ -23,9 +24,16 @@ Callers catch the base class at the edge (page, CLI command, job process).
     │   ├── ModelNotFoundError      no such model or version
     │   └── IntegrityError          an artifact whose checksum does not match
     └── JobError                    background training jobs
+
+:class:`StorageError` is an :class:`OSError` too; :func:`storage_error` turns an ``OSError`` the
+machine raised (ENOSPC, EROFS, EACCES, ...) into one with words, and returns ``None`` for any other
+``OSError``, which is a bug to show in full.
 """
 
 from __future__ import annotations
+
+import errno
+from pathlib import Path
 
 __all__ = [
     "BannedError",
@@ -44,9 +52,11 @@ __all__ = [
     "ModelNotFoundError",
     "NoDataError",
     "StablecoinError",
+    "StorageError",
     "SymbolError",
     "UnknownSymbolError",
     "UnreachableError",
+    "storage_error",
 ]
 
 
@@ -84,6 +94,55 @@ class CorruptDataError(DataError):
 
 class InsufficientDataError(DataError):
     """Too few candles for the chosen window and split."""
+
+
+class StorageError(CryptoVoltError, OSError):
+    """A file cannot be written: the disk is full, the folder is read-only or not a folder."""
+
+    def __str__(self) -> str:  # the words alone, without OSError's "[Errno 28] ...: path"
+        return str(self.strerror or (self.args[0] if self.args else ""))
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_DENIED = {errno.EACCES, errno.EPERM}
+
+
+def storage_error(exc: OSError, path: Path | str | None = None) -> StorageError | None:
+    """``exc`` in words with what to do, for the errors of the disk a user can fix; ``None`` for
+    any other ``OSError`` (a bug, shown in full). ``path`` is the file meant (default: the
+    error's own ``filename``)."""
+    if isinstance(exc, StorageError):
+        return exc
+    where = str(path if path is not None else exc.filename or "a file")
+    code = exc.errno
+    if code in _FULL:
+        words = (
+            f"the disk is full: {where} could not be written. Free some space (or set "
+            "CRYPTOVOLT_HOME to a folder on a disk with room) and run the command again; files "
+            "written before are unchanged."
+        )
+    elif code == errno.EROFS:
+        words = (
+            f"{where} is on a read-only file system: set CRYPTOVOLT_HOME to a folder you can "
+            "write, or make this one writable."
+        )
+    elif code in _DENIED:
+        words = (
+            f"no permission to write {where}: set CRYPTOVOLT_HOME to a folder you can write, or "
+            "fix its permissions."
+        )
+    elif code == errno.ENOTDIR:
+        words = (
+            f"{where}: part of this path is a file, not a folder. Move that file away or choose "
+            "another folder (CRYPTOVOLT_HOME, --out)."
+        )
+    elif code == errno.EISDIR:
+        words = f"{where} is a folder: name a file to write instead."
+    else:
+        return None
+    error = StorageError(code, words)
+    error.filename = exc.filename
+    return error
 
 
 class BinanceError(CryptoVoltError):

@@ -176,12 +176,17 @@ def _show(record: ModelMetadata) -> None:
 def _verify(registry: ModelRegistry, name: str | None, version: str | None) -> int:
     from core.errors import ModelError
 
-    targets = (
-        [(name, version)]
-        if name
-        else [(m["name"], m["version"]) for m in registry.list_models() if "error" not in m]
-    )
     bad = 0
+    if name:
+        targets = [(name, version)]
+    else:
+        targets = []
+        for meta in registry.list_models():
+            if "error" in meta:  # its metadata.json cannot be read: damage, not a skip
+                bad += 1
+                print(f"FAILED  {meta['error']}")
+            else:
+                targets.append((meta["name"], meta["version"]))
     for model, label in targets:
         try:
             registry.verify(model, label)

@@ -198,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
             verdicts.append(
                 f"{record.name} {record.version}: {record.verdict()}. {result.promotion}."
             )
+            for sentence in record.data.get("context_left_out", {}).values():
+                verdicts.append(f"note: {record.name} {record.version}: {sentence}")
     if rows:
         headers = ["model", "version", "time", "gates", "role", "test metrics (baseline)"]
         print(format_table(headers, rows))

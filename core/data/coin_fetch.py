@@ -42,7 +42,7 @@ from core.data.fetch_status import (
     to_ms,
 )
 from core.data.seam import seam_report
-from core.errors import CorruptDataError, CryptoVoltError, NoDataError
+from core.errors import CorruptDataError, CryptoVoltError, NoDataError, StorageError
 
 __all__ = ["CoinFetch", "FileLock"]
 
@@ -294,12 +294,11 @@ class CoinFetch:
                         self._fetch_head(first)
                 self._flush()
             except CryptoVoltError as exc:
-                self._flush()
-                return self._result(FetchStatus.FAILED, str(exc))
+                return self._result(FetchStatus.FAILED, self._save_after(str(exc)))
             except Exception as exc:  # an unexpected bug must not take the other coins down
-                self._flush()
                 fetch_log().exception("%s: unexpected failure", self.coin.symbol)
-                return self._result(FetchStatus.FAILED, f"unexpected {type(exc).__name__}: {exc}")
+                reason = f"unexpected {type(exc).__name__}: {exc}"
+                return self._result(FetchStatus.FAILED, self._save_after(reason))
         cov = store.coverage(  # self.stored is what the last save wrote: no second read
             self.coin.symbol, self.interval, exchange=self.exchange, frame=self.stored
         )
@@ -321,6 +320,15 @@ class CoinFetch:
                 f"{cov.first:%Y-%m-%d %H:%M} UTC."
             )
         return self._result(status, reason, cov)
+
+    def _save_after(self, reason: str) -> str:
+        """Save what was fetched before the coin failed for ``reason``; the reason to report (the
+        disk's, when the save fails too: a full disk is what the user must fix first)."""
+        try:
+            self._flush()
+        except StorageError as exc:
+            return str(exc)
+        return reason
 
     def _result(
         self, status: FetchStatus, reason: str, cov: store.Coverage | None = None

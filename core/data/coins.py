@@ -156,6 +156,9 @@ def parse_coins(text: str | list[str] | tuple[str, ...] | None) -> list[Coin]:
     """Parse a comma-separated list (or a sequence); ``None``, ``""`` or ``"all"`` → defaults.
 
     Duplicates (``BTC,btcusdt``) are kept once, in first-seen order.
+
+    Raises:
+        InvalidSymbolError: a symbol that cannot be used, or a text of commas alone (``","``).
     """
     if text is None or (isinstance(text, str) and text.strip().lower() in {"", "all"}):
         items: list[str] = list(DEFAULT_COINS)
@@ -163,6 +166,11 @@ def parse_coins(text: str | list[str] | tuple[str, ...] | None) -> list[Coin]:
         items = [t for t in (p.strip() for p in text.split(",")) if t]
     else:
         items = list(text)
+    if not items and isinstance(text, str):  # only commas: "," names nothing
+        raise InvalidSymbolError(
+            f"no coin named in {text!r}: name at least one, e.g. BTC,ETH (or leave it empty "
+            "for the default coins)."
+        )
     seen: dict[str, Coin] = {}
     for item in items:
         coin = parse_coin(item)

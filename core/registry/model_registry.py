@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from core import config
-from core.errors import IntegrityError, ModelError, ModelNotFoundError
+from core.errors import IntegrityError, ModelError, ModelNotFoundError, storage_error
 from core.registry.artifacts import (
     METADATA_FILE,
     STATE_FILE,
@@ -137,8 +137,11 @@ class ModelRegistry:
                 state = read_state(folder)
                 promoted = f"v{number}" if promote or not state["promoted"] else state["promoted"]
                 write_state(folder, promoted=promoted, last_version=number)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            full = storage_error(exc, folder) if isinstance(exc, OSError) else None
+            if full is not None:  # a full or read-only disk: no new version, the words say why
+                raise full from exc
             raise
         return {**meta, "promoted": promoted == f"v{number}"}
 

@@ -18,7 +18,9 @@ numbers come back as the ``output`` of an ``xgboost`` / ``lstm`` vote.
 
 Lines are only ever appended, under an exclusive ``flock`` so two processes (the app and a cron
 CLI run) cannot interleave or duplicate; a reader skips a half-written last line, so a process
-killed mid-write loses at most that one line and never corrupts the rest. Each line is written
+killed mid-write loses at most that one line and never corrupts the rest. A damaged line (not
+JSON, not an object, bad UTF-8, an object missing a field or with one of the wrong type) is
+skipped by every reader with one logged warning naming the file and the line; the rest reads. Each line is written
 once and sealed on a sha256 chain (``seq``, ``prev``, ``hash``; :mod:`core.signals.journal_chain`),
 so :func:`verify` (``python -m core journal verify``) finds an edited or a deleted line.
 """
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ import pandas as pd
 from core import config
 from core.config import Interval
 from core.signals import journal_chain
+from core.signals.journal_lines import outcome_problem, read_lines, signal_problem
 
 __all__ = [
     "COLUMNS",
@@ -115,19 +117,12 @@ def _locked() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _read_lines(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                break  # a writer died mid-line; everything before it is whole
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
+def _signal_rows() -> list[dict[str, Any]]:
+    return read_lines(_signals_path(), signal_problem)
+
+
+def _outcome_rows() -> list[dict[str, Any]]:
+    return read_lines(_outcomes_path(), outcome_problem)
 
 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -138,7 +133,10 @@ def verify() -> list[journal_chain.ChainReport]:
     """Check both journal files against their hash chains (:mod:`core.signals.journal_chain`):
     one report per file, whose ``problems`` name every edited, deleted or inserted line."""
     with _locked():
-        return [journal_chain.verify_file(p) for p in (_signals_path(), _outcomes_path())]
+        return [
+            journal_chain.verify_file(_signals_path(), signal_problem),
+            journal_chain.verify_file(_outcomes_path(), outcome_problem),
+        ]
 
 
 def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None = None) -> int:
@@ -146,7 +144,7 @@ def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None 
     many were new."""
     recorded_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
     with _locked():
-        known = {row.get("id") for row in _read_lines(_signals_path())}
+        known = {row.get("id") for row in _signal_rows()}
         rows = []
         for sig in signals:
             key = entry_id(sig.symbol, sig.timeframe, sig.candle_time, sig.models)
@@ -212,11 +210,11 @@ def _old_votes(row: Mapping[str, Any]) -> list[dict[str, Any]]:
 def entries(*, symbol: str | None = None) -> pd.DataFrame:
     """Every recorded signal with its outcome: ``status`` is "pending", "hit" or "miss"."""
     outcomes: dict[str, dict[str, Any]] = {}
-    for row in _read_lines(_outcomes_path()):
+    for row in _outcome_rows():
         outcomes.setdefault(row["id"], row)
     seen: set[str] = set()
     rows = []
-    for row in _read_lines(_signals_path()):
+    for row in _signal_rows():
         if row.get("id") in seen or (symbol and row.get("symbol") != symbol):
             continue
         seen.add(row["id"])
@@ -283,10 +281,10 @@ def resolve_stored(
 def _resolve(lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime | None) -> int:
     resolved_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
     with _locked():
-        done = {row["id"] for row in _read_lines(_outcomes_path())}
+        done = {row["id"] for row in _outcome_rows()}
         new = []
         seen: set[str] = set()
-        for row in _read_lines(_signals_path()):
+        for row in _signal_rows():
             if row["id"] in done or row["id"] in seen or row.get("signal") == _NO_CALL:
                 continue
             seen.add(row["id"])

@@ -11,9 +11,14 @@ Journals written before the chain existed are not rewritten: the first sealed li
 the sha256 of every byte before it, so the older lines are sealed from then on (a change made to
 them before that moment cannot be detected, and :func:`verify` says so).
 
-A writer killed mid-line leaves a torn line that the next writer ends with a newline; readers skip
-it and the chain runs past it (the next entry follows the last whole one), so :func:`verify`
-reports it as a note, not as tampering. Callers hold the journal's lock around :func:`append`.
+A writer killed mid-line leaves a torn line (:func:`torn`: the start of a JSON object, cut short)
+that the next writer ends with a newline; readers skip it and the chain runs past it (the next
+entry follows the last whole one), so :func:`verify` reports it as a note, not as tampering. Any
+other line that is not an entry (not JSON, not an object, bad UTF-8, or an object the caller's
+``check`` refuses, such as one missing a field) is damage: readers skip it with a warning and
+:func:`verify` reports it as a problem. So is a missing head file beside sealed entries (the
+last lines may have been deleted together with it). Callers hold the journal's lock around
+:func:`append`.
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_json
+from core.errors import storage_error
 
-__all__ = ["ChainReport", "append", "entry_hash", "head_path", "verify_file"]
+__all__ = ["ChainReport", "append", "damage", "entry_hash", "head_path", "torn", "verify_file"]
 
 
 def _canonical(row: Mapping[str, Any]) -> bytes:
@@ -59,6 +66,52 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return row if isinstance(row, dict) else None
+
+
+_LITERALS = ("null", "true", "false", "NaN", "Infinity", "-Infinity")
+_NUMBER_END = re.compile(r"-|[.eE][+-]?")
+
+
+def torn(line: bytes) -> bool:
+    """True when ``line`` is the start of a JSON object cut short: what a writer killed mid-line
+    leaves (harmless: readers skip it). A line that is whole JSON, or that could never become a
+    JSON object however it went on (a list, bad UTF-8, stray text), is not torn but damaged."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":  # a cut inside the last character is torn
+            return False
+        text = line[: exc.start].decode("utf-8", errors="strict")
+    if not text.startswith("{"):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        rest = text[exc.pos :]
+        return (
+            not rest
+            or exc.msg.startswith("Unterminated string")
+            or (exc.msg.startswith("Invalid \\uXXXX") and len(rest) < 6)  # cut in "\u00e9"
+            or any(word.startswith(rest) for word in _LITERALS)
+            or _NUMBER_END.fullmatch(rest) is not None
+        )
+    return False
+
+
+def damage(line: bytes) -> str:
+    """Why ``line`` (neither an object nor :func:`torn`) is not a journal entry, in words."""
+    if not line.strip():
+        return "it is empty"
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"it is not valid UTF-8 (byte {exc.start + 1})"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return "it is not JSON"
+    kind = {list: "a list", str: "a string", bool: "true/false", type(None): "null"}
+    return f"it is JSON {kind.get(type(value), 'a number')}, not an object"
 
 
 def _tail(data: bytes) -> tuple[int, str]:
@@ -105,12 +158,18 @@ def append(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
         body = json.loads(json.dumps({**row, "seq": seq, "prev": prev}, default=str))
         prev = entry_hash(body)
         lines.append(json.dumps({**body, "hash": prev}, ensure_ascii=False) + "\n")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, prefix + "".join(lines).encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, prefix + "".join(lines).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:  # a full disk may leave a torn line: readers skip it, the next ends it
+        error = storage_error(exc, path)
+        if error is None:
+            raise
+        raise error from exc
     atomic_write_json(head_path(path), {"file": path.name, "seq": seq, "hash": prev})
     return len(lines)
 
@@ -132,8 +191,13 @@ class ChainReport:
         return not self.problems
 
 
-def verify_file(path: Path) -> ChainReport:
-    """Check every line of one journal file against the chain and its head file."""
+def verify_file(
+    path: Path, check: Callable[[Mapping[str, Any]], str | None] | None = None
+) -> ChainReport:
+    """Check every line of one journal file against the chain and its head file.
+
+    ``check(row)`` says why a parsed object is not a usable entry (a missing field), or ``None``.
+    """
     report = ChainReport(path.name)
     if not path.exists():
         if _read_head(path):
@@ -151,11 +215,20 @@ def verify_file(path: Path) -> ChainReport:
             break
         row = _parse(line)
         if row is None:
-            report.notes.append(
-                f"line {number} is unreadable (a torn write, ended by the next writer); "
-                "readers skip it."
-            )
+            if torn(line):
+                report.notes.append(
+                    f"line {number} is unreadable (a torn write, ended by the next writer); "
+                    "readers skip it."
+                )
+            else:
+                report.problems.append(
+                    f"line {number} is not a journal entry: {damage(line)}; readers skip it."
+                )
             continue
+        why = check(row) if check is not None else None
+        if why:
+            report.problems.append(f"line {number} is not a journal entry: {why}; readers skip it.")
+            continue  # readers skip it, so the chain does too: its damage is the one problem
         if "hash" not in row:
             if last_line:
                 report.problems.append(
@@ -197,6 +270,13 @@ def verify_file(path: Path) -> ChainReport:
             f"{first} (changes made to them before that cannot be detected)."
         )
     head = _read_head(path)
+    if head is None and report.entries:
+        state = "unreadable" if head_path(path).exists() else "missing"
+        report.problems.append(
+            f"the head file {head_path(path).name} is {state} beside {report.entries} sealed "
+            f"entries: entries at the end of {path.name} may have been deleted with it. If "
+            "nothing was deleted, the next signal recorded writes a new head."
+        )
     if head is not None:
         if head["seq"] > last_seq:
             missing = (

@@ -82,6 +82,37 @@ def _context(
     return load_references(interval)
 
 
+#: How many candles a reference coin may end before the coin's last candle and still be an input:
+#: the rows after its end lack that input and are left out of the samples, so a longer shortfall
+#: would shrink (or empty) the test window, which is the most recent stretch.
+REFERENCE_SLACK = 24
+
+
+def _usable_context(
+    symbol: str, candles: pd.DataFrame, refs: dict[str, pd.DataFrame] | None, interval: Interval
+) -> tuple[dict[str, pd.DataFrame] | None, dict[str, str]]:
+    """``refs`` without the reference coins that end more than :data:`REFERENCE_SLACK` candles
+    before ``candles`` do, and for each one left out a sentence saying so and what to fetch."""
+    if not refs or candles.empty:
+        return refs, {}
+    last = pd.Timestamp(candles["open_time"].iloc[-1])
+    reach = last - REFERENCE_SLACK * pd.Timedelta(milliseconds=interval.milliseconds)
+    kept: dict[str, pd.DataFrame] = {}
+    left_out: dict[str, str] = {}
+    for ref, frame in refs.items():
+        ends = pd.Timestamp(frame["open_time"].iloc[-1]) if len(frame) else None
+        if ref == symbol or (ends is not None and ends >= reach):
+            kept[ref] = frame
+            continue
+        seen = "has no candles" if ends is None else f"ends {ends:%Y-%m-%d %H:%M} UTC"
+        left_out[ref] = (
+            f"{ref} {seen}, before {symbol}'s last candle ({last:%Y-%m-%d %H:%M} UTC): trained "
+            f"without the {ref} inputs. Fetch {ref} (`python -m core fetch --coins "
+            f"{parse_coin(ref).base}`) and train again to use them."
+        )
+    return kept, left_out
+
+
 def _extras(candles: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
     """Per-candle columns every prediction row carries: the move over the signal horizon (what a
     call is judged on) and ATR/close (the volatility baseline's score)."""
@@ -139,13 +170,17 @@ def train_coin(
             candles = drop_open_candles(normalize_candles(candles))
         needs = {k: required_candles(k, target=target, split=split, config=cfgs[k]) for k in kinds}
         check_size(coin.symbol, interval.value, len(candles), needs)
-        refs = _context(coin.symbol, interval.value, cfgs, context)
+        refs, left_out = _usable_context(
+            coin.symbol, candles, _context(coin.symbol, interval.value, cfgs, context), interval
+        )
+        for sentence in left_out.values():
+            log.warning("%s: %s", coin.symbol, sentence)
         data = {
             **_times(candles, np.array([0, len(candles) - 1])),
             "rows": len(candles),
             "sha256": candles_sha256(candles),
             "context": sorted(refs or {}),
-        }
+        } | ({"context_left_out": left_out} if left_out else {})
         log.info(
             "%s: training %s on %d candles %s → %s",
             coin.symbol,
