@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--force", action="store_true", help="promote every new version whatever its gates say"
     )
+    parser.add_argument(
+        "--pooled",
+        action="store_true",
+        help="fit one model on every chosen coin's training rows (inputs normalised per coin), "
+        "registered per coin as vol_pooled_<estimator> with each coin's own card",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list of the cards")
     parser.set_defaults(func=run)
 
@@ -64,38 +70,49 @@ def _row(result: Any) -> list[object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.volatility.train import train_volatility, vol_kind
+    from core.volatility.estimators import ESTIMATORS
+    from core.volatility.train import train_volatility, train_volatility_pooled
 
     estimators = [e.strip().lower() for e in args.estimators.split(",") if e.strip()]
-    for est in estimators:
-        try:
-            vol_kind(est)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+    unknown = [e for e in estimators if e not in ESTIMATORS]
+    if unknown or not estimators:
+        print(
+            f"error: --estimators {args.estimators!r}: use {' or '.join(ESTIMATORS)} "
+            "(comma-separated); add --pooled for one model over every coin.",
+            file=sys.stderr,
+        )
+        return 2
     rows: list[list[object]] = []
     cards: list[dict[str, Any]] = []
     failed = False
-    for symbol in _coins(args.coins):
-        for est in estimators:
+    coins = _coins(args.coins)
+    results: list[Any] = []
+    for est in estimators:
+        if args.pooled:
             try:
-                result = train_volatility(symbol, estimator=est, force=args.force)
+                results += train_volatility_pooled(coins, estimator=est, force=args.force)
+            except CryptoVoltError as exc:
+                print(f"error: pooled {est}: {exc}", file=sys.stderr)
+                failed = True
+            continue
+        for symbol in coins:
+            try:
+                results.append(train_volatility(symbol, estimator=est, force=args.force))
             except CryptoVoltError as exc:
                 print(f"error: {symbol} {est}: {exc}", file=sys.stderr)
                 failed = True
-                continue
-            rows.append(_row(result))
-            cards.append(
-                {
-                    "name": result.record.name,
-                    "version": result.record.version,
-                    "promoted": result.promoted,
-                    "passed_horizons": [
-                        k for k, r in result.evaluation.horizons.items() if r.passed
-                    ],
-                    "horizons": {k: r.to_dict() for k, r in result.evaluation.horizons.items()},
-                }
-            )
+    for result in results:
+        rows.append(_row(result))
+        horizons = result.evaluation.horizons
+        cards.append(
+            {
+                "name": result.record.name,
+                "version": result.record.version,
+                "promoted": result.promoted,
+                "passed_horizons": [k for k, r in horizons.items() if r.passed],
+                "horizons": {k: r.to_dict() for k, r in horizons.items()},
+            }
+        )
     if args.json:
         print(json.dumps(cards, indent=2, default=str))
     elif rows:

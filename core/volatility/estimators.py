@@ -131,5 +131,9 @@ def make_estimator(name: str) -> Any:
 
 
 def load_estimator(name: str, data: dict[str, Any]) -> Any:
-    """An estimator written by its ``to_dict``."""
+    """An estimator written by its ``to_dict`` (``pooled_*``: a pooled model's per-coin view)."""
+    if name.startswith("pooled_"):
+        from core.volatility.pooled import CoinView
+
+        return CoinView.from_dict(data)
     return HARModel.from_dict(data) if name == "har" else BoostedModel.from_dict(data)

@@ -54,6 +54,8 @@ from core.volatility.metrics import diebold_mariano, log_mse, qlike, r2
 
 __all__ = [
     "BAND_LEVEL",
+    "Rows",
+    "split_rows",
     "COVERAGE_TOLERANCE",
     "DM_ALPHA",
     "HorizonResult",
@@ -160,6 +162,46 @@ def _gate(value: float | None, threshold: float | None, passed: bool, rule: str)
     }
 
 
+@dataclass
+class Rows:
+    """One coin's rows at one horizon: fitting, calibration and test (usable rows only, purged),
+    the EWMA decay chosen on the fitting rows, and the baselines' forecasts."""
+
+    fit: np.ndarray
+    cal: np.ndarray
+    test: np.ndarray
+    decay: float
+    baselines: dict[str, np.ndarray]
+
+
+def split_rows(
+    vf: VolFrame,
+    horizon: int,
+    features: Sequence[str],
+    *,
+    test_fraction: float = 0.2,
+    calibration_fraction: float = 0.2,
+) -> Rows:
+    """The chronological split of one coin's rows (see the module doc), on rows where the
+    ``features``, the HAR lags, the target, the return and the baselines are all known."""
+    frame = vf.frame
+    y_all = frame[target_column(horizon)].to_numpy(dtype="float64")
+    base = {"persistence": persistence_forecast(vf, horizon)}
+    ok = _usable(frame, [*features, *HAR_FEATURES, target_column(horizon), ret_column(horizon)])
+    ok &= np.isfinite(base["persistence"])
+    test_split = chronological_split(len(frame), test_fraction=test_fraction, horizon=horizon)
+    cal_split = validation_split(test_split.train, fraction=calibration_fraction, horizon=horizon)
+    fit_rows = cal_split.train[ok[cal_split.train]]
+    decay = choose_decay(vf, horizon, fit_rows, y_all)
+    base["ewma"] = ewma_forecast(vf, horizon, decay)
+    ok &= np.isfinite(base["ewma"])
+    fit_rows = fit_rows[ok[fit_rows]]
+    base["mean"] = mean_forecast(len(frame), y_all[fit_rows])
+    cal_rows = cal_split.test[ok[cal_split.test]]
+    test_rows = test_split.test[ok[test_split.test]]
+    return Rows(fit_rows, cal_rows, test_rows, decay, base)
+
+
 def evaluate_horizon(
     vf: VolFrame,
     horizon: int,
@@ -168,37 +210,37 @@ def evaluate_horizon(
     test_fraction: float = 0.2,
     calibration_fraction: float = 0.2,
     levels: Sequence[float] = LEVELS,
+    fitted: Any = None,
 ) -> HorizonResult:
-    """Fit on training rows, score on the test window, run the bands (see the module doc)."""
+    """Fit on training rows, score on the test window, run the bands (see the module doc).
+
+    ``fitted``: an estimator already fit elsewhere on training rows only (a pooled model seen
+    through this coin's normalisation); it is then only calibrated here, on this coin's
+    calibration rows.
+    """
     frame = vf.frame
     y_all = frame[target_column(horizon)].to_numpy(dtype="float64")
     ret_all = frame[ret_column(horizon)].to_numpy(dtype="float64")
-    model = make_estimator(estimator)
+    model = fitted if fitted is not None else make_estimator(estimator)
     feats = list(model.features)
     X_all = frame[feats].to_numpy(dtype="float64")
     H_all = frame[HAR_FEATURES].to_numpy(dtype="float64")
-    base_all = {"persistence": persistence_forecast(vf, horizon)}
-    ok = _usable(frame, [*feats, *HAR_FEATURES, target_column(horizon), ret_column(horizon)])
-    ok &= np.isfinite(base_all["persistence"])
-    test_split = chronological_split(len(frame), test_fraction=test_fraction, horizon=horizon)
-    cal_split = validation_split(test_split.train, fraction=calibration_fraction, horizon=horizon)
-    fit_rows = cal_split.train[ok[cal_split.train]]
-    cal_rows = cal_split.test[ok[cal_split.test]]
-    decay = choose_decay(vf, horizon, fit_rows, y_all)
-    base_all["ewma"] = ewma_forecast(vf, horizon, decay)
-    ok &= np.isfinite(base_all["ewma"])
-    fit_rows, cal_rows = fit_rows[ok[fit_rows]], cal_rows[ok[cal_rows]]
-    test_rows = test_split.test[ok[test_split.test]]
+    parts = split_rows(
+        vf, horizon, feats, test_fraction=test_fraction, calibration_fraction=calibration_fraction
+    )
+    fit_rows, cal_rows, test_rows, decay = parts.fit, parts.cal, parts.test, parts.decay
+    base_all = dict(parts.baselines)
 
-    model.fit(X_all[fit_rows], y_all[fit_rows]).calibrate(X_all[cal_rows], y_all[cal_rows])
+    if fitted is None:
+        model.fit(X_all[fit_rows], y_all[fit_rows])
+    model.calibrate(X_all[cal_rows], y_all[cal_rows])
     forecasts = {"model": model.predict(X_all)}
     medians = {"model": model.predict_log(X_all)}
-    base_all["mean"] = mean_forecast(len(frame), y_all[fit_rows])
     har = HARModel().fit(H_all[fit_rows], y_all[fit_rows])
     har.calibrate(H_all[cal_rows], y_all[cal_rows])
     # The HAR estimator is not its own baseline: the plain HAR is reported beside it, ungated.
     reported = {"har": har.predict(H_all)}
-    if estimator != "har":
+    if not estimator.endswith("har"):
         base_all["har"] = reported["har"]
     medians["har"] = har.predict_log(H_all)
     forecasts.update(base_all)

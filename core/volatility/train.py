@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,17 @@ __all__ = [
     "build_vol_card",
     "load_volatility_model",
     "train_volatility",
+    "train_volatility_pooled",
     "vol_kind",
 ]
 
 log = logging.getLogger("core.training.train")
 
-#: The registry's model types of the volatility models, by estimator.
-VOL_KINDS: dict[str, str] = {est: f"vol_{est}" for est in ESTIMATORS}
+#: The registry's model types of the volatility models, by estimator (``pooled_*``: one model
+#: fit on every coin's training rows, registered per coin).
+VOL_KINDS: dict[str, str] = {
+    est: f"vol_{est}" for est in (*ESTIMATORS, *(f"pooled_{e}" for e in ESTIMATORS))
+}
 
 
 def vol_kind(estimator: str) -> str:
@@ -143,67 +148,144 @@ def train_volatility(
     started = time.monotonic()
     kind = vol_kind(estimator)
     est = kind.removeprefix("vol_")
+    if est.startswith("pooled_"):
+        raise ValueError(f"{est} is trained over every coin at once: use train_volatility_pooled.")
     coin = parse_coin(symbol)
     ensure_tradeable(coin.symbol)
     registry = registry or ModelRegistry()
     with training_log(log):
-        if candles is None:
-            candles = load_candles(coin.symbol, Interval.parse("1h"))
-        else:
-            candles = drop_open_candles(normalize_candles(candles))
+        candles = _candles(coin.symbol, candles)
         ev = evaluate_coin(candles, estimator=est, horizons=horizons, test_fraction=test_fraction)
-        model = VolatilityModel.from_evaluation(ev)
-        card = build_vol_card(ev)
-        frames = []
-        for key, r in ev.horizons.items():
-            frames.append(r.frame.assign(horizon=key))
-        predictions = pd.concat(frames, ignore_index=True)
-        first = next(iter(ev.horizons.values()))
-        metadata: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "symbol": coin.symbol,
-            "interval": "1h",
-            "model_type": kind,
-            "data": {
-                "start": pd.Timestamp(candles["open_time"].iloc[0]).isoformat(),
-                "end": pd.Timestamp(candles["open_time"].iloc[-1]).isoformat(),
-                "rows": len(candles),
-                "sha256": candles_sha256(candles),
-            },
-            "features": list(first.estimator.features),
-            "target": {
-                "column": ",".join(f"target_lrv_{h}h" for h in horizons),
-                "horizon": max(horizons),
-                "signal_horizon": max(horizons),
-                "predicts": "volatility",
-            },
-            "params": model.params(),
-            "split": {
-                "test_fraction": test_fraction,
-                "purge": max(horizons),
-                "test": _times(first.frame),
-                **{f"{key}_rows": r.rows for key, r in ev.horizons.items()},
-            },
-            "metrics": {"test": card.metrics, "baseline": card.baselines},
-            "volatility": {key: r.to_dict() for key, r in ev.horizons.items()},
-            "vote": None,
-            "card": card.to_dict(),
-            "library_versions": library_versions(),
-            "train_seconds": round(time.monotonic() - started, 2),
-        }
-        promote, why = _promotion(registry, kind, coin.symbol, card, force)
-        saved = registry.save(model, metadata, predictions=predictions, promote=promote)
-        record = ModelMetadata.from_dict(saved)
-        log.info(
-            "%s %s registered %s %s in %.1fs; %s; %s",
+        return _register(
             coin.symbol,
             kind,
-            record.name,
-            record.version,
-            metadata["train_seconds"],
-            card.verdict(),
-            why,
+            ev,
+            candles,
+            registry,
+            force=force,
+            horizons=horizons,
+            test_fraction=test_fraction,
+            started=started,
         )
+
+
+def train_volatility_pooled(
+    symbols: Sequence[str],
+    *,
+    estimator: str = "har",
+    horizons: tuple[int, ...] = HORIZONS,
+    test_fraction: float = 0.2,
+    force: bool = False,
+    registry: ModelRegistry | None = None,
+    candles: Mapping[str, pd.DataFrame] | None = None,
+) -> list[VolTrainResult]:
+    """One ``estimator`` fit on the training rows of every coin in ``symbols`` (inputs
+    normalised per coin, :mod:`core.volatility.pooled`), registered per coin as
+    ``vol_pooled_{estimator}_{symbol}`` with the coin's own card on its own test window.
+
+    Raises: as :func:`train_volatility`.
+    """
+    from core.volatility.pooled import evaluate_pooled
+
+    started = time.monotonic()
+    est = estimator.removeprefix("vol_").removeprefix("pooled_")
+    kind = vol_kind(f"pooled_{est}")
+    coins = [parse_coin(s).symbol for s in symbols]
+    for symbol in coins:
+        ensure_tradeable(symbol)
+    registry = registry or ModelRegistry()
+    given = dict(candles or {})
+    with training_log(log):
+        frames = {s: _candles(s, given.get(s)) for s in coins}
+        evaluations = evaluate_pooled(
+            frames, estimator=est, horizons=horizons, test_fraction=test_fraction
+        )
+        return [
+            _register(
+                s,
+                kind,
+                evaluations[s],
+                frames[s],
+                registry,
+                force=force,
+                horizons=horizons,
+                test_fraction=test_fraction,
+                started=started,
+                pooled=coins,
+            )
+            for s in coins
+        ]
+
+
+def _candles(symbol: str, candles: pd.DataFrame | None) -> pd.DataFrame:
+    if candles is None:
+        return load_candles(symbol, Interval.parse("1h"))
+    return drop_open_candles(normalize_candles(candles))
+
+
+def _register(
+    symbol: str,
+    kind: str,
+    ev: VolEvaluation,
+    candles: pd.DataFrame,
+    registry: ModelRegistry,
+    *,
+    force: bool,
+    horizons: tuple[int, ...],
+    test_fraction: float,
+    started: float,
+    pooled: list[str] | None = None,
+) -> VolTrainResult:
+    model = VolatilityModel.from_evaluation(ev)
+    card = build_vol_card(ev)
+    frames = [r.frame.assign(horizon=key) for key, r in ev.horizons.items()]
+    predictions = pd.concat(frames, ignore_index=True)
+    first = next(iter(ev.horizons.values()))
+    metadata: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "symbol": symbol,
+        "interval": "1h",
+        "model_type": kind,
+        "data": {
+            "start": pd.Timestamp(candles["open_time"].iloc[0]).isoformat(),
+            "end": pd.Timestamp(candles["open_time"].iloc[-1]).isoformat(),
+            "rows": len(candles),
+            "sha256": candles_sha256(candles),
+        },
+        "features": list(first.estimator.features),
+        "target": {
+            "column": ",".join(f"target_lrv_{h}h" for h in horizons),
+            "horizon": max(horizons),
+            "signal_horizon": max(horizons),
+            "predicts": "volatility",
+        },
+        "params": model.params() | ({"pooled_over": pooled} if pooled else {}),
+        "split": {
+            "test_fraction": test_fraction,
+            "purge": max(horizons),
+            "test": _times(first.frame),
+            **{f"{key}_rows": r.rows for key, r in ev.horizons.items()},
+        },
+        "metrics": {"test": card.metrics, "baseline": card.baselines},
+        "volatility": {key: r.to_dict() for key, r in ev.horizons.items()},
+        "vote": None,
+        "card": card.to_dict(),
+        "library_versions": library_versions(),
+        "train_seconds": round(time.monotonic() - started, 2),
+    }
+    promote, why = _promotion(registry, kind, symbol, card, force)
+    saved = registry.save(model, metadata, predictions=predictions, promote=promote)
+    record = ModelMetadata.from_dict(saved)
+    log.info(
+        "%s %s registered %s %s in %.1fs; %s; %s",
+        symbol,
+        kind,
+        record.name,
+        record.version,
+        metadata["train_seconds"],
+        card.verdict(),
+        why,
+    )
     return VolTrainResult(record, promote, why, ev)
 
 

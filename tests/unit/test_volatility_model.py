@@ -132,3 +132,72 @@ def test_a_coin_with_only_a_volatility_model_shows_no_edge_and_its_move(home, ga
     assert move_words(eth) == [
         "Expected move: not shown (no volatility model passes its gates for this coin)"
     ]
+
+
+def test_pooled_model_is_fit_once_and_carded_per_coin(home) -> None:
+    from core.volatility.train import train_volatility_pooled
+
+    registry = ModelRegistry()
+    # Two coins with the same dynamics at very different levels: per-coin normalisation lets
+    # one model serve both.
+    quiet = garch_candles(8000, seed=21)
+    wild = garch_candles(8000, seed=22)
+    for col in ("high", "low", "close"):
+        wild[col] = wild["open"] * (wild[col] / wild["open"]) ** 3
+    results = train_volatility_pooled(
+        ["BTC", "ETH"],
+        estimator="har",
+        registry=registry,
+        candles={"BTCUSDT": quiet, "ETHUSDT": wild},
+    )
+    assert [r.record.name for r in results] == ["vol_pooled_har_btcusdt", "vol_pooled_har_ethusdt"]
+    assert results[0].record.params["pooled_over"] == ["BTCUSDT", "ETHUSDT"]
+    for r in results:
+        card = r.record.card
+        assert card is not None and card.coverage is not None
+        assert card.metrics["6h_qlike"] < 0.9 * card.baselines["6h_persistence_qlike"]
+        assert abs(card.coverage["6h"]["80"] - 0.8) < 0.03
+    # One inner model, two coin views: the same coefficients, each coin its own level.
+    btc, _ = load_volatility_model(registry, "BTC", "pooled_har")
+    eth, _ = load_volatility_model(registry, "ETH", "pooled_har")
+    b, e = btc.horizons["6h"].estimator, eth.horizons["6h"].estimator
+    np.testing.assert_allclose(b.inner.coef_, e.inner.coef_)
+    assert e.offset > b.offset + 1.0
+    assert (
+        eth.expected_move(wild, only_passed=False)["expected_move"]["6h"]["sigma"]
+        > 2 * btc.expected_move(quiet, only_passed=False)["expected_move"]["6h"]["sigma"]
+    )
+
+
+def test_cli_trains_volatility_models_and_refuses_an_unknown_estimator(home, garch) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from core.data.store import save_candles
+
+    root = Path(__file__).resolve().parents[2]
+    save_candles(garch, "BTCUSDT")
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "volatility", "--coins", "BTC", "--json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (card,) = json.loads(done.stdout)
+    assert card["name"] == "vol_har_btcusdt" and "6h" in card["passed_horizons"]
+    assert set(card["horizons"]["24h"]["coverage"]) == {"50", "80", "90"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "core", "volatility", "--coins", "BTC", "--estimators", "lstm"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --estimators 'lstm'")

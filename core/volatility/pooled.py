@@ -1,0 +1,135 @@
+"""One volatility model over every coin's training rows, scored per coin on its own test window.
+
+Inputs are normalised per coin so coins with different volatility levels share one model: each
+coin's level ``c`` is the mean of its weekly log variance (``feat_lrv_168h``) on its own fitting
+rows; the log-variance inputs and the target are taken relative to ``c`` (the log range relative
+to ``c / 2``), hour of day, volume ratio, taker share and returns are left as they are. The model
+is fit once on the union of every coin's fitting rows (each coin split chronologically with its
+own purge), then, per coin, its level is set and its bands calibrated on that coin's calibration
+rows, and it is scored on that coin's test window — so every coin gets its own card, gates and
+expected move, exactly as a per-coin model does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from core.volatility.baselines import level_shift
+from core.volatility.estimators import load_estimator, make_estimator
+from core.volatility.evaluate import VolEvaluation, evaluate_horizon, horizon_key, split_rows
+from core.volatility.features import HAR_FEATURES, HORIZONS, build_frame, target_column
+
+__all__ = ["CoinView", "evaluate_pooled"]
+
+_LOG_VARIANCE = set(HAR_FEATURES)
+_HALF = {"feat_log_range"}
+LEVEL_FEATURE = "feat_lrv_168h"
+
+
+class CoinView:
+    """A pooled estimator seen from one coin: normalises that coin's inputs, adds its level back,
+    and keeps the coin's own QLIKE level shift."""
+
+    def __init__(self, inner: Any, inner_name: str, offset: float) -> None:
+        self.inner = inner
+        self.inner_name = inner_name
+        self.offset = float(offset)
+        self.features = list(inner.features)
+        self.shift_ = 0.0
+
+    def normalise(self, X: np.ndarray) -> np.ndarray:
+        return normalise(np.asarray(X, dtype="float64"), self.features, self.offset)
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Self:
+        raise TypeError("A pooled model is fit on every coin at once (evaluate_pooled).")
+
+    def calibrate(self, X: np.ndarray, y: np.ndarray) -> Self:
+        self.shift_ = level_shift(y, self.predict_log(X))
+        return self
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.inner.predict_log(self.normalise(X))) + self.offset
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_log(X) + self.shift_
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inner": self.inner_name,
+            "inner_fitted": self.inner.to_dict(),
+            "offset": self.offset,
+            "shift": self.shift_,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CoinView:
+        view = cls(
+            load_estimator(str(data["inner"]), dict(data["inner_fitted"])),
+            str(data["inner"]),
+            float(data["offset"]),
+        )
+        view.shift_ = float(data["shift"])
+        return view
+
+
+def normalise(X: np.ndarray, features: Sequence[str], offset: float) -> np.ndarray:
+    """``X`` with its log-variance columns relative to ``offset`` (the log range to half)."""
+    out = np.array(X, dtype="float64", copy=True)
+    for j, name in enumerate(features):
+        if name in _LOG_VARIANCE:
+            out[:, j] -= offset
+        elif name in _HALF:
+            out[:, j] -= offset / 2.0
+    return out
+
+
+def evaluate_pooled(
+    candles: Mapping[str, pd.DataFrame],
+    *,
+    estimator: str = "har",
+    horizons: Sequence[int] = HORIZONS,
+    test_fraction: float = 0.2,
+    calibration_fraction: float = 0.2,
+) -> dict[str, VolEvaluation]:
+    """Fit one ``estimator`` on every coin's training rows; one evaluation per coin.
+
+    Raises:
+        InsufficientDataError: a coin has too few candles for the split.
+        ValueError: an unknown estimator, or no coins.
+    """
+    if not candles:
+        raise ValueError("A pooled volatility model needs at least one coin.")
+    frames = {coin: build_frame(c, horizons) for coin, c in candles.items()}
+    results: dict[str, dict[str, Any]] = {coin: {} for coin in frames}
+    for h in horizons:
+        inner = make_estimator(estimator)
+        feats = list(inner.features)
+        views: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+        for coin, vf in frames.items():
+            rows = split_rows(
+                vf, h, feats, test_fraction=test_fraction, calibration_fraction=calibration_fraction
+            )
+            frame = vf.frame
+            offset = float(np.mean(frame[LEVEL_FEATURE].to_numpy()[rows.fit]))
+            X = normalise(frame[feats].to_numpy(dtype="float64")[rows.fit], feats, offset)
+            y = frame[target_column(h)].to_numpy(dtype="float64")[rows.fit] - offset
+            views[coin] = (X, y, offset)
+        inner.fit(
+            np.concatenate([v[0] for v in views.values()]),
+            np.concatenate([v[1] for v in views.values()]),
+        )
+        for coin, vf in frames.items():
+            view = CoinView(inner, estimator, views[coin][2])
+            results[coin][horizon_key(h)] = evaluate_horizon(
+                vf,
+                h,
+                estimator=f"pooled_{estimator}",
+                test_fraction=test_fraction,
+                calibration_fraction=calibration_fraction,
+                fitted=view,
+            )
+    return {coin: VolEvaluation(f"pooled_{estimator}", res) for coin, res in results.items()}
