@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.alert_targets import render_alert_targets
 from ui.frame import ensure_router
 from ui.monitor_view import (
     coin_health,
@@ -21,6 +22,7 @@ st.caption(
     "live log loss beside its base rate's. Degraded: a kind of call below its promise, or a "
     "voting model whose live log loss is not below its base rate's."
 )
+render_alert_targets()
 
 if not has_journal():
     render_no_journal()

@@ -18,6 +18,7 @@ _KIND_WORDS = {
     "degraded": "degraded",
     "drifted": "drifted",
     "watch_failing": "watch failing",
+    "signal_changed": "signal changed",
 }
 
 

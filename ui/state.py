@@ -55,3 +55,5 @@ FETCH_SAMPLE_NOTE = "fetch_sample_note"
 FETCH_SAMPLE_SEAMS = "fetch_sample_seams"
 #: Monitor page: the coin whose scores, plot and drift are shown (a symbol).
 MONITOR_COIN = "monitor_coin"
+#: Monitor page: the notification URLs being edited in the Alerts field (saved on Save).
+ALERT_URLS = "alert_urls"

@@ -3,8 +3,9 @@
 * :mod:`core.live.watch`: :class:`Watch` runs a cycle a few seconds after every candle close
   (top-up, signals, journal, resolution, health, alerts); ``python -m core watch``.
 * :mod:`core.live.clock`: the system clock, or a file a test moves (:class:`FileClock`).
-* :mod:`core.live.alerts`: edge-triggered alerts to ``logs/alerts.log`` and a webhook;
-  :func:`recent` reads them back for the app's banner.
+* :mod:`core.live.alerts`: edge-triggered alerts (degraded, drifted, signal changed, watch
+  failing) to ``logs/alerts.log`` and the notification targets; :func:`recent` reads them back.
+* :mod:`core.live.notify`: the targets (Apprise URLs) and the background sender.
 * :mod:`core.live.retrain`: challengers for stale or degraded champions; ``python -m core retrain``.
 * :mod:`core.live.health`: the one call into the monitor.
 
@@ -21,7 +22,8 @@ from typing import Any
 _WHERE = {
     "Alert": "alerts",
     "Alerts": "alerts",
-    "Webhook": "alerts",
+    "CoinCall": "alerts",
+    "Notifier": "notify",
     "recent": "alerts",
     "Clock": "clock",
     "FileClock": "clock",
@@ -47,13 +49,14 @@ __all__ = [
     "Alert",
     "Alerts",
     "Clock",
+    "CoinCall",
     "CycleReport",
     "FileClock",
     "Health",
+    "Notifier",
     "SystemClock",
     "Watch",
     "WatchConfig",
-    "Webhook",
     "coin_health",
     "next_wake",
     "recent",

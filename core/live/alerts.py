@@ -1,23 +1,24 @@
-"""Alerts: a coin turned degraded or drifted, or watch cycles keep failing.
+"""Alerts: a coin turned degraded or drifted, its signal changed, or watch cycles keep failing.
 
-Edge triggered: an alert fires once when a coin *turns* degraded (or drifted, or cycles start
-failing twice in a row), not on every cycle while it stays so; the last state seen is kept in
-``{home}/live/alerts_state.json`` so a restarted watch does not fire again. Each alert is one
-line in ``{home}/logs/alerts.log`` (``time | kind | coin | message``) and, when
-``CRYPTOVOLT_ALERT_WEBHOOK`` is set, one JSON POST to that URL from a background thread, retried
-with exponential backoff on network errors, 429 and 5xx, so a slow or dead receiver never holds
-up the watch loop. :func:`recent` reads the log back for the app's banner.
+Edge triggered: an alert fires once when a coin *turns* degraded (or drifted, or its call changes,
+or cycles start failing twice in a row), not on every cycle while it stays so; the last state seen
+is kept in ``{home}/live/alerts_state.json`` so a restarted watch does not fire again. Each alert
+is one line in ``{home}/logs/alerts.log`` (``time | kind | coin | message``) and goes to every
+notification target configured (:mod:`core.live.notify`: ``CRYPTOVOLT_ALERT_URLS``, the Monitor
+page, the older ``CRYPTOVOLT_ALERT_WEBHOOK``) from a background thread, so a slow or dead receiver
+never holds up the watch loop. :func:`recent` reads the log back for the app's banner.
+
+A signal change is a call that appears (NEUTRAL or NO EDGE becomes BULLISH or BEARISH), disappears
+or flips direction, or a change of the volatility regime when the watch passes one. A STALE signal
+says nothing about the call (the candles did not arrive), so it neither fires nor resets anything;
+the first signal seen for a coin is remembered without an alert.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import queue
-import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,12 +29,26 @@ import pandas as pd
 from core import config
 from core.atomic import atomic_write_json
 from core.live.health import Health
+from core.live.notify import Notifier, app_link
+from core.live.targets import Message
 
-__all__ = ["WEBHOOK_ENV", "Alert", "Alerts", "Webhook", "alerts_log", "recent"]
+__all__ = ["Alert", "Alerts", "CoinCall", "alerts_log", "message_for", "recent"]
 
-WEBHOOK_ENV = "CRYPTOVOLT_ALERT_WEBHOOK"
 #: What an alert is about.
 DEGRADED, DRIFTED, WATCH_FAILING = "degraded", "drifted", "watch_failing"
+SIGNAL_CHANGED = "signal_changed"
+#: The calls a signal can make; anything else (NEUTRAL, NO EDGE) is no call.
+CALLS = ("BULLISH", "BEARISH")
+#: A signal that says nothing about the call: its candles are too old.
+STALE = "STALE"
+
+_KIND_WORDS = {
+    DEGRADED: "degraded",
+    DRIFTED: "drifted",
+    WATCH_FAILING: "watch failing",
+    SIGNAL_CHANGED: "signal changed",
+}
+_KIND_PAGE = {SIGNAL_CHANGED: "signals"}
 
 log = logging.getLogger("cryptovolt.watch")
 
@@ -72,112 +87,52 @@ class Alert:
         return {"source": "cryptovolt", **asdict(self)}
 
 
-class Webhook:
-    """Posts alerts as JSON to ``url`` from one background thread; :meth:`send` never blocks.
+@dataclass(frozen=True)
+class CoinCall:
+    """What a coin's signal says, for change alerts: ``signal`` (BULLISH, BEARISH, NEUTRAL,
+    NO_EDGE, STALE), the volatility ``regime`` when known, and words for the alert line."""
 
-    Each alert is tried up to ``tries`` times, waiting ``backoff`` seconds after the first
-    failure and twice as long after each next one (capped at ``backoff_max``).
-    """
+    signal: str
+    regime: str | None = None
+    detail: str = ""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        tries: int = 5,
-        backoff: float = 1.0,
-        backoff_max: float = 60.0,
-        timeout: float = 5.0,
-    ) -> None:
-        self.url = url
-        self.tries, self.backoff, self.backoff_max, self.timeout = (
-            tries,
-            backoff,
-            backoff_max,
-            timeout,
-        )
-        self._queue: queue.Queue[Alert] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+    @property
+    def call(self) -> str | None:
+        return self.signal if self.signal in CALLS else None
 
-    def send(self, alert: Alert) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="alert-webhook", daemon=True)
-                self._thread.start()
-        self._queue.put_nowait(alert)
 
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait up to ``timeout`` s for queued alerts to be delivered (or given up); True if done."""
-        deadline = time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._queue.all_tasks_done.wait(left)
-        return True
+def _call_words(call: str | None, signal: str) -> str:
+    return call if call else f"no call ({signal.replace('_', ' ')})"
 
-    def _run(self) -> None:
-        import requests
 
-        session = requests.Session()
-        while True:
-            alert = self._queue.get()
-            try:
-                self._deliver(session, alert)
-            finally:
-                self._queue.task_done()
-
-    def _deliver(self, session: Any, alert: Alert) -> None:
-        import requests
-
-        wait = self.backoff
-        for attempt in range(1, self.tries + 1):
-            try:
-                # A redirect is never followed: on a 302 requests would re-send the alert as a
-                # bodiless GET, on a 307 post it in full to whatever host the Location names.
-                resp = session.post(
-                    self.url, json=alert.to_dict(), timeout=self.timeout, allow_redirects=False
-                )
-                if 300 <= resp.status_code < 400:
-                    log.warning(
-                        "alert webhook: failed to deliver %s: HTTP %d redirect to %s "
-                        "(redirects are not followed; point the webhook at the final URL)",
-                        alert.kind,
-                        resp.status_code,
-                        resp.headers.get("Location", "(no Location)"),
-                    )
-                    return
-                if resp.status_code < 300:
-                    log.info("alert webhook: delivered %s %s", alert.kind, alert.symbol or "")
-                    return
-                retry = resp.status_code == 429 or resp.status_code >= 500
-                why = f"HTTP {resp.status_code}"
-            except requests.RequestException as exc:
-                retry, why = True, f"{type(exc).__name__}: {exc}"
-            if not retry or attempt == self.tries:
-                log.warning(
-                    "alert webhook: gave up on %s after %d tries (%s)", alert.kind, attempt, why
-                )
-                return
-            log.warning("alert webhook: try %d failed (%s); retrying in %.1fs", attempt, why, wait)
-            time.sleep(wait)
-            wait = min(wait * 2, self.backoff_max)
+def message_for(alert: Alert) -> Message:
+    """The notification of ``alert``: a title, its verdict line, a link to the page showing it."""
+    about = alert.symbol or "watch"
+    return Message(
+        f"CryptoVolt: {about} {_KIND_WORDS.get(alert.kind, alert.kind)}",
+        " ".join(alert.message.split()),
+        app_link(_KIND_PAGE.get(alert.kind, "monitor")),
+        {"time": alert.time, "kind": alert.kind, "symbol": alert.symbol, "message": alert.message},
+    )
 
 
 class Alerts:
-    """Decides which changes are alerts and sends each one to the log and the webhook."""
+    """Decides which changes are alerts and sends each one to the log and the targets.
 
-    def __init__(self, *, home: Path | None = None, webhook: Webhook | None = None) -> None:
+    Raises:
+        ConfigError: a configured notification URL Apprise cannot use (named).
+    """
+
+    def __init__(self, *, home: Path | None = None, notifier: Notifier | None = None) -> None:
         self.home = Path(home) if home else config.home()
-        url = os.environ.get(WEBHOOK_ENV, "").strip()
-        self.webhook = webhook or (Webhook(url) if url else None)
+        self.notifier = notifier or Notifier.from_config(self.home)
         try:
             self.state = json.loads(_state_path(self.home).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.state = {}
         self.state.setdefault("coins", {})
         self.state.setdefault("failures", 0)
+        self.state.setdefault("signals", {})
 
     def observe(self, health: Iterable[Health], now: datetime) -> list[Alert]:
         """Alerts for the coins that turned degraded or drifted since the last observation."""
@@ -205,6 +160,36 @@ class Alerts:
         self._emit(alerts)
         return alerts
 
+    def signals_changed(self, calls: Mapping[str, CoinCall], now: datetime) -> list[Alert]:
+        """Alerts for the coins whose call appeared, disappeared or flipped, or whose volatility
+        regime changed, since the last signal seen for them (once per change)."""
+        stamp = _stamp(now)
+        alerts = []
+        for symbol, now_call in calls.items():
+            if now_call.signal == STALE:
+                continue
+            before = self.state["signals"].get(symbol)
+            self.state["signals"][symbol] = {"signal": now_call.signal, "regime": now_call.regime}
+            if before is None:
+                log.info("%s: first signal seen: %s", symbol, now_call.signal)
+                continue
+            old = CoinCall(str(before.get("signal")), before.get("regime"))
+            changes = []
+            if old.call != now_call.call:
+                changes.append(
+                    f"{_call_words(now_call.call, now_call.signal)} "
+                    f"(was {_call_words(old.call, old.signal)})"
+                )
+            if now_call.regime and old.regime and now_call.regime != old.regime:
+                changes.append(f"volatility regime {now_call.regime} (was {old.regime})")
+            if changes:
+                detail = f": {now_call.detail}" if now_call.detail else ""
+                alerts.append(
+                    Alert(stamp, SIGNAL_CHANGED, symbol, f"{symbol}: {'; '.join(changes)}{detail}")
+                )
+        self._emit(alerts)
+        return alerts
+
     def cycle_done(self, ok: bool, why: str, now: datetime) -> list[Alert]:
         """Count failing cycles; the second failure in a row is an alert (once per streak)."""
         self.state["failures"] = 0 if ok else int(self.state["failures"]) + 1
@@ -226,13 +211,13 @@ class Alerts:
             handle.write("".join(a.line() + "\n" for a in alerts))
         for alert in alerts:
             log.warning("ALERT %s", alert.line())
-            if self.webhook is not None:
-                self.webhook.send(alert)
+            if self.notifier is not None:
+                self.notifier.send(message_for(alert))
 
     def close(self, timeout: float = 10.0) -> None:
-        """Give queued webhook posts up to ``timeout`` s to go out (before the process ends)."""
-        if self.webhook is not None and not self.webhook.flush(timeout):
-            log.warning("alert webhook: some alerts were not delivered before exit")
+        """Give queued notifications up to ``timeout`` s to go out (before the process ends)."""
+        if self.notifier is not None and not self.notifier.flush(timeout):
+            log.warning("alerts: some notifications were not delivered before exit")
 
 
 def _stamp(now: datetime) -> str:

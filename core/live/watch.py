@@ -32,7 +32,7 @@ import pandas as pd
 from core import config
 from core.atomic import atomic_write_json
 from core.errors import ConfigError
-from core.live.alerts import Alerts
+from core.live.alerts import Alerts, CoinCall
 from core.live.clock import Clock, SystemClock, next_wake
 from core.live.health import Health, coin_health
 from core.live.logs import live_logger
@@ -141,6 +141,8 @@ class Watch:
         )
         health = self._health(list(signals) or coins, now)
         alerts = len(self.alerts.observe(health, now))
+        calls = {s.symbol: CoinCall(str(s.signal), detail=_call_detail(s)) for s in result.signals}
+        alerts += len(self.alerts.signals_changed(calls, now))
         if self.cfg.retrain_stale is not None or self.cfg.retrain_degraded:
             self._retrain(list(signals), health, now)
         return self._finish(dataclasses.replace(report, alerts=alerts))
@@ -295,3 +297,14 @@ def _promotion_words(summary: dict[str, Any]) -> str:
     except Exception as exc:  # deleted since: say what the job said
         problems = [f"{summary.get('verdict')} ({exc})"]
     return f"{name} {version}: not promoted: " + " ".join(problems)
+
+
+def _call_detail(signal: Any) -> str:
+    """The verdict line's numbers: price and candle, and the confidence with what it rests on."""
+    text = f"{signal.timeframe} close {signal.candle_time:%Y-%m-%d %H:%M} UTC, price {signal.price:,.6g}"
+    if signal.confidence is not None and signal.support:
+        text += (
+            f"; right {signal.confidence:.0%} of the time on {signal.support:,} earlier "
+            "out-of-sample calls of this kind"
+        )
+    return text

@@ -1,6 +1,8 @@
-"""Alerts: a planted degradation reaches a loopback webhook exactly once; a failing Binance
-raises one alert at the second failed cycle and the watch keeps running; a webhook that fails is
-retried with backoff off the watch loop's thread."""
+"""Alerts: a planted degradation reaches a loopback receiver exactly once (through the older
+CRYPTOVOLT_ALERT_WEBHOOK, now a json:// target); a failing Binance raises one alert at the second
+failed cycle and the watch keeps running; a receiver that fails is retried off the watch loop's
+thread; a redirect is a failed delivery. Apprise targets, Retry-After, signal changes and
+``alerts test`` are in test_notify.py."""
 
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.live import alerts as alerts_mod
-from core.live.alerts import Alert, Alerts, Webhook, recent
+from core.live.alerts import Alert, Alerts, message_for, recent
 from core.live.clock import FileClock, set_file_clock
+from core.live.notify import WEBHOOK_ENV, Notifier
+from core.live.targets import Target
 from core.live.watch import Watch, WatchConfig
 from core.signals import journal
 from core.signals.ensemble import SignalKind
@@ -34,17 +37,26 @@ pytestmark = pytest.mark.slow
 
 class Receiver:
     """A webhook receiver on 127.0.0.1: records every POST body; answers ``fail_first`` of them
-    with 500, and none before ``gate`` is set (it is unless a test clears it); with ``redirect``
-    (a status and a Location) it answers every request with that redirect instead. ``requests``
-    lists every (method, path)."""
+    with 500, and none before ``gate`` is set (it is unless a test clears it); ``answers`` (status,
+    headers) answer the first POSTs; with ``redirect`` (a status and a Location) it answers every
+    request with that redirect instead. ``requests`` lists every (method, path), ``times`` when
+    each POST arrived."""
 
-    def __init__(self, *, fail_first: int = 0, redirect: tuple[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fail_first: int = 0,
+        redirect: tuple[int, str] | None = None,
+        answers: list[tuple[int, dict[str, str]]] | None = None,
+    ) -> None:
         self.bodies: list[dict] = []
         self.statuses: list[int] = []
         self.requests: list[tuple[str, str]] = []
+        self.times: list[float] = []  # time.monotonic() of each POST
         self.fail_first, self.redirect = fail_first, redirect
         self.gate = threading.Event()
         self.gate.set()
+        self.answers = list(answers or [])  # (status, headers) for the first POSTs, then 200
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,8 +71,22 @@ class Receiver:
 
             def do_POST(self) -> None:  # noqa: N802
                 receiver.requests.append(("POST", self.path))
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.times.append(time.monotonic())
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                try:
+                    body = json.loads(raw)
+                except ValueError:  # a form or text target
+                    body = {"raw": raw.decode("utf-8", "replace")}
                 receiver.gate.wait()
+                if receiver.answers:
+                    status, headers = receiver.answers.pop(0)
+                    receiver.statuses.append(status)
+                    self.send_response(status)
+                    for name, value in {**headers, "Content-Length": "4"}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(b"nope")
+                    return
                 if receiver.redirect is not None:
                     status, location = receiver.redirect
                     receiver.statuses.append(status)
@@ -80,6 +106,7 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.json_url = self.url.replace("http://", "json://")
 
     def close(self) -> None:
         self.gate.set()
@@ -113,7 +140,7 @@ def _plant_missed_calls(end: pd.Timestamp, n: int = 30) -> None:
 
 def _watch_once(home: Path, clock: Path, url: str, hook: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "BINANCE_BASE_URL": url}
-    env[alerts_mod.WEBHOOK_ENV] = hook
+    env[WEBHOOK_ENV] = hook
     return subprocess.run(
         [sys.executable, "-m", "core", "watch", "--once", "--coins", "BTC"]
         + ["--clock-file", str(clock)],
@@ -144,6 +171,9 @@ def test_a_planted_degradation_fires_one_webhook_post_and_no_more_while_it_lasts
     done = _watch_once(home, clock, fake_binance.url, receiver.url)
     assert done.returncode == 0, done.stdout + done.stderr
 
+    state = json.loads((home / "live" / "alerts_state.json").read_text())
+    assert state["signals"]["BTCUSDT"]["signal"] in {"BULLISH", "BEARISH", "NEUTRAL", "NO_EDGE"}
+    assert not [b for b in receiver.bodies if b["kind"] == "signal_changed"]  # the same signal
     degraded = [b for b in receiver.bodies if b["kind"] == "degraded"]
     assert len(degraded) == 1
     assert degraded[0]["symbol"] == "BTCUSDT" and "degraded" in degraded[0]["message"]
@@ -167,7 +197,7 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     fake_binance.state.now_ms = lambda: int(FileClock(clock).now().timestamp() * 1000)
     continue_prices(fake_binance)
     monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv(alerts_mod.WEBHOOK_ENV, receiver.url)
+    monkeypatch.setenv(WEBHOOK_ENV, receiver.url)
     watch = Watch(WatchConfig(coins=("BTCUSDT",), patient=False), clock=FileClock(clock, poll=0.02))
     thread = threading.Thread(target=watch.run, daemon=True)
     thread.start()
@@ -195,28 +225,35 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     assert "trying again at the next close" in (home / "logs" / "watch.log").read_text()
 
 
-def test_a_failing_webhook_is_retried_with_backoff_without_blocking_the_sender():
+def test_a_failing_receiver_is_retried_with_backoff_without_blocking_the_sender():
     slow = Receiver(fail_first=2)
     slow.gate.clear()  # the receiver answers nothing until the sender has returned
     try:
-        hook = Webhook(slow.url, tries=4, backoff=0.05, timeout=5)
+        notifier = Notifier([Target(slow.json_url, tries=4, backoff=0.05, timeout=5)])
+        alert = Alert("2025-03-01T12:00:05+00:00", "degraded", "BTCUSDT", "planted")
         started = time.monotonic()
-        hook.send(Alert("2025-03-01T12:00:05+00:00", "degraded", "BTCUSDT", "planted"))
+        notifier.send(message_for(alert))
         # the loop never waits on the receiver: a send that did would take the 5 s timeout
         assert time.monotonic() - started < 5
         assert slow.statuses == []
         slow.gate.set()
-        assert hook.flush(60)
+        assert notifier.flush(60)
         assert slow.statuses == [500, 500, 200]
         assert slow.bodies == [
             {
+                "version": "1.0",
+                "title": "CryptoVolt: BTCUSDT degraded",
+                "message": "planted\nhttp://localhost:8501/monitor",
+                "attachments": [],
+                "type": "warning",
                 "source": "cryptovolt",
                 "time": "2025-03-01T12:00:05+00:00",
                 "kind": "degraded",
                 "symbol": "BTCUSDT",
-                "message": "planted",
+                "link": "http://localhost:8501/monitor",
             }
         ]
+        assert [(d.ok, d.tries) for d in notifier.deliveries] == [(True, 3)]
     finally:
         slow.close()
 
@@ -234,22 +271,21 @@ def test_alert_state_survives_a_restart_so_a_lasting_degradation_alerts_once(hom
 
 
 @pytest.mark.parametrize("status", [302, 307])
-def test_a_redirecting_webhook_is_a_failed_delivery_and_nothing_is_sent_elsewhere(
+def test_a_redirecting_receiver_is_a_failed_delivery_and_nothing_is_sent_elsewhere(
     status: int, caplog: pytest.LogCaptureFixture
 ):
     elsewhere = Receiver()
     hook_site = Receiver(redirect=(status, elsewhere.url + "/stolen"))
     try:
-        hook = Webhook(hook_site.url, tries=3, backoff=0.01)
+        notifier = Notifier([Target(hook_site.json_url, tries=3, backoff=0.01)])
         with caplog.at_level(logging.INFO, logger="cryptovolt.watch"):
-            hook.send(Alert("2025-03-01T12:00:05+00:00", "degraded", "BTCUSDT", "planted"))
-            assert hook.flush(10)
+            notifier.send(message_for(Alert("2025-03-01T12:00:05+00:00", "degraded", "X", "p")))
+            assert notifier.flush(10)
         assert hook_site.requests == [("POST", "/hook")]  # asked once: a redirect is no retry
         assert elsewhere.requests == []  # neither a bodiless GET (302) nor a re-post (307)
-        words = caplog.text
-        assert "delivered" not in words
-        assert f"failed to deliver degraded: HTTP {status} redirect to {elsewhere.url}/stolen" in (
-            words
+        assert "delivered" not in caplog.text
+        assert f"failed after 1 try: HTTP {status} redirect to {elsewhere.url}/stolen" in (
+            caplog.text
         )
     finally:
         elsewhere.close()

@@ -16,7 +16,7 @@ from tests.sockets import is_loopback, listening
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 _SCRIPT = """
 import json
