@@ -8,13 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.sockets import is_loopback, listening
+from tests.waiting import APP_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,15 +45,13 @@ def _serve(home: Path, *extra: str, host: str = "127.0.0.1") -> set[str]:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{host}:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None, "the app exited"
-                assert time.monotonic() < deadline, "the app never answered its health check"
-                time.sleep(0.1)
+
+        def healthy() -> bool:
+            assert proc.poll() is None, "the app exited"
+            with urllib.request.urlopen(f"http://{host}:{port}/_stcore/health", timeout=2):
+                return True
+
+        wait_until(healthy, APP_TIMEOUT, "the app's health check", ignore=(OSError,))
         return listening().get(port, set())
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
