@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.config import Interval, SignalConfig
 from core.data.coins import parse_coin
+from core.data.quarantine import Conflict, pending
 from core.errors import CryptoVoltError, ModelError
 from core.models.base import Output
 from core.registry.metadata import ModelMetadata
@@ -74,12 +75,15 @@ Compute = Callable[[CoinModels, pd.DataFrame], Signal]
 
 @dataclass(frozen=True)
 class TopUp:
-    """What a top-up did: one-line ``notes`` to show, the coins it could not refresh, and how
-    many new candles it stored."""
+    """What a top-up did: one-line ``notes`` to show, the coins it could not refresh, how many
+    new candles it stored, and the coins whose new candles did not fit the stored ones (held in
+    quarantine, not stored: ``conflicts``; their sentences are the notes that start with the
+    symbol)."""
 
     notes: tuple[str, ...]
     failed: tuple[str, ...] = ()
     added: int = 0
+    conflicts: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -98,7 +102,11 @@ def top_up_candles(
     now: datetime | None = None,
 ) -> TopUp:
     """Fetch the candles missing since each coin's last stored one (never a fresh two-year
-    download: only the span already stored is asked for).
+    download, and never a candle before the first stored one).
+
+    New candles that do not fit the stored ones (another source: a price jump where they meet)
+    are not stored: they are held in quarantine (:mod:`core.data.quarantine`), the coin is listed
+    in ``conflicts`` and a note says what was found and how to choose.
 
     ``patient=False`` (a person waiting on a button) gives up within seconds when Binance is
     unreachable instead of retrying for minutes. Never raises for the exchange: when Binance
@@ -126,13 +134,23 @@ def top_up_candles(
         )
         try:
             results = fetch_coins(
-                symbols, interval=interval, days=min(days, 3650), client=client, now=now
+                symbols,
+                interval=interval,
+                days=min(days, 3650),
+                client=client,
+                now=now,
+                head=False,
             )
         finally:
             client.close()
     except CryptoVoltError as exc:
         failed = list(symbols)
         notes.append(f"Binance cannot be reached: {exc}")
+    conflicts = [r for r in results if str(getattr(r.status, "value", r.status)) == "conflict"]
+    conflict_notes = []
+    for r in conflicts:
+        held = pending(r.symbol, interval)
+        conflict_notes.append(held.sentence() if held is not None else f"{r.symbol}: {r.reason}")
     bad = [r for r in results if str(getattr(r.status, "value", r.status)) == "failed"]
     if bad:
         failed = [r.symbol for r in bad]
@@ -144,9 +162,16 @@ def top_up_candles(
             last = None if cov.last is None else cov.last + _step(interval)
             ages.append(f"{symbol} {age_text(last, now)}")
         notes.append("Showing the stored candles: " + ", ".join(ages) + ".")
-        return TopUp(tuple(notes), tuple(failed))
+        return TopUp(tuple(notes + conflict_notes), tuple(failed), 0, _symbols(conflicts))
     added = sum(int(r.new_rows or 0) for r in results)
-    return TopUp((f"Candles topped up from Binance: {added} new candle(s).",), (), added)
+    done = f"Candles topped up from Binance: {added} new candle(s)."
+    if conflicts:
+        done = done[:-1] + f"; not stored for {', '.join(_symbols(conflicts))} (conflict)."
+    return TopUp((done, *conflict_notes), (), added, _symbols(conflicts))
+
+
+def _symbols(results: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(r.symbol for r in results)
 
 
 # ---- live signals --------------------------------------------------------------------------
@@ -159,7 +184,8 @@ class LiveSignals:
     ``signals`` in the order asked; ``errors`` maps a coin to the message that stopped it (one bad
     coin does not hide the others); ``records`` maps every member's model name to its typed
     record (its card says why it votes or not); ``track_record`` is the journal's live hit rate
-    per coin (:func:`core.signals.journal.hit_rates`).
+    per coin (:func:`core.signals.journal.hit_rates`); ``conflicts`` maps a coin to its unresolved
+    conflict (new candles held in quarantine: :mod:`core.data.quarantine`).
     """
 
     signals: tuple[Signal, ...]
@@ -169,6 +195,7 @@ class LiveSignals:
     recorded: int = 0
     resolved: int = 0
     track_record: pd.DataFrame = field(default_factory=pd.DataFrame)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
 
     def outputs(self, signal: Signal) -> dict[str, Output | None]:
         """What each member of ``signal`` predicts (probability, return, price)."""
@@ -227,9 +254,12 @@ def live_signals(
     errors: dict[str, str] = {}
     records: dict[str, ModelMetadata] = {}
     frames: dict[tuple[str, str], pd.DataFrame] = {}
+    conflicts: dict[str, Conflict] = {}
     for symbol in chosen:
         try:
             bundle = load_models(symbol)
+            if (held := pending(symbol, bundle.timeframe)) is not None:
+                conflicts[symbol] = held
             records.update({x.member.name: x.record for x in bundle.loaded})
             frame = load_frame(symbol, bundle.timeframe)
             frames[(symbol, bundle.timeframe)] = frame
@@ -240,7 +270,14 @@ def live_signals(
     recorded = journal.record(calls, source=source, now=now) if calls and source else 0
     resolved = journal.resolve_stored(candles=frames, now=now)
     return LiveSignals(
-        tuple(signals), errors, records, top_up, recorded, resolved, journal.hit_rates()
+        tuple(signals),
+        errors,
+        records,
+        top_up,
+        recorded,
+        resolved,
+        journal.hit_rates(),
+        conflicts,
     )
 
 

@@ -3,7 +3,7 @@ sample), see coverage."""
 
 import streamlit as st
 
-from ui import data_view, state
+from ui import data_view, sample_view, state
 from ui.frame import ensure_router
 from ui.text import plain
 
@@ -30,16 +30,12 @@ if left.button(
 ):
     data_view.start_fetch(coins, interval, days)
     st.session_state.pop(state.FETCH_SAMPLE_NOTE, None)
-    st.session_state.pop(state.FETCH_SAMPLE_SEAMS, None)
 if right.button("Load bundled sample", icon=":material/inventory_2:", disabled=running):
-    loaded = data_view.load_bundled_sample()
-    st.session_state[state.FETCH_SAMPLE_NOTE] = data_view.sample_note(loaded)
-    st.session_state[state.FETCH_SAMPLE_SEAMS] = [r.seam for r in loaded if r.seam]
-right.caption(data_view.SAMPLE_CAPTION)
+    sample_view.ask_or_load_sample()  # over fetched candles it asks first, in a dialog
+right.caption(sample_view.SAMPLE_CAPTION)
+sample_view.render_sample_dialog()
 if note := st.session_state.get(state.FETCH_SAMPLE_NOTE):
     st.success(plain(note), icon=":material/inventory_2:")
-for seam in st.session_state.get(state.FETCH_SAMPLE_SEAMS, []):
-    st.warning(plain(seam), icon=":material/warning:")
 
 job = data_view.render_fetch_progress()
 data_view.render_coverage(coins, interval, job)

@@ -1,4 +1,6 @@
-"""Data page glue: fetch settings, the background fetch job and its live progress, coverage table.
+"""Data page glue: fetch settings, the background fetch job and its live progress, coverage table
+and the conflicts (new candles held in quarantine) with their two choices. The bundled sample's
+button and dialog are :mod:`ui.sample_view`.
 
 A fetch runs as a background job (:mod:`core.jobs.fetch_job`: its own process, its status on disk
 under ``runs/{job_id}/``), so it keeps going when the browser tab or the Streamlit server goes
@@ -17,9 +19,9 @@ import streamlit as st
 
 from core import jobs
 from core.config import Interval
-from core.data import store
+from core.data import quarantine, store
 from core.data.coins import DEFAULT_COINS, display_name, parse_coins
-from core.data.fetch import FetchResult, FetchStatus, coverage_status, load_sample
+from core.data.fetch import FetchResult, FetchStatus, coverage_status
 from core.data.fetch_status import failure_sentence
 from core.errors import CryptoVoltError, JobError
 from ui import state
@@ -29,14 +31,13 @@ from ui.text import plain
 
 __all__ = [
     "RANGES",
-    "SAMPLE_CAPTION",
+    "cached_coverage",
     "coverage_frame",
     "fetch_button_label",
     "fetch_settings",
-    "load_bundled_sample",
     "render_coverage",
+    "render_conflicts",
     "render_fetch_progress",
-    "sample_note",
     "start_fetch",
     "watched_fetch",
 ]
@@ -51,11 +52,6 @@ RANGES: dict[int, str] = {
     1095: "3 years",
 }
 DEFAULT_DAYS = 730
-SAMPLE_CAPTION = (
-    "The bundled sample is real Binance 1h candles for 9 coins (BTC, ETH, SOL, XRP, ADA, AVAX, "
-    "LINK, UNI, DOT) from 2024-05-01 to 2025-05-30 (ADA to 2025-04-13); POL is not in it. It "
-    "works offline; a later Fetch tops it up to the present."
-)
 _POLL_SECONDS = 0.5
 
 
@@ -120,21 +116,6 @@ def fetch_settings() -> tuple[list[str], str, int]:
     return list(dict.fromkeys(coins)), interval, int(days)
 
 
-def load_bundled_sample() -> list[FetchResult]:
-    """Copy the bundled sample into the store (merging with what is there)."""
-    return load_sample()
-
-
-def sample_note(results: list[FetchResult]) -> str:
-    """One line saying what the sample load did."""
-    loaded = [r for r in results if r.coverage is not None and r.coverage.rows]
-    added = sum(r.new_rows for r in results)
-    return (
-        f"Loaded the bundled sample: {len(loaded)} coins, {added:,} new candles. It ends "
-        "2025-05-30, so those coins show as partial until you fetch; a fetch tops them up."
-    )
-
-
 # -- live progress (drawn by ui.fetch_progress) -------------------------------------------------
 
 
@@ -153,7 +134,7 @@ def render_fetch_progress() -> jobs.JobStatus | None:
         except JobError:
             return
         last = {  # the age of what is stored, said for coins that failed
-            c.symbol: _cached_coverage(c.symbol, current.interval or "1h").last
+            c.symbol: cached_coverage(c.symbol, current.interval or "1h").last
             for c in current.coins
             if c.state == FetchStatus.FAILED.value
         }
@@ -184,7 +165,7 @@ def _coverage(symbol: str, interval: str, mtime_ns: int) -> store.Coverage:
     return store.coverage(symbol, interval)
 
 
-def _cached_coverage(symbol: str, interval: str) -> store.Coverage:
+def cached_coverage(symbol: str, interval: str) -> store.Coverage:
     return _coverage(symbol, interval, store.candle_mtime_ns(symbol, interval))
 
 
@@ -208,7 +189,7 @@ def coverage_frame(
     by_result = {r.symbol: r for r in results or []}
     rows, covs = [], {}
     for symbol in dict.fromkeys([*symbols, *stored]):
-        cov = _cached_coverage(symbol, interval)
+        cov = cached_coverage(symbol, interval)
         status, reason = coverage_status(cov)
         result = by_result.get(symbol)
         if result is not None and result.status is FetchStatus.FAILED:
@@ -219,8 +200,8 @@ def coverage_frame(
             shown, reason = "not fetched", "nothing stored yet"
         if result is not None and result.note:
             reason = f"{reason} {result.note}".strip()
-        if result is not None and result.seam:
-            reason = f"{result.seam} {reason}".strip()
+        if (held := quarantine.pending(symbol, interval)) is not None:
+            shown, reason = FetchStatus.CONFLICT.value, held.sentence()
         covs[symbol] = cov
         rows.append(
             {
@@ -238,6 +219,44 @@ def coverage_frame(
     return pd.DataFrame(rows), covs
 
 
+def _red_status(value: object) -> str:
+    bad = (FetchStatus.CONFLICT.value, FetchStatus.FAILED.value)
+    return "color: #e5484d; font-weight: 600" if value in bad else ""
+
+
+def render_conflicts() -> None:
+    """Every coin whose new candles are held in quarantine, in red, with the two choices:
+    replace the stored series with the held candles, or discard them."""
+    if note := st.session_state.get(state.DATA_RESOLVED):
+        st.success(plain(note), icon=":material/task_alt:")
+    for held in quarantine.conflicts():
+        key = f"{held.symbol}_{held.interval}"
+        with st.container(border=True, key=f"conflict_{key}"):
+            st.error(plain(held.sentence()), icon=":material/call_split:")
+            left, right = st.columns(2)
+            replace = left.button(
+                "Replace with the new candles",
+                key=f"conflict_replace_{key}",
+                icon=":material/swap_horiz:",
+                help="The held candles become the stored series; the old file is moved to "
+                "data/quarantine/, not deleted.",
+            )
+            discard = right.button(
+                "Discard the new candles",
+                key=f"conflict_discard_{key}",
+                icon=":material/delete:",
+                help="Drop the held candles and keep the stored series as it is.",
+            )
+            if replace or discard:
+                try:
+                    said = quarantine.resolve(held.symbol, held.interval, replace=replace)
+                except CryptoVoltError as exc:
+                    st.error(plain(exc), icon=":material/error:")
+                    continue
+                st.session_state[state.DATA_RESOLVED] = said
+                st.rerun()
+
+
 def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | None) -> None:
     """The coverage table, an expander per coin with gaps, and a CSV download per coin.
 
@@ -251,13 +270,15 @@ def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | Non
         st.info("Nothing stored yet: fetch from Binance or load the bundled sample.")
         return
     counts = table["status"].value_counts()
-    labels = [s.value for s in FetchStatus] + (["not fetched"] if "not fetched" in counts else [])
+    labels = [s.value for s in FetchStatus if s is not FetchStatus.CONFLICT or s in counts]
+    labels += ["not fetched"] if "not fetched" in counts else []
     st.markdown(
         f"{len(table)} coin(s) at {interval}: "
         + ", ".join(f"**{counts.get(label, 0)} {label}**" for label in labels)
     )
+    render_conflicts()
     st.dataframe(
-        table,
+        table.style.map(_red_status, subset=["status"]),
         hide_index=True,
         width="stretch",
         column_config={

@@ -3,8 +3,9 @@
 Failures look like failures: a coin that failed gets a red bar and a red "failed" badge, is not
 counted as done (its candles count as none of its range, so the overall bar stays short of 100%),
 and shows why in full, in one sentence (what failed, how old its stored candles are, what to do);
-the job's log is one click away. A seam warning (new candles that do not join the stored ones)
-shows as an orange box under the bars. The time left is never "about 0 s" while the job waits:
+the job's log is one click away. A coin whose new candles did not fit the stored ones (a
+conflict: they are held in quarantine, not stored) gets a red bar and says so; the choice
+(replace / discard) is under Coverage. The time left is never "about 0 s" while the job waits:
 with no new candles for a few seconds it says it is waiting for Binance instead.
 
 The pure parts (:func:`overall`, :func:`time_left`, :func:`coin_html`) take statuses and return
@@ -21,13 +22,13 @@ import streamlit as st
 
 from core import jobs
 from core.data.fetch_status import FetchStatus, failure_sentence
-from ui.text import plain
 
 __all__ = ["COLORS", "Overall", "coin_html", "overall", "render_progress", "time_left"]
 
 #: Bar and badge colour per coin state.
 COLORS = {
     FetchStatus.FAILED.value: "#e5484d",
+    FetchStatus.CONFLICT.value: "#e5484d",
     FetchStatus.PARTIAL.value: "#f08c00",
     FetchStatus.UP_TO_DATE.value: "#2f9e44",
     "fetching": "#f7b500",
@@ -137,7 +138,7 @@ def coin_html(coin: jobs.CoinProgress, sentence: str = "") -> str:
 
 
 def render_progress(job: jobs.JobStatus, last_candles: dict[str, object]) -> None:
-    """The overall bar, a bar per coin, failures in full and seam warnings, and the job's log.
+    """The overall bar, a bar per coin, failures and conflicts in full, and the job's log.
 
     ``last_candles`` maps a symbol to its last stored candle's open time (or None), for the age
     of what is stored when a coin failed.
@@ -160,10 +161,9 @@ def render_progress(job: jobs.JobStatus, last_candles: dict[str, object]) -> Non
         if coin.state == FetchStatus.FAILED.value:
             last = last_candles.get(coin.symbol)
             sentence = failure_sentence(coin.symbol, coin.message, last, interval)  # type: ignore[arg-type]
+        elif coin.state == FetchStatus.CONFLICT.value:
+            sentence = f"{coin.message}; see Coverage below to replace or discard them."
         cols[i % 2].markdown(coin_html(coin, sentence), unsafe_allow_html=True)
-    for coin in job.coins:
-        if coin.seam:
-            st.warning(plain(coin.seam), icon=":material/warning:")
     if total.failed or any(c.seam for c in job.coins):
         with st.expander("Details: this fetch's log"):
             st.code(jobs.tail_log(job.job_id) or "(empty)", language=None, wrap_lines=True)

@@ -171,7 +171,9 @@ def _step(interval: str) -> pd.Timedelta:
 
 def render_refresh_notes() -> None:
     for note in st.session_state.get(state.SIGNALS_REFRESH_NOTES, []):
-        if "cannot be reached" in note or note.startswith("Showing"):
+        if "were not stored and are held in quarantine" in note:  # a conflict: the user chooses
+            st.error(plain(note), icon=":material/call_split:")
+        elif "cannot be reached" in note or note.startswith("Showing"):
             st.warning(plain(note), icon=":material/cloud_off:")
         else:
             st.success(plain(note), icon=":material/cloud_done:")
@@ -270,6 +272,10 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
             )
         elif kind is not SignalKind.STALE:
             _call(signal)
+        if (held := result.conflicts.get(signal.symbol)) is not None:
+            st.error(
+                f"New candles held back: {plain(held.sentence())}", icon=":material/call_split:"
+            )
         if signal.stale:
             st.error(stale_words(signal), icon=":material/history_toggle_off:")
         closed = signal.candle_time + _step(signal.timeframe)

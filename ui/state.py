@@ -51,8 +51,10 @@ CHART_WINDOW = "chart_window"
 #: one-line message of the last "Load bundled sample".
 FETCH_JOB = "fetch_job"
 FETCH_SAMPLE_NOTE = "fetch_sample_note"
-#: Data page: seam warnings of the last "Load bundled sample" (sentences; usually none).
-FETCH_SAMPLE_SEAMS = "fetch_sample_seams"
+#: Data page: the "Load bundled sample" dialog is open (stored candles it would meet: it asks
+#: first), and the one-line message of the last conflict resolved (replace / discard).
+SAMPLE_CONFIRM = "sample_confirm"
+DATA_RESOLVED = "data_resolved"
 #: Monitor page: the coin whose scores, plot and drift are shown (a symbol).
 MONITOR_COIN = "monitor_coin"
 #: Monitor page: the notification URLs being edited in the Alerts field (saved on Save).

@@ -2,9 +2,12 @@
 
 Defaults as the Data page: the ten default coins, 1h, 730 days. Only missing candles are fetched
 (the tail after the last stored one, and the head when the range reaches further back). Exit code 0
-when every coin ended up to date or partial, 1 with a one-line reason when any coin failed. Each
-failed coin also gets a line saying how old its stored candles are, and a top-up whose first new
-candle does not join the stored ones (a price jump, :mod:`core.data.seam`) a warning line.
+when every coin ended up to date or partial, 1 with a one-line reason when any coin failed or is in
+conflict. Each failed coin also gets a line saying how old its stored candles are. New candles
+that do not fit the stored ones (a price jump where they meet, or stored hours that disagree:
+:mod:`core.data.seam`) are not stored: they are held in quarantine, the coin's status is
+``conflict`` (red on a terminal) and a ``conflict:`` line says what was found and how to choose
+(``python -m core data resolve``).
 ``--background`` launches the fetch as a job instead (as the Data page does) and prints its id.
 """
 
@@ -20,6 +23,7 @@ from core.config import Interval
 from core.data.coins import parse_coins
 from core.data.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
 from core.data.fetch_status import failure_sentence
+from core.data.quarantine import pending
 
 __all__ = ["coverage_table", "human_size", "register", "run"]
 
@@ -91,12 +95,16 @@ def coverage_table(results: list[FetchResult], interval: str) -> str:
                 cov.last.strftime(fmt) if cov and cov.last is not None else "-",
                 f"{cov.missing:,}" if cov else "-",
                 human_size(cov.size_bytes) if cov and cov.size_bytes else "-",
-                r.status.value
-                + (" + price jump at the seam (below)" if r.seam else "")
+                _red(r.status.value, r.status is FetchStatus.CONFLICT)
                 + (f": {r.reason}" if r.reason else ""),
             ]
         )
     return format_table(headers, rows)
+
+
+def _red(text: str, red: bool) -> str:
+    """``text`` in red on a terminal (plain when piped, so scripts read the same words)."""
+    return f"\033[31m{text}\033[0m" if red and sys.stdout.isatty() else text
 
 
 class _Progress:
@@ -182,18 +190,26 @@ def run(args: argparse.Namespace) -> int:
             last = r.coverage.last if r.coverage else None
             print(failure_sentence(r.symbol, r.reason, last, interval))
     for r in results:
-        if r.seam:
-            print(f"warning: {r.seam}")
+        if r.status is FetchStatus.CONFLICT:
+            held = pending(r.symbol, interval)
+            print(_red("conflict: ", True) + (held.sentence() if held else f"{r.seam} {r.reason}"))
     new = sum(r.new_rows for r in results)
     print(f"{new:,} new candle(s) stored.")
-    failed = [r for r in results if r.status is FetchStatus.FAILED]
+    failed = [r for r in results if r.status in (FetchStatus.FAILED, FetchStatus.CONFLICT)]
     if failed:
         first = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         print(
-            f"error: {len(failed)} of {len(results)} coin(s) failed: {first.symbol}: "
+            f"error: {len(failed)} of {len(results)} coin(s) {_ended(failed)}: {first.symbol}: "
             f"{first.reason}{more}",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _ended(bad: list[FetchResult]) -> str:
+    kinds = {r.status for r in bad}
+    if kinds == {FetchStatus.CONFLICT}:
+        return "not stored (conflict: resolve with `python -m core data resolve`)"
+    return "failed" if kinds == {FetchStatus.FAILED} else "failed or in conflict"

@@ -1,7 +1,8 @@
 """``python -m core signals``: the live signal per coin, as a table or JSON.
 
 The flow (top-up, signals, journal) is :func:`core.usecases.live_signals`; this module parses
-the flags and prints. Every signal printed is recorded in the signal journal
+the flags and prints. A coin whose new candles are held in quarantine (a conflict with the stored
+ones) gets a ``conflict:`` line on stderr saying how to choose. Every signal printed is recorded in the signal journal
 (``{home}/journal/``), and journal entries whose horizon has passed are judged first.
 """
 
@@ -157,8 +158,11 @@ def run(args: argparse.Namespace) -> int:
             "called outcome happened anyway; test window = how such calls did later."
         )
     notes = list(result.top_up.notes) if result.top_up else []
-    for line in notes:
-        print(line, file=sys.stderr)
+    for line in notes:  # a conflict sentence is printed once, below
+        if not line.startswith(tuple(result.conflicts)):
+            print(line, file=sys.stderr)
+    for conflict in result.conflicts.values():
+        print(f"conflict: {conflict.sentence()}", file=sys.stderr)
     for symbol, message in result.errors.items():
         print(f"warning: {symbol}: {message}", file=sys.stderr)
     return 0 if result.signals or not result.errors else 1

@@ -41,7 +41,7 @@ from core.data.fetch_status import (
     coverage_status,
     to_ms,
 )
-from core.data.seam import seam_report
+from core.data.quarantine import Conflict, admit, hold
 from core.errors import CorruptDataError, CryptoVoltError, NoDataError, StorageError
 
 __all__ = ["CoinFetch", "FileLock"]
@@ -102,6 +102,7 @@ class CoinFetch:
         save_seconds: float = 1.0,
         stop: threading.Event | None = None,
         pool: Executor | None = None,
+        head: bool = True,
     ) -> None:
         self.coin = coin
         self.interval = interval
@@ -120,7 +121,10 @@ class CoinFetch:
         self.save_every = max(1, save_every)
         self.expected = max(0, (self.last_closed - self.first) // self.step + 1)
         self.stored = store.empty_candles()
-        self.loaded = self.stored  # as stored before this fetch, for the seam check
+        self.head = head  # False for a top-up: never ask for candles before the stored ones
+        self.source = str(getattr(client, "base_url", client.name))
+        self.conflict: Conflict | None = None  # new candles that did not fit: held, not stored
+        self.held = 0
         self.pending: list[pd.DataFrame] = []
         self.downloaded = 0
         self.saved_new = 0
@@ -142,12 +146,32 @@ class CoinFetch:
         self.emit(FetchEvent(self.coin.symbol, fetched, self.expected, state, self.downloaded))
 
     def _flush(self) -> None:
+        """Write the pending pages next to the stored ones, unless the seam check
+        (:func:`core.data.quarantine.admit`) refuses them: then they, and every later page of
+        this run, are held in quarantine and the stored file is not touched."""
         if not self.pending:
             return
+        pages, self.pending = self.pending, []
+        ordered = sorted(pages, key=lambda p: p["open_time"].iloc[0])
+        new = pd.concat(ordered, ignore_index=True) if len(ordered) > 1 else ordered[0]
+        where = {
+            "symbol": self.coin.symbol,
+            "interval": self.interval.value,
+            "exchange": self.exchange,
+            "source": self.source,
+        }
+        if self.conflict is None:
+            self.conflict = admit(self.stored, new, **where)
+        else:
+            self.conflict = hold(new, self.stored, reason=self.conflict.reason, **where)
+        if self.conflict is not None:
+            self.held += len(new)
+            self._saved_at = time.monotonic()
+            return
         before = len(self.stored)
-        merged = _join(self.stored, self.pending)
+        merged = _join(self.stored, [new])
         store.save_candles(merged, self.coin.symbol, self.interval, exchange=self.exchange)
-        self.stored, self.pending = merged, []
+        self.stored = merged
         self.saved_new += len(merged) - before
         self._stored_in_range = self._in_range()
         self._saved_at = time.monotonic()
@@ -279,7 +303,6 @@ class CoinFetch:
         path = store.candle_path(self.coin.symbol, self.interval, exchange=self.exchange)
         with FileLock(path):
             self._load()
-            self.loaded = self.stored
             self._progress("fetching")
             try:
                 if self.stored.empty:
@@ -290,7 +313,8 @@ class CoinFetch:
                         self._fetch_forward(last + self.step, probe=False)
                     self._flush()
                     first = to_ms(self.stored["open_time"].iloc[0])
-                    if first > self.first and not self.stop.is_set():
+                    wanted = first > self.first and self.head and self.conflict is None
+                    if wanted and not self.stop.is_set():
                         self._fetch_head(first)
                 self._flush()
             except CryptoVoltError as exc:
@@ -314,7 +338,7 @@ class CoinFetch:
                 f"{self.label} has no candles after {cov.last:%Y-%m-%d %H:%M} UTC: the pair may "
                 "have stopped trading"
             )
-        if cov.first is not None and to_ms(cov.first) > self.first:
+        if cov.first is not None and to_ms(cov.first) > self.first and self.head:
             self.notes.append(
                 f"{self.label}'s history of {self.coin.symbol} starts "
                 f"{cov.first:%Y-%m-%d %H:%M} UTC."
@@ -334,6 +358,13 @@ class CoinFetch:
         self, status: FetchStatus, reason: str, cov: store.Coverage | None = None
     ) -> FetchResult:
         cov = cov or store.coverage(self.coin.symbol, self.interval, exchange=self.exchange)
+        if self.conflict is not None:  # what was fetched is held, whatever else happened
+            why = "" if status is not FetchStatus.FAILED else f" (then: {reason})"
+            status = FetchStatus.CONFLICT
+            reason = (
+                f"{self.held:,} new candle(s) from {self.source} do not fit the stored ones and "
+                f"are held in quarantine, not stored{why}"
+            )
         expected = self.expected
         self.emit(
             FetchEvent(
@@ -346,7 +377,8 @@ class CoinFetch:
             )
         )
         log = fetch_log()
-        level = logging.WARNING if status is FetchStatus.FAILED else logging.INFO
+        bad = status in (FetchStatus.FAILED, FetchStatus.CONFLICT)
+        level = logging.WARNING if bad else logging.INFO
         log.log(
             level,
             "%s %s: %s, %d new candles, %d stored %s",
@@ -357,9 +389,7 @@ class CoinFetch:
             cov.rows,
             reason,
         )
-        seam = seam_report(
-            self.loaded, self.stored, symbol=self.coin.symbol, interval=self.interval.value
-        )
+        seam = self.conflict.reason if self.conflict is not None else ""
         return FetchResult(
             self.coin.symbol, status, self.saved_new, reason, cov, " ".join(self.notes), seam
         )

@@ -28,7 +28,7 @@ import pandas as pd
 
 from core import config
 from core.config import FetchConfig, Interval
-from core.data import store
+from core.data import quarantine, store
 from core.data.binance import KLINES_WEIGHT, BinanceClient
 from core.data.coin_fetch import CoinFetch
 from core.data.coins import parse_coins
@@ -42,7 +42,6 @@ from core.data.fetch_status import (
     expected_candles,
     now_ms,
 )
-from core.data.seam import seam_report
 from core.errors import CorruptDataError, NoDataError
 
 __all__ = [
@@ -70,6 +69,7 @@ def fetch_coins(
     save_every: int = 5,
     save_seconds: float = 1.0,
     stop: threading.Event | None = None,
+    head: bool = True,
 ) -> list[FetchResult]:
     """Fetch (or top up) the closed candles of ``days`` back from ``now`` for every coin.
 
@@ -80,7 +80,10 @@ def fetch_coins(
     come back in the order of ``coins``. Setting
     ``stop`` (or an exception in the calling thread, such as a job's cancel) ends every coin after
     the page in hand, with what was fetched saved. A coin's file is saved every ``save_every``
-    pages but at most once per ``save_seconds``, and at the end.
+    pages but at most once per ``save_seconds``, and at the end. ``head=False`` (a top-up) never
+    asks for candles before a coin's first stored one. New candles that do not fit the stored
+    ones (:func:`core.data.quarantine.admit`) are held in quarantine and the coin ends
+    ``conflict``.
 
     Raises:
         ConfigError: impossible settings (days, interval, workers, base URL).
@@ -123,6 +126,7 @@ def fetch_coins(
             save_seconds=save_seconds,
             stop=stop,
             pool=requests_pool,
+            head=head,
         )
         for coin in parsed
     ]
@@ -157,17 +161,26 @@ def _in_flight(client: ExchangeClient, cap: int) -> int:
     return max(1, min(cap, int(room(KLINES_WEIGHT))))
 
 
-def load_sample(coins: Sequence[str] | None = None) -> list[FetchResult]:
+def load_sample(
+    coins: Sequence[str] | None = None, *, replace: Sequence[str] = ()
+) -> list[FetchResult]:
     """Merge the bundled real sample (``data/sample/*.parquet``) into the store.
 
     ``coins=None`` loads every coin the sample has; a requested coin without a sample file ends
-    ``failed`` with the reason. Candles already stored win over the sample's, so loading never
-    downgrades fetched data, and a later fetch tops the sample up to the present.
+    ``failed`` with the reason. Candles already stored win over the sample's where both have an
+    hour, so loading never downgrades fetched data, and a later fetch tops the sample up to the
+    present. The sample passes the same seam check as a fetch (:func:`core.data.quarantine.admit`):
+    where it does not fit the stored candles it is held in quarantine and the coin ends
+    ``conflict``. Coins in ``replace`` (symbols) get the sample instead of what is stored (the old
+    file is moved aside to ``data/quarantine/``).
     """
+    from core.data.coin_fetch import FileLock
+
     available = {
         path.stem.rsplit("-", 1)[0]: path for path in sorted(config.sample_dir().glob("*.parquet"))
     }
     wanted = list(available) if coins is None else [c.symbol for c in parse_coins(list(coins))]
+    replacing = {c.symbol for c in parse_coins(list(replace))} if replace else set()
     results = []
     for symbol in wanted:
         path = available.get(symbol)
@@ -184,25 +197,42 @@ def load_sample(coins: Sequence[str] | None = None) -> list[FetchResult]:
             continue
         interval = path.stem.rsplit("-", 1)[1]
         sample = store.normalize_candles(pd.read_parquet(path))
-        note = ""
-        try:
-            existing = store.load_candles(symbol, interval)
-        except NoDataError:
-            existing = store.empty_candles()
-        except CorruptDataError as exc:
-            existing, note = store.empty_candles(), str(exc)
+        with FileLock(store.candle_path(symbol, interval)):
+            results.append(_load_one(symbol, interval, sample, replace=symbol in replacing))
+    return results
+
+
+def _load_one(symbol: str, interval: str, sample: pd.DataFrame, *, replace: bool) -> FetchResult:
+    note = ""
+    try:
+        existing = store.load_candles(symbol, interval)
+    except NoDataError:
+        existing = store.empty_candles()
+    except CorruptDataError as exc:
+        existing, note = store.empty_candles(), str(exc)
+    if replace:
+        note = (
+            quarantine.replace_series(
+                sample, symbol, interval, why="replaced by the bundled sample on request"
+            )
+            + note
+        ).strip()
+        existing, merged = store.empty_candles(), sample
+    else:
+        conflict = quarantine.admit(
+            existing, sample, symbol=symbol, interval=interval, source="the bundled sample"
+        )
+        if conflict is not None:
+            cov = store.coverage(symbol, interval, frame=existing)
+            reason = (
+                f"the bundled sample ({len(sample):,} candles) does not fit the stored candles "
+                "and is held in quarantine, not stored"
+            )
+            return FetchResult(symbol, FetchStatus.CONFLICT, 0, reason, cov, note, conflict.reason)
         merged = store.merge_candles(sample, existing)
         store.save_candles(merged, symbol, interval)
-        cov = store.coverage(symbol, interval)
-        status, reason = coverage_status(cov)
-        seam = seam_report(existing, merged, symbol=symbol, interval=interval)
-        added = len(merged) - len(existing)
-        results.append(FetchResult(symbol, status, added, reason, cov, note, seam))
-        fetch_log().info(
-            "sample %s %s: %d new candles, %d stored",
-            symbol,
-            interval,
-            len(merged) - len(existing),
-            cov.rows,
-        )
-    return results
+    cov = store.coverage(symbol, interval, frame=merged)
+    status, reason = coverage_status(cov)
+    added = len(merged) - len(existing)
+    fetch_log().info("sample %s %s: %d new candles, %d stored", symbol, interval, added, cov.rows)
+    return FetchResult(symbol, status, added, reason, cov, note)

@@ -29,11 +29,14 @@ _DAY_MS = 86_400_000
 
 
 class FetchStatus(StrEnum):
-    """How a coin ended: complete up to the last closed candle, short of it, or failed."""
+    """How a coin ended: complete up to the last closed candle, short of it, failed, or in
+    conflict (new candles that do not fit the stored ones were held in quarantine, not stored:
+    :mod:`core.data.quarantine`)."""
 
     UP_TO_DATE = "up to date"
     PARTIAL = "partial"
     FAILED = "failed"
+    CONFLICT = "conflict"
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,9 @@ class FetchEvent:
 class FetchResult:
     """The outcome of one coin: status, candles added, the reason in words, what is stored.
 
-    ``seam`` is set (sentences from :func:`core.data.seam.seam_report`) when the new candles do
-    not join the stored ones: a price jump far larger than a candle's move where they meet.
+    ``seam`` is set (sentences from :func:`core.data.seam.find_seams`) when the new candles do
+    not fit the stored ones (a price jump where they meet, or stored hours that disagree); the
+    status is then ``conflict`` and those candles are held in quarantine, not stored.
     """
 
     symbol: str

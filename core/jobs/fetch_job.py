@@ -115,9 +115,9 @@ def summarize(coins: Sequence[CoinProgress]) -> str:
     failed = [c for c in coins if c.state == FetchStatus.FAILED.value]
     if failed:
         text += f" ({failed[0].symbol}: {failed[0].message})"
-    seams = [c.symbol for c in coins if c.seam]
-    if seams:
-        text += f"; price jump at the seam of {', '.join(seams)}"
+    held = [c.symbol for c in coins if c.state == FetchStatus.CONFLICT.value]
+    if held:
+        text += f"; new candles held in quarantine for {', '.join(held)} (conflict)"
     return text
 
 

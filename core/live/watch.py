@@ -111,8 +111,10 @@ class Watch:
             return self._finish(CycleReport(now.isoformat(), False, f"{type(exc).__name__}: {exc}"))
         notes = list(result.top_up.notes) if result.top_up else []
         failed_top_up = result.top_up is not None and not result.top_up.ok
-        for note in notes:
-            (self.log.warning if failed_top_up else self.log.info)("%s", note)
+        conflicts = result.top_up.conflicts if result.top_up else ()
+        for note in notes:  # a conflict (new candles held back) needs the user: a warning
+            loud = failed_top_up or note.startswith(conflicts)
+            (self.log.warning if loud else self.log.info)("%s", note)
         for symbol, message in result.errors.items():
             self.log.warning("%s: %s", symbol, message)
         why = ""

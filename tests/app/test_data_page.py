@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -191,22 +192,93 @@ def test_failed_coin_is_red_not_counted_as_done_and_says_why_in_full(monkeypatch
     assert any(e.label == "Details: this fetch's log" for e in at.expander)
 
 
+def _button(at: AppTest, label: str, key: str | None = None):
+    return next(b for b in at.button if b.label == label and (key is None or b.key == key))
+
+
 @pytest.mark.slow
-def test_a_top_up_with_a_price_jump_is_a_warning_on_the_page(monkeypatch):
+def test_a_top_up_from_another_source_is_a_red_conflict_row_until_replaced_or_discarded(
+    monkeypatch,
+):
+    from core.data import quarantine
+    from core.data.fetch import fetch_coins
+
+    with FakeBinance(listed_hours=48) as fake:
+        fetch_coins(["BTC", "ETH"], days=3, base_url=fake.url)
+        for symbol in ("BTCUSDT", "ETHUSDT"):
+            store.save_candles(store.load_candles(symbol).iloc[:-2], symbol)
+        stored_eth = store.candle_path("ETHUSDT").read_bytes()
+        fake.set_scale("BTCUSDT", 0.48)
+        fake.set_scale("ETHUSDT", 2.1)
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_data_page()
+        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "ETHUSDT"]).run()
+        _button(at, "Fetch 2 years").click().run()
+        _wait_finished(at.session_state[state.FETCH_JOB])
+        at.run()
+    assert not at.exception
+    bars = " ".join(m.value for m in at.markdown if 'class="cv-coin"' in m.value)
+    assert bars.count('data-state="conflict"') == 2 and "#e5484d" in bars
+    table = at.dataframe[0].value.set_index("symbol")
+    assert list(table["status"]) == ["conflict", "conflict"]
+    assert table.loc["BTCUSDT", "reason"].startswith("BTCUSDT 1h: 2 new candle(s) from")
+    assert "-52%" in table.loc["BTCUSDT", "reason"] and "+110%" in table.loc["ETHUSDT", "reason"]
+    errors = [e.value for e in at.error if "were not stored and are held in quarantine" in e.value]
+    assert len(errors) == 2 and errors[0].startswith("BTCUSDT 1h") and not at.warning
+    held = quarantine.held_candles("BTCUSDT")
+    _button(at, "Replace with the new candles", "conflict_replace_BTCUSDT_1h").click().run()
+    assert not at.exception
+    assert at.success[-1].value.startswith("BTCUSDT 1h now holds the 2 candle(s) from")
+    pd.testing.assert_frame_equal(store.load_candles("BTCUSDT"), held)
+    _button(at, "Discard the new candles", "conflict_discard_ETHUSDT_1h").click().run()
+    assert at.success[-1].value.startswith("Discarded the 2 held candle(s) of ETHUSDT 1h")
+    assert store.candle_path("ETHUSDT").read_bytes() == stored_eth
+    table = at.dataframe[0].value.set_index("symbol")
+    assert "conflict" not in set(table["status"]) and not at.error
+    assert quarantine.conflicts() == []
+
+
+def _fetched_btc() -> bytes:
+    """Two days of BTC candles fetched from the fake (2026: outside the sample's span)."""
     from core.data.fetch import fetch_coins
 
     with FakeBinance(listed_hours=48) as fake:
         fetch_coins(["BTC"], days=3, base_url=fake.url)
-        store.save_candles(store.load_candles("BTCUSDT").iloc[:-2], "BTCUSDT")
-        fake.set_scale("BTCUSDT", 10.0)
-        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
-        at = open_data_page()
-        at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT"]).run()
-        next(b for b in at.button if b.label == "Fetch 2 years").click().run()
-        _wait_finished(at.session_state[state.FETCH_JOB])
-        at.run()
+    return store.candle_path("BTCUSDT").read_bytes()
+
+
+def test_load_sample_over_fetched_candles_asks_first_and_replaces_one_coin(home):
+    fetched = _fetched_btc()
+    at = open_data_page()
+    _button(at, "Load bundled sample").click().run()
     assert not at.exception
-    warnings = [w.value for w in at.warning if "Price jump at the seam" in w.value]
-    assert len(warnings) == 1 and "BTCUSDT 1h" in warnings[0] and "+900%" in warnings[0]
-    table = at.dataframe[0].value.set_index("symbol")
-    assert table.loc["BTCUSDT", "reason"].startswith("Price jump at the seam of BTCUSDT")
+    assert at.session_state[state.SAMPLE_CONFIRM] is True
+    dialog = " ".join(m.value for m in at.markdown)
+    assert "These coins already have fetched candles" in dialog and "**BTCUSDT**: 4" in dialog
+    assert [b.key for b in at.button if b.label == "Replace this coin"] == [
+        "sample_replace_BTCUSDT"
+    ]
+    assert store.list_stored() == [("BTCUSDT", "1h")]  # nothing loaded before the answer
+    assert store.candle_path("BTCUSDT").read_bytes() == fetched
+    _button(at, "Replace this coin").click().run()
+    assert not at.exception and state.SAMPLE_CONFIRM not in at.session_state
+    assert len(store.load_candles("BTCUSDT")) == 9_457  # the sample's BTC, nothing else
+    (aside,) = (home / "data" / "quarantine").glob("BTCUSDT-1h.replaced.*.parquet")
+    assert aside.read_bytes() == fetched
+    assert len(store.list_stored()) == 9  # the other coins were loaded where they fit
+    note = at.success[0].value
+    assert note.startswith("Loaded the bundled sample: 9 coins") and "replaced BTCUSDT" in note
+    assert not any("delete" in m.value for m in [*at.markdown, *at.success, *at.warning])
+    _button(at, "Load bundled sample").click().run()  # only the sample is stored now: no asking
+    assert state.SAMPLE_CONFIRM not in at.session_state
+
+
+def test_load_sample_dialog_cancel_writes_nothing(home):
+    fetched = _fetched_btc()
+    at = open_data_page()
+    _button(at, "Load bundled sample").click().run()
+    _button(at, "Cancel", "sample_cancel").click().run()
+    assert not at.exception and state.SAMPLE_CONFIRM not in at.session_state
+    assert store.list_stored() == [("BTCUSDT", "1h")]
+    assert store.candle_path("BTCUSDT").read_bytes() == fetched
+    assert not [b for b in at.button if b.label == "Replace this coin"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -163,6 +164,33 @@ def test_refresh_says_binance_cannot_be_reached_and_how_old_the_data_is(
     assert "Binance cannot be reached for BTCUSDT, ETHUSDT" in warnings
     assert "BTCUSDT" in warnings and "days old" in warnings
     assert [m.label for m in at.metric] == ["Confidence", "Base rate"]  # stored data still shown
+
+
+def test_refresh_from_another_source_holds_the_candles_back_and_the_card_says_so(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from core.data import quarantine
+    from core.data.store import candle_path
+    from tests.fake_binance import FakeBinance
+
+    stored = candle_path("BTCUSDT").read_bytes()
+    now = pd.Timestamp(os.environ["CRYPTOVOLT_NOW"])
+    # its prices do not carry on from the planted closes; its clock is the test's "now"
+    with FakeBinance(now_ms=int(now.value // 1_000_000)) as fake:
+        monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
+        at = open_page("pages/signals.py")
+        at.button[0].click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    note = next(e for e in errors if e.startswith("BTCUSDT 1h:"))
+    assert "were not stored and are held in quarantine" in note
+    card = next(e for e in errors if e.startswith("New candles held back: BTCUSDT 1h:"))
+    assert "Choose on the Data page" in card
+    assert candle_path("BTCUSDT").read_bytes() == stored
+    assert quarantine.pending("BTCUSDT") is not None
+    assert [m.label for m in at.metric] == ["Confidence", "Base rate"]  # stored data still shown
+    again = open_page("pages/signals.py")  # a new session: the card still says it, from disk
+    assert any(e.value.startswith("New candles held back: BTCUSDT") for e in again.error)
 
 
 def test_signals_page_never_loads_tensorflow(trained: Path):

@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 
 from core.config import BacktestConfig
-from core.data.store import load_candles
+from core.data import quarantine
+from core.data.store import candle_path, load_candles
 from core.registry.model_registry import ModelRegistry
 from core.signals import journal
 from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
 from tests.card_home import ROOT, copy_carded_into
 from tests.fake_binance import FakeBinance
+from tests.live_home import continue_prices
 
 pytestmark = pytest.mark.slow
 
@@ -126,6 +128,7 @@ def test_refresh_tops_candles_up_before_computing(trained: Path, monkeypatch: py
     monkeypatch.delenv("CRYPTOVOLT_NOW")
     before = load_candles("BTCUSDT")["open_time"].iloc[-1]
     with FakeBinance() as fake:
+        continue_prices(fake)  # the same "source": its candles carry on from the stored closes
         done = cli("signals", "--json", "--refresh", BINANCE_BASE_URL=fake.url)
     assert done.returncode == 0, done.stderr
     after = load_candles("BTCUSDT")["open_time"].iloc[-1]
@@ -134,6 +137,31 @@ def test_refresh_tops_candles_up_before_computing(trained: Path, monkeypatch: py
     assert pd.Timestamp(btc["candle_time"]) == after
     assert btc["stale"] is False and btc["signal"] != "STALE"  # topped up to now: fresh again
     assert "Candles topped up from Binance" in done.stderr
+    assert "conflict" not in done.stderr
+
+
+def test_refresh_from_another_source_is_held_back_and_said(trained: Path):
+    """The fake's own prices do not carry on from the stored (planted) closes: another source."""
+    stored = {s: candle_path(s).read_bytes() for s in ("BTCUSDT", "ETHUSDT")}
+    firsts = {s: load_candles(s)["open_time"].iloc[0] for s in stored}
+    with FakeBinance() as fake:
+        done = cli("signals", "--refresh", BINANCE_BASE_URL=fake.url)
+        asked = [r for r in fake.requests if r.path == "/api/v3/klines"]
+    assert done.returncode == 0, done.stderr  # the signals still come, from the stored candles
+    conflicts = [line for line in done.stderr.splitlines() if line.startswith("conflict:")]
+    (conflict,) = conflicts  # ETH's candles end after "now": nothing to top up
+    assert conflict.startswith("conflict: BTCUSDT 1h: 1 new candle(s) from http://127.0.0.1")
+    assert "were not stored and are held in quarantine" in conflict
+    assert "python -m core data resolve --coin BTC --replace" in conflict
+    assert "not stored for BTCUSDT (conflict)" in done.stderr
+    for symbol, data in stored.items():
+        assert candle_path(symbol).read_bytes() == data
+    assert len(quarantine.held_candles("BTCUSDT")) == 1  # the hour after the stored ones
+    assert asked and all(
+        int(r.params["startTime"]) > firsts[r.params["symbol"]].value // 1_000_000 for r in asked
+    )
+    again = cli("signals")  # no refresh: the conflict is still said, read from disk
+    assert again.stderr.count("conflict: BTCUSDT 1h") == 1
 
 
 def test_backtest_cli_matches_the_library(trained: Path):

@@ -146,3 +146,31 @@ def test_watch_once_with_binance_unreachable_fails_the_cycle_and_says_why(
     assert "failed: Binance cannot be reached" in done.stdout
     # the stored candles are 3 h old, within the horizon: the signal still comes from them
     assert len(journal.entries(symbol="BTCUSDT")) == 1
+
+
+def test_watch_once_holds_candles_from_another_source_back_and_warns(
+    home: Path, watched_home: pd.Timestamp, fake_binance
+):
+    from core.data import quarantine
+    from core.data.store import candle_path
+
+    stored = {s: candle_path(s).read_bytes() for s in ("BTCUSDT", "ETHUSDT")}
+    clock = home / "clock.txt"
+    set_file_clock(clock, watched_home + 3 * HOUR + DELAY)  # three closes since the last candle
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "BINANCE_BASE_URL": fake_binance.url}
+    done = subprocess.run(  # the fake's prices do not carry on from the stored closes
+        [sys.executable, "-m", "core", "watch", "--once", "--quick", "--coins", "BTC,ETH"]
+        + ["--clock-file", str(clock)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = (home / "logs" / "watch.log").read_text()
+    warned = [line for line in log.splitlines() if "were not stored and are held" in line]
+    assert len(warned) == 2 and all("WARNING" in line for line in warned)
+    for symbol, data in stored.items():
+        assert candle_path(symbol).read_bytes() == data
+        assert len(quarantine.held_candles(symbol)) == 3

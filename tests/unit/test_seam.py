@@ -1,14 +1,18 @@
-"""The seam check (core.data.seam) and how a failed coin is said (core.data.fetch_status)."""
+"""The seam check (core.data.seam), the quarantine it feeds (core.data.quarantine), and how a
+failed coin is said (core.data.fetch_status)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
+from core.data import quarantine, store
 from core.data.fetch_status import data_age, failure_sentence
-from core.data.seam import find_seams, seam_report
+from core.data.seam import find_seams
 from core.data.store import normalize_candles
+from core.errors import NoDataError
 
 
 def candles(start: str, prices: list[float]) -> pd.DataFrame:
@@ -50,7 +54,7 @@ def test_a_top_up_ten_times_higher_is_a_tail_seam_with_both_prices():
     assert round(seam.change, 6) == 9.0
     text = seam.sentence()
     assert "BTCUSDT 1h" in text and "+900%" in text and "2026-01-01 04:00 UTC" in text
-    assert "different sources" in text and "data/raw/BTCUSDT-1h.parquet" in text
+    assert "different sources" in text and "check the base URL" in text
 
 
 def test_a_normal_hour_is_no_seam_and_the_threshold_is_relative():
@@ -76,13 +80,70 @@ def test_nothing_stored_before_or_nothing_new_is_no_seam():
     assert find_seams(STORED, STORED, symbol="BTCUSDT", interval="1h") == []
 
 
-def test_seam_report_writes_the_sentence_to_the_fetch_log(home):
-    new = candles("2026-01-01 04:00", [1_020.0])
+def test_candles_for_stored_hours_must_agree_with_them():
+    same = STORED.copy()
+    same["close"] = same["close"] * 1.004  # within 0.5%: rounding, the same source
+    assert find_seams(STORED, same, symbol="BTCUSDT", interval="1h") == []
+    other = STORED.iloc[1:3].copy()
+    other["close"] = other["close"] * 0.48  # another price series for the same hours
+    (seam,) = find_seams(STORED, other, symbol="BTCUSDT", interval="1h")
+    assert seam.side == "overlap" and seam.count == 2
+    assert "2 new candle(s) for hours already stored disagree" in seam.sentence()
+    assert "-52.0%" in seam.sentence()
+
+
+def test_across_a_long_gap_the_allowed_jump_grows_like_a_random_walk():
+    months_later = candles("2026-03-01 00:00", [150.0])  # 1,400 hours after the stored run
+    months_later.loc[0, "open"] = 150.0  # +47% over two months: a market, not a splice
+    assert find_seams(STORED, months_later, symbol="BTCUSDT", interval="1h") == []
+    next_hour = candles("2026-01-01 04:00", [150.0])
+    next_hour.loc[0, "open"] = 150.0
+    assert [s.side for s in find_seams(STORED, next_hour, symbol="BTCUSDT", interval="1h")] == [
+        "tail"
+    ]
+
+
+def test_admit_holds_what_does_not_fit_and_writes_nothing_to_the_store(home):
+    store.save_candles(STORED, "BTCUSDT")
+    before = store.candle_path("BTCUSDT").read_bytes()
+    fits = candles("2026-01-01 04:00", [102.5])
+    assert quarantine.admit(STORED, fits, symbol="BTCUSDT", interval="1h", source="x") is None
+    assert quarantine.pending("BTCUSDT") is None
+    new = candles("2026-01-01 04:00", [1_020.0, 1_025.0])
     new.loc[0, "open"] = 1_020.0
-    text = seam_report(STORED, pd.concat([STORED, new]), symbol="BTCUSDT", interval="1h")
-    assert text.startswith("Price jump at the seam of BTCUSDT 1h")
+    conflict = quarantine.admit(STORED, new, symbol="BTCUSDT", interval="1h", source="http://x")
+    assert conflict is not None and conflict == quarantine.pending("BTCUSDT")
+    assert conflict.rows == 2 and conflict.stored_rows == 4 and conflict.source == "http://x"
+    assert conflict.sentence().startswith(
+        "BTCUSDT 1h: 2 new candle(s) from http://x (2026-01-01 04:00 to 2026-01-01 05:00 UTC) "
+        "were not stored and are held in quarantine. Price jump at the seam of BTCUSDT 1h"
+    )
+    assert "python -m core data resolve --coin BTC --replace" in conflict.sentence()
+    pd.testing.assert_frame_equal(quarantine.held_candles("BTCUSDT"), new)
+    assert store.candle_path("BTCUSDT").read_bytes() == before
+    assert quarantine.held_path("BTCUSDT").parent == home / "data" / "quarantine" / "conflicts"
     log = (home / "logs" / "dataset_fetch.log").read_text()
     assert "WARNING" in log and "Price jump at the seam of BTCUSDT" in log
+
+
+def test_resolve_replace_keeps_the_old_series_aside_and_discard_keeps_the_stored(home):
+    new = candles("2026-01-01 04:00", [1_020.0])
+    new.loc[0, "open"] = 1_020.0
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        store.save_candles(STORED, symbol)
+        quarantine.admit(STORED, new, symbol=symbol, interval="1h", source="http://x")
+    old = store.candle_path("ETHUSDT").read_bytes()
+    assert [c.symbol for c in quarantine.conflicts()] == ["BTCUSDT", "ETHUSDT"]
+    said = quarantine.resolve("BTC", replace=True)
+    assert said.startswith("BTCUSDT 1h now holds the 1 candle(s) from http://x")
+    pd.testing.assert_frame_equal(store.load_candles("BTCUSDT"), new)
+    (aside,) = (home / "data" / "quarantine").glob("BTCUSDT-1h.replaced.*.parquet")
+    pd.testing.assert_frame_equal(store.normalize_candles(pd.read_parquet(aside)), STORED)
+    assert quarantine.resolve("ETH", replace=False).startswith("Discarded the 1 held candle(s)")
+    assert store.candle_path("ETHUSDT").read_bytes() == old
+    assert quarantine.conflicts() == [] and not quarantine.held_path("ETHUSDT").exists()
+    with pytest.raises(NoDataError, match="no conflict to resolve"):
+        quarantine.resolve("ETH", replace=True)
 
 
 def test_a_failed_coin_says_what_failed_how_old_its_data_is_and_what_to_do():
