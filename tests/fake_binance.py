@@ -18,7 +18,8 @@ requests unanswered until ``release``, so a test acts on a fetch that is surely 
     with FakeBinance(listed_hours=500, latency=0.05) as fake:
         fetch_coins(["BTC"], base_url=fake.url)
 
-Manual runs and the bench: ``python -m tests.fake_binance --port 9100 --latency 0.05``.
+Manual runs and the bench: ``python -m tests.fake_binance --port 9100 --latency 0.05``
+(``--scale BTCUSDT=0.48``: another source for BTC).
 """
 
 from __future__ import annotations
@@ -401,8 +402,18 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--listed-hours", type=int, default=None)
+    parser.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="SYMBOL=FACTOR",
+        help="another price series for a symbol, e.g. BTCUSDT=0.48 (a different source)",
+    )
     args = parser.parse_args()
-    fake = FakeBinance(port=args.port, latency=args.latency, listed_hours=args.listed_hours)
+    scale = {k: float(v) for k, _, v in (item.partition("=") for item in args.scale)}
+    fake = FakeBinance(
+        port=args.port, latency=args.latency, listed_hours=args.listed_hours, scale=scale
+    )
     print(f"fake Binance on {fake.url} (Ctrl-C to stop)", flush=True)
     try:
         fake._server.serve_forever()
