@@ -102,8 +102,9 @@ def binance_base_url(override: str | None = None) -> str:
             f"(for example {BINANCE_VISION_URL})."
         )
     try:
-        host = urlsplit(url).hostname
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port checks the number (0-65535)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket "http://[::1", a port "abc"
         raise ConfigError(
             f"Binance base URL {url!r} is not a valid URL ({exc}): use e.g. {BINANCE_VISION_URL} "
             "or http://[::1]:8080."

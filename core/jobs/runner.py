@@ -183,7 +183,8 @@ def training_logging(tag: str, symbol: str, job_log: Path | None = None) -> Iter
     finally:
         for handler in handlers:
             core_logger.removeHandler(handler)
-            handler.close()
+            with contextlib.suppress(OSError):  # a full disk: its lines are lost, not the error
+                handler.close()
         core_logger.setLevel(previous)
 
 
@@ -202,7 +203,8 @@ def job_logging(job_log: Path, *loggers: str) -> Iterator[None]:
         for target, level in zip(targets, previous, strict=True):
             target.removeHandler(own)
             target.setLevel(level)
-        own.close()
+        with contextlib.suppress(OSError):  # a full disk: its lines are lost, not the error
+            own.close()
 
 
 @contextlib.contextmanager

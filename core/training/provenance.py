@@ -104,4 +104,5 @@ def training_log(logger: logging.Logger) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
-        handler.close()
+        with contextlib.suppress(OSError):  # a full disk: its lines are lost, not the error
+            handler.close()

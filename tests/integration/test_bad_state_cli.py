@@ -104,6 +104,7 @@ def test_a_damaged_journal_line_is_skipped_by_every_cli_reader_and_verify_names_
         (["fetch", "--coins", ","], "no coin named in ','"),
         (["signals", "--coins", " , "], "no coin named in ' , '"),
         (["fetch", "--coins", "BTC", "--base-url", "http://[::1"], "is not a valid URL"),
+        (["fetch", "--coins", "BTC", "--base-url", "http://127.0.0.1:abc"], "is not a valid URL"),
         (["journal", "export", "--out", "{home}"], "is a folder: name a file"),
         (["export", "--coin", "BTC", "--out", "{home}"], "is a folder: name a file"),
     ],
@@ -194,6 +195,21 @@ def test_a_full_disk_during_train_registers_nothing_and_says_so(home: Path, toy_
     line = one_error(done)
     assert line.startswith(f"error: BTCUSDT: the disk is full: {models}/toyflow_btcusdt ")
     assert sorted(p.name for p in (models / "toyflow_btcusdt").iterdir()) == before
+
+
+@needs_mount
+def test_a_home_on_a_full_disk_trains_to_one_error_line_without_log_tracebacks(
+    home: Path, toy_home: Path
+):
+    fill = (
+        f"cp -r {toy_home}/. {home}/ && rm -f {home}/logs/*.log "  # a log's last page has room
+        f"&& (dd if=/dev/zero of={home}/fill bs=4k 2>/dev/null; true)"
+    )
+    done = cli(
+        "train", "--coins", "BTC", "--models", "toyflow", mount=(home, "size=4m"), then=fill, **TOY
+    )
+    line = one_error(done)  # the log lines lost to the full disk print no "Logging error"
+    assert line.startswith(f"error: BTCUSDT: the disk is full: {home}/models/toyflow_btcusdt ")
 
 
 @needs_mount
