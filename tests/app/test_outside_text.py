@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from core.data.store import load_candles
 from core.live.alerts import Alert, alerts_log
 from tests.card_home import ROOT, copy_carded_into
+from tests.waiting import APP_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,7 @@ def test_an_exchange_error_text_shows_literally_on_the_signals_page(
     last = load_candles("BTCUSDT")["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + timedelta(hours=2)).isoformat())
     monkeypatch.setenv("BINANCE_BASE_URL", hostile_exchange)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/signals.py").run()
     at.button[0].click().run()  # Refresh: the top-up meets the hostile answer
@@ -83,7 +84,7 @@ def test_an_alert_line_from_the_log_shows_literally_in_the_banner(home: Path):
     now = datetime.now(UTC) - timedelta(hours=1)
     message = f"two watch cycles in a row failed: HTTP 400: {HOSTILE} :red[fake]"
     path.write_text(Alert(now.isoformat(), "watch_failing", None, message).line() + "\n")
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     banner = " ".join(w.value for w in at.warning)

@@ -5,20 +5,20 @@ page does not stay a zombie of the server once it ends."""
 from __future__ import annotations
 
 import fcntl
-import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
 from core.tuning import read_state
+from tests.waiting import APP_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = "xgboost_btcusdt_1h"
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     return at.switch_page("pages/training.py").run()
 
@@ -80,6 +80,7 @@ def test_a_busy_coin_turns_train_off_and_a_cancelled_card_restarts(
 def test_a_sweep_started_from_the_page_is_reaped_when_it_ends(home_with_sample: Path):
     at = _page()
     at.toggle(key="tuning_form_open").set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
     pid = read_state(STUDY)["pid"]
@@ -87,7 +88,8 @@ def test_a_sweep_started_from_the_page_is_reaped_when_it_ends(home_with_sample: 
     cancel = next(b for b in at.button if b.label == "Cancel sweep")
     cancel.click().run()
     assert read_state(STUDY)["state"] == "cancelled"
-    deadline = time.monotonic() + 10
-    while _state_letter(pid) is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _state_letter(pid) is None, "the sweep's process is left as a zombie of the server"
+    wait_until(
+        lambda: _state_letter(pid) is None,
+        60,
+        "the sweep's process to be reaped (not left as a zombie of the server)",
+    )

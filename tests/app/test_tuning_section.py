@@ -52,6 +52,7 @@ def test_the_form_refuses_to_overwrite_a_stored_study(home_with_sample: Path):
     _stored_study()
     at = _page()
     at.toggle(key="tuning_form_open").set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
     assert any("is stored already" in e.value for e in at.error)
@@ -61,6 +62,7 @@ def test_the_form_refuses_to_overwrite_a_stored_study(home_with_sample: Path):
 def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample: Path):
     at = _page()
     at.toggle(key="tuning_form_open").set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
     assert read_state(STUDY)["state"] == "running"

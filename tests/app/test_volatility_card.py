@@ -13,6 +13,7 @@ from core.data.store import save_candles
 from core.registry.model_registry import ModelRegistry
 from core.volatility.train import train_volatility
 from tests.vol_sim import garch_candles
+from tests.waiting import APP_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def test_signals_card_shows_the_expected_move(home: Path, monkeypatch: pytest.Mo
     train_volatility("BTC", estimator="har", registry=ModelRegistry(), candles=candles)
     last = candles["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(minutes=90)).isoformat())
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/signals.py").run()
     assert not at.exception, at.exception

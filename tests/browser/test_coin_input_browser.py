@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, Streamlit, assert_no_exception
+from tests.browser.conftest import ROOT, assert_no_exception
+from tests.streamlit_server import Streamlit
 
 SCRIPT = """
 import streamlit as st

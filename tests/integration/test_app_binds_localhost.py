@@ -4,17 +4,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.sockets import is_loopback, listening
-from tests.waiting import APP_TIMEOUT, wait_until
+from tests.streamlit_server import Streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,38 +19,15 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(home: Path, *extra: str, host: str = "127.0.0.1") -> set[str]:
-    """Start the app as a user would (plus ``extra``), wait for its health check, and return the
-    addresses its port is bound to."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
+    """Start the app as a user would (plus ``extra``; on a port it picks itself), wait for its
+    health check, and return the addresses its port is bound to."""
     env = {**os.environ, "CRYPTOVOLT_HOME": str(home)}
-    proc = subprocess.Popen(
-        cmd + list(extra),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    app = Streamlit(ROOT / "streamlit_app.py", env, home / "streamlit.log", args=extra, host=host)
     try:
-
-        def healthy() -> bool:
-            assert proc.poll() is None, "the app exited"
-            with urllib.request.urlopen(f"http://{host}:{port}/_stcore/health", timeout=2):
-                return True
-
-        wait_until(healthy, APP_TIMEOUT, "the app's health check", ignore=(OSError,))
-        return listening().get(port, set())
+        return listening().get(app.port, set())
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        app.stop()
 
 
 def test_a_plain_streamlit_run_listens_on_the_loopback_only(home: Path):

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from core import jobs
 from core.errors import JobError
 from core.tuning import TuneSpec, cancel_sweep, launch_sweep, read_state
 from core.tuning.sweeps import running_sweeps
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,11 +32,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    wait_until(predicate, timeout, what)
 
 
 @contextlib.contextmanager
@@ -107,7 +103,7 @@ def test_a_running_sweep_keeps_its_coin_from_training(home_with_sample: Path):
     assert read_state(spec.study)["state"] == "cancelled"
     assert jobs.list_jobs() == []
     # the sweep process ended and was reaped: no zombie of this process is left behind
-    _wait_for(lambda: _state_letter(pid) is None, 10, "the sweep process to be reaped")
+    _wait_for(lambda: _state_letter(pid) is None, 60, "the sweep process to be reaped")
 
 
 def test_a_cancelled_job_restarts_from_its_spec(home_with_sample: Path, monkeypatch):
@@ -176,5 +172,5 @@ def test_a_finished_job_process_is_reaped_without_anyone_asking(home: Path):
         return data["state"] == "failed"
 
     _wait_for(ended, 120, "the job to fail")
-    _wait_for(lambda: _state_letter(pid) is None, 10, "the job process to be reaped")
+    _wait_for(lambda: _state_letter(pid) is None, 60, "the job process to be reaped")
     assert os.getpid() != pid
