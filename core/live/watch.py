@@ -143,7 +143,12 @@ class Watch:
         )
         health = self._health(list(signals) or coins, now)
         alerts = len(self.alerts.observe(health, now))
-        calls = {s.symbol: CoinCall(str(s.signal), detail=_call_detail(s)) for s in result.signals}
+        calls = {
+            s.symbol: CoinCall(
+                str(s.signal), (s.vol_regime or {}).get("label"), detail=_call_detail(s)
+            )
+            for s in result.signals
+        }
         alerts += len(self.alerts.signals_changed(calls, now))
         if self.cfg.retrain_stale is not None or self.cfg.retrain_degraded:
             self._retrain(list(signals), health, now)

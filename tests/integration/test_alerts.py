@@ -184,6 +184,40 @@ def test_a_planted_degradation_fires_one_webhook_post_and_no_more_while_it_lasts
     assert recent(home, since=t0 + HOUR) == [a for a in logged if pd.Timestamp(a.time) >= t0 + HOUR]
 
 
+def test_the_watch_alerts_a_changed_signal_once_and_not_again_while_it_holds(
+    home: Path,
+    watched_home: pd.Timestamp,
+    fake_binance,
+    receiver: Receiver,
+):
+    t0 = watched_home + DELAY
+    clock = home / "clock.txt"
+    set_file_clock(clock, t0)
+    fake_binance.state.now_ms = lambda: int(FileClock(clock).now().timestamp() * 1000)
+    continue_prices(fake_binance)
+    done = _watch_once(home, clock, fake_binance.url, receiver.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    path = home / "live" / "alerts_state.json"
+    state = json.loads(path.read_text())
+    seen = state["signals"]["BTCUSDT"]["signal"]
+    assert not [b for b in receiver.bodies if b["kind"] == "signal_changed"]  # first sight
+    # the previous watch (as far as the state file knows) saw the opposite of what it sees now
+    before = "NO_EDGE" if seen in {"BULLISH", "BEARISH"} else "BULLISH"
+    state["signals"]["BTCUSDT"]["signal"] = before
+    path.write_text(json.dumps(state))
+    for k in (1, 2):  # the change, then the same signal again
+        set_file_clock(clock, t0 + k * HOUR)
+        done = _watch_once(home, clock, fake_binance.url, receiver.url)
+        assert done.returncode == 0, done.stdout + done.stderr
+    changed = [b for b in receiver.bodies if b["kind"] == "signal_changed"]
+    assert len(changed) == 1, changed
+    was = before if before in {"BULLISH", "BEARISH"} else "no call (NO EDGE)"
+    assert f"(was {was})" in changed[0]["message"]
+    assert changed[0]["title"] == "CryptoVolt: BTCUSDT signal changed"
+    assert changed[0]["link"] == "http://localhost:8501/signals"
+    assert [a.kind for a in recent(home)].count("signal_changed") == 1
+
+
 def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     home: Path,
     watched_home: pd.Timestamp,
