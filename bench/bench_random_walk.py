@@ -29,8 +29,8 @@ def main() -> int:
 
     import numpy as np
 
-    from core.config import DirectionConfig, XGBConfig
     from core.models import parse_kinds
+    from core.models.settings import DirectionConfig, XGBConfig
     from core.training.train import train_coin
     from tests.random_walk import random_walk_candles
 

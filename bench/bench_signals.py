@@ -36,7 +36,8 @@ SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
 
 SETUP = """
 import json, time, pandas as pd
-from core.config import LSTMConfig, LSTMReturnConfig, SplitConfig
+from core.config import SplitConfig
+from core.models.settings import LSTMConfig, LSTMReturnConfig
 from core.data.fetch import fetch_coins, load_sample
 from core.training.train import train_coin
 from tests.fake_binance import FakeBinance

@@ -27,7 +27,8 @@ ROWS = 3000
 
 _SCRIPT = f"""
 import pandas as pd
-from core.config import DirectionConfig, LSTMReturnConfig, SplitConfig
+from core.config import SplitConfig
+from core.models.settings import DirectionConfig, LSTMReturnConfig
 from core.data.store import normalize_candles, save_candles
 from core.training.train import train_coin
 from tests.random_walk import planted_candles

@@ -59,6 +59,9 @@ class ToyFlowRecipe(DirectionRecipe):
             target="target_up_toy",
         )
 
+    def needs_context(self, config: Any) -> bool:
+        return False
+
     def learn(self, X: np.ndarray, features: list[str], config: Any) -> dict[str, Any]:
         return {}
 

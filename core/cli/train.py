@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"comma-separated kinds: {', '.join(kinds())}; all (default) or seed (xgboost,lstm)",
     )
     parser.add_argument("--interval", default="1h", help="candle interval (default 1h)")
-    group = parser.add_argument_group("settings (defaults from core/config.py)")
+    group = parser.add_argument_group(
+        "settings (defaults: each kind's settings, core/models/settings.py)"
+    )
     group.add_argument("--horizon", type=int, help="target: candles ahead (default 6)")
     group.add_argument("--threshold", type=float, help="target: rise as a fraction (0.01 = 1%%)")
     group.add_argument("--trees", type=int, help="boosted models: number of trees")

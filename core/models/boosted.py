@@ -2,7 +2,7 @@
 
 Early stopping watches log loss on the validation slice the caller cuts from the END of the
 training period; only the trees up to the best round are kept. Saved as XGBoost's own UBJ format
-(``model.ubj``); nothing is pickled. Settings: :class:`core.config.XGBConfig` (or a subclass).
+(``model.ubj``); nothing is pickled. Settings: :class:`core.models.settings.XGBConfig` (or a subclass).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ each TRAINING sample's own (last) step, and the target with its training mean an
 :meth:`LSTMEstimator.fit` only. TensorFlow is imported only inside :meth:`LSTMEstimator.fit`;
 after :meth:`LSTMEstimator.load` the forward pass runs in numpy from the exported weights
 (``weights.npz``), so a process that only loads and predicts never imports TensorFlow. The
-``.keras`` file is kept beside it in Keras' own format. Settings: :class:`core.config.LSTMConfig`.
+``.keras`` file is kept beside it in Keras' own format. Settings: :class:`core.models.settings.LSTMConfig`.
 """
 
 from __future__ import annotations

@@ -61,6 +61,14 @@ class Recipe(Protocol):
         """Candles ahead the prediction looks (the purge of every split)."""
         ...
 
+    def warmup(self, config: Any) -> int:
+        """Candles of look-back before the first sample (for "how many candles are needed")."""
+        ...
+
+    def needs_context(self, config: Any) -> bool:
+        """True when the samples read other coins' candles (``context=``) with ``config``."""
+        ...
+
     def columns(self, config: Any) -> list[str]:
         """The sample's input names, in column order."""
         ...

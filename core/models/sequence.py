@@ -134,6 +134,12 @@ class _Sequence:
     def horizon(self, target: TargetConfig) -> int:
         return 1
 
+    def warmup(self, config: Any) -> int:
+        return int(config.window) + 1
+
+    def needs_context(self, config: Any) -> bool:
+        return False
+
     def check_labels(self, y: np.ndarray) -> None:
         """A number to forecast always varies; nothing to check."""
 

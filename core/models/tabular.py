@@ -101,6 +101,12 @@ class _Tabular:
     def horizon(self, target: TargetConfig) -> int:
         return target.horizon
 
+    def warmup(self, config: Any) -> int:
+        return max(s.warmup for s in FEATURES.values())
+
+    def needs_context(self, config: Any) -> bool:
+        return False
+
     def encode(self, X: np.ndarray) -> np.ndarray:
         return X
 
@@ -185,6 +191,9 @@ class DirectionRecipe(_Tabular):
 
     def columns(self, config: Any) -> list[str]:
         return feature_layout(config.use_context)
+
+    def needs_context(self, config: Any) -> bool:
+        return bool(config.use_context)
 
     def _inputs(
         self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None, config: Any

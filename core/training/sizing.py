@@ -8,8 +8,7 @@ from typing import Any
 from core.config import SplitConfig, TargetConfig
 from core.data.coins import parse_coin
 from core.errors import InsufficientDataError
-from core.features.causal import FEATURES
-from core.models import config_class
+from core.models import config_class, kind_info
 
 __all__ = ["MIN_TRAIN_SAMPLES", "check_size", "required_candles"]
 
@@ -32,11 +31,7 @@ def required_candles(
     period before the test window.
     """
     cfg = config if config is not None else config_class(kind)()
-    window = getattr(cfg, "window", None)
-    if window is not None:
-        warmup, horizon = int(window) + 1, max(1, target.horizon)
-    else:
-        warmup, horizon = max(s.warmup for s in FEATURES.values()), target.horizon
+    warmup, horizon = kind_info(kind).recipe.warmup(cfg), target.horizon
     folds = getattr(cfg, "walk_forward", True)
     per_block = (
         warmup

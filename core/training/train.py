@@ -28,7 +28,7 @@ from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ModelNotFoundError
 from core.features.causal import compute_features, future_return
-from core.models import DEFAULT_KINDS, config_class, create_model, parse_kinds
+from core.models import DEFAULT_KINDS, config_class, create_model, kind_info, parse_kinds
 from core.models.base import Dataset
 from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
 from core.registry.model_registry import ModelRegistry, model_name
@@ -75,7 +75,7 @@ def _context(
     """Other coins' candles for kinds with cross-asset inputs (the stored references)."""
     if given is not None:
         return dict(given)
-    if not any(getattr(cfg, "use_context", False) for cfg in cfgs.values()):
+    if not any(kind_info(k).recipe.needs_context(cfg) for k, cfg in cfgs.items()):
         return None
     from core.features.context import load_references
 

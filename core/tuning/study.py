@@ -26,7 +26,7 @@ from core.config import SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, JobError
 from core.jobs.status import now_iso
-from core.models import parse_kind
+from core.models import kind_info, parse_kind
 from core.registry.model_registry import ModelRegistry
 from core.tuning import state
 from core.tuning.objective import OBJECTIVE_TEXT, InnerData, objective
@@ -192,7 +192,7 @@ def _inner(spec: TuneSpec) -> InnerData:
     candles = load_candles(spec.symbol, spec.interval)
     cfg = apply(spec.kind, spec.fixed, {})
     context = None
-    if getattr(cfg, "use_context", False):
+    if kind_info(spec.kind).recipe.needs_context(cfg):
         from core.features.context import load_references
 
         context = load_references(spec.interval)

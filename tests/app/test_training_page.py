@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from core import jobs
 from core.atomic import atomic_write_json
-from core.config import LSTMConfig, TargetConfig, XGBConfig
+from core.config import TargetConfig
 from core.models import DEFAULT_KINDS, kind_info, kinds
+from core.models.settings import LSTMConfig, XGBConfig
 from core.registry.model_registry import ModelRegistry
 from core.usecases import verdict_words
 from tests.waiting import APP_TIMEOUT

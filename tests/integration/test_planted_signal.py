@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.config import DirectionConfig
 from core.data.store import save_candles
+from core.models.settings import DirectionConfig
 from core.registry.model_registry import ModelRegistry
 from core.signals import SignalKind, compute_signals, load_coin_models
 from core.training.train import train_coin

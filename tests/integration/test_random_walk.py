@@ -14,16 +14,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.config import (
-    DirectionConfig,
-    LSTMConfig,
-    LSTMReturnConfig,
-    SplitConfig,
-    TargetConfig,
-    XGBConfig,
-)
+from core.config import SplitConfig, TargetConfig
 from core.models import DEFAULT_KINDS
 from core.models.sequence import transform
+from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.registry.model_registry import ModelRegistry
 from core.signals.live import SignalKind, compute_signals
 from core.training.train import Stage, train_coin

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.config import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.data.store import normalize_candles
 from core.models import DEFAULT_KINDS
+from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.training.train import train_coin
 from tests.conftest import SAMPLE
 

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.config import DirectionConfig, LSTMConfig, LSTMReturnConfig, TargetConfig, XGBConfig
+from core.config import TargetConfig
 from core.data.store import normalize_candles
 from core.models import load_model
+from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.training.train import train_coin
 from tests.conftest import SAMPLE
 

@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.config import DirectionConfig, LSTMReturnConfig, SignalConfig, TargetConfig
+from core.config import SignalConfig, TargetConfig
 from core.errors import InsufficientDataError, ModelError
 from core.features.causal import FEATURES, direction_labels
 from core.models import create_model, load_model
 from core.models.base import Output, Task, VoteRule
 from core.models.sequence import RETURN_INPUTS as INPUTS
 from core.models.sequence import VOLATILITY_WINDOW
+from core.models.settings import DirectionConfig, LSTMReturnConfig
 from core.models.tabular import feature_layout
 from tests.random_walk import random_walk_candles
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.config import LSTMConfig, TargetConfig, XGBConfig
+from core.config import TargetConfig
 from core.errors import ConfigError, InsufficientDataError
 from core.models import (
     DEFAULT_KINDS,
@@ -24,6 +24,7 @@ from core.models import (
     parse_kinds,
 )
 from core.models.sequence import transform
+from core.models.settings import LSTMConfig, XGBConfig
 from tests.random_walk import random_walk_candles
 
 ROOT = Path(__file__).resolve().parents[2]

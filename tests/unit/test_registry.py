@@ -249,8 +249,9 @@ def test_process_killed_while_saving_leaves_no_visible_version(home: Path, tmp_p
 
 
 def _tiny_xgboost(candles: pd.DataFrame):
-    from core.config import TargetConfig, XGBConfig
+    from core.config import TargetConfig
     from core.models import create_model
+    from core.models.settings import XGBConfig
 
     model = create_model("xgboost", XGBConfig(n_estimators=3, max_depth=2))
     ds = model.make_dataset(candles.iloc[:3000], target=TargetConfig())

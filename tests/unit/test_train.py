@@ -9,8 +9,9 @@ from collections.abc import Sequence
 import pandas as pd
 import pytest
 
-from core.config import DirectionConfig, LSTMConfig, SplitConfig, TargetConfig, XGBConfig
+from core.config import SplitConfig, TargetConfig
 from core.errors import ConfigError, InsufficientDataError, NoDataError, StablecoinError
+from core.models.settings import DirectionConfig, LSTMConfig, XGBConfig
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.training.train import Stage, TrainResult, required_candles, train_coin

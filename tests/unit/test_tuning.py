@@ -11,8 +11,9 @@ import numpy as np
 import optuna
 import pytest
 
-from core.config import SplitConfig, TargetConfig, XGBConfig
+from core.config import SplitConfig, TargetConfig
 from core.errors import ConfigError, JobError
+from core.models.settings import XGBConfig
 from core.registry.metadata import ModelCard
 from core.training.evaluate import chronological_split
 from core.tuning import TuneSpec, describe, lock_holder, space_for, study_lock, tunable

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.config import DirectionConfig, SignalConfig, SplitConfig
+from core.config import SignalConfig, SplitConfig
 from core.data.store import load_candles, normalize_candles, save_candles
+from core.models.settings import DirectionConfig
 from core.registry.model_registry import ModelRegistry
 from core.signals.ensemble import SignalKind
 from core.signals.live import compute_signal
