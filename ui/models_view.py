@@ -251,6 +251,11 @@ def render_model(record: ModelMetadata) -> None:
         st.error(plain(record.extra["error"]))
         return
     render_card(record)
+    if _output(record) is Output.VOLATILITY:
+        from ui.volatility_view import render_volatility
+
+        render_volatility(record, predictions(record))
+        return
     folds = fold_table(record)
     if len(folds) == 1:  # no walk-forward: a chart of one point would suggest there were folds
         note = record.metrics.get("walk_forward_note", "no walk-forward folds")

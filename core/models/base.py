@@ -56,6 +56,8 @@ class Output(StrEnum):
     RETURN = "return"
     #: A price level (the next close).
     PRICE = "price"
+    #: The log variance of the coming hours' returns (core.volatility; never votes on direction).
+    VOLATILITY = "volatility"
 
     @property
     def task(self) -> Task:

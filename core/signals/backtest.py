@@ -140,6 +140,13 @@ def backtest_models(
     strategy = strategy or StrategyConfig()
     interval = models.timeframe
     hold = strategy.hold or int(models.horizon)
+    if not models.loaded:
+        from core.errors import ModelNotFoundError
+
+        raise ModelNotFoundError(
+            f"{models.symbol} has no direction model, only volatility: the backtest judges "
+            f"direction calls. Train one (`python -m core train --coins {models.symbol}`)."
+        )
     voting = [x.member for x in models.loaded if x.member.passed]
     if not voting or models.calibration is None:
         return _no_edge(models, candles, config, strategy, hold)

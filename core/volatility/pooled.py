@@ -20,8 +20,9 @@ import pandas as pd
 
 from core.volatility.baselines import level_shift
 from core.volatility.estimators import load_estimator, make_estimator
-from core.volatility.evaluate import VolEvaluation, evaluate_horizon, horizon_key, split_rows
+from core.volatility.evaluate import VolEvaluation, evaluate_horizon, horizon_key
 from core.volatility.features import HAR_FEATURES, HORIZONS, build_frame, target_column
+from core.volatility.split import split_rows
 
 __all__ = ["CoinView", "evaluate_pooled"]
 

@@ -36,3 +36,20 @@ def test_signals_card_shows_the_expected_move(home: Path, monkeypatch: pytest.Mo
     assert lo.startswith("-") and hi.startswith("+")
     captions = " ".join(c.value for c in at.caption)
     assert "Volatility regime: **" in captions and "vol_har_btcusdt v1" in captions
+
+
+@pytest.mark.parametrize(
+    "page", ["pages/models.py", "pages/monitor.py", "pages/backtest.py", "pages/training.py"]
+)
+def test_other_pages_live_beside_volatility_models(
+    home: Path, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    candles = garch_candles(6000, seed=11)
+    save_candles(candles, "BTCUSDT")
+    train_volatility("BTC", estimator="har", registry=ModelRegistry(), candles=candles)
+    last = candles["open_time"].iloc[-1]
+    monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(minutes=90)).isoformat())
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, (page, at.exception)
