@@ -254,3 +254,30 @@ def test_train_leaves_out_a_reference_coin_that_ends_early_and_says_so(home: Pat
     meta = json.loads((home / "models/xgb_direction_btcusdt/v1/metadata.json").read_text())
     assert meta["data"]["context"] == ["BTCUSDT"]
     assert list(meta["data"]["context_left_out"]) == ["ETHUSDT"]
+
+
+def test_signals_and_watch_carry_on_over_a_damaged_journal_line(home: Path, toy_home: Path):
+    shutil.copytree(toy_home, home, dirs_exist_ok=True)
+    journal.record([make_signal(candle=k) for k in range(3)])
+    path = home / "journal" / "signals.jsonl"
+    with open(path, "ab") as handle:
+        handle.write(b"[1,2,3]\n" + b'\xff{"id": "x"}\n')
+    clock = home / "clock.txt"
+    clock.write_text("2025-05-30T01:00:10+00:00\n")  # just after the sample's last close
+    runs = {
+        "signals": cli(
+            "signals", "--coins", "BTC", CRYPTOVOLT_NOW="2025-05-30T01:00:10+00:00", **TOY
+        ),
+        "watch": cli(
+            *["watch", "--once", "--quick", "--coins", "BTC", "--clock-file", str(clock)],
+            BINANCE_BASE_URL="http://127.0.0.1:9",  # up to date: nothing to ask Binance
+            **TOY,
+        ),
+    }
+    for name, done in runs.items():
+        assert done.returncode == 0, (name, done.stderr)
+        assert "Traceback" not in done.stderr
+        warned = [line for line in done.stderr.splitlines() if " is not a journal entry " in line]
+        assert len(warned) == 2 and f"{path} line 4" in warned[0], (name, done.stderr)
+    assert "cycle at 2025-05-30T01:00:10+00:00: ok" in runs["watch"].stdout
+    assert list(journal.entries()["symbol"]) == ["BTCUSDT"] * 4  # the three, and BTC's signal
