@@ -128,8 +128,24 @@ def configured_urls(home: Path | None = None) -> list[str]:
 
 
 def parse_targets(urls: Sequence[str], **options: Any) -> list[Target]:
-    """A :class:`Target` per URL. Raises ConfigError naming the first URL Apprise cannot use."""
-    return [Target(u, **options) for u in urls]
+    """A :class:`Target` per URL. Raises ConfigError naming the first URL Apprise cannot use
+    and where it was set."""
+    env = set(_split(os.environ.get(URLS_ENV, "")))
+    saved = set(saved_urls(options.pop("home", None)))
+    targets = []
+    for url in urls:
+        try:
+            targets.append(Target(url, **options))
+        except ConfigError as exc:
+            where = (
+                f" It is set in {URLS_ENV}."
+                if url in env
+                else " It is saved on the Monitor page (settings/alert_urls.json)."
+                if url in saved
+                else ""
+            )
+            raise ConfigError(f"{exc}{where}") from None
+    return targets
 
 
 def send_now(targets: Sequence[Target], message: Message) -> list[Delivery]:
@@ -168,7 +184,7 @@ class Notifier:
     def from_config(cls, home: Path | None = None) -> Notifier | None:
         """The configured targets' notifier, or None when none is set (ConfigError: a bad URL)."""
         urls = configured_urls(home)
-        return cls(parse_targets(urls)) if urls else None
+        return cls(parse_targets(urls, home=home)) if urls else None
 
     def send(self, message: Message) -> None:
         with self._lock:

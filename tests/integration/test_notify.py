@@ -190,3 +190,19 @@ def test_alerts_test_says_per_target_whether_it_was_delivered(receivers, home: P
     assert done.returncode == 0 and "1 of 1 target(s) delivered." in done.stdout
     done = _alerts_test(home, "")
     assert done.returncode == 1 and done.stderr.startswith("error: no alert targets")
+
+
+def test_a_url_apprise_cannot_use_stops_the_watch_in_one_line_saying_where_it_is(home: Path):
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), URLS_ENV: "json://127.0.0.1:1/a bogus://x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "watch", "--once"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: 'bogus://…' is not a notification URL")
+    assert lines[0].endswith(f"It is set in {URLS_ENV}.")
