@@ -12,12 +12,13 @@ from streamlit.testing.v1 import AppTest
 from core.live.notify import saved_urls
 from tests.card_home import ROOT
 from tests.integration.test_alerts import Receiver
+from tests.waiting import APP_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
 
 def _monitor() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/monitor.py").run()
     assert not at.exception, at.exception

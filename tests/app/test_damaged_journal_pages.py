@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core.signals import journal
 from tests.card_home import ROOT
 from tests.unit.test_journal import make_signal
+from tests.waiting import APP_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +31,7 @@ def damage(home: Path) -> None:
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page(page).run()
     return at

@@ -49,7 +49,7 @@ def test_other_pages_live_beside_volatility_models(
     train_volatility("BTC", estimator="har", registry=ModelRegistry(), candles=candles)
     last = candles["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(minutes=90)).isoformat())
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, (page, at.exception)
