@@ -2,7 +2,8 @@
 
 The flow (top-up, signals, journal) is :func:`core.usecases.live_signals`; this module parses
 the flags and prints. A coin whose new candles are held in quarantine (a conflict with the stored
-ones) gets a ``conflict:`` line on stderr saying how to choose. Every signal printed is recorded in the signal journal
+ones) gets a ``conflict:`` line on stderr saying how to choose, and in ``--json`` a ``conflict``
+sentence (``null`` when there is none). Every signal printed is recorded in the signal journal
 (``{home}/journal/``), and journal entries whose horizon has passed are judged first.
 """
 
@@ -145,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
             "No trained models yet: train a coin first (`python -m core train --coins BTC`)."
         )
     if args.json:
-        print(json.dumps([s.to_dict() for s in result.signals], indent=2))
+        held = {k: c.sentence() for k, c in result.conflicts.items()}
+        items = [{**s.to_dict(), "conflict": held.get(s.symbol)} for s in result.signals]
+        print(json.dumps(items, indent=2))
     elif result.signals:
         headers = ["coin", "signal", "confidence (95%)", "calls", "base rate", "test window"]
         headers += ["price", "last candle (UTC)", "models"]

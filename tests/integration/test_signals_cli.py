@@ -160,8 +160,10 @@ def test_refresh_from_another_source_is_held_back_and_said(trained: Path):
     assert asked and all(
         int(r.params["startTime"]) > firsts[r.params["symbol"]].value // 1_000_000 for r in asked
     )
-    again = cli("signals")  # no refresh: the conflict is still said, read from disk
+    again = cli("signals", "--json")  # no refresh: the conflict is still said, read from disk
     assert again.stderr.count("conflict: BTCUSDT 1h") == 1
+    btc, eth = json.loads(again.stdout)
+    assert btc["conflict"].startswith("BTCUSDT 1h: 1 new candle(s)") and eth["conflict"] is None
 
 
 def test_backtest_cli_matches_the_library(trained: Path):
