@@ -40,7 +40,8 @@ STALL_SECONDS = 3.0
 
 @dataclass(frozen=True)
 class Overall:
-    """The whole job: fraction for the bar, coins done (ended and not failed) and failed."""
+    """The whole job: fraction for the bar, coins done (ended, not failed and not in conflict),
+    failed, and in conflict (their new candles held in quarantine, not stored)."""
 
     fraction: float
     done: int
@@ -48,6 +49,7 @@ class Overall:
     total: int
     fetched: int
     expected: int
+    conflict: int = 0
 
 
 def _coin_fraction(coin: jobs.CoinProgress) -> float:
@@ -61,17 +63,19 @@ def overall(coins: tuple[jobs.CoinProgress, ...] | list[jobs.CoinProgress]) -> O
     has, a failed one nothing, so a failure keeps the bar short of 100%."""
     expected = sum(c.expected for c in coins)
     counted = 0
+    short = (FetchStatus.FAILED.value, FetchStatus.CONFLICT.value)  # not what was asked for
     for c in coins:
-        if c.state == FetchStatus.FAILED.value:
+        if c.state in short:
             continue
         counted += c.expected if c.ended else min(c.fetched, c.expected)
     failed = sum(c.state == FetchStatus.FAILED.value for c in coins)
-    done = sum(c.ended for c in coins) - failed
+    held = sum(c.state == FetchStatus.CONFLICT.value for c in coins)
+    done = sum(c.ended for c in coins) - failed - held
     fetched = sum(min(c.fetched, c.expected) for c in coins)
     # nothing expected (an empty range): done when every coin ended well
     all_done = 1.0 if coins and done == len(coins) else 0.0
     fraction = counted / expected if expected else all_done
-    return Overall(min(fraction, 1.0), done, failed, len(coins), fetched, expected)
+    return Overall(min(fraction, 1.0), done, failed, len(coins), fetched, expected, held)
 
 
 def _seconds_since(iso: str | None, now: datetime | None = None) -> float | None:
@@ -144,8 +148,10 @@ def render_progress(job: jobs.JobStatus, last_candles: dict[str, object]) -> Non
     of what is stored when a coin failed.
     """
     total = overall(job.coins)
-    counts = f"{total.done} of {total.total} done" + (
-        f" · **{total.failed} failed**" if total.failed else ""
+    counts = (
+        f"{total.done} of {total.total} done"
+        + (f" · **{total.failed} failed**" if total.failed else "")
+        + (f" · **{total.conflict} conflict**" if total.conflict else "")
     )
     st.progress(
         total.fraction,

@@ -219,6 +219,8 @@ def test_a_top_up_from_another_source_is_a_red_conflict_row_until_replaced_or_di
     assert not at.exception
     bars = " ".join(m.value for m in at.markdown if 'class="cv-coin"' in m.value)
     assert bars.count('data-state="conflict"') == 2 and "#e5484d" in bars
+    (overall,) = at.get("progress")
+    assert overall.proto.value < 100 and "0 of 2 done · **2 conflict**" in overall.proto.text
     table = at.dataframe[0].value.set_index("symbol")
     assert list(table["status"]) == ["conflict", "conflict"]
     assert table.loc["BTCUSDT", "reason"].startswith("BTCUSDT 1h: 2 new candle(s) from")
