@@ -83,3 +83,37 @@ def test_typing_ltc_and_enter_on_the_data_page_fetches_ltc(start_app, browser_pa
         expect(page.get_by_text("1 of 1 done")).to_be_visible(timeout=90_000)
         assert_no_exception(page)
     assert [s for s, _ in store.list_stored()] == ["LTCUSDT"]  # what was typed, nothing else
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_load_sample_over_fetched_candles_asks_in_a_dialog_in_the_browser(
+    home, start_app, browser_page
+):
+    from core.data.fetch import fetch_coins
+
+    with FakeBinance(listed_hours=48) as fake:
+        fetch_coins(["BTC"], days=3, base_url=fake.url)
+    fetched = store.candle_path("BTCUSDT").read_bytes()
+    page = browser_page
+    page.goto(start_app(), wait_until="domcontentloaded")
+    load = page.get_by_role("button", name="Load bundled sample")
+    load.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("These coins already have fetched candles")
+    expect(dialog.get_by_role("button", name="Replace this coin")).to_have_count(1)
+    page.keyboard.press("Escape")  # dismissed: nothing loaded, and it stays closed
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_text("Coverage", exact=True)).to_have_count(1)
+    expect(dialog).to_have_count(0)
+    assert store.list_stored() == [("BTCUSDT", "1h")]
+    assert store.candle_path("BTCUSDT").read_bytes() == fetched
+    load.click()
+    dialog.get_by_role("button", name="Replace this coin").click()
+    expect(dialog).to_have_count(0)
+    note = page.get_by_text(re.compile(r"Loaded the bundled sample: 9 coins.*replaced BTCUSDT"))
+    expect(note).to_be_visible()
+    assert_no_exception(page)
+    assert len(store.load_candles("BTCUSDT")) == 9_457
+    (aside,) = (home / "data" / "quarantine").glob("BTCUSDT-1h.replaced.*.parquet")
+    assert aside.read_bytes() == fetched
