@@ -201,7 +201,7 @@ def coverage_frame(
         if result is not None and result.note:
             reason = f"{reason} {result.note}".strip()
         if (held := quarantine.pending(symbol, interval)) is not None:
-            shown, reason = FetchStatus.CONFLICT.value, held.sentence()
+            shown, reason = FetchStatus.CONFLICT.value, held.what()
         covs[symbol] = cov
         rows.append(
             {
@@ -232,7 +232,7 @@ def render_conflicts() -> None:
     for held in quarantine.conflicts():
         key = f"{held.symbol}_{held.interval}"
         with st.container(border=True, key=f"conflict_{key}"):
-            st.error(plain(held.sentence()), icon=":material/call_split:")
+            st.error(f"{plain(held.what())} **Choose:**", icon=":material/call_split:")
             left, right = st.columns(2)
             replace = left.button(
                 "Replace with the new candles",

@@ -274,7 +274,9 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
             _call(signal)
         if (held := result.conflicts.get(signal.symbol)) is not None:
             st.error(
-                f"New candles held back: {plain(held.sentence())}", icon=":material/call_split:"
+                f"New candles held back: {plain(held.what())} Choose on the **Data** page: replace "
+                "the stored series with them, or discard them.",
+                icon=":material/call_split:",
             )
         if signal.stale:
             st.error(stale_words(signal), icon=":material/history_toggle_off:")

@@ -102,15 +102,18 @@ class Conflict:
     stored_last: str
     found_at: str
 
-    def sentence(self) -> str:
-        """What happened and what to do, for the Data page, the Signals card and the CLI."""
+    def what(self) -> str:
+        """What happened, without what to do (a page puts its own buttons beside it)."""
         return (
             f"{self.symbol} {self.interval}: {self.rows:,} new candle(s) from {self.source} "
             f"({_short(self.first)} to {_short(self.last)} UTC) were not stored and are held in "
             f"quarantine. {self.reason} The stored candles ({self.stored_rows:,}, "
-            f"{_short(self.stored_first)} to {_short(self.stored_last)} UTC) are unchanged. "
-            + resolve_hint(self.symbol, self.interval)
+            f"{_short(self.stored_first)} to {_short(self.stored_last)} UTC) are unchanged."
         )
+
+    def sentence(self) -> str:
+        """What happened and what to do, for the CLI and the logs."""
+        return f"{self.what()} {resolve_hint(self.symbol, self.interval)}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conflict:

@@ -185,7 +185,7 @@ def test_refresh_from_another_source_holds_the_candles_back_and_the_card_says_so
     note = next(e for e in errors if e.startswith("BTCUSDT 1h:"))
     assert "were not stored and are held in quarantine" in note
     card = next(e for e in errors if e.startswith("New candles held back: BTCUSDT 1h:"))
-    assert "Choose on the Data page" in card
+    assert "Choose on the **Data** page: replace the stored series" in card
     assert candle_path("BTCUSDT").read_bytes() == stored
     assert quarantine.pending("BTCUSDT") is not None
     assert [m.label for m in at.metric] == ["Confidence", "Base rate"]  # stored data still shown
