@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui.alert_targets import render_alert_targets
 from ui.frame import ensure_router
+from ui.journal_notes import render_journal_damage
 from ui.monitor_view import (
     coin_health,
     has_journal,
@@ -26,6 +27,7 @@ render_alert_targets()
 
 if not has_journal():
     render_no_journal()
+render_journal_damage()
 with st.spinner("Judging the journal…"):
     found = coin_health()
 if not found:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import state
 from ui.frame import ensure_router
+from ui.journal_notes import render_journal_damage
 from ui.signals_view import current_symbols, refresh_candles, render_cards
 
 ensure_router()
@@ -31,3 +32,4 @@ sort = right.segmented_control(
 )
 
 render_cards(sort=sort or "confidence", auto=auto)
+render_journal_damage()

@@ -1,8 +1,9 @@
 """``python -m core journal verify | export``: check the signal journal's chain, or export it.
 
 ``verify`` checks every line of ``journal/signals.jsonl`` and ``journal/outcomes.jsonl`` against
-their sha256 chain (:mod:`core.signals.journal_chain`) and exits 1 naming each edited, deleted or
-inserted line. ``export`` writes every signal with its outcome (one row per signal, the columns of
+their sha256 chain (:mod:`core.signals.journal_chain`) and exits 1 naming each edited, deleted,
+inserted or damaged line (not an entry: readers skip it), and a head file deleted with the last
+lines. ``export`` writes every signal with its outcome (one row per signal, the columns of
 :data:`core.signals.journal.COLUMNS`) as CSV or JSON, to a file or stdout.
 """
 
@@ -32,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    verify = sub.add_parser("verify", help="find edited, deleted or inserted lines (exit 1)")
+    verify = sub.add_parser(
+        "verify", help="find edited, deleted, inserted or damaged lines (exit 1)"
+    )
     verify.set_defaults(func=_verify)
     export = sub.add_parser("export", help="every signal with its outcome, as CSV or JSON")
     export.add_argument("--format", default="csv", help="csv (default) or json")
@@ -48,8 +51,8 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"{report.name}: {report.entries} entries, chain intact.")
         else:
             print(f"{report.name}: {len(report.problems)} problem(s) in {report.entries} entries:")
-        for problem in report.problems:
-            print(f"  TAMPERED: {problem}")
+        for problem in report.problems:  # edited, deleted or inserted lines, or damaged ones
+            print(f"  PROBLEM: {problem}")
         for note in report.notes:
             print(f"  note: {note}")
     return 0 if all(r.ok for r in reports) else 1

@@ -40,10 +40,16 @@ import pandas as pd
 from core import config
 from core.config import Interval
 from core.signals import journal_chain
-from core.signals.journal_lines import outcome_problem, read_lines, signal_problem
+from core.signals.journal_lines import (
+    outcome_problem,
+    read_lines,
+    signal_problem,
+    skipped_lines,
+)
 
 __all__ = [
     "COLUMNS",
+    "damaged",
     "entries",
     "entry_id",
     "hit_rates",
@@ -123,6 +129,14 @@ def _signal_rows() -> list[dict[str, Any]]:
 
 def _outcome_rows() -> list[dict[str, Any]]:
     return read_lines(_outcomes_path(), outcome_problem)
+
+
+def damaged() -> list[str]:
+    """One sentence per damaged line of the journal, which every reader skips (for a page to show;
+    ``python -m core journal verify`` checks everything)."""
+    return skipped_lines(_signals_path(), signal_problem) + skipped_lines(
+        _outcomes_path(), outcome_problem
+    )
 
 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from core.config import Interval
 from core.signals import journal_chain
 
-__all__ = ["outcome_problem", "read_lines", "signal_problem"]
+__all__ = ["outcome_problem", "read_lines", "signal_problem", "skipped_lines"]
 
 log = logging.getLogger("core.signals.journal")  # the journal's own warnings
 
@@ -38,6 +38,8 @@ _SIGNAL_NUMBERS = (
 _OUTCOME_FIELDS = ("id", "status", "exit_time", "exit_close", "move", "resolved_at")
 #: (file, line number, line) already warned about: one warning per damaged line per process.
 _warned: set[tuple[str, int, bytes]] = set()
+#: file → ((mtime_ns, size) when last read, its skipped lines in words), for :func:`skipped_lines`.
+_skipped: dict[str, tuple[tuple[int, int], list[str]]] = {}
 
 
 def _is_number(value: Any) -> bool:
@@ -114,8 +116,11 @@ def read_lines(
     a torn line ended by the next writer are skipped quietly; a damaged line is skipped with one
     warning naming the file and the line (:mod:`core.signals.journal_chain`)."""
     if not path.exists():
+        _skipped.pop(str(path), None)
         return []
+    stamp = _stamp(path)  # before the read: a line appended meanwhile makes the next call read
     rows = []
+    skipped: list[str] = []
     # the part after the last newline is a line still being written, or torn
     for number, line in enumerate(path.read_bytes().split(b"\n")[:-1], start=1):
         try:
@@ -131,8 +136,24 @@ def read_lines(
             continue
         else:
             why = journal_chain.damage(line)
+        skipped.append(f"{path.name} line {number} is not a journal entry ({why}).")
         _warn(path, number, line, why)
+    _skipped[str(path)] = (stamp, skipped)
     return rows
+
+
+def skipped_lines(path: Path, check: Callable[[Mapping[str, Any]], str | None]) -> list[str]:
+    """One sentence per damaged line of ``path`` that readers skip (a page shows them); read again
+    only when the file changed since the last :func:`read_lines`."""
+    known = _skipped.get(str(path))
+    if known is None or not path.exists() or known[0] != _stamp(path):
+        read_lines(path, check)
+    return list(_skipped.get(str(path), ((0, 0), []))[1])
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
 
 
 def _warn(path: Path, number: int, line: bytes, why: str) -> None:

@@ -30,6 +30,14 @@ def damage(home: Path) -> None:
         handle.write(b"[1,2,3]\n" + b'\xff{"id": "x"}\n' + json.dumps(first).encode() + b"\n")
 
 
+def assert_damage_named(at: AppTest) -> None:
+    (warning,) = [w.value for w in at.warning if "damaged line" in w.value]
+    assert warning.startswith("3 damaged line(s) in the journal are left out")
+    for number in (4, 5, 6):
+        assert f"signals.jsonl line {number} is not a journal entry" in warning.replace("\\", "")
+    assert "(it has no due_time)" in warning
+
+
 def open_page(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
@@ -44,6 +52,7 @@ def test_monitor_page_shows_the_journal_around_a_damaged_line(home: Path):
     assert not at.exception, at.exception
     table = next(t.value for t in at.table if "status" in t.value.columns)
     assert "Bitcoin (BTC)" in table.index
+    assert_damage_named(at)
 
 
 def test_signals_page_records_and_shows_a_card_over_a_damaged_line(
@@ -70,4 +79,5 @@ def test_signals_page_records_and_shows_a_card_over_a_damaged_line(
     at = open_page("pages/signals.py")
     assert not at.exception, at.exception
     assert any("`BTCUSDT`" in m.value for m in at.markdown)
+    assert_damage_named(at)
     assert len(journal.entries()) == 4  # the three before, and the card's signal

@@ -129,3 +129,20 @@ def test_a_torn_line_still_reads_quietly(home: Path, caplog: pytest.LogCaptureFi
     caplog.set_level(logging.WARNING, logger="core.signals.journal")
     assert len(journal.entries()) == 4
     assert _warnings(caplog) == []
+
+
+def test_damaged_names_the_skipped_lines_and_follows_the_file(home: Path):
+    path = _record_three(home)
+    assert journal.damaged() == []
+    _damage(path)
+    assert journal.damaged() == [
+        "signals.jsonl line 4 is not a journal entry (it is JSON a list, not an object).",
+        "signals.jsonl line 5 is not a journal entry (it is not valid UTF-8 (byte 1)).",
+        "signals.jsonl line 6 is not a journal entry (it has no price).",
+    ]
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[:3] + lines[4:]))  # the list removed by hand
+    assert [d.split(" is not")[0] for d in journal.damaged()] == [
+        "signals.jsonl line 4",
+        "signals.jsonl line 5",
+    ]
