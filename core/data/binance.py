@@ -2,9 +2,10 @@
 
 :class:`BinanceClient` is the :class:`core.data.exchange.ExchangeClient` the fetch uses. One
 client serves every thread of a fetch: it holds one pooled keep-alive ``requests.Session`` and one
-:class:`core.data.ratelimit.RateLimiter`, so all threads draw on the same request-weight budget
-(corrected from the ``X-MBX-USED-WEIGHT-1M`` header) and all wait together when Binance says
-429/418 with ``Retry-After``, instead of each thread knocking again on its own.
+:class:`core.data.ratelimit.RateLimiter`, so all threads draw on one request-weight budget, one
+in-flight width and one pause, and all stop together on a ban. Before its first other request
+the client reads Binance's weight limit from ``exchangeInfo`` (:meth:`read_rate_limits`, once;
+the other threads wait for it), so the budget is the one this server publishes.
 
 Failures map to :mod:`core.errors`:
 
@@ -13,22 +14,25 @@ Failures map to :mod:`core.errors`:
   and the last failure.
 - Connection refused or a host name that does not resolve: :class:`UnreachableError` at once
   (offline or a wrong base URL; waiting would not help), one sentence saying what to check.
-- 429: every thread pauses ``Retry-After`` seconds, then goes on.
-- 418: the same pause; a second 418 in one call, or a ban longer than ``max_pause``, raises
-  :class:`BannedError` with the wait in words.
+- 429: no thread starts a request for ``Retry-After`` seconds and the requests in flight are
+  halved (:meth:`core.data.ratelimit.RateLimiter.throttled`), then the request is sent again.
+- 418: a ban. One of at most ``max_ban_wait`` seconds is sat out like a 429 with one request in
+  flight; a longer one, or a second in one call, raises :class:`BannedError` saying until when
+  (UTC), and every other thread's next request raises the same at once, without being sent.
 - 451: :class:`LocationBlockedError` (use ``BINANCE_BASE_URL=https://data-api.binance.vision``).
 - 400 with code -1121: :class:`UnknownSymbolError`.
 
-The request-weight limit is Binance's documented 6000 per minute until an ``exchangeInfo``
-answer (:meth:`BinanceClient.list_symbols`, :meth:`BinanceClient.read_rate_limits`) says
-otherwise. Kline bodies are decoded once with :func:`json.loads` and converted column-wise
-(pyarrow's string-to-float cast), with no Python loop per row.
+Every answer's used-weight header (``X-MBX-USED-WEIGHT-1M`` for Binance's one-minute window),
+5xx and cut bodies included, corrects the budget for weight other programs on the IP spent.
+Kline bodies are decoded once with :func:`json.loads` and converted column-wise (pyarrow's
+string-to-float cast), with no Python loop per row.
 
 Timings (backoff base, sleep function, clock) are constructor arguments, so tests run fast.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import threading
@@ -44,11 +48,13 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from core import config
 from core.config import Interval
 from core.data.coins import parse_coin
+from core.data.fetch_log import fetch_log
 from core.data.klines import decode_klines, parse_klines
 from core.data.ratelimit import (
     KLINES_WEIGHT,
     WEIGHT_LIMIT,
     RateLimiter,
+    WeightLimit,
     backoff,
     describe_wait,
     request_weight_limit,
@@ -74,7 +80,8 @@ __all__ = [
 ]
 
 KLINES_LIMIT = 1000
-#: ``GET /api/v3/exchangeInfo`` without a symbol weighs 20.
+_EXCHANGE_INFO = "/api/v3/exchangeInfo"
+#: ``GET /api/v3/exchangeInfo`` weighs 20, with or without a symbol.
 _EXCHANGE_INFO_WEIGHT = 20
 _RETRYABLE = (
     requests.Timeout,
@@ -96,9 +103,12 @@ class BinanceClient:
         max_retries: extra attempts after 5xx, timeouts, resets and cut bodies.
         backoff_base: first backoff in seconds; doubles per attempt, with jitter, up to
             ``backoff_max``.
-        max_pause: the longest ``Retry-After`` we sit out; a longer 418 ban raises at once.
-        limiter: a shared :class:`RateLimiter` (one is made when omitted).
-        sleep, clock: injectable for tests.
+        max_pause: the longest 429 ``Retry-After`` we sit out; a longer one raises.
+        max_ban_wait: the longest 418 ban we sit out; a longer one raises at once in every
+            thread (real bans last 2 minutes to 3 days).
+        limiter: a shared :class:`RateLimiter` (one is made when omitted, allowing
+            ``pool_size`` requests in flight).
+        sleep, clock: injectable for tests (``sleep`` None: waits are woken at once by a ban).
     """
 
     def __init__(
@@ -111,9 +121,10 @@ class BinanceClient:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         max_pause: float = 300.0,
+        max_ban_wait: float = 10.0,
         max_rate_limited: int = 10,
         limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = "binance"
@@ -124,9 +135,11 @@ class BinanceClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.max_pause = max_pause
+        self.max_ban_wait = max_ban_wait
         self.max_rate_limited = max_rate_limited
-        self._sleep = sleep
-        self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
+        self.limiter = limiter or RateLimiter(
+            clock=clock, sleep=sleep, max_in_flight=max(pool_size, 1)
+        )
         self.session = requests.Session()
         # Our own retry loop handles failures; urllib3 must not retry behind its back.
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
@@ -141,7 +154,11 @@ class BinanceClient:
             self.session.verify = bundle
         self.session.trust_env = False
         self.requests_sent = 0
+        #: requests sent per path (``"/api/v3/klines"``), for benchmarks and tests
+        self.sent: collections.Counter[str] = collections.Counter()
         self._count_lock = threading.Lock()
+        self._limits_read = False
+        self._limits_lock = threading.Lock()
 
     def close(self) -> None:
         self.session.close()
@@ -170,40 +187,46 @@ class BinanceClient:
             BinanceError: see the module docstring.
         """
         url = self.base_url + path
+        if path != _EXCHANGE_INFO:
+            self._read_limits_once()
         symbol = (params or {}).get("symbol", "")
         failures = rate_limited = bans = 0
         last = ""
         while True:
-            self.limiter.acquire(weight)
+            ticket = self.limiter.acquire(weight, in_flight=True)  # raises during a ban
             with self._count_lock:
                 self.requests_sent += 1
+                self.sent[path] += 1
+            ok = False
             try:
-                resp = self.session.get(url, params=params, timeout=self.timeout)
-                used = resp.headers.get("X-MBX-USED-WEIGHT-1M")
+                resp = self.session.get(url, params=params, timeout=self.timeout, stream=True)
+                # every answer's weight counts, errors and bodies cut off below included
+                used = resp.headers.get(self.limiter.header)
                 if used and used.isdigit():
                     self.limiter.observe(int(used))
+                content = resp.content  # the whole body; a cut one raises (retried)
                 status = resp.status_code
                 if status == 200:
                     # bytes straight to json: no charset guessing, one decode
-                    return decode(resp.content)
-                if status in (429, 418):
+                    result = decode(content)
+                    ok = True
+                    return result
+                if status == 429:
                     wait = retry_after(resp)
-                    self.limiter.pause(wait)
-                    if status == 418:
-                        bans += 1
-                        if bans >= 2 or wait > self.max_pause:
-                            raise BannedError(
-                                f"Binance has banned this IP address for {describe_wait(wait)} "
-                                "(HTTP 418) because rate limits were exceeded. Wait that long, "
-                                "then fetch again."
-                            )
-                    else:
-                        rate_limited += 1
-                        if rate_limited > self.max_rate_limited or wait > self.max_pause:
-                            raise BinanceUnavailableError(
-                                f"Binance kept rate-limiting {url} (HTTP 429, asked to wait "
-                                f"{describe_wait(wait)}). Try again later or with fewer workers."
-                            )
+                    self.limiter.throttled(ticket, wait)
+                    rate_limited += 1
+                    if rate_limited > self.max_rate_limited or wait > self.max_pause:
+                        raise BinanceUnavailableError(
+                            f"Binance kept rate-limiting {url} (HTTP 429, asked to wait "
+                            f"{describe_wait(wait)}). Try again later or with fewer workers."
+                        )
+                    continue
+                if status == 418:
+                    wait = retry_after(resp)
+                    bans += 1
+                    if bans >= 2 or wait > self.max_ban_wait:
+                        raise self.limiter.ban(wait)
+                    self.limiter.throttled(ticket, wait, to_one=True)
                     continue
                 if status == 451:
                     raise LocationBlockedError(
@@ -232,6 +255,8 @@ class BinanceClient:
                 last = f"{type(exc).__name__}: {_short(exc)}"
             except ValueError as exc:  # a body that is not JSON, e.g. cut off mid-array
                 last = f"invalid JSON body ({_short(exc)})"
+            finally:
+                self.limiter.release(ticket, ok=ok)
             failures += 1
             if failures > self.max_retries:
                 raise BinanceUnavailableError(
@@ -239,18 +264,57 @@ class BinanceClient:
                     f"{last}. Check your connection or BINANCE_BASE_URL and fetch again (what "
                     "was fetched so far is kept)."
                 )
-            self._sleep(backoff(failures - 1, base=self.backoff_base, cap=self.backoff_max))
+            # a ban set by another thread meanwhile ends the wait (and this request) at once
+            self.limiter.hold(backoff(failures - 1, base=self.backoff_base, cap=self.backoff_max))
 
-    def read_rate_limits(self) -> int | None:
-        """Apply Binance's published request-weight limit (``exchangeInfo`` for one symbol,
-        weight 2) to the shared budget; returns it, or None when the answer has none."""
-        body = self.get_json("/api/v3/exchangeInfo", {"symbol": "BTCUSDT"}, weight=2)
+    def _read_limits_once(self) -> None:
+        """Read the weight limit from ``exchangeInfo`` before the first other request; the other
+        threads wait for it. A server that cannot say (no such endpoint, errors after every
+        retry) leaves Binance's documented 6000 per minute; an unreachable host or a ban raises
+        (and the next request tries again)."""
+        if self._limits_read:
+            return
+        with self._limits_lock:
+            if self._limits_read:
+                return
+            try:
+                limit = self.read_rate_limits()
+            except (UnreachableError, BannedError):
+                raise
+            except BinanceError as exc:
+                fetch_log().warning(
+                    "exchangeInfo gave no rate limit (%s); using %d weight per minute",
+                    exc,
+                    self.limiter.limit,
+                )
+            else:
+                if limit is None:
+                    fetch_log().warning(
+                        "exchangeInfo lists no REQUEST_WEIGHT limit; using %d weight per %g s",
+                        self.limiter.limit,
+                        self.limiter.window,
+                    )
+            self._limits_read = True
+
+    def read_rate_limits(self) -> WeightLimit | None:
+        """Apply Binance's published request-weight limit (``exchangeInfo`` for one symbol, so
+        the body is small; weight 20) to the shared budget; returns it, or None when the answer
+        lists none. Called once, before the client's first other request."""
+        body = self.get_json(_EXCHANGE_INFO, {"symbol": "BTCUSDT"}, weight=_EXCHANGE_INFO_WEIGHT)
         return self._apply_rate_limits(body)
 
-    def _apply_rate_limits(self, body: object) -> int | None:
+    def _apply_rate_limits(self, body: object) -> WeightLimit | None:
         limit = request_weight_limit(body.get("rateLimits") if isinstance(body, dict) else None)
         if limit:
-            self.limiter.set_limit(limit)
+            self.limiter.set_limit(limit.limit, seconds=limit.seconds)
+            self._limits_read = True
+            fetch_log().info(
+                "rate limit from %s: %d request weight per %g s (using %d)",
+                self.base_url,
+                limit.limit,
+                limit.seconds,
+                self.limiter.budget,
+            )
         return limit
 
     def ping(self) -> None:
@@ -269,7 +333,7 @@ class BinanceClient:
     def list_symbols(self, *, quote: str | None = None) -> list[str]:
         """Every spot pair trading now (``GET /api/v3/exchangeInfo``), optionally only those
         quoted in ``quote`` (``"USDT"``), sorted."""
-        body = self.get_json("/api/v3/exchangeInfo", weight=_EXCHANGE_INFO_WEIGHT)
+        body = self.get_json(_EXCHANGE_INFO, weight=_EXCHANGE_INFO_WEIGHT)
         self._apply_rate_limits(body)
         entries = body.get("symbols") if isinstance(body, dict) else None
         if not isinstance(entries, list):

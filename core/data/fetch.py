@@ -9,12 +9,14 @@ unsaved pages is :mod:`core.data.coin_fetch`; what a fetch reports is :mod:`core
 Every coin's pages go through one shared pool of requests over one shared
 :class:`core.data.exchange.ExchangeClient` (a :class:`core.data.binance.BinanceClient` unless one
 is passed): ten coins x 18 pages are in flight together rather than four coins one page at a
-time. The pool's width adapts to the request-weight budget: as many requests as still fit in
-this minute (:meth:`core.data.ratelimit.RateLimiter.room`, kept exact by Binance's
-``X-MBX-USED-WEIGHT-1M`` header), at most ``max_workers`` (default
-:data:`core.config.FETCH_MAX_IN_FLIGHT` connections); past the budget the limiter makes every
-request wait for the next minute. A coin that fails does not stop the others. Log lines go to ``{home}/logs/dataset_fetch.log``. The Data page runs this inside a
-background job (:mod:`core.jobs.fetch_job`); the CLI runs it in its own process.
+time. The pool has as many threads as the weight budget has room for at the start
+(:meth:`core.data.ratelimit.RateLimiter.room`), at most ``max_workers`` (default
+:data:`core.config.FETCH_MAX_IN_FLIGHT`); the client's limiter then decides when each request
+starts (the budget ``exchangeInfo`` publishes, ``Retry-After`` pauses, fewer in flight after a
+429) and stops every thread at once on a ban, so each unfinished coin fails saying until when.
+A coin that fails does not stop the others. Log lines go to ``{home}/logs/dataset_fetch.log``.
+The Data page runs this inside a background job (:mod:`core.jobs.fetch_job`); the CLI runs it in
+its own process.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ _MAX_COIN_THREADS = 16
 
 
 def _in_flight(client: ExchangeClient, cap: int) -> int:
-    """Requests in flight: what fits in this minute's weight budget, at least 1, at most ``cap``.
+    """Requests in flight: what fits in the weight budget now, at least 1, at most ``cap``.
 
     A client without a shared limiter (another exchange) gets ``cap``."""
     limiter = getattr(client, "limiter", None)

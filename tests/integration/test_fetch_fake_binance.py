@@ -37,6 +37,11 @@ def fast_client(fake: FakeBinance, **kw) -> BinanceClient:
     return BinanceClient(fake.url, backoff_base=0.001, backoff_max=0.01, **kw)
 
 
+def _klines_requests(fake: FakeBinance) -> list:
+    """The klines requests, without the client's one exchangeInfo (its rate limit) first."""
+    return [r for r in fake.requests if r.path == "/api/v3/klines"]
+
+
 def assert_one_unbroken_run(frame: pd.DataFrame, step_ms: int = HOUR) -> None:
     times = frame["open_time"]
     assert times.is_unique and times.is_monotonic_increasing
@@ -60,7 +65,8 @@ def test_full_fetch_stores_every_closed_candle_once_with_few_requests(fake):
     assert frame["open_time"].iloc[-1] == LAST_CLOSED  # the open 12:00 candle is not stored
     assert (frame["close_time"] < pd.Timestamp(NOW)).all()
     assert fake.count() == 2  # 1441 rows incl. the open candle: ceil(1441 / 1000)
-    assert [fake.requests[0].params[k] for k in ("limit", "interval")] == ["1000", "1h"]
+    first = _klines_requests(fake)[0]
+    assert [first.params[k] for k in ("limit", "interval")] == ["1000", "1h"]
 
 
 def test_all_twelve_fields_arrive_with_their_types(fake):
@@ -89,7 +95,7 @@ def test_refetch_gets_only_the_new_tail(fake):
     results = fetch_coins(["BTC"], days=30, base_url=fake.url, now=later)
     assert results[0].new_rows == 5
     assert fake.count() == 1
-    assert int(fake.requests[0].params["startTime"]) == _ms(LAST_CLOSED) + HOUR
+    assert int(_klines_requests(fake)[0].params["startTime"]) == _ms(LAST_CLOSED) + HOUR
     assert_one_unbroken_run(store.load_candles("BTCUSDT"))
 
 
