@@ -251,6 +251,8 @@ def render_model(record: ModelMetadata) -> None:
         st.error(plain(record.extra["error"]))
         return
     render_card(record)
+    for sentence in record.data.get("context_left_out", {}).values():
+        st.caption(f"Trained without a reference coin: {plain(sentence)}")
     if _output(record) is Output.VOLATILITY:
         from ui.volatility_view import render_volatility
 

@@ -129,6 +129,8 @@ def _show(record: ModelMetadata) -> None:
     role = "champion" if record.promoted else "challenger"
     print(f"{record.name} {record.version} ({_label(record.model_type)}, {role})")
     print(f"{record.symbol} {record.interval}, data {_data_range(record)}")
+    for sentence in record.data.get("context_left_out", {}).values():
+        print(f"note: {sentence}")
     print(verdict_words(record))
     card = record.card
     if card is None:

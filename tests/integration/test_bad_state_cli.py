@@ -254,6 +254,8 @@ def test_train_leaves_out_a_reference_coin_that_ends_early_and_says_so(home: Pat
     meta = json.loads((home / "models/xgb_direction_btcusdt/v1/metadata.json").read_text())
     assert meta["data"]["context"] == ["BTCUSDT"]
     assert list(meta["data"]["context_left_out"]) == ["ETHUSDT"]
+    card = cli("models", "show", "xgb_direction_btcusdt")
+    assert "note: ETHUSDT ends 2025-05-30 00:00 UTC, before BTCUSDT's last candle" in card.stdout
 
 
 def test_signals_and_watch_carry_on_over_a_damaged_journal_line(home: Path, toy_home: Path):
