@@ -45,6 +45,7 @@ from core.volatility.features import (
     ret_column,
     target_column,
 )
+from core.volatility.folds import fold_scores
 from core.volatility.metrics import diebold_mariano, log_mse, qlike, r2
 from core.volatility.split import split_rows
 
@@ -93,6 +94,8 @@ class HorizonResult:
     band_state: BandState
     rows: dict[str, int]
     frame: pd.DataFrame = field(repr=False)  # test rows: time, y, forecasts, ret, sigma, q...
+    #: Walk-forward folds inside the fitting rows (empty for a pooled model's coin view).
+    folds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -115,6 +118,7 @@ class HorizonResult:
             "width_ratio": self.width_ratio,
             "static_coverage_terciles": self.static_terciles,
             "gates": self.gates,
+            "folds": self.folds,
             "passed": self.passed,
             "band_state": self.band_state.to_dict(),
             "rows": self.rows,
@@ -223,6 +227,11 @@ def evaluate_horizon(
     # below 0.05" says "lower than every baseline, significantly" in one number.
     worst_p = max(_given(dm[n]["p_value"], 1.0) for n in base_all)
     beaten = worst_p < DM_ALPHA and all(model_q < float(np.mean(losses[n])) for n in base_all)
+    folds = (
+        fold_scores(estimator, X_all, y_all, base_all, fit_rows, horizon=horizon)
+        if fitted is None
+        else []
+    )
     gates = {
         "qlike_vs_best_baseline": _gate(
             worst_p,
@@ -232,6 +241,23 @@ def evaluate_horizon(
             f"DM-HLN p < {DM_ALPHA} against each (the largest p)",
         )
     }
+
+    if folds:
+        # Folds pooled (row-weighted): one regime shift inside a fold should not decide alone.
+        weights = np.array([f["rows"] for f in folds], dtype="float64")
+        pooled = {
+            n: float(np.average([f["qlike"][n] for f in folds], weights=weights))
+            for n in folds[0]["qlike"]
+            if n == "model" or n in base_all
+        }
+        fold_best = min((n for n in pooled if n != "model"), key=pooled.__getitem__)
+        gates["folds_agree"] = _gate(
+            pooled["model"],
+            _round(pooled[fold_best]),
+            pooled["model"] < pooled[fold_best],
+            f"QLIKE over the {len(folds)} walk-forward folds before the test window below the "
+            f"best baseline's there ({fold_best})",
+        )
 
     # Bands: sigma of the h-hour log return = sqrt(variance forecast).
     log_sigma = 0.5 * forecasts["model"]
@@ -334,6 +360,7 @@ def evaluate_horizon(
         run.state,
         rows,
         out,
+        folds,
     )
 
 

@@ -130,6 +130,8 @@ def test_garch_candles_pass_the_gates_and_the_80_band_covers_within_3_points() -
         assert abs(ev.coverage[key]["80"] - 0.8) <= 0.03
         assert all(abs(c - 0.8) <= 0.05 for c in result.coverage_terciles["80"])
         assert result.passed, (key, result.gates)
+        # The walk-forward folds before the test window agree (one of the gates).
+        assert len(result.folds) == 3 and result.gates["folds_agree"]["passed"]
         # The model beats persistence by a wide margin on a clustered process.
         assert result.scores["model"]["qlike"] < 0.9 * result.scores["persistence"]["qlike"]
     assert ev.passed
