@@ -225,7 +225,9 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     receiver: Receiver,
     monkeypatch,
 ):
-    t0 = watched_home + DELAY
+    # an hour past the stored candles: each cycle has a candle to fetch (a top-up with
+    # nothing missing asks Binance nothing, and would pass)
+    t0 = watched_home + HOUR + DELAY
     clock = home / "clock.txt"
     set_file_clock(clock, t0)
     fake_binance.state.now_ms = lambda: int(FileClock(clock).now().timestamp() * 1000)
