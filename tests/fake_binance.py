@@ -436,7 +436,7 @@ class FakeBinance:
             ``weight_window`` seconds (None: never 429 on its own; see the module docstring).
         ban_seconds: the ``Retry-After`` of the 418 ban for a request sent during a back-off.
         backoff_grace: seconds after a 429 during which arriving requests count as already on
-            the wire (not banned).
+            the wire (not banned); a quarter second covers a loaded machine's scheduling.
         error_rate, cut_rate, seed: share of answers 5xx and of klines bodies cut off, drawn
             from ``random.Random(seed)``.
     """
@@ -456,7 +456,7 @@ class FakeBinance:
         weight_limit: int | None = None,
         weight_window: float = 60.0,
         ban_seconds: int = 120,
-        backoff_grace: float = 0.0,
+        backoff_grace: float = 0.25,
         error_rate: float = 0.0,
         cut_rate: float = 0.0,
         seed: int = 0,
