@@ -69,7 +69,7 @@ def run_local(epochs: int) -> tuple[float, list[jobs.JobStatus]]:
 
 def run_ray(epochs: int) -> tuple[float, list[jobs.JobStatus]]:
     started = time.monotonic()
-    ids = [ray_executor.prepare(spec) for spec in _specs(epochs)]
+    ids = [jobs.prepare(spec, executor="ray") for spec in _specs(epochs)]
     final = ray_executor.run(ids)
     return time.monotonic() - started, list(final.values())
 

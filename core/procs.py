@@ -14,7 +14,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-__all__ = ["group_alive", "pid_alive", "reap_when_done"]
+__all__ = ["group_alive", "pid_alive", "process_start", "reap_when_done"]
 
 _DEAD_STATES = frozenset({"Z", "X"})
 
@@ -34,11 +34,26 @@ def _exists(pid: int) -> bool:
     return True
 
 
-def pid_alive(pid: int, *, marker: str | None = None) -> bool:
-    """True while ``pid`` is a live (not zombie) process, and, with ``marker``, one whose
-    command line contains ``marker``. Without ``/proc`` it falls back to "does the pid exist"."""
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot, ``/proc/{pid}/stat`` field 22), or
+    None when it is gone or there is no ``/proc``. A pid and its start time name one process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, *, marker: str | None = None, started: int | None = None) -> bool:
+    """True while ``pid`` is a live (not zombie) process; with ``started``, the one that started
+    then (see :func:`process_start`); else, with ``marker``, one whose command line contains
+    ``marker``. Without ``/proc`` it falls back to "does the pid exist"."""
     if pid <= 0:
         return False
+    if started is not None:
+        marker = None
+        if process_start(pid) not in (started, None):
+            return False
     proc = Path(f"/proc/{pid}")
     try:
         stat = (proc / "stat").read_text()

@@ -29,8 +29,6 @@ def executor_choice() -> str:
 
 def launch_training(specs: Sequence[jobs.JobSpec]) -> list[str]:
     """Launch ``specs`` where the page's choice says; returns the job ids (same job folders,
-    status and logs either way). Raises what :func:`core.jobs.launch` or
-    :func:`core.jobs.ray_executor.launch` raise."""
-    if st.session_state.get(state.TRAINING_EXECUTOR) == "ray" and ray_executor.ray_available():
-        return ray_executor.launch(list(specs))
-    return [jobs.launch(spec) for spec in specs]
+    status and logs either way). Raises what :func:`core.jobs.launch_all` raises."""
+    ray = st.session_state.get(state.TRAINING_EXECUTOR) == "ray" and ray_executor.ray_available()
+    return jobs.launch_all(list(specs), executor="ray" if ray else "local")

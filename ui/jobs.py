@@ -60,7 +60,7 @@ def _open_models(name: str) -> None:
 
 def _render_result(job: jobs.JobStatus) -> None:
     for result in job.result:
-        name = result.get("name")
+        name = result.name
         line = training_view.result_words(result)
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(line)
@@ -86,7 +86,7 @@ def _render_job(job: jobs.JobStatus) -> None:
     job_state = job.state.value
     with st.container(border=True):
         head, side = st.columns([5, 1], vertical_alignment="center")
-        models = training_view.kinds_text(job.get("models", []))
+        models = training_view.kinds_text(job.models)
         head.markdown(
             f"**{display_name(job.subject)}** · {models} · "
             f":{_STATE_COLORS.get(job_state, 'gray')}-badge[{_STATE_ICONS.get(job_state, '')} "

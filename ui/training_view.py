@@ -8,13 +8,14 @@ registry (cached per version: a version's record never changes once written).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from core.errors import ModelError
+from core.jobs.results import ModelResult
 from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry, headline_metrics
@@ -66,15 +67,15 @@ def _record(root: str, name: str, version: str) -> dict[str, Any] | None:
         return None  # deleted since the job ran
 
 
-def result_words(result: Mapping[str, Any]) -> str:
+def result_words(result: ModelResult) -> str:
     """One finished-job line in markdown: the version, its headline numbers, whether it has an
     edge (its card's verdict) and whether it is the champion."""
-    name, version = str(result.get("name")), str(result.get("version"))
+    name, version = result.name, result.version
     registry = ModelRegistry()
     meta = _record(str(registry.root), name, version)
     line = f"**{plain(name)}** {plain(version)}"
     if meta is None:  # deleted since the job ran: what the job recorded is all there is
-        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result).items())
+        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result.to_dict()).items())
         return (
             line
             + (f" · test {numbers} (baseline in brackets)" if numbers else "")
@@ -92,9 +93,9 @@ def result_words(result: Mapping[str, Any]) -> str:
         champion = registry.promoted_version(name)
     except ModelError:
         champion = None
-    promotion = result.get("promotion")
+    promotion = result.promotion
     if promotion:
-        line += f"  \n{str(promotion)[:1].upper()}{str(promotion)[1:]}."
+        line += f"  \n{promotion[:1].upper()}{promotion[1:]}."
     elif champion == record.version:
         line += "  \nPromoted: it is the champion, the version signals use" + (
             "." if record.gates_passed else ", but with no edge it does not vote."

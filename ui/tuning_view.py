@@ -1,15 +1,15 @@
-"""Training page, Tuning section: start an Optuna sweep as a background process, watch its
-trials as they finish (a plot of score by trial and a table), cancel it.
+"""Training page, Tuning section: start an Optuna sweep as a background job, watch its trials as
+they finish (a plot of score by trial and a table), cancel it.
 
-A sweep is ``python -m core tune`` in its own process (core.tuning.sweeps), so it keeps running
-when the tab closes; this section reads its state file and its study under ``{home}/tuning/``
-and polls (``st.fragment(run_every=...)``) only while the shown sweep runs.
+A sweep is a job like a training one (core.jobs.tune_job: its own process, listed by ``job
+list``), so it keeps running when the tab closes; this section reads its job status and its
+study under ``{home}/tuning/`` and polls (``st.fragment(run_every=...)``) only while the shown
+sweep runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,18 +17,11 @@ import streamlit as st
 
 from core.data.coins import display_name
 from core.errors import CryptoVoltError
+from core.jobs import JobState, JobStatus
 from core.jobs.ray_executor import ray_available
+from core.jobs.tune_job import cancel_sweep, launch_sweep, studies, sweep_status
 from core.models import config_class, kind_info
-from core.tuning import (
-    TuneSpec,
-    cancel_sweep,
-    launch_sweep,
-    list_studies,
-    read_state,
-    storage_path,
-    trials_frame,
-    tunable,
-)
+from core.tuning import TuneSpec, storage_path, trials_frame, tunable
 from ui import state
 from ui.text import plain
 from ui.training_form import trainable_coins
@@ -37,10 +30,11 @@ __all__ = ["POLL_SECONDS", "render_tuning_section", "score_figure"]
 
 POLL_SECONDS = 2.0
 _STATE_WORDS = {
-    "running": ":blue[running]",
-    "succeeded": ":green[finished]",
-    "failed": ":red[failed]",
-    "cancelled": ":orange[cancelled]",
+    JobState.QUEUED: ":gray[starting]",
+    JobState.RUNNING: ":blue[running]",
+    JobState.SUCCEEDED: ":green[finished]",
+    JobState.FAILED: ":red[failed]",
+    JobState.CANCELLED: ":orange[cancelled]",
 }
 
 
@@ -113,7 +107,7 @@ def _form(interval: str) -> None:
                 "**start over** to delete it."
             )
             return
-        launch_sweep(spec, executor=executor, resume=resume, fresh=fresh and not resume)
+        launch_sweep(spec, executor=str(executor), resume=resume, fresh=fresh and not resume)
     except CryptoVoltError as exc:
         st.error(plain(exc))
         return
@@ -121,11 +115,11 @@ def _form(interval: str) -> None:
     st.toast(f"Started sweep {plain(spec.study)}.", icon=":material/tune:")
 
 
-def _summary(found: dict[str, Any], frame: pd.DataFrame) -> str:
-    words = _STATE_WORDS.get(str(found.get("state")), str(found.get("state", "")))
-    asked = (found.get("spec") or {}).get("trials")
+def _summary(study: str, found: JobStatus | None, frame: pd.DataFrame) -> str:
+    words = "never run" if found is None else _STATE_WORDS.get(found.state, found.state.value)
+    asked = None if found is None else found.total
     finished = int(frame["state"].isin(["complete", "pruned"]).sum()) if len(frame) else 0
-    line = f"**{plain(found.get('study'))}**: {plain(words)} · {finished}"
+    line = f"**{plain(study)}**: {words} · {finished}"
     line += f" of {asked} trials" if asked else " trials"
     scored = frame[frame["state"] == "complete"] if len(frame) else frame
     if len(scored):
@@ -133,36 +127,42 @@ def _summary(found: dict[str, Any], frame: pd.DataFrame) -> str:
         line += f" · best mean skill {best['value']:+.4f} (trial {int(best['trial'])})"
         if best["value"] <= 0:
             line += " · no edge on the folds"
-    if found.get("version"):
-        line += f" · registered {plain(found['version'])}"
+    if found is not None and found.result:
+        line += f" · registered {plain(', '.join(r.label for r in found.result))}"
     return line
 
 
+def _cancel(study: str) -> None:
+    cancel_sweep(study)
+
+
 def _watch() -> None:
-    studies = list_studies()
-    if not studies:
+    names = studies()
+    if not names:
         st.caption("No sweeps yet.")
         return
-    if st.session_state.get(state.TUNING_STUDY) not in studies:
-        st.session_state[state.TUNING_STUDY] = studies[0]
-    name = st.selectbox("Study", studies, key=state.TUNING_STUDY)
-    running = (read_state(name) or {}).get("state") == "running"
+    if st.session_state.get(state.TUNING_STUDY) not in names:
+        st.session_state[state.TUNING_STUDY] = names[0]
+    name = st.selectbox("Study", names, key=state.TUNING_STUDY)
+    first = sweep_status(name)
+    running = first is not None and first.active
 
     @st.fragment(run_every=POLL_SECONDS if running else None)
     def panel() -> None:
-        found = read_state(name) or {"study": name, "state": "never run"}
-        if (found.get("state") == "running") != running:
+        found = sweep_status(name)
+        if (found is not None and found.active) != running:
             st.rerun()  # it started or ended: rerun the page so polling follows
         frame = trials_frame(name)
-        st.markdown(_summary(found, frame))
-        if found.get("error"):
-            st.error(plain(f"{found['error']} {found.get('hint', '')}".strip()))
-        if found.get("state") == "running":
+        st.markdown(_summary(name, found, frame))
+        if found is not None and found.state is JobState.FAILED:
+            hint = "Start it again with resume: it continues from its finished trials."
+            st.error(plain(f"{found.error} {hint}"))
+        if found is not None and found.active:
             st.button(
                 "Cancel sweep",
                 key=f"tuning_cancel_{name}",
                 icon=":material/cancel:",
-                on_click=cancel_sweep,
+                on_click=_cancel,
                 args=(name,),
             )
         if frame.empty:

@@ -16,11 +16,12 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "job",
-        help="background jobs (train, fetch): list, status, log, cancel, restart",
+        help="background jobs (fetch, train, tune): list, status, log, cancel, restart",
         description=(
             "Background jobs under runs/{job_id}/ in the home folder (CRYPTOVOLT_HOME): training "
             "jobs launched by the Training page or `train --background`, fetch jobs launched by "
-            "the Data page or `fetch --background`."
+            "the Data page or `fetch --background`, sweeps launched by the Training page's Tuning "
+            "section or `tune` (and the ray-driver job that watches training jobs on Ray)."
         ),
     )
     actions = parser.add_subparsers(dest="job_action", metavar="ACTION", required=True)
@@ -46,7 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _result(found: jobs.JobStatus) -> str:
     if found.kind is jobs.JobKind.FETCH:  # how the coins ended; the reasons are in `job status`
         return found.message.split(" (", 1)[0] if found.finished else ""
-    return ", ".join(f"{r.get('name')} {r.get('version')}" for r in found.result)
+    if found.kind is jobs.JobKind.RAY_DRIVER:
+        return found.message if found.finished else ""
+    parts = []
+    sweep = found.sweep
+    if sweep is not None and sweep.best_value is not None:
+        parts.append(f"best {sweep.best_value:+.4f} (trial {sweep.best_trial})")
+    return "; ".join([*parts, ", ".join(r.label for r in found.result)] if found.result else parts)
 
 
 def _row(found: jobs.JobStatus) -> list[object]:
@@ -108,8 +115,14 @@ def run(args: argparse.Namespace) -> int:
             for key, value in fields.items():
                 print(f"{key:12} {value or '-'}")
             print(f"{'progress':12} {jobs.describe_progress(status)}")
+            if status.sweep is not None:
+                sweep = status.sweep
+                print(f"{'study':12} {sweep.study}: {sweep.finished} finished trials")
+                if sweep.best_value is not None:
+                    best = f"{sweep.best_value:+.4f} (trial {sweep.best_trial})"
+                    print(f"{'best':12} {best} {sweep.best_params}")
             for result in status.result:
-                print(f"{'model':12} {result.get('name')} {result.get('version')}")
+                print(f"{'model':12} {result.label}")
             for coin in status.coins:
                 reason = f": {coin.message}" if coin.message else ""
                 print(f"{coin.symbol:12} {coin.fetched:,}/{coin.expected:,} {coin.state}{reason}")

@@ -122,17 +122,11 @@ def _headline(result: Any) -> str:
 
 
 def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
+    """Train ``specs`` as Ray jobs with this process as their driver, reporting as they go."""
     from core.jobs import ray_executor
 
     ray_executor.check(args.address)
-    if args.background:
-        for job_id, spec in zip(
-            ray_executor.launch(specs, address=args.address), specs, strict=True
-        ):
-            print(f"{spec.symbol}: job {job_id} (Ray)")
-        print("Follow them with `python -m core job list` (or the Training page).")
-        return 0
-    job_ids = [ray_executor.prepare(spec, address=args.address) for spec in specs]
+    job_ids = [jobs.prepare(spec, executor="ray", address=args.address) for spec in specs]
     shown: dict[str, str] = {}
 
     def report() -> None:
@@ -147,9 +141,9 @@ def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
     rows: list[list[object]] = []
     for found in final.values():
         for item in found.result:
-            edge = "EDGE" if item.get("gates_passed") else "NO EDGE"
-            role = "champion" if item.get("promoted") else "challenger"
-            rows.append([item.get("name"), item.get("version"), edge, role, found.job_id])
+            edge = "EDGE" if item.gates_passed else "NO EDGE"
+            role = "champion" if item.promoted else "challenger"
+            rows.append([item.name, item.version, edge, role, found.job_id])
         if found.state is not jobs.JobState.SUCCEEDED:
             print(f"error: {found.symbol}: {found.state.value}: {found.error}", file=sys.stderr)
     if rows:
@@ -162,14 +156,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--address is for --executor ray (the Ray cluster to run on).")
     specs = _specs(args)
     jobs.refuse_busy([spec.symbol for spec in specs])  # one job per coin, checked for all first
-    if args.executor == "ray":
-        return _run_on_ray(specs, args)
     if args.background:
-        for spec in specs:
-            job_id = jobs.launch(spec)
-            print(f"{spec.symbol}: job {job_id}")
+        ids = jobs.launch_all(specs, executor=args.executor, address=args.address)
+        where = " (Ray)" if args.executor == "ray" else ""
+        for job_id, spec in zip(ids, specs, strict=True):
+            print(f"{spec.symbol}: job {job_id}{where}")
         print("Follow them with `python -m core job list` (or the Training page).")
         return 0
+    if args.executor == "ray":
+        return _run_on_ray(specs, args)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ chatter
     from core.jobs.runner import training_logging

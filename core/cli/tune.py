@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from core.config import TargetConfig
@@ -36,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--executor", choices=("local", "ray"), default="local")
     parser.add_argument("--address", help="with --executor ray: ray://HOST:10001 or auto")
     parser.add_argument("--no-train", action="store_true", help="only run the trials")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="start the sweep as a background job and return (see `python -m core job list`)",
+    )
     parser.add_argument("--cancel", action="store_true", help="stop a running sweep of the study")
     parser.add_argument("--status", action="store_true", help="show the study's trials and state")
     parser.add_argument("--json", action="store_true", help="with --status: JSON")
@@ -70,17 +79,22 @@ def _spec(args: argparse.Namespace) -> Any:
 
 def _status(spec: Any, as_json: bool) -> int:
     from core.cli._common import format_table
-    from core.tuning import read_state, storage_path, trials_frame
+    from core.jobs.tune_job import sweep_status
+    from core.tuning import storage_path, trials_frame
 
-    found = read_state(spec.study) or {"study": spec.study, "state": "never run"}
+    found = sweep_status(spec.study)
+    state = "never run" if found is None else found.state.value
     frame = trials_frame(spec.study)
     if as_json:
         rows = json.loads(frame.to_json(orient="records"))
-        print(json.dumps({**found, "trials_table": rows}, indent=2, default=str))
+        record = {"study": spec.study, "state": state}
+        if found is not None:
+            record = {**found.to_dict(), **record}
+        print(json.dumps({**record, "trials_table": rows}, indent=2, default=str))
         return 0
-    print(f"study {spec.study}: {found.get('state')} ({storage_path(spec.study)})")
-    if found.get("error"):
-        print(f"error: {found['error']}")
+    print(f"study {spec.study}: {state} ({storage_path(spec.study)})")
+    if found is not None and found.error:
+        print(f"error: {found.error}")
     if not frame.empty:
         frame = frame.round(4)
         rows = frame.astype(object).where(frame.notna(), "").values.tolist()
@@ -88,63 +102,73 @@ def _status(spec: Any, as_json: bool) -> int:
     return 0
 
 
-def _trial_line(study: Any, trial: Any) -> None:
-    state = trial.state.name.lower()
-    value = f"skill {trial.value:+.4f}" if state == "complete" else state
+@contextlib.contextmanager
+def _trial_lines() -> Iterator[None]:
+    """The sweep's lines (one per trial) on stderr while it runs in the foreground."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("core.jobs.tune_job")
+    logger.addHandler(handler)
     try:
-        best = f"best {study.best_value:+.4f} (trial {study.best_trial.number})"
-    except ValueError:
-        best = "no trial completed yet"
-    params = " ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items()
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def _report(final: Any) -> int:
+    """Print how a foreground sweep ended; returns the exit code."""
+    from core.jobs import JobState
+
+    if final.state is JobState.CANCELLED:
+        print(f"study {final.extra.get('study')}: cancelled", file=sys.stderr)
+        return 130
+    if final.state is not JobState.SUCCEEDED:
+        print(f"error: {final.error}", file=sys.stderr)
+        return 1
+    sweep = final.sweep
+    found = sweep.trials_by_state
+    print(
+        f"study {sweep.study}: {sweep.finished} finished trials "
+        f"({found.get('complete', 0)} complete, {found.get('pruned', 0)} pruned, "
+        f"{found.get('fail', 0)} failed); best skill {sweep.best_value:+.4f} "
+        f"(trial {sweep.best_trial}): {sweep.best_params}"
     )
-    print(f"trial {trial.number}: {value}; {best}; {params}", file=sys.stderr, flush=True)
+    for result in final.result:
+        role = "champion" if result.promoted else "challenger"
+        print(f"registered {result.name} {result.version} ({role}): {result.verdict}.")
+        print(result.promotion)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.tuning import counts, run_sweep
-    from core.tuning.sweeps import cancel_sweep
+    from core import jobs
+    from core.jobs.tune_job import TuneJob, cancel_sweep
 
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray (the Ray cluster to run on).")
     if args.resume and args.fresh:
         raise ConfigError("--resume continues a study and --fresh deletes it: pick one.")
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     spec = _spec(args)
     if args.status:
         return _status(spec, args.json)
     if args.cancel:
         found = cancel_sweep(spec.study)
-        print(f"study {spec.study}: {(found or {}).get('state', 'never run')}")
+        print(f"study {spec.study}: {'never run' if found is None else found.state.value}")
         return 0
-    from core.jobs import refuse_busy
-
-    refuse_busy([spec.symbol], study=spec.study)  # one job per coin: not beside a training
+    job = TuneJob(spec, resume=args.resume, fresh=args.fresh, train=not args.no_train)
+    if args.background:
+        job_id = jobs.launch(job, executor=args.executor, address=args.address)
+        print(f"{spec.symbol}: sweep {spec.study} as job {job_id}")
+        print("Follow it with `python -m core job list` (or the Training page's Tuning section).")
+        return 0
     if args.executor == "ray":
         from core.jobs.ray_executor import check
 
         check(args.address)
-    study, result = run_sweep(
-        spec,
-        resume=args.resume,
-        fresh=args.fresh,
-        executor=args.executor,
-        address=args.address,
-        train=not args.no_train,
-        on_trial=_trial_line,
-    )
-    found = counts(study)
-    print(
-        f"study {spec.study}: {found['finished']} finished trials "
-        f"({found.get('complete', 0)} complete, {found.get('pruned', 0)} pruned, "
-        f"{found.get('fail', 0)} failed); best skill {study.best_value:+.4f} "
-        f"(trial {study.best_trial.number}): {study.best_trial.params}"
-    )
-    if result is not None:
-        record = result.metadata
-        role = "champion" if result.promoted else "challenger"
-        print(f"registered {record.name} {record.version} ({role}): {record.verdict()}.")
-        print(result.promotion)
-    return 0
+        job = dataclasses.replace(job, executor="ray", address=args.address)
+    from core.jobs.runner import run_job
+
+    job_id = jobs.prepare(job)  # the same job as in the background, run in this process
+    with _trial_lines():
+        run_job(job_id)
+    return _report(jobs.status(job_id))

@@ -1,52 +1,55 @@
-"""Background jobs (training one coin, fetching candles): subprocesses with their state on disk,
-a queue without a daemon.
+"""Background jobs, one layer for every kind: fetch candles, train a coin, tune (a sweep), and the
+Ray driver. Each is a typed spec with ``run(reporter)``, launched by one
+:func:`~core.jobs.launcher.launch` (``executor="local"`` or ``"ray"``), recorded in one
+:class:`~core.jobs.status.JobStatus` with typed results, checked by one liveness check and
+stopped by one :func:`~core.jobs.control.cancel`.
 
-This is the stage's public face; the modules below it are importable too."""
+This is the stage's public face; the modules below it are importable too.
+"""
 
 from __future__ import annotations
 
 from core.jobs.control import (
-    ACTIVE_STATES,
     DIED_MESSAGE,
-    SETTINGS,
-    AnySpec,
-    FetchSpec,
-    JobKind,
-    JobSpec,
-    JobState,
-    JobStatus,
-    acquire_slot,
     cancel,
-    describe_progress,
     has_active_jobs,
     job_dir,
-    launch,
     list_jobs,
-    make_specs,
-    parse_models,
-    queue_position,
     read_spec,
-    require_data,
-    restart,
-    slot_count,
+    spec_from_dict,
     status,
     tail_log,
 )
-from core.jobs.fetch_job import fetch_results
+from core.jobs.fetch_job import FetchSpec, fetch_results
+from core.jobs.launcher import EXECUTORS, launch, launch_all, prepare, restart
 from core.jobs.one_per_coin import busy_with, launch_lock, refuse_busy
-from core.jobs.status import CoinProgress
+from core.jobs.progress_words import describe_progress
+from core.jobs.queue import acquire_slot, queue_position, slot_count
+from core.jobs.results import ModelResult, SweepResult
+from core.jobs.spec import (
+    ACTIVE_STATES,
+    SETTINGS,
+    JobSpec,
+    JobState,
+    make_specs,
+    parse_models,
+    require_data,
+)
+from core.jobs.status import CoinProgress, JobKind, JobStatus
 
 __all__ = [
     "ACTIVE_STATES",
     "DIED_MESSAGE",
-    "AnySpec",
+    "EXECUTORS",
+    "SETTINGS",
     "CoinProgress",
     "FetchSpec",
     "JobKind",
     "JobSpec",
     "JobState",
     "JobStatus",
-    "SETTINGS",
+    "ModelResult",
+    "SweepResult",
     "acquire_slot",
     "busy_with",
     "cancel",
@@ -55,16 +58,19 @@ __all__ = [
     "has_active_jobs",
     "job_dir",
     "launch",
+    "launch_all",
     "launch_lock",
     "list_jobs",
     "make_specs",
     "parse_models",
+    "prepare",
     "queue_position",
     "read_spec",
     "refuse_busy",
     "require_data",
     "restart",
     "slot_count",
+    "spec_from_dict",
     "status",
     "tail_log",
 ]

@@ -1,21 +1,16 @@
-"""Background jobs: one subprocess per job, state on disk, a queue without a daemon.
+"""Reading and stopping jobs: their folders, specs and status records, listing, one cancel.
 
-A job is ``python -m core job run <job_id>`` in its own process group, with a folder
-``{home}/runs/{job_id}/`` holding ``spec.json`` (what to do), ``status.json`` (a
-:class:`~core.jobs.status.JobStatus`: state, stage, progress, result; always written atomically),
-``job.log`` and ``output.log`` (the process's raw stdout/stderr). Everything is on disk, so
-reloading the page or restarting the app loses nothing.
-
-Two kinds (:class:`~core.jobs.status.JobKind`): ``train`` (one coin's models, a
-:class:`~core.jobs.spec.JobSpec`) and ``fetch`` (candles for some coins, a
-:class:`~core.jobs.fetch_job.FetchSpec`). A spec or status file without a kind is a training job.
-
-The queue (:mod:`core.jobs.queue`): each training process takes one of :func:`slot_count` slots
-with ``flock`` and stays "queued" until it gets one, in launch order, without a daemon. A fetch is
-network-bound and takes no slot.
+Every job, whatever its kind (:class:`~core.jobs.status.JobKind`: ``fetch``, ``train``, ``tune``,
+``ray-driver``), is a folder ``{home}/runs/{job_id}/`` holding ``spec.json`` (what to do, typed
+by kind: :func:`spec_from_dict`), ``status.json`` (one :class:`~core.jobs.status.JobStatus`:
+state, stage, progress, typed results; always written atomically), ``job.log`` and, for a
+launched process, ``output.log`` (its raw stdout/stderr). Everything is on disk, so reloading the
+page or restarting the app loses nothing. :mod:`core.jobs.launcher` starts jobs;
+:mod:`core.jobs.runner` is the job process.
 
 A job whose process is gone while its status still says queued/running is reported as failed
-("process exited without finishing (killed?)"), and that verdict is written back to disk.
+("process exited without finishing (killed?)"), and that verdict is written back to disk: the
+one liveness check is :func:`core.jobs.queue.job_alive`.
 """
 
 from __future__ import annotations
@@ -24,74 +19,39 @@ import contextlib
 import dataclasses
 import json
 import os
-import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import config
 from core.atomic import atomic_write_json
 from core.errors import JobError
 from core.jobs.fetch_job import FetchSpec
-from core.jobs.one_per_coin import launch_lock, refuse_busy
-from core.jobs.queue import (
-    acquire_slot,
-    cores,
-    drop_queue_marker,
-    job_alive,
-    job_pid,
-    queue_position,
-    read_json,
-    slot_count,
-)
-from core.jobs.spec import (
-    ACTIVE_STATES,
-    SETTINGS,
-    JobSpec,
-    JobState,
-    make_specs,
-    parse_models,
-    require_data,
-)
+from core.jobs.queue import drop_queue_marker, job_alive, job_pid, read_json
+from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobKind, JobStatus, now_iso
-from core.procs import group_alive, pid_alive, reap_when_done
+from core.procs import group_alive, pid_alive
+
+if TYPE_CHECKING:
+    from core.jobs.ray_executor import RayDriverSpec
+    from core.jobs.tune_job import TuneJob
 
 __all__ = [
-    "ACTIVE_STATES",
     "DIED_MESSAGE",
-    "SETTINGS",
-    "AnySpec",
-    "FetchSpec",
-    "JobKind",
-    "JobSpec",
-    "JobState",
-    "JobStatus",
-    "acquire_slot",
     "cancel",
-    "describe_progress",
+    "finish",
     "has_active_jobs",
     "job_dir",
-    "launch",
     "list_jobs",
-    "make_specs",
-    "parse_models",
-    "queue_position",
     "read_spec",
-    "require_data",
-    "restart",
-    "slot_count",
+    "read_status",
+    "spec_from_dict",
     "status",
     "tail_log",
+    "update_status",
 ]
-
-#: What a job can be asked to do.
-AnySpec = JobSpec | FetchSpec
-
 
 DIED_MESSAGE = "process exited without finishing (killed?)"
 #: A launch makes the folder before it writes status.json: give it this long.
@@ -113,13 +73,28 @@ def _no_job(job_id: str) -> JobError:
     return JobError(f"No job {job_id!r} in {config.runs_dir()}: `python -m core job list`.")
 
 
-def kind_of(spec: AnySpec) -> JobKind:
-    """The kind of job a spec makes (a spec that does not say is a training one)."""
-    return JobKind.parse(getattr(getattr(spec, "kind", None), "value", None))
+def spec_from_dict(data: Mapping[str, Any]) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
+    """The typed spec for a ``spec.json`` dict, by its ``kind`` (none: a training job).
+
+    Raises:
+        ConfigError (and the symbol errors): a spec that is not valid.
+    """
+    kind = JobKind.parse(data.get("kind"))
+    if kind is JobKind.FETCH:
+        return FetchSpec.from_dict(data)
+    if kind is JobKind.TUNE:
+        from core.jobs.tune_job import TuneJob
+
+        return TuneJob.from_dict(data)
+    if kind is JobKind.RAY_DRIVER:
+        from core.jobs.ray_executor import RayDriverSpec
+
+        return RayDriverSpec.from_dict(data)
+    return JobSpec.from_dict(data)
 
 
-def read_spec(job_id: str) -> AnySpec:
-    """The validated spec of a job (a JobSpec or a FetchSpec, by the file's ``kind``).
+def read_spec(job_id: str) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
+    """The validated spec of a job, typed by the file's ``kind``.
 
     Raises:
         JobError: no such job. ConfigError: a spec that is no longer valid.
@@ -127,85 +102,14 @@ def read_spec(job_id: str) -> AnySpec:
     data = read_json(job_dir(job_id) / "spec.json")
     if data is None:
         raise _no_job(job_id)
-    if JobKind.parse(data.get("kind")) is JobKind.FETCH:
-        return FetchSpec.from_dict(data)
-    return JobSpec.from_dict(data)
+    return spec_from_dict(data)
 
 
-def _initial_status(job_id: str, spec: AnySpec, created_ns: int) -> JobStatus:
-    if isinstance(spec, FetchSpec):
-        first = spec.initial_status(job_id)
-    else:
-        first = JobStatus(
-            job_id=job_id,
-            kind=JobKind.TRAIN,
-            symbol=spec.symbol,
-            models=tuple(spec.models),
-            interval=spec.interval,
-            message="waiting to start",
-        )
-    created = datetime.fromtimestamp(created_ns / 1e9, UTC).isoformat(timespec="seconds")
-    return dataclasses.replace(
-        first, created_at=created, created_ns=created_ns, updated_at=now_iso()
-    )
-
-
-def launch(spec: AnySpec | Mapping[str, Any]) -> str:
-    """Start a job in the background; returns its id at once.
-
-    A training job (:class:`JobSpec`, or a dict without ``kind``) waits in the queue until a slot
-    is free, then trains; a fetch job (:class:`FetchSpec`, or a dict with ``kind: fetch``) starts
-    fetching at once. Raises ConfigError and the symbol errors for a bad spec (nothing is
-    started), JobError if the process cannot start.
-    """
-    if isinstance(spec, Mapping):
-        fetch = JobKind.parse(spec.get("kind")) is JobKind.FETCH
-        spec = FetchSpec.from_dict(spec) if fetch else JobSpec.from_dict(spec)
-    kind = kind_of(spec)
-    runs = config.runs_dir()
-    with launch_lock():
-        if isinstance(spec, JobSpec):
-            refuse_busy([spec.symbol])
-        created_ns = time.time_ns()
-        stamp = datetime.fromtimestamp(created_ns / 1e9, UTC).strftime("%Y%m%d-%H%M%S")
-        subject = "fetch" if isinstance(spec, FetchSpec) else spec.symbol.lower()
-        job_id = f"{stamp}-{subject}-{secrets.token_hex(2)}"
-        folder = runs / job_id
-        folder.mkdir(parents=True, exist_ok=False)
-        atomic_write_json(folder / "spec.json", spec.to_dict())
-        first = _initial_status(job_id, spec, created_ns)
-        atomic_write_json(folder / "status.json", first.to_dict())
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
-    if kind is JobKind.TRAIN:
-        queue = runs / ".queue"
-        queue.mkdir(exist_ok=True)
-        (queue / f"{created_ns:020d}_{job_id}").touch()
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        # jobs run side by side, one per slot: each gets its share of the cores, not all of them
-        env.setdefault("CRYPTOVOLT_THREADS", str(max(1, cores() // slot_count())))
-    with open(folder / "output.log", "ab") as output:
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "core", "job", "run", job_id],
-                cwd=config.PROJECT_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: cancel ends all of it
-            )
-        except OSError as exc:
-            _finish(job_id, JobState.FAILED, error=f"could not start the job process: {exc}")
-            drop_queue_marker(job_id)
-            raise JobError(f"Could not start a {kind.value} job process: {exc}") from exc
-    reap_when_done(proc)
-    atomic_write_json(folder / "pid.json", {"pid": proc.pid})
-    return job_id
-
-
-def _read(job_id: str) -> JobStatus | None:
-    """The job's status from disk; None when there is no such job (or a launch is still
-    writing its folder); a status file that cannot be read is reported as damaged."""
+def read_status(job_id: str) -> JobStatus | None:
+    """The job's status as its file says, without the liveness verdict of :func:`status` (for
+    the one who watches the process itself, a Ray driver); None when there is no such job (or a
+    launch is still writing its folder); a status file that cannot be read is reported as
+    damaged."""
     folder = job_dir(job_id)
     path = folder / "status.json"
     try:
@@ -243,18 +147,24 @@ def _damaged(job_id: str, why: str) -> JobStatus:
     )
 
 
-def _finish(job_id: str, state: JobState, *, error: str | None = None, **fields: Any) -> None:
-    current = _read(job_id) or JobStatus(job_id=job_id)
-    final = dataclasses.replace(
-        current,
-        state=state,
-        error=error,
-        finished_at=now_iso(),
-        updated_at=now_iso(),
-        eta_seconds=None,
-        **fields,
+def update_status(job_id: str, **fields: Any) -> JobStatus:
+    """Replace ``fields`` of the job's status on disk (atomically); returns the new status. For
+    writers outside the job process (the launcher, the Ray driver, cancel)."""
+    current = read_status(job_id) or JobStatus(job_id=job_id)
+    changed = dataclasses.replace(current, updated_at=now_iso(), **fields)
+    atomic_write_json(job_dir(job_id) / "status.json", changed.to_dict())
+    return changed
+
+
+def finish(job_id: str, state: JobState, *, error: str | None = None, **fields: Any) -> None:
+    """Write a final state for a job whose process cannot (it died, was cancelled before it
+    started, or never started), unless the job already ended on its own."""
+    current = read_status(job_id)
+    if current is not None and (current.finished or current.damage):
+        return
+    update_status(
+        job_id, state=state, error=error, finished_at=now_iso(), eta_seconds=None, **fields
     )
-    atomic_write_json(job_dir(job_id) / "status.json", final.to_dict())
 
 
 def status(job_id: str) -> JobStatus:
@@ -263,18 +173,18 @@ def status(job_id: str) -> JobStatus:
     Raises:
         JobError: no such job.
     """
-    found = _read(job_id)
+    found = read_status(job_id)
     if found is None:
         raise _no_job(job_id)
     if found.damage:
         return found
     if found.active and not job_alive(job_id, found):
         # read again: the process may have written its final status just before it exited
-        found = _read(job_id) or found
+        found = read_status(job_id) or found
         if found.active:
-            _finish(job_id, JobState.FAILED, error=DIED_MESSAGE)
+            finish(job_id, JobState.FAILED, error=DIED_MESSAGE)
             drop_queue_marker(job_id)
-            found = _read(job_id) or found
+            found = read_status(job_id) or found
     return found
 
 
@@ -302,8 +212,11 @@ def has_active_jobs(kind: JobKind | str | None = None) -> bool:
 
 
 def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
-    """Stop a queued or running job: SIGTERM to its whole process group, SIGKILL after
-    ``timeout`` seconds, then mark it cancelled. A finished job is left as it is.
+    """Stop a queued or running job of any kind: SIGTERM to its whole process group (the job
+    process turns it into a clean "cancelled"; a sweep marks its running trial failed and keeps
+    the finished ones), SIGKILL after ``timeout`` seconds, then mark it cancelled. A Ray job that
+    still waits for a worker is only marked: its driver drops the task. A finished job is left
+    as it is.
 
     Returns the job's status. Raises JobError if there is no such job.
     """
@@ -323,35 +236,9 @@ def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
                 os.killpg(pid, signal.SIGKILL)
             while group_alive(pid) and time.monotonic() < deadline + 5:
                 time.sleep(0.05)
-    current = _read(job_id) or found
-    if current.active and not current.damage:
-        _finish(job_id, JobState.CANCELLED, message="cancelled by the user")
+    finish(job_id, JobState.CANCELLED, message="cancelled by the user")
     drop_queue_marker(job_id)
-    return _read(job_id) or found
-
-
-def restart(job_id: str) -> str:
-    """Start a finished job again from its spec, where it ran (the local queue or Ray); returns
-    the new job's id. Training jobs keep the one-job-per-coin rule.
-
-    Raises:
-        JobError: no such job, it is still queued or running, or its coin is busy again.
-        ConfigError: its spec is no longer valid.
-    """
-    found = status(job_id)
-    if found.active:
-        raise JobError(
-            f"Job {job_id} is still {found.state.value}: cancel it first "
-            f"(`python -m core job cancel {job_id}`), then restart it."
-        )
-    spec = read_spec(job_id)
-    if isinstance(spec, JobSpec) and found.extra.get("executor") == "ray":
-        from core.jobs import ray_executor
-
-        address = found.extra.get("address")
-        where = address if isinstance(address, str) and address != "local" else None
-        return ray_executor.launch([spec], address=where)[0]
-    return launch(spec)
+    return read_status(job_id) or found
 
 
 def tail_log(job_id: str, lines: int = 50) -> str:
@@ -373,24 +260,3 @@ def tail_log(job_id: str, lines: int = 50) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
-
-
-def describe_progress(job: JobStatus | Mapping[str, Any]) -> str:
-    """One line for a job: ``lstm fitting 12/100 · 1m 30s left · epoch 12 loss ...`` or
-    ``fetching 12,000/17,520 candles · 8s left · 3 of 10 coins done``."""
-    if not isinstance(job, JobStatus):
-        job = JobStatus.from_dict(job)
-    if job.error:
-        return job.error
-    parts = [p for p in (job.model, job.stage) if p]
-    if job.total and job.kind is JobKind.FETCH:
-        parts.append(f"{job.step:,}/{job.total:,} candles")
-    elif job.total:
-        parts.append(f"{job.step}/{job.total}")
-    eta = job.eta_seconds
-    if job.active and eta is not None:
-        minutes, seconds = divmod(int(eta), 60)
-        parts.append(f"· {minutes}m {seconds:02d}s left" if minutes else f"· {seconds}s left")
-    text = " ".join(parts)
-    message = job.message
-    return f"{text} · {message}" if text and message else text or message

@@ -12,6 +12,7 @@ the same coin. Its process runs :func:`core.data.fetch.fetch_coins` and writes o
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,9 +25,12 @@ from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base
 # initializing (the two threads then deadlock on module locks and get half-made modules).
 from core.data import DEFAULT_COINS, FetchEvent, FetchResult, FetchStatus, parse_coins
 from core.errors import ConfigError, CryptoVoltError
-from core.jobs.status import CoinProgress, JobKind, JobStatus, StatusWriter
+from core.jobs.spec import JobState
+from core.jobs.status import CoinProgress, JobKind, JobStatus, StatusWriter, now_iso
 
 __all__ = ["FetchSpec", "fetch_results", "run_fetch", "summarize"]
+
+log = logging.getLogger("core.jobs.fetch_job")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,23 @@ class FetchSpec:
             raise
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Fetch spec is not valid ({exc}); launch it again.") from None
+
+    def run(self, reporter: StatusWriter) -> str:
+        """The fetch, in the job process (:func:`run_fetch`); returns how the coins ended."""
+        job_id = reporter.status.job_id
+        coins = ",".join(self.coins)
+        log.info(
+            "job %s: fetch %s %s, %d days, from %s",
+            job_id,
+            coins,
+            self.interval,
+            self.days,
+            self.base_url,
+        )
+        reporter.update(force=True, state=JobState.RUNNING, started_at=now_iso())
+        message = run_fetch(self, reporter)
+        log.info("done: %s", message)
+        return message
 
     def initial_status(self, job_id: str) -> JobStatus:
         """The status a launch writes: every coin queued."""

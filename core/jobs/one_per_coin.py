@@ -38,22 +38,22 @@ def busy_with(symbols: Sequence[str], *, study: str | None = None) -> dict[str, 
     """What keeps each of ``symbols`` busy (a queued or running training job or sweep), in
     words; coins that are free are left out.
 
-    ``study`` leaves out the sweep of that study (a sweep's own process asking)."""
-    wanted = set(symbols)
-    out: dict[str, str] = {}
+    ``study`` leaves out sweeps of that study (their own lock refuses a second one, naming the
+    process that holds it)."""
     from core.jobs.control import list_jobs
 
-    for found in list_jobs(kind=JobKind.TRAIN):
-        if found.active and found.symbol in wanted and found.symbol not in out:
-            state = found.state.value
-            out[found.symbol] = (
-                f"{found.symbol} already has a training job {state} ({found.job_id})"
-            )
-    from core.tuning.sweeps import running_sweeps
-
-    for name, symbol in running_sweeps():
-        if symbol in wanted and symbol not in out and name != study:
-            out[symbol] = f"{symbol} already has a sweep running (study {name})"
+    wanted = set(symbols)
+    out: dict[str, str] = {}
+    for found in list_jobs():
+        symbol = found.symbol
+        if not found.active or symbol not in wanted or symbol in out:
+            continue
+        state = found.state.value
+        if found.kind is JobKind.TRAIN:
+            out[symbol] = f"{symbol} already has a training job {state} ({found.job_id})"
+        elif found.kind is JobKind.TUNE and found.extra.get("study") != study:
+            name = found.extra.get("study")
+            out[symbol] = f"{symbol} already has a sweep {state} (study {name}, {found.job_id})"
     return {s: out[s] for s in dict.fromkeys(symbols) if s in out}
 
 

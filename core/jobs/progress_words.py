@@ -12,12 +12,13 @@ the job is and how long is left from that one fraction and the time elapsed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from core.jobs.status import JobKind, JobState, JobStatus
 
-__all__ = ["overall_fraction", "progress_words", "seconds_left"]
+__all__ = ["describe_progress", "overall_fraction", "progress_words", "seconds_left"]
 
 #: (start, end) of each phase within one model's share of the job.
 _PHASES = {
@@ -140,3 +141,27 @@ def progress_words(job: JobStatus | Any, *, now: datetime | None = None) -> str:
         head = f"{_label(job.model)}{count}: {where}"
     fraction = overall_fraction(job)
     return f"{head} · {fraction:.0%} done · {_left_words(seconds_left(job, now=now))}"
+
+
+def describe_progress(job: JobStatus | Mapping[str, Any]) -> str:
+    """One line for a job: ``lstm fitting 12/100 · 1m 30s left · epoch 12 loss ...`` or
+    ``fetching 12,000/17,520 candles · 8s left · 3 of 10 coins done`` or ``trials 3/20 · trial
+    2: skill +0.0100; best ...``."""
+    if not isinstance(job, JobStatus):
+        job = JobStatus.from_dict(job)
+    if job.error:
+        return job.error
+    parts = [p for p in (job.model, job.stage) if p]
+    if job.total and job.kind is JobKind.FETCH:
+        parts.append(f"{job.step:,}/{job.total:,} candles")
+    elif job.total and job.kind is JobKind.TUNE and job.stage == "trials":
+        parts.append(f"{job.step}/{job.total} finished")
+    elif job.total:
+        parts.append(f"{job.step}/{job.total}")
+    eta = job.eta_seconds
+    if job.active and eta is not None:
+        minutes, seconds = divmod(int(eta), 60)
+        parts.append(f"· {minutes}m {seconds:02d}s left" if minutes else f"· {seconds}s left")
+    text = " ".join(parts)
+    message = job.message
+    return f"{text} · {message}" if text and message else text or message

@@ -5,8 +5,9 @@ stays "queued" until it gets one; the OS frees a dead process's lock, so nothing
 Jobs take slots in launch order: a launch leaves a marker ``runs/.queue/{created_ns}_{job_id}``,
 and a job only tries for a slot when no older live job is still waiting.
 
-A job is alive while its pid is a live process whose command line holds the job id (so a recycled
-pid does not count): :func:`core.procs.pid_alive`.
+A job is alive while its pid is a live process that started when the job recorded (or, for the
+pid the launcher wrote, whose command line holds the job id), so a recycled pid does not count:
+:func:`core.procs.pid_alive`.
 """
 
 from __future__ import annotations
@@ -96,7 +97,10 @@ def job_alive(job_id: str, status: JobStatus) -> bool:
         return pid_alive(driver)
     if pid is None:
         return (time.time_ns() - status.created_ns) / 1e9 < _START_GRACE_SECONDS
-    return pid_alive(pid, marker=job_id)
+    # the process that wrote its pid also wrote when it started (a job run in the foreground has
+    # no job id in its command line); a pid from pid.json is the launched `job run <id>` process
+    started = status.pid_start if pid == status.pid else None
+    return pid_alive(pid, marker=job_id, started=started)
 
 
 def _queue_markers() -> list[Path]:

@@ -1,14 +1,14 @@
 """Training jobs on Ray: the same job folders and the same runner entry, Ray as the scheduler.
 
-``python -m core train --executor ray`` (or the Training page's Ray choice) makes one job folder
-per coin exactly as the local queue does (``runs/{job_id}/spec.json``, ``status.json``,
-``job.log``), then submits one Ray task per job. The task runs
+``launch_all(specs, executor="ray")`` (:mod:`core.jobs.launcher`: ``train --executor ray``, the
+Training page's Ray choice) makes one training job folder per coin exactly as the local queue
+does, plus one ``ray-driver`` job (a :class:`RayDriverSpec`, launched and cancelled like any other
+job) whose process submits one Ray task per training job. The task runs
 :func:`core.jobs.runner.run_job` in the Ray worker, skipping the local slot queue (Ray decides
 where and when it runs), so the job writes its own status, logs and registry versions as a local
 job does, and ``job status / log / cancel`` and the Training page work unchanged:
 
-- the task is named ``cryptovolt-{job_id}``, which Ray puts in the worker's command line, so the
-  job's pid passes the same liveness check as a local job process;
+- the worker records its pid and start time in the job's status, the one liveness check;
 - a Ray worker leads its own process group, so ``job cancel`` (SIGTERM to the group) ends it
   cleanly; a job cancelled while it still waits in Ray's queue is ``ray.cancel``-ed by the driver;
 - ``max_calls=1`` gives every job a fresh worker (TensorFlow's memory goes with it) and
@@ -16,57 +16,40 @@ job does, and ``job status / log / cancel`` and the Training page work unchanged
   silent second run. The registry writes a version into a temp folder and renames it, so a
   worker killed mid-training leaves no half version.
 
-The driver (the ``train`` command in the foreground, or ``python -m core.jobs.ray_executor ID...``
-in the background) must live until its jobs end: a waiting job counts as alive while its driver
-does (``driver_pid`` in its status). Without ``--address`` the driver starts a local Ray sized to
-this machine; ``--address ray://host:10001`` (Ray Client) or ``host:6379`` / ``auto`` joins a
-cluster whose nodes see the same home folder (a shared file system) and the same code.
+The driver (the ``train`` command in the foreground, or the ``ray-driver`` job in the background)
+must live until its jobs end: a waiting job counts as alive while its driver does (``driver_pid``
+in its status). Without ``--address`` the driver starts a local Ray sized to this machine;
+``--address ray://host:10001`` (Ray Client) or ``host:6379`` / ``auto`` joins a cluster whose
+nodes see the same home folder (a shared file system) and the same code.
 
 ``ray`` is imported only here, inside functions: ``import core`` never loads it.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import dataclasses
 import importlib.util
 import logging
 import os
-import secrets
 import socket
-import subprocess
-import sys
-import time
 import warnings
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from core import config
-from core.atomic import atomic_write_json
 from core.errors import ConfigError, CryptoVoltError, JobError
-from core.jobs.queue import read_json, slot_count
-from core.jobs.spec import JobSpec, JobState
-from core.jobs.status import JobKind, JobStatus, now_iso
-from core.procs import reap_when_done
+from core.jobs.control import finish, read_status, status, update_status
+from core.jobs.queue import slot_count
+from core.jobs.spec import JobState
+from core.jobs.status import JobKind, JobStatus, StatusWriter, now_iso
 
-__all__ = [
-    "EXECUTORS",
-    "INSTALL_HINT",
-    "check",
-    "connect",
-    "launch",
-    "prepare",
-    "ray_available",
-    "run",
-]
+__all__ = ["INSTALL_HINT", "RayDriverSpec", "check", "connect", "ray_available", "run"]
 
 log = logging.getLogger("core.jobs.ray_executor")
 
-EXECUTORS = ("local", "ray")
 INSTALL_HINT = "pip install -r requirements-ray.txt"
 #: Seconds to wait for a TCP answer from ``--address`` before saying it is unreachable.
 CONNECT_TIMEOUT = 3.0
@@ -198,54 +181,10 @@ def check(address: str | None = None) -> None:
         _check_reachable(address)
 
 
-def _read(job_id: str) -> JobStatus:
-    data = read_json(config.runs_dir() / job_id / "status.json") or {}
-    return JobStatus.from_dict({"job_id": job_id, **data})
-
-
-def _write(job_id: str, **fields: Any) -> JobStatus:
-    status = dataclasses.replace(_read(job_id), updated_at=now_iso(), **fields)
-    atomic_write_json(config.runs_dir() / job_id / "status.json", status.to_dict())
-    return status
-
-
-def _end(job_id: str, state: JobState, *, error: str | None = None, message: str = "") -> None:
-    """Write a final state, unless the job already wrote one itself."""
-    if _read(job_id).active:
-        _write(job_id, state=state, error=error, message=message, finished_at=now_iso())
-
-
-def prepare(spec: JobSpec, *, address: str | None = None) -> str:
-    """Make a training job's folder (spec and a queued status, as :func:`core.jobs.launch`
-    does) without starting a process: a Ray task will run it. Returns the job id."""
-    from core.jobs.one_per_coin import launch_lock, refuse_busy
-
-    with launch_lock():
-        refuse_busy([spec.symbol])
-        return _prepare(spec, address)
-
-
-def _prepare(spec: JobSpec, address: str | None) -> str:
-    created_ns = time.time_ns()
-    stamp = datetime.fromtimestamp(created_ns / 1e9, UTC)
-    job_id = f"{stamp:%Y%m%d-%H%M%S}-{spec.symbol.lower()}-{secrets.token_hex(2)}"
-    folder = config.runs_dir() / job_id
-    folder.mkdir(parents=True, exist_ok=False)
-    atomic_write_json(folder / "spec.json", spec.to_dict())
-    status = JobStatus(
-        job_id=job_id,
-        kind=JobKind.TRAIN,
-        symbol=spec.symbol,
-        models=tuple(spec.models),
-        interval=spec.interval,
-        message="waiting for a Ray worker",
-        created_at=stamp.isoformat(timespec="seconds"),
-        created_ns=created_ns,
-        updated_at=now_iso(),
-        extra={"executor": "ray", "address": address or "local"},
-    )
-    atomic_write_json(folder / "status.json", status.to_dict())
-    return job_id
+def _raw(job_id: str) -> JobStatus:
+    """The job's status as written: this driver watches the task itself (Ray says when a worker
+    died, with its reason), so it must not pass the liveness verdict of ``status`` first."""
+    return read_status(job_id) or JobStatus(job_id=job_id)
 
 
 def _task(job_id: str, home: str) -> int:
@@ -258,10 +197,10 @@ def _task(job_id: str, home: str) -> int:
         os.setsid()
     from core.jobs.runner import run_job
 
-    found = _read(job_id)
+    found = _raw(job_id)
     if found.finished:  # cancelled while it waited in Ray's queue: do not start it
         return 143 if found.state is JobState.CANCELLED else 1
-    _write(job_id, extra={**found.extra, "host": socket.gethostname()})
+    update_status(job_id, extra={**found.extra, "host": socket.gethostname()})
     return run_job(job_id, queue=False)
 
 
@@ -278,10 +217,10 @@ def _settle(ray: Any, ref: Any, job_id: str) -> None:
     try:
         ray.get(ref)
     except ray.exceptions.TaskCancelledError:
-        _end(job_id, JobState.CANCELLED, message="cancelled by the user")
+        finish(job_id, JobState.CANCELLED, message="cancelled by the user")
     except ray.exceptions.RayError as exc:
         log.warning("job %s: %s", job_id, exc)
-        _end(job_id, JobState.FAILED, error=_reason(exc))
+        finish(job_id, JobState.FAILED, error=_reason(exc))
 
 
 def run(
@@ -300,16 +239,16 @@ def run(
         ConfigError / JobError: as :func:`connect` (every job is marked failed with that reason).
     """
     for job_id in job_ids:  # a job waiting in Ray's queue lives while this driver does
-        _write(job_id, extra={**_read(job_id).extra, "driver_pid": os.getpid()})
+        update_status(job_id, extra={**_raw(job_id).extra, "driver_pid": os.getpid()})
     try:
         ray = connect(address)
     except CryptoVoltError as exc:
         for job_id in job_ids:
-            _end(job_id, JobState.FAILED, error=str(exc))
+            finish(job_id, JobState.FAILED, error=str(exc))
         raise
     remote = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(_task)
     home = str(config.home())
-    waiting = [j for j in job_ids if _read(j).active]  # not those cancelled while Ray started
+    waiting = [j for j in job_ids if _raw(j).active]  # not those cancelled while Ray started
     refs = {remote.options(name=f"cryptovolt-{j}").remote(j, home): j for j in waiting}
     pending, asked = list(refs), set()
     try:
@@ -319,7 +258,7 @@ def run(
                 _settle(ray, ref, refs[ref])
             for ref in pending:
                 # `job cancel` of a job still in Ray's queue marks it cancelled: drop its task
-                if ref not in asked and _read(refs[ref]).state is JobState.CANCELLED:
+                if ref not in asked and _raw(refs[ref]).state is JobState.CANCELLED:
                     ray.cancel(ref, force=True)
                     asked.add(ref)
             if on_poll is not None:
@@ -328,68 +267,57 @@ def run(
         for ref in pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
-            _end(refs[ref], JobState.CANCELLED, message="cancelled: the Ray driver was stopped")
+            finish(refs[ref], JobState.CANCELLED, message="cancelled: the Ray driver was stopped")
         raise
     finally:
         with contextlib.suppress(Exception):
             ray.shutdown()
-    from core.jobs.control import status
-
     return {job_id: status(job_id) for job_id in job_ids}
 
 
-def launch(specs: Sequence[JobSpec], *, address: str | None = None) -> list[str]:
-    """Start ``specs`` on Ray in the background (a detached driver process); returns the job ids
-    at once, as :func:`core.jobs.launch` does for the local queue.
+@dataclass(frozen=True)
+class RayDriverSpec:
+    """The job that drives training jobs on Ray: their ids and the cluster (None: a local Ray
+    sized to this machine). Its process is the Ray driver (:func:`run`)."""
 
-    Raises:
-        ConfigError: Ray is not installed. JobError: ``address`` is unreachable, or the driver
-            process cannot start.
-    """
-    check(address)
-    from core.jobs.one_per_coin import refuse_busy
+    kind: ClassVar[JobKind] = JobKind.RAY_DRIVER
 
-    refuse_busy([spec.symbol for spec in specs])  # all of them before any folder is made
-    job_ids = [prepare(spec, address=address) for spec in specs]
-    if not job_ids:
-        return []
-    command = [sys.executable, "-m", "core.jobs.ray_executor", *job_ids]
-    if address:
-        command += ["--address", address]
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
-    with open(config.runs_dir() / job_ids[0] / "driver.log", "ab") as output:
-        try:
-            driver = subprocess.Popen(
-                command,
-                cwd=config.PROJECT_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives the page or the terminal that started it
-            )
-        except OSError as exc:
-            for job_id in job_ids:
-                _end(job_id, JobState.FAILED, error=f"could not start the Ray driver: {exc}")
-            raise JobError(f"Could not start the Ray driver process: {exc}") from exc
-    reap_when_done(driver)
-    # the driver records itself as each job's driver_pid (well within the queue's start grace)
-    return job_ids
+    jobs: tuple[str, ...]
+    address: str | None = None
 
+    def __post_init__(self) -> None:
+        if not self.jobs:
+            raise ConfigError("A Ray driver needs at least one training job.")
+        object.__setattr__(self, "jobs", tuple(str(j) for j in self.jobs))
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.jobs.ray_executor JOB_ID... [--address A]``: the background driver."""
-    parser = argparse.ArgumentParser(prog="python -m core.jobs.ray_executor")
-    parser.add_argument("job_ids", nargs="+")
-    parser.add_argument("--address", default=None)
-    args = parser.parse_args(argv)
-    try:
-        final = run(args.job_ids, address=args.address)
-    except CryptoVoltError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0 if all(s.state is JobState.SUCCEEDED for s in final.values()) else 1
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "jobs": list(self.jobs), "address": self.address}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RayDriverSpec:
+        jobs = data.get("jobs")
+        if not isinstance(jobs, list):
+            raise ConfigError("Ray driver spec is not valid (no job list); launch it again.")
+        address = data.get("address")
+        return cls(tuple(jobs), address if isinstance(address, str) else None)
 
-if __name__ == "__main__":
-    sys.exit(main())
+    def initial_status(self, job_id: str) -> JobStatus:
+        return JobStatus(
+            job_id=job_id,
+            kind=self.kind,
+            total=len(self.jobs),
+            message="starting Ray",
+            extra={"jobs": list(self.jobs), "address": self.address or "local"},
+        )
+
+    def run(self, reporter: StatusWriter) -> str:
+        """Drive the jobs to their end (:func:`run`); returns how many succeeded."""
+        reporter.update(force=True, state=JobState.RUNNING, started_at=now_iso(), stage="driving")
+
+        def on_poll() -> None:
+            ended = sum(_raw(j).finished for j in self.jobs)
+            reporter.update(step=ended, message=f"{ended} of {len(self.jobs)} Ray jobs ended")
+
+        final = run(self.jobs, address=self.address, on_poll=on_poll)
+        ok = sum(s.state is JobState.SUCCEEDED for s in final.values())
+        return f"{ok} of {len(final)} Ray jobs succeeded"

@@ -1,14 +1,17 @@
 """The job process: run one job, keep its ``status.json`` and logs current, end in a final state.
 
-``python -m core job run <job_id>`` calls :func:`run_job`. It is the only writer of the job's
-``status.json`` while it lives (a :class:`~core.jobs.status.StatusWriter`: atomic, throttled),
-logs to ``runs/{job_id}/job.log``, and turns SIGTERM (sent by :func:`core.jobs.control.cancel` to
-the whole process group) into a clean "cancelled" state.
+``python -m core job run <job_id>`` calls :func:`run_job` (so do a Ray worker and a foreground
+``tune``). It records its pid and start time (the one liveness check,
+:func:`core.jobs.queue.job_alive`), is the only writer of the job's ``status.json`` while it lives
+(a :class:`JobReporter`: atomic, throttled), logs to ``runs/{job_id}/job.log``, and turns SIGTERM
+(sent by :func:`core.jobs.control.cancel` to the whole process group) into a clean "cancelled".
 
-What the job does depends on its kind: a training job waits for a slot, then runs
-``core.training.train.train_coin`` (logging to ``{home}/logs/model_training.log`` too; TensorFlow
-is imported only here, inside the job process, never by the app); a fetch job runs
-:func:`core.jobs.fetch_job.run_fetch` (logging to ``{home}/logs/dataset_fetch.log`` too).
+What the job does is its spec's ``run(reporter)``, whatever the kind: a training job waits for a
+slot, then runs ``core.training.train.train_coin`` (:func:`train_job`; logging to
+``{home}/logs/model_training.log`` too; TensorFlow is imported only here, inside the job process,
+never by the app); a fetch job runs :func:`core.jobs.fetch_job.run_fetch` (logging to
+``{home}/logs/dataset_fetch.log`` too); a sweep runs its study (:mod:`core.jobs.tune_job`); a Ray
+driver hands training jobs to Ray and watches them (:mod:`core.jobs.ray_executor`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,24 @@ from typing import Any
 
 from core import config
 from core.errors import CryptoVoltError
-from core.jobs.control import FetchSpec, JobSpec, JobState, acquire_slot, job_dir, read_spec
+from core.jobs.control import job_dir, read_spec
+from core.jobs.fetch_job import FetchSpec
+from core.jobs.queue import acquire_slot
+from core.jobs.results import ModelResult
+from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobStatus, StatusWriter, now_iso
+from core.procs import process_start
 from core.registry.model_registry import ModelRegistry
 
-__all__ = ["JobCancelled", "JobReporter", "job_logging", "run_job", "training_logging"]
+__all__ = [
+    "JobCancelled",
+    "JobReporter",
+    "job_logging",
+    "model_result",
+    "run_job",
+    "train_job",
+    "training_logging",
+]
 
 log = logging.getLogger("core.jobs.control.run")
 #: Status writes at most this often during a stage (stage changes are written at once).
@@ -43,8 +59,9 @@ class JobCancelled(BaseException):  # noqa: N818 (a signal, not an error)
     """SIGTERM/SIGINT arrived: unwind (temp files are removed on the way) and stop."""
 
 
-def _summary(meta: Mapping[str, Any] | Any) -> dict[str, Any]:
-    """The part of a version's metadata a job list shows: name, version and headline metrics.
+def model_result(meta: Mapping[str, Any] | Any) -> ModelResult:
+    """The part of a version's metadata a job list shows: name, version and headline metrics,
+    gates, verdict and promotion.
 
     ``meta`` is the registry's metadata dict or a record with ``to_dict`` (a TrainResult)."""
     if not isinstance(meta, Mapping):
@@ -53,18 +70,19 @@ def _summary(meta: Mapping[str, Any] | Any) -> dict[str, Any]:
 
     metrics = meta.get("metrics") or {}
     record = ModelMetadata.from_dict(meta)
-    promoted = bool(meta.get("promoted"))
-    return {
-        "name": meta.get("name"),
-        "version": meta.get("version"),
-        "model_type": meta.get("model_type"),
-        "metrics": {k: metrics.get(k) for k in ("test", "baseline", "skill") if k in metrics},
-        "train_seconds": meta.get("train_seconds"),
-        "gates_passed": record.gates_passed,
-        "verdict": record.verdict(),
-        "promoted": promoted,
-        "promotion": meta.get("promotion"),
-    }
+    promotion = meta.get("promotion")
+    train_seconds = meta.get("train_seconds")
+    return ModelResult(
+        name=str(meta.get("name")),
+        version=str(meta.get("version")),
+        model_type=None if meta.get("model_type") is None else str(meta.get("model_type")),
+        metrics={k: metrics.get(k) for k in ("test", "baseline", "skill") if k in metrics},
+        train_seconds=float(train_seconds) if isinstance(train_seconds, int | float) else None,
+        gates_passed=record.gates_passed,
+        verdict=record.verdict(),
+        promoted=bool(meta.get("promoted")),
+        promotion=None if promotion is None else str(promotion),
+    )
 
 
 def _writer(job_id: str, clock: Callable[[], float] = time.monotonic) -> StatusWriter:
@@ -77,12 +95,17 @@ def _writer(job_id: str, clock: Callable[[], float] = time.monotonic) -> StatusW
 
 
 class JobReporter(StatusWriter):
-    """A training job's status writer: queue waits, the slot, progress events, saved versions."""
+    """A job's status writer: queue waits, the slot, progress events, saved versions.
 
-    def __init__(self, job_id: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    ``queue=False``: the job does not wait for a local slot (a Ray task: Ray schedules it)."""
+
+    def __init__(
+        self, job_id: str, *, queue: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         base = _writer(job_id, clock)
         super().__init__(base.path, base.status, every=_WRITE_EVERY, clock=clock)
         self.job_id = job_id
+        self.queue = queue
         self._last_log = 0.0
         self._stage_key: tuple[Any, ...] | None = None
         self._stage_started = clock()
@@ -134,7 +157,7 @@ class JobReporter(StatusWriter):
 
     def saved(self, meta: Mapping[str, Any]) -> None:
         log.info("registered %s %s", meta.get("name"), meta.get("version"))
-        self.update(force=True, result=(*self.status.result, _summary(meta)))
+        self.update(force=True, result=(*self.status.result, model_result(meta)))
 
 
 class _RecordingRegistry(ModelRegistry):
@@ -223,9 +246,10 @@ def _cancel_on_signals() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def _train(spec: JobSpec, reporter: JobReporter, *, queue: bool = True) -> str:
-    waiting = "waiting for a free slot" if queue else "starting on a Ray worker"
-    reporter.update(force=True, pid=os.getpid(), message=waiting)
+def train_job(spec: JobSpec, reporter: JobReporter) -> str:
+    """A training job's work: wait for a slot (unless ``reporter.queue`` is off), train the coin,
+    register every version as it is saved. Returns the success message."""
+    queue = reporter.queue
     log.info("job %s: %s, models %s", reporter.job_id, spec.symbol, ",".join(spec.models))
     # under Ray, Ray schedules the job: the local slots would cap a cluster at this machine's size
     slots: contextlib.AbstractContextManager[int | None] = (
@@ -241,30 +265,13 @@ def _train(spec: JobSpec, reporter: JobReporter, *, queue: bool = True) -> str:
     return f"registered {names}"
 
 
-def _fetch(spec: FetchSpec, writer: StatusWriter) -> str:
-    from core.jobs.fetch_job import run_fetch
-
-    log.info(
-        "job %s: fetch %s %s, %d days, from %s",
-        writer.status.job_id,
-        ",".join(spec.coins),
-        spec.interval,
-        spec.days,
-        spec.base_url,
-    )
-    writer.update(force=True, pid=os.getpid(), state=JobState.RUNNING, started_at=now_iso())
-    message = run_fetch(spec, writer)
-    log.info("done: %s", message)
-    return message
-
-
 def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
     """Run ``work`` (which returns the success message) and write the final state."""
     try:
         message = work()
         writer.finish(JobState.SUCCEEDED, stage="done", message=message)
         return 0
-    except JobCancelled as exc:
+    except (JobCancelled, KeyboardInterrupt) as exc:  # a sweep's SweepCancelled is the latter
         log.warning("cancelled (%s)", exc)
         writer.finish(JobState.CANCELLED, message="cancelled by the user")
         return 143
@@ -278,8 +285,22 @@ def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
         return 1
 
 
+def _logs(spec: Any, job_id: str) -> contextlib.AbstractContextManager[None]:
+    job_log = job_dir(job_id) / "job.log"
+    if isinstance(spec, FetchSpec):
+        from core.data.fetch_log import fetch_log
+
+        fetch_log()  # the shared dataset_fetch.log handler, before the job's own is added
+        return job_logging(job_log, "core", "cryptovolt.fetch")
+    symbol = getattr(spec, "symbol", None)
+    if isinstance(symbol, str):  # training a coin, or tuning one
+        return training_logging(job_id, symbol, job_log)
+    return job_logging(job_log, "core")
+
+
 def run_job(job_id: str, *, queue: bool = True) -> int:
-    """Run a launched job in this process. Returns the exit code (0 ok, 1 failed, 143 cancelled).
+    """Run a prepared job in this process: its spec's ``run(reporter)``. Returns the exit code
+    (0 ok, 1 failed, 143 cancelled).
 
     ``queue=False`` skips the local slot queue (a Ray task: Ray decides where and when it runs).
 
@@ -287,15 +308,11 @@ def run_job(job_id: str, *, queue: bool = True) -> int:
         JobError: no such job (nothing is written then).
     """
     spec = read_spec(job_id)
-    job_log = job_dir(job_id) / "job.log"
-    if isinstance(spec, FetchSpec):
-        from core.data.fetch_log import fetch_log
-
-        fetch_log()  # the shared dataset_fetch.log handler, before the job's own is added
-        writer = _writer(job_id)
-        logging_ = job_logging(job_log, "core", "cryptovolt.fetch")
-        with logging_, _cancel_on_signals():
-            return _run(writer, lambda: _fetch(spec, writer))
-    reporter = JobReporter(job_id)
-    with training_logging(job_id, spec.symbol, job_log), _cancel_on_signals():
-        return _run(reporter, lambda: _train(spec, reporter, queue=queue))
+    reporter = JobReporter(job_id, queue=queue)
+    pid = os.getpid()
+    first: dict[str, Any] = {}
+    if isinstance(spec, JobSpec):  # with its pid, so a reader that sees one sees the other
+        first["message"] = "waiting for a free slot" if queue else "starting on a Ray worker"
+    reporter.update(force=True, pid=pid, pid_start=process_start(pid), **first)
+    with _logs(spec, job_id), _cancel_on_signals():
+        return _run(reporter, lambda: spec.run(reporter))

@@ -102,8 +102,16 @@ class JobSpec:
             progress=progress,
         )
 
+    def run(self, reporter: Any) -> str:
+        """The job's work in its process: wait for a slot, train, register
+        (:func:`core.jobs.runner.train_job`). Returns the success message."""
+        from core.jobs.runner import train_job
+
+        return train_job(self, reporter)
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": "train",
             "symbol": self.symbol,
             "models": list(self.models),
             "interval": self.interval,

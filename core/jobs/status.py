@@ -1,8 +1,9 @@
 """What a job's ``status.json`` says, as a typed record, and the one writer of that file.
 
-:class:`JobStatus` is the status of any job kind (:class:`JobKind`: train, fetch): its state and
-stage, progress (``step`` of ``total``: epochs for a fit, candles for a fetch), message, result,
-error, pid and times; a fetch adds one :class:`CoinProgress` per coin. The job process writes it
+:class:`JobStatus` is the status of any job kind (:class:`JobKind`: fetch, train, tune,
+ray-driver): its state and stage, progress (``step`` of ``total``: epochs for a fit, candles for a
+fetch, trials for a sweep), message, typed results, error, pid and times; a fetch adds one
+:class:`CoinProgress` per coin. The job process writes it
 through a :class:`StatusWriter` (atomically, throttled); control, CLI and UI read it with
 :meth:`JobStatus.from_dict`, which also loads status files written before this record existed
 (missing fields take their defaults, unknown ones are kept in ``extra`` and written back).
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_json
+from core.jobs.results import ModelResult, SweepResult
 from core.jobs.spec import ACTIVE_STATES, JobState
 
 __all__ = ["FETCH_ACTIVE", "CoinProgress", "JobKind", "JobStatus", "StatusWriter", "now_iso"]
@@ -35,10 +37,13 @@ def now_iso() -> str:
 
 
 class JobKind(StrEnum):
-    """What a job does; a status or spec file without a kind is a training job."""
+    """What a job does; a status or spec file without a kind is a training job. ``ray-driver``
+    is the process that hands training jobs to Ray and watches them to their end."""
 
     TRAIN = "train"
     FETCH = "fetch"
+    TUNE = "tune"
+    RAY_DRIVER = "ray-driver"
 
     @classmethod
     def parse(cls, value: object) -> JobKind:
@@ -127,8 +132,11 @@ class JobStatus:
     total: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
     coins: tuple[CoinProgress, ...] = ()
-    result: tuple[dict[str, Any], ...] = ()
+    result: tuple[ModelResult, ...] = ()
+    sweep: SweepResult | None = None
     pid: int | None = None
+    #: The job process's start time (clock ticks after boot): a recycled pid does not match it.
+    pid_start: int | None = None
     slot: int | None = None
     created_at: str | None = None
     created_ns: int = 0
@@ -164,6 +172,9 @@ class JobStatus:
         if self.kind is JobKind.FETCH:
             symbols = [c.symbol for c in self.coins]
             return ", ".join(symbols) if len(symbols) <= 2 else f"{len(symbols)} coins"
+        if self.kind is JobKind.RAY_DRIVER:
+            jobs = self.extra.get("jobs") or []
+            return f"{len(jobs)} Ray job(s)"
         return self.symbol or "?"
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,10 +186,12 @@ class JobStatus:
             value = getattr(self, f.name)
             if f.name in ("kind", "state"):
                 value = value.value
-            elif f.name == "coins":
+            elif f.name in ("coins", "result"):
                 value = [c.to_dict() for c in value]
-            elif f.name in ("models", "result"):
-                value = [dict(v) if isinstance(v, Mapping) else v for v in value]
+            elif f.name == "sweep":
+                value = None if value is None else value.to_dict()
+            elif f.name == "models":
+                value = list(value)
             elif f.name == "metrics":
                 value = dict(value)
             out[f.name] = value
@@ -211,8 +224,16 @@ class JobStatus:
             coins=tuple(
                 CoinProgress.from_dict(c) for c in data.get("coins") or () if isinstance(c, Mapping)
             ),
-            result=tuple(dict(r) for r in data.get("result") or () if isinstance(r, Mapping)),
+            result=tuple(
+                ModelResult.from_dict(r) for r in data.get("result") or () if isinstance(r, Mapping)
+            ),
+            sweep=(
+                SweepResult.from_dict(data["sweep"])
+                if isinstance(data.get("sweep"), Mapping)
+                else None
+            ),
             pid=_int(data.get("pid")) or None,
+            pid_start=_int(data.get("pid_start")) or None,
             slot=None if data.get("slot") is None else _int(data.get("slot")),
             created_at=_text(data.get("created_at")),
             created_ns=_int(data.get("created_ns")),

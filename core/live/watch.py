@@ -208,7 +208,7 @@ class Watch:
                 if status.state.finished:
                     entry["reported"] = True
                     for r in status.result:
-                        self.log.info("retrain %s: %s", symbol, _promotion_words(r))
+                        self.log.info("retrain %s: %s", symbol, _promotion_words(r.to_dict()))
                     if status.error:
                         self.log.warning("retrain %s failed: %s", symbol, status.error)
         cooldown = self.cfg.retrain_stale or timedelta(days=1)

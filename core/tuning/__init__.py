@@ -4,27 +4,25 @@ under ``{home}/tuning/`` so a killed sweep resumes; the best settings train a no
 version whose card records the study, the trials tried and the search space.
 
 Importing this package loads neither Optuna nor Ray (they load inside the functions that use
-them). This is the stage's public face; the modules below it are importable too.
+them). A sweep runs as a job: :mod:`core.jobs.tune_job`. This is the stage's public face; the
+modules below it are importable too.
 """
 
 from __future__ import annotations
 
 from core.tuning.space import describe, space_for, tunable
-from core.tuning.state import lock_holder, read_state, storage_path, study_lock, study_name
+from core.tuning.state import lock_holder, storage_path, study_lock, study_name
 from core.tuning.study import SweepCancelled, TuneSpec, counts, load_study, run_sweep
-from core.tuning.sweeps import cancel_sweep, launch_sweep, list_studies, trials_frame
+from core.tuning.sweeps import list_studies, trials_frame
 
 __all__ = [
     "SweepCancelled",
     "TuneSpec",
-    "cancel_sweep",
     "counts",
     "describe",
-    "launch_sweep",
     "list_studies",
     "load_study",
     "lock_holder",
-    "read_state",
     "run_sweep",
     "space_for",
     "storage_path",

@@ -3,10 +3,10 @@
 - ``{study}.db``: the Optuna study (SQLite), so a killed sweep resumes from its finished trials;
 - ``{study}.lock``: ``flock``-ed by the process running the sweep (the OS frees it when that
   process dies, so a killed sweep never blocks the next one); a second sweep of the same study
-  while one runs is refused;
-- ``{study}.json``: the sweep's state for the page and ``tune --status``: running / succeeded /
-  failed / cancelled, its pid, the trials asked for, the registered version or the error;
-- ``{study}.log``: a background sweep's output.
+  while one runs is refused.
+
+A sweep itself is a job (:mod:`core.jobs.tune_job`): its state, progress and results are its job
+status under ``{home}/runs/``, like every other job's.
 """
 
 from __future__ import annotations
@@ -16,31 +16,24 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core import config
-from core.atomic import atomic_write_json
 from core.data.coins import parse_coin
 from core.errors import ConfigError, JobError
-from core.jobs.status import now_iso
 from core.models import parse_kind
-from core.procs import pid_alive
 
 __all__ = [
-    "ACTIVE",
     "lock_holder",
-    "read_state",
+    "refuse_if_tuned",
     "storage_path",
     "storage_url",
     "study_lock",
     "study_name",
     "tuning_dir",
-    "write_state",
 ]
-
-#: Sweep states that mean "a process is on it".
-ACTIVE = frozenset({"running"})
 
 
 def tuning_dir() -> Path:
@@ -78,7 +71,7 @@ def _busy(name: str) -> JobError:
     since = f" since {holder['started_at']}" if holder.get("started_at") else ""
     return JobError(
         f"Study {name} is already being tuned by {who}{since}: wait for it to finish, or stop it "
-        "(the Training page's Tuning section, or `python -m core tune ... --cancel`)."
+        "(the Training page's Tuning section, `python -m core tune ... --cancel`, or `job cancel`)."
     )
 
 
@@ -98,12 +91,23 @@ def study_lock(name: str) -> Iterator[None]:
             raise _busy(name) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "started_at": now_iso()}))
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        handle.write(json.dumps({"pid": os.getpid(), "started_at": started}))
         handle.flush()
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def refuse_if_tuned(name: str) -> None:
+    """Refuse before anything starts when a process holds the study's lock.
+
+    Raises:
+        JobError: the study is being tuned (the message names the process and what to do).
+    """
+    if lock_holder(name) is not None:
+        raise _busy(name)
 
 
 def lock_holder(name: str) -> dict[str, Any] | None:
@@ -123,35 +127,3 @@ def lock_holder(name: str) -> dict[str, Any] | None:
             return found if isinstance(found, dict) else {}
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return None
-
-
-def _state_path(name: str) -> Path:
-    return tuning_dir() / f"{_checked(name)}.json"
-
-
-def read_state(name: str) -> dict[str, Any] | None:
-    """The sweep's last state, with a dead process's "running" reported as failed."""
-    try:
-        found = json.loads(_state_path(name).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(found, dict):
-        return None
-    pid = found.get("pid")
-    if found.get("state") in ACTIVE and not (isinstance(pid, int) and pid_alive(pid)):
-        found = {**found, "state": "failed", "error": "the sweep process exited without finishing"}
-        found["hint"] = "--resume continues from its finished trials"
-    return found
-
-
-def write_state(name: str, **fields: Any) -> dict[str, Any]:
-    """Update the sweep's state file (atomically); returns what was written."""
-    path = _state_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        current = json.loads(path.read_text())
-    except (OSError, ValueError):
-        current = {}
-    merged = {**current, "study": name, **fields, "updated_at": now_iso()}
-    atomic_write_json(path, merged)
-    return merged

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
@@ -312,44 +311,17 @@ def run_sweep(
     Raises:
         JobError: the study is being tuned by another process, or no trial completed.
         ConfigError: the study exists and neither ``resume`` nor ``fresh`` was given.
-        SweepCancelled: SIGTERM (the state file says cancelled).
+        SweepCancelled: SIGTERM (the running trial is marked failed, finished ones stay).
         and what loading candles and training raise (NoDataError, InsufficientDataError, ...).
     """
-    with state.study_lock(spec.study):
-        state.write_state(
-            spec.study,
-            state="running",
-            pid=os.getpid(),
-            executor=executor,
-            spec=spec.to_dict(),
-            started_at=now_iso(),
-            finished_at=None,
-            error=None,
-            version=None,
-        )
-        try:
-            with _cancel_on_sigterm():
-                study = _open(spec, resume=resume, fresh=fresh)
-                if executor == "ray":
-                    from core.tuning.ray_trials import optimize_on_ray
+    with state.study_lock(spec.study), _cancel_on_sigterm():
+        study = _open(spec, resume=resume, fresh=fresh)
+        if executor == "ray":
+            from core.tuning.ray_trials import optimize_on_ray
 
-                    optimize_on_ray(spec, address=address, on_trial=on_trial)
-                    study = load_study(spec.study)
-                else:
-                    _optimize(spec, study, on_trial)
-                result = train_best(spec, study, progress=progress) if train else None
-        except SweepCancelled:
-            state.write_state(spec.study, state="cancelled", finished_at=now_iso())
-            raise
-        except Exception as exc:
-            state.write_state(spec.study, state="failed", error=str(exc), finished_at=now_iso())
-            raise
-        version = None if result is None else f"{result.name} {result.version}"
-        state.write_state(
-            spec.study,
-            state="succeeded",
-            finished_at=now_iso(),
-            trials=counts(study),
-            version=version,
-        )
+            optimize_on_ray(spec, address=address, on_trial=on_trial)
+            study = load_study(spec.study)
+        else:
+            _optimize(spec, study, on_trial)
+        result = train_best(spec, study, progress=progress) if train else None
         return study, result

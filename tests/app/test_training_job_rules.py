@@ -5,12 +5,13 @@ page does not stay a zombie of the server once it ends."""
 from __future__ import annotations
 
 import fcntl
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.tuning import read_state
+from core.jobs.tune_job import sweep_status
 from tests.waiting import APP_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,11 +84,12 @@ def test_a_sweep_started_from_the_page_is_reaped_when_it_ends(home_with_sample: 
     next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
-    pid = read_state(STUDY)["pid"]
+    job_id = sweep_status(STUDY).job_id
+    pid = json.loads((home_with_sample / "runs" / job_id / "pid.json").read_text())["pid"]
     at.run()
     cancel = next(b for b in at.button if b.label == "Cancel sweep")
     cancel.click().run()
-    assert read_state(STUDY)["state"] == "cancelled"
+    assert sweep_status(STUDY).state is jobs.JobState.CANCELLED
     wait_until(
         lambda: _state_letter(pid) is None,
         60,

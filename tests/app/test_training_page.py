@@ -286,13 +286,13 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
 
 
 def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path):
-    from core.jobs.runner import _summary
+    from core.jobs.runner import model_result
     from core.training.train import train_coin
 
     [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
     assert spec.settings["xgboost"].n_estimators == 5
     [result] = train_coin("BTC", models=spec.models, settings=spec.settings)
-    summary = _summary(result.metadata.to_dict())
+    summary = model_result(result.metadata.to_dict()).to_dict()
     _write_job(home_with_sample, "20250601-100000-btcusdt-dddd", result=[summary])
     at = _page()
     assert not at.exception
@@ -312,7 +312,7 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
 def test_a_finished_job_with_too_good_numbers_is_not_a_green_box(home_with_sample: Path):
     import json
 
-    from core.jobs.runner import _summary
+    from core.jobs.runner import model_result
     from core.training.train import train_coin
 
     [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
@@ -321,7 +321,9 @@ def test_a_finished_job_with_too_good_numbers_is_not_a_green_box(home_with_sampl
     data = json.loads(path.read_text())
     data["card"]["metrics"]["roc_auc"] = 0.999  # what a deterministic fake's prices give
     path.write_text(json.dumps(data))
-    _write_job(home_with_sample, "20250601-100000-btcusdt-gggg", result=[_summary(data)])
+    _write_job(
+        home_with_sample, "20250601-100000-btcusdt-gggg", result=[model_result(data).to_dict()]
+    )
     at = _page()
     text = _texts(at)
     assert ":orange[Test AUC 0.999 is above 0.75 on 1h candles" in text

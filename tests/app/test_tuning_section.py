@@ -9,8 +9,11 @@ from pathlib import Path
 import optuna
 from streamlit.testing.v1 import AppTest
 
-from core.tuning import TuneSpec, read_state
-from core.tuning.state import write_state
+from core import jobs
+from core.jobs.control import finish
+from core.jobs.results import ModelResult
+from core.jobs.tune_job import TuneJob, sweep_status
+from core.tuning import TuneSpec
 from core.tuning.study import _open
 from tests.waiting import APP_TIMEOUT, wait_until
 
@@ -33,7 +36,8 @@ def _stored_study(trials: int = 4) -> None:
         study.tell(trial, value)
     pruned = study.ask({"learning_rate": lr})
     study.tell(pruned, state=optuna.trial.TrialState.PRUNED)
-    write_state(STUDY, state="succeeded", spec=spec.to_dict(), version="xgboost_btcusdt v1")
+    job_id = jobs.prepare(TuneJob(spec, resume=True))  # a finished sweep job of that study
+    finish(job_id, jobs.JobState.SUCCEEDED, result=(ModelResult("xgboost_btcusdt", "v1"),))
 
 
 def test_a_stored_study_shows_its_trials_best_and_plot(home_with_sample: Path):
@@ -56,7 +60,8 @@ def test_the_form_refuses_to_overwrite_a_stored_study(home_with_sample: Path):
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
     assert any("is stored already" in e.value for e in at.error)
-    assert read_state(STUDY)["state"] == "succeeded"  # nothing was started
+    assert sweep_status(STUDY).state is jobs.JobState.SUCCEEDED  # nothing was started
+    assert len(jobs.list_jobs()) == 1
 
 
 def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample: Path):
@@ -65,24 +70,24 @@ def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample
     next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
-    assert read_state(STUDY)["state"] == "running"
+    (job,) = jobs.list_jobs(kind="tune")  # a sweep is a job: listed beside the others
+    assert job.active and job.extra["study"] == STUDY and job.symbol == "BTCUSDT"
     at.run()
     cancel = next(b for b in at.button if b.label == "Cancel sweep")
-    wait_until(lambda: (read_state(STUDY) or {}).get("pid"), 120, "the sweep to record its process")
+    wait_until(lambda: sweep_status(STUDY).pid, 120, "the sweep to record its process")
     cancel.click().run()
     assert not at.exception
-    assert read_state(STUDY)["state"] == "cancelled"
+    assert sweep_status(STUDY).state is jobs.JobState.CANCELLED
 
 
 def test_train_on_ray_from_the_page_makes_ray_jobs_that_cancel_ends(home_with_sample: Path):
-    from core import jobs
-
     at = _page()
     at.selectbox(key="training_executor").set_value("ray").run()
     at.multiselect(key="training_coins").set_value(["BTCUSDT"]).run()
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception
-    (job,) = jobs.list_jobs()
+    (job,) = jobs.list_jobs(kind="train")  # beside it, the ray-driver job that runs it
+    assert [d.kind for d in jobs.list_jobs(kind="ray-driver")] == [jobs.JobKind.RAY_DRIVER]
     assert job.extra["executor"] == "ray" and job.state is jobs.JobState.QUEUED
     # the detached Ray driver records itself; a job waiting for a worker lives while it does
     driver = wait_until(

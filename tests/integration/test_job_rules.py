@@ -18,8 +18,8 @@ import pytest
 
 from core import jobs
 from core.errors import JobError
-from core.tuning import TuneSpec, cancel_sweep, launch_sweep, read_state
-from core.tuning.sweeps import running_sweeps
+from core.jobs.tune_job import cancel_sweep, launch_sweep, sweep_status
+from core.tuning import TuneSpec
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,6 @@ def test_a_second_training_job_for_a_busy_coin_is_refused_in_words(
             with pytest.raises(JobError, match="BTCUSDT already has a training job"):
                 launch_sweep(TuneSpec("BTC", "xgb", trials=1))
             assert [j.job_id for j in jobs.list_jobs()] == [first]
-            assert running_sweeps() == []
             # another coin is free
             other = jobs.launch(jobs.JobSpec("ETH", models=("xgboost",)))
             jobs.cancel(other)
@@ -89,19 +88,20 @@ def test_a_second_training_job_for_a_busy_coin_is_refused_in_words(
 @pytest.mark.slow
 def test_a_running_sweep_keeps_its_coin_from_training(home_with_sample: Path):
     spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 10, "max_depth": 2})
-    pid = launch_sweep(spec)
+    sweep = launch_sweep(spec)
+    pid = json.loads((home_with_sample / "runs" / sweep / "pid.json").read_text())["pid"]
     try:
-        with pytest.raises(JobError, match=f"BTCUSDT already has a sweep running .*{spec.study}"):
+        with pytest.raises(JobError, match=f"BTCUSDT already has a sweep .*{spec.study}, {sweep}"):
             jobs.launch(jobs.JobSpec("BTC", models=("xgboost",)))
         run = _cli("train", "--coins", "BTC", "--models", "xgboost", "--trees", "5")
-        assert run.returncode == 1 and "already has a sweep running" in run.stderr
+        assert run.returncode == 1 and "already has a sweep" in run.stderr
         other = TuneSpec("BTC", "lstm", trials=1, fixed={"epochs": 1})
-        with pytest.raises(JobError, match="already has a sweep running"):
+        with pytest.raises(JobError, match="already has a sweep"):
             launch_sweep(other)
     finally:
         cancel_sweep(spec.study)
-    assert read_state(spec.study)["state"] == "cancelled"
-    assert jobs.list_jobs() == []
+    assert sweep_status(spec.study).state is jobs.JobState.CANCELLED
+    assert [j.job_id for j in jobs.list_jobs()] == [sweep]  # nothing else was started
     # the sweep process ended and was reaped: no zombie of this process is left behind
     _wait_for(lambda: _state_letter(pid) is None, 60, "the sweep process to be reaped")
 

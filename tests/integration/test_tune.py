@@ -4,6 +4,7 @@ background sweep is cancelled and keeps its finished trials; trials run as Ray t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,18 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from core import jobs
 from core.data.store import save_candles
+from core.jobs.tune_job import cancel_sweep, launch_sweep, sweep_status
 from core.registry.model_registry import ModelRegistry
-from core.tuning import (
-    TuneSpec,
-    cancel_sweep,
-    counts,
-    launch_sweep,
-    load_study,
-    lock_holder,
-    read_state,
-    trials_frame,
-)
+from core.tuning import TuneSpec, counts, load_study, lock_holder, trials_frame
 from tests.random_walk import random_walk_candles
 from tests.waiting import wait_until
 
@@ -59,12 +53,12 @@ def _wait(predicate, timeout: float, what: str) -> None:
     def holds() -> bool:
         if predicate():
             return True
-        found = read_state(STUDY) or {}
+        found = sweep_status(STUDY) or {}
         if found.get("state") == "failed" and "exited" not in str(found.get("error")):
             pytest.fail(f"the sweep failed while waiting for {what}: {found}")
         return False
 
-    wait_until(holds, timeout, what, details=lambda: f"state {read_state(STUDY)}")
+    wait_until(holds, timeout, what, details=lambda: f"state {sweep_status(STUDY)}")
 
 
 @pytest.fixture
@@ -99,7 +93,7 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
             first.wait(30)
     killed_at = _finished()
     assert 2 <= killed_at < 4
-    assert read_state(STUDY)["state"] == "failed"  # the dead process's "running" says so
+    assert sweep_status(STUDY)["state"] == "failed"  # the dead process's "running" says so
 
     refused = _tune(btc, *SMALL, "--trials", "4")  # a stored study is not silently overwritten
     assert refused.returncode == 1 and "--resume continues it" in refused.stderr
@@ -117,21 +111,25 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
     best = load_study(STUDY).best_trial.params
     assert all(record.params[k] == v for k, v in best.items())  # the best trial's settings
     assert any("best of 4 Optuna trials" in note for note in record.card.notes)
-    assert read_state(STUDY)["state"] == "succeeded"
+    assert sweep_status(STUDY)["state"] == "succeeded"
 
 
 @pytest.mark.slow
 def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path):
     save_candles(random_walk_candles(2000, seed=12), "BTCUSDT", "1h")  # no final training here
     spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 20, "max_depth": 2})
-    pid = launch_sweep(spec)
+    job_id = launch_sweep(spec)
+    pid = json.loads((home / "runs" / job_id / "pid.json").read_text())["pid"]
     try:
         _wait(lambda: _finished() >= 1, 240, "a finished trial")
         final = cancel_sweep(STUDY)
     finally:
         if Path(f"/proc/{pid}").exists():
             os.killpg(pid, signal.SIGKILL)
-    assert final is not None and final["state"] == "cancelled"
+    assert final is not None and final.state is jobs.JobState.CANCELLED
+    listed = jobs.list_jobs(kind="tune")  # a sweep is a job like any other
+    assert [(j.job_id, j.symbol, j.extra["study"]) for j in listed] == [(job_id, "BTCUSDT", STUDY)]
+    assert listed[0].sweep is not None and listed[0].sweep.finished >= 1
     assert lock_holder(STUDY) is None  # the next sweep may start
     frame = trials_frame(STUDY)
     assert (frame["state"] == "complete").sum() + (frame["state"] == "pruned").sum() >= 1
@@ -146,4 +144,4 @@ def test_trials_run_as_ray_tasks_against_the_same_study(btc: Path):
     assert run.returncode == 0, run.stderr[-3000:]
     found = counts(load_study(STUDY))
     assert 2 <= found["finished"] <= 3  # parallel tasks may each finish the trial they hold
-    assert read_state(STUDY)["executor"] == "ray"
+    assert sweep_status(STUDY)["executor"] == "ray"

@@ -111,3 +111,19 @@ def test_pid_alive_tells_this_process_from_a_gone_or_mismatched_one():
     assert pid_alive(os.getpid(), marker="python")
     assert not pid_alive(os.getpid(), marker="no-such-job-id-in-my-command-line")
     assert not pid_alive(999_999_999) and not pid_alive(0)
+
+
+def test_every_job_kind_reads_back_its_own_spec(home):
+    from core.jobs import FetchSpec, JobSpec, spec_from_dict
+    from core.jobs.ray_executor import RayDriverSpec
+    from core.jobs.tune_job import TuneJob
+    from core.tuning import TuneSpec
+
+    specs = [
+        JobSpec("BTC", models=("xgboost",)),
+        FetchSpec(coins=("ETH",), days=3),
+        TuneJob(TuneSpec("SOL", "xgb", trials=3), executor="ray", resume=True, train=False),
+        RayDriverSpec(("20250101-000000-btcusdt-abcd",), "auto"),
+    ]
+    for spec in specs:
+        assert spec_from_dict(json.loads(json.dumps(spec.to_dict()))) == spec

@@ -1,0 +1,242 @@
+"""Starting jobs: the one launch for every kind, on this machine or on Ray.
+
+:func:`launch` takes any job spec (:class:`~core.jobs.spec.JobSpec` to train a coin,
+:class:`~core.jobs.fetch_job.FetchSpec`, :class:`~core.jobs.tune_job.TuneJob` for a sweep,
+:class:`~core.jobs.ray_executor.RayDriverSpec`), writes its folder (:func:`prepare`) and starts
+``python -m core job run <job_id>`` in its own process group (so cancel ends all of it; the
+process outlives the page or terminal that started it, and is reaped by this one when it ends).
+
+``executor`` is where the work runs, decided here and nowhere else: ``local`` (training jobs wait
+for one of this machine's slots, :mod:`core.jobs.queue`) or ``ray`` (training jobs become Ray
+tasks watched by one ``ray-driver`` job; a sweep runs its trials as Ray tasks). Training and
+tuning keep one job per coin (:mod:`core.jobs.one_per_coin`); a sweep also needs its study free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from core import config
+from core.atomic import atomic_write_json
+from core.errors import ConfigError, JobError
+from core.jobs.control import finish, job_dir, read_spec, spec_from_dict, status
+from core.jobs.fetch_job import FetchSpec
+from core.jobs.one_per_coin import launch_lock, refuse_busy
+from core.jobs.queue import cores, drop_queue_marker, slot_count
+from core.jobs.spec import JobSpec, JobState
+from core.jobs.status import JobKind, JobStatus, now_iso
+from core.procs import process_start, reap_when_done
+
+if TYPE_CHECKING:
+    from core.jobs.ray_executor import RayDriverSpec
+    from core.jobs.tune_job import TuneJob
+
+__all__ = ["EXECUTORS", "launch", "launch_all", "prepare", "restart"]
+
+#: Where a job's work can run.
+EXECUTORS = ("local", "ray")
+
+
+def _kind(spec: Any) -> JobKind:
+    return JobKind.TRAIN if isinstance(spec, JobSpec) else JobKind(spec.kind)
+
+
+def _first_status(job_id: str, spec: Any, executor: str, address: str | None) -> JobStatus:
+    if isinstance(spec, JobSpec):
+        first = JobStatus(
+            job_id=job_id,
+            kind=JobKind.TRAIN,
+            symbol=spec.symbol,
+            models=tuple(spec.models),
+            interval=spec.interval,
+            message="waiting for a Ray worker" if executor == "ray" else "waiting to start",
+        )
+        if executor == "ray":
+            first = dataclasses.replace(
+                first, extra={"executor": "ray", "address": address or "local"}
+            )
+        return first
+    return spec.initial_status(job_id)
+
+
+def _check_executor(spec: Any, executor: str) -> None:
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}.")
+    if executor == "ray" and isinstance(spec, FetchSpec):
+        raise ConfigError("A fetch runs on this machine (it is network-bound): use local.")
+
+
+def prepare(
+    spec: JobSpec | FetchSpec | TuneJob | RayDriverSpec,
+    *,
+    executor: str = "local",
+    address: str | None = None,
+) -> str:
+    """Write a job's folder (``spec.json`` and a queued ``status.json``) without starting a
+    process; returns the job id. :func:`launch` then starts it, a Ray driver runs it as a Ray
+    task, or ``tune`` runs it in the foreground.
+
+    Raises:
+        JobError: the coin already has a training job or sweep (one per coin), or the sweep's
+            study is being tuned. ConfigError: an executor that cannot run this kind.
+    """
+    _check_executor(spec, executor)
+    kind = _kind(spec)
+    with launch_lock():
+        symbol = getattr(spec, "symbol", None)
+        if kind in (JobKind.TRAIN, JobKind.TUNE) and isinstance(symbol, str):
+            refuse_busy([symbol], study=getattr(spec, "study", None))
+        check = getattr(spec, "check", None)
+        if check is not None:  # what a kind refuses before anything is written (a busy study)
+            check()
+        created_ns = time.time_ns()
+        stamp = datetime.fromtimestamp(created_ns / 1e9, UTC)
+        subject = symbol.lower() if isinstance(symbol, str) else kind.value
+        job_id = f"{stamp:%Y%m%d-%H%M%S}-{subject}-{secrets.token_hex(2)}"
+        folder = config.runs_dir() / job_id
+        folder.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(folder / "spec.json", spec.to_dict())
+        first = dataclasses.replace(
+            _first_status(job_id, spec, executor, address),
+            created_at=stamp.isoformat(timespec="seconds"),
+            created_ns=created_ns,
+            updated_at=now_iso(),
+        )
+        atomic_write_json(folder / "status.json", first.to_dict())
+    if kind is JobKind.TRAIN and executor == "local":
+        queue = config.runs_dir() / ".queue"
+        queue.mkdir(exist_ok=True)
+        (queue / f"{created_ns:020d}_{job_id}").touch()
+    return job_id
+
+
+def _spawn(job_id: str, kind: JobKind) -> None:
+    """Start ``python -m core job run <job_id>`` in its own session; reap it when it ends."""
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if kind is JobKind.TRAIN:
+        # jobs run side by side, one per slot: each gets its share of the cores, not all of them
+        env.setdefault("CRYPTOVOLT_THREADS", str(max(1, cores() // slot_count())))
+    folder = job_dir(job_id)
+    with open(folder / "output.log", "ab") as output:
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "core", "job", "run", job_id],
+                cwd=config.PROJECT_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: cancel ends all of it
+            )
+        except OSError as exc:
+            finish(job_id, JobState.FAILED, error=f"could not start the job process: {exc}")
+            drop_queue_marker(job_id)
+            raise JobError(f"Could not start a {kind.value} job process: {exc}") from exc
+    reap_when_done(proc)
+    atomic_write_json(folder / "pid.json", {"pid": proc.pid, "start": process_start(proc.pid)})
+
+
+def launch(
+    spec: JobSpec | FetchSpec | TuneJob | RayDriverSpec | Mapping[str, Any],
+    *,
+    executor: str = "local",
+    address: str | None = None,
+) -> str:
+    """Start one job in the background where ``executor`` says; returns its id at once.
+
+    A training job waits in the local queue (or for a Ray worker); a fetch, a sweep and a Ray
+    driver start at once. A dict is read as a ``spec.json``.
+
+    Raises:
+        ConfigError and the symbol errors: a bad spec (nothing is started). JobError: the coin is
+            busy, or the process cannot start. ConfigError / JobError from Ray: see
+            :func:`core.jobs.ray_executor.check`.
+    """
+    if isinstance(spec, Mapping):
+        spec = spec_from_dict(spec)
+    return launch_all([spec], executor=executor, address=address)[0]
+
+
+def launch_all(
+    specs: Sequence[JobSpec | FetchSpec | TuneJob | RayDriverSpec],
+    *,
+    executor: str = "local",
+    address: str | None = None,
+) -> list[str]:
+    """Start several jobs; returns their ids. Every training or tuning coin is checked first, so
+    a busy coin starts none of them. On Ray, training jobs share one ``ray-driver`` job.
+
+    Raises: as :func:`launch`.
+    """
+    for spec in specs:
+        _check_executor(spec, executor)
+    refuse_busy([sym for s in specs if isinstance(sym := getattr(s, "symbol", None), str)])
+    if executor == "ray":
+        return _launch_on_ray(specs, address)
+    ids = []
+    for spec in specs:
+        job_id = prepare(spec)
+        _spawn(job_id, _kind(spec))
+        ids.append(job_id)
+    return ids
+
+
+def _launch_on_ray(specs: Sequence[Any], address: str | None) -> list[str]:
+    from core.jobs.ray_executor import RayDriverSpec, check
+
+    check(address)
+    ids, training = [], []
+    for spec in specs:
+        if isinstance(spec, JobSpec):
+            job_id = prepare(spec, executor="ray", address=address)
+            training.append(job_id)
+        else:  # a sweep runs its trials on Ray; its own process runs here
+            if spec.kind is JobKind.TUNE:
+                spec = dataclasses.replace(spec, executor="ray", address=address)
+            job_id = prepare(spec)
+            _spawn(job_id, _kind(spec))
+        ids.append(job_id)
+    if training:
+        driver = prepare(RayDriverSpec(tuple(training), address))
+        try:
+            _spawn(driver, JobKind.RAY_DRIVER)
+        except JobError as exc:
+            for job_id in training:
+                finish(job_id, JobState.FAILED, error=f"could not start the Ray driver: {exc}")
+            raise
+    return ids
+
+
+def restart(job_id: str) -> str:
+    """Start a finished job again from its spec, where it ran (the local queue or Ray); returns
+    the new job's id. Training and tuning keep the one-job-per-coin rule.
+
+    Raises:
+        JobError: no such job, it is still queued or running, or its coin is busy again.
+        ConfigError: its spec is no longer valid.
+    """
+    found = status(job_id)
+    if found.active:
+        raise JobError(
+            f"Job {job_id} is still {found.state.value}: cancel it first "
+            f"(`python -m core job cancel {job_id}`), then restart it."
+        )
+    spec = read_spec(job_id)
+    if isinstance(spec, JobSpec) and found.extra.get("executor") == "ray":
+        address = found.extra.get("address")
+        where = address if isinstance(address, str) and address != "local" else None
+        return launch(spec, executor="ray", address=where)
+    from core.jobs.tune_job import TuneJob
+
+    if isinstance(spec, TuneJob):
+        spec = dataclasses.replace(spec, resume=True, fresh=False)  # keep its finished trials
+    return launch(spec)

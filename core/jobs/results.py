@@ -1,0 +1,100 @@
+"""What a finished job produced, as typed records inside its :class:`~core.jobs.status.JobStatus`.
+
+- :class:`ModelResult`: one version a training job (or a sweep's final training) registered: its
+  name and version, headline metrics, whether its gates passed, its verdict and promotion.
+- :class:`SweepResult`: a sweep's study: trials by state, the best trial, its score and settings.
+
+Both read old status files (missing fields take defaults) and write plain JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ModelResult", "SweepResult"]
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One registered version: ``metrics`` holds the card's ``test`` / ``baseline`` / ``skill``
+    blocks as the registry wrote them."""
+
+    name: str
+    version: str
+    model_type: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    train_seconds: float | None = None
+    gates_passed: bool = False
+    verdict: str = ""
+    promoted: bool = False
+    promotion: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelResult:
+        metrics = data.get("metrics")
+        promotion = data.get("promotion")
+        return cls(
+            name=str(data.get("name") or "?"),
+            version=str(data.get("version") or "?"),
+            model_type=None if data.get("model_type") is None else str(data["model_type"]),
+            metrics=dict(metrics) if isinstance(metrics, Mapping) else {},
+            train_seconds=_float(data.get("train_seconds")),
+            gates_passed=bool(data.get("gates_passed")),
+            verdict=str(data.get("verdict") or ""),
+            promoted=bool(data.get("promoted")),
+            promotion=None if promotion is None else str(promotion),
+        )
+
+    @property
+    def label(self) -> str:
+        """``xgboost_btcusdt v3``."""
+        return f"{self.name} {self.version}"
+
+    # Read access by key, for code written against the old result dicts.
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep's study so far: finished trials (complete or pruned), trials by state, and the best
+    complete trial's number, mean walk-forward skill and settings (None before one completed)."""
+
+    study: str
+    finished: int = 0
+    trials_by_state: dict[str, int] = field(default_factory=dict)
+    best_trial: int | None = None
+    best_value: float | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SweepResult:
+        counts = data.get("trials_by_state")
+        params = data.get("best_params")
+        best = data.get("best_trial")
+        return cls(
+            study=str(data.get("study") or ""),
+            finished=int(data.get("finished") or 0),
+            trials_by_state=(
+                {str(k): int(v) for k, v in counts.items()} if isinstance(counts, Mapping) else {}
+            ),
+            best_trial=best if isinstance(best, int) and not isinstance(best, bool) else None,
+            best_value=_float(data.get("best_value")),
+            best_params=dict(params) if isinstance(params, Mapping) else {},
+        )
