@@ -20,6 +20,12 @@ confidence is its fold hit rate shrunk toward the outcome's base rate with a Bet
 Strength is the mean percentile of each voting member's |edge| among the fold rows; buckets are
 equal-count per kind; a bucket with fewer than ``min_support`` calls falls back to all calls of
 its kind. Nothing is floored: a rule right 51% of the time says 0.51.
+
+**No call worse than none** (DESIGN rule 11). A BULLISH or BEARISH call is shown only when its
+cell's whole out-of-time record (the fold calls and the later test-window calls of that kind at
+that strength) has a 95% Wilson interval lying above the base rate of the called outcome over the
+same rows; :func:`withheld` says in words why a call is not shown. Passing gates is necessary,
+not sufficient.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ __all__ = [
     "combine_votes",
     "hits",
     "member_frame",
+    "withheld",
 ]
 
 #: Splits that are not the test window (walk-forward folds): the calibration is built on them.
@@ -139,6 +146,38 @@ class Confidence:
     base_rate: float | None  # how often the called outcome happened anyway (fold rows)
     test_hit_rate: float | None  # the same cell on the later test window
     test_support: int
+    #: The cell's whole out-of-time record (fold and test calls): hits of calls, its 95% Wilson
+    #: interval and the base rate of the called outcome over the same rows.
+    record_hits: int = 0
+    record_support: int = 0
+    record_low: float | None = None
+    record_high: float | None = None
+    record_base_rate: float | None = None
+
+    @property
+    def beats_base_rate(self) -> bool:
+        """Whether the record's 95% interval lies above its base rate."""
+        low, base = self.record_low, self.record_base_rate
+        return low is not None and base is not None and low > base
+
+
+def withheld(kind: SignalKind, conf: Confidence) -> str | None:
+    """Why a ``kind`` call with confidence ``conf`` is not shown (None: show it).
+
+    Only BULLISH and BEARISH are judged: ``"no call: when its models said BEARISH (at this
+    strength) they were right 48.6% of 2,912 times out of time [46.8%, 50.4%], not above the
+    50.1% base rate"``."""
+    if kind not in (SignalKind.BULLISH, SignalKind.BEARISH) or conf.beats_base_rate:
+        return None
+    if not conf.record_support or conf.record_base_rate is None:
+        return f"no call: its models never said {kind.value} out of time, so no record to judge"
+    rate = conf.record_hits / conf.record_support
+    where = "at this strength" if conf.bucket else "at any strength"
+    return (
+        f"no call: when its models said {kind.value} ({where}) they were right {rate:.1%} of "
+        f"{conf.record_support:,} times out of time [{conf.record_low:.1%}, "
+        f"{conf.record_high:.1%}], not above the {conf.record_base_rate:.1%} base rate"
+    )
 
 
 @dataclass(frozen=True)
@@ -204,6 +243,11 @@ class Calibration:
             base_rate=_num(row["base_rate"]),
             test_hit_rate=_num(row["test_hit_rate"]),
             test_support=int(row["test_support"]),
+            record_hits=int(row["record_hits"]),
+            record_support=int(row["record_support"]),
+            record_low=_num(row["record_low"]),
+            record_high=_num(row["record_high"]),
+            record_base_rate=_num(row["record_base_rate"]),
         )
 
 
@@ -242,8 +286,10 @@ def build_calibration(
     for vote, kind in FROM_VOTE.items():
         outcome = hits(np.full(len(future), vote), future, config.neutral_band)
         base = float(outcome[built].mean()) if built.any() else math.nan
+        seen = built | tested
+        base_all = float(outcome[seen].mean()) if seen.any() else math.nan
         mine_b, mine_t = built & (votes == vote), tested & (votes == vote)
-        rows.append(_row(kind, 0, strength, right, mine_b, mine_t, base, config))
+        rows.append(_row(kind, 0, strength, right, mine_b, mine_t, (base, base_all), config))
         if not mine_b.any():
             continue
         quantiles = np.arange(1, config.strength_buckets) / config.strength_buckets
@@ -252,7 +298,9 @@ def build_calibration(
         which = np.searchsorted(cut, strength, "left") + 1
         for b in range(1, len(cut) + 2):
             sel = which == b
-            rows.append(_row(kind, b, strength, right, mine_b & sel, mine_t & sel, base, config))
+            rows.append(
+                _row(kind, b, strength, right, mine_b & sel, mine_t & sel, (base, base_all), config)
+            )
     table = pd.DataFrame(rows)
     cal = Calibration(
         horizon=horizon,
@@ -301,13 +349,18 @@ def _row(
     right: np.ndarray,
     built: np.ndarray,
     tested: np.ndarray,
-    base: float,
+    bases: tuple[float, float],
     config: SignalConfig,
 ) -> dict[str, Any]:
+    """One cell; ``bases``: the called outcome's base rate on the fold rows, and on the fold and
+    test rows together (what the whole record is judged against)."""
+    base, base_all = bases
     support, n_hits = int(built.sum()), int(right[built].sum())
     low, high = wilson_interval(n_hits, support) if support else (None, None)
     prior = base if math.isfinite(base) else 0.5
     test_n, test_hits = int(tested.sum()), int(right[tested].sum())
+    record_n, record_hits = support + test_n, n_hits + test_hits
+    record_low, record_high = wilson_interval(record_hits, record_n) if record_n else (None, None)
     return {
         "signal": kind.value,
         "bucket": bucket,
@@ -327,4 +380,9 @@ def _row(
         "test_support": test_n,
         "test_hits": test_hits,
         "test_hit_rate": test_hits / test_n if test_n else math.nan,
+        "record_support": record_n,
+        "record_hits": record_hits,
+        "record_low": record_low,
+        "record_high": record_high,
+        "record_base_rate": base_all,
     }

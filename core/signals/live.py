@@ -9,6 +9,8 @@ passing member is **NO EDGE**, with the reason: never a direction made of noise.
 walk-forward folds) among calls of the same kind and similar strength, with its Wilson
 ``interval``, the number of calls behind it (``support``) and ``base_rate``: how often the called
 outcome happened anyway. ``test_hit_rate`` is how that cell did on the later test window.
+A BULLISH / BEARISH call whose cell's out-of-time record does not lie above its base rate is not
+shown: the coin is NO EDGE with the reason in words (:func:`~core.signals.ensemble.withheld`).
 ``candle_time`` is the open time (UTC) of the last closed candle the signal was computed on.
 Every signal is judged at ``now`` (default :func:`~core.signals.signal.current_time`): on a last
 candle older than its horizon it is STALE (:meth:`Signal.at`).
@@ -36,6 +38,7 @@ from core.signals.ensemble import (
     SignalKind,
     build_calibration,
     combine_votes,
+    withheld,
 )
 from core.signals.signal import NO_NUMBERS, ModelVote, Signal, current_time
 
@@ -282,6 +285,9 @@ def signal_from_models(
     kind = FROM_VOTE[int(total[0])]
     strength = float(cal.strengths(edges)[0])
     conf = cal.lookup(kind, strength)
+    why_not = withheld(kind, conf)
+    if why_not is not None:  # a call its own record does not back: worse than none (rule 11)
+        return Signal(signal=SignalKind.NO_EDGE, reason=why_not, **NO_NUMBERS, **common).at(when)
     missing = f"No earlier out-of-sample {kind.value} calls to measure a confidence on."
     return Signal(
         signal=kind,

@@ -9,6 +9,7 @@ it is reported on).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -364,23 +365,33 @@ UP_CALLS = {
     "xgb_direction": (0.6, 0.6),
     "lstm": (101.0, 101.0),
 }
+#: An output on which each kind abstains.
+QUIET = {"lstm_return": 0.0, "xgb_direction": 0.5, "lstm": 100.0}
+
+
+def called_and_quiet(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(outputs, moves): 60 "up" calls of which 50 rose, then 60 quiet rows of which 10 rose, so
+    the calls beat the 50% base rate of "rises"."""
+    outputs = np.r_[np.full(60, UP_CALLS[kind][0]), np.full(60, QUIET[kind])]
+    moves = np.r_[outcomes(50, 10, seed=3), outcomes(10, 50, seed=4)]
+    return outputs, moves
 
 
 @pytest.mark.parametrize(
     "kinds", [("xgb_direction",), ("lstm_return",), ("xgb_direction", "lstm_return", "lstm")]
 )
 def test_live_signal_carries_its_evidence_for_any_set_of_kinds(kinds):
-    moves = np.tile([UP, DOWN], 40)  # 40 rises, 40 falls, every row a BULLISH call
+    # 60 BULLISH calls (50 rose) and 60 rows where every member abstains (10 rose)
     members = [
-        (member(frame(UP_CALLS[k][0], moves, column=KINDS[k][0]), k), UP_CALLS[k][1]) for k in kinds
+        (member(frame(*called_and_quiet(k), column=KINDS[k][0]), k), UP_CALLS[k][1]) for k in kinds
     ]
     config = SignalConfig(strength_buckets=1, min_support=1)
     signal = signal_from_models(bundle(members, config), candles_for(100), now=fresh(100))
     assert signal.signal is SignalKind.BULLISH and signal.reason is None
-    assert signal.confidence == pytest.approx(0.5)  # 40 of 80 fold calls were right
-    assert signal.support == 80 and signal.base_rate == pytest.approx(0.5)
+    assert signal.confidence == pytest.approx((50 + 20 * 0.5) / 80)  # 50 of 60, shrunk to 1/2
+    assert signal.support == 60 and signal.base_rate == pytest.approx(0.5)
     low, high = signal.interval
-    assert low < 0.5 < high
+    assert 0.5 < low < 50 / 60 < high
     assert signal.price == pytest.approx(100.0) and signal.timeframe == "1h"
     assert signal.candle_time == START + HOUR * 99
     assert [v.kind for v in signal.votes] == list(kinds)
@@ -409,8 +420,8 @@ def test_live_signal_carries_its_evidence_for_any_set_of_kinds(kinds):
 
 
 def test_a_member_whose_gates_failed_is_shown_but_does_not_vote():
-    moves = np.tile([UP, DOWN], 40)
-    good = member(frame(0.01, moves), "lstm_return")
+    outputs, moves = called_and_quiet("lstm_return")
+    good = member(frame(outputs, moves), "lstm_return")
     bad = member(
         frame(0.1, moves, column="probability"),
         "xgb_direction",
@@ -496,9 +507,61 @@ def test_load_coin_models_reads_cards_from_the_registry_and_only_passing_members
 
     # a passing version of one kind: it votes, and its confidence comes from its fold rows
     meta["model_type"], meta["card"] = "xgb_direction", _card(True)
-    registry.save(JsonModel(), meta, predictions=frame(0.9, moves, column="probability"))
+    outputs, moves = called_and_quiet("xgb_direction")
+    registry.save(JsonModel(), meta, predictions=frame(outputs, moves, column="probability"))
     models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
     assert [x.member.name for x in models.voting] == ["xgb_direction_btcusdt"]
     signal = signal_from_models(models, candles_for(100), now=fresh(100))
-    assert signal.signal is SignalKind.BULLISH and signal.support == 80
+    assert signal.signal is SignalKind.BULLISH and signal.support == 60
     assert signal.gates_passed == {"xgb_direction_btcusdt": True, "xgboost_btcusdt": False}
+
+
+# ---- no call worse than none (DESIGN rule 11) ------------------------------------------------
+
+
+def eth_like(test_falls: int) -> CoinModels:
+    """The ETH case of issue 19, rebuilt: a direction model whose gates pass (it votes) and whose
+    BEARISH calls were right 480 of 1,000 times on its folds (base rate of "falls" there 490 of
+    1,000 + 1,000 rows) and ``test_falls`` of 781 times on its test window."""
+    calls, quiet = 1000, 1000
+    fold_out = np.r_[np.full(calls, 0.45), np.full(quiet, 0.5)]
+    fold_moves = np.r_[outcomes(calls - 480, 480, seed=5), outcomes(quiet - 500, 500, seed=6)]
+    test_moves = outcomes(781 - test_falls, test_falls, seed=7)
+    predictions = pd.concat(
+        [
+            frame(fold_out, fold_moves, "fold1", column="probability"),
+            frame(0.45, test_moves, "test", column="probability", start=calls + quiet),
+        ],
+        ignore_index=True,
+    )
+    m = member(predictions, "xgb_direction")
+    return bundle([(m, 0.45)], SignalConfig())
+
+
+def test_a_passing_model_whose_calls_were_right_less_often_than_the_base_rate_makes_no_call():
+    models = eth_like(test_falls=383)  # right 49% of 781 times on the test window
+    assert [x.member.passed for x in models.loaded] == [True]  # its gates pass: it votes
+    signal = signal_from_models(models, candles_for(100), now=fresh(100))
+    assert signal.signal is SignalKind.NO_EDGE
+    assert signal.confidence is None and signal.support == 0
+    assert signal.reason.startswith("no call: when its models said BEARISH")
+    assert "right 48.5% of 1,781 times out of time" in signal.reason  # (480 + 383) / 1,781
+    assert "not above the 49.0% base rate" in signal.reason  # (480 + 500 + 383) / 2,781
+    assert "not above the" in signal.reason and "base rate" in signal.reason
+    assert signal.votes[0].vote is SignalKind.BEARISH  # the member's vote is still shown
+    assert json.loads(json.dumps(signal.to_dict()))["signal"] == "NO_EDGE"
+
+
+def test_a_call_whose_record_lies_above_its_base_rate_is_shown():
+    models = eth_like(test_falls=383)
+    # the same model, had its BEARISH calls been right 600 of 1,000 times on the folds
+    p = models.loaded[0].member.predictions.copy()
+    fold_calls = (p["split"] == "fold1") & (p["probability"] == 0.45)
+    p.loc[fold_calls, "future_return"] = outcomes(400, 600, seed=8)
+    p.loc[p["split"] == "test", "future_return"] = outcomes(331, 450, seed=9)
+    m = replace(models.loaded[0].member, predictions=p)
+    signal = signal_from_models(
+        bundle([(m, 0.45)], SignalConfig()), candles_for(100), now=fresh(100)
+    )
+    assert signal.signal is SignalKind.BEARISH and signal.reason is None
+    assert signal.confidence > signal.base_rate

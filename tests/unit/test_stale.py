@@ -8,7 +8,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,11 +17,9 @@ from core.signals.ensemble import SignalKind
 from core.signals.signal import ModelVote, Signal, current_time
 from core.usecases import live_signals, stale_words, training_words
 from tests.unit.test_signals import (
-    DOWN,
     EXACT,
-    UP,
-    UP_CALLS,
     bundle,
+    called_and_quiet,
     candles_for,
     frame,
     member,
@@ -148,10 +145,9 @@ def test_now_comes_from_the_clock_or_cryptovolt_now(monkeypatch: pytest.MonkeyPa
 
 
 def test_live_signals_never_journals_a_stale_call(home: Path):
-    moves = np.tile([UP, DOWN], 40)
     kind = "xgb_direction"
     models = bundle(
-        [(member(frame(UP_CALLS[kind][0], moves, column="probability"), kind), 0.6)], EXACT
+        [(member(frame(*called_and_quiet(kind), column="probability"), kind), 0.6)], EXACT
     )
     candles = candles_for(100)
     last_close = candles["open_time"].iloc[-1] + pd.Timedelta(hours=1)
