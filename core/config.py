@@ -42,17 +42,20 @@ __all__ = [
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BINANCE_DEFAULT_URL = "https://api.binance.com"
 BINANCE_VISION_URL = "https://data-api.binance.vision"
+INSTALLED_HOME = Path("~/.cryptovolt").expanduser()
 
 
 def home() -> Path:
-    """The home folder: ``$CRYPTOVOLT_HOME`` if set, else the project folder.
+    """The home folder: ``$CRYPTOVOLT_HOME`` if set (``--home`` on the CLI sets it), else the
+    project folder in a clone, else ``~/.cryptovolt`` (an installed copy never writes into
+    site-packages).
 
     Raises:
         ConfigError: ``$CRYPTOVOLT_HOME`` names a file (a missing folder is created on write).
     """
     value = os.environ.get("CRYPTOVOLT_HOME", "").strip()
     if not value:
-        return PROJECT_DIR
+        return PROJECT_DIR if (PROJECT_DIR / "pyproject.toml").is_file() else INSTALLED_HOME
     path = Path(value).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise ConfigError(

@@ -6,27 +6,44 @@ Errors that derive from :class:`core.errors.CryptoVoltError`, and the disk's own
 fix (full, read-only, not a folder: :func:`core.errors.storage_error`), are printed as one
 ``error:`` line on stderr and end the run with exit code 1; bad arguments exit with 2 (argparse).
 Any other exception is a bug and keeps its traceback.
+
+Global options come before the command: ``--version`` (the package's version) and ``--home PATH``
+(the home folder for this run, the same as ``CRYPTOVOLT_HOME``: it is set here, once, and every
+module reads it through :func:`core.config.home`; background jobs inherit it).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
 from core.errors import CryptoVoltError, storage_error
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
+
+HOME_ENV = "CRYPTOVOLT_HOME"
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, prog: str = "python -m core") -> argparse.ArgumentParser:
     """The parser with every command, or with ``only`` that one (each command module imports
     what it needs, so ``fetch`` starts without loading the model and signal stages)."""
+    from core import version
+
     parser = argparse.ArgumentParser(
-        prog="python -m core",
+        prog=prog,
         description="CryptoVolt: Binance candles, indicators, models and signals, headless.",
+    )
+    parser.add_argument("--version", action="version", version=f"cryptovolt {version()}")
+    parser.add_argument(
+        "--home",
+        metavar="PATH",
+        help=f"the home folder for this run (candles, models, jobs, journal); the same as "
+        f"${HOME_ENV}, which it overrides (default: ${HOME_ENV}, else the project folder)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
@@ -36,13 +53,29 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the process exit code."""
+def _command_name(args: Sequence[str]) -> str | None:
+    """The command's name: the first argument that is neither a global option nor its value."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--home":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int:
+    """Run one command; returns the process exit code. ``--home`` holds for this call only."""
     args_in = list(sys.argv[1:] if argv is None else argv)
+    home_before = os.environ.get(HOME_ENV)
     try:
         # building the parser loads the model plugins (CRYPTOVOLT_MODEL_PLUGINS), which can fail
-        parser = build_parser(args_in[0] if args_in else None)
+        parser = build_parser(_command_name(args_in), prog)
         args = parser.parse_args(args_in)
+        if args.home is not None:
+            _set_home(args.home)
         return int(args.func(args) or 0)
     except CryptoVoltError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -59,3 +92,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        if home_before is None:
+            os.environ.pop(HOME_ENV, None)
+        else:
+            os.environ[HOME_ENV] = home_before
+
+
+def _set_home(value: str) -> None:
+    """Point :func:`core.config.home` at ``value`` for this run.
+
+    Raises:
+        ConfigError: ``value`` is empty or names a file.
+    """
+    from core import config
+    from core.errors import ConfigError
+
+    if not value.strip():
+        raise ConfigError(
+            "--home needs a folder: e.g. --home ~/cryptovolt (a missing one is created)."
+        )
+    os.environ[HOME_ENV] = value
+    try:
+        config.home()
+    except ConfigError:
+        raise ConfigError(
+            f"--home {value} is a file, not a folder: give a folder (a missing one is created)."
+        ) from None
+
+
+def run(prog: str = "cryptovolt") -> None:
+    """The ``cryptovolt`` console script and ``python -m core``: :func:`main`, then exit with its code.
+
+    A log line that cannot be written (a full disk) is dropped rather than printed as a traceback:
+    the command's own ``error:`` line says what happened.
+    """
+    logging.raiseExceptions = False
+    raise SystemExit(main(prog=prog))
