@@ -9,14 +9,19 @@ that do not fit the stored ones (a price jump where they meet, or stored hours t
 ``conflict`` (red on a terminal) and a ``conflict:`` line says what was found and how to choose
 (``python -m core data resolve``).
 ``--background`` launches the fetch as a job instead (as the Data page does) and prints its id.
+``--json`` prints one JSON object instead of the table and sentences (:func:`result_json`), with
+the same exit code and ``error:`` line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
+
+import pandas as pd
 
 from core.cli._common import ProgressBar, format_table
 from core.config import Interval
@@ -25,7 +30,7 @@ from core.data.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, l
 from core.data.fetch_status import failure_sentence
 from core.data.quarantine import pending
 
-__all__ = ["coverage_table", "human_size", "register", "run"]
+__all__ = ["coverage_table", "human_size", "register", "result_json", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run as a background job (follow it with `python -m core job list`)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object for machines instead"
+    )
     parser.set_defaults(func=run)
 
 
@@ -100,6 +108,44 @@ def coverage_table(results: list[FetchResult], interval: str) -> str:
             ]
         )
     return format_table(headers, rows)
+
+
+def result_json(results: list[FetchResult], interval: str) -> dict[str, object]:
+    """What ``fetch --json`` prints: per coin its status, the reason in words, the candles added
+    and what is stored (times ISO 8601 UTC), and a conflict's sentence when candles were held
+    back."""
+
+    def iso(ts: pd.Timestamp | None) -> str | None:
+        return None if ts is None else ts.isoformat()
+
+    coins = []
+    for r in results:
+        cov = r.coverage
+        held = pending(r.symbol, interval) if r.status is FetchStatus.CONFLICT else None
+        coins.append(
+            {
+                "symbol": r.symbol,
+                "status": r.status.value,
+                "reason": r.reason,
+                "new_rows": r.new_rows,
+                "rows": cov.rows if cov else 0,
+                "first": iso(cov.first) if cov else None,
+                "last": iso(cov.last) if cov else None,
+                "missing": cov.missing if cov else None,
+                "size_bytes": cov.size_bytes if cov else 0,
+                "note": r.note or None,
+                "conflict": (held.sentence() if held else r.seam or r.reason)
+                if r.status is FetchStatus.CONFLICT
+                else None,
+            }
+        )
+    ok = all(r.status not in (FetchStatus.FAILED, FetchStatus.CONFLICT) for r in results)
+    return {
+        "interval": interval,
+        "ok": ok,
+        "new_rows": sum(r.new_rows for r in results),
+        "coins": coins,
+    }
 
 
 def _red(text: str, red: bool) -> str:
@@ -155,6 +201,9 @@ def _launch(args: argparse.Namespace, interval: str) -> int:
         tuple(coins), interval, args.days, base_url=args.base_url, max_workers=args.workers
     )
     job_id = jobs.launch(spec)
+    if getattr(args, "json", False):
+        print(json.dumps({"job": job_id, "coins": coins, "interval": interval, "days": args.days}))
+        return 0
     print(f"fetch job {job_id}: {len(coins)} coin(s), {interval}, {args.days} days")
     print(f"Follow it with `python -m core job status {job_id}` (or the Data page).")
     return 0
@@ -181,6 +230,24 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             progress.close()
+    if args.json:
+        print(json.dumps(result_json(results, interval), indent=2))
+    else:
+        _print_results(results, interval)
+    failed = [r for r in results if r.status in (FetchStatus.FAILED, FetchStatus.CONFLICT)]
+    if failed:
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        print(
+            f"error: {len(failed)} of {len(results)} coin(s) {_ended(failed)}: {first.symbol}: "
+            f"{first.reason}{more}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _print_results(results: list[FetchResult], interval: str) -> None:
     print(coverage_table(results, interval))
     for r in results:
         if r.note:
@@ -195,17 +262,6 @@ def run(args: argparse.Namespace) -> int:
             print(_red("conflict: ", True) + (held.sentence() if held else f"{r.seam} {r.reason}"))
     new = sum(r.new_rows for r in results)
     print(f"{new:,} new candle(s) stored.")
-    failed = [r for r in results if r.status in (FetchStatus.FAILED, FetchStatus.CONFLICT)]
-    if failed:
-        first = failed[0]
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        print(
-            f"error: {len(failed)} of {len(results)} coin(s) {_ended(failed)}: {first.symbol}: "
-            f"{first.reason}{more}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
 
 
 def _ended(bad: list[FetchResult]) -> str:

@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify = sub.add_parser(
         "verify", help="find edited, deleted, inserted or damaged lines (exit 1)"
     )
+    verify.add_argument("--json", action="store_true", help="print one JSON object instead")
     verify.set_defaults(func=_verify)
     export = sub.add_parser("export", help="every signal with its outcome, as CSV or JSON")
     export.add_argument("--format", default="csv", help="csv (default) or json")
@@ -46,6 +47,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _verify(args: argparse.Namespace) -> int:
     reports = journal.verify()
+    ok = all(r.ok for r in reports)
+    if args.json:
+        files = [
+            {
+                "name": r.name,
+                "entries": r.entries,
+                "ok": r.ok,
+                "problems": list(r.problems),
+                "notes": list(r.notes),
+            }
+            for r in reports
+        ]
+        print(json.dumps({"ok": ok, "files": files}, indent=2))
+        return 0 if ok else 1
     for report in reports:
         if report.ok:
             print(f"{report.name}: {report.entries} entries, chain intact.")
@@ -55,7 +70,7 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"  PROBLEM: {problem}")
         for note in report.notes:
             print(f"  note: {note}")
-    return 0 if all(r.ok for r in reports) else 1
+    return 0 if ok else 1
 
 
 def export_text(frame: pd.DataFrame, fmt: str) -> str:
