@@ -239,8 +239,18 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     thread.start()
 
     def wait_cycles(n: int) -> dict:
-        wait_until(lambda: watch.cycles >= n, 120, f"the watch's cycle {n}")
-        return json.loads((home / "live" / "watch.json").read_text())["last_cycle"]
+        """The state of cycle ``n`` (at t0 + n - 1 hours) once the watch wrote it (the counter
+        moves before the state file is written)."""
+        at = t0 + (n - 1) * HOUR
+
+        def written() -> dict | None:
+            try:
+                last = json.loads((home / "live" / "watch.json").read_text())["last_cycle"] or {}
+            except (OSError, ValueError, KeyError):
+                return None
+            return last if last.get("at") and pd.Timestamp(last["at"]) == at else None
+
+        return wait_until(written, 120, f"the watch's cycle {n} at {at}")
 
     try:
         for k in range(3):  # three closes with Binance down
