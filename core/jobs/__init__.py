@@ -15,12 +15,12 @@ from core.jobs.control import (
     has_active_jobs,
     job_dir,
     list_jobs,
-    read_spec,
-    spec_from_dict,
+    read_status,
     status,
     tail_log,
 )
 from core.jobs.fetch_job import FetchSpec, fetch_results
+from core.jobs.kinds import read_spec, spec_from_dict
 from core.jobs.launcher import EXECUTORS, launch, launch_all, prepare, restart
 from core.jobs.one_per_coin import busy_with, launch_lock, refuse_busy
 from core.jobs.progress_words import describe_progress
@@ -66,6 +66,7 @@ __all__ = [
     "prepare",
     "queue_position",
     "read_spec",
+    "read_status",
     "refuse_busy",
     "require_data",
     "restart",

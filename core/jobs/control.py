@@ -2,7 +2,7 @@
 
 Every job, whatever its kind (:class:`~core.jobs.status.JobKind`: ``fetch``, ``train``, ``tune``,
 ``ray-driver``), is a folder ``{home}/runs/{job_id}/`` holding ``spec.json`` (what to do, typed
-by kind: :func:`spec_from_dict`), ``status.json`` (one :class:`~core.jobs.status.JobStatus`:
+by kind: :func:`core.jobs.kinds.spec_from_dict`), ``status.json`` (one :class:`~core.jobs.status.JobStatus`:
 state, stage, progress, typed results; always written atomically), ``job.log`` and, for a
 launched process, ``output.log`` (its raw stdout/stderr). Everything is on disk, so reloading the
 page or restarting the app loses nothing. :mod:`core.jobs.launcher` starts jobs;
@@ -21,22 +21,16 @@ import json
 import os
 import signal
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core import config
 from core.atomic import atomic_write_json
 from core.errors import JobError
-from core.jobs.fetch_job import FetchSpec
 from core.jobs.queue import drop_queue_marker, job_alive, job_pid, read_json
-from core.jobs.spec import JobSpec, JobState
+from core.jobs.spec import JobState
 from core.jobs.status import JobKind, JobStatus, now_iso
 from core.procs import group_alive, pid_alive
-
-if TYPE_CHECKING:
-    from core.jobs.ray_executor import RayDriverSpec
-    from core.jobs.tune_job import TuneJob
 
 __all__ = [
     "DIED_MESSAGE",
@@ -45,9 +39,7 @@ __all__ = [
     "has_active_jobs",
     "job_dir",
     "list_jobs",
-    "read_spec",
     "read_status",
-    "spec_from_dict",
     "status",
     "tail_log",
     "update_status",
@@ -71,38 +63,6 @@ def job_dir(job_id: str) -> Path:
 
 def _no_job(job_id: str) -> JobError:
     return JobError(f"No job {job_id!r} in {config.runs_dir()}: `python -m core job list`.")
-
-
-def spec_from_dict(data: Mapping[str, Any]) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
-    """The typed spec for a ``spec.json`` dict, by its ``kind`` (none: a training job).
-
-    Raises:
-        ConfigError (and the symbol errors): a spec that is not valid.
-    """
-    kind = JobKind.parse(data.get("kind"))
-    if kind is JobKind.FETCH:
-        return FetchSpec.from_dict(data)
-    if kind is JobKind.TUNE:
-        from core.jobs.tune_job import TuneJob
-
-        return TuneJob.from_dict(data)
-    if kind is JobKind.RAY_DRIVER:
-        from core.jobs.ray_executor import RayDriverSpec
-
-        return RayDriverSpec.from_dict(data)
-    return JobSpec.from_dict(data)
-
-
-def read_spec(job_id: str) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
-    """The validated spec of a job, typed by the file's ``kind``.
-
-    Raises:
-        JobError: no such job. ConfigError: a spec that is no longer valid.
-    """
-    data = read_json(job_dir(job_id) / "spec.json")
-    if data is None:
-        raise _no_job(job_id)
-    return spec_from_dict(data)
 
 
 def read_status(job_id: str) -> JobStatus | None:

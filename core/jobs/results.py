@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ModelResult", "SweepResult"]
+__all__ = ["ModelResult", "SweepResult", "model_result"]
 
 
 def _float(value: Any) -> float | None:
@@ -98,3 +98,29 @@ class SweepResult:
             best_value=_float(data.get("best_value")),
             best_params=dict(params) if isinstance(params, Mapping) else {},
         )
+
+
+def model_result(meta: Mapping[str, Any] | Any) -> ModelResult:
+    """The part of a version's metadata a job list shows: name, version and headline metrics,
+    gates, verdict and promotion.
+
+    ``meta`` is the registry's metadata dict or a record with ``to_dict`` (a TrainResult)."""
+    if not isinstance(meta, Mapping):
+        meta = meta.to_dict()
+    from core.registry.metadata import ModelMetadata
+
+    metrics = meta.get("metrics") or {}
+    record = ModelMetadata.from_dict(meta)
+    promotion = meta.get("promotion")
+    train_seconds = meta.get("train_seconds")
+    return ModelResult(
+        name=str(meta.get("name")),
+        version=str(meta.get("version")),
+        model_type=None if meta.get("model_type") is None else str(meta.get("model_type")),
+        metrics={k: metrics.get(k) for k in ("test", "baseline", "skill") if k in metrics},
+        train_seconds=float(train_seconds) if isinstance(train_seconds, int | float) else None,
+        gates_passed=record.gates_passed,
+        verdict=record.verdict(),
+        promoted=bool(meta.get("promoted")),
+        promotion=None if promotion is None else str(promotion),
+    )

@@ -29,10 +29,11 @@ from typing import Any
 
 from core import config
 from core.errors import CryptoVoltError
-from core.jobs.control import job_dir, read_spec
+from core.jobs.control import job_dir
 from core.jobs.fetch_job import FetchSpec
+from core.jobs.kinds import read_spec
 from core.jobs.queue import acquire_slot
-from core.jobs.results import ModelResult
+from core.jobs.results import model_result
 from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobStatus, StatusWriter, now_iso
 from core.procs import process_start
@@ -42,7 +43,6 @@ __all__ = [
     "JobCancelled",
     "JobReporter",
     "job_logging",
-    "model_result",
     "run_job",
     "train_job",
     "training_logging",
@@ -57,32 +57,6 @@ _LOG_EVERY = 2.0
 
 class JobCancelled(BaseException):  # noqa: N818 (a signal, not an error)
     """SIGTERM/SIGINT arrived: unwind (temp files are removed on the way) and stop."""
-
-
-def model_result(meta: Mapping[str, Any] | Any) -> ModelResult:
-    """The part of a version's metadata a job list shows: name, version and headline metrics,
-    gates, verdict and promotion.
-
-    ``meta`` is the registry's metadata dict or a record with ``to_dict`` (a TrainResult)."""
-    if not isinstance(meta, Mapping):
-        meta = meta.to_dict()
-    from core.registry.metadata import ModelMetadata
-
-    metrics = meta.get("metrics") or {}
-    record = ModelMetadata.from_dict(meta)
-    promotion = meta.get("promotion")
-    train_seconds = meta.get("train_seconds")
-    return ModelResult(
-        name=str(meta.get("name")),
-        version=str(meta.get("version")),
-        model_type=None if meta.get("model_type") is None else str(meta.get("model_type")),
-        metrics={k: metrics.get(k) for k in ("test", "baseline", "skill") if k in metrics},
-        train_seconds=float(train_seconds) if isinstance(train_seconds, int | float) else None,
-        gates_passed=record.gates_passed,
-        verdict=record.verdict(),
-        promoted=bool(meta.get("promoted")),
-        promotion=None if promotion is None else str(promotion),
-    )
 
 
 def _writer(job_id: str, clock: Callable[[], float] = time.monotonic) -> StatusWriter:

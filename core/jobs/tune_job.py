@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from core.errors import ConfigError, CryptoVoltError, JobError
-from core.jobs.results import SweepResult
+from core.jobs.results import SweepResult, model_result
 from core.jobs.spec import JobState
 from core.jobs.status import JobKind, JobStatus, StatusWriter, now_iso
 from core.tuning.study import TuneSpec
@@ -163,7 +163,6 @@ class TuneJob:
         (SweepCancelled on a cancel: the running trial is failed, the finished ones stay)."""
         import optuna
 
-        from core.jobs.runner import model_result
         from core.tuning.study import load_study, run_sweep
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours

@@ -286,7 +286,7 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
 
 
 def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path):
-    from core.jobs.runner import model_result
+    from core.jobs.results import model_result
     from core.training.train import train_coin
 
     [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
@@ -312,7 +312,7 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
 def test_a_finished_job_with_too_good_numbers_is_not_a_green_box(home_with_sample: Path):
     import json
 
-    from core.jobs.runner import model_result
+    from core.jobs.results import model_result
     from core.training.train import train_coin
 
     [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
