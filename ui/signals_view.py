@@ -41,6 +41,7 @@ from core.usecases import (
     training_words,
     vote_words,
 )
+from core.volatility.live import volatility_versions
 from ui import state
 from ui.loaders import load_candles, reference_candles, reference_key
 from ui.text import plain
@@ -86,8 +87,13 @@ div[class*="st-key-signal_card_"][class*="_stale"] p { opacity: .8; }
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _coin_models(
-    root: str, symbol: str, versions: tuple[tuple[str, str], ...], config: SignalConfig
+    root: str,
+    symbol: str,
+    versions: tuple[tuple[str, str], ...],
+    config: SignalConfig,
+    volatility: tuple[tuple[str, str], ...] = (),
 ) -> CoinModels:
+    # ``volatility`` (the promoted volatility versions) only keys the cache: a new one reloads.
     return load_coin_models(
         symbol, ModelRegistry(Path(root)), versions=dict(versions), config=config
     )
@@ -97,7 +103,8 @@ def coin_models(symbol: str, *, config: SignalConfig | None = None) -> CoinModel
     """A coin's promoted models and calibration, loaded once per version (shared by sessions)."""
     registry = ModelRegistry()
     versions = tuple(sorted(promoted_versions(registry, symbol).items()))
-    return _coin_models(str(registry.root), symbol, versions, config or SignalConfig())
+    vol = volatility_versions(registry, symbol)
+    return _coin_models(str(registry.root), symbol, versions, config or SignalConfig(), vol)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -140,6 +147,8 @@ def current_signals(
 
     def compute(models: CoinModels, candles: pd.DataFrame) -> Signal:
         versions = tuple(sorted(models.models.items()))
+        if models.volatility is not None:  # a new volatility version is a new signal
+            versions += (("volatility", models.volatility.label),)
         mtime = candle_mtime_ns(models.symbol, models.timeframe)
         refs = reference_key(models.timeframe)
         return _signal(root, models.symbol, versions, mtime, config, models, candles, refs)

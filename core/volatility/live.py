@@ -25,6 +25,7 @@ __all__ = [
     "load_live_volatility",
     "move_fields",
     "move_words",
+    "volatility_versions",
 ]
 
 
@@ -48,17 +49,23 @@ def _mean_qlike(record: ModelMetadata) -> float:
     return float(np.mean(values)) if values else float("inf")
 
 
-def has_volatility_model(registry: Any, symbol: str) -> bool:
-    """True when the coin has a promoted volatility model of any estimator, passing or not."""
+def volatility_versions(registry: Any, symbol: str) -> tuple[tuple[str, str], ...]:
+    """``((model name, promoted version), ...)`` of the coin's volatility models (a cache key)."""
     from core.registry.model_registry import model_name
 
+    out = []
     for kind in VOL_KINDS.values():
+        name = model_name(kind, parse_coin(symbol).symbol)
         try:
-            registry.promoted_version(model_name(kind, parse_coin(symbol).symbol))
+            out.append((name, str(registry.promoted_version(name))))
         except ModelNotFoundError:
             continue
-        return True
-    return False
+    return tuple(out)
+
+
+def has_volatility_model(registry: Any, symbol: str) -> bool:
+    """True when the coin has a promoted volatility model of any estimator, passing or not."""
+    return bool(volatility_versions(registry, symbol))
 
 
 def load_live_volatility(registry: Any, symbol: str) -> LiveVolatility | None:

@@ -53,3 +53,24 @@ def test_other_pages_live_beside_volatility_models(
     at.run()
     at.switch_page(page).run()
     assert not at.exception, (page, at.exception)
+
+
+def test_a_new_volatility_version_reaches_the_open_signals_page(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    candles = garch_candles(12000, seed=11)
+    save_candles(candles, "BTCUSDT")
+    registry = ModelRegistry()
+    train_volatility("BTC", estimator="har", registry=registry, candles=candles, horizons=(6,))
+    last = candles["open_time"].iloc[-1]
+    monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(minutes=90)).isoformat())
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/signals.py").run()
+    labels = {m.label for m in at.metric}
+    assert "Move next 6h (80%)" in labels and "Move next 24h (80%)" not in labels
+    # v2 with both horizons, promoted: the same page shows it on its next run (caches keyed on it)
+    train_volatility("BTC", estimator="har", registry=registry, candles=candles, force=True)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Move next 24h (80%)" in {m.label for m in at.metric}
