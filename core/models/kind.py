@@ -24,8 +24,7 @@ import pandas as pd
 from core.config import SignalConfig, TargetConfig
 from core.errors import ConfigError, ModelError
 from core.models.base import Dataset, Output, StepCallback, Task, VoteRule, read_json, write_json
-from core.models.calibration import KINDS as CALIBRATION_KINDS
-from core.models.calibration import apply_calibrator, fit_calibrator
+from core.models.calibration import Calibrated
 from core.models.recipe import Recipe
 from core.models.search import Param
 
@@ -82,10 +81,10 @@ class Kind:
 class KindModel:
     """A model of one :class:`Kind` (see the module docstring).
 
-    Learned state: ``estimator_``, ``features_`` (input names), ``inputs_`` (what the recipe
+    Learned state: ``estimator_`` (wrapped in :class:`~core.models.calibration.Calibrated` when
+    the settings carry ``calibration``), ``features_`` (input names), ``inputs_`` (what the recipe
     learned from the training rows), ``train_rows_``, ``train_base_rate_`` (mean label, for a
-    probability), ``calibrator_`` (``None`` or a JSON-ready dict, see
-    :mod:`core.models.calibration`), ``validation_rows_``.
+    probability).
     """
 
     def __init__(self, kind: Kind, config: Any = None) -> None:
@@ -180,6 +179,8 @@ class KindModel:
         estimator = self.spec.estimator_class()(self.config)
         if task not in estimator.tasks:
             raise ConfigError(f"{estimator.name} cannot learn a {task.value} target.")
+        if self.calibrated:
+            estimator = Calibrated(estimator, self.config.calibration)
         self.estimator_ = estimator.fit(
             recipe.encode(X),
             recipe.target_of(X, y),
@@ -191,13 +192,6 @@ class KindModel:
         self.train_rows_ = int(len(y))
         if task is Task.CLASSIFICATION:
             self.train_base_rate_ = float(np.mean(y))
-        self.calibrator_: dict[str, Any] | None = None
-        self.validation_rows_ = int(len(validation[1])) if validation and has_validation else 0
-        self.calibration_note_ = "no validation slice: probabilities are not calibrated"
-        if self.calibrated and validation is not None and has_validation:
-            self.calibrator_, self.calibration_note_ = fit_calibrator(
-                self.config.calibration, self.predict_raw(validation[0]), np.asarray(validation[1])
-            )
         return self
 
     # ---- predicting ---------------------------------------------------------------------------
@@ -208,17 +202,23 @@ class KindModel:
                 f"This {self.spec.label} model is not trained yet: call fit() or load one."
             )
 
+    @property
+    def calibrator_(self) -> dict[str, Any] | None:
+        """The fitted calibrator (JSON-ready), ``None`` when not calibrated."""
+        return getattr(getattr(self, "estimator_", None), "calibrator_", None)
+
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
         """The estimator's uncalibrated prediction per sample."""
         self._check_fitted()
-        return np.asarray(self.estimator_.predict(self.recipe.encode(X)), dtype="float64")
+        est, encoded = self.estimator_, self.recipe.encode(X)
+        raw = est.predict_raw(encoded) if isinstance(est, Calibrated) else est.predict(encoded)
+        return np.asarray(raw, dtype="float64")
 
     def predict_output(self, X: np.ndarray) -> np.ndarray:
         """One number per sample, as :attr:`output` says (calibrated when the kind is)."""
-        raw = self.predict_raw(X)
-        if self.calibrated:
-            raw = apply_calibrator(self.calibrator_, raw)
-        return self.recipe.decode(X, raw)
+        self._check_fitted()
+        z = np.asarray(self.estimator_.predict(self.recipe.encode(X)), dtype="float64")
+        return self.recipe.decode(X, z)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """``(n, 2)`` class probabilities, scikit-learn style (probability kinds)."""
@@ -245,15 +245,6 @@ class KindModel:
 
     # ---- reporting and files ------------------------------------------------------------------
 
-    def _calibration_info(self) -> dict[str, Any]:
-        return {
-            "kind": self.calibrator_["kind"] if self.calibrator_ else "none",
-            "requested": self.config.calibration,
-            "fitted_on": "validation" if self.calibrator_ else None,
-            "validation_rows": self.validation_rows_,
-            "note": self.calibration_note_,
-        }
-
     def summary(self) -> dict[str, Any]:
         """What training learned, JSON-ready: rows, base rate, the recipe's state, the
         estimator's summary, calibration."""
@@ -263,8 +254,6 @@ class KindModel:
             out["train_base_rate"] = self.train_base_rate_
         out.update(self.inputs_)
         out.update(self.estimator_.summary())
-        if self.calibrated:
-            out["calibration"] = self._calibration_info()
         return out
 
     def save(self, directory: Path) -> list[str]:
@@ -281,10 +270,6 @@ class KindModel:
         }
         if self.task is Task.CLASSIFICATION:
             info["train_base_rate"] = self.train_base_rate_
-        if self.calibrated:
-            info["validation_rows"] = self.validation_rows_
-            info["calibrator"] = self.calibrator_
-            info["calibration"] = self._calibration_info()
         info.update(extra)
         write_json(directory / INFO_FILE, info)
         return [*files, INFO_FILE]
@@ -306,17 +291,15 @@ class KindModel:
             names = info.get("features") or kind.recipe.columns(model.config)
             model.features_ = [str(n) for n in names]
             model.inputs_ = {k: info[k] for k in kind.recipe.state_keys if k in info}
-            model.estimator_ = kind.estimator_class().load(
+            estimator = kind.estimator_class().load(
                 model.config, directory, {**info, "features": model.features_}
             )
+            if model.calibrated:
+                estimator = Calibrated.restore(estimator, model.config.calibration, info)
+            model.estimator_ = estimator
             model.train_rows_ = int(info.get("train_rows", 0))
             if model.task is Task.CLASSIFICATION:
                 model.train_base_rate_ = float(info["train_base_rate"])
-            model.calibrator_ = info.get("calibrator")
-            model.validation_rows_ = int(info.get("validation_rows", 0))
-            model.calibration_note_ = str((info.get("calibration") or {}).get("note", ""))
-            if model.calibrator_ is not None and model.calibrator_["kind"] not in CALIBRATION_KINDS:
-                raise ValueError(f"unknown calibrator {model.calibrator_['kind']!r}")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
                 f"Cannot load the {kind.label} model in {directory}: {exc}. If it was saved by an "

@@ -154,7 +154,10 @@ def test_direction_fit_predicts_calibrated_probabilities(direction):
     model, ds, a, b = direction
     p = model.predict_output(ds.X[b:])
     assert p.shape == (len(ds) - b,) and ((p > 0) & (p < 1)).all()
-    assert model.estimator_.booster_.num_boosted_rounds() == model.estimator_.best_iteration_ + 1
+    assert (
+        model.estimator_.inner.booster_.num_boosted_rounds()
+        == model.estimator_.inner.best_iteration_ + 1
+    )
     assert model.train_rows_ == a and model.train_base_rate_ == pytest.approx(ds.y[:a].mean())
     assert model.context_symbols_ == ()
     summary = model.summary()
@@ -184,7 +187,9 @@ def test_calibrator_is_fit_on_the_validation_slice_only(direction):
     assert bare.calibrator_ is None and bare.summary()["calibration"]["kind"] == "none"
     assert "no validation" in bare.summary()["calibration"]["note"]
     np.testing.assert_array_equal(bare.predict_output(ds.X[b:]), bare.predict_raw(ds.X[b:]))
-    assert bare.estimator_.best_iteration_ == TINY_DIR.n_estimators - 1  # no early stopping either
+    assert (
+        bare.estimator_.inner.best_iteration_ == TINY_DIR.n_estimators - 1
+    )  # no early stopping either
 
 
 @pytest.mark.parametrize("kind", ["sigmoid", "none"])
