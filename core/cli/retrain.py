@@ -9,6 +9,7 @@ promoted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 from core.cli._common import format_table
@@ -37,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--background", action="store_true", help="launch background jobs instead of waiting"
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: per coin the decision and why, then each outcome line",
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,11 +53,22 @@ def run(args: argparse.Namespace) -> int:
     rows = [
         [p.symbol, ", ".join(p.kinds) if p.kinds else "keep", "; ".join(p.reasons)] for p in plans
     ]
-    print(format_table(["coin", "retrain", "why"], rows))
+    decisions = [
+        {"coin": p.symbol, "retrain": list(p.kinds), "why": list(p.reasons)} for p in plans
+    ]
+    if not args.json:
+        print(format_table(["coin", "retrain", "why"], rows))
     if not any(p.kinds for p in plans):
-        print("Nothing to retrain.")
+        if args.json:
+            print(json.dumps({"ok": True, "plans": decisions, "outcomes": []}, indent=2))
+        else:
+            print("Nothing to retrain.")
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     lines = retrain.run(plans, background=args.background)
-    print("\n".join(lines))
-    return 1 if any("retraining failed" in line for line in lines) else 0
+    failed = any("retraining failed" in line for line in lines)
+    if args.json:
+        print(json.dumps({"ok": not failed, "plans": decisions, "outcomes": lines}, indent=2))
+    else:
+        print("\n".join(lines))
+    return 1 if failed else 0

@@ -8,6 +8,8 @@ writes nothing twice).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -15,6 +17,7 @@ import threading
 from pathlib import Path
 
 from core.data.coins import parse_coins
+from core.errors import ConfigError
 from core.live.clock import Clock, FileClock, SystemClock
 from core.live.retrain import parse_age
 from core.live.watch import Watch, WatchConfig
@@ -37,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--coins", default=None, help="comma-separated coins (default: every coin with a model)"
     )
     parser.add_argument("--once", action="store_true", help="run one cycle and exit")
+    parser.add_argument(
+        "--json", action="store_true", help="with --once: print the cycle as one JSON object"
+    )
     parser.add_argument("--interval", default="1h", help="candle interval to follow (default 1h)")
     parser.add_argument(
         "--delay", type=float, default=5.0, help="seconds after each close (default 5)"
@@ -66,6 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json and not args.once:
+        raise ConfigError("--json prints one cycle: use it with --once (watch --once --json).")
     coins = tuple(c.symbol for c in parse_coins(args.coins)) if args.coins else None
     cfg = WatchConfig(
         coins=coins,
@@ -90,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         watch.log.removeHandler(echo)
+    if args.once and last is not None and args.json:
+        print(json.dumps(dataclasses.asdict(last), indent=2, default=str))
+        return 0 if last.ok else 1
     if args.once and last is not None:
         print(f"cycle at {last.at}: {'ok' if last.ok else 'failed: ' + last.why}")
         for symbol, kind in last.signals.items():

@@ -4,10 +4,19 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
 
 from core.cli import main
 from core.data import store
+from core.live.clock import set_file_clock
 from core.signals import journal
+from tests.conftest import ROOT
 from tests.fake_binance import FakeBinance
 from tests.unit.test_journal import make_signal
 
@@ -71,3 +80,52 @@ def test_journal_verify_json_names_the_edited_line(home, capsys):
     assert signals["problems"] == [
         "line 2 (entry #2) was edited: its content no longer matches its sha256."
     ]
+
+
+@pytest.mark.slow
+def test_watch_once_json_is_the_cycle_and_json_without_once_is_refused(home: Path, capsys):
+    from tests.live_home import DELAY, HOUR, prepare
+
+    last_candle = prepare(home)
+    clock = home / "clock.txt"
+    set_file_clock(clock, last_candle + 3 * HOUR + DELAY)
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "BINANCE_BASE_URL": "http://127.0.0.1:9"}
+    args = ["watch", "--once", "--quick", "--coins", "BTC", "--clock-file", str(clock), "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # Binance unreachable: the cycle failed, and says so
+    cycle = json.loads(done.stdout)
+    assert cycle["ok"] is False and "Binance cannot be reached" in cycle["why"]
+    assert set(cycle["signals"]) == {"BTCUSDT"} and cycle["recorded"] == 1
+    assert pd.Timestamp(cycle["at"]) == last_candle + 3 * HOUR + DELAY
+
+    assert main(["watch", "--coins", "BTC", "--json"]) == 1
+    assert capsys.readouterr().err.startswith("error: --json prints one cycle: use it with --once")
+
+
+@pytest.mark.slow
+def test_retrain_json_gives_each_coins_decision_and_why(home: Path):
+    from tests.card_home import copy_carded_into
+
+    copy_carded_into(home)
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "retrain", "--coins", "ETH", "--if-stale", "7d", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] is True and result["outcomes"] == []
+    (eth,) = result["plans"]
+    assert eth["coin"] == "ETHUSDT" and eth["retrain"] == []
+    assert any("fresh" in why for why in eth["why"])
