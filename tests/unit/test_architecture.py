@@ -42,13 +42,15 @@ def test_core_never_imports_streamlit():
         assert "import streamlit" not in text and "from streamlit" not in text, path
 
 
-def test_no_core_module_is_over_400_lines():
+def test_no_core_module_is_over_600_lines():
+    """Size is a guide read by purpose (issue 18): a concept is not split to meet a count, but a
+    module past 600 lines holds more than one and is cut where its purposes part."""
     long = {
         str(p.relative_to(ROOT)): n
         for p in sorted((ROOT / "core").rglob("*.py"))
-        if (n := len(p.read_text().splitlines())) > 400
+        if (n := len(p.read_text().splitlines())) > 600
     }
-    assert not long, f"split these modules (400 lines at most): {long}"
+    assert not long, f"these modules hold more than one concept (over 600 lines): {long}"
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:
