@@ -81,7 +81,13 @@ class ModelCard:
         failed = self.failed()
         if not failed:
             return "no edge: no gates were measured"
-        return "no edge: " + "; ".join(failed)
+        power = self.metrics.get("min_detectable_auc")
+        detect = (
+            f" (its test window can tell an AUC apart from 0.5 only from about {power:.3f} up)"
+            if isinstance(power, int | float)
+            else ""
+        )
+        return "no edge: " + "; ".join(failed) + detect
 
     def to_dict(self) -> dict[str, Any]:
         return {

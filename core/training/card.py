@@ -8,7 +8,11 @@ block-bootstrap interval (blocks of at least 72 candles, since hourly errors are
 Probability models (``Output.PROBABILITY``) must rank their event better than chance *and* better
 than a one-feature volatility score (ATR / close), rank up-moves above down-moves (direction AUC),
 beat the test period's own base rate on log loss, and be calibrated out of time (ECE <= 0.05 on
-the test window; their calibration was fit on earlier rows). Forecasters (returns or prices) are
+the test window; their calibration was fit on earlier rows), and the walk-forward folds must
+agree with the test window (``folds_agree``: the AUC on the pooled fold predictions has its 95%
+lower bound above 0.5 too; a model that passes on the test window but is flat on its folds does
+not vote, DESIGN rule 12). The card also states the smallest AUC its test window could tell apart
+from 0.5 (``min_detectable_auc``, see :func:`min_detectable_auc`). Forecasters (returns or prices) are
 scored in log-return space against persistence (no change): MASE < 1 and a one-sided
 Diebold-Mariano test with p < 0.05.
 """
@@ -24,7 +28,14 @@ from core.models.base import Output
 from core.registry.metadata import Gate, ModelCard
 from core.training import stats
 
-__all__ = ["BOOTSTRAP_BLOCK", "ECE_LIMIT", "beats", "build_card", "forecast_returns"]
+__all__ = [
+    "BOOTSTRAP_BLOCK",
+    "ECE_LIMIT",
+    "beats",
+    "build_card",
+    "forecast_returns",
+    "min_detectable_auc",
+]
 
 #: Bootstrap block length in candles (3 days of hours): longer than the error autocorrelation.
 BOOTSTRAP_BLOCK = 72
@@ -41,6 +52,37 @@ def _interval(fn: Any, *arrays: np.ndarray, seed: int = 0) -> stats.Interval:
     return stats.block_bootstrap(
         fn, *arrays, block=BOOTSTRAP_BLOCK, resamples=BOOTSTRAP_RESAMPLES, seed=seed
     )
+
+
+def min_detectable_auc(y: np.ndarray, auc: stats.Interval) -> tuple[float | None, float | None]:
+    """(smallest AUC the window could tell apart from 0.5, the 95% half-width it comes from).
+
+    The gate asks for the lower bound of the AUC's 95% interval to clear 0.5, so the smallest
+    point AUC that can pass is 0.5 plus the interval's lower half-width. That half-width is the
+    larger of the block bootstrap's (which sees the autocorrelation of overlapping labels) and
+    the analytic one under no skill, 1.96 x sqrt((n1 + n0 + 1) / (12 n1 n0)) (Hanley & McNeil
+    at AUC 0.5), which treats the rows as independent and so is the floor. None when the window
+    holds one class only."""
+    n1 = int(np.sum(y == 1))
+    n0 = int(len(y) - n1)
+    if not n1 or not n0:
+        return None, None
+    width = 1.96 * float(np.sqrt((n1 + n0 + 1) / (12.0 * n1 * n0)))
+    if auc.point is not None and auc.low is not None and np.isfinite(auc.low):
+        width = max(width, float(auc.point) - float(auc.low))
+    return _round(0.5 + width), _round(width)
+
+
+def _fold_auc(folds: pd.DataFrame | None, column: str) -> stats.Interval | None:
+    """The AUC of the pooled walk-forward fold predictions with its block-bootstrap interval."""
+    if folds is None or not len(folds) or "actual" not in folds:
+        return None
+    fy = folds["actual"].to_numpy(dtype="float64")
+    fp = folds[column].to_numpy(dtype="float64")
+    ok = np.isfinite(fy) & np.isfinite(fp)
+    if not ok.any():
+        return None
+    return _interval(stats.roc_auc, fy[ok], np.clip(fp[ok], 0.0, 1.0), seed=6)
 
 
 def forecast_returns(output: Output, frame: pd.DataFrame, column: str) -> tuple[np.ndarray, ...]:
@@ -96,10 +138,15 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
     balanced = (
         0.5 * (np.mean(called[y == 1]) + np.mean(~called[y == 0])) if 0 < y.sum() < len(y) else None
     )
+    fold_auc = _fold_auc(folds, column)
+    mde, half_width = min_detectable_auc(y, auc)
     metrics = {
         "n": int(len(y)),
         "base_rate": _round(base),
         "roc_auc": _round(auc.point),
+        "fold_roc_auc": _round(fold_auc.point) if fold_auc else None,
+        "min_detectable_auc": mde,
+        "auc_half_width": half_width,
         "direction_auc": _round(direction.point),
         "log_loss": _round(log_loss),
         "brier": _round(stats.brier(y, p)) if len(y) else None,
@@ -140,7 +187,22 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
         "ece": Gate(
             _round(ece), ECE_LIMIT, ece is not None and ece <= ECE_LIMIT, "ECE out of time <= 0.05"
         ),
+        "folds_agree": Gate(
+            _round(fold_auc.low) if fold_auc else None,
+            0.5,
+            fold_auc is not None and _above(fold_auc.low, 0.5),
+            "AUC on the walk-forward folds, 95% lower bound > 0.5 (folds and test agree)",
+        ),
     }
+    notes = [
+        "Accuracy at a 0.5 threshold is not shown: on a rare event it equals always saying no."
+    ]
+    if mde is not None:
+        notes.append(
+            f"Power: its test window ({len(y):,} rows) can tell an AUC apart from 0.5 only from "
+            f"about {mde:.3f} up (95% half-width {half_width:.3f}); a smaller real edge would "
+            "show as no edge."
+        )
     return ModelCard(
         output=Output.PROBABILITY.value,
         metrics=metrics,
@@ -149,12 +211,11 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
             "roc_auc": auc.to_dict(),
             "direction_auc": direction.to_dict(),
             "brier_skill": skill.to_dict(),
-        },
+        }
+        | ({"fold_roc_auc": fold_auc.to_dict()} if fold_auc else {}),
         gates=gates,
         calibration=_reliability(folds, column, y, p),
-        notes=(
-            "Accuracy at a 0.5 threshold is not shown: on a rare event it equals always saying no.",
-        ),
+        notes=tuple(notes),
     )
 
 
