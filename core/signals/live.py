@@ -9,7 +9,9 @@ passing member is **NO EDGE**, with the reason: never a direction made of noise.
 walk-forward folds) among calls of the same kind and similar strength, with its Wilson
 ``interval``, the number of calls behind it (``support``) and ``base_rate``: how often the called
 outcome happened anyway. ``test_hit_rate`` is how that cell did on the later test window.
-A BULLISH / BEARISH call whose cell's out-of-time record does not lie above its base rate is not
+A passing probability model votes only when it also survives Holm's correction over the family
+of every coin x probability kind champion (:mod:`core.training.family`). A BULLISH / BEARISH
+call whose cell's out-of-time record does not lie above its base rate is not
 shown: the coin is NO EDGE with the reason in words (:func:`~core.signals.ensemble.withheld`).
 ``candle_time`` is the open time (UTC) of the last closed candle the signal was computed on.
 Every signal is judged at ``now`` (default :func:`~core.signals.signal.current_time`): on a last
@@ -41,6 +43,7 @@ from core.signals.ensemble import (
     withheld,
 )
 from core.signals.signal import NO_NUMBERS, ModelVote, Signal, current_time
+from core.training.family import direction_family
 
 __all__ = [
     "CoinModels",
@@ -147,12 +150,15 @@ def load_coin_models(
             f"`python -m core train --coins {parse_coin(symbol).base}`."
         )
     load = loader or (lambda name, version: registry.get_model(name, version))
+    family = direction_family(registry)
     loaded: list[Loaded] = []
     for name, version in versions.items():
         record = ModelMetadata.from_dict(registry.get_metadata(name, version))
         predictions = registry.get_predictions(name, version)
         passed = record.gates_passed and record.vote is not None
         passed = passed and "future_return" in predictions
+        in_family = family.judge(name) if passed else None
+        passed = passed and in_family is None
         member = Member(
             kind=record.model_type,
             name=name,
@@ -161,7 +167,7 @@ def load_coin_models(
             output_name=_output_name(record, predictions),
             predictions=predictions,
             passed=passed,
-            reason="votes: its gates pass" if passed else record.verdict(),
+            reason="votes: its gates pass" if passed else in_family or record.verdict(),
         )
         loaded.append(Loaded(member, load(name, version), record))
     order = {k: i for i, k in enumerate(kinds())}

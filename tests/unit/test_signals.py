@@ -565,3 +565,55 @@ def test_a_call_whose_record_lies_above_its_base_rate_is_shown():
     )
     assert signal.signal is SignalKind.BEARISH and signal.reason is None
     assert signal.confidence > signal.base_rate
+
+
+# ---- many tests, some passes by chance (DESIGN rule 12) -----------------------------------
+
+
+def _direction_card(point: float, low: float, high: float) -> dict:
+    """A probability card whose AUC and direction AUC share one interval; it passes alone
+    when ``low > 0.5``."""
+    interval = {"point": point, "low": low, "high": high}
+    gate = Gate(low, 0.5, low > 0.5, "AUC 95% lower bound > 0.5")
+    return ModelCard(
+        Output.PROBABILITY.value,
+        intervals={"roc_auc": interval, "direction_auc": interval},
+        gates={"auc": gate},
+    ).to_dict()
+
+
+def _register(registry: ModelRegistry, coin: str, card: dict) -> None:
+    outputs, moves = called_and_quiet("xgb_direction")
+    meta = {
+        "symbol": f"{coin}USDT",
+        "model_type": "xgb_direction",
+        "interval": "1h",
+        "target": {"horizon": 6, "signal_horizon": 6},
+        "vote": VoteRule(Output.PROBABILITY, 0.02, 0.5).to_dict(),
+        "card": card,
+    }
+    registry.save(JsonModel(), meta, predictions=frame(outputs, moves, column="probability"))
+
+
+def test_a_marginal_pass_alone_does_not_vote_once_nine_more_coins_are_tested_with_it():
+    registry = ModelRegistry()
+    load = lambda coin: load_coin_models(  # noqa: E731
+        coin, registry, loader=lambda name, version: FixedModel(0.6)
+    )
+    # alone: AUC 0.54 [0.505, 0.575], one-sided p about 0.013 < 0.025 → it votes
+    _register(registry, "BTC", _direction_card(0.54, 0.505, 0.575))
+    assert [x.member.name for x in load("BTC").voting] == ["xgb_direction_btcusdt"]
+    # joined by a strong model (AUC 0.60 [0.56, 0.64], p about 5e-7) and eight flat ones
+    _register(registry, "ETH", _direction_card(0.60, 0.56, 0.64))
+    for coin in ("BNB", "SOL", "XRP", "ADA", "DOGE", "AVAX", "DOT", "LINK"):
+        _register(registry, coin, _direction_card(0.50, 0.465, 0.535))
+    btc = load("BTC")
+    assert btc.voting == () and btc.calibration is None
+    why = btc.loaded[0].member.reason
+    assert "passes alone" in why and "not after accounting for 10 tests (Holm)" in why
+    signal = signal_from_models(btc, candles_for(100), now=fresh(100))
+    assert signal.signal is SignalKind.NO_EDGE and "10 tests (Holm)" in signal.reason
+    # the strong one survives the family: 5e-7 <= 0.025 / 10; the marginal 0.013 > 0.025 / 9
+    eth = load("ETH")
+    assert [x.member.name for x in eth.voting] == ["xgb_direction_ethusdt"]
+    assert signal_from_models(eth, candles_for(100), now=fresh(100)).signal is SignalKind.BULLISH
