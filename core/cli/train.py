@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -69,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --executor ray: the cluster, e.g. ray://HOST:10001 or auto "
         "(default: start a local Ray sized to this machine)",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: each new version (gates, role, verdict, metrics), failures",
+    )
     parser.set_defaults(func=run)
 
 
@@ -121,6 +127,25 @@ def _headline(result: Any) -> str:
     return "  ".join(f"{k} {v}" for k, v in headline_metrics(result.metadata.to_dict()).items())
 
 
+def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, Any]:
+    """One new version as ``train --json`` prints it."""
+    from core.registry.model_registry import headline_metrics
+
+    record = result.metadata
+    return {
+        "coin": coin,
+        "name": record.name,
+        "version": record.version,
+        "seconds": None if seconds is None else round(seconds, 1),
+        "gates_passed": bool(record.gates_passed),
+        "promoted": bool(result.promoted),
+        "verdict": record.verdict(),
+        "promotion": str(result.promotion),
+        "metrics": headline_metrics(record.to_dict()),
+        "notes": list(record.data.get("context_left_out", {}).values()),
+    }
+
+
 def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
     """Train ``specs`` as Ray jobs with this process as their driver, reporting as they go."""
     from core.jobs import ray_executor
@@ -146,7 +171,26 @@ def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
             rows.append([item.name, item.version, edge, role, found.job_id])
         if found.state is not jobs.JobState.SUCCEEDED:
             print(f"error: {found.symbol}: {found.state.value}: {found.error}", file=sys.stderr)
-    if rows:
+    if args.json:
+        versions = [
+            {
+                "coin": found.symbol,
+                "name": item.name,
+                "version": item.version,
+                "gates_passed": bool(item.gates_passed),
+                "promoted": bool(item.promoted),
+                "job": found.job_id,
+            }
+            for found in final.values()
+            for item in found.result
+        ]
+        failed = {
+            f.symbol: f"{f.state.value}: {f.error}"
+            for f in final.values()
+            if f.state is not jobs.JobState.SUCCEEDED
+        }
+        print(json.dumps({"ok": not failed, "versions": versions, "failed": failed}, indent=2))
+    elif rows:
         print(format_table(["model", "version", "gates", "role", "job"], rows))
     return 0 if all(s.state is jobs.JobState.SUCCEEDED for s in final.values()) else 1
 
@@ -158,6 +202,10 @@ def run(args: argparse.Namespace) -> int:
     jobs.refuse_busy([spec.symbol for spec in specs])  # one job per coin, checked for all first
     if args.background:
         ids = jobs.launch_all(specs, executor=args.executor, address=args.address)
+        if args.json:
+            launched = [{"coin": sp.symbol, "job": i} for i, sp in zip(ids, specs, strict=True)]
+            print(json.dumps({"jobs": launched, "executor": args.executor}, indent=2))
+            return 0
         where = " (Ray)" if args.executor == "ray" else ""
         for job_id, spec in zip(ids, specs, strict=True):
             print(f"{spec.symbol}: job {job_id}{where}")
@@ -172,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
     rows: list[list[object]] = []
     failed: list[str] = []
     verdicts: list[str] = []
+    versions: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
     for spec in specs:
         started = time.monotonic()
         progress = _Progress(spec.symbol)
@@ -182,10 +232,12 @@ def run(args: argparse.Namespace) -> int:
                 progress.close()
                 print(f"error: {spec.symbol}: {exc}", file=sys.stderr)
                 failed.append(spec.symbol)
+                errors[spec.symbol] = str(exc)
                 continue
         progress.close()
         elapsed = time.monotonic() - started
         for result in results:
+            versions.append(_version_json(result, spec.symbol, elapsed))
             record = result.metadata
             edge = "EDGE" if record.gates_passed else "NO EDGE"
             champion = "champion" if result.promoted else "challenger"
@@ -197,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
             )
             for sentence in record.data.get("context_left_out", {}).values():
                 verdicts.append(f"note: {record.name} {record.version}: {sentence}")
-    if rows:
+    if args.json:
+        print(json.dumps({"ok": not failed, "versions": versions, "failed": errors}, indent=2))
+    elif rows:
         headers = ["model", "version", "time", "gates", "role", "test metrics (baseline)"]
         print(format_table(headers, rows))
         print("\n".join(verdicts))

@@ -129,3 +129,36 @@ def test_retrain_json_gives_each_coins_decision_and_why(home: Path):
     (eth,) = result["plans"]
     assert eth["coin"] == "ETHUSDT" and eth["retrain"] == []
     assert any("fresh" in why for why in eth["why"])
+
+
+@pytest.mark.slow
+def test_train_json_lists_each_new_version_with_its_verdict(home_with_sample: Path):
+    tiny = ["--trees", "5", "--depth", "2"]
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home_with_sample), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--coins", "BTC", "--models", "xgb", *tiny]
+        + ["--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # the progress bars went to stderr, stdout is JSON only
+    assert result["ok"] is True and result["failed"] == {}
+    (version,) = result["versions"]
+    assert version["coin"] == "BTCUSDT" and version["version"] == "v1"
+    assert version["name"].endswith("_btcusdt") and version["promoted"] is True
+    assert version["verdict"] and version["metrics"] and version["seconds"] >= 0
+    listed = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "core", "models", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    )
+    assert {(r["name"], r["version"]) for r in listed} == {(version["name"], "v1")}
