@@ -47,6 +47,7 @@ def build_parser(only: str | None = None, prog: str = "python -m core") -> argpa
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    only = {"import": "imports"}.get(only or "", only)  # a keyword cannot name a module
     for name in [only] if only in names else names:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)

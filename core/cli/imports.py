@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.data.importer import ImportResult, import_file
+from core.data.importer import ImportResult, check_names, import_file
 
 __all__ = ["register", "run"]
 
@@ -56,10 +56,9 @@ def _line(r: ImportResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = [
-        import_file(Path(p).expanduser(), symbol=args.coin, interval=args.interval)
-        for p in args.paths
-    ]
+    paths = [Path(p).expanduser() for p in args.paths]
+    check_names(paths, symbol=args.coin, interval=args.interval)
+    results = [import_file(p, symbol=args.coin, interval=args.interval) for p in paths]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:

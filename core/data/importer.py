@@ -31,7 +31,7 @@ from core.data import quarantine, store
 from core.data.coins import parse_coin
 from core.errors import CorruptDataError, DataError, NoDataError
 
-__all__ = ["ImportResult", "import_file", "read_candle_file"]
+__all__ = ["ImportResult", "check_names", "import_file", "read_candle_file"]
 
 _NAME = re.compile(r"^([A-Za-z0-9]+)-(\d+[mhdwM])-\d{4}-\d{2}(?:-\d{2})?$")
 _MICROSECONDS = 10**14  # epoch ms stay below this until the year 5138; epoch µs are above it
@@ -45,7 +45,11 @@ _ALIASES = {
     "close_time": ("close_time", "close time", "closetime"),
     "quote_asset_volume": ("quote_asset_volume", "quote asset volume", "quote_volume"),
     "number_of_trades": ("number_of_trades", "number of trades", "count", "trades"),
-    "taker_buy_base_volume": ("taker_buy_base_volume", "taker buy base asset volume"),
+    "taker_buy_base_volume": (
+        "taker_buy_base_volume",
+        "taker buy base asset volume",
+        "taker_buy_volume",  # Binance's futures archives, which have a header
+    ),
     "taker_buy_quote_volume": ("taker_buy_quote_volume", "taker buy quote asset volume"),
 }
 
@@ -187,6 +191,24 @@ def _typed(raw: pd.DataFrame, interval: str, name: str) -> pd.DataFrame:
     return frame
 
 
+def check_names(paths: list[Path], *, symbol: str | None, interval: str | None) -> None:
+    """Refuse the whole run before any file is read when one file's coin or interval is unknown.
+
+    Raises:
+        DataError: a file whose name does not say its coin and interval, without the flags.
+    """
+    for path in paths:
+        if not (symbol and interval) and name_parts(path) is None:
+            _unnamed(path)
+
+
+def _unnamed(path: Path) -> None:
+    raise DataError(
+        f"{path.name}: cannot tell the coin and interval from the name (Binance's look like "
+        "BTCUSDT-1h-2024-01.zip): give --coin and --interval. Nothing was imported."
+    )
+
+
 def import_file(
     path: Path, *, symbol: str | None = None, interval: str | None = None
 ) -> ImportResult:
@@ -197,10 +219,7 @@ def import_file(
     sym = parse_coin(symbol or (named[0] if named else "")).symbol if symbol or named else ""
     ivl = interval or (named[1] if named else "")
     if not sym or not ivl:
-        raise DataError(
-            f"{path.name}: cannot tell the coin and interval from the name (Binance's look like "
-            "BTCUSDT-1h-2024-01.zip): give --coin and --interval."
-        )
+        _unnamed(path)
     ivl = Interval.parse(ivl).value
     result = ImportResult(str(path), sym, ivl, "refused")
     try:

@@ -122,3 +122,24 @@ def test_a_plain_csv_with_a_header_and_flags(btc_candles, tmp_path, capsys):
     stored = store.load_candles("ETH")
     assert len(stored) == len(candles)
     assert (stored["close"].to_numpy() == candles["close"].to_numpy()).all()
+
+
+def test_daily_files_zip_and_bare_csv_make_one_series(btc_candles, tmp_path, capsys):
+    month = _month(btc_candles, "2025-03")
+    days = [month[month["open_time"].dt.day == d].reset_index(drop=True) for d in (1, 2, 3)]
+    first = _archive(tmp_path, days[0], "BTCUSDT-1h-2025-03-01.zip", unit="us", checksum=True)
+    second = _archive(tmp_path, days[1], "BTCUSDT-1h-2025-03-02.zip", unit="us", checksum=False)
+    third = _archive(tmp_path, days[2], "BTCUSDT-1h-2025-03-03.zip", unit="us", checksum=False)
+    with zipfile.ZipFile(third) as archive:  # the CSV inside, unzipped, also imports
+        bare = tmp_path / "BTCUSDT-1h-2025-03-03.csv"
+        bare.write_bytes(archive.read("BTCUSDT-1h-2025-03-03.csv"))
+    unnamed = tmp_path / "candles.csv"
+    unnamed.write_bytes(bare.read_bytes())
+    # one file that names no coin stops the run before anything is read
+    assert main(["import", str(first), str(unnamed)]) == 1
+    assert "Nothing was imported" in capsys.readouterr().err
+    assert not store.candle_path("BTCUSDT").exists()
+    assert main(["import", str(first), str(second), str(bare)]) == 0
+    stored = store.load_candles("BTC")
+    pd.testing.assert_frame_equal(stored, store.normalize_candles(pd.concat(days)))
+    assert len(stored) == 72
