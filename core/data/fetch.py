@@ -192,7 +192,11 @@ def load_sample(
                     symbol,
                     FetchStatus.FAILED,
                     0,
-                    f"{symbol} is not in the bundled sample; fetch it from Binance",
+                    f"{symbol} is not in the bundled sample; fetch it from Binance"
+                    if config.sample_dir().is_dir()
+                    else "this installed copy has no bundled sample (it ships with a clone, in "
+                    "data/sample/): fetch from Binance, or load archive files with "
+                    "`python -m core import`",
                     None,
                 )
             )

@@ -108,6 +108,14 @@ def test_installed_command_writes_into_home_and_never_into_site_packages(
     assert (tmp_path / "user" / ".cryptovolt" / "data" / "raw" / "ETHUSDT-1h.parquet").is_file()
     assert not (installed / "data").exists()
 
+    # the sample ships with a clone only: an installed copy says so and what to do instead
+    done = cryptovolt(
+        installed, "--home", str(chosen), "fetch", "--sample", "--coins", "BTC", cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert "this installed copy has no bundled sample" in done.stderr
+    assert "python -m core import" in done.stderr
+
 
 def test_python_m_core_takes_the_same_global_options(tmp_path: Path):
     home = tmp_path / "elsewhere"
