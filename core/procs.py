@@ -3,88 +3,117 @@
 Jobs (``runs/{job_id}/status.json``) and the registry's temp folders record the pid of the
 process that owns them; a reader decides from that pid whether the owner still lives. A zombie
 (exited, not yet reaped) counts as gone, and ``marker`` guards against a recycled pid: when given,
-the process only counts if its command line contains it (a job's id does).
+the process only counts if its command line contains it (a job's id does). ``psutil`` answers
+on Linux, macOS and Windows alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import threading
-from pathlib import Path
 
-__all__ = ["group_alive", "pid_alive", "process_start", "reap_when_done"]
+import psutil
 
-_DEAD_STATES = frozenset({"Z", "X"})
+__all__ = ["end_group", "group_alive", "pid_alive", "process_start", "reap_when_done"]
 
-
-def _state(stat: str) -> str:
-    """The state letter from ``/proc/{pid}/stat`` (after the parenthesised command name)."""
-    return stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
+_DEAD_STATES = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
+# Older CryptoVolt recorded a start as clock ticks after boot (``/proc/{pid}/stat`` field 22, 100
+# a second); a start in hundredths of a second since the epoch is far above this.
+_TICKS_BELOW = 10**10
 
 
 def process_start(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks after boot, ``/proc/{pid}/stat`` field 22), or
-    None when it is gone or there is no ``/proc``. A pid and its start time name one process."""
+    """When process ``pid`` started (hundredths of a second since the epoch), or None when it is
+    gone or cannot be asked. A pid and its start time name one process."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[-1].split()[19])
-    except (OSError, ValueError, IndexError):
+        return round(psutil.Process(pid).create_time() * 100)
+    except (psutil.Error, ValueError, OverflowError):
         return None
+
+
+def _started_differently(pid: int, started: int) -> bool:
+    now = process_start(pid)
+    if now is None:
+        return False  # cannot tell: the other checks decide
+    if started < _TICKS_BELOW:  # recorded by an older CryptoVolt: ticks after boot
+        now -= round(psutil.boot_time() * 100)
+    return abs(now - started) > 1  # a float's rounding, not another process
 
 
 def pid_alive(pid: int, *, marker: str | None = None, started: int | None = None) -> bool:
     """True while ``pid`` is a live (not zombie) process; with ``started``, the one that started
     then (see :func:`process_start`); else, with ``marker``, one whose command line contains
-    ``marker``. Without ``/proc`` it falls back to "does the pid exist"."""
+    ``marker``. A process this user may not inspect counts as alive when it exists."""
     if pid <= 0:
         return False
     if started is not None:
         marker = None
-        if process_start(pid) not in (started, None):
+        if _started_differently(pid, started):
             return False
-    proc = Path(f"/proc/{pid}")
     try:
-        stat = (proc / "stat").read_text()
-        cmdline = (proc / "cmdline").read_bytes() if marker is not None else b""
-    except FileNotFoundError:
+        proc = psutil.Process(pid)
+        if proc.status() in _DEAD_STATES:
+            return False
+        return marker is None or marker in "\0".join(proc.cmdline())
+    except psutil.NoSuchProcess:  # gone, or a zombie (psutil.ZombieProcess)
         return False
-    except OSError:  # no /proc here
-        return _exists(pid)
-    if _state(stat) in _DEAD_STATES:
+    except psutil.AccessDenied:
+        return psutil.pid_exists(pid)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() not in _DEAD_STATES
+    except psutil.Error:
         return False
-    return marker is None or marker.encode() in cmdline
+
+
+def _members(pgid: int) -> list[psutil.Process]:
+    """The live processes of process group ``pgid``. Where the OS has no process groups
+    (Windows), the process ``pgid`` and its descendants."""
+    if not hasattr(os, "getpgid"):
+        try:
+            leader = psutil.Process(pgid)
+            tree = [leader, *leader.children(recursive=True)]
+        except psutil.Error:
+            return []
+        return [p for p in tree if _alive(p)]
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(proc.pid) == pgid and _alive(proc):
+                found.append(proc)
+    return found
 
 
 def group_alive(pgid: int) -> bool:
     """True while any non-zombie process is left in the process group ``pgid``."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-                if int(fields[2]) == pgid and fields[0] not in _DEAD_STATES:
-                    return True
-        return False
-    return True
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return bool(_members(pgid))
+
+
+def end_group(pgid: int, *, force: bool = False) -> None:
+    """Ask every process of group ``pgid`` to stop (SIGTERM), or with ``force`` kill them
+    (SIGKILL); one ``killpg`` where the OS has process groups, else each process in turn."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL if force else signal.SIGTERM)
+        return
+    for proc in _members(pgid):
+        with contextlib.suppress(psutil.Error):
+            if force:
+                proc.kill()
+            else:
+                proc.terminate()
 
 
 def reap_when_done(proc: subprocess.Popen) -> None:

@@ -17,7 +17,6 @@ file keeps two processes from fetching the same coin at once.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
@@ -43,6 +42,7 @@ from core.data.fetch_status import (
 )
 from core.data.quarantine import Conflict, admit, hold
 from core.errors import CorruptDataError, CryptoVoltError, NoDataError, StorageError
+from core.locks import acquire_lock
 
 __all__ = ["CoinFetch", "FileLock"]
 
@@ -54,14 +54,11 @@ class FileLock:
         self.path = path.with_name(f".{path.name}.lock")
 
     def __enter__(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a")  # noqa: SIM115 (held until __exit__)
-        fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX)
+        self._held = acquire_lock(self.path)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-        self._fh.close()
+        self._held.release()
 
 
 def _join(stored: pd.DataFrame, pages: list[pd.DataFrame]) -> pd.DataFrame:

@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from core.errors import JobError
 from core.jobs.queue import drop_queue_marker, job_alive, job_pid, read_json
 from core.jobs.spec import JobState
 from core.jobs.status import JobKind, JobStatus, now_iso
-from core.procs import group_alive, pid_alive
+from core.procs import end_group, group_alive, pid_alive
 
 __all__ = [
     "DIED_MESSAGE",
@@ -186,14 +185,12 @@ def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
     pid = job_pid(job_id, found)
     if pid is not None and pid_alive(pid, marker=job_id):
         # the job leads its own session, so its pid is its process group id
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+        end_group(pid)
         deadline = time.monotonic() + timeout
         while group_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         if group_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+            end_group(pid, force=True)
             while group_alive(pid) and time.monotonic() < deadline + 5:
                 time.sleep(0.05)
     finish(job_id, JobState.CANCELLED, message="cancelled by the user")

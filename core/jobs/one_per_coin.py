@@ -10,12 +10,12 @@ coin free.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 from collections.abc import Iterator, Sequence
 
 from core import config
 from core.errors import JobError
 from core.jobs.status import JobKind
+from core.locks import file_lock
 
 __all__ = ["busy_with", "launch_lock", "refuse_busy"]
 
@@ -24,14 +24,8 @@ __all__ = ["busy_with", "launch_lock", "refuse_busy"]
 def launch_lock() -> Iterator[None]:
     """Held while a launch checks that its coin is free and writes its job folder, so two
     launches at once cannot both find the coin free."""
-    runs = config.runs_dir()
-    runs.mkdir(parents=True, exist_ok=True)
-    with open(runs / ".launch.lock", "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with file_lock(config.runs_dir() / ".launch.lock"):
+        yield
 
 
 def busy_with(symbols: Sequence[str], *, study: str | None = None) -> dict[str, str]:

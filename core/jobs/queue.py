@@ -13,7 +13,6 @@ pid the launcher wrote, whose command line holds the job id), so a recycled pid 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
@@ -22,10 +21,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from core import config
 from core.errors import ConfigError
 from core.jobs.spec import JobState
 from core.jobs.status import JobStatus
+from core.locks import LockBusy, acquire_lock
 from core.procs import pid_alive
 
 __all__ = [
@@ -70,10 +72,8 @@ def slot_count() -> int:
             raise ConfigError(f"CRYPTOVOLT_JOB_SLOTS must be 1..64, got {env!r}.")
         return int(env)
     slots = cores()
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                slots = min(slots, max(1, int(line.split()[1]) // (1536 * 1024)))
+    with contextlib.suppress(OSError, RuntimeError):
+        slots = min(slots, max(1, psutil.virtual_memory().available // (1536 * 1024 * 1024)))
     return slots
 
 
@@ -145,18 +145,15 @@ def acquire_slot(
         ahead = queue_position(job_id)
         if ahead == 0:
             for number in range(slots):
-                handle = open(slots_dir / f"{number}.lock", "a+")  # noqa: SIM115 (held below)
                 try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    handle.close()
+                    held = acquire_lock(slots_dir / f"{number}.lock", blocking=False)
+                except LockBusy:
                     continue
                 drop_queue_marker(job_id)
                 try:
                     yield number
                 finally:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-                    handle.close()
+                    held.release()
                 return
         if on_wait is not None:
             on_wait(ahead, slots)

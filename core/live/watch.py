@@ -17,7 +17,6 @@ to ``{home}/logs/watch.log`` and the last cycle is in ``{home}/live/watch.json``
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
 import threading
@@ -25,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import pandas as pd
 
@@ -36,6 +35,7 @@ from core.live.alerts import Alerts, CoinCall
 from core.live.clock import Clock, SystemClock, next_wake
 from core.live.health import Health, coin_health
 from core.live.logs import live_logger
+from core.locks import HeldLock, LockBusy, acquire_lock
 
 __all__ = ["CycleReport", "Watch", "WatchConfig", "state_path"]
 
@@ -92,7 +92,7 @@ class Watch:
         self.stop = stop or threading.Event()
         self.log = live_logger("cryptovolt.watch", "watch.log")
         self.cycles = 0
-        self._lock: TextIO | None = None
+        self._lock: HeldLock | None = None
 
     # ---- one cycle ---------------------------------------------------------------------
 
@@ -240,17 +240,14 @@ class Watch:
 
     def _take_lock(self) -> None:
         path = config.home() / "live" / "watch.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 (held for the life of the loop)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+            held = acquire_lock(path, blocking=False)
+        except LockBusy:
             raise ConfigError(
                 f"another watch is already running on {config.home()} (see live/watch.json); "
                 "stop it first, or use another CRYPTOVOLT_HOME."
             ) from None
-        self._lock = handle
+        self._lock = held
 
     def run(self, *, once: bool = False, cycles: int | None = None) -> CycleReport | None:
         """Run a cycle now, then one after every close until ``stop`` is set (or ``cycles``
@@ -286,7 +283,7 @@ class Watch:
             self.alerts.close()
             self.log.info("watch stopped after %d cycle(s)", self.cycles)
             if self._lock is not None:
-                self._lock.close()
+                self._lock.release()
                 self._lock = None
         return last
 

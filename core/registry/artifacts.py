@@ -8,7 +8,6 @@ those verified bytes, so a caller can hand them to a loader without reading the 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from typing import Any
 
 from core.atomic import atomic_write_json
 from core.errors import IntegrityError
+from core.locks import file_lock
 from core.procs import pid_alive
 
 __all__ = [
@@ -171,9 +171,5 @@ def write_state(folder: Path, *, promoted: str | None, last_version: int) -> Non
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Serialise version numbering and state changes across processes (the OS frees the lock)."""
-    with open(folder / LOCK_FILE, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with file_lock(folder / LOCK_FILE):
+        yield

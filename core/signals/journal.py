@@ -27,7 +27,6 @@ so :func:`verify` (``python -m core journal verify``) finds an edited or a delet
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ import pandas as pd
 
 from core import config
 from core.config import Interval
+from core.locks import file_lock
 from core.signals import journal_chain
 from core.signals.journal_lines import (
     outcome_problem,
@@ -114,13 +114,8 @@ def entry_id(symbol: str, interval: str, candle_time: Any, models: Mapping[str, 
 
 @contextmanager
 def _locked() -> Iterator[None]:
-    journal_dir().mkdir(parents=True, exist_ok=True)
-    with open(journal_dir() / ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(journal_dir() / ".lock"):
+        yield
 
 
 def _signal_rows() -> list[dict[str, Any]]:

@@ -1,9 +1,10 @@
 """Where a study lives and who is running it: ``{home}/tuning/``.
 
 - ``{study}.db``: the Optuna study (SQLite), so a killed sweep resumes from its finished trials;
-- ``{study}.lock``: ``flock``-ed by the process running the sweep (the OS frees it when that
-  process dies, so a killed sweep never blocks the next one); a second sweep of the same study
-  while one runs is refused.
+- ``{study}.lock``: locked (:mod:`core.locks`) by the process running the sweep (the OS frees
+  it when that process dies, so a killed sweep never blocks the next one); a second sweep of
+  the same study while one runs is refused;
+- ``{study}.holder.json``: who took that lock (pid, start time), read only while it is held.
 
 A sweep itself is a job (:mod:`core.jobs.tune_job`): its state, progress and results are its job
 status under ``{home}/runs/``, like every other job's.
@@ -12,7 +13,6 @@ status under ``{home}/runs/``, like every other job's.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from core import config
+from core.atomic import atomic_write_json
 from core.data.coins import parse_coin
 from core.errors import ConfigError, JobError
+from core.locks import LockBusy, acquire_lock, file_lock
 from core.models import parse_kind
 
 __all__ = [
@@ -65,6 +67,10 @@ def _lock_path(name: str) -> Path:
     return tuning_dir() / f"{_checked(name)}.lock"
 
 
+def _holder_path(name: str) -> Path:
+    return tuning_dir() / f"{_checked(name)}.holder.json"
+
+
 def _busy(name: str) -> JobError:
     holder = lock_holder(name) or {}
     who = f"process {holder['pid']}" if holder.get("pid") else "another process"
@@ -82,22 +88,16 @@ def study_lock(name: str) -> Iterator[None]:
     Raises:
         JobError: another process holds it (the message names it and says what to do).
     """
-    path = _lock_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise _busy(name) from None
-        handle.seek(0)
-        handle.truncate()
+    try:
+        held = acquire_lock(_lock_path(name), blocking=False)
+    except LockBusy:
+        raise _busy(name) from None
+    try:
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        handle.write(json.dumps({"pid": os.getpid(), "started_at": started}))
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        atomic_write_json(_holder_path(name), {"pid": os.getpid(), "started_at": started})
+        yield
+    finally:
+        held.release()
 
 
 def refuse_if_tuned(name: str) -> None:
@@ -115,15 +115,12 @@ def lock_holder(name: str) -> dict[str, Any] | None:
     path = _lock_path(name)
     if not path.exists():
         return None
-    with open(path, "a+") as handle:
+    try:
+        with file_lock(path, blocking=False):
+            return None
+    except LockBusy:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            try:
-                found = json.loads(handle.read() or "{}")
-            except ValueError:
-                found = {}
-            return found if isinstance(found, dict) else {}
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return None
+            found = json.loads(_holder_path(name).read_text() or "{}")
+        except (OSError, ValueError):
+            found = {}
+        return found if isinstance(found, dict) else {}

@@ -107,3 +107,11 @@ def test_no_kind_is_named_outside_core_models():
     assert not found, "kind names outside core/models (ask the registry instead):\n" + "\n".join(
         found
     )
+
+
+def test_core_has_no_posix_only_file_lock_or_proc_reads():
+    """Any OS: locks go through core.locks (filelock), processes through core.procs (psutil)."""
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        text = path.read_text()
+        assert "fcntl" not in text, f"{path.name} uses fcntl: take core.locks.file_lock"
+        assert '"/proc' not in text and "'/proc" not in text, f"{path.name} reads /proc: use psutil"
