@@ -21,6 +21,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.errors import CryptoVoltError, storage_error
 
@@ -113,7 +114,7 @@ def _set_home(value: str) -> None:
         raise ConfigError(
             "--home needs a folder: e.g. --home ~/cryptovolt (a missing one is created)."
         )
-    os.environ[HOME_ENV] = value
+    os.environ[HOME_ENV] = str(Path(value.strip()).expanduser().absolute())  # for child processes
     try:
         config.home()
     except ConfigError:

@@ -136,12 +136,19 @@ def test_python_m_core_takes_the_same_global_options(tmp_path: Path):
     assert version.stdout.strip() == f"cryptovolt {VERSION}"
 
 
-def test_home_holds_for_one_call_and_a_file_is_refused(home: Path, tmp_path: Path, capsys):
+def test_home_holds_for_one_call_and_a_file_is_refused(
+    home: Path, tmp_path: Path, capsys, monkeypatch
+):
     other = tmp_path / "other"
     assert main(["--home", str(other), "fetch", "--sample", "--coins", "ETH"]) == 0
     assert (other / "data" / "raw" / "ETHUSDT-1h.parquet").is_file()
     assert os.environ["CRYPTOVOLT_HOME"] == str(home)  # restored after the call
     assert not (home / "data" / "raw").exists()
+
+    # a relative --home is the folder under the directory the command was run in
+    monkeypatch.chdir(tmp_path)
+    assert main(["--home", "rel", "fetch", "--sample", "--coins", "SOL"]) == 0
+    assert (tmp_path / "rel" / "data" / "raw" / "SOLUSDT-1h.parquet").is_file()
 
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
