@@ -49,6 +49,8 @@ def build_parser(only: str | None = None, prog: str = "python -m core") -> argpa
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
     only = {"import": "imports"}.get(only or "", only)  # a keyword cannot name a module
+    if only == "":  # --version alone: no command module is needed
+        names = []
     for name in [only] if only in names else names:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
@@ -74,7 +76,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int
     home_before = os.environ.get(HOME_ENV)
     try:
         # building the parser loads the model plugins (CRYPTOVOLT_MODEL_PLUGINS), which can fail
-        parser = build_parser(_command_name(args_in), prog)
+        name = _command_name(args_in)
+        if name is None and "--version" in args_in and not {"-h", "--help"} & set(args_in):
+            name = ""
+        parser = build_parser(name, prog)
         args = parser.parse_args(args_in)
         if args.home is not None:
             _set_home(args.home)
