@@ -64,7 +64,7 @@ def test_a_new_volatility_version_reaches_the_open_signals_page(
     train_volatility("BTC", estimator="har", registry=registry, candles=candles, horizons=(6,))
     last = candles["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(minutes=90)).isoformat())
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/signals.py").run()
     labels = {m.label for m in at.metric}
