@@ -49,11 +49,12 @@ def library_versions() -> dict[str, str]:
     """Versions of Python and the libraries a model depends on (read without importing them)."""
     out = {"python": platform.python_version()}
     for name in _LIBRARIES:
-        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
-            out[name] = importlib_metadata.version(name)
-    if "tensorflow" not in out:
-        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
-            out["tensorflow"] = importlib_metadata.version("tensorflow-cpu")
+        # the CPU-only builds (xgboost-cpu, tensorflow-cpu) are the same import under another
+        # distribution name
+        for dist in (name, f"{name}-cpu"):
+            with contextlib.suppress(importlib_metadata.PackageNotFoundError):
+                out[name] = importlib_metadata.version(dist)
+                break
     return out
 
 

@@ -8,9 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.models import DEFAULT_KINDS, kinds
+from core.models import DEFAULT_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def kinds() -> list[str]:
+    """The kinds a fresh ``python -m core`` knows: this test process's registry also holds the
+    plugin kinds other tests register (tests/toy_kind.py), which the command never loads."""
+    code = "import json; from core.models import kinds; print(json.dumps(kinds()))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return list(json.loads(out.stdout))
 
 
 def _run(*args: str) -> str:
