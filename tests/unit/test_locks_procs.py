@@ -97,7 +97,9 @@ def test_liveness_of_a_live_a_dead_and_a_zombie_process():
     )
     try:
         assert pid_alive(child.pid)
-        assert pid_alive(child.pid, marker="job-7f3a")
+        # between fork and exec the child still carries the parent's command line: wait for the
+        # exec (the marker shows), then it must hold
+        wait_until(lambda: pid_alive(child.pid, marker="job-7f3a"), 60, "the child's command line")
         assert not pid_alive(child.pid, marker="job-other")
         start = process_start(child.pid)
         assert start is not None and pid_alive(child.pid, started=start)
