@@ -119,7 +119,7 @@ def test_liveness_of_a_live_a_dead_and_a_zombie_process():
 
 GROUP = """
 import subprocess, sys
-grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+grandchild = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
 print(grandchild.pid, flush=True)
 sys.stdin.read()
 """

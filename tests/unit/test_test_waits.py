@@ -17,7 +17,6 @@ ALLOWED_SLEEPS = {
     "waiting.py": "wait_until's own poll interval",
     "fake_binance.py": "the fake's latency: a slow exchange",
     "unit/test_registry.py": "a child process's save that hangs until the test kills it",
-    "unit/test_locks_procs.py": "a grandchild that lives until the test ends its group",
 }
 
 
