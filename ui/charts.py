@@ -9,7 +9,10 @@ Gaps stay visible: the x axis is real time (no rangebreaks), lines break at a ga
 bridging it, and each gap span is shaded. When a range holds more than ``MAX_CANDLES`` candles the
 chart shows coarser candles (2h, 4h, ... 1w): each coarse candle is built from the stored candles
 inside its own time bucket only (first open, max high, min low, last close, summed volume), and
-indicators are the stored-interval values at the coarse candle's last stored candle.
+the indicators drawn are computed on those coarse candles (all stored candles resampled, then
+sliced), so a 14-candle Stochastic on 6h candles reads as it would on a 6h chart. The 1h values
+sampled every sixth hour drew a solid block (the Stochastic swings end to end within a day) and
+a tangle (ADX). The table below the chart keeps the stored-interval values.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from core.config import Interval
 from core.data.coins import display_name
 from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
-from core.features.indicators import epoch_ms
+from core.features.indicators import compute_indicators, epoch_ms
 from ui import state
 from ui.chart_figure import build_figure
 from ui.chart_style import OVERLAYS, PANES, label
@@ -42,6 +45,7 @@ __all__ = [
     "build_figure",
     "build_view",
     "chart_controls",
+    "coarse_indicators",
     "chart_view",
     "indicator_controls",
     "render_chart",
@@ -97,22 +101,24 @@ class ChartView:
         rows = len(self.table)
         text = f"{len(self.candles):,} {self.shown_interval} candles"
         if self.window is not None:
+            days = (self.window[1].normalize() - self.window[0].normalize()).days + 1
             text += (
-                f" from {self.window[0]:%Y-%m-%d %H:%M} to {self.window[1]:%Y-%m-%d %H:%M} UTC "
-                "(the Window)"
+                f" from {self.window[0]:%Y-%m-%d} to {self.window[1]:%Y-%m-%d} UTC "
+                f"({days:,} days: the Window)"
             )
         if self.resampled:
             text += (
                 f", resampled from {rows:,} {self.interval} candles (more than {MAX_CANDLES:,} "
-                f"would not draw usefully); indicators are the {self.interval} values at each "
-                "candle's close."
+                f"would not draw usefully); the indicators drawn are computed on these "
+                f"{self.shown_interval} candles, as on a {self.shown_interval} chart (the table "
+                f"below lists the {self.interval} values)."
             )
         else:
             text += "."
         if self.resampled:
             text += (
                 " Zooming with the mouse magnifies these candles; for finer ones, narrow the "
-                "Window above (Streamlit does not pass the chart's zoom back)."
+                "Window above to fewer days (Streamlit does not pass the chart's zoom back)."
             )
         if len(self.gaps):
             missing = int(self.gaps["missing"].sum())
@@ -166,6 +172,29 @@ def _shown_interval(base: Interval, span_ms: int, max_candles: int) -> Interval:
     return Interval.W1 if Interval.W1.milliseconds >= base.milliseconds else base
 
 
+def _bucket_start(time: pd.Timestamp, interval: Interval) -> pd.Timestamp:
+    """The open time of the ``interval`` bucket holding ``time`` (as :func:`resample_ohlcv`)."""
+    rule = interval.milliseconds
+    offset = _WEEK_OFFSET_MS if interval is Interval.W1 else 0
+    ms = int(epoch_ms(pd.Series([time]))[0])
+    return pd.Timestamp((ms - offset) // rule * rule + offset, unit="ms", tz="UTC")
+
+
+def coarse_indicators(candles: pd.DataFrame, interval: str | Interval) -> pd.DataFrame:
+    """Indicators computed on the ``interval`` candles resampled from ``candles``.
+
+    Returns the resampled candles (``open_time`` + OHLCV) with every indicator column beside
+    them, one row per non-empty bucket, computed over all of ``candles`` so long look-backs
+    (SMA 200) are filled from the first coarse candle of any later range. Causal like
+    :func:`resample_ohlcv`: a row uses only buckets that ended at or before its own.
+    """
+    shown = Interval.parse(interval)
+    coarse, _ = resample_ohlcv(candles, shown)
+    step = pd.Timedelta(milliseconds=shown.milliseconds)
+    fed = coarse.assign(close_time=coarse["open_time"] + step - pd.Timedelta(milliseconds=1))
+    return pd.concat([coarse, compute_indicators(fed)], axis=1)
+
+
 def build_view(
     candles: pd.DataFrame,
     indicators: pd.DataFrame,
@@ -177,8 +206,14 @@ def build_view(
     max_candles: int = MAX_CANDLES,
 ) -> ChartView:
     """Slice candles and indicators to the range ending at the last candle, then to ``window``
-    (open times, both ends included) when given; resample if there are still too many."""
+    (open times, both ends included) when given; resample if there are still too many.
+
+    ``candles`` are all stored candles and ``indicators`` theirs. When resampled, the drawn
+    candles are the coarse buckets that hold the sliced candles (whole buckets), and their
+    indicators are computed on the coarse candles (:func:`coarse_indicators`), not the stored
+    interval's values picked at each bucket's close."""
     base = Interval.parse(interval)
+    stored = candles
     days = RANGES[range_key]
     if days is not None and len(candles):
         first = candles["open_time"].iloc[-1] - pd.Timedelta(days=days)
@@ -197,7 +232,12 @@ def build_view(
     if shown is base:
         drawn, drawn_ind = candles[_OHLCV].reset_index(drop=True), indicators.reset_index(drop=True)
     else:
-        drawn, drawn_ind = resample_ohlcv(candles, shown, indicators)
+        coarse = coarse_indicators(stored, shown)
+        lo = _bucket_start(candles["open_time"].iloc[0], shown)
+        hi = _bucket_start(candles["open_time"].iloc[-1], shown)
+        coarse = coarse[(coarse["open_time"] >= lo) & (coarse["open_time"] <= hi)]
+        coarse = coarse.reset_index(drop=True)
+        drawn, drawn_ind = coarse[_OHLCV], coarse.drop(columns=_OHLCV)
     return ChartView(
         symbol, base.value, shown.value, range_key, drawn, drawn_ind, table, gaps, window
     )
@@ -260,31 +300,36 @@ def range_bounds(symbol: str, interval: str, range_key: str) -> tuple[pd.Timesta
 
 
 def window_control(symbol: str, interval: str, range_key: str) -> tuple[pd.Timestamp, ...] | None:
-    """The Window slider: a part of the range to draw with finer candles; None = all of it.
+    """The Window: a span of whole days (UTC dates) of the range to draw with finer candles;
+    None = all of it.
 
     Streamlit does not send a plotly chart's zoom back to the app, so zooming with the mouse can
     only magnify the candles drawn; narrowing this window reloads the candles for that span at
-    the finest size that still draws well.
+    the finest size that still draws well. It picks dates, not slider pixels: over a year a
+    slider moved about 9 hours per pixel.
     """
     first, last = range_bounds(symbol, interval, range_key)
-    step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
-    if last - first < 2 * step:
+    lo, hi = first.date(), last.date()
+    if lo == hi:
         return None
-    lo, hi = first.tz_convert(None).to_pydatetime(), last.tz_convert(None).to_pydatetime()
-    picked = st.slider(
-        "Window (UTC)",
+    picked = st.date_input(
+        "Window (UTC dates)",
+        value=(lo, hi),
         min_value=lo,
         max_value=hi,
-        value=(lo, hi),
-        step=step.to_pytimedelta(),
-        format="YYYY-MM-DD HH:mm",
+        format="YYYY-MM-DD",
         key=f"{state.CHART_WINDOW}_{symbol}_{interval}_{range_key}",
         help=(
             "Zooming in the chart only magnifies the candles drawn (Streamlit does not pass the "
-            "chart's zoom back). Narrow this window to load finer candles for that span."
+            "chart's zoom back). Pick fewer days here to load finer candles for them."
         ),
     )
-    start, end = (pd.Timestamp(t, tz="UTC") for t in picked)
+    dates = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+    if not dates:
+        return None
+    start = max(pd.Timestamp(dates[0], tz="UTC"), first)
+    end_day = dates[-1] if len(dates) > 1 else hi
+    end = min(pd.Timestamp(end_day, tz="UTC") + pd.Timedelta(days=1, milliseconds=-1), last)
     return None if (start, end) == (first, last) else (start, end)
 
 

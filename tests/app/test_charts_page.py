@@ -132,14 +132,16 @@ def test_exchange_gaps_are_shaded_and_reported(home, missing):
 def test_narrowing_the_window_loads_finer_candles_for_it(home_with_sample):
     at = _charts()
     at.button_group(key="chart_range").set_value("all").run()
-    slider = next(s for s in at.slider if s.label == "Window (UTC)")
-    lo, hi = slider.value
-    slider.set_value((hi - pd.Timedelta(days=20), hi)).run()
+    window = next(d for d in at.date_input if d.label == "Window (UTC dates)")
+    lo, hi = window.value
+    assert (hi - lo).days == 394, "the Window spans the range's dates"
+    window.set_value((hi - pd.Timedelta(days=20), hi)).run()
     assert not at.exception
     candles = _trace(_figure(at), "candlestick")
-    assert len(_values(candles["x"])) == 20 * 24 + 1  # native 1h candles: the window fits
+    # 20 whole days of native 1h candles, then the last day up to its last candle (00:00)
+    assert len(_values(candles["x"])) == 20 * 24 + 1
     captions = " ".join(c.value for c in at.caption)
-    assert "(the Window)" in captions and "resampled" not in captions
+    assert "(21 days: the Window)" in captions and "resampled" not in captions
     assert len(at.dataframe[0].value) == 20 * 24 + 1
 
 
