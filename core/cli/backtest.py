@@ -68,6 +68,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="candles a position is held at least (default: the signal's horizon)",
     )
+    parser.add_argument(
+        "--sizing",
+        action="store_true",
+        help="instead of the direction calls: long positions sized to --vol-target by the "
+        "volatility forecast, beside the same sizing by trailing volatility and buy-and-hold, "
+        "on the volatility model's test window",
+    )
+    parser.add_argument(
+        "--vol-target",
+        type=float,
+        default=0.02,
+        help="daily volatility target of --sizing, as a fraction (default 0.02 = 2%%)",
+    )
+    parser.add_argument(
+        "--trailing-hours",
+        type=int,
+        default=168,
+        help="window of the trailing-volatility sizing of --sizing (default 168 = a week)",
+    )
+    parser.add_argument(
+        "--rebalance-hours",
+        type=int,
+        default=None,
+        help="hours between rebalances of --sizing (default: the forecast's horizon)",
+    )
     parser.add_argument("--trades", action="store_true", help="also list every trade")
     parser.add_argument("--json", action="store_true", help="print metrics and trades as JSON")
     parser.set_defaults(func=run)
@@ -128,12 +153,58 @@ def _as_json(result: BacktestResult) -> str:
     return json.dumps(payload, indent=2, default=str)
 
 
+_SIZING_LABELS = (
+    ("forecast", "forecast sizing"),
+    ("trailing", "trailing sizing"),
+    ("buy_and_hold", "buy and hold"),
+)
+_SIZING_PERCENT = {"total_return", "cagr", "max_drawdown", "avg_size", "realised_vol"}
+
+
+def _sizing_fmt(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if name in _SIZING_PERCENT:
+        return f"{value:.2%}"
+    if name == "turnover":
+        return f"{value:.1f}x"
+    return f"{value:.3f}" if name in {"tracking_error", "bias"} else f"{value:.2f}"
+
+
+def _run_sizing(args: argparse.Namespace, config: BacktestConfig, registry: Any) -> int:
+    from core.signals.sizing import SIZING_METRICS, SizingConfig, sizing_coin
+
+    sizing = SizingConfig(
+        vol_target=args.vol_target,
+        trailing_hours=args.trailing_hours,
+        rebalance=args.rebalance_hours,
+    )
+    result = sizing_coin(parse_coin(args.coin).symbol, registry, config=config, sizing=sizing)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return 0
+    print(
+        f"{result.symbol} volatility-target sizing, {sizing.vol_target:.2%} a day, fee "
+        f"{config.fee:.3%} per side, slippage {config.slippage_bps:g} bps"
+    )
+    for note in result.notes:
+        print(note)
+    rows = [
+        [name, *(_sizing_fmt(name, result.metrics[key][name]) for key, _ in _SIZING_LABELS)]
+        for name in SIZING_METRICS
+    ]
+    print(format_table(["metric", *(label for _, label in _SIZING_LABELS)], rows))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from core.registry.model_registry import ModelRegistry
 
     config = BacktestConfig(
         fee=args.fee, slippage_bps=args.slippage_bps, allow_short=args.long_short
     )
+    if args.sizing:
+        return _run_sizing(args, config, ModelRegistry())
     strategy = StrategyConfig(
         hold=args.hold, size_by_confidence=args.size_by_confidence, full_size_at=args.full_size_at
     )
