@@ -16,6 +16,7 @@ from core.registry.model_registry import ModelRegistry
 from core.signals.backtest import (
     CHOSEN_WHERE,
     METRIC_NAMES,
+    NO_EDGE_NOTE,
     BacktestResult,
     StrategyConfig,
     backtest_coin,
@@ -24,6 +25,7 @@ from core.signals.backtest import (
 from core.signals.live import promoted_versions
 from core.training.trust import backtest_warnings
 from ui.loaders import load_candles
+from ui.text import plain
 
 __all__ = [
     "COLUMNS",
@@ -32,6 +34,7 @@ __all__ = [
     "equity_figure",
     "grid_figure",
     "metrics_table",
+    "nothing_to_trade",
     "render_backtest",
     "run_backtest",
 ]
@@ -219,15 +222,38 @@ def _threshold_caption(result: BacktestResult) -> str:
     )
 
 
-def render_backtest(result: BacktestResult) -> None:
-    """Notes, the three-way table, equity curves, the chosen threshold, the grid, the trades."""
+def nothing_to_trade(result: BacktestResult) -> str | None:
+    """One line saying why the strategy made no trade on the test window, or None when it
+    traded (a flat strategy beside buy-and-hold is no result worth a panel)."""
     if result.no_edge:
-        st.warning(result.notes[0], icon=":material/block:")
-        for note in result.notes[1:]:
-            st.caption(note)
+        why = "no model passed its gates, so no call votes and there is nothing to trade"
+    elif int(result.metrics["strategy"].get("trades") or 0) == 0:
+        t = result.threshold
+        calls = 0 if result.calls is None else len(result.calls)
+        why = f"none of its {calls:,} calls led to a trade" + (
+            f" (none reached the min strength {t.min_strength:.2f} {CHOSEN_WHERE})"
+            if t is not None and t.tuned
+            else ""
+        )
     else:
-        for note in result.notes:
-            st.caption(note)
+        return None
+    return f"Nothing to trade for {result.symbol} on its test window: {why}."
+
+
+def render_backtest(result: BacktestResult) -> None:
+    """Notes, the three-way table, equity curves, the chosen threshold, the grid, the trades;
+    or one line when there was nothing to trade (the models' reasons folded below it)."""
+    empty = nothing_to_trade(result)
+    if empty is not None:
+        st.info(empty, icon=":material/block:")
+        reasons = [n for n in result.notes if n != NO_EDGE_NOTE]
+        if reasons:
+            with st.expander("Why", expanded=False):
+                for note in reasons:
+                    st.caption(plain(note))
+        return
+    for note in result.notes:
+        st.caption(note)
     strat, hold = result.metrics["strategy"], result.metrics["buy_and_hold"]
     free = result.metrics.get("zero_cost", strat)
     a, b, c, d = st.columns(4)

@@ -6,6 +6,7 @@ and ``metadata.json``), never by re-running a model, so the page stays fast and 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "importance_figure",
     "loss_figure",
     "metric_by_coin_figure",
+    "persistence_words",
     "reliability_figure",
     "roc_figure",
 ]
@@ -79,20 +81,100 @@ def roc_figure(predictions: pd.DataFrame, title: str = "ROC curve (test)") -> go
     return fig
 
 
+#: Forecast plot colours: the truth in a neutral grey, the model and persistence apart (an
+#: actual and a forecast in one colour, drawn on top of each other, read as a perfect fit).
+ACTUAL_COLOR, MODEL_COLOR, PERSISTENCE_COLOR = "#868e96", "#ff922b", "#4dabf7"
+
+
+def _persistence(test: pd.DataFrame, column: str) -> np.ndarray:
+    """The naive forecast of each row: this close for a price, no change for a log return."""
+    if "return" in column:
+        return np.zeros(len(test))
+    return test["close"].to_numpy(dtype="float64")
+
+
+def persistence_words(predictions: pd.DataFrame, *, column: str = "forecast") -> str:
+    """One line: the model's mean absolute error on the whole test window beside persistence's
+    (the same next close as this close, or no change for a return), and which is smaller."""
+    test = predictions[predictions["split"] == "test"]
+    actual = test["actual"].to_numpy(dtype="float64")
+    model = test[column].to_numpy(dtype="float64")
+    naive = _persistence(test, column)
+    ok = np.isfinite(actual) & np.isfinite(model) & np.isfinite(naive)
+    if not ok.any():
+        return "No test-window rows to compare with persistence."
+    if "return" in column:
+        a, m, n = actual[ok], model[ok], naive[ok]
+        unit = "log return"
+        model_err, naive_err = float(np.mean(np.abs(a - m))), float(np.mean(np.abs(a - n)))
+        shown = f"{model_err:.5f} against {naive_err:.5f}"
+        naive_name = "persistence (no change)"
+    else:
+        base = np.abs(test["close"].to_numpy(dtype="float64")[ok])
+        model_err = float(np.mean(np.abs(actual[ok] - model[ok]) / base))
+        naive_err = float(np.mean(np.abs(actual[ok] - naive[ok]) / base))
+        unit = "price"
+        shown = f"{model_err:.3%} of the price against {naive_err:.3%}"
+        naive_name = "persistence (next close = this close)"
+    ratio = model_err / naive_err if naive_err > 0 else float("nan")
+    if not np.isfinite(ratio):
+        verdict = "cannot be compared"
+    elif ratio < 1:
+        verdict = (
+            f"{1 - ratio:.1%} smaller than persistence's (the card's gates say whether that is "
+            "more than luck)"
+        )
+    else:
+        verdict = f"{ratio - 1:.1%} larger than persistence's: no better than repeating the last"
+        verdict += " close" if unit == "price" else " (no change)"
+    return (
+        f"Mean absolute error over the {int(ok.sum()):,} test candles: model {shown} for "
+        f"{naive_name}, {verdict}."
+    )
+
+
 def forecast_figure(
     predictions: pd.DataFrame, *, column: str = "forecast", last: int = 500
 ) -> go.Figure:
     """A forecaster's ``column`` against the actual value over the test window (the last
-    ``last`` rows): the next close for a price model, the log return for a return model."""
+    ``last`` rows): the next close for a price model, the log return for a return model; the
+    persistence forecast beside it in its own colour, and the comparison in words as subtitle
+    (:func:`persistence_words`, over the whole test window)."""
     test = predictions[predictions["split"] == "test"].tail(last)
     what = "log return" if "return" in column else "close"
+    naive = _persistence(test, column)
     fig = go.Figure()
-    fig.add_scatter(x=test["open_time"], y=test["actual"], name=f"actual {what}")
-    fig.add_scatter(x=test["open_time"], y=test[column], name="forecast", line={"dash": "dot"})
-    if what == "log return":
-        fig.add_hline(y=0, line_dash="dot", annotation_text="persistence (no change)")
+    fig.add_scatter(
+        x=test["open_time"],
+        y=test["actual"],
+        name=f"actual {what}",
+        meta="actual",
+        line={"color": ACTUAL_COLOR, "width": 2},
+    )
+    fig.add_scatter(
+        x=test["open_time"],
+        y=naive,
+        name="persistence" + (" (no change)" if what == "log return" else " (this close)"),
+        meta="persistence",
+        line={"color": PERSISTENCE_COLOR, "width": 1.3, "dash": "dash"},
+    )
+    fig.add_scatter(
+        x=test["open_time"],
+        y=test[column],
+        name="model forecast",
+        meta="forecast",
+        line={"color": MODEL_COLOR, "width": 1.3},
+    )
+    # the figure sits in half a page: the sentence is wrapped, not cut off at the edge
+    words = textwrap.wrap(persistence_words(predictions, column=column), 72)
     fig.update_layout(
-        title=f"Forecast vs actual {what}, test window (last {len(test)} candles)", **_LAYOUT
+        title={
+            "text": f"Forecast vs actual {what}, test window (last {len(test)} candles)",
+            "subtitle": {"text": "<br>".join(words)},
+        },
+        margin={"l": 10, "r": 10, "t": 48 + 16 * len(words), "b": 10},
+        height=340 + 16 * len(words),
+        legend={"orientation": "h", "y": -0.12},
     )
     return fig
 

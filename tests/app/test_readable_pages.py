@@ -1,0 +1,60 @@
+"""AppTest: pages read at a glance on a registry of really trained, carded models
+(tests/card_home.py: BTC has a passing direction model and an LSTM return model, ETH none)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data.store import load_candles
+from tests.card_home import ROOT, copy_carded_into
+from tests.waiting import APP_TIMEOUT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy_carded_into(home)
+    last = load_candles("BTCUSDT")["open_time"].iloc[-1]
+    monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(hours=2)).isoformat())
+    return home
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_backtest_with_nothing_to_trade_is_one_line_saying_why(trained: Path):
+    at = open_page("pages/backtest.py")
+    assert at.metric, "BTC's passing model trades: the full results panel"
+    at.selectbox(key="selected_coin").set_value("ETHUSDT").run()
+    assert not at.exception, at.exception
+    (line,) = [i.value for i in at.info]
+    assert line.startswith("Nothing to trade for ETHUSDT on its test window: no model passed")
+    assert not at.metric and not at.table and not at.get("plotly_chart"), "no empty panel"
+    assert not [w for w in at.warning if "Sharpe" in w.value or "CAGR" in w.value]
+    (why,) = at.expander
+    assert why.label == "Why" and "xgb_direction_ethusdt" in " ".join(c.value for c in why.caption)
+
+
+def test_the_forecast_plot_draws_persistence_beside_the_model(trained: Path):
+    at = open_page("pages/models.py")
+    at.selectbox(key="models_selected").set_value("lstm_return_btcusdt").run()
+    assert not at.exception, at.exception
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    (fig,) = [f for f in figures if "Forecast vs actual" in f["layout"]["title"]["text"]]
+    traces = {t.get("meta"): t for t in fig["data"]}
+    assert {"actual", "persistence", "forecast"} <= set(traces)
+    colours = {traces[k]["line"]["color"] for k in ("actual", "persistence", "forecast")}
+    assert len(colours) == 3
+    subtitle = fig["layout"]["title"]["subtitle"]["text"].replace("<br>", " ")
+    assert "for persistence (no change)" in subtitle and "test candles" in subtitle
