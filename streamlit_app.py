@@ -52,9 +52,12 @@ else:  # imported by `streamlit run` as the ASGI app
 
     import ui.alerts_banner  # noqa: F401
     import ui.sidebar  # noqa: F401
+    from core.api.app import Access, mount
     from ui.server import BackendBaseUrl
 
     app = st.App(
         __file__,
+        # the read-only HTTP API beside the pages (core/api/app.py; README, HTTP API)
+        routes=[mount(Access.for_address(st.get_option("server.address")))],
         middleware=[Middleware(BackendBaseUrl, base_path=st.get_option("server.baseUrlPath"))],
     )

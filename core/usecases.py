@@ -217,6 +217,7 @@ def live_signals(
     candles: CandleLoader | None = None,
     compute: Compute | None = None,
     now: datetime | None = None,
+    judge: bool = True,
 ) -> LiveSignals:
     """Every asked coin's live signal (default: every coin with a promoted model), journalled.
 
@@ -228,7 +229,8 @@ def live_signals(
     replace loading a coin's models, its candles and computing its signal (the UI passes cached
     versions of each). ``now`` (default :func:`~core.signals.signal.current_time`: the clock, or
     ``CRYPTOVOLT_NOW``) is when the staleness check, the top-up and the journal think it is (the
-    watch loop's clock).
+    watch loop's clock). ``judge=False`` (with ``source=None`` and no ``refresh``: the read-only
+    HTTP API) leaves the journal as it is: nothing is judged or written.
 
     Raises nothing for one coin (its message lands in ``errors``); a broken registry raises
     what the registry raises.
@@ -268,7 +270,7 @@ def live_signals(
             errors[symbol] = str(exc)
     calls = [s for s in signals if s.signal is not SignalKind.STALE]
     recorded = journal.record(calls, source=source, now=now) if calls and source else 0
-    resolved = journal.resolve_stored(candles=frames, now=now)
+    resolved = journal.resolve_stored(candles=frames, now=now) if judge else 0
     return LiveSignals(
         tuple(signals),
         errors,

@@ -7,9 +7,9 @@ says whether it has an edge (gates pass) and, if not, which gates failed.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from core.api import payloads
 from core.cli._common import format_table
 from core.models import kind_info
 from core.registry.metadata import ModelMetadata
@@ -98,16 +98,10 @@ def _row(meta: dict[str, Any]) -> list[object]:
 
 
 def _list(registry: ModelRegistry, as_json: bool) -> int:
-    rows = registry.list_models()
     if as_json:
-        for meta in rows:
-            if not meta.get("error"):
-                record = ModelMetadata.from_dict(meta)
-                meta["champion"] = record.promoted
-                meta["gates_passed"] = record.gates_passed
-                meta["verdict"] = verdict_words(record)
-        print(json.dumps(rows, indent=2, default=str))
+        print(payloads.dumps(payloads.models(registry)))  # the same as GET /api/v1/models
         return 0
+    rows = registry.list_models()
     if not rows:
         print(f"No models in {registry.root}. Train some: python -m core train --coins BTC")
         return 0
@@ -205,14 +199,10 @@ def run(args: argparse.Namespace) -> int:
     if action == "list":
         return _list(registry, args.json)
     if action == "show":
-        record = registry.record(args.name, args.version)
-        if args.json:
-            payload = {**record.to_dict(), "promoted": record.promoted}
-            payload["gates_passed"] = record.gates_passed
-            payload["verdict"] = verdict_words(record)
-            print(json.dumps(payload, indent=2, default=str))
+        if args.json:  # the same as GET /api/v1/models/{name}
+            print(payloads.dumps(payloads.card(registry, args.name, args.version)))
         else:
-            _show(record)
+            _show(registry.record(args.name, args.version))
         return 0
     if action == "verify":
         return _verify(registry, args.name, args.version)

@@ -10,12 +10,12 @@ sentence (``null`` when there is none). Every signal printed is recorded in the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 
 import pandas as pd
 
+from core.api import payloads
 from core.cli._common import format_table
 from core.config import Interval, SignalConfig
 from core.data.coins import parse_coins
@@ -146,9 +146,7 @@ def run(args: argparse.Namespace) -> int:
             "No trained models yet: train a coin first (`python -m core train --coins BTC`)."
         )
     if args.json:
-        held = {k: c.sentence() for k, c in result.conflicts.items()}
-        items = [{**s.to_dict(), "conflict": held.get(s.symbol)} for s in result.signals]
-        print(json.dumps(items, indent=2))
+        print(payloads.dumps(payloads.signals(result)))  # the same as GET /api/v1/signals
     elif result.signals:
         headers = ["coin", "signal", "confidence (95%)", "calls", "base rate", "test window"]
         headers += ["price", "last candle (UTC)", "models"]

@@ -1,0 +1,71 @@
+"""The JSON a script reads, built in one place for the CLI's ``--json`` and the HTTP API.
+
+Each function returns plain JSON-ready data; :func:`dumps` renders it the one way both print it,
+so ``python -m core signals --json`` and ``GET /api/v1/signals`` give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["card", "dumps", "health", "models", "signals"]
+
+
+def dumps(payload: Any) -> str:
+    """``payload`` as the CLI prints it: indented, timestamps and other objects as text."""
+    return json.dumps(payload, indent=2, default=str)
+
+
+def signals(result: Any) -> list[dict[str, Any]]:
+    """One object per signal of a :class:`core.usecases.LiveSignals`: the signal's fields and
+    ``conflict`` (the sentence of the coin's held-back candles, ``None`` when there are none)."""
+    held = {k: c.sentence() for k, c in result.conflicts.items()}
+    return [{**s.to_dict(), "conflict": held.get(s.symbol)} for s in result.signals]
+
+
+def models(registry: Any) -> list[dict[str, Any]]:
+    """Every version in ``registry`` (a :class:`~core.registry.model_registry.ModelRegistry`):
+    its metadata, ``champion``, ``gates_passed`` and the ``verdict`` in words; a version whose
+    metadata cannot be read keeps its ``error`` instead."""
+    from core.registry.metadata import ModelMetadata
+    from core.usecases import verdict_words
+
+    rows = registry.list_models()
+    for meta in rows:
+        if not meta.get("error"):
+            record = ModelMetadata.from_dict(meta)
+            meta["champion"] = record.promoted
+            meta["gates_passed"] = record.gates_passed
+            meta["verdict"] = verdict_words(record)
+    return rows
+
+
+def card(registry: Any, name: str, version: str | None = None) -> dict[str, Any]:
+    """One version's metadata and card (the champion by default), with ``promoted``,
+    ``gates_passed`` and ``verdict``.
+
+    Raises:
+        ModelNotFoundError: no such model or version.
+    """
+    from core.usecases import verdict_words
+
+    record = registry.record(name, version)
+    payload = {**record.to_dict(), "promoted": record.promoted}
+    payload["gates_passed"] = record.gates_passed
+    payload["verdict"] = verdict_words(record)
+    return dict(payload)
+
+
+def health(*, now: datetime | None = None) -> dict[str, Any]:
+    """The server is up: ``status`` ``"ok"``, the package ``version``, the API's ``api`` version
+    and the server's clock (``time``, UTC)."""
+    from core import version
+
+    return {
+        "status": "ok",
+        "version": version(),
+        "api": "v1",
+        "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
