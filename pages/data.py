@@ -3,7 +3,7 @@ sample), see coverage."""
 
 import streamlit as st
 
-from ui import data_view, sample_view, state
+from ui import data_view, import_view, sample_view, state
 from ui.frame import ensure_router
 from ui.text import plain
 
@@ -36,6 +36,8 @@ right.caption(sample_view.SAMPLE_CAPTION)
 sample_view.render_sample_dialog()
 if note := st.session_state.get(state.FETCH_SAMPLE_NOTE):
     st.success(plain(note), icon=":material/inventory_2:")
+
+import_view.render_import()  # a drop zone for archive files the user has
 
 job = data_view.render_fetch_progress()
 data_view.render_coverage(coins, interval, job)

@@ -59,3 +59,12 @@ DATA_RESOLVED = "data_resolved"
 MONITOR_COIN = "monitor_coin"
 #: Monitor page: the notification URLs being edited in the Alerts field (saved on Save).
 ALERT_URLS = "alert_urls"
+#: Data page, Import: the drop zone's key prefix and round (a new round empties it after an
+#: import), the coin and interval for files named otherwise, the button, and the last import's
+#: (status, sentence) per file.
+IMPORT_FILES = "import_files"
+IMPORT_ROUND = "import_round"
+IMPORT_COIN = "import_coin"
+IMPORT_INTERVAL = "import_interval"
+IMPORT_BUTTON = "import_button"
+IMPORT_RESULTS = "import_results"
