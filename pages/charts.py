@@ -3,8 +3,10 @@
 import streamlit as st
 
 from core.errors import CryptoVoltError
+from ui.chart_band import move_band
 from ui.charts import (
     available_coins,
+    band_caption,
     chart_controls,
     chart_view,
     render_chart,
@@ -38,11 +40,13 @@ try:
         st.warning(plain(note), icon=":material/schedule:")
     window = window_control(symbol, interval, range_key)
     view = chart_view(symbol, interval, range_key, window)
+    band, no_band = move_band(symbol)
 except CryptoVoltError as exc:
     st.error(plain(exc), icon=":material/error:")
     st.stop()
 
-render_chart(view)
+render_chart(view, band)
 st.caption(view.caption())
+st.caption(plain(band_caption(view, band, no_band)))
 st.subheader("Indicator values")
 render_table(view)

@@ -22,15 +22,78 @@ from core.features.indicators import epoch_ms
 from ui.chart_style import DOWN, OVERLAYS, PANES, UP, color, label
 
 if TYPE_CHECKING:
+    from ui.chart_band import MoveBand
     from ui.charts import ChartView
 
-__all__ = ["MAX_SHADED_GAPS", "build_figure"]
+__all__ = ["BAND_COLOR", "MAX_SHADED_GAPS", "band_reaches", "build_figure"]
 
 MAX_SHADED_GAPS = 200
 _PRICE_PX, _VOLUME_PX, _PANE_PX = 420, 100, 150
 _GAP_PX = 36  # between rows: room for the row's title and legend
 _BOTTOM_PX = 36
 _NEUTRAL = "#868e96"
+#: The expected-move band: one hue, the wider the band the fainter (none is a candle colour).
+BAND_COLOR = "250,176,5"
+_BAND_OPACITY = {"90": 0.14, "80": 0.22, "50": 0.34}
+
+
+def band_reaches(view: ChartView, band: MoveBand) -> bool:
+    """True when the chart ends at the candle the band starts from (the Window can end before
+    it, or another interval's file end elsewhere)."""
+    if not len(view.table):
+        return False
+    step = pd.Timedelta(milliseconds=Interval.parse(view.interval).milliseconds)
+    return bool(view.table["open_time"].iloc[-1] + step == band.anchor)
+
+
+def _band_data(band: MoveBand) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The band's filled fans (widest first, so narrower ones sit on top) and one label per
+    horizon: from the last close at the anchor, out to each horizon's low and high."""
+    hours = band.hours()
+    t0 = float(band.anchor.value // 1_000_000)
+    ts = [t0 + h * 3_600_000 for h in hours]
+    traces = []
+    for level in ("90", "80", "50"):
+        highs = [band.prices(h, level)[1] for h in hours]
+        lows = [band.prices(h, level)[0] for h in hours]
+        ranges = "<br>".join(
+            "next {} h: {:+.2%} … {:+.2%}".format(h, *band.moves[f"{h}h"]["bands"][level])
+            for h in hours
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [t0, *ts, *ts[::-1], t0],
+                "y": [band.price, *highs, *lows[::-1], band.price],
+                "fill": "toself",
+                "fillcolor": f"rgba({BAND_COLOR},{_BAND_OPACITY[level]})",
+                "line": {"width": 0},
+                "name": f"expected move {level}%",
+                "meta": f"expected_move_{level}",
+                "legendgroup": "expected_move",
+                "hoveron": "fills",
+                "text": f"{level}% band ({band.model})<br>{ranges}",
+                "hoverinfo": "text",
+                "xaxis": "x",
+                "yaxis": "y",
+                "legend": "legend",
+            }
+        )
+    labels = [
+        {
+            "text": f"{h} h",
+            "x": t,
+            "y": band.prices(h, "90")[1],
+            "xref": "x",
+            "yref": "y",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 11, "color": f"rgb({BAND_COLOR})"},
+        }
+        for h, t in zip(hours, ts, strict=True)
+    ]
+    return traces, labels
 
 
 def _with_breaks(x: pd.Series, frame: pd.DataFrame, step: pd.Timedelta) -> tuple[pd.Series, ...]:
@@ -86,14 +149,18 @@ def _line(x: Any, y: pd.Series, col: str, row: int, **extra: Any) -> dict[str, A
     }
 
 
-def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.Figure:
-    """Candles + volume, the ticked overlays on price and one row per ticked lower pane.
+def build_figure(
+    view: ChartView, overlays: list[str], panes: list[str], band: MoveBand | None = None
+) -> go.Figure:
+    """Candles + volume, the ticked overlays on price and one row per ticked lower pane; the
+    expected-move ``band`` ahead of the last candle when given and the chart reaches it
+    (:func:`band_reaches`).
 
     Traces are named for people (``SMA 20``); each trace's ``meta`` holds its column name.
     """
     panes = [p for p in panes if p in PANES]
     overlay_cols = [c for name in overlays for c in OVERLAYS.get(name, ())]
-    price_entries = 1 + len(overlay_cols)
+    price_entries = 1 + len(overlay_cols) + (3 if band is not None else 0)
     top_px = 44 + 22 * (-(-price_entries // 6))  # the title and the price legend's lines
     height, domains = _rows(len(panes), top_px)
     c = view.candles
@@ -132,6 +199,10 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
     for col in overlay_cols:
         dash = {"dash": "dot"} if col.startswith(("bb_", "donchian_")) else {}
         data.append(_line(x, ind[col], col, 1, **dash))
+    annotations: list[dict[str, Any]] = []
+    if band is not None and band_reaches(view, band):
+        band_traces, annotations = _band_data(band)
+        data += band_traces
     shapes: list[dict[str, Any]] = []
     layout: dict[str, Any] = {}
     titles = ["Volume", *panes]
@@ -170,7 +241,6 @@ def build_figure(view: ChartView, overlays: list[str], panes: list[str]) -> go.F
                     "line": {"dash": "dot", "width": 1, "color": "grey"},
                 }
             )
-    annotations = []
     last_row = 2 + len(panes)
     for row, (lo, hi) in enumerate(domains, start=1):
         layout[f"xaxis{_axis(row)}"] = {

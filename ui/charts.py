@@ -30,7 +30,8 @@ from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import compute_indicators, epoch_ms
 from ui import state
-from ui.chart_figure import build_figure
+from ui.chart_band import MoveBand, band_note
+from ui.chart_figure import band_reaches, build_figure
 from ui.chart_style import OVERLAYS, PANES, label
 from ui.loaders import load_candles, load_indicators, stored_summary
 
@@ -42,6 +43,7 @@ __all__ = [
     "RANGES",
     "ChartView",
     "available_coins",
+    "band_caption",
     "build_figure",
     "build_view",
     "chart_controls",
@@ -383,12 +385,22 @@ def indicator_controls() -> tuple[list[str], list[str]]:
     return list(overlays or []), list(panes or [])
 
 
+def band_caption(view: ChartView, band: MoveBand | None, why: str) -> str:
+    """What the expected-move band drawn is, or why none is drawn."""
+    if band is not None and not band_reaches(view, band):
+        return band_note(
+            None, "the chart ends before the last candle it starts from; widen the Window"
+        )
+    return band_note(band, why)
+
+
 @st.fragment
-def render_chart(view: ChartView) -> None:
-    """The indicator pills and the figure. A fragment: ticking an overlay or a pane reruns only
-    this (the table below, which does not change, is not sent and drawn again)."""
+def render_chart(view: ChartView, band: MoveBand | None = None) -> None:
+    """The indicator pills and the figure (with the expected-move ``band`` ahead of the last
+    candle). A fragment: ticking an overlay or a pane reruns only this (the table below, which
+    does not change, is not sent and drawn again)."""
     overlays, panes = indicator_controls()
-    st.plotly_chart(build_figure(view, overlays, panes), config={"scrollZoom": True})
+    st.plotly_chart(build_figure(view, overlays, panes, band), config={"scrollZoom": True})
 
 
 def render_table(view: ChartView) -> None:
