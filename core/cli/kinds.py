@@ -38,6 +38,8 @@ def kind_rows() -> list[dict[str, Any]]:
                 "estimator": kind.estimator_name,
                 "horizon": kind.horizon(),
                 "default": kind.default,
+                "pooled": kind.pooled,
+                "votes": kind.votes,
                 "recipe": kind.recipe.name,
                 "label": kind.label,
                 "description": kind.description,

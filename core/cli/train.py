@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from core import jobs
@@ -36,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"comma-separated kinds: {', '.join(kinds())}; all (default) or seed (xgboost,lstm)",
     )
     parser.add_argument("--interval", default="1h", help="candle interval (default 1h)")
+    parser.add_argument(
+        "--pooled",
+        action="store_true",
+        help="train each kind's pooled form (e.g. vol_har -> vol_pooled_har): one model over "
+        "every chosen coin's rows, inputs normalised per coin, registered per coin with its own "
+        "card; one job for all the coins",
+    )
     group = parser.add_argument_group(
         "settings (defaults: each kind's settings, core/models/settings.py)"
     )
@@ -88,10 +96,16 @@ def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
         stored = {s for s, i in list_stored() if i == args.interval}
         coins = [c for c in coins if c in stored] or coins
     specs = jobs.make_specs(
-        coins, models=args.models, interval=args.interval, force=args.force, **settings
+        coins,
+        models=args.models,
+        interval=args.interval,
+        force=args.force,
+        pooled=args.pooled,
+        **settings,
     )
     for spec in specs:
-        jobs.require_data(spec)
+        for symbol in spec.pool or (spec.symbol,):
+            jobs.require_data(replace(spec, symbol=symbol))
     return specs
 
 
@@ -144,6 +158,19 @@ def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, An
         "metrics": headline_metrics(record.to_dict()),
         "notes": list(record.data.get("context_left_out", {}).values()),
     }
+
+
+def _gates_word(record: Any) -> str:
+    """EDGE / NO EDGE; for a volatility model the horizons whose every gate passed."""
+    horizons = (
+        record.extra.get("volatility")
+        if record.card and record.card.output == ("volatility")
+        else None
+    )
+    if horizons is None:
+        return "EDGE" if record.gates_passed else "NO EDGE"
+    passed = [key for key, h in horizons.items() if h.get("passed")]
+    return f"{'+'.join(passed)} pass" if passed else "NO SKILL"
 
 
 def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
@@ -199,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise ConfigError("--address is for --executor ray (the Ray cluster to run on).")
     specs = _specs(args)
-    jobs.refuse_busy([spec.symbol for spec in specs])  # one job per coin, checked for all first
+    # one job per coin, checked for all first (a pooled job's coins too)
+    jobs.refuse_busy(list(dict.fromkeys(s for spec in specs for s in (spec.symbol, *spec.pool))))
     if args.background:
         ids = jobs.launch_all(specs, executor=args.executor, address=args.address)
         if args.json:
@@ -237,9 +265,9 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         elapsed = time.monotonic() - started
         for result in results:
-            versions.append(_version_json(result, spec.symbol, elapsed))
+            versions.append(_version_json(result, result.metadata.symbol, elapsed))
             record = result.metadata
-            edge = "EDGE" if record.gates_passed else "NO EDGE"
+            edge = _gates_word(record)
             champion = "champion" if result.promoted else "challenger"
             rows.append(
                 [record.name, record.version, f"{elapsed:.0f}s", edge, champion, _headline(result)]

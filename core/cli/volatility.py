@@ -1,120 +1,65 @@
-"""``python -m core volatility``: train and card each coin's volatility models (vol_har, vol_gbm)."""
+"""``python -m core volatility``: an alias of ``python -m core train --models vol_har`` (the
+volatility models are kinds like the others; there is one training path)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
-from core.cli._common import format_table
-from core.data.coins import parse_coins
-from core.errors import CryptoVoltError
-
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "train_argv"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "volatility",
-        help="train volatility models per coin: 6 h / 24 h forecasts and expected-move bands",
+        help="alias of `train --models vol_har` (volatility models are kinds: see `kinds`)",
         description=(
-            "Forecast each coin's log realised variance over the next 6 h and 24 h (Garman-Klass "
-            "per hour, summed), judged on the last 20%% of its candles against persistence, EWMA, "
-            "the historical mean and (for gbm) the HAR, with 50/80/90%% bands calibrated out of "
-            "time. A horizon whose gates pass shows its expected move on the coin's signal. "
-            "docs/VOLATILITY.md says how."
+            "Kept for old scripts: runs `python -m core train --models vol_<estimator> "
+            "[--pooled]` (the 6 h / 24 h volatility forecasts and expected-move bands, "
+            "docs/VOLATILITY.md) and says so on stderr."
         ),
     )
-    parser.add_argument(
-        "--coins", default="all", help="comma-separated coins (default: every stored 1h coin)"
-    )
+    parser.add_argument("--coins", default="all", help="comma-separated coins (default: all)")
     parser.add_argument(
         "--estimators", default="har", help="comma-separated: har (default), gbm, or har,gbm"
     )
-    parser.add_argument(
-        "--force", action="store_true", help="promote every new version whatever its gates say"
-    )
-    parser.add_argument(
-        "--pooled",
-        action="store_true",
-        help="fit one model on every chosen coin's training rows (inputs normalised per coin), "
-        "registered per coin as vol_pooled_<estimator> with each coin's own card",
-    )
-    parser.add_argument("--json", action="store_true", help="print a JSON list of the cards")
+    parser.add_argument("--force", action="store_true", help="as train --force")
+    parser.add_argument("--pooled", action="store_true", help="as train --pooled")
+    parser.add_argument("--json", action="store_true", help="as train --json")
     parser.set_defaults(func=run)
 
 
-def _coins(text: str) -> list[str]:
-    coins = [c.symbol for c in parse_coins(text)]
-    if text.strip().lower() in {"", "all"}:
-        from core.data.store import list_stored
+def train_argv(args: argparse.Namespace) -> list[str] | None:
+    """The ``train`` arguments this alias stands for; ``None`` for an unknown estimator."""
+    from core.volatility.train import volatility_kinds
 
-        stored = {s for s, i in list_stored() if i == "1h"}
-        coins = [c for c in coins if c in stored] or sorted(stored) or coins
-    return coins
-
-
-def _row(result: Any) -> list[object]:
-    ev, record = result.evaluation, result.record
-    parts = []
-    for key, r in ev.horizons.items():
-        best = r.best_baseline
-        parts.append(
-            f"{key}: QLIKE {r.scores['model']['qlike']:.3f} vs {best} "
-            f"{r.scores[best]['qlike']:.3f}, R2 {r.scores['model']['r2']:.2f}, "
-            f"80% band {r.coverage['80']:.1%} {'PASS' if r.passed else 'fail'}"
-        )
-    role = "champion" if result.promoted else "challenger"
-    return [record.name, record.version, role, " | ".join(parts)]
+    per_coin = {e: k for e, k in volatility_kinds().items() if not e.startswith("pooled_")}
+    estimators = [e.strip().lower() for e in args.estimators.split(",") if e.strip()]
+    if not estimators or any(e not in per_coin for e in estimators):
+        return None
+    argv = ["train", "--coins", args.coins, "--models", ",".join(per_coin[e] for e in estimators)]
+    return argv + [f"--{flag}" for flag in ("pooled", "force", "json") if getattr(args, flag)]
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.volatility.estimators import ESTIMATORS
-    from core.volatility.train import train_volatility, train_volatility_pooled
+    from core.cli import train
+    from core.volatility.train import volatility_kinds
 
-    estimators = [e.strip().lower() for e in args.estimators.split(",") if e.strip()]
-    unknown = [e for e in estimators if e not in ESTIMATORS]
-    if unknown or not estimators:
+    argv = train_argv(args)
+    if argv is None:
+        known = [e for e in volatility_kinds() if not e.startswith("pooled_")]
         print(
-            f"error: --estimators {args.estimators!r}: use {' or '.join(ESTIMATORS)} "
+            f"error: --estimators {args.estimators!r}: use {' or '.join(known)} "
             "(comma-separated); add --pooled for one model over every coin.",
             file=sys.stderr,
         )
         return 2
-    rows: list[list[object]] = []
-    cards: list[dict[str, Any]] = []
-    failed = False
-    coins = _coins(args.coins)
-    results: list[Any] = []
-    for est in estimators:
-        if args.pooled:
-            try:
-                results += train_volatility_pooled(coins, estimator=est, force=args.force)
-            except CryptoVoltError as exc:
-                print(f"error: pooled {est}: {exc}", file=sys.stderr)
-                failed = True
-            continue
-        for symbol in coins:
-            try:
-                results.append(train_volatility(symbol, estimator=est, force=args.force))
-            except CryptoVoltError as exc:
-                print(f"error: {symbol} {est}: {exc}", file=sys.stderr)
-                failed = True
-    for result in results:
-        rows.append(_row(result))
-        horizons = result.evaluation.horizons
-        cards.append(
-            {
-                "name": result.record.name,
-                "version": result.record.version,
-                "promoted": result.promoted,
-                "passed_horizons": [k for k, r in horizons.items() if r.passed],
-                "horizons": {k: r.to_dict() for k, r in horizons.items()},
-            }
-        )
-    if args.json:
-        print(json.dumps(cards, indent=2, default=str))
-    elif rows:
-        print(format_table(["model", "version", "role", "test window (last 20%)"], rows))
-    return 1 if failed and not rows else 0
+    print(
+        f"note: `volatility` is an alias: running `python -m core {' '.join(argv)}`.",
+        file=sys.stderr,
+    )
+    parser = argparse.ArgumentParser(prog="python -m core")
+    train.register(parser.add_subparsers())
+    forwarded = parser.parse_args(argv)
+    code: int = forwarded.func(forwarded)
+    return code

@@ -15,7 +15,7 @@ from typing import Any
 from core.config import Interval, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, NoDataError
-from core.models import DEFAULT_KINDS, config_class, parse_kinds
+from core.models import DEFAULT_KINDS, config_class, kind_info, parse_kinds, pooled_kind
 
 __all__ = [
     "ACTIVE_STATES",
@@ -61,6 +61,7 @@ class JobSpec:
     """What one job trains: one coin, its models and every setting, validated on construction.
 
     ``settings`` maps each model kind to its settings dataclass (defaults for kinds left out).
+    ``pool``: the coins a pooled kind among ``models`` is fit over (empty: every stored coin).
 
     Raises:
         InvalidSymbolError, StablecoinError, ConfigError: a symbol, model or setting that cannot
@@ -74,6 +75,7 @@ class JobSpec:
     split: SplitConfig = field(default_factory=SplitConfig)
     settings: Mapping[str, Any] = field(default_factory=dict)
     force: bool = False
+    pool: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         symbol = parse_coin(self.symbol).symbol
@@ -84,6 +86,7 @@ class JobSpec:
         object.__setattr__(self, "interval", Interval.parse(self.interval).value)
         given = {parse_kinds([k])[0]: v for k, v in dict(self.settings).items()}
         object.__setattr__(self, "settings", {k: given.get(k) or config_class(k)() for k in models})
+        object.__setattr__(self, "pool", tuple(parse_coin(s).symbol for s in self.pool))
 
     def train(self, *, registry: Any = None, progress: Any = None) -> list[Any]:
         """Run ``core.training.train.train_coin`` with these settings (loads TensorFlow for an
@@ -100,6 +103,7 @@ class JobSpec:
             force=self.force,
             registry=registry,
             progress=progress,
+            pool=self.pool or None,
         )
 
     def run(self, reporter: Any) -> str:
@@ -119,7 +123,7 @@ class JobSpec:
             "split": asdict(self.split),
             "settings": {kind: asdict(cfg) for kind, cfg in self.settings.items()},
             "force": self.force,
-        }
+        } | ({"pool": list(self.pool)} if self.pool else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
@@ -139,6 +143,7 @@ class JobSpec:
                 split=SplitConfig(**(data.get("split") or {})),
                 settings=settings,
                 force=bool(data.get("force", False)),
+                pool=tuple(data.get("pool") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"Job spec is not valid ({exc}); launch the job again.") from None
@@ -165,14 +170,19 @@ def make_specs(
     models: str | Sequence[str] = DEFAULT_KINDS,
     interval: str = "1h",
     force: bool = False,
+    pooled: bool = False,
     **settings: Any,
 ) -> list[JobSpec]:
     """One validated :class:`JobSpec` per coin from the main settings (keys of :data:`SETTINGS`;
     ``None`` keeps the default). Everything is checked before anything is started, and every
     invalid setting is reported, not just the first.
 
+    ``pooled`` trains each kind's pooled form (one model over every coin, carded per coin). A
+    pooled kind goes into the first coin's job only, pooling over all ``coins``.
+
     Raises:
-        ConfigError: an unknown setting, an impossible value, no coins, an unknown model.
+        ConfigError: an unknown setting, an impossible value, no coins, an unknown model, a kind
+            with no pooled form.
         InvalidSymbolError, StablecoinError: a coin that cannot be trained.
     """
     unknown = sorted(set(settings) - set(SETTINGS))
@@ -181,6 +191,8 @@ def make_specs(
     if not coins:
         raise ConfigError("Pick at least one coin to train.")
     kinds = parse_models(models)
+    if pooled:
+        kinds = tuple(dict.fromkeys(pooled_kind(k) for k in kinds))
     target_values: dict[str, Any] = {}
     model_values: dict[str, Any] = {}
     for key, value in settings.items():
@@ -204,7 +216,23 @@ def make_specs(
                 problems.append(str(exc))
     if problems:
         raise ConfigError(" ".join(problems))
-    return [JobSpec(coin, kinds, interval, target, SplitConfig(), built, force) for coin in coins]
+    each = tuple(k for k in kinds if not kind_info(k).pooled)
+    once = tuple(k for k in kinds if kind_info(k).pooled)
+    pool = tuple(coins) if once else ()
+    return [
+        JobSpec(
+            coin,
+            (*each, *once) if i == 0 else each,
+            interval,
+            target,
+            SplitConfig(),
+            {k: built[k] for k in ((*each, *once) if i == 0 else each)},
+            force,
+            pool,
+        )
+        for i, coin in enumerate(coins)
+        if each or i == 0
+    ]
 
 
 def require_data(spec: JobSpec) -> None:

@@ -5,7 +5,9 @@
   output votes, which inputs the drift monitor watches, and which of its own settings tuning
   searches. Recipes here: :data:`~core.models.tabular.UP_MOVE` and
   :data:`~core.models.tabular.DIRECTION` (classification), :data:`~core.models.sequence.NEXT_CLOSE_RECIPE`
-  and :data:`~core.models.sequence.NEXT_RETURN` (regression on candle windows).
+  and :data:`~core.models.sequence.NEXT_RETURN` (regression on candle windows),
+  :data:`~core.models.volatility.LOG_VARIANCE` (the log realised variance over the next 6 h / 24 h;
+  it brings its own training flow, ``Kind.trainer``, and never votes).
 - An **estimator** (:class:`~core.models.estimator.Estimator`) fits, predicts, saves and loads
   arrays, knowing nothing of candles: :class:`~core.models.boosted.XGBoostEstimator`,
   :class:`~core.models.hist_gb.HistGBEstimator`, :class:`~core.models.network.LSTMEstimator`.
@@ -47,6 +49,7 @@ from core.models.kind import Kind, KindModel
 from core.models.search import BOOSTED, HIST_BOOSTED, RECURRENT, Param
 from core.models.sequence import NEXT_CLOSE_RECIPE, NEXT_RETURN
 from core.models.tabular import DIRECTION, UP_MOVE
+from core.models.volatility import LOG_VARIANCE
 
 if TYPE_CHECKING:
     from core.models.base import Model
@@ -63,7 +66,9 @@ __all__ = [
     "load_model",
     "parse_kind",
     "parse_kinds",
+    "pooled_kind",
     "register_kind",
+    "voting_kinds",
 ]
 
 _KINDS: dict[str, Kind] = {}
@@ -168,6 +173,46 @@ register_kind(
     )
 )
 
+# Volatility: one recipe, three estimators, each per coin or pooled over every chosen coin. The
+# flow (several horizons, baselines, bands) is core.volatility.train.train_kind; the saved model is
+# core.volatility.model.VolatilityModel (volatility.json).
+_VOL_TRAINER = "core.volatility.train:train_kind"
+_VOL_LOADER = "core.volatility.model:VolatilityModel"
+for _est, _name, _cfg, _what in (
+    ("har", "HAR (OLS in logs)", "VolHARConfig", "HAR lags (1 h, 6 h, 1 d, 1 w) + hour of day"),
+    ("gbm", "XGBoost", "VolGBMConfig", "boosted trees on HAR lags, hour, range, volume, taker"),
+):
+    register_kind(
+        Kind(
+            f"vol_{_est}",
+            LOG_VARIANCE,
+            f"core.volatility.estimators:{'HARModel' if _est == 'har' else 'BoostedModel'}",
+            _name,
+            f"core.models.volatility:{_cfg}",
+            f"Volatility {_est.upper()}",
+            f"log realised variance over the next 6 h and 24 h: {_what}; expected-move bands",
+            aliases=(f"volatility_{_est}",) + (("volatility", "vol") if _est == "har" else ()),
+            trainer=_VOL_TRAINER,
+            loader=_VOL_LOADER,
+        )
+    )
+    register_kind(
+        Kind(
+            f"vol_pooled_{_est}",
+            LOG_VARIANCE,
+            f"core.volatility.estimators:{'HARModel' if _est == 'har' else 'BoostedModel'}",
+            _name,
+            f"core.models.volatility:{_cfg}",
+            f"Volatility {_est.upper()} (pooled)",
+            f"one {_est.upper()} fit on every chosen coin's rows (inputs normalised per coin), "
+            "carded per coin",
+            pooled=True,
+            pools=f"vol_{_est}",
+            trainer=_VOL_TRAINER,
+            loader=_VOL_LOADER,
+        )
+    )
+
 #: Environment variable naming modules that register more kinds (see _load_plugins).
 PLUGINS_ENV = "CRYPTOVOLT_MODEL_PLUGINS"
 
@@ -189,6 +234,30 @@ def _load_plugins() -> None:
 def kinds() -> list[str]:
     """Every registered kind, in registration order."""
     return list(_KINDS)
+
+
+def voting_kinds() -> list[str]:
+    """The kinds whose output votes on direction (every kind but the volatility ones)."""
+    return [name for name, kind in _KINDS.items() if kind.votes]
+
+
+def pooled_kind(kind: str) -> str:
+    """The pooled kind of ``kind`` (``vol_har`` -> ``vol_pooled_har``; a pooled kind itself).
+
+    Raises:
+        ConfigError: ``kind`` has no pooled form.
+    """
+    name = parse_kind(kind)
+    if _KINDS[name].pooled:
+        return name
+    for other in _KINDS.values():
+        if other.pools == name:
+            return other.name
+    can = [k.pools for k in _KINDS.values() if k.pools]
+    raise ConfigError(
+        f"{name} cannot be trained pooled; these can: {', '.join(can)} (or name a pooled kind: "
+        f"{', '.join(k.name for k in _KINDS.values() if k.pooled)})."
+    )
 
 
 def parse_kind(value: Any) -> str:
@@ -258,7 +327,11 @@ def load_model(kind: str, directory: Path) -> Model:
         ConfigError: unknown kind.
         ModelError: the folder does not hold such a model.
     """
-    return KindModel.load(kind_info(kind), Path(directory))
+    info = kind_info(kind)
+    if info.loader:
+        loaded: Model = info.loader_class().load(Path(directory))
+        return loaded
+    return KindModel.load(info, Path(directory))
 
 
 _load_plugins()

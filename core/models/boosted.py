@@ -70,22 +70,24 @@ def boost(
     *,
     validation: tuple[np.ndarray, np.ndarray] | None,
     on_step: StepCallback | None,
+    task: Task = Task.CLASSIFICATION,
 ) -> tuple[Any, int]:
-    """Boost a binary log-loss classifier with ``cfg``'s settings up to ``cfg.n_estimators``
-    trees; with a non-empty ``validation``, stop after ``cfg.early_stopping_rounds`` rounds
-    without a better validation log loss. Returns the booster cut to its best round, and that
-    round."""
+    """Boost a binary log-loss classifier (``Task.REGRESSION``: squared error) with ``cfg``'s
+    settings up to ``cfg.n_estimators`` trees; with a non-empty ``validation``, stop after
+    ``cfg.early_stopping_rounds`` rounds without a better validation loss. Returns the booster
+    cut to its best round, and that round. Settings ``cfg`` lacks keep XGBoost's defaults."""
+    regression = task is Task.REGRESSION
     settings = {
-        "objective": "binary:logistic",
-        "eval_metric": "logloss",
+        "objective": "reg:squarederror" if regression else "binary:logistic",
+        "eval_metric": "rmse" if regression else "logloss",
         "tree_method": "hist",
         "max_depth": cfg.max_depth,
         "eta": cfg.learning_rate,
         "subsample": cfg.subsample,
-        "colsample_bytree": cfg.colsample_bytree,
+        "colsample_bytree": getattr(cfg, "colsample_bytree", 1.0),
         "seed": cfg.random_state,
         "nthread": thread_count(),
-        "min_child_weight": cfg.min_child_weight,
+        "min_child_weight": getattr(cfg, "min_child_weight", 1.0),
     }
     train = xgb.DMatrix(X, label=y, feature_names=names, nthread=settings["nthread"])
     evals = [(train, "train")]
@@ -93,11 +95,11 @@ def boost(
     if validation is not None and len(validation[1]):
         valid = xgb.DMatrix(
             np.asarray(validation[0], dtype="float32"),
-            label=np.asarray(validation[1]).astype("int64"),
+            label=np.asarray(validation[1]).astype("float64" if regression else "int64"),
             feature_names=names,
         )
         evals.append((valid, "validation"))
-        stopping = cfg.early_stopping_rounds or None
+        stopping = getattr(cfg, "early_stopping_rounds", 0) or None
     booster = xgb.train(
         settings,
         train,
@@ -116,7 +118,7 @@ class XGBoostEstimator:
     ``best_iteration_``."""
 
     name: ClassVar[str] = "XGBoost"
-    tasks: ClassVar[frozenset[Task]] = frozenset({Task.CLASSIFICATION})
+    tasks: ClassVar[frozenset[Task]] = frozenset({Task.CLASSIFICATION, Task.REGRESSION})
 
     def __init__(self, config: Any) -> None:
         self.config = config
@@ -134,7 +136,7 @@ class XGBoostEstimator:
         """Boost up to ``n_estimators`` trees; with ``validation``, stop after
         ``early_stopping_rounds`` rounds without a better validation log loss, keep the best."""
         self.booster_, self.best_iteration_ = boost(
-            self.config, X, y, features, validation=validation, on_step=on_step
+            self.config, X, y, features, validation=validation, on_step=on_step, task=task
         )
         self.features_ = list(features)
         return self
@@ -163,6 +165,22 @@ class XGBoostEstimator:
             "xgboost_version": xgb.__version__,
         }
         return [_BOOSTER_FILE], info
+
+    def raw(self) -> str:
+        """The booster in XGBoost's JSON format (for a model kept inside a JSON file)."""
+        return bytes(self.booster_.save_raw("json")).decode("utf-8")
+
+    @classmethod
+    def from_raw(cls, config: Any, raw: str, features: list[str]) -> Self:
+        """A fitted estimator from :meth:`raw`'s text (every round of it kept)."""
+        model = cls(config)
+        booster = xgb.Booster()
+        booster.load_model(bytearray(raw.encode("utf-8")))
+        model.features_ = [str(n) for n in features]
+        booster.feature_names = model.features_
+        model.booster_ = booster
+        model.best_iteration_ = booster.num_boosted_rounds() - 1
+        return model
 
     @classmethod
     def load(cls, config: Any, directory: Path, info: Mapping[str, Any]) -> Self:

@@ -46,6 +46,14 @@ class Kind:
     kind is made or loaded (so listing kinds never loads XGBoost or TensorFlow).
     ``estimator_name`` says the estimator in words without importing it. ``search`` is what a
     tuning sweep searches (settings field -> :class:`~core.models.search.Param`).
+
+    A kind whose evaluation is not the one-target flow of :mod:`core.training.train` (the
+    volatility kinds: several horizons, their own baselines, bands) names its own training flow
+    in ``trainer`` (``"module:function"``, called as ``function(kind, symbols, config, *,
+    registry, force, candles, emit)`` and returning one ``TrainResult`` per coin) and the class
+    that reads its saved folder in ``loader`` (``"module:Class"`` with ``load(directory)``).
+    A ``pooled`` kind is fit once on every chosen coin's rows (inputs normalised per coin) and
+    registered per coin, each with its own card; ``pools`` names the per-coin kind it pools.
     """
 
     name: str
@@ -61,10 +69,27 @@ class Kind:
     #: One of the seed report's two models.
     seed: bool = False
     search: Mapping[str, Param] = field(default_factory=dict)
+    trainer: str | None = None
+    loader: str | None = None
+    pooled: bool = False
+    pools: str | None = None
 
     @property
     def output(self) -> Output:
         return self.recipe.output
+
+    @property
+    def votes(self) -> bool:
+        """True when the kind's output can vote on direction (not a volatility)."""
+        return self.recipe.output is not Output.VOLATILITY
+
+    def loader_class(self) -> Any:
+        """The class that reads the kind's saved folder (``loader``), ``None`` for KindModel."""
+        return _resolve(self.loader) if self.loader else None
+
+    def train_function(self) -> Any:
+        """The kind's own training flow (see the class docstring), ``None`` for the shared one."""
+        return _resolve(self.trainer) if self.trainer else None
 
     def config_class(self) -> type:
         cls: type = _resolve(self.config)

@@ -31,7 +31,7 @@ import pandas as pd
 from core.config import SignalConfig, TargetConfig
 from core.data.coins import DEFAULT_COINS, parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError, NoDataError
-from core.models import kind_info, kinds
+from core.models import kind_info, kinds, voting_kinds
 from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import (
     FROM_VOTE,
@@ -100,10 +100,11 @@ def _model_name(kind: str, symbol: str) -> str:
 
 
 def promoted_versions(registry: Any, symbol: str) -> dict[str, str]:
-    """``{model name: promoted version}`` of a coin's models of every kind (empty if none)."""
+    """``{model name: promoted version}`` of a coin's direction models of every kind that votes
+    (empty if none)."""
     symbol = parse_coin(symbol).symbol
     out: dict[str, str] = {}
-    for kind in kinds():
+    for kind in voting_kinds():  # a volatility model never votes: CoinModels.volatility
         name = _model_name(kind, symbol)
         try:
             out[name] = str(registry.promoted_version(name))

@@ -136,8 +136,13 @@ def train_coin(
     progress: Callable[[TrainProgress], None] | None = None,
     candles: pd.DataFrame | None = None,
     context: Mapping[str, pd.DataFrame] | None = None,
+    pool: Sequence[str] | None = None,
 ) -> list[TrainResult]:
     """Train, evaluate, card and register each of ``models`` (kind names) for one coin.
+
+    A kind with its own training flow (``Kind.trainer``: the volatility kinds) runs it; a pooled
+    kind is fit once over ``pool`` (default: every coin stored at ``interval``) and returns one
+    result per coin of the pool.
 
     ``settings`` maps a kind to its settings dataclass (the kind's defaults otherwise);
     ``candles`` (store schema) replaces loading the stored ones, ``context`` the stored reference
@@ -189,11 +194,41 @@ def train_coin(
             data["start"],
             data["end"],
         )
-        extras = _extras(candles, target.horizon)
+        shared = [k for k in kinds if kind_info(k).trainer is None]
+        extras = _extras(candles, target.horizon) if shared else {}
         job = _Job(coin.symbol, interval, target, split, signal, force, data, registry, emit)
-        results = [job.train(kind, cfgs[kind], candles, refs, extras) for kind in kinds]
+        results: list[TrainResult] = []
+        for kind in kinds:
+            info = kind_info(kind)
+            own = info.train_function()
+            if own is None:
+                results.append(job.train(kind, cfgs[kind], candles, refs, extras))
+                continue
+            coins = _pool(coin.symbol, interval, pool) if info.pooled else [coin.symbol]
+            results += own(
+                info,
+                coins,
+                cfgs[kind],
+                registry=registry,
+                force=force,
+                interval=interval.value,
+                candles={coin.symbol: candles},
+                emit=emit,
+            )
         emit(None, Stage.DONE, 1, 1, "done")
     return results
+
+
+def _pool(symbol: str, interval: Interval, pool: Sequence[str] | None) -> list[str]:
+    """The coins a pooled kind is fit over: ``pool``, else every coin stored at ``interval``;
+    ``symbol`` first either way."""
+    if pool:
+        coins = [parse_coin(s).symbol for s in pool]
+    else:
+        from core.data.store import list_stored
+
+        coins = sorted(s for s, i in list_stored() if i == interval.value)
+    return list(dict.fromkeys([symbol, *coins]))
 
 
 @dataclass(frozen=True)

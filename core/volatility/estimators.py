@@ -16,7 +16,14 @@ import numpy as np
 from core.volatility.baselines import HARModel, level_shift
 from core.volatility.features import EXTRA_FEATURES, HAR_FEATURES, HOUR_FEATURES
 
-__all__ = ["ESTIMATORS", "BoostedModel", "VolEstimator", "make_estimator"]
+__all__ = [
+    "ESTIMATORS",
+    "BoostedModel",
+    "VolEstimator",
+    "estimator_features",
+    "load_estimator",
+    "make_estimator",
+]
 
 
 class VolEstimator(Protocol):
@@ -34,49 +41,29 @@ class VolEstimator(Protocol):
 
 
 class BoostedModel:
-    """Gradient-boosted trees (XGBoost, squared error in logs) with a fixed, small learning rate
-    and no early stopping, so the calibration rows stay unseen until the conformal step."""
+    """Gradient-boosted trees in logs: the project's XGBoost estimator
+    (:class:`core.models.boosted.XGBoostEstimator`, squared error) with a fixed, small learning
+    rate and no early stopping, so the calibration rows stay unseen until the conformal step."""
 
     features: list[str] = HAR_FEATURES + HOUR_FEATURES + EXTRA_FEATURES
 
-    def __init__(
-        self,
-        *,
-        n_estimators: int = 300,
-        max_depth: int = 3,
-        learning_rate: float = 0.03,
-        subsample: float = 0.8,
-        random_state: int = 0,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.subsample = subsample
-        self.random_state = random_state
+    def __init__(self, **params: Any) -> None:
+        from core.models.volatility import VolGBMConfig
+
+        self.config = VolGBMConfig(**params)
 
     def params(self) -> dict[str, Any]:
-        return {
-            "n_estimators": self.n_estimators,
-            "max_depth": self.max_depth,
-            "learning_rate": self.learning_rate,
-            "subsample": self.subsample,
-            "random_state": self.random_state,
-        }
+        return self.config.estimator_params()
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Self:
-        import xgboost as xgb
-
-        from core.models.base import thread_count
+        from core.models.base import Task
+        from core.models.boosted import XGBoostEstimator
 
         X, y = np.asarray(X, dtype="float64"), np.asarray(y, dtype="float64")
         ok = np.isfinite(y)
-        self.model_ = xgb.XGBRegressor(
-            objective="reg:squarederror",
-            tree_method="hist",
-            n_jobs=thread_count(),
-            **self.params(),
+        self.model_ = XGBoostEstimator(self.config).fit(
+            X[ok], y[ok], task=Task.REGRESSION, features=list(self.features)
         )
-        self.model_.fit(X[ok], y[ok])
         self.shift_ = 0.0
         return self
 
@@ -94,20 +81,14 @@ class BoostedModel:
         return self.predict_log(X) + self.shift_
 
     def to_dict(self) -> dict[str, Any]:
-        booster = self.model_.get_booster()
-        return {
-            "params": self.params(),
-            "shift": float(self.shift_),
-            "booster": bytes(booster.save_raw("json")).decode("utf-8"),
-        }
+        return {"params": self.params(), "shift": float(self.shift_), "booster": self.model_.raw()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BoostedModel:
-        import xgboost as xgb
+        from core.models.boosted import XGBoostEstimator
 
         model = cls(**data["params"])
-        model.model_ = xgb.XGBRegressor()
-        model.model_.load_model(bytearray(data["booster"].encode("utf-8")))
+        model.model_ = XGBoostEstimator.from_raw(model.config, data["booster"], model.features)
         model.shift_ = float(data["shift"])
         return model
 
@@ -116,9 +97,9 @@ class BoostedModel:
 ESTIMATORS: tuple[str, ...] = ("har", "gbm")
 
 
-def make_estimator(name: str) -> Any:
+def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
     """A new estimator by name: ``har`` (HAR lags + hour-of-day harmonics, OLS in logs) or
-    ``gbm`` (:class:`BoostedModel`).
+    ``gbm`` (:class:`BoostedModel`, with ``params``).
 
     Raises:
         ValueError: another name.
@@ -126,8 +107,13 @@ def make_estimator(name: str) -> Any:
     if name == "har":
         return HARModel(HAR_FEATURES + HOUR_FEATURES)
     if name == "gbm":
-        return BoostedModel()
+        return BoostedModel(**(params or {}))
     raise ValueError(f"Unknown volatility estimator {name!r}: use one of {', '.join(ESTIMATORS)}.")
+
+
+def estimator_features(name: str, params: dict[str, Any] | None = None) -> list[str]:
+    """The input columns of the estimator ``name`` (``pooled_*``: its inner estimator's)."""
+    return list(make_estimator(name.removeprefix("pooled_"), params).features)
 
 
 def load_estimator(name: str, data: dict[str, Any]) -> Any:

@@ -165,17 +165,18 @@ def evaluate_horizon(
     calibration_fraction: float = 0.2,
     levels: Sequence[float] = LEVELS,
     fitted: Any = None,
+    params: dict[str, Any] | None = None,
 ) -> HorizonResult:
     """Fit on training rows, score on the test window, run the bands (see the module doc).
 
     ``fitted``: an estimator already fit elsewhere on training rows only (a pooled model seen
     through this coin's normalisation); it is then only calibrated here, on this coin's
-    calibration rows.
+    calibration rows. ``params``: the estimator's settings (its defaults when ``None``).
     """
     frame = vf.frame
     y_all = frame[target_column(horizon)].to_numpy(dtype="float64")
     ret_all = frame[ret_column(horizon)].to_numpy(dtype="float64")
-    model = fitted if fitted is not None else make_estimator(estimator)
+    model = fitted if fitted is not None else make_estimator(estimator, params)
     feats = list(model.features)
     X_all = frame[feats].to_numpy(dtype="float64")
     H_all = frame[HAR_FEATURES].to_numpy(dtype="float64")
@@ -228,7 +229,7 @@ def evaluate_horizon(
     worst_p = max(_given(dm[n]["p_value"], 1.0) for n in base_all)
     beaten = worst_p < DM_ALPHA and all(model_q < float(np.mean(losses[n])) for n in base_all)
     folds = (
-        fold_scores(estimator, X_all, y_all, base_all, fit_rows, horizon=horizon)
+        fold_scores(estimator, X_all, y_all, base_all, fit_rows, horizon=horizon, params=params)
         if fitted is None
         else []
     )
@@ -371,8 +372,10 @@ def evaluate_coin(
     horizons: Sequence[int] = HORIZONS,
     test_fraction: float = 0.2,
     calibration_fraction: float = 0.2,
+    params: dict[str, Any] | None = None,
 ) -> VolEvaluation:
-    """Evaluate ``estimator`` on one coin's candles (store schema) at every horizon.
+    """Evaluate ``estimator`` (with ``params``) on one coin's candles (store schema) at every
+    horizon.
 
     Raises:
         InsufficientDataError: too few candles for the split.
@@ -386,6 +389,7 @@ def evaluate_coin(
             estimator=estimator,
             test_fraction=test_fraction,
             calibration_fraction=calibration_fraction,
+            params=params,
         )
         for h in horizons
     }

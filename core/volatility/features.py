@@ -33,6 +33,7 @@ __all__ = [
     "HAR_LAGS",
     "HORIZONS",
     "HOUR_FEATURES",
+    "INPUT_FEATURES",
     "VolFrame",
     "build_frame",
     "ret_column",
@@ -50,6 +51,8 @@ EXTRA_FEATURES: list[str] = [
     "feat_taker_share",
     "feat_abs_ret_24h",
 ]
+#: Every per-candle input any estimator reads (what drift watches).
+INPUT_FEATURES: list[str] = HAR_FEATURES + HOUR_FEATURES + EXTRA_FEATURES
 #: Forecast horizons in hours.
 HORIZONS: tuple[int, ...] = (6, 24)
 

@@ -34,6 +34,7 @@ def fold_scores(
     *,
     horizon: int,
     folds: int = FOLDS,
+    params: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Per fold: the model's and every baseline's mean QLIKE and whether the model's is the
     lowest. Empty when the fitting rows are too few for the folds."""
@@ -44,7 +45,7 @@ def fold_scores(
     out = []
     for split in splits:
         train, test = fit_rows[split.train], fit_rows[split.test]
-        model = make_estimator(estimator).fit(X[train], y[train])
+        model = make_estimator(estimator, params).fit(X[train], y[train])
         model.calibrate(X[train], y[train])
         scores = {"model": float(np.mean(qlike(y[test], model.predict(X[test]))))}
         scores |= {n: float(np.mean(qlike(y[test], b[test]))) for n, b in baselines.items()}

@@ -95,6 +95,7 @@ def evaluate_pooled(
     horizons: Sequence[int] = HORIZONS,
     test_fraction: float = 0.2,
     calibration_fraction: float = 0.2,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, VolEvaluation]:
     """Fit one ``estimator`` on every coin's training rows; one evaluation per coin.
 
@@ -107,7 +108,7 @@ def evaluate_pooled(
     frames = {coin: build_frame(c, horizons) for coin, c in candles.items()}
     results: dict[str, dict[str, Any]] = {coin: {} for coin in frames}
     for h in horizons:
-        inner = make_estimator(estimator)
+        inner = make_estimator(estimator, params)
         feats = list(inner.features)
         views: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
         for coin, vf in frames.items():

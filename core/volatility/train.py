@@ -1,4 +1,6 @@
-"""Train, card and register a coin's volatility model (``vol_har`` / ``vol_gbm``).
+"""Train, card and register a coin's volatility model: the training flow of the volatility kinds
+(``vol_har``, ``vol_gbm`` and their pooled forms, registered in :mod:`core.models`), which
+``python -m core train --models vol_har`` reaches through :func:`train_kind`.
 
 One call evaluates the estimator with :func:`core.volatility.evaluate_coin` (chronological split,
 purge, fit on training rows, bands calibrated before the test window), writes the card — QLIKE,
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,12 @@ import pandas as pd
 from core.config import Interval
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import ModelNotFoundError
+from core.errors import ConfigError, ModelNotFoundError
+from core.models.base import Output
 from core.registry.metadata import SCHEMA_VERSION, Gate, ModelCard, ModelMetadata
 from core.registry.model_registry import ModelRegistry, model_name
 from core.training.provenance import candles_sha256, library_versions, training_log
-from core.volatility.estimators import ESTIMATORS
+from core.training.records import TrainResult
 from core.volatility.evaluate import VolEvaluation, evaluate_coin
 from core.volatility.features import HORIZONS
 from core.volatility.model import VolatilityModel
@@ -37,28 +40,110 @@ __all__ = [
     "VolTrainResult",
     "build_vol_card",
     "load_volatility_model",
+    "train_kind",
     "train_volatility",
     "train_volatility_pooled",
     "vol_kind",
+    "volatility_kinds",
 ]
 
 log = logging.getLogger("core.training.train")
 
+
+def volatility_kinds() -> dict[str, str]:
+    """The registered volatility kinds by estimator name: ``{"har": "vol_har", "pooled_har":
+    "vol_pooled_har", ...}`` (one registry of kinds: :mod:`core.models`)."""
+    from core.models import kind_info, kinds
+
+    out: dict[str, str] = {}
+    for name in kinds():
+        info = kind_info(name)
+        if info.output is Output.VOLATILITY:
+            est = str(getattr(info.config_class(), "estimator", ""))
+            out[f"pooled_{est}" if info.pooled else est] = name
+    return out
+
+
 #: The registry's model types of the volatility models, by estimator (``pooled_*``: one model
 #: fit on every coin's training rows, registered per coin).
-VOL_KINDS: dict[str, str] = {
-    est: f"vol_{est}" for est in (*ESTIMATORS, *(f"pooled_{e}" for e in ESTIMATORS))
-}
+VOL_KINDS: dict[str, str] = volatility_kinds()
 
 
 def vol_kind(estimator: str) -> str:
     """``har`` → ``vol_har``. Raises ValueError for an unknown estimator."""
+    kinds = volatility_kinds()
     try:
-        return VOL_KINDS[estimator.removeprefix("vol_")]
+        return kinds[estimator.removeprefix("vol_")]
     except KeyError:
         raise ValueError(
-            f"Unknown volatility estimator {estimator!r}: use one of {', '.join(VOL_KINDS)}."
+            f"Unknown volatility estimator {estimator!r}: use one of {', '.join(kinds)}."
         ) from None
+
+
+def _config(kind: str, config: Any, horizons: tuple[int, ...], test_fraction: float) -> Any:
+    from core.models import config_class
+
+    if config is not None:
+        return config
+    return config_class(kind)(horizons=horizons, test_fraction=test_fraction)
+
+
+def train_kind(
+    kind: Any,
+    symbols: Sequence[str],
+    config: Any,
+    *,
+    registry: ModelRegistry,
+    force: bool = False,
+    interval: str = "1h",
+    candles: Mapping[str, pd.DataFrame] | None = None,
+    emit: Callable[..., None] | None = None,
+) -> list[TrainResult]:
+    """The training flow of a volatility kind (``Kind.trainer``): per coin of ``symbols`` (a
+    pooled kind: one fit over all of them), evaluate, card and register; one
+    :class:`~core.training.records.TrainResult` per coin.
+
+    Raises: as :func:`train_volatility`; ConfigError for candles other than 1h.
+    """
+    from core.training.records import Stage
+
+    if interval != "1h":
+        raise ConfigError(
+            f"{kind.name} forecasts hourly realised variance: train it on 1h candles, not "
+            f"{interval} (--interval 1h)."
+        )
+
+    def say(stage: Stage, step: int, total: int, message: str) -> None:
+        if emit is not None:
+            emit(kind.name, stage, step, total, message)
+
+    given = dict(candles or {})
+    say(Stage.FITTING, 0, 1, "fitting, banding and scoring every horizon")
+    if kind.pooled:
+        out = train_volatility_pooled(
+            symbols,
+            estimator=kind.name,
+            force=force,
+            registry=registry,
+            candles=given,
+            config=config,
+        )
+    else:
+        out = [
+            train_volatility(
+                s,
+                estimator=kind.name,
+                force=force,
+                registry=registry,
+                candles=given.get(s),
+                config=config,
+            )
+            for s in symbols
+        ]
+    say(
+        Stage.SAVING, 1, 1, ", ".join(f"registered {r.record.name} {r.record.version}" for r in out)
+    )
+    return [TrainResult(r.record, r.promoted, r.why) for r in out]
 
 
 @dataclass(frozen=True)
@@ -136,8 +221,10 @@ def train_volatility(
     force: bool = False,
     registry: ModelRegistry | None = None,
     candles: pd.DataFrame | None = None,
+    config: Any = None,
 ) -> VolTrainResult:
-    """Evaluate, card and register one coin's volatility model (1h candles).
+    """Evaluate, card and register one coin's volatility model (1h candles). ``config`` (the
+    kind's settings dataclass) replaces ``horizons`` and ``test_fraction`` when given.
 
     Raises:
         InvalidSymbolError / StablecoinError: a bad symbol or a stablecoin.
@@ -147,25 +234,27 @@ def train_volatility(
     """
     started = time.monotonic()
     kind = vol_kind(estimator)
-    est = kind.removeprefix("vol_")
-    if est.startswith("pooled_"):
-        raise ValueError(f"{est} is trained over every coin at once: use train_volatility_pooled.")
+    cfg = _config(kind, config, horizons, test_fraction)
+    est = cfg.estimator
+    from core.models import kind_info
+
+    if kind_info(kind).pooled:
+        raise ValueError(f"{kind} is trained over every coin at once: use train_volatility_pooled.")
     coin = parse_coin(symbol)
     ensure_tradeable(coin.symbol)
     registry = registry or ModelRegistry()
     with training_log(log):
         candles = _candles(coin.symbol, candles)
-        ev = evaluate_coin(candles, estimator=est, horizons=horizons, test_fraction=test_fraction)
-        return _register(
-            coin.symbol,
-            kind,
-            ev,
+        ev = evaluate_coin(
             candles,
-            registry,
-            force=force,
-            horizons=horizons,
-            test_fraction=test_fraction,
-            started=started,
+            estimator=est,
+            horizons=cfg.horizons,
+            test_fraction=cfg.test_fraction,
+            calibration_fraction=cfg.calibration_fraction,
+            params=cfg.estimator_params(),
+        )
+        return _register(
+            coin.symbol, kind, ev, candles, registry, force=force, config=cfg, started=started
         )
 
 
@@ -178,6 +267,7 @@ def train_volatility_pooled(
     force: bool = False,
     registry: ModelRegistry | None = None,
     candles: Mapping[str, pd.DataFrame] | None = None,
+    config: Any = None,
 ) -> list[VolTrainResult]:
     """One ``estimator`` fit on the training rows of every coin in ``symbols`` (inputs
     normalised per coin, :mod:`core.volatility.pooled`), registered per coin as
@@ -190,6 +280,7 @@ def train_volatility_pooled(
     started = time.monotonic()
     est = estimator.removeprefix("vol_").removeprefix("pooled_")
     kind = vol_kind(f"pooled_{est}")
+    cfg = _config(kind, config, horizons, test_fraction)
     coins = [parse_coin(s).symbol for s in symbols]
     for symbol in coins:
         ensure_tradeable(symbol)
@@ -198,7 +289,12 @@ def train_volatility_pooled(
     with training_log(log):
         frames = {s: _candles(s, given.get(s)) for s in coins}
         evaluations = evaluate_pooled(
-            frames, estimator=est, horizons=horizons, test_fraction=test_fraction
+            frames,
+            estimator=cfg.estimator,
+            horizons=cfg.horizons,
+            test_fraction=cfg.test_fraction,
+            calibration_fraction=cfg.calibration_fraction,
+            params=cfg.estimator_params(),
         )
         return [
             _register(
@@ -208,8 +304,7 @@ def train_volatility_pooled(
                 frames[s],
                 registry,
                 force=force,
-                horizons=horizons,
-                test_fraction=test_fraction,
+                config=cfg,
                 started=started,
                 pooled=coins,
             )
@@ -231,11 +326,11 @@ def _register(
     registry: ModelRegistry,
     *,
     force: bool,
-    horizons: tuple[int, ...],
-    test_fraction: float,
+    config: Any,
     started: float,
     pooled: list[str] | None = None,
 ) -> VolTrainResult:
+    horizons, test_fraction = config.horizons, config.test_fraction
     model = VolatilityModel.from_evaluation(ev)
     card = build_vol_card(ev)
     frames = [r.frame.assign(horizon=key) for key, r in ev.horizons.items()]

@@ -167,37 +167,3 @@ def test_pooled_model_is_fit_once_and_carded_per_coin(home) -> None:
         eth.expected_move(wild, only_passed=False)["expected_move"]["6h"]["sigma"]
         > 2 * btc.expected_move(quiet, only_passed=False)["expected_move"]["6h"]["sigma"]
     )
-
-
-def test_cli_trains_volatility_models_and_refuses_an_unknown_estimator(home, garch) -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from core.data.store import save_candles
-
-    root = Path(__file__).resolve().parents[2]
-    save_candles(garch, "BTCUSDT")
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "core", "volatility", "--coins", "BTC", "--json"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    (card,) = json.loads(done.stdout)
-    assert card["name"] == "vol_har_btcusdt" and "6h" in card["passed_horizons"]
-    assert set(card["horizons"]["24h"]["coverage"]) == {"50", "80", "90"}
-    bad = subprocess.run(
-        [sys.executable, "-m", "core", "volatility", "--coins", "BTC", "--estimators", "lstm"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert bad.returncode == 2 and bad.stderr.startswith("error: --estimators 'lstm'")
