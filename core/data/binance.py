@@ -19,6 +19,9 @@ Failures map to :mod:`core.errors`:
 - 418: a ban. One of at most ``max_ban_wait`` seconds is sat out like a 429 with one request in
   flight; a longer one, or a second in one call, raises :class:`BannedError` saying until when
   (UTC), and every other thread's next request raises the same at once, without being sent.
+- 418 and 429 are remembered in the home folder (:mod:`core.data.ban_memory`): another process,
+  or a rerun, sends nothing during the ban ("banned until 14:32 UTC; fetch again after that")
+  and waits out the 429's ``Retry-After``; both expire by themselves.
 - 451: :class:`LocationBlockedError` (use ``BINANCE_BASE_URL=https://data-api.binance.vision``).
 - 400 with code -1121: :class:`UnknownSymbolError`.
 
@@ -47,6 +50,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from core import config
 from core.config import Interval
+from core.data import ban_memory
 from core.data.coins import parse_coin
 from core.data.fetch_log import fetch_log
 from core.data.klines import decode_klines, parse_klines
@@ -137,6 +141,7 @@ class BinanceClient:
         self.max_pause = max_pause
         self.max_ban_wait = max_ban_wait
         self.max_rate_limited = max_rate_limited
+        self._clock = clock
         self.limiter = limiter or RateLimiter(
             clock=clock, sleep=sleep, max_in_flight=max(pool_size, 1)
         )
@@ -187,6 +192,7 @@ class BinanceClient:
             BinanceError: see the module docstring.
         """
         url = self.base_url + path
+        self._heed_remembered()  # another process's ban or pause holds here too
         if path != _EXCHANGE_INFO:
             self._read_limits_once()
         symbol = (params or {}).get("symbol", "")
@@ -214,6 +220,7 @@ class BinanceClient:
                 if status == 429:
                     wait = retry_after(resp)
                     self.limiter.throttled(ticket, wait)
+                    self._remember(ban_memory.PAUSE, wait)
                     rate_limited += 1
                     if rate_limited > self.max_rate_limited or wait > self.max_pause:
                         raise BinanceUnavailableError(
@@ -223,6 +230,7 @@ class BinanceClient:
                     continue
                 if status == 418:
                     wait = retry_after(resp)
+                    self._remember(ban_memory.BAN, wait)
                     bans += 1
                     if bans >= 2 or wait > self.max_ban_wait:
                         raise self.limiter.ban(wait)
@@ -266,6 +274,33 @@ class BinanceClient:
                 )
             # a ban set by another thread meanwhile ends the wait (and this request) at once
             self.limiter.hold(backoff(failures - 1, base=self.backoff_base, cap=self.backoff_max))
+
+    def _remember(self, kind: str, seconds: float) -> None:
+        now = self._clock()
+        ban_memory.remember(self.base_url, kind, now + seconds, now=now)
+
+    def _heed_remembered(self) -> None:
+        """Before sending: a ban another process (or an earlier run) received from this server
+        raises at once, sending nothing (one of at most ``max_ban_wait`` seconds is waited out);
+        its pause after a 429 is waited out here like our own (a longer one than ``max_pause``
+        raises).
+
+        Raises:
+            BannedError, BinanceUnavailableError.
+        """
+        now = self._clock()
+        found = ban_memory.recall(self.base_url, now=now)
+        if found is None:
+            return
+        left = found.until - now
+        if found.kind == ban_memory.BAN and left > self.max_ban_wait:
+            raise self.limiter.ban(left)
+        if found.kind == ban_memory.PAUSE and left > self.max_pause:
+            raise BinanceUnavailableError(
+                f"Binance asked this IP to wait {describe_wait(left)} (HTTP 429, seen by another "
+                "run); try again after that or with fewer workers."
+            )
+        self.limiter.pause(left)
 
     def _read_limits_once(self) -> None:
         """Read the weight limit from ``exchangeInfo`` before the first other request; the other

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from core.config import FETCH_MAX_IN_FLIGHT
-from core.data import store
+from core.data import ban_memory, store
 from core.data.binance import BinanceClient
 from core.data.fetch import FetchStatus, fetch_coins
 from core.data.fetch_status import candle_range
@@ -161,6 +161,7 @@ def test_a_ban_on_first_contact_ends_the_fetch_in_seconds_in_words_and_a_rerun_r
             pd.testing.assert_frame_equal(store.load_candles(coin), frame)
 
         fake.unban()
+        ban_memory.refusals_path().unlink()  # as the ban's 15 minutes passing would end it
         fake.reset_counts()
         again = fetch_coins(["BTC", "ETH", "SOL"], days=730, base_url=fake.url, now=NOW)
         assert [r.status for r in again] == [FetchStatus.UP_TO_DATE] * 3
@@ -207,6 +208,7 @@ def test_a_ban_mid_fetch_stops_every_coin_at_once_not_after_the_ban(home):
         saved = {r.symbol: r.coverage.rows if r.coverage else 0 for r in results}
 
         fake.reset_counts()
+        ban_memory.refusals_path().unlink()  # as the ban's 3 hours passing would end it
         again = fetch_coins(coins, days=730, base_url=fake.url, now=NOW)
         assert [r.status for r in again] == [FetchStatus.UP_TO_DATE] * 4
         first = candle_range(NOW_MS, 730, HOUR)[0]
