@@ -3,8 +3,10 @@
 Jobs (``runs/{job_id}/status.json``) and the registry's temp folders record the pid of the
 process that owns them; a reader decides from that pid whether the owner still lives. A zombie
 (exited, not yet reaped) counts as gone, and ``marker`` guards against a recycled pid: when given,
-the process only counts if its command line contains it (a job's id does). ``psutil`` answers
-on Linux, macOS and Windows alike.
+the process only counts if its command line contains it (a job's id does), or while it is
+between fork and exec: a child younger than :data:`FORK_EXEC_GRACE` seconds whose command line is
+still its parent's (the launcher's) is a job starting, not a stranger. ``psutil`` answers on
+Linux, macOS and Windows alike.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 import psutil
 
@@ -23,6 +26,9 @@ _DEAD_STATES = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
 # Older CryptoVolt recorded a start as clock ticks after boot (``/proc/{pid}/stat`` field 22, 100
 # a second); a start in hundredths of a second since the epoch is far above this.
 _TICKS_BELOW = 10**10
+#: Seconds after its fork during which a child that still carries its parent's command line
+#: counts as the job starting (exec takes milliseconds; a loaded machine can stretch it).
+FORK_EXEC_GRACE = 5.0
 
 
 def process_start(pid: int) -> int | None:
@@ -46,7 +52,9 @@ def _started_differently(pid: int, started: int) -> bool:
 def pid_alive(pid: int, *, marker: str | None = None, started: int | None = None) -> bool:
     """True while ``pid`` is a live (not zombie) process; with ``started``, the one that started
     then (see :func:`process_start`); else, with ``marker``, one whose command line contains
-    ``marker``. A process this user may not inspect counts as alive when it exists."""
+    ``marker`` or that is between fork and exec (its parent's command line, younger than
+    :data:`FORK_EXEC_GRACE`). A process this user may not inspect counts as alive when it
+    exists."""
     if pid <= 0:
         return False
     if started is not None:
@@ -57,11 +65,27 @@ def pid_alive(pid: int, *, marker: str | None = None, started: int | None = None
         proc = psutil.Process(pid)
         if proc.status() in _DEAD_STATES:
             return False
-        return marker is None or marker in "\0".join(proc.cmdline())
+        if marker is None:
+            return True
+        cmdline = proc.cmdline()
+        return marker in "\0".join(cmdline) or _between_fork_and_exec(proc, cmdline)
     except psutil.NoSuchProcess:  # gone, or a zombie (psutil.ZombieProcess)
         return False
     except psutil.AccessDenied:
         return psutil.pid_exists(pid)
+
+
+def _between_fork_and_exec(proc: psutil.Process, cmdline: list[str]) -> bool:
+    """``proc`` was forked moments ago and has not exec'd yet: its command line is still its
+    parent's. (A fork that never execs, such as a server's worker, stops counting after
+    :data:`FORK_EXEC_GRACE` seconds.)"""
+    try:
+        if time.time() - proc.create_time() > FORK_EXEC_GRACE:
+            return False
+        parent = proc.parent()
+        return parent is not None and parent.cmdline() == cmdline
+    except psutil.Error:
+        return False
 
 
 def _alive(proc: psutil.Process) -> bool:
