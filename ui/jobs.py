@@ -8,7 +8,6 @@ registry-backed parts of the app refresh). Nothing here imports TensorFlow: the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import streamlit as st
 
@@ -23,7 +22,6 @@ from ui.training_form import render_training_form, trainable_coins
 __all__ = ["POLL_SECONDS", "render_job_list", "render_training_form", "trainable_coins"]
 
 POLL_SECONDS = 2.0
-MODELS_PAGE = Path(__file__).resolve().parent.parent / "pages" / "models.py"
 _STATE_ICONS = {
     "queued": ":material/schedule:",
     "running": ":material/autorenew:",
@@ -54,21 +52,10 @@ def _elapsed(job: jobs.JobStatus) -> str:
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def _open_models(name: str) -> None:
-    st.session_state[state.MODELS_SELECTED] = name
-
-
-def _render_result(job: jobs.JobStatus) -> None:
-    for result in job.result:
-        name = result.name
-        line = training_view.result_words(result)
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        left.markdown(line)
-        if MODELS_PAGE.exists() and right.button(
-            "Open", key=f"open_{job.job_id}_{name}", icon=":material/leaderboard:"
-        ):
-            _open_models(str(name))
-            st.switch_page("pages/models.py")
+def _result_line(job: jobs.JobStatus) -> None:
+    if job.result:
+        names = ", ".join(f"{r.name} {r.version}" for r in job.result)
+        st.caption(plain(f"Registered {names}: see Results above."))
 
 
 def _restart(job_id: str) -> None:
@@ -111,8 +98,8 @@ def _render_job(job: jobs.JobStatus) -> None:
             help="Start this job again with the same coin, models and settings.",
         ):
             _restart(job_id)
-        _render_result(job)
-        with st.expander("Log", expanded=job.active):
+        _result_line(job)
+        with st.expander("Log", expanded=False):
             st.code(
                 jobs.tail_log(job_id, 30) or "(nothing logged yet)", language=None, wrap_lines=True
             )
@@ -135,6 +122,7 @@ def render_job_list(*, limit: int = 20) -> None:
         if not found:
             st.caption("No training jobs yet.")
             return
+        training_view.render_results(found)
         for job in found:
             _render_job(job)
 

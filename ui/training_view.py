@@ -8,22 +8,34 @@ registry (cached per version: a version's record never changes once written).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from core.data.coins import display_name
 from core.errors import ModelError
 from core.jobs.results import ModelResult
+from core.jobs.status import JobStatus
 from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry, headline_metrics
 from core.training.trust import model_warnings
 from core.usecases import headline, verdict_words
+from ui import state
 from ui.text import plain
 
-__all__ = ["kinds_caption", "kinds_text", "model_picker", "result_words"]
+__all__ = [
+    "kinds_caption",
+    "kinds_text",
+    "latest_results",
+    "model_picker",
+    "render_results",
+    "result_words",
+]
+
+MODELS_PAGE = Path(__file__).resolve().parent.parent / "pages" / "models.py"
 
 
 def _label(kind: str) -> str:
@@ -105,3 +117,71 @@ def result_words(result: ModelResult) -> str:
     else:
         line += f"  \nNot promoted: its gates fail; {champion} stays champion."
     return line
+
+
+def latest_results(found: Sequence[JobStatus]) -> list[tuple[JobStatus, ModelResult]]:
+    """The newest finished result of each model (coin x kind) among ``found`` (newest job
+    first, as :func:`core.jobs.list_jobs` gives them)."""
+    seen: set[str] = set()
+    out = []
+    for job in found:
+        if job.active:
+            continue
+        for result in job.result:
+            if result.name not in seen:
+                seen.add(result.name)
+                out.append((job, result))
+    return out
+
+
+def _open_card(name: str) -> None:
+    st.session_state[state.MODELS_SELECTED] = name
+    st.switch_page("pages/models.py")
+
+
+def render_results(found: Sequence[JobStatus]) -> None:
+    """After training: one row per model (coin, kind, version, verdict, champion) with a button
+    to its card on the Models page; each row's numbers and promotion folded below the table.
+    Nothing when no job has finished with a result."""
+    rows = latest_results(found)
+    if not rows:
+        return
+    registry = ModelRegistry()
+    widths = [1.4, 1.6, 0.6, 4.0, 1.0, 1.1]
+    with st.container(border=True, key="training_results"):
+        st.markdown("**Results** (the newest version each model got)")
+        for col, title in zip(
+            st.columns(widths),
+            ("coin", "model", "version", "verdict", "champion", "card"),
+            strict=True,
+        ):
+            col.caption(title)
+        for job, result in rows:
+            meta = _record(str(registry.root), result.name, result.version)
+            record = None if meta is None else ModelMetadata.from_dict(meta)
+            coin, kind, version, verdict, champion, card = st.columns(
+                widths, vertical_alignment="center"
+            )
+            coin.markdown(plain(display_name(job.subject)))
+            kind.markdown(plain(_label(result.model_type or "")))
+            version.markdown(plain(result.version))
+            if record is None:
+                verdict.markdown(":gray[no longer in the registry]")
+                continue
+            colour = "green" if record.gates_passed and not model_warnings(record) else "orange"
+            verdict.markdown(f":{colour}[{verdict_words(record)}]")  # our words, as result_words
+            try:
+                is_champion = registry.promoted_version(result.name) == record.version
+            except ModelError:
+                is_champion = False
+            champion.markdown("yes" if is_champion else "no")
+            if MODELS_PAGE.exists() and card.button(
+                "Open card",
+                key=f"card_{job.job_id}_{result.name}",
+                icon=":material/leaderboard:",
+                help=f"Open {result.name} on the Models page.",
+            ):
+                _open_card(result.name)
+        with st.expander("Numbers and promotion of each version", expanded=False):
+            for _, result in rows:
+                st.markdown(result_words(result))

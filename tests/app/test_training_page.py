@@ -255,6 +255,8 @@ def test_a_running_job_says_where_it_is_with_one_estimate_and_wraps_its_log(
     assert "0s left" not in text and "1/60" not in text
     log = next(c for c in at.code if "xxxx" in c.value)
     assert log.proto.wrap_lines
+    (folded,) = [e for e in at.expander if e.label == "Log"]
+    assert not folded.proto.expanded, "even a running job's log starts collapsed"
 
 
 def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
@@ -302,8 +304,24 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
     assert "**xgboost_btcusdt** v1" in text and "AUC " in text and " vs 0.5" in text
     assert verdict_words(record) in text
     assert "Promoted: it is the champion" in text
+    # after training the page is a short table: coin, model, version, verdict, champion, card
+    cells = [m.value for m in at.markdown]
+    label = kind_info("xgboost").label
+    at_row = cells.index("Bitcoin (BTC)")
+    assert cells[at_row + 1 : at_row + 3] == [label, "v1"]
+    assert (
+        cells[at_row + 3] == f":orange[{verdict_words(record)}]"
+        or cells[at_row + 3] == f":green[{verdict_words(record)}]"
+    )
+    assert cells[at_row + 4] == "yes"
+    # the numbers and promotion paragraphs, and every log, are folded away
+    folded = next(e for e in at.expander if e.label == "Numbers and promotion of each version")
+    assert not folded.proto.expanded
+    assert "Promoted: it is the champion" in " ".join(m.value for m in folded.markdown)
+    logs = [e for e in at.expander if e.label == "Log"]
+    assert logs and not any(e.proto.expanded for e in logs), "logs start collapsed"
     if (ROOT / "pages" / "models.py").exists():
-        next(b for b in at.button if (b.key or "").startswith("open_20250601")).click()
+        next(b for b in at.button if (b.key or "").startswith("card_20250601")).click()
         at.run()
         assert not at.exception
         assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
