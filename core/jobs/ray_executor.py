@@ -46,7 +46,15 @@ from core.jobs.queue import slot_count
 from core.jobs.spec import JobState
 from core.jobs.status import JobKind, JobStatus, StatusWriter, now_iso
 
-__all__ = ["INSTALL_HINT", "RayDriverSpec", "check", "connect", "ray_available", "run"]
+__all__ = [
+    "INSTALL_HINT",
+    "RayDriverSpec",
+    "check",
+    "connect",
+    "lead_own_group",
+    "ray_available",
+    "run",
+]
 
 log = logging.getLogger("core.jobs.ray_executor")
 
@@ -187,14 +195,28 @@ def _raw(job_id: str) -> JobStatus:
     return read_status(job_id) or JobStatus(job_id=job_id)
 
 
+def lead_own_group() -> None:
+    """Make this process (a Ray worker, already running) lead its own process group where the
+    OS has them, so ``job cancel`` (SIGTERM to the group) reaches the job and whatever it started.
+
+    Elsewhere a job process is started with ``start_new_session=True``; a Ray task has no process
+    of its own to start that way (a child started from the worker would outlive a worker Ray
+    kills), so the worker takes the group itself. Already a leader (Ray's workers usually are):
+    nothing changes. Windows has no process groups (and no ``os.setsid``): there
+    :func:`core.procs.end_group` ends the job's process tree instead.
+    """
+    setsid = getattr(os, "setsid", None)
+    if setsid is not None:
+        with contextlib.suppress(OSError):  # EPERM: already a group leader
+            setsid()
+
+
 def _task(job_id: str, home: str) -> int:
     """One job in a Ray worker: the job runner entry, without the local slot queue."""
     os.environ["CRYPTOVOLT_HOME"] = home
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("CRYPTOVOLT_THREADS", "1")  # one Ray CPU per task
-    # a Ray worker already leads its own process group (cancel signals the group); make sure
-    with contextlib.suppress(OSError):
-        os.setsid()
+    lead_own_group()
     from core.jobs.runner import run_job
 
     found = _raw(job_id)
