@@ -6,7 +6,12 @@ from core.config import BacktestConfig
 from core.errors import CryptoVoltError
 from core.signals.backtest import StrategyConfig
 from ui import state
-from ui.backtest_view import SIZE_BY_CONFIDENCE, render_backtest, run_backtest
+from ui.backtest_view import (
+    SIZE_BY_CONFIDENCE,
+    render_backtest,
+    render_sizing_section,
+    run_backtest,
+)
 from ui.frame import ensure_router
 from ui.signals_view import current_symbols
 from ui.text import plain
@@ -44,11 +49,14 @@ sized = e.toggle(
     "at a coin flip, full size at a 60% out-of-time hit rate or more.",
 )
 
+config = None
 try:
     config = BacktestConfig(fee=fee / 100, slippage_bps=slippage, allow_short=long_short)
     with st.spinner("Running the backtest…"):
         result = run_backtest(coin, config, StrategyConfig(size_by_confidence=sized))
 except CryptoVoltError as exc:
     st.error(plain(exc), icon=":material/error:")
-    st.stop()
-render_backtest(result)
+else:
+    render_backtest(result)
+if config is not None:
+    render_sizing_section(coin, config)

@@ -20,8 +20,9 @@ st.caption(
     "The forward test: every call in the journal is judged once its horizon has passed. Per coin "
     "and model version, the live hit rate of each kind of call (95% Wilson interval) beside the "
     "rate promised when it was shown, over the last 7 and 30 days, and each probability model's "
-    "live log loss beside its base rate's. Degraded: a kind of call below its promise, or a "
-    "voting model whose live log loss is not below its base rate's."
+    "live log loss beside its base rate's; the expected-move bands' live coverage beside their "
+    "promised level. Degraded: a kind of call below its promise, a voting model whose live log "
+    "loss is not below its base rate's, or a band whose coverage interval excludes its promise."
 )
 render_alert_targets()
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.config import BacktestConfig
 from core.data.store import candle_mtime_ns
+from core.errors import CryptoVoltError, ModelNotFoundError
 from core.registry.model_registry import ModelRegistry
 from core.signals.backtest import (
     CHOSEN_WHERE,
@@ -23,7 +24,9 @@ from core.signals.backtest import (
     cost_column,
 )
 from core.signals.live import promoted_versions
+from core.signals.sizing import SizingConfig, SizingResult, sizing_coin
 from core.training.trust import backtest_warnings
+from core.volatility.live import volatility_versions
 from ui.loaders import load_candles
 from ui.text import plain
 
@@ -36,7 +39,11 @@ __all__ = [
     "metrics_table",
     "nothing_to_trade",
     "render_backtest",
+    "render_sizing_section",
     "run_backtest",
+    "run_sizing",
+    "sizing_figure",
+    "sizing_table",
 ]
 
 #: Session-state key of the page's "size by confidence" switch.
@@ -296,3 +303,143 @@ def render_backtest(result: BacktestResult) -> None:
     with st.expander(f"Trades ({len(result.trades)})"):
         shown = result.trades.assign(**{"return": result.trades["return"].map("{:+.2%}".format)})
         st.dataframe(shown, hide_index=True, width="stretch")
+
+
+# ---- Volatility-target sizing (issue 19.5) ------------------------------------------------------
+
+#: Session-state key of the sizing section's daily volatility target (percent).
+SIZING_TARGET = "backtest_sizing_target"
+SIZING_LABELS = {
+    "total_return": "Total return",
+    "cagr": "CAGR",
+    "sharpe": "Sharpe (annualised)",
+    "max_drawdown": "Max drawdown",
+    "turnover": "Turnover (x equity traded)",
+    "avg_size": "Average size (share of equity)",
+    "realised_vol": "Realised volatility (daily)",
+    "tracking_error": "Tracking error (RMS log realised/target)",
+    "bias": "Bias (mean log realised/target)",
+}
+SIZING_COLUMNS = (
+    ("forecast", "sized by the forecast"),
+    ("trailing", "sized by trailing volatility"),
+    ("buy_and_hold", "buy and hold"),
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _run_sizing(
+    root: str,
+    symbol: str,
+    versions: tuple[tuple[str, str], ...],
+    candles_mtime: int,
+    config: BacktestConfig,
+    sizing: SizingConfig,
+) -> SizingResult:
+    return sizing_coin(
+        symbol,
+        ModelRegistry(Path(root)),
+        candles=load_candles(symbol, "1h"),
+        config=config,
+        sizing=sizing,
+    )
+
+
+def run_sizing(symbol: str, config: BacktestConfig, sizing: SizingConfig) -> SizingResult:
+    """The coin's sizing comparison, cached by volatility versions, candle file and settings.
+
+    Raises the core errors of :func:`core.signals.sizing.sizing_coin`.
+    """
+    registry = ModelRegistry()
+    versions = volatility_versions(registry, symbol)
+    mtime = candle_mtime_ns(symbol, "1h")
+    return _run_sizing(str(registry.root), symbol, versions, mtime, config, sizing)
+
+
+def _sizing_fmt(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if name in {"total_return", "cagr", "max_drawdown", "avg_size", "realised_vol"}:
+        return f"{value:.2%}"
+    if name == "turnover":
+        return f"{value:.1f}x"
+    return f"{value:.3f}" if name in {"tracking_error", "bias"} else f"{value:.2f}"
+
+
+def sizing_table(result: SizingResult) -> pd.DataFrame:
+    """Metric x (forecast, trailing, buy and hold), formatted for display."""
+    rows = [
+        {
+            "metric": label,
+            **{
+                title: _sizing_fmt(name, result.metrics[key][name]) for key, title in SIZING_COLUMNS
+            },
+        }
+        for name, label in SIZING_LABELS.items()
+    ]
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def sizing_figure(result: SizingResult) -> go.Figure:
+    """Equity of the three sizings (top) and the forecast's and trailing sizes (bottom)."""
+    from plotly.subplots import make_subplots
+
+    eq = result.equity
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35])
+    for key, title in SIZING_COLUMNS:
+        fig.add_scatter(x=eq["open_time"], y=eq[key], name=title, row=1, col=1)
+    for key, title in SIZING_COLUMNS[:2]:
+        fig.add_scatter(
+            x=eq["open_time"],
+            y=eq[f"{key}_weight"],
+            name=f"size, {title}",
+            line={"width": 1},
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="equity", row=1, col=1)
+    fig.update_yaxes(title_text="share of equity", row=2, col=1)
+    return fig.update_layout(
+        height=480, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"}
+    )
+
+
+def render_sizing_section(symbol: str, config: BacktestConfig) -> None:
+    """The section: a daily volatility target, then the three sizings over the volatility
+    model's test window after the page's fee and slippage (or why there is nothing to size)."""
+    st.subheader("Volatility-target sizing")
+    st.caption(
+        "Long the coin with min(1, target / daily sigma) of equity over the hours the volatility "
+        "model never saw (its test window): sigma from its forecast, from the last week's "
+        "realised volatility, or not sized at all (buy and hold). Rebalanced every forecast "
+        "horizon, with the fee and slippage above on every trade."
+    )
+    target = st.number_input(
+        "Daily volatility target (%)", 0.1, 20.0, 2.0, step=0.1, key=SIZING_TARGET
+    )
+    try:
+        with st.spinner("Sizing by volatility…"):
+            result = run_sizing(symbol, config, SizingConfig(vol_target=target / 100))
+    except ModelNotFoundError as exc:
+        st.info(plain(exc), icon=":material/info:")
+        return
+    except (CryptoVoltError, ValueError) as exc:
+        st.error(plain(exc), icon=":material/error:")
+        return
+    for note in result.notes:
+        st.caption(plain(note))
+    f, t = result.metrics["forecast"], result.metrics["trailing"]
+    a, b, c = st.columns(3)
+    a.metric("Forecast sizing return", _sizing_fmt("total_return", f["total_return"]))
+    b.metric("Trailing sizing return", _sizing_fmt("total_return", t["total_return"]))
+    c.metric(
+        "Tracking error, forecast vs trailing",
+        _sizing_fmt("tracking_error", f["tracking_error"]),
+        delta=None
+        if f["tracking_error"] is None or t["tracking_error"] is None
+        else f"{f['tracking_error'] - t['tracking_error']:+.3f}",
+        delta_color="inverse",
+    )
+    left, right = st.columns([1, 2])
+    left.table(sizing_table(result))
+    right.plotly_chart(sizing_figure(result), width="stretch", key=f"sizing-{symbol}")

@@ -24,7 +24,7 @@ from core.registry.model_registry import ModelRegistry
 from core.signals.journal import journal_dir
 from core.signals.signal import NOW_ENV, current_time
 from ui import state
-from ui.monitor_charts import history_figure
+from ui.monitor_charts import coverage_figure, history_figure
 from ui.text import plain
 
 __all__ = [
@@ -42,6 +42,12 @@ STATUS_WORDS = {
     "not_enough_calls": "not enough calls yet",
 }
 _CONFIG = MonitorConfig()
+VOL_WORDS = {
+    "on_track": "on track",
+    "degraded": "OFF PROMISE",
+    "not_enough_forecasts": "not enough matured yet",
+    "no_forecasts": "none shown",
+}
 
 
 def _journal_key() -> tuple[tuple[str, int, int], ...]:
@@ -108,6 +114,9 @@ def render_status_table(found: Sequence[CoinHealth]) -> None:
             f"resolved calls ({days} d)": h.calls,
             "pending": h.pending,
             "drifted features": str(h.drifted) if h.drift and h.drift.measured else "not measured",
+            "expected-move bands": VOL_WORDS.get(h.volatility.status, h.volatility.status)
+            if h.volatility
+            else "–",
             "why": h.reason,
         }
         for h in found
@@ -223,6 +232,66 @@ def _render_drift(health: CoinHealth) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
+def _render_volatility(health: CoinHealth) -> None:
+    """The coin's expected-move bands: live coverage per horizon and level beside the promise,
+    with the interval, and live QLIKE beside the baselines on the same hours."""
+    vol = health.volatility
+    if vol is None or vol.status == "no_forecasts":
+        return
+    st.subheader("Expected move: live bands and forecast")
+    st.markdown(
+        f"**{VOL_WORDS.get(vol.status, vol.status)}**: {plain(vol.reason)} "
+        f"({vol.matured:,} matured forecasts, {vol.pending:,} pending, last "
+        f"{vol.window_days} days" + (f", {plain(vol.model)}" if vol.model else "") + ")"
+    )
+    if not vol.coverage:
+        return
+    rows = [
+        {
+            "horizon": c.horizon,
+            "band": f"{c.level}%",
+            "promised": _pct(c.promised),
+            "live coverage": _pct(c.rate),
+            "interval": f"{_pct(c.low)}–{_pct(c.high)} ({c.confidence:.1%})",
+            "matured": c.forecasts,
+            "independent": f"{c.effective:.0f}",
+            "verdict": "OUTSIDE its interval"
+            if c.outside
+            else ("within" if c.judged else "too few to judge"),
+        }
+        for c in vol.coverage
+    ]
+    left, right = st.columns([3, 2])
+    left.table(pd.DataFrame(rows).set_index(["horizon", "band"]))
+    right.plotly_chart(
+        coverage_figure(vol.coverage), width="stretch", key=f"monitor-coverage-{health.symbol}"
+    )
+    st.caption(
+        "A band is judged once it has about 20 independent matured forecasts (hourly forecasts "
+        "of a 6 h move overlap, so they count as fewer). The coin's intervals share a 5% "
+        "family-wise error rate; a band whose interval excludes its promise (too narrow or too "
+        "wide) makes the coin degraded and raises an alert."
+    )
+
+    def num(x: float | None) -> str:
+        return "–" if x is None else f"{x:.3f}"
+
+    skill = [
+        {
+            "horizon": s.horizon,
+            "forecasts": s.forecasts,
+            "live QLIKE": num(s.qlike),
+            **{f"{name} QLIKE": num(value) for name, value in s.baselines.items()},
+            "best baseline": s.best_baseline or "–",
+            "beats it": {True: "yes", False: "NO", None: "–"}[s.beats_best],
+        }
+        for s in vol.skill
+    ]
+    if skill:
+        st.markdown("Live QLIKE (lower is better) beside the baselines on the same hours:")
+        st.table(pd.DataFrame(skill).set_index("horizon"))
+
+
 def render_coin(found: Sequence[CoinHealth]) -> None:
     """A coin picker, then the chosen coin's scores per model version, its plot and its drift."""
     symbols = [h.symbol for h in found]
@@ -236,4 +305,5 @@ def render_coin(found: Sequence[CoinHealth]) -> None:
         render_no_journal()
     for version in reversed(health.versions):  # newest versions first
         _render_version(symbol, version)
+    _render_volatility(health)
     _render_drift(health)

@@ -18,6 +18,7 @@ from core.monitor.drift import RULE
 __all__ = ["register", "run"]
 
 _WORDS = {"on_track": "on track", "degraded": "DEGRADED", "not_enough_calls": "not enough calls"}
+_VOL_WORDS = {"degraded": "bands OFF their promise (above)", "on_track": "bands on track"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,10 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Judge each coin's journalled calls: live hit rate per kind of call (95%% Wilson "
             "interval) beside the rate promised at call time, over the last 7 and 30 days; live "
-            "log loss beside the base rate's for probability models; and the population "
+            "log loss beside the base rate's for probability models; the expected-move bands' "
+            "live coverage beside their promised level, and live QLIKE beside the baselines; "
+            "and the population "
             f"stability index of each input over the last 7 days against the training window "
             f"({BANDS.replace('%', '%%')}). Degraded: a kind of call below its promise, or a "
-            "voting model whose live log loss is not below its base rate's."
+            "voting model whose live log loss is not below its base rate's, or a band whose "
+            "coverage interval excludes its promised level."
         ),
     )
     parser.add_argument(
@@ -70,6 +74,29 @@ def _row(health: CoinHealth, cfg: MonitorConfig) -> list[object]:
     ]
 
 
+def _volatility_lines(health: CoinHealth) -> list[str]:
+    """The coin's expected-move record: its verdict, coverage per band, QLIKE per horizon."""
+    vol = health.volatility
+    if vol is None:
+        return []
+    # The reason is already the coin's when the bands degrade it.
+    why = _VOL_WORDS.get(vol.status, vol.status) if vol.reason in health.reason else vol.reason
+    lines = [f"expected move ({vol.matured} matured, {vol.pending} pending): {why}"]
+    for c in vol.coverage:
+        interval = "" if c.low is None else f" [{c.low:.0%}, {c.high:.0%}]"
+        flag = " OUTSIDE" if c.outside else "" if c.judged else " (too few to judge)"
+        lines.append(
+            f"  {c.horizon} {c.level}% band: covered {_pct(c.rate)}{interval} of {c.forecasts}"
+            f"{flag}"
+        )
+    for s in vol.skill:
+        best = s.best_baseline
+        beside = "" if best is None else f" vs {best} {s.baselines[best]:.3f}"
+        value = "n/a" if s.qlike is None else f"{s.qlike:.3f}"
+        lines.append(f"  {s.horizon} live QLIKE {value}{beside} ({s.forecasts} forecasts)")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     symbols = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
     cfg = MonitorConfig()
@@ -104,5 +131,8 @@ def run(args: argparse.Namespace) -> int:
                 f"  drift over the last {cfg.drift_days} days: {drift}"
                 + (f"; {h.drift.note.removeprefix('not measured: ')}" if h.drift.note else "")
             )
+        if h.volatility is not None and h.volatility.status != "no_forecasts":
+            for line in _volatility_lines(h):
+                print(f"  {line}")
     print(f"\nDrift bands: {BANDS}; {RULE}.")
     return 0

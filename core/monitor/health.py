@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.errors import ConfigError
 from core.monitor.calls import NO_EDGE, load_calls
+from core.monitor.coverage import VolHealth
 from core.monitor.drift import DriftReport
 from core.monitor.rates import KindRate, MemberScore, in_window, kind_rates, member_scores
 
@@ -128,6 +129,7 @@ class CoinHealth:
     window_end: pd.Timestamp | None
     versions: tuple[VersionHealth, ...] = ()
     drift: DriftReport | None = None
+    volatility: VolHealth | None = None
     checked_at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,6 +147,7 @@ class CoinHealth:
             "checked_at": self.checked_at.isoformat(),
             "versions": [v.to_dict() for v in self.versions],
             "drift": self.drift.to_dict() if self.drift else None,
+            "volatility": self.volatility.to_dict() if self.volatility else None,
         }
 
 
@@ -301,6 +304,23 @@ def _drift(symbol: str, registry: Any, records: Any, end: Any, cfg: MonitorConfi
     )
 
 
+def _volatility(
+    symbol: str, rows: list[dict[str, Any]], registry: Any, end: pd.Timestamp, cfg: MonitorConfig
+) -> VolHealth:
+    """The coin's live band coverage and QLIKE (:mod:`core.monitor.coverage`)."""
+    from core.data.store import load_candles
+    from core.errors import DataError
+    from core.monitor.coverage import vol_health
+
+    candles = None
+    if rows:
+        try:
+            candles = load_candles(symbol, "1h")
+        except DataError:
+            candles = None
+    return vol_health(symbol, rows, candles, end=end, days=cfg.status_days, registry=registry)
+
+
 def _symbols(symbols: Sequence[str] | None, calls: pd.DataFrame, registry: Any) -> list[str]:
     from core.data.coins import DEFAULT_COINS, parse_coin
     from core.signals.live import symbols_with_models
@@ -335,6 +355,11 @@ def assess(
         registry = ModelRegistry()
         calls = load_calls(symbols)
         records = records_lookup(registry)
+        from core.signals.journal import expected_moves
+
+        moves: dict[str, list[dict[str, Any]]] = {}
+        for row in expected_moves():
+            moves.setdefault(str(row["symbol"]), []).append(row)
         out = []
         for symbol in _symbols(symbols, calls, registry):
             mine = calls[calls["symbol"] == symbol]
@@ -360,6 +385,13 @@ def assess(
                 n, pending, window_end = 0, 0, end
                 status = "not_enough_calls"
                 reason = f"No journal entries for {symbol} yet: {HOW_TO_GET_CALLS}."
+            volatility = _volatility(symbol, moves.get(symbol, []), registry, end, cfg)
+            if volatility.degraded:
+                # Bands off their promise degrade the coin (and so alert) whatever its calls do.
+                reason = (
+                    volatility.reason if status != "degraded" else f"{reason} {volatility.reason}"
+                )
+                status = "degraded"
             out.append(
                 CoinHealth(
                     symbol=symbol,
@@ -372,6 +404,7 @@ def assess(
                     window_end=window_end,
                     versions=versions,
                     drift=drift,
+                    volatility=volatility,
                 )
             )
     return out

@@ -52,6 +52,7 @@ __all__ = [
     "damaged",
     "entries",
     "entry_id",
+    "expected_moves",
     "hit_rates",
     "journal_dir",
     "record",
@@ -186,6 +187,7 @@ def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None 
                     "expected_move": getattr(sig, "expected_move", None),
                     "vol_regime": getattr(sig, "vol_regime", None),
                     "position_size": getattr(sig, "position_size", None),
+                    "vol_model": getattr(sig, "vol_model", None),
                 }
             )
         _append(_signals_path(), rows)
@@ -235,6 +237,20 @@ def entries(*, symbol: str | None = None) -> pd.DataFrame:
     for column in ("recorded_at", "candle_time", "due_time", "exit_time", "resolved_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     return frame
+
+
+def expected_moves(*, symbol: str | None = None) -> list[dict[str, Any]]:
+    """The recorded signals that showed an expected move (``expected_move`` not empty), each once,
+    in file order: the monitor judges their bands and volatility forecasts."""
+    seen: set[str] = set()
+    out = []
+    for row in _signal_rows():
+        if row.get("id") in seen or (symbol and row.get("symbol") != symbol):
+            continue
+        seen.add(row["id"])
+        if isinstance(row.get("expected_move"), dict) and row["expected_move"]:
+            out.append(row)
+    return out
 
 
 def _outcome_fields(out: Mapping[str, Any]) -> dict[str, Any]:
