@@ -55,3 +55,21 @@ def test_monitor_page_without_a_journal_says_how_to_get_one(home: Path, start_ap
     expect(body).to_contain_text("python -m core watch")
     expect(body).to_contain_text("open the Signals page")
     assert_no_exception(page)
+
+
+def test_monitor_page_shows_bands_off_their_promise(home: Path, start_app, browser_page):
+    from tests.vol_journal import build_vol_journal
+
+    now = build_vol_journal(home, planted=True)
+    page = browser_page
+    open_monitor(page, start_app(CRYPTOVOLT_NOW=now.isoformat()))
+    body = page.locator('[data-testid="stMain"]')
+    expect(body).to_contain_text("Expected move: live bands and forecast", timeout=90_000)
+    bands = page.locator('[data-testid="stTable"]').filter(has_text="live coverage")
+    expect(bands).to_contain_text("OUTSIDE its interval", timeout=60_000)
+    expect(body).to_contain_text("OFF PROMISE")
+    expect(body).to_contain_text("live QLIKE")
+    # the coverage chart: one dot per band and one promise marker, drawn
+    chart = page.locator(".js-plotly-plot").filter(has_text="promised")
+    expect(chart.locator(".main-svg").first).to_be_visible(timeout=60_000)
+    assert_no_exception(page)
