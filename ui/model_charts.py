@@ -134,12 +134,13 @@ def persistence_words(predictions: pd.DataFrame, *, column: str = "forecast") ->
 
 
 def forecast_figure(
-    predictions: pd.DataFrame, *, column: str = "forecast", last: int = 500
+    predictions: pd.DataFrame, *, column: str = "forecast", last: int = 168
 ) -> go.Figure:
     """A forecaster's ``column`` against the actual value over the test window (the last
-    ``last`` rows): the next close for a price model, the log return for a return model; the
-    persistence forecast beside it in its own colour, and the comparison in words as subtitle
-    (:func:`persistence_words`, over the whole test window)."""
+    ``last`` rows, a week of hours: over more, a one-candle lag cannot be seen): the next close
+    for a price model, the log return for a return model; the persistence forecast beside it in
+    its own colour, and the comparison in words as subtitle (:func:`persistence_words`, over
+    the whole test window)."""
     test = predictions[predictions["split"] == "test"].tail(last)
     what = "log return" if "return" in column else "close"
     naive = _persistence(test, column)
@@ -153,27 +154,28 @@ def forecast_figure(
     )
     fig.add_scatter(
         x=test["open_time"],
-        y=naive,
-        name="persistence" + (" (no change)" if what == "log return" else " (this close)"),
-        meta="persistence",
-        line={"color": PERSISTENCE_COLOR, "width": 1.3, "dash": "dash"},
-    )
-    fig.add_scatter(
-        x=test["open_time"],
         y=test[column],
         name="model forecast",
         meta="forecast",
         line={"color": MODEL_COLOR, "width": 1.3},
     )
+    # persistence last, dashed on top: where the model only repeats it, that shows
+    fig.add_scatter(
+        x=test["open_time"],
+        y=naive,
+        name="persistence" + (" (no change)" if what == "log return" else " (this close)"),
+        meta="persistence",
+        line={"color": PERSISTENCE_COLOR, "width": 1.3, "dash": "dash"},
+    )
     # the figure sits in half a page: the sentence is wrapped, not cut off at the edge
-    words = textwrap.wrap(persistence_words(predictions, column=column), 72)
+    words = textwrap.wrap(persistence_words(predictions, column=column), 64)
     fig.update_layout(
         title={
             "text": f"Forecast vs actual {what}, test window (last {len(test)} candles)",
             "subtitle": {"text": "<br>".join(words)},
         },
-        margin={"l": 10, "r": 10, "t": 48 + 16 * len(words), "b": 10},
-        height=340 + 16 * len(words),
+        margin={"l": 10, "r": 10, "t": 60 + 18 * len(words), "b": 10},
+        height=340 + 18 * len(words),
         legend={"orientation": "h", "y": -0.12},
     )
     return fig

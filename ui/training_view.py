@@ -147,7 +147,7 @@ def render_results(found: Sequence[JobStatus]) -> None:
     if not rows:
         return
     registry = ModelRegistry()
-    widths = [1.4, 1.6, 0.6, 4.0, 1.0, 1.1]
+    widths = [1.3, 1.4, 0.6, 3.8, 0.9, 1.2]
     with st.container(border=True, key="training_results"):
         st.markdown("**Results** (the newest version each model got)")
         for col, title in zip(
@@ -176,10 +176,10 @@ def render_results(found: Sequence[JobStatus]) -> None:
                 is_champion = False
             champion.markdown("yes" if is_champion else "no")
             if MODELS_PAGE.exists() and card.button(
-                "Open card",
+                "Open",
                 key=f"card_{job.job_id}_{result.name}",
                 icon=":material/leaderboard:",
-                help=f"Open {result.name} on the Models page.",
+                help=f"Open the card of {result.name} on the Models page.",
             ):
                 _open_card(result.name)
         with st.expander("Numbers and promotion of each version", expanded=False):

@@ -88,7 +88,7 @@ def test_training_page_after_a_run_is_a_results_table_with_logs_collapsed(
     page.goto(f"{start_app()}/training")
     results = page.locator(".st-key-training_results")
     expect(results.get_by_text("Bitcoin (BTC)")).to_be_visible(timeout=60_000)
-    expect(results.get_by_role("button", name="Open card")).to_be_visible()
+    expect(results.get_by_role("button", name="Open", exact=True)).to_be_visible()
     # the log and the per-version paragraphs are folded: their text is not shown
     expect(page.get_by_text("a line of the training log")).not_to_be_visible()
     expect(page.get_by_text("Promoted: it is the champion")).not_to_be_visible()
@@ -97,7 +97,7 @@ def test_training_page_after_a_run_is_a_results_table_with_logs_collapsed(
     for i in range(folded.count()):
         expect(folded.nth(i)).not_to_have_attribute("open", "")
     assert_no_exception(page)
-    results.get_by_role("button", name="Open card").click()
+    results.get_by_role("button", name="Open", exact=True).click()
     expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("xgboost_btcusdt").first).to_be_visible()
     assert_no_exception(page)

@@ -29,7 +29,7 @@ def test_the_price_forecast_plot_draws_persistence_beside_the_model_in_its_own_c
     fig = forecast_figure(preds)
     traces = {t.meta: t for t in fig.data}
     assert set(traces) == {"actual", "persistence", "forecast"}
-    test = preds[preds["split"] == "test"].tail(500)
+    test = preds[preds["split"] == "test"].tail(168)  # a week: a one-hour lag shows
     np.testing.assert_allclose(traces["persistence"].y, test["close"].to_numpy())
     np.testing.assert_allclose(traces["forecast"].y, test["forecast"].to_numpy())
     colours = {t.line.color for t in fig.data}
