@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -44,6 +44,9 @@ from core.words import (
     verdict_words,
     vote_words,
 )
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "LiveSignals",
@@ -208,7 +211,7 @@ class LiveSignals:
 def live_signals(
     symbols: Sequence[str] | None = None,
     *,
-    registry: Any = None,
+    registry: ModelRegistry | None = None,
     config: SignalConfig | None = None,
     refresh: bool = False,
     patient: bool = True,
@@ -286,7 +289,7 @@ def live_signals(
 # ---- champion / challenger by hand ---------------------------------------------------------
 
 
-def promotion_problems(registry: Any, name: str, version: str) -> list[str]:
+def promotion_problems(registry: ModelRegistry, name: str, version: str) -> list[str]:
     """Why ``version`` should not become ``name``'s champion (empty: nothing stands in the way).
 
     A version whose gates fail has no edge; one whose metrics do not beat a champion whose gates
@@ -294,12 +297,12 @@ def promotion_problems(registry: Any, name: str, version: str) -> list[str]:
     """
     from core.training.card import beats
 
-    record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+    record = registry.record(name, version)
     problems = []
     if not record.gates_passed:
         problems.append(verdict_words(record))
     try:
-        champion = ModelMetadata.from_dict(registry.get_metadata(name))
+        champion = registry.record(name)
     except ModelError:
         return problems
     rival = champion.version != record.version and champion.gates_passed
@@ -311,14 +314,14 @@ def promotion_problems(registry: Any, name: str, version: str) -> list[str]:
     return problems
 
 
-def promote(registry: Any, name: str, version: str, *, force: bool = False) -> str:
+def promote(registry: ModelRegistry, name: str, version: str, *, force: bool = False) -> str:
     """Make ``version`` the champion that signals use; returns what happened in words.
 
     Raises:
         ModelError: its gates fail or it does not beat a passing champion, unless ``force``
             (the message says which gates failed); ModelNotFoundError: no such version.
     """
-    record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+    record = registry.record(name, version)
     if record.promoted:
         return f"{name} {record.version} is already the champion."
     problems = promotion_problems(registry, name, record.version)

@@ -96,7 +96,7 @@ def run_backtest(
     interval = "1h"
     if versions:
         name, version = next(iter(versions.items()))
-        interval = str(registry.get_metadata(name, version).get("interval", "1h"))
+        interval = registry.record(name, version).interval
     mtime = candle_mtime_ns(symbol, interval)
     key = tuple(sorted(versions.items()))
     return _run(

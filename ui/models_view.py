@@ -51,17 +51,17 @@ def kind_label(kind: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _list(root: str, key: tuple) -> list[dict[str, Any]]:
-    return ModelRegistry(Path(root)).list_models()
+def _list(root: str, key: tuple[tuple[str, str, int, int], ...]) -> list[ModelMetadata]:
+    return ModelRegistry(Path(root)).records()
 
 
 def list_models() -> list[ModelMetadata]:
     """Every version's typed record (cached until a version is added, deleted or promoted).
 
-    A version whose metadata cannot be read has its message in ``record.extra["error"]``.
+    A version whose metadata cannot be read has its message in ``record.error``.
     """
     registry = ModelRegistry()
-    return [ModelMetadata.from_dict(m) for m in _list(str(registry.root), registry.cache_key())]
+    return _list(str(registry.root), registry.cache_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -106,7 +106,7 @@ def models_frame(
     for r in records:
         if (coins and r.symbol not in coins) or (types and r.model_type not in types):
             continue
-        error = r.extra.get("error")
+        error = r.error
         rows.append(
             {
                 "name": r.name,
@@ -247,8 +247,8 @@ def render_coin_chart(records: list[ModelMetadata], kind: str) -> None:
 
 def render_model(record: ModelMetadata) -> None:
     """One version: its card, walk-forward folds over time and its output's own charts."""
-    if record.extra.get("error"):
-        st.error(plain(record.extra["error"]))
+    if record.error:
+        st.error(plain(record.error))
         return
     render_card(record)
     for sentence in record.data.get("context_left_out", {}).values():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
@@ -72,9 +71,9 @@ def model_picker(*, key: str) -> tuple[str, ...]:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _record(root: str, name: str, version: str) -> dict[str, Any] | None:
+def _record(root: str, name: str, version: str) -> ModelMetadata | None:
     try:
-        return ModelRegistry(Path(root)).get_metadata(name, version)
+        return ModelRegistry(Path(root)).record(name, version)
     except ModelError:
         return None  # deleted since the job ran
 
@@ -84,16 +83,15 @@ def result_words(result: ModelResult) -> str:
     edge (its card's verdict) and whether it is the champion."""
     name, version = result.name, result.version
     registry = ModelRegistry()
-    meta = _record(str(registry.root), name, version)
+    record = _record(str(registry.root), name, version)
     line = f"**{plain(name)}** {plain(version)}"
-    if meta is None:  # deleted since the job ran: what the job recorded is all there is
+    if record is None:  # deleted since the job ran: what the job recorded is all there is
         numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result.to_dict()).items())
         return (
             line
             + (f" · test {numbers} (baseline in brackets)" if numbers else "")
             + (" · no longer in the registry")
         )
-    record = ModelMetadata.from_dict(meta)
     numbers = headline(record)
     if numbers:
         line += f" · {numbers}"

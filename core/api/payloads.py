@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = ["card", "dumps", "health", "models", "signals"]
 
@@ -25,24 +28,34 @@ def signals(result: Any) -> list[dict[str, Any]]:
     return [{**s.to_dict(), "conflict": held.get(s.symbol)} for s in result.signals]
 
 
-def models(registry: Any) -> list[dict[str, Any]]:
-    """Every version in ``registry`` (a :class:`~core.registry.model_registry.ModelRegistry`):
-    its metadata, ``champion``, ``gates_passed`` and the ``verdict`` in words; a version whose
-    metadata cannot be read keeps its ``error`` instead."""
-    from core.registry.metadata import ModelMetadata
+def models(registry: ModelRegistry) -> list[dict[str, Any]]:
+    """Every version in ``registry``: its metadata, ``champion``, ``gates_passed`` and the
+    ``verdict`` in words; a version whose metadata cannot be read keeps only its name and its
+    ``error``."""
     from core.usecases import verdict_words
 
-    rows = registry.list_models()
-    for meta in rows:
-        if not meta.get("error"):
-            record = ModelMetadata.from_dict(meta)
-            meta["champion"] = record.promoted
-            meta["gates_passed"] = record.gates_passed
-            meta["verdict"] = verdict_words(record)
+    rows: list[dict[str, Any]] = []
+    for record in registry.records():
+        if record.error:
+            rows.append(
+                {
+                    "name": record.name,
+                    "version": record.version,
+                    "model_type": record.model_type,
+                    "symbol": record.symbol,
+                    "error": record.error,
+                    "promoted": record.promoted,
+                }
+            )
+            continue
+        row = {**record.to_dict(), "champion": record.promoted}
+        row["gates_passed"] = record.gates_passed
+        row["verdict"] = verdict_words(record)
+        rows.append(row)
     return rows
 
 
-def card(registry: Any, name: str, version: str | None = None) -> dict[str, Any]:
+def card(registry: ModelRegistry, name: str, version: str | None = None) -> dict[str, Any]:
     """One version's metadata and card (the champion by default), with ``promoted``,
     ``gates_passed`` and ``verdict``.
 

@@ -80,10 +80,9 @@ def _label(kind: str) -> str:
         return kind
 
 
-def _row(meta: dict[str, Any]) -> list[object]:
-    if meta.get("error"):
-        return [meta.get("name"), meta.get("version"), "", "", "", "", "", "", meta["error"]]
-    record = ModelMetadata.from_dict(meta)
+def _row(record: ModelMetadata) -> list[object]:
+    if record.error:
+        return [record.name, record.version, "", "", "", "", "", "", record.error]
     return [
         record.name,
         record.version,
@@ -101,7 +100,7 @@ def _list(registry: ModelRegistry, as_json: bool) -> int:
     if as_json:
         print(payloads.dumps(payloads.models(registry)))  # the same as GET /api/v1/models
         return 0
-    rows = registry.list_models()
+    rows = registry.records()
     if not rows:
         print(f"No models in {registry.root}. Train some: python -m core train --coins BTC")
         return 0
@@ -177,12 +176,12 @@ def _verify(registry: ModelRegistry, name: str | None, version: str | None) -> i
         targets = [(name, version)]
     else:
         targets = []
-        for meta in registry.list_models():
-            if "error" in meta:  # its metadata.json cannot be read: damage, not a skip
+        for record in registry.records():
+            if record.error:  # its metadata.json cannot be read: damage, not a skip
                 bad += 1
-                print(f"FAILED  {meta['error']}")
+                print(f"FAILED  {record.error}")
             else:
-                targets.append((meta["name"], meta["version"]))
+                targets.append((record.name, record.version))
     for model, label in targets:
         try:
             registry.verify(model, label)

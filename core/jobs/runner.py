@@ -23,9 +23,9 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import config
 from core.errors import CryptoVoltError
@@ -37,7 +37,11 @@ from core.jobs.results import model_result
 from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobStatus, StatusWriter, now_iso
 from core.procs import process_start
-from core.registry.model_registry import ModelRegistry
+from core.registry.metadata import ModelMetadata
+from core.registry.model_registry import ModelRegistry, Savable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "JobCancelled",
@@ -129,9 +133,9 @@ class JobReporter(StatusWriter):
             eta_seconds=eta,
         )
 
-    def saved(self, meta: Mapping[str, Any]) -> None:
-        log.info("registered %s %s", meta.get("name"), meta.get("version"))
-        self.update(force=True, result=(*self.status.result, model_result(meta)))
+    def saved(self, record: ModelMetadata) -> None:
+        log.info("registered %s %s", record.name, record.version)
+        self.update(force=True, result=(*self.status.result, model_result(record)))
 
 
 class _RecordingRegistry(ModelRegistry):
@@ -142,10 +146,17 @@ class _RecordingRegistry(ModelRegistry):
         super().__init__()
         self._reporter = reporter
 
-    def save(self, model: Any, metadata: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
-        meta = super().save(model, metadata, **kwargs)
-        self._reporter.saved(meta)
-        return meta
+    def save(
+        self,
+        model: Savable,
+        metadata: ModelMetadata,
+        *,
+        predictions: pd.DataFrame | None = None,
+        promote: bool = True,
+    ) -> ModelMetadata:
+        record = super().save(model, metadata, predictions=predictions, promote=promote)
+        self._reporter.saved(record)
+        return record
 
 
 def _utc_formatter(fmt: str, datefmt: str | None = None) -> logging.Formatter:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from core.errors import ConfigError, CryptoVoltError
 from core.live.health import Health, coin_health
 from core.live.logs import live_logger
 from core.registry.metadata import ModelMetadata
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = ["RetrainPlan", "age_words", "parse_age", "plan", "retrain_log", "run"]
 
@@ -98,7 +101,7 @@ def plan(
     *,
     stale_after: timedelta | None = None,
     if_degraded: bool = False,
-    registry: Any = None,
+    registry: ModelRegistry | None = None,
     health: Mapping[str, Health] | None = None,
     now: datetime | None = None,
 ) -> list[RetrainPlan]:
@@ -128,7 +131,7 @@ def plan(
     plans = []
     for symbol in coins:
         records = [
-            ModelMetadata.from_dict(registry.get_metadata(name, version))
+            registry.record(name, version)
             for name, version in promoted_versions(registry, symbol).items()
         ]
         if not records:

@@ -194,12 +194,12 @@ def _baseline_settings(registry: Any, label: tuple[str, str] | None) -> dict[str
         return {}
     name, version = label
     try:
-        meta = registry.get_metadata(name, version)
+        record = registry.record(name, version)
         preds = registry.get_predictions(name, version)
     except CryptoVoltError:
         return {}
     out: dict[str, Any] = {}
-    for key, detail in (meta.get("volatility") or {}).items():
+    for key, detail in (record.extra.get("volatility") or {}).items():
         rows = preds[preds["horizon"] == key]
         mean = rows["forecast_mean"].dropna() if "forecast_mean" in rows else pd.Series([])
         out[key] = {

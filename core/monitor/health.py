@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +32,10 @@ from core.monitor.calls import NO_EDGE, load_calls
 from core.monitor.coverage import VolHealth
 from core.monitor.drift import DriftReport
 from core.monitor.rates import KindRate, MemberScore, in_window, kind_rates, member_scores
+
+if TYPE_CHECKING:
+    from core.registry.metadata import ModelMetadata
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "STATUSES",
@@ -254,19 +258,16 @@ def _version_health(
     return VersionHealth(**common, status=status, reason=reason, rates=rates, members=members)
 
 
-def records_lookup(registry: Any) -> Any:
+def records_lookup(registry: ModelRegistry) -> Callable[[str, str], ModelMetadata | None]:
     """A cached ``(name, version) -> ModelMetadata | None`` over ``registry``."""
     from core.errors import ModelError
-    from core.registry.metadata import ModelMetadata
 
-    cache: dict[tuple[str, str], Any] = {}
+    cache: dict[tuple[str, str], ModelMetadata | None] = {}
 
-    def lookup(name: str, version: str) -> Any:
+    def lookup(name: str, version: str) -> ModelMetadata | None:
         if (name, version) not in cache:
             try:
-                cache[(name, version)] = ModelMetadata.from_dict(
-                    registry.get_metadata(name, version)
-                )
+                cache[(name, version)] = registry.record(name, version)
             except ModelError:
                 cache[(name, version)] = None
         return cache[(name, version)]
@@ -274,15 +275,21 @@ def records_lookup(registry: Any) -> Any:
     return lookup
 
 
-def _drift(symbol: str, registry: Any, records: Any, end: Any, cfg: MonitorConfig) -> DriftReport:
+def _drift(
+    symbol: str,
+    registry: ModelRegistry,
+    records: Callable[[str, str], ModelMetadata | None],
+    end: Any,
+    cfg: MonitorConfig,
+) -> DriftReport:
     from core.data.store import load_candles
     from core.errors import CryptoVoltError
     from core.features.context import REFERENCE_SYMBOLS, load_references
     from core.monitor.drift import feature_drift
     from core.signals.live import promoted_versions
 
-    current = [records(n, v) for n, v in promoted_versions(registry, symbol).items()]
-    current = [r for r in current if r is not None]
+    found = [records(n, v) for n, v in promoted_versions(registry, symbol).items()]
+    current = [r for r in found if r is not None]
     if not current:
         return DriftReport(symbol, (), None, None, "no trained model to compare against")
     interval = current[0].interval
@@ -321,7 +328,9 @@ def _volatility(
     return vol_health(symbol, rows, candles, end=end, days=cfg.status_days, registry=registry)
 
 
-def _symbols(symbols: Sequence[str] | None, calls: pd.DataFrame, registry: Any) -> list[str]:
+def _symbols(
+    symbols: Sequence[str] | None, calls: pd.DataFrame, registry: ModelRegistry
+) -> list[str]:
     from core.data.coins import DEFAULT_COINS, parse_coin
     from core.signals.live import symbols_with_models
 

@@ -1,7 +1,8 @@
 """Typed model records: :class:`ModelMetadata` with its :class:`ModelCard` and :class:`Gate` s.
 
-Training writes a record once (``ModelMetadata.to_dict()`` is ``metadata.json``); everything that
-reads a version (signals, backtest, CLI, pages) reads it with :meth:`ModelMetadata.from_dict`.
+Training builds a record and hands it to ``ModelRegistry.save`` (``ModelMetadata.to_dict()`` is
+``metadata.json``); everything that reads a version (signals, backtest, CLI, pages) gets it from
+``ModelRegistry.record`` / ``records`` (which read the file with :meth:`ModelMetadata.from_dict`).
 Schema version 2 adds the card and the vote rule. Version-1 files (written before cards existed)
 still load: their vote rule is derived from the model type and they have no card, so their gates
 count as failed ("trained before model cards") and they do not vote until retrained.
@@ -163,6 +164,13 @@ class ModelMetadata:
     @property
     def gates_passed(self) -> bool:
         return self.card is not None and self.card.passed
+
+    @property
+    def error(self) -> str | None:
+        """Why the registry could not read this version's ``metadata.json`` (``records()`` lists
+        such a version with its name only); None for a readable record."""
+        error = self.extra.get("error")
+        return None if error is None else str(error)
 
     def verdict(self) -> str:
         """Why this version votes or not, in words."""

@@ -27,9 +27,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -67,6 +68,14 @@ __all__ = [
 PREDICTIONS_FILE = "predictions.parquet"
 
 
+class Savable(Protocol):
+    """What the registry needs of a model: it writes its own files into a folder."""
+
+    def save(self, directory: Path) -> list[str]:
+        """Write the model into ``directory``; returns the file names written."""
+        ...
+
+
 class ModelRegistry:
     """Versioned models under ``root`` (default ``config.models_dir()``, read at each call).
 
@@ -85,30 +94,31 @@ class ModelRegistry:
 
     def save(
         self,
-        model: Any,
-        metadata: Mapping[str, Any],
+        model: Savable,
+        metadata: ModelMetadata,
         *,
         predictions: pd.DataFrame | None = None,
         promote: bool = True,
-    ) -> dict[str, Any]:
+    ) -> ModelMetadata:
         """Register ``model`` as the next version of its name; promote it unless ``promote`` is
         False (a challenger that did not beat the champion stays registered, unpromoted).
 
-        ``metadata`` must hold ``model_type`` and ``symbol`` (they make the name) and should hold
-        the keys listed in the team brief; the registry adds ``name``, ``version``,
-        ``created_at`` and ``artifacts`` (file → sha256). ``model.save(folder)`` writes the
-        model's own files; ``predictions`` (out-of-sample predictions) is stored as
-        ``predictions.parquet``. Returns the full metadata as written.
+        ``metadata`` must have ``model_type`` and ``symbol`` (they make the name); the registry
+        sets ``name``, ``version``, ``created_at`` and ``artifacts`` (file → sha256).
+        ``model.save(folder)`` writes the model's own files; ``predictions`` (out-of-sample
+        predictions) is stored as ``predictions.parquet``. Returns the record as written, with
+        ``promoted`` set.
 
         Raises:
             ModelError: metadata without ``model_type``/``symbol``, or ``model.save`` wrote
                 files it did not report / reported files it did not write.
         """
-        meta = dict(metadata)
         for key in ("model_type", "symbol"):
-            if not meta.get(key):
-                raise ModelError(f"Model metadata needs {key!r} to name the model; got {meta!r}.")
-        name = model_name(meta["model_type"], meta["symbol"])
+            if not getattr(metadata, key):
+                raise ModelError(
+                    f"Model metadata needs {key!r} to name the model; got {metadata.to_dict()!r}."
+                )
+        name = model_name(metadata.model_type, metadata.symbol)
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         clean_stale(folder)
@@ -124,12 +134,17 @@ class ModelRegistry:
                 raise ModelError(f"{name}: model.save reported {missing} but did not write them.")
             if METADATA_FILE in present:
                 raise ModelError(f"{name}: model.save must not write {METADATA_FILE}.")
-            meta["artifacts"] = {f: sha256_file(tmp / f) for f in present}
-            meta["name"] = name
-            meta["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            record = replace(
+                metadata,
+                name=name,
+                artifacts={f: sha256_file(tmp / f) for f in present},
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
             with locked(folder):
                 number = read_state(folder)["last_version"] + 1
-                meta["version"] = f"v{number}"
+                record = replace(record, version=f"v{number}")
+                meta = record.to_dict()
+                meta.pop("promoted")  # state.json says which version is promoted
                 text = json.dumps(meta, indent=2, default=json_default)
                 (tmp / METADATA_FILE).write_text(text + "\n")
                 fsync_tree(tmp)
@@ -143,10 +158,10 @@ class ModelRegistry:
             if full is not None:  # a full or read-only disk: no new version, the words say why
                 raise full from exc
             raise
-        return {**meta, "promoted": promoted == f"v{number}"}
+        return replace(record, promoted=promoted == f"v{number}")
 
-    def promote(self, name: str, version: str | int) -> dict[str, Any]:
-        """Make ``version`` the one ``get_model(name)`` returns; returns its metadata.
+    def promote(self, name: str, version: str | int) -> ModelMetadata:
+        """Make ``version`` the one ``get_model(name)`` returns; returns its record.
 
         Raises:
             ModelNotFoundError: no such model or version.
@@ -157,7 +172,7 @@ class ModelRegistry:
             self._version_folder(name, label)
             state = read_state(folder)
             write_state(folder, promoted=label, last_version=state["last_version"])
-        return self.get_metadata(name, label)
+        return self.record(name, label)
 
     def delete(self, name: str, version: str | int) -> None:
         """Remove one version for good; its number is never handed out again.
@@ -213,8 +228,8 @@ class ModelRegistry:
             raise ModelNotFoundError(self._not_found(name))
         return f"v{numbers[-1]}"
 
-    def get_metadata(self, name: str, version: str | int | None = None) -> dict[str, Any]:
-        """``metadata.json`` of a version (promoted by default) plus ``promoted: bool``.
+    def record(self, name: str, version: str | int | None = None) -> ModelMetadata:
+        """The record of a version (promoted by default), with ``promoted`` set.
 
         Raises:
             ModelNotFoundError: no such model or version.
@@ -223,11 +238,7 @@ class ModelRegistry:
         label = self._resolve(name, version)
         meta = self._read_metadata(name, label)
         meta["promoted"] = label == self.promoted_version(name)
-        return meta
-
-    def record(self, name: str, version: str | int | None = None) -> ModelMetadata:
-        """:meth:`get_metadata` as a typed :class:`~core.registry.metadata.ModelMetadata`."""
-        return ModelMetadata.from_dict(self.get_metadata(name, version))
+        return ModelMetadata.from_dict(meta)
 
     def get_model(self, name: str, version: str | int | None = None) -> Any:
         """Load a version (promoted by default) after verifying every artifact's checksum.
@@ -277,13 +288,13 @@ class ModelRegistry:
         label = self._resolve(name, version)
         self._verified_artifacts(name, label, self._read_metadata(name, label))
 
-    def list_models(self) -> list[dict[str, Any]]:
-        """One metadata dict per version of every model (name, then version order).
+    def records(self) -> list[ModelMetadata]:
+        """One record per version of every model (name, then version order), ``promoted`` set.
 
-        Each has ``promoted: bool``. A version whose metadata cannot be read still appears, with
-        ``name``, ``version``, ``symbol``/``model_type`` from the name and an ``error`` message.
+        A version whose metadata cannot be read still appears, with ``name``, ``version``,
+        ``symbol``/``model_type`` from the name and the message in :attr:`ModelMetadata.error`.
         """
-        out: list[dict[str, Any]] = []
+        out: list[ModelMetadata] = []
         for name in self.names():
             try:
                 promoted = self.promoted_version(name)
@@ -299,7 +310,7 @@ class ModelRegistry:
                     meta = {"name": name, "version": label, "model_type": kind}
                     meta.update(symbol=sym.upper(), error=str(exc))
                 meta["promoted"] = label == promoted
-                out.append(meta)
+                out.append(ModelMetadata.from_dict(meta))
         return out
 
     def cache_key(self) -> tuple[tuple[str, str, int, int], ...]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ from core.signals.ensemble import (
 )
 from core.signals.signal import NO_NUMBERS, ModelVote, Signal, current_time
 from core.training.family import direction_family
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "CoinModels",
@@ -99,7 +102,7 @@ def _model_name(kind: str, symbol: str) -> str:
     return model_name(kind, symbol)
 
 
-def promoted_versions(registry: Any, symbol: str) -> dict[str, str]:
+def promoted_versions(registry: ModelRegistry, symbol: str) -> dict[str, str]:
     """``{model name: promoted version}`` of a coin's direction models of every kind that votes
     (empty if none)."""
     symbol = parse_coin(symbol).symbol
@@ -113,16 +116,16 @@ def promoted_versions(registry: Any, symbol: str) -> dict[str, str]:
     return out
 
 
-def symbols_with_models(registry: Any) -> list[str]:
+def symbols_with_models(registry: ModelRegistry) -> list[str]:
     """Coins that have at least one promoted model, default coins first, then alphabetical."""
-    found = {str(m["symbol"]) for m in registry.list_models() if m.get("promoted")}
+    found = {r.symbol for r in registry.records() if r.promoted}
     order = {s: i for i, s in enumerate(DEFAULT_COINS)}
     return sorted(found, key=lambda s: (order.get(s, len(order)), s))
 
 
 def load_coin_models(
     symbol: str,
-    registry: Any,
+    registry: ModelRegistry,
     *,
     versions: Mapping[str, str] | None = None,
     config: SignalConfig | None = None,
@@ -154,7 +157,7 @@ def load_coin_models(
     family = direction_family(registry)
     loaded: list[Loaded] = []
     for name, version in versions.items():
-        record = ModelMetadata.from_dict(registry.get_metadata(name, version))
+        record = registry.record(name, version)
         predictions = registry.get_predictions(name, version)
         passed = record.gates_passed and record.vote is not None
         passed = passed and "future_return" in predictions
@@ -314,7 +317,7 @@ def signal_from_models(
 
 def compute_signal(
     symbol: str,
-    registry: Any,
+    registry: ModelRegistry,
     candles: pd.DataFrame,
     *,
     config: SignalConfig | None = None,
@@ -331,7 +334,7 @@ def compute_signal(
 
 
 def compute_signals(
-    registry: Any,
+    registry: ModelRegistry,
     symbols: Sequence[str] | None = None,
     *,
     candles: Mapping[str, pd.DataFrame] | None = None,

@@ -17,11 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.errors import CryptoVoltError
 from core.models.base import Output
-from core.registry.metadata import ModelCard, ModelMetadata
+from core.registry.metadata import ModelCard
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = ["ALPHA", "Family", "auc_p_value", "direction_family", "holm"]
 
@@ -85,13 +88,13 @@ class Family:
         )
 
 
-def direction_family(registry: Any) -> Family:
+def direction_family(registry: ModelRegistry) -> Family:
     """The family of every coin x probability kind champion in ``registry`` (see the module
-    docstring). A registry without ``names`` gives an empty family."""
+    docstring)."""
     p_values: dict[str, float] = {}
-    for name in getattr(registry, "names", list)():
+    for name in registry.names():
         try:
-            record = ModelMetadata.from_dict(registry.get_metadata(name))
+            record = registry.record(name)
         except CryptoVoltError:  # an unreadable version is reported where it is loaded
             continue
         p = auc_p_value(record.card)

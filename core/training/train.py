@@ -30,7 +30,7 @@ from core.errors import ModelNotFoundError
 from core.features.causal import compute_features, future_return
 from core.models import DEFAULT_KINDS, config_class, create_model, kind_info, parse_kinds
 from core.models.base import Dataset
-from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
+from core.registry.metadata import ModelCard, ModelMetadata
 from core.registry.model_registry import ModelRegistry, model_name
 from core.training.card import beats, build_card
 from core.training.evaluate import Split, chronological_split, walk_forward_splits
@@ -286,51 +286,52 @@ class _Job:
         )
         log.info("%s %s card: %s", symbol, kind, card.verdict())
         test_rows = test_split.locate(ds.position)
-        metadata: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "symbol": symbol,
-            "interval": self.interval.value,
-            "model_type": kind,
-            "data": self.data,
-            "features": ds.features,
-            "target": {
+        metrics: dict[str, Any] = {
+            "test": scores["metrics"],
+            "baseline": scores["baseline"],
+            "skill": scores["skill"],
+            "skill_basis": "1 - Brier / Brier of the training base rate"
+            if model.task == "classification"
+            else "1 - MAE / MAE of persistence",
+            "walk_forward": folds,
+            "walk_forward_mean": mean_metrics(folds),
+        }
+        if not folds:
+            metrics["walk_forward_note"] = (
+                f"walk-forward is off for this model ({type(cfg).__name__}.walk_forward = False)"
+            )
+        metadata = ModelMetadata(
+            name=model_name(kind, symbol),
+            version="",  # the registry hands out the version number
+            symbol=symbol,
+            interval=self.interval.value,
+            model_type=kind,
+            data=self.data,
+            features=tuple(ds.features),
+            target={
                 "column": ds.target,
                 "horizon": ds.horizon,
                 "signal_horizon": self.target.horizon,
             }
             | ({"threshold": self.target.threshold} if ds.target == self.target.column else {}),
-            "params": model.params(),
-            "split": {
+            params=model.params(),
+            split={
                 **asdict(split),
                 "purge": ds.horizon,
                 "train": _times(candles, ds.position[test_rows.train]),
                 "test": _times(candles, ds.position[test_rows.test]),
                 **{f"{k}_rows": v for k, v in scores["rows"].items() if k != "purge"},
             },
-            "metrics": {
-                "test": scores["metrics"],
-                "baseline": scores["baseline"],
-                "skill": scores["skill"],
-                "skill_basis": "1 - Brier / Brier of the training base rate"
-                if model.task == "classification"
-                else "1 - MAE / MAE of persistence",
-                "walk_forward": folds,
-                "walk_forward_mean": mean_metrics(folds),
-            },
-            "training": model.summary(),
-            "vote": model.vote_rule(self.signal).to_dict(),
-            "card": card.to_dict(),
-            "library_versions": library_versions(),
-        }
-        if not folds:
-            metadata["metrics"]["walk_forward_note"] = (
-                f"walk-forward is off for this model ({type(cfg).__name__}.walk_forward = False)"
-            )
-        metadata["train_seconds"] = round(time.monotonic() - started, 2)
+            metrics=metrics,
+            training=model.summary(),
+            vote=model.vote_rule(self.signal),
+            card=card,
+            library_versions=library_versions(),
+            train_seconds=round(time.monotonic() - started, 2),
+        )
         promote, why = self._promotion(kind, card)
         emit(kind, Stage.SAVING, 0, 1, "registering")
-        saved = self.registry.save(model, metadata, predictions=predictions, promote=promote)
-        record = ModelMetadata.from_dict(saved)
+        record = self.registry.save(model, metadata, predictions=predictions, promote=promote)
         emit(kind, Stage.SAVING, 1, 1, f"registered {record.name} {record.version}")
         log.info(
             "%s %s registered %s %s in %.1fs; %s",
@@ -338,7 +339,7 @@ class _Job:
             kind,
             record.name,
             record.version,
-            metadata["train_seconds"],
+            metadata.train_seconds,
             why,
         )
         return TrainResult(record, promote, why)
@@ -380,14 +381,14 @@ class _Job:
         self.emit(kind, Stage.WALK_FORWARD, total, total, "walk-forward done")
         return frames, folds
 
-    def _promotion(self, kind: str, card: Any) -> tuple[bool, str]:
+    def _promotion(self, kind: str, card: ModelCard) -> tuple[bool, str]:
         """Champion / challenger: promote when forced, when there is no champion, or when the
         new version passes its gates and beats the champion."""
         if self.force:
             return True, "promoted (--force)"
         name = model_name(kind, self.symbol)
         try:
-            champion = ModelMetadata.from_dict(self.registry.get_metadata(name))
+            champion = self.registry.record(name)
         except ModelNotFoundError:
             return True, "promoted: the first version of this model"
         if not card.passed:

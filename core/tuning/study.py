@@ -18,18 +18,22 @@ import logging
 import signal
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from core.config import SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, JobError
 from core.jobs.status import now_iso
 from core.models import kind_info, parse_kind
-from core.registry.model_registry import ModelRegistry
+from core.registry.metadata import ModelMetadata
+from core.registry.model_registry import ModelRegistry, Savable
 from core.tuning import state
 from core.tuning.objective import OBJECTIVE_TEXT, InnerData, objective
 from core.tuning.space import apply, describe, space_for
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "run_sweep"]
 
@@ -236,19 +240,24 @@ class _TunedRegistry(ModelRegistry):
         super().__init__()
         self._tuning = dict(tuning)
 
-    def save(self, model: Any, metadata: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
-        meta = dict(metadata)
-        card = dict(meta.get("card") or {})
+    def save(
+        self,
+        model: Savable,
+        metadata: ModelMetadata,
+        *,
+        predictions: pd.DataFrame | None = None,
+        promote: bool = True,
+    ) -> ModelMetadata:
         n = self._tuning["trials"]
         note = (
             f"tuned: the best of {n} Optuna trials (study {self._tuning['study']}) on walk-forward "
             "folds inside the training period; the test window was never seen by the tuner, but "
             "the more trials, the more the fold metrics flatter it"
         )
-        card["tuning"] = self._tuning
-        card["notes"] = [*(card.get("notes") or []), note]
-        meta["card"] = card
-        return super().save(model, meta, **kwargs)
+        if metadata.card is not None:
+            card = replace(metadata.card, tuning=self._tuning, notes=(*metadata.card.notes, note))
+            metadata = replace(metadata, card=card)
+        return super().save(model, metadata, predictions=predictions, promote=promote)
 
 
 def _tuning_record(spec: TuneSpec, study: Any) -> dict[str, Any]:

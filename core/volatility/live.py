@@ -8,7 +8,7 @@ shown; a coin with none shows no expected move.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundErr
 from core.registry.metadata import ModelMetadata
 from core.volatility.model import VOL_TARGET, VolatilityModel
 from core.volatility.train import VOL_KINDS, load_volatility_model
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "LiveVolatility",
@@ -49,7 +52,7 @@ def _mean_qlike(record: ModelMetadata) -> float:
     return float(np.mean(values)) if values else float("inf")
 
 
-def volatility_versions(registry: Any, symbol: str) -> tuple[tuple[str, str], ...]:
+def volatility_versions(registry: ModelRegistry, symbol: str) -> tuple[tuple[str, str], ...]:
     """``((model name, promoted version), ...)`` of the coin's volatility models (a cache key)."""
     from core.registry.model_registry import model_name
 
@@ -63,12 +66,12 @@ def volatility_versions(registry: Any, symbol: str) -> tuple[tuple[str, str], ..
     return tuple(out)
 
 
-def has_volatility_model(registry: Any, symbol: str) -> bool:
+def has_volatility_model(registry: ModelRegistry, symbol: str) -> bool:
     """True when the coin has a promoted volatility model of any estimator, passing or not."""
     return bool(volatility_versions(registry, symbol))
 
 
-def load_live_volatility(registry: Any, symbol: str) -> LiveVolatility | None:
+def load_live_volatility(registry: ModelRegistry, symbol: str) -> LiveVolatility | None:
     """The coin's best promoted volatility model with at least one passing horizon, or None."""
     found: list[LiveVolatility] = []
     for estimator in VOL_KINDS:

@@ -27,7 +27,7 @@ from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, ModelNotFoundError
 from core.models.base import Output
-from core.registry.metadata import SCHEMA_VERSION, Gate, ModelCard, ModelMetadata
+from core.registry.metadata import Gate, ModelCard, ModelMetadata
 from core.registry.model_registry import ModelRegistry, model_name
 from core.training.provenance import candles_sha256, library_versions, training_log
 from core.training.records import TrainResult
@@ -336,48 +336,48 @@ def _register(
     frames = [r.frame.assign(horizon=key) for key, r in ev.horizons.items()]
     predictions = pd.concat(frames, ignore_index=True)
     first = next(iter(ev.horizons.values()))
-    metadata: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "symbol": symbol,
-        "interval": "1h",
-        "model_type": kind,
-        "data": {
+    metadata = ModelMetadata(
+        name=model_name(kind, symbol),
+        version="",  # the registry hands out the version number
+        symbol=symbol,
+        interval="1h",
+        model_type=kind,
+        data={
             "start": pd.Timestamp(candles["open_time"].iloc[0]).isoformat(),
             "end": pd.Timestamp(candles["open_time"].iloc[-1]).isoformat(),
             "rows": len(candles),
             "sha256": candles_sha256(candles),
         },
-        "features": list(first.estimator.features),
-        "target": {
+        features=tuple(first.estimator.features),
+        target={
             "column": ",".join(f"target_lrv_{h}h" for h in horizons),
             "horizon": max(horizons),
             "signal_horizon": max(horizons),
             "predicts": "volatility",
         },
-        "params": model.params() | ({"pooled_over": pooled} if pooled else {}),
-        "split": {
+        params=model.params() | ({"pooled_over": pooled} if pooled else {}),
+        split={
             "test_fraction": test_fraction,
             "purge": max(horizons),
             "test": _times(first.frame),
             **{f"{key}_rows": r.rows for key, r in ev.horizons.items()},
         },
-        "metrics": {"test": card.metrics, "baseline": card.baselines},
-        "volatility": {key: r.to_dict() for key, r in ev.horizons.items()},
-        "vote": None,
-        "card": card.to_dict(),
-        "library_versions": library_versions(),
-        "train_seconds": round(time.monotonic() - started, 2),
-    }
+        metrics={"test": card.metrics, "baseline": card.baselines},
+        vote=None,
+        card=card,
+        library_versions=library_versions(),
+        train_seconds=round(time.monotonic() - started, 2),
+        extra={"volatility": {key: r.to_dict() for key, r in ev.horizons.items()}},
+    )
     promote, why = _promotion(registry, kind, symbol, card, force)
-    saved = registry.save(model, metadata, predictions=predictions, promote=promote)
-    record = ModelMetadata.from_dict(saved)
+    record = registry.save(model, metadata, predictions=predictions, promote=promote)
     log.info(
         "%s %s registered %s %s in %.1fs; %s; %s",
         symbol,
         kind,
         record.name,
         record.version,
-        metadata["train_seconds"],
+        metadata.train_seconds,
         card.verdict(),
         why,
     )
@@ -391,7 +391,7 @@ def _promotion(
         return True, "promoted (--force)"
     name = model_name(kind, symbol)
     try:
-        champion = ModelMetadata.from_dict(registry.get_metadata(name))
+        champion = registry.record(name)
     except ModelNotFoundError:
         return True, "promoted: the first version of this model"
     if not card.passed:
@@ -413,5 +413,5 @@ def load_volatility_model(
     name = model_name(vol_kind(estimator), parse_coin(symbol).symbol)
     label = version or registry.promoted_version(name)
     registry.verify(name, label)
-    record = ModelMetadata.from_dict(registry.get_metadata(name, label))
+    record = registry.record(name, label)
     return VolatilityModel.load(Path(registry.root) / name / label), record

@@ -215,7 +215,7 @@ def test_models_page_lists_every_version_with_its_gates_and_champion(trained: Pa
     assert len(table) == 4
     assert not {"xgboost", "lstm"} & set(table["model"])  # kinds by their labels
     registry = ModelRegistry()
-    records = [registry.record(m["name"], m["version"]) for m in registry.list_models()]
+    records = registry.records()
     for row, record in zip(table.to_dict("records"), records, strict=True):
         assert (row["coin"], row["version"]) == (record.symbol, record.version)
         assert row["champion"] == record.promoted

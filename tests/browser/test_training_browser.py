@@ -92,9 +92,9 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
     assert_no_exception(page)
 
     registry = ModelRegistry()
-    names = {m["name"] for m in registry.list_models() if m["promoted"]}
+    names = {m.name for m in registry.records() if m.promoted}
     # the page preselects every default kind: the directional models and the seed's two
     assert names == {f"{kind}_btcusdt" for kind in DEFAULT_KINDS}
-    assert registry.get_metadata("xgboost_btcusdt")["params"]["n_estimators"] == 5
-    assert registry.get_metadata("lstm_btcusdt")["params"]["window"] == 8
-    assert registry.get_metadata("lstm_return_btcusdt")["params"]["window"] == 8
+    assert registry.record("xgboost_btcusdt").params["n_estimators"] == 5
+    assert registry.record("lstm_btcusdt").params["window"] == 8
+    assert registry.record("lstm_return_btcusdt").params["window"] == 8

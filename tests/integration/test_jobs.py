@@ -147,7 +147,7 @@ def test_tail_log_returns_the_last_lines(home: Path):
     assert jobs.tail_log("20250101-000000-ethusdt-abcd") == ""  # nothing logged yet
     with pytest.raises(JobError, match="No job"):
         jobs.tail_log("20250101-000000-solusdt-abcd")
-    assert ModelRegistry().list_models() == []
+    assert ModelRegistry().records() == []
 
 
 def test_job_trains_both_models_on_sample_data_and_registers_them(home_with_sample: Path):
@@ -164,7 +164,7 @@ def test_job_trains_both_models_on_sample_data_and_registers_them(home_with_samp
     registry = ModelRegistry()
     model = registry.get_model("xgboost_btcusdt")
     assert 0.0 <= model.predict_latest(load_candles("BTCUSDT")) <= 1.0
-    assert registry.get_metadata("lstm_btcusdt")["params"]["window"] == 8
+    assert registry.record("lstm_btcusdt").params["window"] == 8
     log = jobs.tail_log(job_id, 500)
     assert "registered xgboost_btcusdt v1" in log and "registered lstm_btcusdt v1" in log
     shared = (home_with_sample / "logs" / "model_training.log").read_text()
@@ -189,7 +189,7 @@ def test_cancel_mid_run_ends_the_whole_process_group(home_with_sample: Path):
     final = jobs.cancel(job_id)
     assert final.state == "cancelled"
     assert _group_gone(pid), "a process of the job's group is still alive"
-    assert ModelRegistry().list_models() == [], "a cancelled fit registers nothing"
+    assert ModelRegistry().records() == [], "a cancelled fit registers nothing"
     assert "cancelled" in jobs.tail_log(job_id)
 
 

@@ -45,8 +45,10 @@ def test_models_show_json_returns_the_card_with_its_gates(carded: Path):
         assert {"value", "threshold", "passed", "rule"} <= set(gate)
         assert gate["passed"] is True
     assert payload["card"]["calibration"]["built_on"] == "walk-forward folds"
-    stored = ModelRegistry().get_metadata("xgb_direction_btcusdt", "v1")
-    assert payload["card"]["metrics"] == stored["card"]["metrics"]
+    stored = ModelRegistry().record("xgb_direction_btcusdt", "v1")
+    assert (
+        stored.card is not None and payload["card"]["metrics"] == stored.card.to_dict()["metrics"]
+    )
     # --json before the action works too; the default is the champion
     before = cli("models", "--json", "show", "xgb_direction_ethusdt")
     eth = json.loads(before.stdout)

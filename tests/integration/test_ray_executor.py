@@ -93,7 +93,7 @@ def test_two_coins_train_through_ray_into_the_registry(home: Path):
     registry = ModelRegistry()
     for name in ("xgboost_btcusdt", "xgboost_ethusdt"):
         registry.get_model(name)  # checksums verified before loading
-        assert registry.get_metadata(name)["version"] == "v1"
+        assert registry.record(name).version == "v1"
     listed = jobs.list_jobs()
     assert sorted(j.symbol for j in listed) == ["BTCUSDT", "ETHUSDT"]
     for job in listed:  # the same job folders, status and logs as the local queue
@@ -135,7 +135,7 @@ def test_killed_worker_fails_its_job_and_cancel_stops_a_ray_task(home: Path):
     # nothing half-written: no version, no temp folder that a reader could take for one
     registry = ModelRegistry()
     assert [registry.versions(name) for name in registry.names()] in ([], [[]], [[], []])
-    assert registry.list_models() == []
+    assert registry.records() == []
     driver = jobs.status(btc).extra["driver_pid"]
     _wait_for(lambda: not Path(f"/proc/{driver}").exists() or _zombie(driver), 60, "driver exit")
 

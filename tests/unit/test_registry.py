@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
+from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
 from core.registry.model_registry import ModelRegistry, model_name, parse_version
 from tests.waiting import wait_until
 
@@ -33,16 +34,19 @@ class JsonModel:
         return ["weights.json", "prep/scaler.json"]
 
 
-def _meta(symbol: str = "BTCUSDT", kind: str = "xgboost", **extra) -> dict:
-    return {
-        "symbol": symbol,
-        "interval": "1h",
-        "model_type": kind,
-        "data": {"start": "2024-05-01", "end": "2025-05-30", "rows": 100, "sha256": "ab"},
-        "params": {"n_estimators": np.int64(3), "learning_rate": np.float32(0.5)},
-        "metrics": {"test": {"auc": np.float64(0.51)}},
-        **extra,
-    }
+def _meta(symbol: str = "BTCUSDT", kind: str = "xgboost", **extra) -> ModelMetadata:
+    return ModelMetadata.from_dict(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "symbol": symbol,
+            "interval": "1h",
+            "model_type": kind,
+            "data": {"start": "2024-05-01", "end": "2025-05-30", "rows": 100, "sha256": "ab"},
+            "params": {"n_estimators": np.int64(3), "learning_rate": np.float32(0.5)},
+            "metrics": {"test": {"auc": np.float64(0.51)}},
+            **extra,
+        }
+    )
 
 
 def _predictions() -> pd.DataFrame:
@@ -70,7 +74,7 @@ def test_model_name_and_version_parsing():
 def test_default_root_is_models_folder_under_home(home: Path):
     meta = ModelRegistry().save(JsonModel(), _meta())
     assert (home / "models" / "xgboost_btcusdt" / "v1" / "metadata.json").is_file()
-    assert meta["name"] == "xgboost_btcusdt" and meta["version"] == "v1"
+    assert meta.name == "xgboost_btcusdt" and meta.version == "v1"
 
 
 def test_save_writes_metadata_with_checksums_of_every_artifact(home: Path):
@@ -86,8 +90,8 @@ def test_save_writes_metadata_with_checksums_of_every_artifact(home: Path):
     for key in ("name", "symbol", "interval", "model_type", "version", "created_at", "data"):
         assert key in on_disk
     assert on_disk["params"] == {"n_estimators": 3, "learning_rate": 0.5}
-    assert meta["promoted"] is True
-    assert registry.get_metadata("xgboost_btcusdt")["version"] == "v1"
+    assert meta.promoted is True
+    assert registry.record("xgboost_btcusdt").version == "v1"
     frame = registry.get_predictions("xgboost_btcusdt")
     pd.testing.assert_frame_equal(frame, _predictions())
 
@@ -126,12 +130,12 @@ def test_versions_count_up_and_are_never_reused_after_delete():
     assert registry.versions("xgboost_btcusdt") == ["v1", "v2", "v3"]
     registry.delete("xgboost_btcusdt", "v3")
     assert registry.versions("xgboost_btcusdt") == ["v1", "v2"]
-    assert registry.save(JsonModel(4.0), _meta())["version"] == "v4"
+    assert registry.save(JsonModel(4.0), _meta()).version == "v4"
     registry.delete("xgboost_btcusdt", "v4")
     registry.delete("xgboost_btcusdt", "v2")
     registry.delete("xgboost_btcusdt", "v1")
     assert registry.names() == []
-    assert registry.save(JsonModel(5.0), _meta())["version"] == "v5"
+    assert registry.save(JsonModel(5.0), _meta()).version == "v5"
 
 
 def test_promote_and_delete_of_the_promoted_version():
@@ -140,34 +144,35 @@ def test_promote_and_delete_of_the_promoted_version():
         registry.save(JsonModel(weight), _meta())
     assert registry.promoted_version("xgboost_btcusdt") == "v3"
     registry.promote("xgboost_btcusdt", "v1")
-    assert registry.get_metadata("xgboost_btcusdt")["version"] == "v1"
-    rows = {(m["version"], m["promoted"]) for m in registry.list_models()}
+    assert registry.record("xgboost_btcusdt").version == "v1"
+    rows = {(m.version, m.promoted) for m in registry.records()}
     assert rows == {("v1", True), ("v2", False), ("v3", False)}
     registry.delete("xgboost_btcusdt", "v1")
     assert registry.promoted_version("xgboost_btcusdt") == "v3"
     with pytest.raises(ModelNotFoundError, match="versions: v2, v3"):
-        registry.get_metadata("xgboost_btcusdt", "v1")
+        registry.record("xgboost_btcusdt", "v1")
     with pytest.raises(ModelNotFoundError):
         registry.promote("xgboost_btcusdt", "v9")
     with pytest.raises(ModelNotFoundError, match="Train it"):
-        registry.get_metadata("lstm_btcusdt")
+        registry.record("lstm_btcusdt")
 
 
-def test_list_models_covers_every_name_and_survives_a_broken_metadata_file(home: Path):
+def test_records_cover_every_name_and_survives_a_broken_metadata_file(home: Path):
     registry = ModelRegistry()
     registry.save(JsonModel(), _meta("BTC", "xgboost"))
     registry.save(JsonModel(), _meta("ETH", "lstm"))
     registry.save(JsonModel(), _meta("ETH", "lstm"))
-    rows = registry.list_models()
-    assert [(m["name"], m["version"]) for m in rows] == [
+    rows = registry.records()
+    assert [(m.name, m.version) for m in rows] == [
         ("lstm_ethusdt", "v1"),
         ("lstm_ethusdt", "v2"),
         ("xgboost_btcusdt", "v1"),
     ]
     (home / "models" / "lstm_ethusdt" / "v1" / "metadata.json").write_text("{not json")
-    broken = registry.list_models()[0]
-    assert broken["version"] == "v1" and "cannot be read" in broken["error"]
-    assert broken["symbol"] == "ETHUSDT" and broken["promoted"] is False
+    broken = registry.records()[0]
+    assert broken.version == "v1" and broken.error and "cannot be read" in broken.error
+    assert broken.symbol == "ETHUSDT" and broken.promoted is False
+    assert all(r.error is None for r in registry.records()[1:])
 
 
 def test_cache_key_changes_on_save_promote_and_delete():
@@ -187,7 +192,7 @@ def test_cache_key_changes_on_save_promote_and_delete():
 def test_save_refuses_metadata_without_name_parts_and_unwritten_files(home: Path):
     registry = ModelRegistry()
     with pytest.raises(ModelError, match="model_type"):
-        registry.save(JsonModel(), {"symbol": "BTCUSDT"})
+        registry.save(JsonModel(), ModelMetadata("", "", "BTCUSDT", ""))
 
     class Liar(JsonModel):
         def save(self, directory: Path) -> list[str]:
@@ -202,6 +207,7 @@ def test_save_refuses_metadata_without_name_parts_and_unwritten_files(home: Path
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
+from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 
 class SlowModel:
@@ -211,7 +217,7 @@ class SlowModel:
         time.sleep(60)
         return ["weights.json"]
 
-ModelRegistry().save(SlowModel(), {"symbol": "BTCUSDT", "model_type": "xgboost"})
+ModelRegistry().save(SlowModel(), ModelMetadata("", "", "BTCUSDT", "xgboost"))
 """
 
 
@@ -240,10 +246,10 @@ def test_process_killed_while_saving_leaves_no_visible_version(home: Path, tmp_p
     leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".tmp-")]
     assert len(leftovers) == 1, "the killed save's temp folder should be the only trace"
     assert registry.versions("xgboost_btcusdt") == ["v1"]
-    assert [m["version"] for m in registry.list_models()] == ["v1"]
-    assert registry.get_metadata("xgboost_btcusdt")["version"] == "v1"
+    assert [m.version for m in registry.records()] == ["v1"]
+    assert registry.record("xgboost_btcusdt").version == "v1"
 
-    assert registry.save(JsonModel(2.0), _meta())["version"] == "v2"
+    assert registry.save(JsonModel(2.0), _meta()).version == "v2"
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")], "stale temp not removed"
     registry.verify("xgboost_btcusdt", "v2")
 
@@ -262,7 +268,7 @@ def test_real_xgboost_round_trip_predicts_the_same(btc_candles: pd.DataFrame):
     model, ds = _tiny_xgboost(btc_candles)
     registry = ModelRegistry()
     meta = registry.save(model, _meta(), predictions=_predictions())
-    assert set(meta["artifacts"]) == {"model.ubj", "model.json", "predictions.parquet"}
+    assert set(meta.artifacts) == {"model.ubj", "model.json", "predictions.parquet"}
     loaded = registry.get_model("xgboost_btcusdt")
     np.testing.assert_allclose(loaded.predict_output(ds.X), model.predict_output(ds.X))
     assert loaded.predict_latest(btc_candles) == pytest.approx(model.predict_latest(btc_candles))
@@ -305,7 +311,7 @@ def test_concurrent_saves_of_one_name_get_distinct_versions():
     registry = ModelRegistry()
     with ThreadPoolExecutor(max_workers=4) as pool:
         saved = list(pool.map(lambda w: registry.save(JsonModel(w), _meta()), range(6)))
-    assert sorted(m["version"] for m in saved) == [f"v{n}" for n in range(1, 7)]
+    assert sorted(m.version for m in saved) == [f"v{n}" for n in range(1, 7)]
     assert registry.versions("xgboost_btcusdt") == [f"v{n}" for n in range(1, 7)]
     for label in registry.versions("xgboost_btcusdt"):
         registry.verify("xgboost_btcusdt", label)
@@ -314,21 +320,26 @@ def test_concurrent_saves_of_one_name_get_distinct_versions():
 def test_a_challenger_saved_without_promote_stays_unpromoted_unless_it_is_the_first():
     registry = ModelRegistry()
     first = registry.save(JsonModel(1.0), _meta(), promote=False)
-    assert first["promoted"] is True  # nothing to stay champion: the first version is promoted
+    assert first.promoted is True  # nothing to stay champion: the first version is promoted
     second = registry.save(JsonModel(2.0), _meta(), promote=False)
-    assert second["version"] == "v2" and second["promoted"] is False
+    assert second.version == "v2" and second.promoted is False
     assert registry.promoted_version("xgboost_btcusdt") == "v1"
-    assert registry.save(JsonModel(3.0), _meta())["promoted"] is True
+    assert registry.save(JsonModel(3.0), _meta()).promoted is True
     assert registry.promoted_version("xgboost_btcusdt") == "v3"
 
 
-def test_records_are_typed_and_version_1_files_still_load():
+def test_records_are_typed_and_version_1_files_still_load(home: Path):
     from core.models.base import Output, VoteRule
-    from core.registry.metadata import SCHEMA_VERSION, Gate, ModelCard, ModelMetadata
+    from core.registry.metadata import Gate, ModelCard
 
     registry = ModelRegistry()
     # a version-1 file: no schema_version, no card, no vote rule
-    registry.save(JsonModel(), _meta(metrics={"baseline": {"train_base_rate": 0.23}}))
+    registry.save(JsonModel(), _meta())
+    path = home / "models" / "xgboost_btcusdt" / "v1" / "metadata.json"
+    written = json.loads(path.read_text())
+    v1 = {k: written[k] for k in ("name", "version", "symbol", "interval", "model_type")}
+    v1 |= {"artifacts": written["artifacts"], "metrics": {"baseline": {"train_base_rate": 0.23}}}
+    path.write_text(json.dumps(v1))
     old = registry.record("xgboost_btcusdt")
     assert isinstance(old, ModelMetadata) and old.schema_version == 1
     assert old.vote == VoteRule(Output.PROBABILITY, 0.05, 0.23, up_only=True)
@@ -346,10 +357,10 @@ def test_records_are_typed_and_version_1_files_still_load():
         vote=VoteRule(Output.RETURN, 0.001).to_dict(),
         card=card.to_dict(),
     )
-    registry.save(JsonModel(), meta)
+    saved = registry.save(JsonModel(), meta)
     new = registry.record("lstm_return_btcusdt")
     assert new.schema_version == SCHEMA_VERSION and new.promoted
     assert new.horizon == 1 and new.signal_horizon == 6
     assert new.card == card and not new.gates_passed
     assert "dm 0.2 fails 'p'" in new.verdict() and "mase" not in new.verdict()
-    assert ModelMetadata.from_dict(new.to_dict()) == new
+    assert ModelMetadata.from_dict(new.to_dict()) == new == saved

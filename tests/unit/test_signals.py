@@ -498,7 +498,11 @@ def test_load_coin_models_reads_cards_from_the_registry_and_only_passing_members
             "vote": VoteRule(Output.PROBABILITY, 0.02, 0.5).to_dict(),
             "card": _card(passed),
         }
-        registry.save(JsonModel(), meta, predictions=frame(0.9, moves, column="probability"))
+        registry.save(
+            JsonModel(),
+            ModelMetadata.from_dict(meta),
+            predictions=frame(0.9, moves, column="probability"),
+        )
     models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
     assert [x.member.kind for x in models.loaded] == ["xgb_direction", "xgboost"]
     assert models.calibration is None and models.horizon == 6
@@ -508,7 +512,11 @@ def test_load_coin_models_reads_cards_from_the_registry_and_only_passing_members
     # a passing version of one kind: it votes, and its confidence comes from its fold rows
     meta["model_type"], meta["card"] = "xgb_direction", _card(True)
     outputs, moves = called_and_quiet("xgb_direction")
-    registry.save(JsonModel(), meta, predictions=frame(outputs, moves, column="probability"))
+    registry.save(
+        JsonModel(),
+        ModelMetadata.from_dict(meta),
+        predictions=frame(outputs, moves, column="probability"),
+    )
     models = load_coin_models("BTC", registry, loader=lambda name, version: FixedModel(0.9))
     assert [x.member.name for x in models.voting] == ["xgb_direction_btcusdt"]
     signal = signal_from_models(models, candles_for(100), now=fresh(100))
@@ -592,7 +600,11 @@ def _register(registry: ModelRegistry, coin: str, card: dict) -> None:
         "vote": VoteRule(Output.PROBABILITY, 0.02, 0.5).to_dict(),
         "card": card,
     }
-    registry.save(JsonModel(), meta, predictions=frame(outputs, moves, column="probability"))
+    registry.save(
+        JsonModel(),
+        ModelMetadata.from_dict(meta),
+        predictions=frame(outputs, moves, column="probability"),
+    )
 
 
 def test_a_marginal_pass_alone_does_not_vote_once_nine_more_coins_are_tested_with_it():

@@ -123,7 +123,7 @@ def test_exactly_enough_candles_train_register_and_keep_folds_before_the_test_wi
         assert len(meta.metrics["walk_forward"]) == 4
         assert meta.card is not None and meta.card.gates and meta.vote is not None
         assert result.promoted and "first version" in result.promotion
-        assert ModelRegistry().get_metadata(meta.name)["promoted"] is True
+        assert ModelRegistry().record(meta.name).promoted is True
     assert results[0].metadata.params["n_estimators"] == 10
     assert results[1].metadata.vote.up_only is False and results[0].metadata.vote.up_only is True
     assert (home / "logs" / "model_training.log").exists()

@@ -116,7 +116,7 @@ def test_train_pooled_runs_as_one_background_job(home_with_sample: Path) -> None
     assert status["state"] == "succeeded", status
     registry = ModelRegistry()
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        record = ModelMetadata.from_dict(registry.get_metadata(f"vol_pooled_har_{symbol.lower()}"))
+        record = registry.record(f"vol_pooled_har_{symbol.lower()}")
         _same_as_recorded(record, RECORDED["pooled_har"][symbol])
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from core.errors import InsufficientDataError
-from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.volatility.model import regime_label
 from core.volatility.train import load_volatility_model, train_volatility
@@ -23,7 +22,7 @@ def garch():
 def test_trained_model_is_registered_with_its_card_and_coverage(home, garch) -> None:
     registry = ModelRegistry()
     result = train_volatility("BTC", estimator="har", registry=registry, candles=garch)
-    record = ModelMetadata.from_dict(registry.get_metadata("vol_har_btcusdt"))
+    record = registry.record("vol_har_btcusdt")
     assert record.model_type == "vol_har" and result.promoted
     card = record.card
     assert card is not None and card.output == "volatility"
