@@ -57,8 +57,9 @@ def import_uploads(
 
     The files are written to a private temporary folder under their own names (so a
     ``.CHECKSUM`` lands beside its file), then each candle file goes through
-    :func:`core.data.importer.import_file` with ``coin`` / ``interval`` for names that do not
-    say them. A checksum without its file is reported as refused. Raises nothing for one file.
+    :func:`core.data.importer.import_file`; ``coin`` / ``interval`` apply only to files whose
+    name does not say them (a Binance archive's name always wins). A checksum without its file
+    is reported as refused. Raises nothing for one file.
     """
     outcomes: list[FileOutcome] = []
     with tempfile.TemporaryDirectory(prefix="cryptovolt-import-") as scratch:
@@ -83,15 +84,18 @@ def import_uploads(
                     )
                 )
         for name in data:
-            if not (coin and interval) and name_parts(folder / name) is None:
+            named = name_parts(folder / name) is not None
+            if not named and not (coin and interval):
                 said = (
                     f"{name}: the name does not say the coin and interval (Binance's look like "
                     "BTCUSDT-1h-2024-01.zip): fill in Coin and Interval above and drop it again."
                 )
                 outcomes.append(FileOutcome(name, "refused", said))
                 continue
+            # the fields are for files named otherwise: a Binance name always says its own
+            given = {} if named else {"symbol": coin or None, "interval": interval or None}
             try:
-                result = import_file(folder / name, symbol=coin or None, interval=interval or None)
+                result = import_file(folder / name, **given)
             except CryptoVoltError as exc:  # a name that says no coin, an unknown coin
                 outcomes.append(FileOutcome(name, "refused", f"{name}: {exc}"))
                 continue

@@ -115,10 +115,17 @@ def test_a_csv_named_otherwise_is_stored_under_the_coin_and_interval_given(btc_c
     at.text_input(key=state.IMPORT_COIN).set_value("btc")
     at.selectbox(key=state.IMPORT_INTERVAL).set_value("1h")
     zone = at.file_uploader(key=f"{state.IMPORT_FILES}_0")
-    zone.set_value(("mine.csv", plain_csv.to_csv(index=False).encode(), "text/csv")).run()
+    eth = _month(btc_candles, "2024-12")  # an archive dropped beside it keeps its own name's coin
+    files = [("mine.csv", plain_csv.to_csv(index=False).encode(), "text/csv")]
+    files.append(("ETHUSDT-4h-2024-12.zip", _zip(eth.iloc[::4], "x.zip"), "application/zip"))
+    zone.set_value(files).run()
     at.button(key=state.IMPORT_BUTTON).click().run()
     assert not at.exception and not at.error
-    assert "720 new stored" in at.success[0].value
+    assert "720 new stored" in at.success[0].value and "ETHUSDT 4h" in at.success[1].value
     saved = store.load_candles("BTCUSDT", "1h")
     assert list(saved["open_time"]) == list(november["open_time"])
     assert list(saved["close"]) == list(november["close"])
+    assert len(store.load_candles("ETHUSDT", "4h")) == 186 and store.list_stored() == [
+        ("BTCUSDT", "1h"),
+        ("ETHUSDT", "4h"),
+    ]
