@@ -406,7 +406,14 @@ def sizing_figure(result: SizingResult) -> go.Figure:
 
 def render_sizing_section(symbol: str, config: BacktestConfig) -> None:
     """The section: a daily volatility target, then the three sizings over the volatility
-    model's test window after the page's fee and slippage (or why there is nothing to size)."""
+    model's test window after the page's fee and slippage (or, in one line, why there is nothing
+    to size: no empty panel)."""
+    if not volatility_versions(ModelRegistry(), symbol):
+        st.caption(
+            f"Volatility-target sizing needs a volatility model for {symbol}: train one "
+            f"(`python -m core volatility --coins {symbol}`)."
+        )
+        return
     st.subheader("Volatility-target sizing")
     st.caption(
         "Long the coin with min(1, target / daily sigma) of equity over the hours the volatility "
