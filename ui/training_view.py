@@ -155,8 +155,7 @@ def render_results(found: Sequence[JobStatus]) -> None:
         ):
             col.caption(title)
         for job, result in rows:
-            meta = _record(str(registry.root), result.name, result.version)
-            record = None if meta is None else ModelMetadata.from_dict(meta)
+            record = _record(str(registry.root), result.name, result.version)
             coin, kind, version, verdict, champion, card = st.columns(
                 widths, vertical_alignment="center"
             )
