@@ -89,6 +89,7 @@ class _Fault:
     symbol: str | None
     remaining: int
     path: str | None = _KLINES
+    header: bool = True  # send Retry-After (Binance always does; a proxy may drop it)
 
 
 @dataclass
@@ -326,8 +327,14 @@ class _Handler(BaseHTTPRequestHandler):
                 with self.server.state.lock:
                     now = time.monotonic()
                     throttle.backoff_from, throttle.backoff_until = now, now + fault.retry_after
-            headers = {**used, "Retry-After": str(fault.retry_after)}
-            msg = "Too many requests." if kind == "429" else "IP banned."
+            headers = {**used, "Retry-After": str(fault.retry_after)} if fault.header else used
+            until = int((time.time() + fault.retry_after) * 1000)
+            msg = (  # Binance's own words, a ban's end in epoch ms
+                "Too many requests."
+                if kind == "429"
+                else f"Way too much request weight used; IP banned until {until}. Please use "
+                "the websocket for live updates to avoid bans."
+            )
             return self._send(int(kind), {"code": -1003, "msg": msg}, headers)
         if kind == "451":
             msg = "Service unavailable from a restricted location according to 'b. Eligibility'."
@@ -523,11 +530,13 @@ class FakeBinance:
         retry_after: int = 1,
         symbol: str | None = None,
         path: str | None = _KLINES,
+        header: bool = True,
     ) -> None:
         """Answer the next ``count`` requests to ``path`` (klines by default; None: any path),
-        of ``symbol`` if given, with a fault."""
+        of ``symbol`` if given, with a fault (a 429/418 without ``Retry-After`` when not
+        ``header``)."""
         with self.state.lock:
-            self.state.faults.append(_Fault(kind, retry_after, symbol, count, path))
+            self.state.faults.append(_Fault(kind, retry_after, symbol, count, path, header))
 
     def ban(self, seconds: int) -> None:
         """Ban from now on: every request is answered 418 with the ban's remaining seconds."""

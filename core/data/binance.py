@@ -38,6 +38,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -229,7 +230,7 @@ class BinanceClient:
                         )
                     continue
                 if status == 418:
-                    wait = retry_after(resp)
+                    wait = _ban_seconds(resp, content, self._clock())
                     self._remember(ban_memory.BAN, wait)
                     bans += 1
                     if bans >= 2 or wait > self.max_ban_wait:
@@ -443,6 +444,19 @@ class BinanceClient:
             if len(page) < limit or len(closed) < len(page):
                 return
             start = last_open + step
+
+
+_BANNED_UNTIL = re.compile(rb"banned until (\d{12,14})")
+
+
+def _ban_seconds(resp: requests.Response, body: bytes, now: float) -> float:
+    """How long a 418's ban lasts: ``Retry-After``, or the end Binance writes in the body
+    ("IP banned until 1620286253180", epoch ms) when that is later or the header is missing."""
+    found = _BANNED_UNTIL.search(body[:2000])
+    told = int(found.group(1)) / 1000 - now if found else None
+    if "Retry-After" not in resp.headers and told is not None:
+        return max(told, 0.0)
+    return max(retry_after(resp), told or 0.0)
 
 
 def _error_code(resp: requests.Response) -> int | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from core.data import ban_memory, store
+from core.data.binance import BinanceClient
+from core.errors import BannedError
 from tests.fake_binance import FakeBinance
 from tests.waiting import wait_until
 
@@ -94,3 +96,18 @@ def test_a_run_started_during_another_runs_429_pause_waits_for_it(home: Path):
         assert fake.requests_in_backoff == 0
         assert 418 not in {r.status for r in fake.requests}
         assert len(store.load_candles("ETHUSDT")) == 720
+
+
+def test_a_418_without_retry_after_is_banned_until_the_end_in_its_body(home: Path):
+    # Binance writes the ban's end in the body ("IP banned until 1620286253180", epoch ms); a
+    # proxy that drops Retry-After must not shorten a 2-hour ban to the 1-minute default
+    with FakeBinance() as fake:
+        fake.fail_next("418", retry_after=7200, header=False)
+        start_ms = int(time.time() * 1000) - 10 * 3_600_000
+        with (
+            BinanceClient(fake.url) as client,
+            pytest.raises(BannedError, match=r"\(for (2 hours|1 hour 59 minutes)"),
+        ):
+            client.klines("BTCUSDT", "1h", start_ms=start_ms)
+        remembered = ban_memory.recall(fake.url, now=time.time())
+        assert remembered is not None and remembered.until - time.time() > 7100
