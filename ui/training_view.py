@@ -138,44 +138,41 @@ def _open_card(name: str) -> None:
 
 
 def render_results(found: Sequence[JobStatus]) -> None:
-    """After training: one row per model (coin, kind, version, verdict, champion) with a button
-    to its card on the Models page; each row's numbers and promotion folded below the table.
-    Nothing when no job has finished with a result."""
+    """After training: one row per model (coin, kind and version, champion or not; its verdict)
+    with a button to its card on the Models page; each row's numbers and promotion folded below
+    the table. Three columns, so a row still reads at 800 px. Nothing when no job has finished
+    with a result."""
     rows = latest_results(found)
     if not rows:
         return
     registry = ModelRegistry()
-    widths = [1.3, 1.4, 0.6, 3.8, 0.9, 1.2]
+    widths = [1.6, 3.2, 1.2]
     with st.container(border=True, key="training_results"):
         st.markdown("**Results** (the newest version each model got)")
-        for col, title in zip(
-            st.columns(widths),
-            ("coin", "model", "version", "verdict", "champion", "card"),
-            strict=True,
-        ):
+        heads = st.columns(widths, gap="small")
+        for col, title in zip(heads, ("model", "verdict", "card"), strict=True):
             col.caption(title)
         for job, result in rows:
             record = _record(str(registry.root), result.name, result.version)
-            coin, kind, version, verdict, champion, card = st.columns(
-                widths, vertical_alignment="center"
+            model, verdict, card = st.columns(widths, vertical_alignment="center", gap="small")
+            what = (
+                f"**{plain(display_name(job.subject))}**  \n"
+                f"{plain(_label(result.model_type or ''))} {plain(result.version)}"
             )
-            coin.markdown(plain(display_name(job.subject)))
-            kind.markdown(plain(_label(result.model_type or "")))
-            version.markdown(plain(result.version))
             if record is None:
+                model.markdown(what)
                 verdict.markdown(":gray[no longer in the registry]")
                 continue
-            colour = "green" if record.gates_passed and not model_warnings(record) else "orange"
-            verdict.markdown(f":{colour}[{verdict_words(record)}]")  # our words, as result_words
             try:
                 is_champion = registry.promoted_version(result.name) == record.version
             except ModelError:
                 is_champion = False
-            champion.markdown("yes" if is_champion else "no")
+            model.markdown(what + (" · :blue-badge[champion]" if is_champion else ""))
+            colour = "green" if record.gates_passed and not model_warnings(record) else "orange"
+            verdict.markdown(f":{colour}[{verdict_words(record)}]")  # our words, as result_words
             if MODELS_PAGE.exists() and card.button(
                 "Open",
                 key=f"card_{job.job_id}_{result.name}",
-                icon=":material/leaderboard:",
                 help=f"Open the card of {result.name} on the Models page.",
             ):
                 _open_card(result.name)

@@ -97,6 +97,15 @@ def test_training_page_after_a_run_is_a_results_table_with_logs_collapsed(
     for i in range(folded.count()):
         expect(folded.nth(i)).not_to_have_attribute("open", "")
     assert_no_exception(page)
+    # at 800 px (sidebar open) each row's button still shows its whole label, not "O…"
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.wait_for_function(
+        """() => {
+            const labels = [...document.querySelectorAll(
+                '.st-key-training_results button .stMarkdownEllipsis')];
+            return labels.length > 0 && labels.every(e => e.scrollWidth <= e.clientWidth);
+        }"""
+    )
     results.get_by_role("button", name="Open", exact=True).click()
     expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("xgboost_btcusdt").first).to_be_visible()
