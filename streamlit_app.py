@@ -37,9 +37,12 @@ def main() -> None:
         for i, (path, title) in enumerate(p for p in PAGES if (ROOT / p[0]).exists())
     ]
     page = st.navigation(pages)
-    render_sidebar()
+    sidebar = st.sidebar.container()  # filled after the page: it shows what the page just did
     render_alert_banner()
-    page.run()
+    try:
+        page.run()
+    finally:  # also after st.stop() in the page
+        render_sidebar(sidebar)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from core.config import BacktestConfig
+from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.signals.backtest import StrategyConfig
-from ui import state
+from ui import deep_link, state
 from ui.backtest_view import (
     SIZE_BY_CONFIDENCE,
     render_backtest,
@@ -32,11 +33,13 @@ coins = current_symbols()
 if not coins:
     st.info("No trained models yet: train a coin on the **Training** page first.")
     st.stop()
+deep_link.seed_coin(state.SELECTED_COIN, coins)  # /backtest?coin=ETHUSDT
 if st.session_state.get(state.SELECTED_COIN) not in coins:
     st.session_state[state.SELECTED_COIN] = coins[0]
 
 a, b, c, d, e = st.columns([2, 1, 1, 1, 1.4], vertical_alignment="bottom")
-coin = a.selectbox("Coin", coins, key=state.SELECTED_COIN)
+coin = a.selectbox("Coin", coins, key=state.SELECTED_COIN, format_func=display_name)
+deep_link.publish(coin=coin)
 fee = b.number_input(
     "Fee per side (%)", 0.0, 5.0, 0.1, step=0.01, format="%.3f", key=state.BACKTEST_FEE
 )

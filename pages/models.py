@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.models import kinds
 from ui import models_view, state
@@ -23,13 +24,21 @@ if not records:
     st.stop()
 
 left, right = st.columns(2)
-coins = left.multiselect("Coins", sorted({r.symbol for r in records}), key=state.MODELS_COINS)
+coins = left.multiselect(
+    "Coins", sorted({r.symbol for r in records}), format_func=display_name, key=state.MODELS_COINS
+)
 present = [k for k in kinds() if any(r.model_type == k for r in records)]
 types = right.multiselect(
     "Models", present, format_func=models_view.kind_label, key=state.MODELS_TYPES
 )
 table = models_view.models_frame(records, coins=coins, types=types)
-st.dataframe(table.drop(columns=["name", "kind"]), hide_index=True, width="stretch")
+table["coin"] = table["coin"].map(display_name) if len(table) else table["coin"]
+st.dataframe(
+    table.drop(columns=["name", "kind"]),
+    hide_index=True,
+    width="stretch",
+    column_config={"rows": st.column_config.NumberColumn(format="localized")},
+)
 no_edge = models_view.no_edge_champions(table)
 if no_edge:
     st.warning(
@@ -58,7 +67,32 @@ c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 force = bool(problems) and c3.checkbox(
     "Promote anyway", help="Make it the champion although: " + " ".join(problems)
 )
-confirm = c3.checkbox(f"Yes, delete {record.version} for good")
+
+
+def close_delete() -> None:
+    st.session_state.pop(state.MODELS_DELETE, None)
+
+
+@st.dialog("Delete this version?", on_dismiss=close_delete)
+def confirm_delete(name: str, version: str) -> None:
+    st.markdown(
+        f"**{plain(name)} {plain(version)}** and its files leave the registry for good; "
+        "signals that used it fall back to the champion."
+    )
+    yes, no = st.columns(2)
+    if yes.button(f"Yes, delete {version} for good", type="primary", key="delete_yes"):
+        close_delete()
+        try:
+            st.toast(plain(models_view.delete_version(name, version)))
+        except CryptoVoltError as exc:
+            st.error(plain(exc))
+            return
+        st.rerun()
+    if no.button("Cancel", key="delete_no"):
+        close_delete()
+        st.rerun()
+
+
 try:
     promote = c1.button(
         "Promote",
@@ -70,9 +104,10 @@ try:
     if promote:
         st.toast(plain(models_view.promote_version(name, record.version, force=force)))
         st.rerun()
-    if c2.button("Delete", disabled=not confirm, icon=":material/delete:"):
-        st.toast(plain(models_view.delete_version(name, record.version)))
-        st.rerun()
+    if c2.button("Delete", icon=":material/delete:", help="Asks first"):
+        st.session_state[state.MODELS_DELETE] = f"{name} {record.version}"
+    if st.session_state.get(state.MODELS_DELETE) == f"{name} {record.version}":
+        confirm_delete(name, record.version)
 except CryptoVoltError as exc:
     st.error(plain(exc))
 

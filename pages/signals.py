@@ -19,7 +19,9 @@ st.caption(
 )
 
 left, middle, right = st.columns([1, 2, 2], vertical_alignment="bottom")
-if left.button("Refresh", icon=":material/refresh:", help="Top candles up from Binance first"):
+if left.button(
+    "Refresh", icon=":material/refresh:", help="Top candles up from Binance first", shortcut="Alt+U"
+):
     with st.spinner("Topping candles up from Binance…"):
         st.session_state[state.SIGNALS_REFRESH_NOTES] = refresh_candles(current_symbols())
 auto = middle.toggle(

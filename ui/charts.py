@@ -29,7 +29,7 @@ from core.data.coins import display_name
 from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import compute_indicators, epoch_ms
-from ui import state
+from ui import deep_link, state
 from ui.chart_band import MoveBand, band_note
 from ui.chart_figure import band_reaches, build_figure
 from ui.chart_style import OVERLAYS, PANES, label
@@ -350,16 +350,17 @@ def available_coins() -> dict[str, list[str]]:
 def chart_controls(available: dict[str, list[str]]) -> tuple[str, str, str]:
     """Coin, interval and range widgets; returns their values."""
     coins = list(available)
+    deep_link.seed_coin(state.SELECTED_COIN, coins)  # /charts?coin=ETHUSDT&interval=4h
     if st.session_state.get(state.SELECTED_COIN) not in coins:
         st.session_state[state.SELECTED_COIN] = "BTCUSDT" if "BTCUSDT" in coins else coins[0]
     a, b, c = st.columns([2, 1, 3], vertical_alignment="bottom")
-    symbol = a.selectbox(
-        "Coin", coins, key=state.SELECTED_COIN, format_func=lambda s: f"{display_name(s)} · {s}"
-    )
+    symbol = a.selectbox("Coin", coins, key=state.SELECTED_COIN, format_func=display_name)
     intervals = available[symbol]
+    deep_link.seed(deep_link.INTERVAL, state.CHART_INTERVAL, intervals)
     if st.session_state.get(state.CHART_INTERVAL) not in intervals:
         st.session_state[state.CHART_INTERVAL] = intervals[0]
     interval = b.selectbox("Interval", intervals, key=state.CHART_INTERVAL)
+    deep_link.publish(coin=symbol, interval=interval)
     range_key = c.segmented_control(
         "Range", list(RANGES), default=DEFAULT_RANGE, required=True, key=state.CHART_RANGE
     )

@@ -20,11 +20,11 @@ import streamlit as st
 from core import jobs
 from core.config import Interval
 from core.data import quarantine, store
-from core.data.coins import DEFAULT_COINS, display_name, parse_coins
+from core.data.coins import DEFAULT_COINS, display_name
 from core.data.fetch import FetchResult, FetchStatus, coverage_status
 from core.data.fetch_status import failure_sentence
 from core.errors import CryptoVoltError, JobError
-from ui import state
+from ui import clock, state
 from ui.coin_input import coin_multiselect
 from ui.fetch_progress import render_progress
 from ui.text import plain
@@ -52,6 +52,7 @@ RANGES: dict[int, str] = {
     1095: "3 years",
 }
 DEFAULT_DAYS = 730
+_FIRST, _LAST = "first candle", "last candle"
 _POLL_SECONDS = 0.5
 
 
@@ -89,7 +90,8 @@ def fetch_button_label(days: int) -> str:
 def fetch_settings() -> tuple[list[str], str, int]:
     """Coin multiselect (display names), interval and range; returns (coins, interval, days).
 
-    Coins typed by hand are validated here; an invalid one is shown as an error and left out.
+    Coins typed by hand are parsed by the picker as they are added (an invalid one is refused
+    there with an ``error:`` line), so ``coins`` are exchange symbols.
     """
     st.session_state.setdefault(state.FETCH_COINS, list(DEFAULT_COINS))
     st.session_state.setdefault(state.FETCH_INTERVAL, Interval.H1.value)
@@ -107,13 +109,7 @@ def fetch_settings() -> tuple[list[str], str, int]:
     days = right.selectbox(
         "Range", list(RANGES), format_func=RANGES.__getitem__, key=state.FETCH_DAYS
     )
-    coins = []
-    for text in picked:
-        try:
-            coins.extend(c.symbol for c in parse_coins([text]))
-        except CryptoVoltError as exc:
-            st.error(plain(exc), icon=":material/error:")
-    return list(dict.fromkeys(coins)), interval, int(days)
+    return picked, interval, int(days)
 
 
 # -- live progress (drawn by ui.fetch_progress) -------------------------------------------------
@@ -180,7 +176,8 @@ def _size(size: int) -> str:
 def coverage_frame(
     symbols: list[str], interval: str, results: list[FetchResult] | None = None
 ) -> tuple[pd.DataFrame, dict[str, store.Coverage]]:
-    """One row per coin (the chosen ones, then any other stored file of this interval).
+    """One row per coin (the chosen ones, then any other stored file of this interval); first
+    and last candle in the viewer's zone, named in the header (``last candle (Asia/Tokyo)``).
 
     The status comes from the last fetch's result when there is one (so a failure keeps its
     reason), else from what is stored: up to date when the last closed candle is there.
@@ -205,18 +202,22 @@ def coverage_frame(
         covs[symbol] = cov
         rows.append(
             {
+                "coin": display_name(symbol),
                 "symbol": symbol,
                 "rows": cov.rows,
-                "first candle (UTC)": cov.first.tz_convert(None) if cov.first is not None else None,
-                "last candle (UTC)": cov.last.tz_convert(None) if cov.last is not None else None,
+                _FIRST: cov.first,
+                _LAST: cov.last,
                 "missing hours" if interval == "1h" else "missing candles": cov.missing,
                 "size on disk": _size(cov.size_bytes) if cov.size_bytes else "",
                 "status": shown,
-                "reason": reason,
-                "coin": display_name(symbol),
+                "reason": reason or "",
             }
         )
-    return pd.DataFrame(rows), covs
+    table = pd.DataFrame(rows)
+    for column in (_FIRST, _LAST):  # shown as the viewer's wall clock, the header names the zone
+        if column in table:
+            table[column] = clock.to_viewer(table[column])
+    return table.rename(columns={c: clock.column_label(c) for c in (_FIRST, _LAST)}), covs
 
 
 def _red_status(value: object) -> str:
@@ -224,9 +225,40 @@ def _red_status(value: object) -> str:
     return "color: #e5484d; font-weight: 600" if value in bad else ""
 
 
+def _resolve(symbol: str, interval: str, *, replace: bool) -> None:
+    try:
+        said = quarantine.resolve(symbol, interval, replace=replace)
+    except CryptoVoltError as exc:
+        st.error(plain(exc), icon=":material/error:")
+        return
+    st.session_state[state.DATA_RESOLVED] = said
+    st.rerun()  # the whole app: the table and the sidebar read the files as they are now
+
+
+def _close_replace() -> None:
+    st.session_state.pop(state.DATA_REPLACE, None)
+
+
+@st.dialog("Replace the stored candles?", on_dismiss=_close_replace)
+def _confirm_replace(symbol: str, interval: str, what: str) -> None:
+    st.markdown(
+        f"**{plain(display_name(symbol))}** {plain(interval)}: the new candles held back become "
+        "the stored series. The stored file is moved to data/quarantine/, not deleted."
+    )
+    st.caption(plain(what))
+    yes, no = st.columns(2)
+    if yes.button("Yes, replace", type="primary", key=f"conflict_yes_{symbol}_{interval}"):
+        _close_replace()
+        _resolve(symbol, interval, replace=True)
+    if no.button("Cancel", key=f"conflict_no_{symbol}_{interval}"):
+        _close_replace()
+        st.rerun()
+
+
 def render_conflicts() -> None:
     """Every coin whose new candles are held in quarantine, in red, with the two choices:
-    replace the stored series with the held candles, or discard them."""
+    replace the stored series with the held candles (asked in a dialog first), or discard
+    them."""
     if note := st.session_state.get(state.DATA_RESOLVED):
         st.success(plain(note), icon=":material/task_alt:")
     for held in quarantine.conflicts():
@@ -234,27 +266,23 @@ def render_conflicts() -> None:
         with st.container(border=True, key=f"conflict_{key}"):
             st.error(f"{plain(held.what())} **Choose:**", icon=":material/call_split:")
             left, right = st.columns(2)
-            replace = left.button(
+            if left.button(
                 "Replace with the new candles",
                 key=f"conflict_replace_{key}",
                 icon=":material/swap_horiz:",
                 help="The held candles become the stored series; the old file is moved to "
-                "data/quarantine/, not deleted.",
-            )
-            discard = right.button(
+                "data/quarantine/, not deleted. Asks first.",
+            ):
+                st.session_state[state.DATA_REPLACE] = key
+            if st.session_state.get(state.DATA_REPLACE) == key:
+                _confirm_replace(held.symbol, held.interval, held.what())
+            if right.button(
                 "Discard the new candles",
                 key=f"conflict_discard_{key}",
                 icon=":material/delete:",
                 help="Drop the held candles and keep the stored series as it is.",
-            )
-            if replace or discard:
-                try:
-                    said = quarantine.resolve(held.symbol, held.interval, replace=replace)
-                except CryptoVoltError as exc:
-                    st.error(plain(exc), icon=":material/error:")
-                    continue
-                st.session_state[state.DATA_RESOLVED] = said
-                st.rerun()
+            ):
+                _resolve(held.symbol, held.interval, replace=False)
 
 
 def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | None) -> None:
@@ -282,9 +310,11 @@ def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | Non
         hide_index=True,
         width="stretch",
         column_config={
-            "first candle (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "last candle (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "rows": st.column_config.NumberColumn(format="%d"),
+            clock.column_label(_FIRST): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            clock.column_label(_LAST): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "rows": st.column_config.NumberColumn(format="localized"),
+            "missing hours": st.column_config.NumberColumn(format="localized"),
+            "missing candles": st.column_config.NumberColumn(format="localized"),
             "reason": st.column_config.TextColumn(width="large"),
         },
     )
@@ -295,11 +325,19 @@ def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | Non
     for symbol, cov in covs.items():
         if cov.missing:
             unit = "hours" if interval == "1h" else "candles"
-            with st.expander(f"{symbol}: {cov.missing:,} missing {unit} in {len(cov.gaps)} gap(s)"):
+            title = f"{display_name(symbol)}: {cov.missing:,} missing {unit} in {len(cov.gaps):,} gap(s)"
+            with st.expander(title):
                 st.caption("Binance has no candles here (exchange halts); none are invented.")
+                gaps = cov.gaps.copy()
+                for column in ("after", "before"):
+                    if column in gaps:
+                        gaps[column] = clock.to_viewer(gaps[column])
                 st.dataframe(
-                    cov.gaps.rename(
-                        columns={"after": "last candle before", "before": "first candle after"}
+                    gaps.rename(
+                        columns={
+                            "after": clock.column_label("last candle before"),
+                            "before": clock.column_label("first candle after"),
+                        }
                     ),
                     hide_index=True,
                 )

@@ -23,7 +23,7 @@ from core.monitor.series import version_history
 from core.registry.model_registry import ModelRegistry
 from core.signals.journal import journal_dir
 from core.signals.signal import NOW_ENV, current_time
-from ui import state
+from ui import deep_link, state
 from ui.monitor_charts import coverage_figure, history_figure
 from ui.text import plain
 
@@ -297,7 +297,9 @@ def render_coin(found: Sequence[CoinHealth]) -> None:
     symbols = [h.symbol for h in found]
     if not symbols:
         return
+    deep_link.seed_coin(state.MONITOR_COIN, symbols)  # /monitor?coin=ETHUSDT
     symbol = st.selectbox("Coin", symbols, format_func=display_name, key=state.MONITOR_COIN)
+    deep_link.publish(coin=symbol)
     health = next(h for h in found if h.symbol == symbol)
     st.subheader(f"{display_name(symbol)}: {STATUS_WORDS.get(health.status, health.status)}")
     st.markdown(plain(health.reason))

@@ -20,9 +20,12 @@ import streamlit as st
 
 from core import config
 from core.data import store
+from core.data.coins import display_name
 from core.data.fetch import FetchResult, FetchStatus, load_sample
 from ui import state
+from ui.clock import when
 from ui.data_view import cached_coverage
+from ui.text import plain
 
 __all__ = [
     "SAMPLE_CAPTION",
@@ -121,8 +124,8 @@ def _sample_dialog() -> None:
     for symbol, cov in clashes:
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
-            f"**{symbol}**: {cov.rows:,} candles, {cov.first:%Y-%m-%d %H:%M} to "
-            f"{cov.last:%Y-%m-%d %H:%M} UTC"
+            f"**{display_name(symbol)}**: {cov.rows:,} candles, {plain(when(cov.first))} to "
+            f"{plain(when(cov.last))}"
         )
         if right.button("Replace this coin", key=f"sample_replace_{symbol}"):
             _sample_loaded(load_bundled_sample(replace=[symbol]))

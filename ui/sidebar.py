@@ -1,15 +1,27 @@
-"""The sidebar shared by every page: what data is on disk, and how old it is."""
+"""The sidebar shared by every page: what data is on disk and how old it is, and the time-zone
+switch.
+
+The router draws it after the page (into a slot made before the page), so it shows what the page
+just did: after **Load bundled sample**, a fetch or a Refresh the same run lists the new files,
+instead of "No candles yet" beside a table of nine coins.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from core.config import Interval
+from core.data.coins import display_name
 from core.signals.signal import current_time
 from core.words import span_words
+from ui.clock import render_zone_switch, when
 from ui.loaders import stored_summary
 from ui.text import plain
+
+__all__ = ["render_sidebar"]
 
 
 def _age(last: pd.Timestamp, interval: str) -> str:
@@ -22,17 +34,21 @@ def _age(last: pd.Timestamp, interval: str) -> str:
     return f" · {span_words(age)} old" if age > pd.Timedelta(0) else ""
 
 
-def render_sidebar() -> None:
-    with st.sidebar:
+def render_sidebar(slot: Any = None) -> None:
+    """Stored candle files (coin, interval, count, last candle in the viewer's zone, age) and
+    the **Times in UTC** switch, drawn into ``slot`` (a sidebar container) or the sidebar."""
+    with slot if slot is not None else st.sidebar:
         st.markdown("### CryptoVolt")
         summary = stored_summary()
         if summary.empty:
             st.caption("No candles yet. Open **Data** to fetch them or load the bundled sample.")
-            return
-        st.caption(f"{len(summary)} candle file(s) on disk")
-        for row in summary.itertuples(index=False):
-            last = row.last.strftime("%Y-%m-%d %H:%M") if row.rows else "—"
-            age = _age(row.last, row.interval) if row.rows else ""
-            st.caption(
-                f"**{plain(row.symbol)}** {plain(row.interval)} · {row.rows:,} candles · to {last} UTC{age}"
-            )
+        else:
+            st.caption(f"{len(summary):,} candle file(s) on disk")
+            for row in summary.itertuples(index=False):
+                last = when(row.last) if row.rows else "—"
+                age = _age(row.last, row.interval) if row.rows else ""
+                st.caption(
+                    f"**{plain(display_name(row.symbol))}** {plain(row.interval)} · "
+                    f"{row.rows:,} candles · to {plain(last)}{age}",
+                )
+        render_zone_switch()

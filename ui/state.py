@@ -30,8 +30,14 @@ TRAINING_COINS = "training_coins"
 TRAINING_MODELS = "training_models"
 TRAINING_SETTING_PREFIX = "training_setting_"
 TRAINING_LAUNCHED = "training_launched"
-#: Training page: the coins of a Train click waiting for "Yes, start N jobs" (more than three).
+#: Training page: the coins of a Train click waiting in the "Yes, start N jobs" dialog (more
+#: than three). Each confirmation dialog's open state lives in a key, so it survives reruns
+#: until answered or dismissed.
 TRAINING_CONFIRM = "training_confirm"
+#: Models page: the "name version" waiting in the delete dialog.
+MODELS_DELETE = "models_delete"
+#: Data page: the "symbol interval" whose held candles wait in the replace dialog.
+DATA_REPLACE = "data_replace"
 TRAINING_ACTIVE_JOBS = "training_active_jobs"
 #: Training page: where Train runs the jobs, "local" (the job queue) or "ray" (Ray installed).
 TRAINING_EXECUTOR = "training_executor"
@@ -68,3 +74,5 @@ IMPORT_COIN = "import_coin"
 IMPORT_INTERVAL = "import_interval"
 IMPORT_BUTTON = "import_button"
 IMPORT_RESULTS = "import_results"
+#: Every page: show times in UTC instead of the browser's time zone (the sidebar's switch).
+TIMES_UTC = "times_utc"

@@ -4,8 +4,8 @@ Safe by default: no coin is preselected (only the coin in view on Charts / Backt
 candles); what a person picks and types is kept in ``{home}/settings/training_form.json`` so a
 reload or a restart finds it again; every invalid setting is reported at once (by
 :func:`core.jobs.make_specs`, which checks them all) and **Train** stays off, saying why, while
-any is invalid or no coin or model is picked; more than :data:`CONFIRM_ABOVE` jobs need a
-second click that says how many will start.
+any is invalid or no coin or model is picked; more than :data:`CONFIRM_ABOVE` jobs are confirmed
+in a dialog that says how many will start. Ctrl+Enter (Cmd+Enter) is Train.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ __all__ = ["CONFIRM_ABOVE", "render_training_form", "settings_path", "trainable_
 
 #: More coins than this at once asks for a confirmation first.
 CONFIRM_ABOVE = 3
+#: Train from the keyboard (Streamlit shows it on the button; Ctrl is Cmd on a Mac).
+TRAIN_SHORTCUT = "Ctrl+Enter"
 
 _KEY = state.TRAINING_SETTING_PREFIX
 #: (setting, label, step, number format) of each number input, in page order.
@@ -220,6 +222,7 @@ def render_training_form(interval: str = "1h") -> list[str]:
             type="primary",
             disabled=bool(problems),
             help=f"Starts one background job per coin ({len(picked)} picked).",
+            shortcut=TRAIN_SHORTCUT,
         )
         if problems:
             st.caption("Train is off: " + " ".join(problems))
@@ -229,19 +232,31 @@ def render_training_form(interval: str = "1h") -> list[str]:
             return _launch(list(picked), models, values, interval)
         if clicked:
             st.session_state[state.TRAINING_CONFIRM] = list(picked)
-        if st.session_state.get(state.TRAINING_CONFIRM) != list(picked):
+        if st.session_state.get(state.TRAINING_CONFIRM) == list(picked):
+            _confirm_many(list(picked), models, values, interval)
+        else:  # the pick changed since: ask again on the next click
             st.session_state.pop(state.TRAINING_CONFIRM, None)
-            return []
-        st.warning(
-            f"This starts {len(picked)} training jobs, one per coin "
-            f"({training_view.kinds_text(models)} each); they queue and run a few at a time. "
-            "Start them all?",
-            icon=":material/warning:",
-        )
-        yes, no, _ = st.columns([1, 1, 3])
-        if yes.button(f"Yes, start {len(picked)} jobs", type="primary"):
-            return _launch(list(picked), models, values, interval)
-        if no.button("Not now"):
-            st.session_state.pop(state.TRAINING_CONFIRM, None)
-            st.rerun()
     return []
+
+
+def _close_confirm() -> None:
+    st.session_state.pop(state.TRAINING_CONFIRM, None)
+
+
+@st.dialog("Start these training jobs?", on_dismiss=_close_confirm)
+def _confirm_many(
+    coins: list[str], models: tuple[str, ...], values: dict[str, Any], interval: str
+) -> None:
+    st.markdown(
+        f"This starts {len(coins)} training jobs, one per coin "
+        f"({training_view.kinds_text(models)} each): "
+        f"{', '.join(display_name(c) for c in coins)}. They queue and run a few at a time. "
+        "Start them all?"
+    )
+    yes, no = st.columns(2)
+    started = yes.button(f"Yes, start {len(coins)} jobs", type="primary")
+    if started and _launch(coins, models, values, interval):
+        st.rerun()  # close the dialog; the job list shows the new jobs
+    if no.button("Not now"):
+        _close_confirm()
+        st.rerun()

@@ -20,7 +20,6 @@ __all__ = [
     "is_stablecoin",
     "parse_coin",
     "parse_coins",
-    "picker_label",
 ]
 
 QUOTE = "USDT"
@@ -81,6 +80,9 @@ STABLECOINS = frozenset(
 )
 
 _QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+#: Quotes people type that Binance spot does not have: "BTC/USD" is not a pair there (Binance.US
+#: is another exchange). Refused with what to type instead, never read as a base ("BTCUSDUSDT").
+_NOT_QUOTES = ("USD",)
 _VALID = re.compile(r"^[A-Z0-9]{2,20}$")
 
 MATIC_NOTE = (
@@ -123,10 +125,12 @@ def parse_coin(text: str) -> Coin:
 
     Returns a :class:`Coin` whose ``symbol`` is safe for paths and URLs. ``MATIC`` becomes
     ``POLUSDT`` with a note; an explicit ``MATICUSDT`` stays, with a note that it ended.
+    Parsing a symbol this returned gives the same symbol back.
 
     Raises:
         InvalidSymbolError: empty, or anything but letters and digits (after removing one
-            ``/``, ``-`` or ``_`` between base and quote).
+            ``/``, ``-`` or ``_`` between base and quote); a quote Binance spot does not have
+            (``btc/usd``, ``BTCUSD``, ``eth/xyz``), with what to type instead.
     """
     raw = (text or "").strip().upper()
     parts = re.split(r"[/\-_]", raw)
@@ -141,8 +145,13 @@ def parse_coin(text: str) -> Coin:
         )
     if len(parts) == 2:
         base, quote = parts
+        if quote not in _QUOTES:
+            raise InvalidSymbolError(_unknown_quote(text, base, quote))
     else:
         base, quote = _split(joined)
+        fiat = next((q for q in _NOT_QUOTES if not quote and joined.endswith(q)), None)
+        if fiat and joined not in STABLECOINS and len(joined) > len(fiat):
+            raise InvalidSymbolError(_unknown_quote(text, joined[: -len(fiat)], fiat))
         if not quote:
             quote = QUOTE
             if base == "MATIC":
@@ -150,6 +159,15 @@ def parse_coin(text: str) -> Coin:
     symbol = base + quote
     note = MATICUSDT_NOTE if symbol == "MATICUSDT" else ""
     return Coin(symbol, base, quote, note)
+
+
+def _unknown_quote(text: str, base: str, quote: str) -> str:
+    said = text.strip()
+    if quote in _NOT_QUOTES:
+        why = f"Binance spot quotes {base} in {QUOTE}, not {quote}"
+    else:
+        why = f"{quote} is not a quote this app reads ({', '.join(_QUOTES)})"
+    return f"{said!r} is not a Binance spot pair: {why}. Type {base} or {base}/{QUOTE} instead."
 
 
 def parse_coins(text: str | list[str] | tuple[str, ...] | None) -> list[Coin]:
@@ -198,30 +216,9 @@ def ensure_tradeable(symbol: str) -> None:
         )
 
 
-def picker_label(symbol: str) -> str:
-    """A coin as a picker lists it, symbol first: ``BTCUSDT`` → ``BTC · Bitcoin``,
-    ``POLUSDT`` → ``POL · Polygon (formerly MATIC)``, ``ETHBTC`` → ``ETH/BTC · Ethereum``.
-
-    Matching what is typed against the start of these labels (not a fuzzy match anywhere in the
-    name) keeps a typed symbol first: ``LTC`` matches no label, so it is added as typed, instead
-    of picking "Polygon (POL, formerly MATIC)" through the letters of "formerly MATIC".
-    """
-    base, quote = _split(symbol.upper())
-    name = _NAMES.get(base, base)
-    plain = name.split(" (", 1)[0]
-    detail = name[len(plain) :].strip()
-    if detail.startswith(f"({base}, "):
-        plain += f" ({detail[len(base) + 3 :]}"
-    elif detail.startswith(f"({base})") or not detail:
-        pass
-    else:
-        plain += f" {detail}"
-    head = base if quote in (QUOTE, "") else f"{base}/{quote}"
-    return head if plain == base else f"{head} · {plain}"
-
-
 def display_name(symbol: str) -> str:
-    """A human name for a symbol: ``POLUSDT`` → ``Polygon (POL, formerly MATIC)``."""
+    """A coin as every page names it: ``BTCUSDT`` → ``Bitcoin (BTC)``, ``POLUSDT`` → ``Polygon
+    (POL, formerly MATIC)``, ``LTCUSDT`` → ``LTC``, ``ETHBTC`` → ``Ethereum (ETH) / BTC``."""
     base, quote = _split(symbol.upper())
     name = _NAMES.get(base, base)
-    return name if quote == QUOTE else f"{name} / {quote}"
+    return name if quote in (QUOTE, "") else f"{name} / {quote}"

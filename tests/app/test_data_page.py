@@ -47,7 +47,7 @@ def test_defaults_ten_coins_1h_two_years_and_the_fetch_button():
     at = open_data_page()
     coins = at.multiselect(key=state.FETCH_COINS)
     assert coins.value == list(DEFAULT_COINS)
-    assert "POL · Polygon (formerly MATIC)" in coins.options
+    assert "Polygon (POL, formerly MATIC)" in coins.options
     assert at.selectbox(key=state.FETCH_INTERVAL).value == "1h"
     assert at.selectbox(key=state.FETCH_DAYS).value == 730
     labels = [b.label for b in at.button]
@@ -228,7 +228,11 @@ def test_a_top_up_from_another_source_is_a_red_conflict_row_until_replaced_or_di
     errors = [e.value for e in at.error if "were not stored and are held in quarantine" in e.value]
     assert len(errors) == 2 and errors[0].startswith("BTCUSDT 1h") and not at.warning
     held = quarantine.held_candles("BTCUSDT")
+    before = store.candle_path("BTCUSDT").read_bytes()
     _button(at, "Replace with the new candles", "conflict_replace_BTCUSDT_1h").click().run()
+    assert not at.exception  # a dialog asks first; nothing is replaced yet
+    assert store.candle_path("BTCUSDT").read_bytes() == before
+    _button(at, "Yes, replace", "conflict_yes_BTCUSDT_1h").click().run()
     assert not at.exception
     assert at.success[-1].value.startswith("BTCUSDT 1h now holds the 2 candle(s) from")
     pd.testing.assert_frame_equal(store.load_candles("BTCUSDT"), held)
@@ -256,7 +260,7 @@ def test_load_sample_over_fetched_candles_asks_first_and_replaces_one_coin(home)
     assert not at.exception
     assert at.session_state[state.SAMPLE_CONFIRM] is True
     dialog = " ".join(m.value for m in at.markdown)
-    assert "These coins already have fetched candles" in dialog and "**BTCUSDT**: 4" in dialog
+    assert "These coins already have fetched candles" in dialog and "**Bitcoin (BTC)**: 4" in dialog
     assert [b.key for b in at.button if b.label == "Replace this coin"] == [
         "sample_replace_BTCUSDT"
     ]

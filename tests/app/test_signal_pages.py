@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import BacktestConfig
+from core.data.coins import display_name
 from core.data.store import load_candles, save_candles
 from core.registry.model_registry import ModelRegistry
 from core.signals import journal
@@ -217,13 +218,13 @@ def test_models_page_lists_every_version_with_its_gates_and_champion(trained: Pa
     registry = ModelRegistry()
     records = registry.records()
     for row, record in zip(table.to_dict("records"), records, strict=True):
-        assert (row["coin"], row["version"]) == (record.symbol, record.version)
+        assert (row["coin"], row["version"]) == (display_name(record.symbol), record.version)
         assert row["champion"] == record.promoted
         assert row["edge"] == ("yes" if record.gates_passed else "NO EDGE")
         assert row["gates"].startswith("pass" if record.gates_passed else "fail")
     warning = " ".join(w.value for w in at.warning)
     assert "No edge (their gates fail, so they do not vote)" in warning
-    assert "ETHUSDT XGBoost direction v1" in warning
+    assert "Ethereum (ETH) XGBoost direction v1" in warning
     at.multiselect(key="models_types").set_value(["lstm_return"]).run()
     assert list(at.dataframe[0].value["model"]) == ["LSTM return"]
 
@@ -311,8 +312,10 @@ def test_models_page_compares_promotes_and_deletes_versions(trained: Path):
     assert not at.exception
     assert ModelRegistry().promoted_version("xgb_direction_ethusdt") == "v2"
     at.radio[0].set_value(0).run()  # v1
-    next(c for c in at.checkbox if c.label.startswith("Yes, delete")).check().run()
-    next(b for b in at.button if b.label == "Delete").click().run()
+    next(b for b in at.button if b.label == "Delete").click().run()  # a dialog asks first
+    assert ModelRegistry().versions("xgb_direction_ethusdt") == ["v1", "v2"]
+    next(b for b in at.button if b.label == "Yes, delete v1 for good").click().run()
+    assert not at.exception
     assert ModelRegistry().versions("xgb_direction_ethusdt") == ["v2"]
 
 

@@ -74,21 +74,37 @@ def test_real_coins_are_tradeable():
         ensure_tradeable(symbol)
 
 
-def test_picker_labels_start_with_the_symbol_so_a_typed_symbol_matches_only_its_coin():
-    from core.data.coins import picker_label
-
-    labels = {s: picker_label(s) for s in DEFAULT_COINS}
-    assert labels["BTCUSDT"] == "BTC · Bitcoin"
-    assert labels["POLUSDT"] == "POL · Polygon (formerly MATIC)"
-    assert labels["XRPUSDT"] == "XRP"
-    assert picker_label("ETHBTC") == "ETH/BTC · Ethereum" and picker_label("LTC") == "LTC"
+def test_a_typed_symbol_that_starts_no_coin_label_is_added_as_typed():
+    """The picker (ui.coin_input) lists coins by display_name and matches a label's start: a
+    typed symbol steals no coin unless it starts that coin's name."""
+    labels = {s: display_name(s) for s in DEFAULT_COINS}
+    assert labels["BTCUSDT"] == "Bitcoin (BTC)" and display_name("LTCUSDT") == "LTC"
+    assert display_name("ETHBTC") == "Ethereum (ETH) / BTC" and display_name("ltc") == "LTC"
 
     def prefix_matches(typed: str) -> list[str]:  # what the picker's filter_mode="prefix" keeps
         return [s for s, label in labels.items() if label.lower().startswith(typed.lower())]
 
     assert prefix_matches("LTC") == []  # nothing to steal Enter: LTC is added as typed
-    assert [parse_coin("LTC").symbol] == ["LTCUSDT"]
-    assert prefix_matches("eth") == ["ETHUSDT"] and prefix_matches("POL") == ["POLUSDT"]
-    for symbol in DEFAULT_COINS:  # every default coin's symbol finds exactly that coin
+    assert prefix_matches("eth") == ["ETHUSDT"] and prefix_matches("Sol") == ["SOLUSDT"]
+    for symbol in DEFAULT_COINS:  # a symbol matches its own coin or none; never another one
         base = parse_coin(symbol).base
-        assert prefix_matches(base) == [symbol], base
+        assert set(prefix_matches(base)) <= {symbol} or base == "POL", base
+
+
+@pytest.mark.parametrize(
+    ("text", "base"),
+    [("btc/usd", "BTC"), ("BTCUSD", "BTC"), ("eth-usd", "ETH"), ("sol/xyz", "SOL")],
+)
+def test_a_pair_binance_spot_does_not_have_is_refused_with_what_to_type(text, base):
+    with pytest.raises(InvalidSymbolError, match=f"Type {base} or {base}/USDT instead"):
+        parse_coin(text)
+
+
+@pytest.mark.parametrize("text", ["PYUSD", "FDUSD", "TUSD"])
+def test_stablecoins_named_usd_are_still_coins_refused_later_for_training(text):
+    assert parse_coin(text).stablecoin
+
+
+@pytest.mark.parametrize("symbol", [*DEFAULT_COINS, "LTCUSDT", "ETHBTC", "MATICUSDT", "BTCEUR"])
+def test_parsing_a_parsed_symbol_gives_it_back(symbol):
+    assert parse_coin(parse_coin(symbol).symbol).symbol == parse_coin(symbol).symbol

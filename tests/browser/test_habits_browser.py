@@ -1,0 +1,123 @@
+"""The viewer's habits and pages in step, in real Chromium against ``streamlit run``: times in the
+browser's zone (a context set to Asia/Tokyo) with a UTC switch, the sidebar after Load bundled
+sample, a deep link to a coin and interval that the page keeps up to date, ``btc/usd`` refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.data import store
+from tests.browser.conftest import (
+    ACTION_TIMEOUT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXPECT_TIMEOUT_MS,
+    assert_no_exception,
+)
+
+
+@pytest.fixture
+def tokyo_page() -> Iterator[Page]:
+    """A page in Debian's Chromium whose browser says it is in Tokyo."""
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            timezone_id="Asia/Tokyo", viewport={"width": 1400, "height": 1000}
+        )
+        page = context.new_page()
+        page.set_default_timeout(ACTION_TIMEOUT_MS)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _sidebar(page: Page):
+    return page.get_by_test_id("stSidebar")
+
+
+@pytest.mark.browser
+def test_times_are_in_the_viewers_zone_with_a_utc_switch(home_with_sample, start_app, tokyo_page):
+    page = tokyo_page
+    page.goto(start_app(), wait_until="domcontentloaded")
+    side = _sidebar(page)
+    # BTC's last sample candle opens 2025-05-30 00:00 UTC: 09:00 in Tokyo, labelled JST.
+    btc = side.get_by_text(re.compile(r"Bitcoin \(BTC\) 1h · 9,457 candles"))
+    expect(btc).to_contain_text("to 2025-05-30 09:00 JST")
+    table = page.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+    expect(page.get_by_role("columnheader", name=re.compile("last candle \\(Asia/Tokyo\\)")))
+    side.get_by_text("Times in UTC").click()
+    expect(btc).to_contain_text("to 2025-05-30 00:00 UTC")
+    assert_no_exception(page)
+
+
+@pytest.mark.browser
+def test_the_sidebar_lists_the_sample_right_after_load_bundled_sample(start_app, browser_page):
+    page = browser_page
+    page.goto(start_app(), wait_until="domcontentloaded")
+    side = _sidebar(page)
+    expect(side.get_by_text("No candles yet")).to_be_visible()
+    page.get_by_role("button", name="Load bundled sample").click()
+    expect(page.get_by_text(re.compile(r"Loaded the bundled sample: 9 coins"))).to_be_visible()
+    expect(side.get_by_text("9 candle file(s) on disk")).to_be_visible()
+    expect(side.get_by_text(re.compile(r"Ethereum \(ETH\) 1h · 9,457 candles"))).to_be_visible()
+    expect(side.get_by_text("No candles yet")).to_have_count(0)
+    assert_no_exception(page)
+
+
+def _store_eth_4h() -> None:
+    eth = store.load_candles("ETHUSDT")
+    four = eth.iloc[::4].reset_index(drop=True)  # only the open times matter to the pickers
+    four["close_time"] = four["open_time"] + pd.Timedelta(hours=4, milliseconds=-1)
+    store.save_candles(four, "ETHUSDT", "4h")
+
+
+@pytest.mark.browser
+def test_a_deep_link_opens_eth_on_4h_and_the_url_follows_the_coin(
+    home_with_sample: Path, start_app, browser_page
+):
+    _store_eth_4h()
+    page = browser_page
+    page.goto(start_app() + "/charts?coin=ETHUSDT&interval=4h", wait_until="domcontentloaded")
+    coin = page.get_by_role("combobox", name="Coin")
+    interval = page.get_by_role("combobox", name="Interval")
+    expect(coin).to_have_value("Ethereum (ETH)")
+    expect(interval).to_have_value("4h")
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_attached()
+    coin.click()
+    page.get_by_role("option", name="Solana (SOL)").click()
+    expect(coin).to_have_value("Solana (SOL)")
+    expect(page).to_have_url(re.compile(r"/charts\?coin=SOLUSDT&interval=1h$"))
+    assert_no_exception(page)
+
+
+@pytest.mark.browser
+def test_typing_btc_usd_is_refused_with_what_to_type(start_app, browser_page):
+    page = browser_page
+    page.goto(start_app(), wait_until="domcontentloaded")
+    picker = page.get_by_test_id("stMultiSelect").first
+    expect(picker).to_contain_text("Bitcoin (BTC)")
+    box = picker.locator("input")
+    box.click()
+    page.keyboard.type("btc/usd", delay=30)
+    expect(box).to_have_value("btc/usd")
+    expect(page.get_by_role("option").first).to_be_visible()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    error = page.get_by_text(re.compile(r"error: 'btc/usd' is not a Binance spot pair"))
+    expect(error).to_contain_text("Type BTC or BTC/USDT instead")
+    expect(picker.locator("[data-tag]")).to_have_count(10)  # the ten defaults, nothing added
+    expect(picker).not_to_contain_text("BTC/USD")
+    rows = page.get_by_text(re.compile(r"^10 coin\(s\) at 1h"))
+    expect(rows).to_be_visible()
+    assert_no_exception(page)
