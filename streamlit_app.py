@@ -29,7 +29,7 @@ PAGES = (
 
 def main() -> None:
     from ui.alerts_banner import render_alert_banner
-    from ui.sidebar import render_sidebar
+    from ui.sidebar import refresh_files, render_sidebar
 
     st.set_page_config(page_title="CryptoVolt", page_icon=str(ICON), layout="wide")
     pages = [
@@ -37,12 +37,10 @@ def main() -> None:
         for i, (path, title) in enumerate(p for p in PAGES if (ROOT / p[0]).exists())
     ]
     page = st.navigation(pages)
-    sidebar = st.sidebar.container()  # filled after the page: it shows what the page just did
+    files = render_sidebar()
     render_alert_banner()
-    try:
-        page.run()
-    finally:  # also after st.stop() in the page
-        render_sidebar(sidebar)
+    page.run()
+    refresh_files(files)  # drawn again after the page: it shows what the page just did
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import streamlit as st
 from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.models import kinds
-from ui import models_view, state
+from ui import deep_link, models_view, state
 from ui.frame import ensure_router
 from ui.text import plain
 
@@ -24,9 +24,11 @@ if not records:
     st.stop()
 
 left, right = st.columns(2)
-coins = left.multiselect(
-    "Coins", sorted({r.symbol for r in records}), format_func=display_name, key=state.MODELS_COINS
-)
+symbols = sorted({r.symbol for r in records})
+if linked := deep_link.seed_coin(state.MODELS_URL_COIN, symbols):  # /models?coin=ETHUSDT
+    st.session_state[state.MODELS_COINS] = [linked]
+coins = left.multiselect("Coins", symbols, format_func=display_name, key=state.MODELS_COINS)
+deep_link.publish(coin=coins[0] if len(coins) == 1 else None)
 present = [k for k in kinds() if any(r.model_type == k for r in records)]
 types = right.multiselect(
     "Models", present, format_func=models_view.kind_label, key=state.MODELS_TYPES

@@ -46,8 +46,10 @@ def parse_picked(picked: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _normalise(key: str) -> None:
-    symbols, errors = parse_picked(st.session_state.get(key) or [])
-    st.session_state[key] = symbols
+    picked = list(st.session_state.get(key) or [])
+    symbols, errors = parse_picked(picked)
+    if symbols != picked:  # only then: writing the value back sends it to the browser, which
+        st.session_state[key] = symbols  # would undo a removal made meanwhile (fast Backspace)
     st.session_state[_refused_key(key)] = errors
 
 

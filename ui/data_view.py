@@ -220,6 +220,11 @@ def coverage_frame(
     return table.rename(columns={c: clock.column_label(c) for c in (_FIRST, _LAST)}), covs
 
 
+def _minute(value: object) -> str:
+    """A table's time to the minute; an empty cell for none (not "None")."""
+    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
+
+
 def _red_status(value: object) -> str:
     bad = (FetchStatus.CONFLICT.value, FetchStatus.FAILED.value)
     return "color: #e5484d; font-weight: 600" if value in bad else ""
@@ -305,13 +310,14 @@ def render_coverage(symbols: list[str], interval: str, job: jobs.JobStatus | Non
         + ", ".join(f"**{counts.get(label, 0)} {label}**" for label in labels)
     )
     render_conflicts()
+    shown = table.copy()
+    for column in (clock.column_label(_FIRST), clock.column_label(_LAST)):
+        shown[column] = shown[column].map(_minute)  # ISO text sorts as the times do
     st.dataframe(
-        table.style.map(_red_status, subset=["status"]),
+        shown.style.map(_red_status, subset=["status"]),
         hide_index=True,
         width="stretch",
         column_config={
-            clock.column_label(_FIRST): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            clock.column_label(_LAST): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             "rows": st.column_config.NumberColumn(format="localized"),
             "missing hours": st.column_config.NumberColumn(format="localized"),
             "missing candles": st.column_config.NumberColumn(format="localized"),

@@ -34,6 +34,8 @@ TRAINING_LAUNCHED = "training_launched"
 #: than three). Each confirmation dialog's open state lives in a key, so it survives reruns
 #: until answered or dismissed.
 TRAINING_CONFIRM = "training_confirm"
+#: Models page: the coin a ``?coin=`` link named (copied into the coin filter).
+MODELS_URL_COIN = "models_url_coin"
 #: Models page: the "name version" waiting in the delete dialog.
 MODELS_DELETE = "models_delete"
 #: Data page: the "symbol interval" whose held candles wait in the replace dialog.

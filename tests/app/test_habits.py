@@ -104,8 +104,9 @@ def test_every_page_names_a_coin_the_same_way(carded):
     backtest = _app("pages/backtest.py", coin="ETHUSDT")
     coin = backtest.selectbox(key=state.SELECTED_COIN)
     assert coin.value == "ETHUSDT" and coin.format_func("ETHUSDT") == eth
-    models = _app("pages/models.py")
-    assert eth in set(models.dataframe[0].value["coin"])
+    models = _app("pages/models.py", coin="ETHUSDT")  # a link filters the table to its coin
+    assert set(models.dataframe[0].value["coin"]) == {eth}
+    assert models.multiselect(key=state.MODELS_COINS).value == ["ETHUSDT"]
     assert models.multiselect(key=state.MODELS_COINS).format_func("ETHUSDT") == eth
     monitor = _app("pages/monitor.py", coin="ETHUSDT")
     picked = monitor.selectbox(key=state.MONITOR_COIN)

@@ -273,15 +273,18 @@ def test_models_page_names_the_skill_and_flags_numbers_it_cannot_trust(trained: 
     at = open_page("pages/models.py")
     table = at.dataframe[0].value.set_index(["coin", "model", "version"])
     skill = table["skill [95% interval]"]
-    btc = skill[("BTCUSDT", "XGBoost direction", "v1")]
+    btc = skill[("Bitcoin (BTC)", "XGBoost direction", "v1")]
     assert btc.startswith("Brier skill vs the base rate +") and "no edge" not in btc
-    assert skill[("ETHUSDT", "XGBoost direction", "v2")].endswith(
+    assert skill[("Ethereum (ETH)", "XGBoost direction", "v2")].endswith(
         ": no edge (its 95% interval includes 0)"
     )
-    lstm = skill[("BTCUSDT", "LSTM return", "v1")]
+    lstm = skill[("Bitcoin (BTC)", "LSTM return", "v1")]
     assert lstm.startswith("skill vs persistence (1 - MASE)") and "no edge" in lstm
-    assert table["check"][("ETHUSDT", "XGBoost direction", "v1")] == "never predicts up, suspicious"
-    assert table["check"][("BTCUSDT", "XGBoost direction", "v1")] == ""
+    assert (
+        table["check"][("Ethereum (ETH)", "XGBoost direction", "v1")]
+        == "never predicts up, suspicious"
+    )
+    assert table["check"][("Bitcoin (BTC)", "XGBoost direction", "v1")] == ""
     assert "AUC" not in " ".join(skill)
 
     at.selectbox(key="models_selected").set_value("xgb_direction_ethusdt").run()
