@@ -121,3 +121,28 @@ def test_typing_btc_usd_is_refused_with_what_to_type(start_app, browser_page):
     rows = page.get_by_text(re.compile(r"^10 coin\(s\) at 1h"))
     expect(rows).to_be_visible()
     assert_no_exception(page)
+
+
+@pytest.mark.browser
+def test_train_by_keyboard_asks_in_a_dialog_before_four_jobs(
+    home_with_sample: Path, start_app, browser_page
+):
+    from core.atomic import atomic_write_json
+    from ui.training_form import settings_path
+
+    four = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
+    atomic_write_json(settings_path(), {"coins": four})  # the form as last left: four coins
+    page = browser_page
+    page.goto(start_app() + "/training", wait_until="domcontentloaded")
+    train = page.get_by_role("button", name=re.compile(r"^Train"))
+    expect(train).to_be_enabled()
+    page.get_by_role("heading", name="Training").click()  # focus on the page, not a field
+    page.keyboard.press("Control+Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("This starts 4 training jobs, one per coin")
+    expect(dialog).to_contain_text("Bitcoin (BTC), Ethereum (ETH), Solana (SOL), XRP (XRP)")
+    dialog.get_by_role("button", name="Not now").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_text("No training jobs yet.")).to_be_visible()
+    assert not list((home_with_sample / "runs").glob("*/status.json"))
+    assert_no_exception(page)
