@@ -58,6 +58,13 @@ def _result_line(job: jobs.JobStatus) -> None:
         st.caption(plain(f"Registered {names}: see Results above."))
 
 
+def _number(value: float) -> str:
+    """``17,520`` for a count, ``0.53124`` for a score: thousands separated, five digits."""
+    if float(value).is_integer() and abs(value) >= 1000:
+        return f"{int(value):,}"
+    return f"{value:,.5g}"
+
+
 def _restart(job_id: str) -> None:
     try:
         new_id = jobs.restart(job_id)
@@ -85,7 +92,7 @@ def _render_job(job: jobs.JobStatus) -> None:
                 st.rerun()
             st.progress(overall_fraction(job), text=plain(progress_words(job)))
             if job.metrics:
-                st.caption(plain(" · ".join(f"{k} {v:.5g}" for k, v in job.metrics.items())))
+                st.caption(plain(" · ".join(f"{k} {_number(v)}" for k, v in job.metrics.items())))
         elif job.state is jobs.JobState.FAILED:
             st.error(plain(job.error or "failed"), icon=":material/error:")
         elif job.state is jobs.JobState.CANCELLED:

@@ -23,7 +23,7 @@ from core.config import TargetConfig
 from core.data.coins import DEFAULT_COINS, display_name
 from core.errors import CryptoVoltError
 from core.models import DEFAULT_KINDS, SEED_KINDS, config_class, kind_info, kinds
-from ui import state, training_view
+from ui import deep_link, state, training_view
 from ui.executor import launch_training
 from ui.loaders import stored_summary
 from ui.text import plain
@@ -201,6 +201,8 @@ def render_training_form(interval: str = "1h") -> list[str]:
     if not coins:
         st.info("No candles yet. Open **Data** to fetch them or load the bundled sample first.")
         return []
+    if linked := deep_link.seed_coin(state.SELECTED_COIN, coins):  # /training?coin=ETHUSDT
+        st.session_state[state.TRAINING_COINS] = [linked]
     _restore(coins)
     with st.container(border=True):
         picked = st.multiselect(

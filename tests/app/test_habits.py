@@ -82,6 +82,12 @@ def test_a_url_naming_no_stored_coin_opens_the_page_as_usual(home_with_sample):
     assert at.selectbox(key=state.CHART_INTERVAL).value == "1h"
 
 
+def test_a_training_link_picks_its_coin(home_with_sample):
+    at = _app("pages/training.py", coin="eth")
+    assert at.multiselect(key=state.TRAINING_COINS).value == ["ETHUSDT"]
+    assert not at.exception
+
+
 @pytest.fixture
 def carded(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy_carded_into(home)
