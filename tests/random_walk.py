@@ -24,6 +24,21 @@ def random_walk_candles(
     wick_down = np.exp(-np.abs(rng.normal(0.0, sigma / 2, n)))
     high = np.maximum(open_, close) * wick_up
     low = np.minimum(open_, close) * wick_down
+    return ohlc_candles(open_, high, low, close, rng=rng, start=start)
+
+
+def ohlc_candles(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    start: str,
+) -> pd.DataFrame:
+    """Hourly candles in the store schema from these prices, from ``start``; volume, trades and
+    taker share are i.i.d. draws from ``rng`` (they say nothing about the future)."""
+    n = len(close)
     volume = rng.lognormal(3.0, 0.5, n)
     open_ms = pd.Timestamp(start, tz="UTC").value // 1_000_000 + HOUR_MS * np.arange(n)
     frame = pd.DataFrame(

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.data.store import normalize_candles
+from tests.random_walk import ohlc_candles
 
-HOUR_MS = 3_600_000
 STEPS = 60
 
 
@@ -62,24 +61,7 @@ def path_candles(
     high = np.exp(log_open + np.maximum(path.max(axis=1), 0.0))
     low = np.exp(log_open + np.minimum(path.min(axis=1), 0.0))
     close = np.exp(log_open + path[:, -1])
-    volume = rng.lognormal(3.0, 0.5, n)
-    open_ms = pd.Timestamp(start, tz="UTC").value // 1_000_000 + HOUR_MS * np.arange(n)
-    frame = pd.DataFrame(
-        {
-            "open_time": open_ms,
-            "open": open_,
-            "high": high,
-            "low": low,
-            "close": close,
-            "volume": volume,
-            "close_time": open_ms + HOUR_MS - 1,
-            "quote_asset_volume": volume * close,
-            "number_of_trades": rng.integers(100, 1000, n),
-            "taker_buy_base_volume": volume * rng.uniform(0.3, 0.7, n),
-            "taker_buy_quote_volume": volume * close * 0.5,
-        }
-    )
-    return normalize_candles(frame)
+    return ohlc_candles(open_, high, low, close, rng=rng, start=start)
 
 
 def garch_candles(n: int, *, seed: int = 11) -> pd.DataFrame:

@@ -8,12 +8,6 @@ registered, vote, and show up in ``python -m core signals --json``.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -23,8 +17,7 @@ from core.registry.model_registry import ModelRegistry
 from core.signals import SignalKind, compute_signals, load_coin_models
 from core.training.train import train_coin
 from tests.random_walk import planted_candles
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.signals_cli import signal_row
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +76,9 @@ def test_out_of_time_confidence_is_within_five_points_of_the_test_hit_rate(plant
 @pytest.mark.slow
 def test_a_kind_registered_outside_core_shows_up_in_signals_json(planted):
     home, candles, _ = planted
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "CRYPTOVOLT_MODEL_PLUGINS": "tests.toy_kind"}
     # an hour after the planted candles' last close (they end in 2023), so the call is not STALE
-    env["CRYPTOVOLT_NOW"] = (candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)).isoformat()
-    out = subprocess.run(
-        [sys.executable, "-m", "core", "signals", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    rows = data if isinstance(data, list) else data.get("signals", data)
-    btc = next(r for r in rows if r["symbol"] == "BTCUSDT")
+    fresh = candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)
+    btc = signal_row(home, fresh, CRYPTOVOLT_MODEL_PLUGINS="tests.toy_kind")
     assert btc["signal"] in {"BULLISH", "BEARISH", "NEUTRAL"}
     assert btc["gates_passed"]["toyflow_btcusdt"] is True
     toy = next(v for v in btc["votes"] if v["kind"] == "toyflow")

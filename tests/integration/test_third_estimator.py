@@ -5,12 +5,6 @@ its gates and its vote is in the signal, in-process and in ``python -m core sign
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -20,8 +14,8 @@ from core.registry.model_registry import ModelRegistry
 from core.signals import compute_signals
 from core.training.train import train_coin
 from tests.random_walk import planted_candles
+from tests.signals_cli import signal_row
 
-ROOT = Path(__file__).resolve().parents[2]
 SMALL = HGBConfig(n_estimators=80, max_depth=4)
 
 
@@ -57,19 +51,7 @@ def test_hist_gb_direction_passes_its_gates_on_a_planted_signal_and_votes(home):
     assert not errors
     assert [v.kind for v in signals[0].votes] == ["hgb_direction"]
 
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "CRYPTOVOLT_NOW": fresh.isoformat()}
-    out = subprocess.run(
-        [sys.executable, "-m", "core", "signals", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    rows = data if isinstance(data, list) else data.get("signals", data)
-    btc = next(r for r in rows if r["symbol"] == "BTCUSDT")
+    btc = signal_row(home, fresh)
     assert btc["gates_passed"]["hgb_direction_btcusdt"] is True
     vote = next(v for v in btc["votes"] if v["kind"] == "hgb_direction")
     assert vote["vote"] in {"BULLISH", "BEARISH", "NEUTRAL"}
