@@ -1,16 +1,19 @@
-"""Clocks for the watch loop: the system clock, or a file a test (or a demo) moves by hand.
+"""The one clock: what time it is for signals, the watch loop, the monitor and job records.
 
-The loop only ever asks a clock two things, ``now()`` and ``sleep(seconds)``, so a test can run
-three candle closes in seconds: :class:`FileClock` reads the time from a file (one ISO 8601 line,
-replaced atomically by whoever moves it) and its ``sleep`` returns once the file's time has
-reached the wake-up time. :func:`next_wake` is when a cycle should run: ``delay`` seconds after
-the next candle close.
+Every stage asks a :class:`Clock` two things, ``now()`` and ``sleep(seconds)``: the
+:class:`SystemClock`; a :class:`PinnedClock` that says it is a given time (``CRYPTOVOLT_NOW``, read
+once at the edge by :func:`clock_from_env`: tests and replays of old data); or a
+:class:`FileClock` that reads the time from a file (one ISO 8601 line, replaced atomically by
+whoever moves it), whose ``sleep`` returns once the file's time has reached the wake-up time, so a
+test can run three candle closes of the watch loop in seconds. :func:`next_wake` is when a cycle
+should run: ``delay`` seconds after the next candle close.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +24,21 @@ from core.atomic import atomic_write_text
 from core.config import Interval
 from core.errors import ConfigError
 
-__all__ = ["Clock", "FileClock", "SystemClock", "close_passed", "next_wake", "set_file_clock"]
+__all__ = [
+    "NOW_ENV",
+    "Clock",
+    "FileClock",
+    "PinnedClock",
+    "SystemClock",
+    "clock_from_env",
+    "close_passed",
+    "next_wake",
+    "now_iso",
+    "set_file_clock",
+]
+
+#: ``CRYPTOVOLT_NOW=2025-05-30T12:00:00Z`` makes :func:`clock_from_env` pin the clock there.
+NOW_ENV = "CRYPTOVOLT_NOW"
 
 
 class Clock(Protocol):
@@ -42,6 +59,52 @@ class SystemClock:
 
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> None:
         (stop or threading.Event()).wait(max(0.0, seconds))
+
+
+class PinnedClock:
+    """A clock that says it is ``when`` (UTC); ``sleep`` waits real seconds."""
+
+    def __init__(self, when: datetime | pd.Timestamp) -> None:
+        self.when = _utc(when).to_pydatetime()
+
+    def now(self) -> datetime:
+        return self.when
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> None:
+        (stop or threading.Event()).wait(max(0.0, seconds))
+
+
+def clock_from_env(environ: Mapping[str, str]) -> Clock:
+    """The clock a process runs on: pinned at ``CRYPTOVOLT_NOW`` (ISO 8601) when it is set in
+    ``environ``, else the system clock. Called once, at the edge (:mod:`core.context`).
+
+    Raises:
+        ConfigError: ``CRYPTOVOLT_NOW`` is set but is not a time.
+    """
+    text = environ.get(NOW_ENV, "").strip()
+    if not text:
+        return SystemClock()
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ConfigError(
+            f"{NOW_ENV}={text!r} is not a time: use ISO 8601 like 2025-05-30T12:00:00Z, "
+            "or unset it to use the clock."
+        )
+    return PinnedClock(stamp)
+
+
+def now_iso(clock: Clock | None = None) -> str:
+    """``clock``'s time (default: the system clock) as ISO 8601 UTC to the second (how every
+    job and study time is written)."""
+    return (clock or SystemClock()).now().isoformat(timespec="seconds")
+
+
+def _utc(value: datetime | pd.Timestamp | str) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 class FileClock:

@@ -31,19 +31,10 @@ from core.models.base import Output
 from core.registry.metadata import ModelMetadata
 from core.signals import journal
 from core.signals.ensemble import SignalKind
-from core.signals.live import CoinModels, Signal, load_coin_models, signal_from_models
+from core.signals.live import CoinModels, load_coin_models, signal_from_models
 from core.signals.live import symbols_with_models as _symbols_with_models
-from core.signals.signal import current_time
-from core.words import (
-    age_text,
-    gate_words,
-    headline,
-    span_words,
-    stale_words,
-    training_words,
-    verdict_words,
-    vote_words,
-)
+from core.signals.signal import Signal, current_time
+from core.words import age_text, verdict_words
 
 if TYPE_CHECKING:
     from core.registry.model_registry import ModelRegistry
@@ -51,18 +42,10 @@ if TYPE_CHECKING:
 __all__ = [
     "LiveSignals",
     "TopUp",
-    "age_text",
-    "gate_words",
-    "headline",
     "live_signals",
     "promote",
     "promotion_problems",
-    "span_words",
-    "stale_words",
     "top_up_candles",
-    "training_words",
-    "verdict_words",
-    "vote_words",
 ]
 
 #: ``models(symbol) -> CoinModels``, ``candles(symbol, timeframe) -> frame`` and

@@ -145,7 +145,7 @@ def headline(record: ModelMetadata) -> str:
     ``"AUC 0.657 [0.62, 0.69] vs 0.5 · direction AUC 0.657 [0.62, 0.69] vs 0.5"``."""
     card = record.card
     if card is None:
-        from core.registry.model_registry import headline_metrics
+        from core.registry.names import headline_metrics
 
         numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(record.to_dict()).items())
         return f"{numbers} (no card)".strip()

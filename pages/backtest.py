@@ -5,7 +5,7 @@ import streamlit as st
 from core.config import BacktestConfig
 from core.data.coins import display_name
 from core.errors import CryptoVoltError
-from core.signals.backtest import StrategyConfig
+from core.signals.trading import StrategyConfig
 from ui import deep_link, state
 from ui.backtest_view import (
     SIZE_BY_CONFIDENCE,

@@ -14,17 +14,16 @@ from core.config import BacktestConfig
 from core.data.store import candle_mtime_ns
 from core.errors import CryptoVoltError, ModelNotFoundError
 from core.registry.model_registry import ModelRegistry
-from core.signals.backtest import (
+from core.signals.backtest import backtest_coin, cost_column
+from core.signals.live import promoted_versions
+from core.signals.sizing import SizingConfig, SizingResult, sizing_coin
+from core.signals.trading import (
     CHOSEN_WHERE,
     METRIC_NAMES,
     NO_EDGE_NOTE,
     BacktestResult,
     StrategyConfig,
-    backtest_coin,
-    cost_column,
 )
-from core.signals.live import promoted_versions
-from core.signals.sizing import SizingConfig, SizingResult, sizing_coin
 from core.training.trust import backtest_warnings
 from core.volatility.live import volatility_versions
 from ui.loaders import load_candles

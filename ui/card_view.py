@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.registry.metadata import ModelCard, ModelMetadata
 from core.training.trust import model_warnings, skill_words
-from core.usecases import gate_words, headline, verdict_words
+from core.words import gate_words, headline, verdict_words
 from ui.text import plain
 
 __all__ = ["gates_frame", "metrics_frame", "reliability_frame", "render_card"]

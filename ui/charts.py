@@ -38,13 +38,10 @@ from ui.loaders import load_candles, load_indicators, stored_summary
 __all__ = [
     "DEFAULT_RANGE",
     "MAX_CANDLES",
-    "OVERLAYS",
-    "PANES",
     "RANGES",
     "ChartView",
     "available_coins",
     "band_caption",
-    "build_figure",
     "build_view",
     "chart_controls",
     "coarse_indicators",

@@ -21,8 +21,7 @@ from core import jobs
 from core.config import Interval
 from core.data import quarantine, store
 from core.data.coins import DEFAULT_COINS, display_name
-from core.data.fetch import FetchResult, FetchStatus, coverage_status
-from core.data.fetch_status import failure_sentence
+from core.data.fetch_status import FetchResult, FetchStatus, coverage_status, failure_sentence
 from core.errors import CryptoVoltError, JobError
 from ui import clock, state
 from ui.coin_input import coin_multiselect

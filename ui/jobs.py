@@ -17,9 +17,8 @@ from core.errors import CryptoVoltError
 from core.jobs.progress_words import overall_fraction, progress_words
 from ui import state, training_view
 from ui.text import plain
-from ui.training_form import render_training_form, trainable_coins
 
-__all__ = ["POLL_SECONDS", "render_job_list", "render_training_form", "trainable_coins"]
+__all__ = ["POLL_SECONDS", "render_job_list"]
 
 POLL_SECONDS = 2.0
 _STATE_ICONS = {

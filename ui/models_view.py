@@ -20,7 +20,8 @@ from core.models.base import Output
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.training.trust import model_warnings, skill_words
-from core.usecases import headline, promote, promotion_problems
+from core.usecases import promote, promotion_problems
+from core.words import headline
 from ui import model_charts
 from ui.card_view import render_card
 from ui.text import plain

@@ -21,7 +21,8 @@ import streamlit as st
 from core import config
 from core.data import store
 from core.data.coins import display_name
-from core.data.fetch import FetchResult, FetchStatus, load_sample
+from core.data.fetch import load_sample
+from core.data.fetch_status import FetchResult, FetchStatus
 from ui import state
 from ui.clock import when
 from ui.data_view import cached_coverage

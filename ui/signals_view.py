@@ -17,31 +17,23 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.clock import close_passed
 from core.config import Interval, SignalConfig
 from core.data.coins import display_name
 from core.data.store import candle_mtime_ns
-from core.live.clock import close_passed
 from core.registry.model_registry import ModelRegistry
+from core.signals.ensemble import SignalKind
 from core.signals.live import (
     CoinModels,
-    Signal,
-    SignalKind,
     load_coin_models,
     promoted_versions,
     signal_from_models,
     symbols_with_models,
 )
-from core.signals.signal import current_time
-from core.usecases import (
-    LiveSignals,
-    age_text,
-    live_signals,
-    stale_words,
-    top_up_candles,
-    training_words,
-    vote_words,
-)
+from core.signals.signal import Signal, current_time
+from core.usecases import LiveSignals, live_signals, top_up_candles
 from core.volatility.live import volatility_versions
+from core.words import age_text, stale_words, training_words, vote_words
 from ui import state
 from ui.loaders import load_candles, reference_candles, reference_key
 from ui.text import plain

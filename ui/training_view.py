@@ -19,9 +19,10 @@ from core.jobs.results import ModelResult
 from core.jobs.status import JobStatus
 from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.registry.metadata import ModelMetadata
-from core.registry.model_registry import ModelRegistry, headline_metrics
+from core.registry.model_registry import ModelRegistry
+from core.registry.names import headline_metrics
 from core.training.trust import model_warnings
-from core.usecases import headline, verdict_words
+from core.words import headline, verdict_words
 from ui import state
 from ui.text import plain
 

@@ -32,7 +32,7 @@ def models(registry: ModelRegistry) -> list[dict[str, Any]]:
     """Every version in ``registry``: its metadata, ``champion``, ``gates_passed`` and the
     ``verdict`` in words; a version whose metadata cannot be read keeps only its name and its
     ``error``."""
-    from core.usecases import verdict_words
+    from core.words import verdict_words
 
     rows: list[dict[str, Any]] = []
     for record in registry.records():
@@ -62,7 +62,7 @@ def card(registry: ModelRegistry, name: str, version: str | None = None) -> dict
     Raises:
         ModelNotFoundError: no such model or version.
     """
-    from core.usecases import verdict_words
+    from core.words import verdict_words
 
     record = registry.record(name, version)
     payload = {**record.to_dict(), "promoted": record.promoted}

@@ -11,13 +11,8 @@ import numpy as np
 from core.cli._common import format_table
 from core.config import BacktestConfig
 from core.data.coins import parse_coin
-from core.signals.backtest import (
-    METRIC_NAMES,
-    BacktestResult,
-    StrategyConfig,
-    backtest_coin,
-    cost_column,
-)
+from core.signals.backtest import backtest_coin, cost_column
+from core.signals.trading import METRIC_NAMES, BacktestResult, StrategyConfig
 
 __all__ = ["register", "run"]
 

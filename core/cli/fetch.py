@@ -26,8 +26,8 @@ import pandas as pd
 from core.cli._common import ProgressBar, format_table
 from core.config import Interval
 from core.data.coins import parse_coins
-from core.data.fetch import FetchEvent, FetchResult, FetchStatus, fetch_coins, load_sample
-from core.data.fetch_status import failure_sentence
+from core.data.fetch import fetch_coins, load_sample
+from core.data.fetch_status import FetchEvent, FetchResult, FetchStatus, failure_sentence
 from core.data.quarantine import pending
 
 __all__ = ["coverage_table", "human_size", "register", "result_json", "run"]

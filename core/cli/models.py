@@ -14,7 +14,8 @@ from core.cli._common import format_table
 from core.models import kind_info
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
-from core.usecases import gate_words, headline, promote, verdict_words
+from core.usecases import promote
+from core.words import gate_words, headline, verdict_words
 
 __all__ = ["register", "run"]
 

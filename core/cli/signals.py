@@ -21,10 +21,10 @@ from core.config import Interval, SignalConfig
 from core.data.coins import parse_coins
 from core.errors import ModelNotFoundError
 from core.signals.ensemble import SignalKind
-from core.signals.live import Signal
-from core.signals.signal import current_time
-from core.usecases import LiveSignals, live_signals, stale_words, training_words, vote_words
+from core.signals.signal import Signal, current_time
+from core.usecases import LiveSignals, live_signals
 from core.volatility.live import move_words
+from core.words import stale_words, training_words, vote_words
 
 __all__ = ["register", "run"]
 

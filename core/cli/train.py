@@ -136,14 +136,14 @@ class _Progress:
 
 
 def _headline(result: Any) -> str:
-    from core.registry.model_registry import headline_metrics
+    from core.registry.names import headline_metrics
 
     return "  ".join(f"{k} {v}" for k, v in headline_metrics(result.metadata.to_dict()).items())
 
 
 def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, Any]:
     """One new version as ``train --json`` prints it."""
-    from core.registry.model_registry import headline_metrics
+    from core.registry.names import headline_metrics
 
     record = result.metadata
     return {

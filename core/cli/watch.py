@@ -16,9 +16,9 @@ import sys
 import threading
 from pathlib import Path
 
+from core.clock import Clock, FileClock, SystemClock
 from core.data.coins import parse_coins
 from core.errors import ConfigError
-from core.live.clock import Clock, FileClock, SystemClock
 from core.live.retrain import parse_age
 from core.live.watch import Watch, WatchConfig
 

@@ -4,15 +4,7 @@ This is the stage's public face; the modules below it are importable too."""
 
 from __future__ import annotations
 
-from core.data.binance import (
-    KLINES_LIMIT,
-    KLINES_WEIGHT,
-    WEIGHT_LIMIT,
-    BinanceClient,
-    RateLimiter,
-    describe_wait,
-    parse_klines,
-)
+from core.data.binance import KLINES_LIMIT, BinanceClient
 from core.data.coins import (
     DEFAULT_COINS,
     QUOTE,
@@ -25,16 +17,17 @@ from core.data.coins import (
     parse_coins,
 )
 from core.data.exchange import ExchangeClient
-from core.data.fetch import (
+from core.data.fetch import fetch_coins, load_sample
+from core.data.fetch_log import log_path
+from core.data.fetch_status import (
     FetchEvent,
     FetchResult,
     FetchStatus,
     coverage_status,
     expected_candles,
-    fetch_coins,
-    load_sample,
-    log_path,
 )
+from core.data.klines import parse_klines
+from core.data.ratelimit import KLINES_WEIGHT, WEIGHT_LIMIT, RateLimiter, describe_wait
 from core.data.store import (
     COLUMNS,
     FLOAT_COLUMNS,

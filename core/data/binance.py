@@ -54,10 +54,9 @@ from core.config import Interval
 from core.data import ban_memory
 from core.data.coins import parse_coin
 from core.data.fetch_log import fetch_log
-from core.data.klines import decode_klines, parse_klines
+from core.data.klines import decode_klines
 from core.data.ratelimit import (
     KLINES_WEIGHT,
-    WEIGHT_LIMIT,
     RateLimiter,
     WeightLimit,
     backoff,
@@ -76,12 +75,7 @@ from core.errors import (
 
 __all__ = [
     "KLINES_LIMIT",
-    "KLINES_WEIGHT",
-    "WEIGHT_LIMIT",
     "BinanceClient",
-    "RateLimiter",
-    "describe_wait",
-    "parse_klines",
 ]
 
 KLINES_LIMIT = 1000

@@ -31,30 +31,18 @@ import pandas as pd
 from core import config
 from core.config import FetchConfig, Interval
 from core.data import quarantine, store
-from core.data.binance import KLINES_WEIGHT, BinanceClient
+from core.data.binance import BinanceClient
 from core.data.coin_fetch import CoinFetch
 from core.data.coins import parse_coins
 from core.data.exchange import ExchangeClient
-from core.data.fetch_log import fetch_log, log_path
-from core.data.fetch_status import (
-    FetchEvent,
-    FetchResult,
-    FetchStatus,
-    coverage_status,
-    expected_candles,
-    now_ms,
-)
+from core.data.fetch_log import fetch_log
+from core.data.fetch_status import FetchEvent, FetchResult, FetchStatus, coverage_status, now_ms
+from core.data.ratelimit import KLINES_WEIGHT
 from core.errors import CorruptDataError, NoDataError
 
 __all__ = [
-    "FetchEvent",
-    "FetchResult",
-    "FetchStatus",
-    "coverage_status",
-    "expected_candles",
     "fetch_coins",
     "load_sample",
-    "log_path",
 ]
 
 

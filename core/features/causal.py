@@ -36,9 +36,9 @@ import pandas as pd
 from core.config import TargetConfig
 from core.errors import DataError
 from core.features.indicators import (
-    _divide,
-    _f64,
+    as_f64,
     compute_indicators,
+    divide_or_nan,
     epoch_ms,
     gap_starts,
     indicator_arrays,
@@ -54,10 +54,11 @@ __all__ = [
     "FeatureSpec",
     "compute_features",
     "compute_targets",
-    "feature_columns",
     "direction_labels",
+    "feature_columns",
     "feature_frame",
     "future_return",
+    "settle_steps",
 ]
 
 #: Rows flagged by ``feat_gap_recent`` after a gap: the longest of the short windows (24 candles).
@@ -80,16 +81,16 @@ class FeatureSpec:
     description: str
 
 
-def _settle(alpha: float) -> int:
+def settle_steps(alpha: float) -> int:
     """Steps until an exponential smoother's seed weighs below SEED_WEIGHT: (1-alpha)^k < w."""
     return math.ceil(math.log(SEED_WEIGHT) / math.log(1.0 - alpha))
 
 
 # TA-Lib's lookback for each EMA-type output, plus the steps until the seed has faded. Wilder's
 # smoothing (RSI, DI, ATR) uses alpha = 1/n; ADX smooths DX (itself Wilder-smoothed) once more.
-_WILDER = 14 + _settle(1 / 14)
-_ADX = 27 + 2 * _settle(1 / 14)
-_MACD = 25 + _settle(2 / 27) + _settle(2 / 10)
+_WILDER = 14 + settle_steps(1 / 14)
+_ADX = 27 + 2 * settle_steps(1 / 14)
+_MACD = 25 + settle_steps(2 / 27) + settle_steps(2 / 10)
 
 
 def _spec_list() -> list[FeatureSpec]:
@@ -97,7 +98,7 @@ def _spec_list() -> list[FeatureSpec]:
     for n in (5, 10, 20, 50, 200):
         s.append(FeatureSpec(f"feat_sma_{n}_ratio", n - 1, f"close / SMA({n}) of close - 1"))
     for n in (10, 12, 20, 26):
-        warm = n - 1 + _settle(2 / (n + 1))
+        warm = n - 1 + settle_steps(2 / (n + 1))
         s.append(FeatureSpec(f"feat_ema_{n}_ratio", warm, f"close / EMA({n}) of close - 1"))
     s += [
         FeatureSpec("feat_sma_5_20_cross", 19, "SMA(5) / SMA(20) - 1 (short vs medium trend)"),
@@ -218,21 +219,21 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
             "schema (core.data.store.load_candles or normalize_candles)."
         )
     ind = indicator_arrays(candles, relative=True)
-    o, h, lo, c, v = (_f64(candles[k]) for k in ("open", "high", "low", "close", "volume"))
+    o, h, lo, c, v = (as_f64(candles[k]) for k in ("open", "high", "low", "close", "volume"))
     exp = price_exponent(c)  # the same exact scaling indicator_arrays(relative=True) used
     o, h, lo, c = (np.ldexp(x, -exp) for x in (o, h, lo, c))
-    taker = _f64(candles["taker_buy_base_volume"])
-    trades = _f64(candles["number_of_trades"])
+    taker = as_f64(candles["taker_buy_base_volume"])
+    trades = as_f64(candles["number_of_trades"])
     f: dict[str, np.ndarray] = {}
 
     for n in (5, 10, 20, 50, 200):
-        f[f"feat_sma_{n}_ratio"] = _divide(c, ind[f"sma_{n}"]) - 1.0
+        f[f"feat_sma_{n}_ratio"] = divide_or_nan(c, ind[f"sma_{n}"]) - 1.0
     for n in (10, 12, 20, 26):
-        f[f"feat_ema_{n}_ratio"] = _divide(c, ind[f"ema_{n}"]) - 1.0
-    f["feat_sma_5_20_cross"] = _divide(ind["sma_5"], ind["sma_20"]) - 1.0
-    f["feat_sma_50_200_cross"] = _divide(ind["sma_50"], ind["sma_200"]) - 1.0
+        f[f"feat_ema_{n}_ratio"] = divide_or_nan(c, ind[f"ema_{n}"]) - 1.0
+    f["feat_sma_5_20_cross"] = divide_or_nan(ind["sma_5"], ind["sma_20"]) - 1.0
+    f["feat_sma_50_200_cross"] = divide_or_nan(ind["sma_50"], ind["sma_200"]) - 1.0
     for key in ("macd", "macd_signal", "macd_hist"):
-        f[f"feat_{key}"] = _divide(ind[key], c)
+        f[f"feat_{key}"] = divide_or_nan(ind[key], c)
     f["feat_adx_14"] = ind["adx_14"] / 100.0
     f["feat_plus_di_14"] = ind["plus_di_14"] / 100.0
     f["feat_minus_di_14"] = ind["minus_di_14"] / 100.0
@@ -243,37 +244,37 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
     f["feat_williams_r_14"] = ind["williams_r_14"] / 100.0
     f["feat_cci_20"] = ind["cci_20"] / 100.0
     f["feat_bb_width"] = ind["bb_width"]
-    f["feat_bb_position"] = _divide(c - ind["bb_lower"], ind["bb_upper"] - ind["bb_lower"])
-    f["feat_atr_14_ratio"] = _divide(ind["atr_14"], c)
+    f["feat_bb_position"] = divide_or_nan(c - ind["bb_lower"], ind["bb_upper"] - ind["bb_lower"])
+    f["feat_atr_14_ratio"] = divide_or_nan(ind["atr_14"], c)
     f["feat_volatility_20"] = ind["volatility_20"]
     f["feat_volatility_50"] = ind["volatility_50"]
-    f["feat_volatility_ratio"] = _divide(ind["volatility_20"], ind["volatility_50"])
-    f["feat_range_hl"] = _divide(h - lo, c)
-    f["feat_body"] = _divide(c - o, o)
-    f["feat_upper_wick"] = _divide(h - np.maximum(o, c), c)
-    f["feat_lower_wick"] = _divide(np.minimum(o, c) - lo, c)
+    f["feat_volatility_ratio"] = divide_or_nan(ind["volatility_20"], ind["volatility_50"])
+    f["feat_range_hl"] = divide_or_nan(h - lo, c)
+    f["feat_body"] = divide_or_nan(c - o, o)
+    f["feat_upper_wick"] = divide_or_nan(h - np.maximum(o, c), c)
+    f["feat_lower_wick"] = divide_or_nan(np.minimum(o, c) - lo, c)
     for k in RETURN_LAGS:
         f[f"feat_return_{k}"] = _log_ratio(c, _lag(c, k))
     f["feat_roc_10"] = ind["roc_10"] / 100.0
-    f["feat_momentum_10_atr"] = _divide(ind["momentum_10"], ind["atr_14"])
+    f["feat_momentum_10_atr"] = divide_or_nan(ind["momentum_10"], ind["atr_14"])
     f["feat_volume_ratio_20"] = ind["volume_ratio_20"]
     f["feat_volume_trend_5_20"] = ind["volume_trend_5_20"] - 1.0
     # Symmetric, so a zero-volume candle (they occur around exchange halts) gives -1 / +1 instead
     # of an infinite log ratio; two zero-volume candles in a row are "no change".
     prev_v = _lag(v, 1)
     both = v + prev_v
-    f["feat_volume_change_1"] = np.where(both == 0, 0.0, _divide(v - prev_v, both))
+    f["feat_volume_change_1"] = np.where(both == 0, 0.0, divide_or_nan(v - prev_v, both))
     vol_sum_20 = _rolling(v, 20, "sum")
-    f["feat_obv_flow_20"] = _divide(ind["obv"] - _lag(ind["obv"], 20), vol_sum_20)
+    f["feat_obv_flow_20"] = divide_or_nan(ind["obv"] - _lag(ind["obv"], 20), vol_sum_20)
     f["feat_cmf_20"] = ind["cmf_20"]
-    f["feat_taker_buy_ratio"] = _divide(taker, v)
-    f["feat_taker_buy_ratio_20"] = _divide(_rolling(taker, 20, "sum"), vol_sum_20)
-    f["feat_trades_ratio_20"] = _divide(trades, _rolling(trades, 20, "mean"))
+    f["feat_taker_buy_ratio"] = divide_or_nan(taker, v)
+    f["feat_taker_buy_ratio_20"] = divide_or_nan(_rolling(taker, 20, "sum"), vol_sum_20)
+    f["feat_trades_ratio_20"] = divide_or_nan(trades, _rolling(trades, 20, "mean"))
     f["feat_price_position_20"] = ind["price_position_20"]
-    f["feat_channel_width_20"] = _divide(ind["donchian_high_20"] - ind["donchian_low_20"], c)
+    f["feat_channel_width_20"] = divide_or_nan(ind["donchian_high_20"] - ind["donchian_low_20"], c)
     low100, high100 = _rolling(lo, 100, "min"), _rolling(h, 100, "max")
-    f["feat_price_position_100"] = _divide(c - low100, high100 - low100)
-    f["feat_drawdown_200"] = _divide(c, _rolling(h, 200, "max")) - 1.0
+    f["feat_price_position_100"] = divide_or_nan(c - low100, high100 - low100)
+    f["feat_drawdown_200"] = divide_or_nan(c, _rolling(h, 200, "max")) - 1.0
     hour, weekday = _time_parts(candles)
     f["feat_hour_sin"] = np.sin(2 * np.pi * hour / 24.0)
     f["feat_hour_cos"] = np.cos(2 * np.pi * hour / 24.0)
@@ -309,7 +310,7 @@ def compute_targets(
         DataError: the frame lacks a needed column.
     """
     cfg = TargetConfig(horizon=horizon, threshold=threshold)
-    c = _f64(candles["close"]) if "close" in candles.columns else None
+    c = as_f64(candles["close"]) if "close" in candles.columns else None
     if c is None:
         raise DataError("candle frame lacks the close column: pass candles in the store's schema.")
     gaps = np.cumsum(gap_starts(candles)).astype("float64")
@@ -334,7 +335,7 @@ def future_return(candles: pd.DataFrame, horizon: int) -> np.ndarray:
 
     NaN where the future candle is beyond the data or the window spans a gap (as the targets).
     """
-    c = _f64(candles["close"])
+    c = as_f64(candles["close"])
     gaps = np.cumsum(gap_starts(candles)).astype("float64")
     out = np.full_like(c, np.nan)
     if 0 < horizon < len(c):
@@ -348,7 +349,7 @@ def direction_labels(candles: pd.DataFrame, horizon: int) -> np.ndarray:
     """Per candle: 1.0 when ``close[t + horizon] > close[t]``, 0.0 when lower, NaN when equal,
     beyond the data, or when candles are missing between t and t + horizon (same gap rule as
     :func:`core.features.causal.compute_targets`)."""
-    c = _f64(candles["close"])
+    c = as_f64(candles["close"])
     n = len(c)
     out = np.full(n, np.nan)
     if horizon >= n:

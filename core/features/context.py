@@ -39,8 +39,15 @@ import talib
 from core.config import Interval
 from core.data.store import list_stored, load_candles
 from core.errors import ConfigError, InsufficientDataError, NoDataError
-from core.features.causal import FeatureSpec, _settle
-from core.features.indicators import _check, _divide, _f64, epoch_ms, price_exponent, rolling_std
+from core.features.causal import FeatureSpec, settle_steps
+from core.features.indicators import (
+    as_f64,
+    check_candles,
+    divide_or_nan,
+    epoch_ms,
+    price_exponent,
+    rolling_std,
+)
 
 __all__ = [
     "CONTEXT_FEATURES",
@@ -48,6 +55,7 @@ __all__ = [
     "context_features",
     "cross_asset_features",
     "load_references",
+    "markdown_lines",
     "multi_timeframe_features",
     "require_references",
 ]
@@ -62,7 +70,7 @@ _H4 = 4 * _HOUR
 _D1 = 24 * _HOUR
 _WEEK_ROWS = 168
 # Bars until each bar feature has its look-back (the first valid bar's index).
-_RSI_BARS = 14 + _settle(1 / 14)  # TA-Lib's lookback, then until Wilder's seed weighs < 1%
+_RSI_BARS = 14 + settle_steps(1 / 14)  # TA-Lib's lookback, then until Wilder's seed weighs < 1%
 _SMA_DAYS = 20
 _RET_DAYS = 7
 
@@ -132,7 +140,7 @@ CONTEXT_FEATURES: dict[str, FeatureSpec] = {spec.name: spec for spec in _spec_li
 _TF_COLUMNS = [name for name in CONTEXT_FEATURES if name.startswith(("feat_tf4h_", "feat_tf1d_"))]
 
 
-def _markdown_lines() -> list[str]:
+def markdown_lines() -> list[str]:
     """The context section of docs/FEATURES.md (``causal.features_markdown`` appends it)."""
     refs = ", ".join(f"`{s}`" for s in REFERENCE_SYMBOLS)
     lines = [
@@ -211,10 +219,10 @@ def multi_timeframe_features(candles: pd.DataFrame) -> pd.DataFrame:
     Raises:
         DataError: a needed column is missing, or rows are unsorted / duplicated.
     """
-    _check(candles)
+    check_candles(candles)
     open_ms = epoch_ms(candles["open_time"])
     row_end = epoch_ms(candles["close_time"]) + 1  # a bar is complete once this reaches its end
-    h, lo, c = (_f64(candles[k]) for k in ("high", "low", "close"))
+    h, lo, c = (as_f64(candles[k]) for k in ("high", "low", "close"))
     # The exact power-of-two scaling causal.py uses: TA-Lib's RSI treats tiny moves as zero.
     exp = price_exponent(c)
     h, lo, c = (np.ldexp(x, -exp) for x in (h, lo, c))
@@ -230,24 +238,24 @@ def multi_timeframe_features(candles: pd.DataFrame) -> pd.DataFrame:
     f["feat_tf1d_ret_1"] = _align(_log_ratio(close1d, _lag(close1d, 1)), end1d, row_end)
     f["feat_tf1d_ret_7"] = _align(_log_ratio(close1d, _lag(close1d, _RET_DAYS)), end1d, row_end)
     sma = pd.Series(close1d).rolling(_SMA_DAYS, min_periods=_SMA_DAYS).mean().to_numpy()
-    f["feat_tf1d_sma_20_ratio"] = _align(_divide(close1d, sma) - 1.0, end1d, row_end)
+    f["feat_tf1d_sma_20_ratio"] = _align(divide_or_nan(close1d, sma) - 1.0, end1d, row_end)
 
     log_ret = _log_ratio(c, _lag(c, 1))
     vol24, vol168 = rolling_std(log_ret, 24), rolling_std(log_ret, _WEEK_ROWS)
     f["feat_tf1d_vol_24"], f["feat_tf1d_vol_168"] = vol24, vol168
-    f["feat_tf1d_vol_ratio"] = _divide(vol24, vol168)
+    f["feat_tf1d_vol_ratio"] = divide_or_nan(vol24, vol168)
 
     day = open_ms // _D1
     day_high = pd.Series(h).groupby(day).cummax().to_numpy()
     day_low = pd.Series(lo).groupby(day).cummin().to_numpy()
-    position = _divide(c - day_low, day_high - day_low)
+    position = divide_or_nan(c - day_low, day_high - day_low)
     if len(day) and open_ms[0] % _D1:
         position[day == day[0]] = np.nan  # the first day's "so far" misses its early hours
     f["feat_tf1d_day_position"] = position
     high7 = pd.Series(h).rolling(_WEEK_ROWS, min_periods=_WEEK_ROWS).max().to_numpy()
     low7 = pd.Series(lo).rolling(_WEEK_ROWS, min_periods=_WEEK_ROWS).min().to_numpy()
-    f["feat_tf1d_high_7d"] = _divide(c, high7) - 1.0
-    f["feat_tf1d_low_7d"] = _divide(c, low7) - 1.0
+    f["feat_tf1d_high_7d"] = divide_or_nan(c, high7) - 1.0
+    f["feat_tf1d_low_7d"] = divide_or_nan(c, low7) - 1.0
     return pd.DataFrame({k: f[k] for k in _TF_COLUMNS}, index=candles.index, dtype="float64")
 
 
@@ -264,7 +272,7 @@ def _on_grid(candles: pd.DataFrame) -> tuple[int, int, np.ndarray]:
     step = int(epoch_ms(candles["close_time"].iloc[:1])[0] + 1 - t0)
     on_grid = (open_ms - t0) % step == 0  # a stray candle off the grid cannot be placed
     grid = np.full(int((open_ms[-1] - t0) // step) + 1, np.nan)
-    grid[(open_ms[on_grid] - t0) // step] = _f64(candles["close"])[on_grid]
+    grid[(open_ms[on_grid] - t0) // step] = as_f64(candles["close"])[on_grid]
     return t0, step, grid
 
 
@@ -307,7 +315,7 @@ def cross_asset_features(
             f"unknown reference symbol(s) {', '.join(unknown)}: use "
             f"{', '.join(REFERENCE_SYMBOLS)} (core.features.context.REFERENCE_SYMBOLS)."
         )
-    _check(candles)
+    check_candles(candles)
     times = epoch_ms(candles["open_time"])
     t0, step, own = _on_grid(candles)
     own_24 = _lookup(_log_ratio(own, _lag(own, 24)), t0, step, times)
@@ -315,7 +323,7 @@ def cross_asset_features(
     for symbol in REFERENCE_SYMBOLS:
         if symbol not in references:
             continue
-        _check(references[symbol])
+        check_candles(references[symbol])
         p = _prefix(symbol)
         r0, rstep, cols = _reference_columns(references[symbol], p)
         for name, values in cols.items():

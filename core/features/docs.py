@@ -33,9 +33,9 @@ def features_markdown() -> str:
     for i, spec in enumerate(FEATURES.values(), start=1):
         lines.append(f"| {i} | `{spec.name}` | {spec.warmup} | {spec.description} |")
     # Imported here, not at the top: core.features.context imports this module.
-    from core.features.context import _markdown_lines
+    from core.features.context import markdown_lines
 
-    lines += _markdown_lines()
+    lines += markdown_lines()
     lines += [
         "",
         "Indicators (`core.features.indicators.compute_indicators`, raw values in price units for the",

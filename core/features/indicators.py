@@ -31,7 +31,10 @@ __all__ = [
     "INDICATORS",
     "INDICATOR_COLUMNS",
     "REQUIRED_COLUMNS",
+    "as_f64",
+    "check_candles",
     "compute_indicators",
+    "divide_or_nan",
     "epoch_ms",
     "gap_starts",
     "indicator_arrays",
@@ -86,7 +89,8 @@ INDICATORS: dict[str, str] = {
 INDICATOR_COLUMNS: tuple[str, ...] = tuple(INDICATORS)
 
 
-def _check(candles: pd.DataFrame) -> None:
+def check_candles(candles: pd.DataFrame) -> None:
+    """Raise DataError unless ``candles`` has the store's OHLCV columns."""
     missing = [c for c in REQUIRED_COLUMNS if c not in candles.columns]
     if missing:
         raise DataError(
@@ -101,11 +105,12 @@ def _check(candles: pd.DataFrame) -> None:
         )
 
 
-def _f64(values: pd.Series) -> np.ndarray:
+def as_f64(values: pd.Series) -> np.ndarray:
+    """A column as a contiguous float64 array (TA-Lib's input), NaN for missing values."""
     return np.ascontiguousarray(values.to_numpy(dtype="float64", na_value=np.nan))
 
 
-def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def divide_or_nan(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den with NaN (not inf, not 0) where the denominator is 0: the value is undefined."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = num / den
@@ -135,7 +140,7 @@ def gap_starts(candles: pd.DataFrame) -> np.ndarray:
     A candle's length is ``close_time - open_time + 1 ms`` (Binance's convention), so the check
     works for every interval without being told which one, and uses only rows ``<= t``.
     """
-    _check(candles)
+    check_candles(candles)
     n = len(candles)
     out = np.zeros(n, dtype=bool)
     if n < 2:
@@ -160,8 +165,8 @@ def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[s
     Raises:
         DataError: the frame lacks one of ``REQUIRED_COLUMNS``.
     """
-    _check(candles)
-    h, lo, c, v = (_f64(candles[k]) for k in ("high", "low", "close", "volume"))
+    check_candles(candles)
+    h, lo, c, v = (as_f64(candles[k]) for k in ("high", "low", "close", "volume"))
     if relative:
         exp = price_exponent(c)
         h, lo, c = np.ldexp(h, -exp), np.ldexp(lo, -exp), np.ldexp(c, -exp)
@@ -192,7 +197,7 @@ def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[s
     out["bb_upper"], out["bb_middle"], out["bb_lower"] = talib.BBANDS(
         c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=talib.MA_Type.SMA
     )
-    out["bb_width"] = _divide(out["bb_upper"] - out["bb_lower"], out["bb_middle"])
+    out["bb_width"] = divide_or_nan(out["bb_upper"] - out["bb_lower"], out["bb_middle"])
     out["atr_14"] = talib.ATR(h, lo, c, timeperiod=14)
 
     log_ret = np.full_like(c, np.nan)
@@ -207,16 +212,16 @@ def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[s
     span = h - lo
     with np.errstate(divide="ignore", invalid="ignore"):
         mfm = np.where(span > 0, ((c - lo) - (h - c)) / np.where(span > 0, span, 1.0), 0.0)
-    out["cmf_20"] = _divide(talib.SUM(mfm * v, timeperiod=20), talib.SUM(v, timeperiod=20))
+    out["cmf_20"] = divide_or_nan(talib.SUM(mfm * v, timeperiod=20), talib.SUM(v, timeperiod=20))
 
     out["donchian_high_20"] = talib.MAX(h, timeperiod=20)
     out["donchian_low_20"] = talib.MIN(lo, timeperiod=20)
     out["momentum_10"] = talib.MOM(c, timeperiod=10)
     out["roc_10"] = talib.ROC(c, timeperiod=10)
     vol_sma20 = talib.SMA(v, timeperiod=20)
-    out["volume_ratio_20"] = _divide(v, vol_sma20)
-    out["volume_trend_5_20"] = _divide(talib.SMA(v, timeperiod=5), vol_sma20)
-    out["price_position_20"] = _divide(
+    out["volume_ratio_20"] = divide_or_nan(v, vol_sma20)
+    out["volume_trend_5_20"] = divide_or_nan(talib.SMA(v, timeperiod=5), vol_sma20)
+    out["price_position_20"] = divide_or_nan(
         c - out["donchian_low_20"], out["donchian_high_20"] - out["donchian_low_20"]
     )
     return out

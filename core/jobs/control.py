@@ -25,10 +25,11 @@ from typing import Any
 
 from core import config
 from core.atomic import atomic_write_json
+from core.clock import now_iso
 from core.errors import JobError
 from core.jobs.queue import drop_queue_marker, job_alive, job_pid, read_json
 from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus, now_iso
+from core.jobs.status import JobKind, JobStatus
 from core.procs import end_group, group_alive, pid_alive
 
 __all__ = [

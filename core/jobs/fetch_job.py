@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from core.clock import now_iso
 from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base_url
 
 # Through the package, not its submodules: a Streamlit server imports the app in several script
@@ -26,7 +27,7 @@ from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base
 from core.data import DEFAULT_COINS, FetchEvent, FetchResult, FetchStatus, parse_coins
 from core.errors import ConfigError, CryptoVoltError
 from core.jobs.spec import JobState
-from core.jobs.status import CoinProgress, JobKind, JobStatus, StatusWriter, now_iso
+from core.jobs.status import CoinProgress, JobKind, JobStatus, StatusWriter
 
 __all__ = ["FetchSpec", "fetch_results", "run_fetch", "summarize"]
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import config
 from core.atomic import atomic_write_json
+from core.clock import now_iso
 from core.errors import ConfigError, JobError
 from core.jobs.control import finish, job_dir, status
 from core.jobs.fetch_job import FetchSpec
@@ -33,7 +34,7 @@ from core.jobs.kinds import read_spec, spec_from_dict
 from core.jobs.one_per_coin import launch_lock, refuse_busy
 from core.jobs.queue import cores, drop_queue_marker, slot_count
 from core.jobs.spec import JobSpec, JobState
-from core.jobs.status import JobKind, JobStatus, now_iso
+from core.jobs.status import JobKind, JobStatus
 from core.procs import process_start, reap_when_done
 
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core.jobs.status import JobKind, JobState, JobStatus
+from core.jobs.spec import JobState
+from core.jobs.status import JobKind, JobStatus
 
 __all__ = ["describe_progress", "overall_fraction", "progress_words", "seconds_left"]
 

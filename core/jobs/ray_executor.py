@@ -40,11 +40,12 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from core import config
+from core.clock import now_iso
 from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.control import finish, read_status, status, update_status
 from core.jobs.queue import slot_count
 from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus, StatusWriter, now_iso
+from core.jobs.status import JobKind, JobStatus, StatusWriter
 
 __all__ = [
     "INSTALL_HINT",

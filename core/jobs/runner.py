@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import config
+from core.clock import now_iso
 from core.errors import CryptoVoltError
 from core.jobs.control import job_dir
 from core.jobs.fetch_job import FetchSpec
@@ -35,7 +36,7 @@ from core.jobs.kinds import read_spec
 from core.jobs.queue import acquire_slot
 from core.jobs.results import model_result
 from core.jobs.spec import JobSpec, JobState
-from core.jobs.status import JobStatus, StatusWriter, now_iso
+from core.jobs.status import JobStatus, StatusWriter
 from core.procs import process_start
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry, Savable

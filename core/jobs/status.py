@@ -16,24 +16,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_json
+from core.clock import now_iso
 from core.jobs.results import ModelResult, SweepResult
 from core.jobs.spec import ACTIVE_STATES, JobState
 
-__all__ = ["FETCH_ACTIVE", "CoinProgress", "JobKind", "JobStatus", "StatusWriter", "now_iso"]
+__all__ = ["FETCH_ACTIVE", "CoinProgress", "JobKind", "JobStatus", "StatusWriter"]
 
 #: States of one coin in a fetch before it ends (then it is a FetchStatus value).
 FETCH_ACTIVE = frozenset({"queued", "fetching"})
-
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 to the second (how every job time is written)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class JobKind(StrEnum):

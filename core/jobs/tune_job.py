@@ -15,12 +15,14 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
+from core.clock import now_iso
 from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.results import SweepResult, model_result
 from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus, StatusWriter, now_iso
+from core.jobs.status import JobKind, JobStatus, StatusWriter
 from core.tuning.study import TuneSpec
 
 __all__ = ["TuneJob", "cancel_sweep", "launch_sweep", "studies", "sweep_result", "sweep_status"]
@@ -163,6 +165,7 @@ class TuneJob:
         (SweepCancelled on a cancel: the running trial is failed, the finished ones stay)."""
         import optuna
 
+        from core.jobs.ray_executor import connect
         from core.tuning.study import load_study, run_sweep
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
@@ -194,8 +197,7 @@ class TuneJob:
                 self.tune,
                 resume=self.resume,
                 fresh=self.fresh,
-                executor=self.executor,
-                address=self.address,
+                connect_ray=partial(connect, self.address) if self.executor == "ray" else None,
                 train=self.train,
                 on_trial=on_trial,
                 progress=getattr(reporter, "progress", None),

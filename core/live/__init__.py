@@ -2,7 +2,6 @@
 
 * :mod:`core.live.watch`: :class:`Watch` runs a cycle a few seconds after every candle close
   (top-up, signals, journal, resolution, health, alerts); ``python -m core watch``.
-* :mod:`core.live.clock`: the system clock, or a file a test moves (:class:`FileClock`).
 * :mod:`core.live.alerts`: edge-triggered alerts (degraded, drifted, signal changed, watch
   failing) to ``logs/alerts.log`` and the notification targets; :func:`recent` reads them back.
 * :mod:`core.live.notify`: the targets (Apprise URLs) and the background sender.
@@ -25,11 +24,6 @@ _WHERE = {
     "CoinCall": "alerts",
     "Notifier": "notify",
     "recent": "alerts",
-    "Clock": "clock",
-    "FileClock": "clock",
-    "SystemClock": "clock",
-    "next_wake": "clock",
-    "set_file_clock": "clock",
     "Health": "health",
     "coin_health": "health",
     "CycleReport": "watch",
@@ -48,18 +42,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Alert",
     "Alerts",
-    "Clock",
     "CoinCall",
     "CycleReport",
-    "FileClock",
     "Health",
     "Notifier",
-    "SystemClock",
     "Watch",
     "WatchConfig",
     "coin_health",
-    "next_wake",
     "recent",
-    "set_file_clock",
     "state_path",
 ]

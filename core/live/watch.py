@@ -30,9 +30,9 @@ import pandas as pd
 
 from core import config
 from core.atomic import atomic_write_json
+from core.clock import Clock, SystemClock, next_wake
 from core.errors import ConfigError
 from core.live.alerts import Alerts, CoinCall
-from core.live.clock import Clock, SystemClock, next_wake
 from core.live.health import Health, coin_health
 from core.live.logs import live_logger
 from core.locks import HeldLock, LockBusy, acquire_lock

@@ -16,7 +16,14 @@ import numpy as np
 
 from core.models.base import StepCallback, Task
 
-__all__ = ["CALIBRATED_RANGE", "KINDS", "Calibrated", "apply_calibrator", "fit_calibrator"]
+__all__ = [
+    "CALIBRATED_RANGE",
+    "KINDS",
+    "Calibrated",
+    "apply_calibrator",
+    "fit_calibrator",
+    "sigmoid",
+]
 
 #: Calibrated probabilities are kept inside this range: isotonic regression puts exactly 0 or 1
 #: on a tail where the validation slice happened to hold one class only, which no finite sample
@@ -31,7 +38,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + e^-x), written with tanh so it never overflows."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
@@ -77,7 +85,7 @@ def apply_calibrator(calibrator: dict[str, Any] | None, raw: np.ndarray) -> np.n
         # = IsotonicRegression.predict with out_of_bounds="clip" (linear between thresholds)
         p = np.interp(raw, np.asarray(calibrator["x"]), np.asarray(calibrator["y"]))
     else:
-        p = _sigmoid(calibrator["coef"] * _logit(raw) + calibrator["intercept"])
+        p = sigmoid(calibrator["coef"] * _logit(raw) + calibrator["intercept"])
     return np.clip(p, *CALIBRATED_RANGE)
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from core.models.base import FitStep, StepCallback, thread_count
 
-__all__ = ["_epoch_callback", "_tensorflow"]
+__all__ = ["epoch_callback", "load_keras"]
 
 
-def _tensorflow() -> Any:
+def load_keras() -> Any:
     """Import Keras on TensorFlow, quiet, with the thread count set before TF starts its pools."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -28,7 +28,7 @@ def _tensorflow() -> Any:
     return keras
 
 
-def _epoch_callback(keras: Any, on_step: StepCallback | None, total: int) -> Any:
+def epoch_callback(keras: Any, on_step: StepCallback | None, total: int) -> Any:
     """A Keras callback that reports each epoch's losses and an estimate of the time left."""
 
     class Epochs(keras.callbacks.Callback):

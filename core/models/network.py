@@ -22,8 +22,8 @@ import numpy as np
 
 from core.errors import InsufficientDataError, ModelError
 from core.models.base import StepCallback, Task
-from core.models.calibration import _sigmoid
-from core.models.keras_runtime import _epoch_callback, _tensorflow
+from core.models.calibration import sigmoid
+from core.models.keras_runtime import epoch_callback, load_keras
 
 __all__ = ["LSTMEstimator"]
 
@@ -67,7 +67,7 @@ class LSTMEstimator:
         y = np.asarray(y, dtype="float64")
         if len(X) < 2:
             raise InsufficientDataError("The LSTM needs at least two training windows.")
-        keras = _tensorflow()
+        keras = load_keras()
         keras.utils.set_random_seed(cfg.random_state)
         own = X[:, -1, :]  # each training sample's own candle, so no candle counts w times
         spread = own.std(axis=0)
@@ -97,7 +97,7 @@ class LSTMEstimator:
     ) -> None:
         cfg = self.config
         model = self._build(keras, inputs.shape[-1])
-        callbacks: list[Any] = [_epoch_callback(keras, on_step, cfg.epochs)]
+        callbacks: list[Any] = [epoch_callback(keras, on_step, cfg.epochs)]
         if val_data is not None and cfg.patience > 0:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -165,8 +165,8 @@ class LSTMEstimator:
             steps = []
             for t in range(projected.shape[1]):
                 z = projected[:, t] + state @ recurrent
-                gate_i, gate_f = _sigmoid(z[:, :units]), _sigmoid(z[:, units : 2 * units])
-                gate_o = _sigmoid(z[:, 3 * units :])
+                gate_i, gate_f = sigmoid(z[:, :units]), sigmoid(z[:, units : 2 * units])
+                gate_o = sigmoid(z[:, 3 * units :])
                 cell = gate_f * cell + gate_i * np.tanh(z[:, 2 * units : 3 * units])
                 state = gate_o * np.tanh(cell)
                 steps.append(state)

@@ -27,7 +27,7 @@ import pandas as pd
 from core.config import SignalConfig, TargetConfig
 from core.errors import InsufficientDataError
 from core.features.causal import NEXT_CLOSE, compute_targets
-from core.features.indicators import _f64, epoch_ms, gap_starts
+from core.features.indicators import as_f64, epoch_ms, gap_starts
 from core.models.base import Dataset, Output, VoteRule
 from core.models.search import Param
 
@@ -97,8 +97,8 @@ def channels(candles: pd.DataFrame) -> np.ndarray:
     """``(n, 7)`` float64 inputs per candle (:data:`RETURN_INPUTS` order); row t uses candles
     ``<= t``. NaN where a value is undefined: the first row's returns, the first
     ``VOLATILITY_WINDOW`` rows' volatility, a non-positive price. Gaps are not looked at here."""
-    c, h, lo, v = (_f64(candles[k]) for k in ("close", "high", "low", "volume"))
-    taker = _f64(candles["taker_buy_base_volume"])
+    c, h, lo, v = (as_f64(candles[k]) for k in ("close", "high", "low", "volume"))
+    taker = as_f64(candles["taker_buy_base_volume"])
     n = len(c)
     out = np.full((n, len(RETURN_INPUTS)), np.nan)
     if n == 0:
@@ -247,7 +247,7 @@ class NextReturnRecipe(_Sequence):
         close[t])``. ``target`` and ``context`` are unused."""
         w, look = config.window, self.lookback(config)
         feats = channels(candles)
-        c = _f64(candles["close"])
+        c = as_f64(candles["close"])
         n = len(c)
         nxt = np.full(n, np.nan)
         if n > 1:

@@ -54,15 +54,11 @@ from core.registry.artifacts import (
 )
 from core.registry.metadata import ModelMetadata
 from core.registry.names import NAME_PATTERN as _NAME
-from core.registry.names import headline_metrics, model_name, parse_version
+from core.registry.names import model_name, parse_version
 
 __all__ = [
-    "METADATA_FILE",
     "PREDICTIONS_FILE",
     "ModelRegistry",
-    "headline_metrics",
-    "model_name",
-    "parse_version",
 ]
 
 PREDICTIONS_FILE = "predictions.parquet"

@@ -5,14 +5,7 @@ This is the stage's public face; the modules below it are importable too."""
 from __future__ import annotations
 
 from core.signals import journal
-from core.signals.backtest import (
-    METRIC_NAMES,
-    BacktestResult,
-    backtest_coin,
-    compute_metrics,
-    positions_from_signals,
-    run_backtest,
-)
+from core.signals.backtest import backtest_coin
 from core.signals.ensemble import (
     Calibration,
     Confidence,
@@ -25,14 +18,20 @@ from core.signals.ensemble import (
 )
 from core.signals.live import (
     CoinModels,
-    ModelVote,
-    Signal,
     compute_signal,
     compute_signals,
     load_coin_models,
     promoted_versions,
     signal_from_models,
     symbols_with_models,
+)
+from core.signals.signal import ModelVote, Signal
+from core.signals.trading import (
+    METRIC_NAMES,
+    BacktestResult,
+    compute_metrics,
+    positions_from_signals,
+    run_backtest,
 )
 
 __all__ = [

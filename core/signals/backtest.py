@@ -63,38 +63,14 @@ from core.signals.ensemble import (
 )
 
 __all__ = [
-    "CHOSEN_WHERE",
-    "DEFAULT_THRESHOLDS",
-    "METRIC_NAMES",
-    "NO_EDGE_NOTE",
-    "BacktestResult",
-    "ChosenThreshold",
-    "StrategyConfig",
     "backtest_coin",
     "backtest_models",
-    "choose_threshold",
-    "compute_metrics",
-    "confidence_size",
     "cost_column",
     "cost_levels",
-    "positions_from_signals",
-    "run_backtest",
-    "strategy_calls",
 ]
 
-from core.signals.strategy import choose_threshold, confidence_size, strategy_calls
-from core.signals.trading import (
-    CHOSEN_WHERE,
-    DEFAULT_THRESHOLDS,
-    METRIC_NAMES,
-    NO_EDGE_NOTE,
-    BacktestResult,
-    ChosenThreshold,
-    StrategyConfig,
-    compute_metrics,
-    positions_from_signals,
-    run_backtest,
-)
+from core.signals.strategy import choose_threshold, strategy_calls
+from core.signals.trading import NO_EDGE_NOTE, BacktestResult, StrategyConfig, run_backtest
 
 
 def cost_levels(config: BacktestConfig) -> tuple[tuple[float, float], ...]:

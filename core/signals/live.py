@@ -50,9 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CoinModels",
-    "ModelVote",
-    "Signal",
-    "SignalKind",
     "compute_signal",
     "compute_signals",
     "load_coin_models",
@@ -97,7 +94,7 @@ class CoinModels:
 
 
 def _model_name(kind: str, symbol: str) -> str:
-    from core.registry.model_registry import model_name  # the registry owns the naming scheme
+    from core.registry.names import model_name  # the registry owns the naming scheme
 
     return model_name(kind, symbol)
 

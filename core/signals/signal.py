@@ -26,7 +26,7 @@ from core.config import Interval
 from core.errors import ConfigError
 from core.signals.ensemble import SignalKind
 
-__all__ = ["FAR_PAST_TRAINING", "ModelVote", "Signal", "SignalKind", "current_time"]
+__all__ = ["FAR_PAST_TRAINING", "ModelVote", "Signal", "current_time"]
 
 #: A signal applied to candles this far past its models' data gets a warning.
 FAR_PAST_TRAINING = pd.Timedelta(days=30)

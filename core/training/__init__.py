@@ -4,9 +4,9 @@ This is the stage's public face; the modules below it are importable too."""
 
 from __future__ import annotations
 
+from core.models.base import Task
 from core.training.evaluate import (
     Split,
-    Task,
     chronological_split,
     classification_baseline,
     classification_metrics,
@@ -17,13 +17,9 @@ from core.training.evaluate import (
     validation_split,
     walk_forward_splits,
 )
-from core.training.train import (
-    MIN_TRAIN_SAMPLES,
-    Stage,
-    TrainProgress,
-    required_candles,
-    train_coin,
-)
+from core.training.records import Stage, TrainProgress
+from core.training.sizing import MIN_TRAIN_SAMPLES, required_candles
+from core.training.train import train_coin
 
 __all__ = [
     "MIN_TRAIN_SAMPLES",

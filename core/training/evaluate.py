@@ -22,7 +22,6 @@ from core.models.base import Task
 
 __all__ = [
     "Split",
-    "Task",
     "chronological_split",
     "classification_baseline",
     "classification_metrics",

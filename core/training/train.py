@@ -31,7 +31,8 @@ from core.features.causal import compute_features, future_return
 from core.models import DEFAULT_KINDS, config_class, create_model, kind_info, parse_kinds
 from core.models.base import Dataset
 from core.registry.metadata import ModelCard, ModelMetadata
-from core.registry.model_registry import ModelRegistry, model_name
+from core.registry.model_registry import ModelRegistry
+from core.registry.names import model_name
 from core.training.card import beats, build_card
 from core.training.evaluate import Split, chronological_split, walk_forward_splits
 from core.training.fit import WindowFit
@@ -43,14 +44,9 @@ from core.training.provenance import (
     training_log,
 )
 from core.training.records import Stage, TrainProgress, TrainResult
-from core.training.sizing import MIN_TRAIN_SAMPLES, check_size, required_candles
+from core.training.sizing import check_size, required_candles
 
 __all__ = [
-    "MIN_TRAIN_SAMPLES",
-    "Stage",
-    "TrainProgress",
-    "TrainResult",
-    "required_candles",
     "train_coin",
 ]
 

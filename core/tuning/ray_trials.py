@@ -23,33 +23,34 @@ def _task(home: str, spec: dict[str, Any], seed: int) -> int:
     os.environ["CRYPTOVOLT_HOME"] = home
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("CRYPTOVOLT_THREADS", "1")
-    from core.tuning.study import TuneSpec, _optimize, counts, load_study
+    from core.tuning.study import TuneSpec, counts, load_study, optimize_here
 
     sweep = TuneSpec.from_dict(spec)
     study = load_study(sweep.study, seed=seed)
-    _optimize(sweep, study, None)
+    optimize_here(sweep, study, None)
     return counts(study)["finished"]
 
 
 def optimize_on_ray(
     spec: Any,
+    connect: Callable[[], Any],
     *,
-    address: str | None = None,
     workers: int | None = None,
     on_trial: Callable[[Any, Any], None] | None = None,
     poll: float = 1.0,
 ) -> None:
     """Run the sweep ``spec`` (a TuneSpec) as up to ``workers`` (default: the cluster's CPUs)
     parallel Ray tasks; ``on_trial(study, trial)`` is called here for each trial that finished.
+    ``connect()`` connects this process to Ray and returns the ``ray`` module (the job layer
+    gives it); Ray is shut down here when the trials end.
 
     Raises:
         ConfigError / JobError: Ray missing or unreachable (see core.jobs.ray_executor), or a
             task failed (with its reason).
     """
-    from core.jobs.ray_executor import connect
     from core.tuning.study import counts, load_study
 
-    ray = connect(address)
+    ray = connect()
     refs: list[Any] = []
     try:
         study = load_study(spec.study)

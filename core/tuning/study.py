@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from core.clock import now_iso
 from core.config import SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, JobError
-from core.jobs.status import now_iso
 from core.models import kind_info, parse_kind
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry, Savable
@@ -35,7 +35,7 @@ from core.tuning.space import apply, describe, space_for
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "run_sweep"]
+__all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "optimize_here", "run_sweep"]
 
 log = logging.getLogger("core.tuning")
 
@@ -204,7 +204,7 @@ def _inner(spec: TuneSpec) -> InnerData:
     )
 
 
-def _optimize(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], None] | None) -> None:
+def optimize_here(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], None] | None) -> None:
     """Run trials in this process until the study holds ``spec.trials`` finished ones."""
     import optuna
     from optuna.study import MaxTrialsCallback
@@ -309,13 +309,16 @@ def run_sweep(
     *,
     resume: bool = False,
     fresh: bool = False,
-    executor: str = "local",
-    address: str | None = None,
+    connect_ray: Callable[[], Any] | None = None,
     train: bool = True,
     on_trial: Callable[[Any, Any], None] | None = None,
     progress: Callable[[Any], None] | None = None,
 ) -> tuple[Any, Any | None]:
     """Run the sweep ``spec`` to its end; returns (the study, the TrainResult or None).
+
+    The trials run in this process, or as Ray tasks when ``connect_ray`` is given: it connects
+    this process to Ray and returns the ``ray`` module (the job layer's
+    :func:`core.jobs.ray_executor.connect`, bound to the cluster's address).
 
     Raises:
         JobError: the study is being tuned by another process, or no trial completed.
@@ -325,12 +328,12 @@ def run_sweep(
     """
     with state.study_lock(spec.study), _cancel_on_sigterm():
         study = _open(spec, resume=resume, fresh=fresh)
-        if executor == "ray":
+        if connect_ray is not None:
             from core.tuning.ray_trials import optimize_on_ray
 
-            optimize_on_ray(spec, address=address, on_trial=on_trial)
+            optimize_on_ray(spec, connect_ray, on_trial=on_trial)
             study = load_study(spec.study)
         else:
-            _optimize(spec, study, on_trial)
+            optimize_here(spec, study, on_trial)
         result = train_best(spec, study, progress=progress) if train else None
         return study, result

@@ -54,7 +54,7 @@ def _mean_qlike(record: ModelMetadata) -> float:
 
 def volatility_versions(registry: ModelRegistry, symbol: str) -> tuple[tuple[str, str], ...]:
     """``((model name, promoted version), ...)`` of the coin's volatility models (a cache key)."""
-    from core.registry.model_registry import model_name
+    from core.registry.names import model_name
 
     out = []
     for kind in VOL_KINDS.values():

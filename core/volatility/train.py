@@ -28,7 +28,8 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, ModelNotFoundError
 from core.models.base import Output
 from core.registry.metadata import Gate, ModelCard, ModelMetadata
-from core.registry.model_registry import ModelRegistry, model_name
+from core.registry.model_registry import ModelRegistry
+from core.registry.names import model_name
 from core.training.provenance import candles_sha256, library_versions, training_log
 from core.training.records import TrainResult
 from core.volatility.evaluate import VolEvaluation, evaluate_coin

@@ -349,7 +349,7 @@ def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
 def test_auto_refresh_tops_up_at_once_then_after_each_candle_close(
     trained: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from core.live.clock import next_wake
+    from core.clock import next_wake
 
     monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")
     at = open_page("pages/signals.py")

@@ -15,7 +15,7 @@ from core.config import TargetConfig
 from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.models.settings import LSTMConfig, XGBConfig
 from core.registry.model_registry import ModelRegistry
-from core.usecases import verdict_words
+from core.words import verdict_words
 from tests.waiting import APP_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.clock import FileClock, set_file_clock
 from core.live.alerts import Alert, Alerts, message_for, recent
-from core.live.clock import FileClock, set_file_clock
 from core.live.notify import WEBHOOK_ENV, Notifier
 from core.live.targets import Target
 from core.live.watch import Watch, WatchConfig

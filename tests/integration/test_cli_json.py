@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from core.cli import main
+from core.clock import set_file_clock
 from core.data import store
-from core.live.clock import set_file_clock
 from core.signals import journal
 from tests.conftest import ROOT
 from tests.fake_binance import FakeBinance

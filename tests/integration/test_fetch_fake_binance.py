@@ -17,7 +17,8 @@ import pytest
 from core.data import store
 from core.data.binance import BinanceClient
 from core.data.coins import MATICUSDT_NOTE
-from core.data.fetch import FetchStatus, fetch_coins
+from core.data.fetch import fetch_coins
+from core.data.fetch_status import FetchStatus
 from core.errors import BannedError, BinanceUnavailableError, LocationBlockedError
 from tests.fake_binance import FakeBinance, _kline
 from tests.waiting import wait_until

@@ -25,8 +25,8 @@ import pytest
 from core.config import FETCH_MAX_IN_FLIGHT
 from core.data import ban_memory, store
 from core.data.binance import BinanceClient
-from core.data.fetch import FetchStatus, fetch_coins
-from core.data.fetch_status import candle_range
+from core.data.fetch import fetch_coins
+from core.data.fetch_status import FetchStatus, candle_range
 from core.errors import BinanceUnavailableError
 from tests.fake_binance import FakeBinance
 

@@ -10,7 +10,8 @@ import pytest
 
 from core.data import store
 from core.data.binance import BinanceClient
-from core.data.fetch import FetchStatus, fetch_coins
+from core.data.fetch import fetch_coins
+from core.data.fetch_status import FetchStatus
 from tests.fake_binance import FakeBinance
 
 NOW = datetime(2026, 3, 1, 12, 34, 56, tzinfo=UTC)

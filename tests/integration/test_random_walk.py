@@ -19,8 +19,10 @@ from core.models import DEFAULT_KINDS
 from core.models.sequence import transform
 from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.registry.model_registry import ModelRegistry
-from core.signals.live import SignalKind, compute_signals
-from core.training.train import Stage, train_coin
+from core.signals.ensemble import SignalKind
+from core.signals.live import compute_signals
+from core.training.records import Stage
+from core.training.train import train_coin
 from tests.random_walk import random_walk_candles
 from tests.unit.test_train import assert_folds_before_test
 

@@ -13,8 +13,9 @@ import pandas as pd
 from core import jobs
 from core.cli import main
 from core.data import quarantine, store
-from core.data.fetch import FetchStatus, fetch_coins, load_sample
+from core.data.fetch import fetch_coins, load_sample
 from core.data.fetch_log import log_path
+from core.data.fetch_status import FetchStatus
 from core.usecases import top_up_candles
 from tests.fake_binance import FakeBinance
 from tests.waiting import wait_until

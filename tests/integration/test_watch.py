@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.clock import FileClock, set_file_clock
 from core.data.store import load_candles
-from core.live.clock import FileClock, set_file_clock
 from core.signals import journal
 from tests.conftest import ROOT
 from tests.live_home import DELAY, HOUR, continue_prices, prepare

@@ -115,3 +115,95 @@ def test_core_has_no_posix_only_file_lock_or_proc_reads():
         text = path.read_text()
         assert "fcntl" not in text, f"{path.name} uses fcntl: take core.locks.file_lock"
         assert '"/proc' not in text and "'/proc" not in text, f"{path.name} reads /proc: use psutil"
+
+
+#: The stages, lowest first: a module imports only from its own package and from stages below
+#: (issue 18). Training imports the registry to save a version, so the registry sits below it;
+#: volatility's measures, baselines and inputs are features the models stage builds on.
+#: ``python -m tests.import_rules --list`` prints what the rules below count.
+STAGES: list[tuple[str, ...]] = [
+    ("core.errors",),
+    ("core", "core.config", "core.atomic", "core.locks", "core.procs"),
+    ("core.clock",),
+    ("core.context",),
+    ("core.data",),
+    ("core.features",),
+    ("core.volatility.realized", "core.volatility.baselines", "core.volatility.features"),
+    ("core.models",),
+    ("core.registry",),
+    ("core.training",),
+    ("core.volatility",),
+    ("core.tuning",),
+    ("core.jobs", "core.signals"),
+    ("core.monitor", "core.words"),
+    ("core.usecases",),
+    ("core.live", "core.api"),
+    ("core.cli",),
+    ("core.__main__",),
+    ("ui",),
+    ("pages", "streamlit_app"),
+]
+
+#: Imports that still run up, each with why and who ends it.
+_WAIVED = {
+    ("core.models.volatility", "core.volatility.estimators"): "volatility's estimators move "
+    "into core/models with issue 19 (the kind file already holds their settings)",
+}
+
+
+def _stage(module: str) -> tuple[int, str]:
+    """(rank, room) of a module: the longest stage prefix that holds it."""
+    best = (-1, "")
+    for rank, rooms in enumerate(STAGES):
+        for room in rooms:
+            if (module == room or module.startswith(room + ".")) and len(room) > len(best[1]):
+                best = (rank, room)
+    return best
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "core" else parts[0]
+
+
+def test_every_import_runs_down_the_stages():
+    """data -> features -> models -> registry -> training -> ... -> cli -> ui -> pages, counting
+    imports inside functions too (a lazy import is still a dependency). Inside one package
+    anything goes (the loops test below watches that)."""
+    from tests.import_rules import edges
+
+    graph = edges(in_functions=True)
+    upward = []
+    for source, targets in sorted(graph.items()):
+        rank, _ = _stage(source)
+        assert rank >= 0, f"{source} is in no stage: add its package to STAGES"
+        for target in sorted(targets):
+            if _package(target) == _package(source) or (source, target) in _WAIVED:
+                continue
+            if _stage(target)[0] >= rank:
+                upward.append(f"{source} -> {target}")
+    assert not upward, "imports that run up or across the stages:\n" + "\n".join(upward)
+
+
+def test_no_import_loop_at_module_level():
+    """Modules load in one order: no loop among module-level imports (a package may still
+    import lazily inside a function, which the stage test above counts)."""
+    from tests.import_rules import loops
+
+    assert loops(in_functions=False) == []
+
+
+def test_no_module_re_exports_a_name_it_does_not_define():
+    """One home and one import path per name: a name is imported from the module that defines
+    it (or from its package's ``__init__``, the public face), never through another module."""
+    from tests.import_rules import foreign_reexports
+
+    found = foreign_reexports()
+    assert not found, "import these from their home:\n" + "\n".join(found)
+
+
+def test_no_module_imports_another_modules_private_name():
+    from tests.import_rules import private_imports
+
+    found = private_imports()
+    assert not found, "private names taken from another module:\n" + "\n".join(found)

@@ -12,16 +12,16 @@ import pytest
 
 from core.config import BacktestConfig, SignalConfig
 from core.models.base import Output, VoteRule
-from core.signals.backtest import (
+from core.signals.backtest import backtest_models
+from core.signals.ensemble import Member, build_calibration
+from core.signals.live import CoinModels, Loaded
+from core.signals.trading import (
     NO_EDGE_NOTE,
     StrategyConfig,
-    backtest_models,
     compute_metrics,
     positions_from_signals,
     run_backtest,
 )
-from core.signals.ensemble import Member, build_calibration
-from core.signals.live import CoinModels, Loaded
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)

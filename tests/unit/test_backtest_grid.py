@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from core.config import BacktestConfig
-from core.signals.backtest import cost_levels, run_backtest
+from core.signals.backtest import cost_levels
 from core.signals.backtest_grid import grid_backtest
+from core.signals.trading import run_backtest
 
 THRESHOLDS = np.round(np.arange(100) / 100, 2)
 COSTS = cost_levels(BacktestConfig())  # 0, 0.5, 1, 2, 3 x (0.1% fee, 5 bps)

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from core.data.binance import RateLimiter, describe_wait, parse_klines
+from core.data.klines import parse_klines
+from core.data.ratelimit import RateLimiter, describe_wait
 
 
 class FakeClock:

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from core.features.indicators import compute_indicators
-from ui.charts import MAX_CANDLES, OVERLAYS, PANES, build_figure, build_view, resample_ohlcv
+from ui.chart_figure import build_figure
+from ui.chart_style import OVERLAYS, PANES
+from ui.charts import MAX_CANDLES, build_view, resample_ohlcv
 
 AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.errors import InsufficientDataError
+from core.models.base import Task
 from core.training.evaluate import (
-    Task,
     chronological_split,
     classification_baseline,
     classification_metrics,

@@ -14,7 +14,8 @@ import pytest
 from core.data import store
 from core.data.binance import BinanceClient
 from core.data.exchange import ExchangeClient
-from core.data.fetch import FetchStatus, fetch_coins
+from core.data.fetch import fetch_coins
+from core.data.fetch_status import FetchStatus
 from core.errors import ConfigError, UnknownSymbolError
 from tests.fake_binance import FakeBinance
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.signals import journal
 from core.signals.ensemble import SignalKind
-from core.signals.live import ModelVote, Signal
+from core.signals.signal import ModelVote, Signal
 
 START = pd.Timestamp("2025-03-01", tz="UTC")
 HOUR = pd.Timedelta(hours=1)

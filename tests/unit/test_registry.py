@@ -15,7 +15,8 @@ import pytest
 
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
 from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
-from core.registry.model_registry import ModelRegistry, model_name, parse_version
+from core.registry.model_registry import ModelRegistry
+from core.registry.names import model_name, parse_version
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

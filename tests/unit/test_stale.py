@@ -15,7 +15,8 @@ from core.errors import ConfigError
 from core.signals import journal
 from core.signals.ensemble import SignalKind
 from core.signals.signal import ModelVote, Signal, current_time
-from core.usecases import live_signals, stale_words, training_words
+from core.usecases import live_signals
+from core.words import stale_words, training_words
 from tests.unit.test_signals import (
     EXACT,
     bundle,

@@ -14,7 +14,9 @@ from core.errors import ConfigError, InsufficientDataError, NoDataError, Stablec
 from core.models.settings import DirectionConfig, LSTMConfig, XGBConfig
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
-from core.training.train import Stage, TrainResult, required_candles, train_coin
+from core.training.records import Stage, TrainResult
+from core.training.sizing import required_candles
+from core.training.train import train_coin
 from tests.random_walk import random_walk_candles
 
 TINY_XGB = XGBConfig(n_estimators=10, max_depth=3)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from core.registry.metadata import Gate, ModelCard, ModelMetadata
-from core.usecases import gate_words, verdict_words
+from core.words import gate_words, verdict_words
 
 ROOT = Path(__file__).resolve().parents[2]
 
