@@ -87,7 +87,7 @@ def move_band(symbol: str, *, now: pd.Timestamp | None = None) -> tuple[MoveBand
     registry = ModelRegistry()
     versions = volatility_versions(registry, symbol)
     if not versions:
-        return None, "no volatility model is trained for this coin"
+        return None, "no volatility model is trained for this coin: train one on the Training page"
     band, why = _band(str(registry.root), symbol, versions, candle_mtime_ns(symbol, BAND_INTERVAL))
     if band is None:
         return None, why

@@ -114,4 +114,6 @@ def test_no_band_without_a_passing_volatility_model(home: Path, monkeypatch: pyt
 def test_no_band_for_a_coin_without_volatility_models(home_with_sample: Path):
     at = _charts()
     assert not _bands(at)
-    assert "not drawn (no volatility model is trained for this coin)" in _captions(at)
+    assert "not drawn (no volatility model is trained for this coin: train one on the" in _captions(
+        at
+    )
