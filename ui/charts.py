@@ -18,7 +18,7 @@ a tangle (ADX). The table below the chart keeps the stored-interval values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from core.data.coins import display_name
 from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import compute_indicators, epoch_ms
+from core.signals.signal import current_time
 from ui import deep_link, state
 from ui.chart_band import MoveBand, band_note
 from ui.chart_figure import band_reaches, build_figure
@@ -275,11 +276,13 @@ def chart_view(
 
 
 def staleness_note(symbol: str, interval: str, *, now: datetime | None = None) -> str:
-    """A warning when the coin's stored candles end long before now (more than a day and two
-    candles), else "": the chart then shows the past, not the market today."""
+    """A warning when the coin's stored candles end long before ``now`` (default
+    :func:`core.signals.signal.current_time`) by more than a day and two candles, else "": the
+    chart then shows the past, not the market today."""
     last = load_candles(symbol, interval)["open_time"].iloc[-1]
     step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
-    now_ts = pd.Timestamp(now or datetime.now(UTC))
+    # the clock, or CRYPTOVOLT_NOW as the Signals page and the expected-move band read it
+    now_ts = pd.Timestamp(now) if now is not None else current_time()
     now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts
     if now_ts - (last + step) <= max(pd.Timedelta(days=1), 2 * step):
         return ""

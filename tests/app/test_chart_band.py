@@ -63,6 +63,7 @@ def test_the_band_is_drawn_ahead_of_the_last_candle_with_a_passing_model(
     last = garch_home["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(minutes=90)).isoformat())
     at = _charts()
+    assert not at.warning, "the same clock as the band: the candles are not old"
     bands = _bands(at)
     assert set(bands) == {f"expected_move_{lv}" for lv in LEVELS}
     move = move_fields(load_live_volatility(ModelRegistry(), "BTCUSDT"), garch_home)
