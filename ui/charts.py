@@ -30,7 +30,7 @@ from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import compute_indicators, epoch_ms
 from core.signals.signal import current_time
-from ui import deep_link, state
+from ui import clock, deep_link, state
 from ui.chart_band import MoveBand, band_note
 from ui.chart_figure import band_reaches, build_figure
 from ui.chart_style import OVERLAYS, PANES, label
@@ -414,10 +414,10 @@ def render_table(view: ChartView) -> None:
         return table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
 
     shown = table.iloc[::-1].copy()
-    shown["open_time"] = shown["open_time"].dt.tz_convert(None)
+    shown["open_time"] = clock.to_viewer(shown["open_time"])  # the CSV stays UTC
     config: dict[str, object] = {
         "open_time": st.column_config.DatetimeColumn(
-            label("open_time"), format="YYYY-MM-DD HH:mm", pinned=True
+            clock.column_label("open time"), format="YYYY-MM-DD HH:mm", pinned=True
         )
     }
     for col in shown.columns[1:]:
