@@ -65,7 +65,7 @@ class PinnedClock:
     """A clock that says it is ``when`` (UTC); ``sleep`` waits real seconds."""
 
     def __init__(self, when: datetime | pd.Timestamp) -> None:
-        self.when = _utc(when).to_pydatetime()
+        self.when: datetime = _utc(when).to_pydatetime()
 
     def now(self) -> datetime:
         return self.when
@@ -124,7 +124,8 @@ class FileClock:
                 "e.g. 2025-03-01T12:00:05+00:00."
             ) from None
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return stamp.to_pydatetime()
+        when: datetime = stamp.to_pydatetime()
+        return when
 
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> None:
         wake = self.now() + timedelta(seconds=max(0.0, seconds))
@@ -147,7 +148,8 @@ def next_wake(now: datetime, interval: str = "1h", *, delay: float = 5.0) -> dat
     step_ms = Interval.parse(interval).milliseconds
     shifted = int(pd.Timestamp(now).value // 1_000_000 - delay * 1000)
     close_ms = (shifted // step_ms + 1) * step_ms
-    return pd.Timestamp(close_ms + int(delay * 1000), unit="ms", tz="UTC").to_pydatetime()
+    when: datetime = pd.Timestamp(close_ms + int(delay * 1000), unit="ms", tz="UTC").to_pydatetime()
+    return when
 
 
 def close_passed(

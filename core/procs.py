@@ -35,7 +35,7 @@ def process_start(pid: int) -> int | None:
     """When process ``pid`` started (hundredths of a second since the epoch), or None when it is
     gone or cannot be asked. A pid and its start time name one process."""
     try:
-        return round(psutil.Process(pid).create_time() * 100)
+        return int(round(psutil.Process(pid).create_time() * 100))
     except (psutil.Error, ValueError, OverflowError):
         return None
 
@@ -46,7 +46,7 @@ def _started_differently(pid: int, started: int) -> bool:
         return False  # cannot tell: the other checks decide
     if started < _TICKS_BELOW:  # recorded by an older CryptoVolt: ticks after boot
         now -= round(psutil.boot_time() * 100)
-    return abs(now - started) > 1  # a float's rounding, not another process
+    return bool(abs(now - started) > 1)  # a float's rounding, not another process
 
 
 def pid_alive(pid: int, *, marker: str | None = None, started: int | None = None) -> bool:
@@ -72,7 +72,7 @@ def pid_alive(pid: int, *, marker: str | None = None, started: int | None = None
     except psutil.NoSuchProcess:  # gone, or a zombie (psutil.ZombieProcess)
         return False
     except psutil.AccessDenied:
-        return psutil.pid_exists(pid)
+        return bool(psutil.pid_exists(pid))
 
 
 def _between_fork_and_exec(proc: psutil.Process, cmdline: list[str]) -> bool:
@@ -140,7 +140,7 @@ def end_group(pgid: int, *, force: bool = False) -> None:
                 proc.terminate()
 
 
-def reap_when_done(proc: subprocess.Popen) -> None:
+def reap_when_done(proc: subprocess.Popen[bytes]) -> None:
     """Collect ``proc``'s exit status as soon as it ends (a daemon thread waits on it), so a
     child started by a long-lived process (the Streamlit server, a Ray driver) never lingers as
     a zombie after its job ended."""

@@ -103,6 +103,11 @@ def run_backtest(
     )
 
 
+def _points(a: float | None, b: float | None) -> float:
+    """``a - b`` in percentage points (NaN when either is unknown)."""
+    return float("nan") if a is None or b is None else (a - b) * 100
+
+
 def _fmt(name: str, value: float | int | None) -> str:
     if value is None:
         return "n/a"
@@ -266,12 +271,12 @@ def render_backtest(result: BacktestResult) -> None:
     a.metric(
         "Strategy return",
         _fmt("total_return", strat["total_return"]),
-        delta=f"{(strat['total_return'] - hold['total_return']) * 100:+.2f} pp vs buy and hold",
+        delta=f"{_points(strat['total_return'], hold['total_return']):+.2f} pp vs buy and hold",
     )
     b.metric(
         "Zero-cost return",
         _fmt("total_return", free["total_return"]),
-        delta=f"costs: {(strat['total_return'] - free['total_return']) * 100:+.2f} pp",
+        delta=f"costs: {_points(strat['total_return'], free['total_return']):+.2f} pp",
         delta_color="off",
     )
     c.metric("Buy and hold return", _fmt("total_return", hold["total_return"]))
@@ -287,8 +292,8 @@ def render_backtest(result: BacktestResult) -> None:
         st.subheader("Threshold")
         st.markdown(_threshold_caption(result))
     figure = grid_figure(result)
-    if figure is not None and result.threshold is not None:
-        grid = result.grid
+    grid = result.grid
+    if figure is not None and result.threshold is not None and grid is not None:
         column = cost_column(grid.costs, result.config)
         best = int(np.argmax(grid.total_return[:, column]))
         st.subheader("Every threshold and cost level on the test window")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -411,11 +412,11 @@ def render_table(view: ChartView) -> None:
     table = view.table
 
     def csv() -> bytes:
-        return table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+        return bytes(table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8"))
 
     shown = table.iloc[::-1].copy()
     shown["open_time"] = clock.to_viewer(shown["open_time"])  # the CSV stays UTC
-    config: dict[str, object] = {
+    config: dict[str, Any] = {
         "open_time": st.column_config.DatetimeColumn(
             clock.column_label("open time"), format="YYYY-MM-DD HH:mm", pinned=True
         )

@@ -22,7 +22,10 @@ def executor_choice() -> str:
         return "local"
     return str(
         st.selectbox(
-            "Run training on", list(_LABELS), format_func=_LABELS.get, key=state.TRAINING_EXECUTOR
+            "Run training on",
+            list(_LABELS),
+            format_func=_LABELS.__getitem__,
+            key=state.TRAINING_EXECUTOR,
         )
     )
 

@@ -166,7 +166,7 @@ def render_progress(job: jobs.JobStatus, last_candles: dict[str, object]) -> Non
         sentence = ""
         if coin.state == FetchStatus.FAILED.value:
             last = last_candles.get(coin.symbol)
-            sentence = failure_sentence(coin.symbol, coin.message, last, interval)  # type: ignore[arg-type]
+            sentence = failure_sentence(coin.symbol, coin.message, last, interval)
         elif coin.state == FetchStatus.CONFLICT.value:
             sentence = f"{coin.message}; see Coverage below to replace or discard them."
         cols[i % 2].markdown(coin_html(coin, sentence), unsafe_allow_html=True)

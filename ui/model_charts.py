@@ -45,8 +45,8 @@ def folds_figure(scores: pd.DataFrame, title: str) -> go.Figure:
         return fig.update_layout(title=title, **_LAYOUT)
     metric = scores["metric"].iloc[0]
     for column, name, dash in (("score", f"model {metric}", None), ("baseline", "baseline", "dot")):
-        xs: list = []
-        ys: list = []
+        xs: list[Any] = []
+        ys: list[Any] = []
         for row in scores.itertuples():
             xs += [row.start, row.end, None]
             ys += [getattr(row, column), getattr(row, column), None]
@@ -90,7 +90,7 @@ def _persistence(test: pd.DataFrame, column: str) -> np.ndarray:
     """The naive forecast of each row: this close for a price, no change for a log return."""
     if "return" in column:
         return np.zeros(len(test))
-    return test["close"].to_numpy(dtype="float64")
+    return np.asarray(test["close"].to_numpy(dtype="float64"))
 
 
 def persistence_words(predictions: pd.DataFrame, *, column: str = "forecast") -> str:

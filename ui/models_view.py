@@ -183,7 +183,7 @@ def fold_table(record: ModelMetadata) -> pd.DataFrame:
 
 def compare_frame(a: ModelMetadata, b: ModelMetadata) -> pd.DataFrame:
     """Two versions side by side: card metrics, gates, verdict, data, settings, time."""
-    rows: dict[str, tuple[Any, Any]] = {}
+    rows: dict[str, tuple[Any, ...]] = {}
     cards = (a.card, b.card)
     metrics = dict.fromkeys([k for c in cards if c for k in c.metrics])
     for key in metrics:

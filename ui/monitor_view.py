@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -67,16 +68,16 @@ def has_journal() -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _assess(key: tuple) -> list[CoinHealth]:
+def _assess(key: tuple[Any, ...]) -> list[CoinHealth]:
     return assess(config=_CONFIG)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _history(symbol: str, versions: str, days: int, key: tuple) -> pd.DataFrame:
+def _history(symbol: str, versions: str, days: int, key: tuple[Any, ...]) -> pd.DataFrame:
     return version_history(symbol, versions, days=days)
 
 
-def _key() -> tuple:
+def _key() -> tuple[Any, ...]:
     return (
         str(config.home()),
         _journal_key(),

@@ -100,7 +100,7 @@ def coin_models(symbol: str, *, config: SignalConfig | None = None) -> CoinModel
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _symbols(root: str, key: tuple) -> list[str]:
+def _symbols(root: str, key: tuple[tuple[str, str, int, int], ...]) -> list[str]:
     return symbols_with_models(ModelRegistry(Path(root)))
 
 

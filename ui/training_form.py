@@ -179,7 +179,9 @@ def _as_settings(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _launch(coins: list[str], models: tuple[str, ...], values: dict[str, Any], interval: str):
+def _launch(
+    coins: list[str], models: tuple[str, ...], values: dict[str, Any], interval: str
+) -> list[str]:
     try:
         specs = jobs.make_specs(coins, models=models, interval=interval, **_as_settings(values))
         for spec in specs:

@@ -89,7 +89,7 @@ def _form(interval: str) -> None:
         )
         executors = ["local", "ray"] if ray_available() else ["local"]
         executor = middle.selectbox(
-            "Run on", executors, format_func={"local": "this machine", "ray": "Ray"}.get
+            "Run on", executors, format_func={"local": "this machine", "ray": "Ray"}.__getitem__
         )
         resume = right.checkbox("Continue its stored study (resume)")
         fresh = right.checkbox("Delete its stored study, start over")

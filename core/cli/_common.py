@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 __all__ = ["ProgressBar", "format_table"]
 
@@ -23,7 +24,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 class ProgressBar:
     """A one-line progress bar on stderr; redraws in place on a terminal, else prints sparsely."""
 
-    def __init__(self, total: int, label: str = "", *, stream=None) -> None:
+    def __init__(self, total: int, label: str = "", *, stream: TextIO | None = None) -> None:
         self.total = max(int(total), 1)
         self.label = label
         self.stream = stream or sys.stderr

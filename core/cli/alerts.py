@@ -15,7 +15,7 @@ from core.live.notify import URLS_ENV, configured_urls, parse_targets, probe_mes
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "alerts",
         help="test or list the notification targets (Apprise URLs) alerts are sent to",

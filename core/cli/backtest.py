@@ -20,7 +20,7 @@ _PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "avg
 _COLUMNS = (("strategy", "strategy"), ("zero_cost", "zero cost"), ("buy_and_hold", "buy and hold"))
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "backtest",
         help="trade a coin's ensemble signal on its out-of-sample test period",

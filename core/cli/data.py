@@ -21,7 +21,7 @@ from core.data.coins import parse_coin
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "data",
         help="candles held in quarantine (conflicts): list them, replace or discard",

@@ -17,7 +17,7 @@ from core.features.docs import features_markdown
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "features",
         help="compute a coin's features and targets from its stored candles",

@@ -33,7 +33,7 @@ from core.data.quarantine import pending
 __all__ = ["coverage_table", "human_size", "register", "result_json", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "fetch",
         help="download Binance candles (only what is missing) or load the bundled sample",

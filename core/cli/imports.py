@@ -19,7 +19,7 @@ from core.data.importer import ImportResult, check_names, import_file
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "import",
         help="load candle files you have: Binance archives (zip/CSV) or CSV with a header",

@@ -13,7 +13,7 @@ from core.cli._common import format_table
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "job",
         help="background jobs (fetch, train, tune): list, status, log, cancel, restart",

@@ -23,7 +23,7 @@ from core.signals import journal
 __all__ = ["export_text", "register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "journal",
         help="verify the signal journal's sha256 chain, or export it as CSV / JSON",

@@ -12,7 +12,7 @@ from core.models import kind_info, kinds
 __all__ = ["kind_rows", "register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "kinds",
         help="list the model kinds: what each predicts, its estimator, horizon, default set",

@@ -20,7 +20,7 @@ from core.words import gate_words, headline, verdict_words
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "models",
         help="list the model registry (show, promote, delete, verify)",

@@ -21,7 +21,7 @@ _WORDS = {"on_track": "on track", "degraded": "DEGRADED", "not_enough_calls": "n
 _VOL_WORDS = {"degraded": "bands OFF their promise (above)", "on_track": "bands on track"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "monitor",
         help="forward-test status per coin (on track / degraded / not enough calls) and drift",

@@ -19,7 +19,7 @@ from core.live import retrain
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "retrain",
         help="train challengers for champions that are stale or whose coin is degraded",

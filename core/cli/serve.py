@@ -20,7 +20,7 @@ from core.errors import ConfigError
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="serve the read-only HTTP API (signals, models, cards) without the dashboard",

@@ -29,7 +29,7 @@ from core.words import stale_words, training_words, vote_words
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "signals",
         help="live BULLISH / BEARISH / NEUTRAL (or NO EDGE) per coin with out-of-time confidence",

@@ -18,7 +18,7 @@ from core.jobs.spec import SETTINGS
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "tune",
         help="tune a model's settings with Optuna on walk-forward folds, then train the best",

@@ -9,7 +9,7 @@ import sys
 __all__ = ["register", "run", "train_argv"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "volatility",
         help="alias of `train --models vol_har` (volatility models are kinds: see `kinds`)",

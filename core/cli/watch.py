@@ -25,7 +25,7 @@ from core.live.watch import Watch, WatchConfig
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "watch",
         help="headless: top up, signal, journal and resolve a few seconds after each candle close",

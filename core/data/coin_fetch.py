@@ -232,7 +232,9 @@ class CoinFetch:
             done.set_exception(exc)
         return done
 
-    def _windows(self, start: int, end: int, *, newest_first: bool = False) -> list[Future]:
+    def _windows(
+        self, start: int, end: int, *, newest_first: bool = False
+    ) -> list[Future[tuple[pd.DataFrame | None, bool]]]:
         """Requests for ``start..end`` cut into windows of one page, all submitted at once, in
         the order their pages must be merged."""
         span = self.limit * self.step
@@ -242,7 +244,7 @@ class CoinFetch:
             bounds = [(s, min(s + span - self.step, end)) for s in range(start, end + 1, span)]
         return [self._submit(lo, hi) for lo, hi in bounds]
 
-    def _collect(self, futures: list[Future]) -> bool:
+    def _collect(self, futures: list[Future[tuple[pd.DataFrame | None, bool]]]) -> bool:
         """Merge the pages in order; False when the fetch was stopped before the last one.
 
         A failed page marks the coin aborted (its queued pages are skipped) and re-raises."""
@@ -289,7 +291,9 @@ class CoinFetch:
                 return
         self._add(probe)
 
-    def _collect_one(self, future: Future) -> tuple[pd.DataFrame | None, bool]:
+    def _collect_one(
+        self, future: Future[tuple[pd.DataFrame | None, bool]]
+    ) -> tuple[pd.DataFrame | None, bool]:
         try:
             return future.result()
         except BaseException:

@@ -129,7 +129,7 @@ def _short(iso: str) -> str:
 
 
 def _iso(ts: object) -> str:
-    return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def held_candles(

@@ -355,4 +355,4 @@ def retry_after(resp: requests.Response) -> float:
 def backoff(attempt: int, *, base: float, cap: float) -> float:
     """Exponential backoff with jitter: about ``base * 2**attempt`` seconds, at most ``cap``
     (times 0.5..1.5, so threads that failed together do not retry together)."""
-    return min(cap, base * 2**attempt) * (0.5 + random.random())
+    return float(min(cap, base * 2**attempt) * (0.5 + random.random()))

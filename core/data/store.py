@@ -347,4 +347,4 @@ def export_csv(
 ) -> bytes:
     """The stored candles as CSV bytes (ISO UTC times), for downloads and ``core export``."""
     frame = load_candles(symbol, interval, exchange=exchange)
-    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+    return bytes(frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8"))

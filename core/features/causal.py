@@ -186,12 +186,12 @@ def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(a / b)
     out[~np.isfinite(out)] = np.nan
-    return out
+    return np.asarray(out)
 
 
 def _rolling(values: np.ndarray, window: int, how: str) -> np.ndarray:
     roll = pd.Series(values).rolling(window, min_periods=window)
-    return getattr(roll, how)().to_numpy()
+    return np.asarray(getattr(roll, how)().to_numpy())
 
 
 def _time_parts(candles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

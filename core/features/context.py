@@ -174,7 +174,7 @@ def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(a / b)
     out[~np.isfinite(out)] = np.nan
-    return out
+    return np.asarray(out)
 
 
 def _lag(x: np.ndarray, k: int) -> np.ndarray:
@@ -374,7 +374,7 @@ def load_references(interval: str = "1h") -> dict[str, pd.DataFrame]:
 
 
 def _stamp(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    return str(pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def require_references(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import talib
+from talib._ta_lib import MA_Type  # the enum talib re-exports untyped
 
 from core.errors import DataError
 
@@ -115,7 +116,7 @@ def divide_or_nan(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = num / den
     out[~np.isfinite(out)] = np.nan
-    return out
+    return np.asarray(out)
 
 
 def price_exponent(close: np.ndarray) -> int:
@@ -126,12 +127,12 @@ def price_exponent(close: np.ndarray) -> int:
 
 def rolling_std(values: np.ndarray, window: int) -> np.ndarray:
     """Sample standard deviation (ddof=1) of the last ``window`` values; NaN until full."""
-    return pd.Series(values).rolling(window, min_periods=window).std(ddof=1).to_numpy()
+    return np.asarray(pd.Series(values).rolling(window, min_periods=window).std(ddof=1).to_numpy())
 
 
 def epoch_ms(times: pd.Series) -> np.ndarray:
     """Milliseconds since 1970-01-01 UTC as int64 (naive times are taken as UTC)."""
-    return pd.DatetimeIndex(times).as_unit("ms").asi8.copy()
+    return np.asarray(pd.DatetimeIndex(times).as_unit("ms").asi8.copy())
 
 
 def gap_starts(candles: pd.DataFrame) -> np.ndarray:
@@ -188,14 +189,14 @@ def indicator_arrays(candles: pd.DataFrame, *, relative: bool = False) -> dict[s
         c,
         fastk_period=14,
         slowk_period=3,
-        slowk_matype=talib.MA_Type.SMA,
+        slowk_matype=MA_Type.SMA,
         slowd_period=3,
-        slowd_matype=talib.MA_Type.SMA,
+        slowd_matype=MA_Type.SMA,
     )
     out["williams_r_14"] = talib.WILLR(h, lo, c, timeperiod=14)
     out["cci_20"] = talib.CCI(h, lo, c, timeperiod=20)
     out["bb_upper"], out["bb_middle"], out["bb_lower"] = talib.BBANDS(
-        c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=talib.MA_Type.SMA
+        c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=MA_Type.SMA
     )
     out["bb_width"] = divide_or_nan(out["bb_upper"] - out["bb_lower"], out["bb_middle"])
     out["atr_14"] = talib.ATR(h, lo, c, timeperiod=14)

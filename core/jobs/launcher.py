@@ -66,7 +66,8 @@ def _first_status(job_id: str, spec: Any, executor: str, address: str | None) ->
                 first, extra={"executor": "ray", "address": address or "local"}
             )
         return first
-    return spec.initial_status(job_id)
+    status: JobStatus = spec.initial_status(job_id)
+    return status
 
 
 def _check_executor(spec: Any, executor: str) -> None:

@@ -221,7 +221,7 @@ class Alerts:
 
 
 def _stamp(now: datetime) -> str:
-    return pd.Timestamp(now).tz_convert("UTC").isoformat(timespec="seconds")
+    return str(pd.Timestamp(now).tz_convert("UTC").isoformat(timespec="seconds"))
 
 
 def recent(

@@ -105,7 +105,8 @@ class Target:
         import apprise
         from apprise.plugins.custom_json import NotifyJSON
 
-        plugin = apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True)
+        # Apprise is partly typed: its plugins' url() is not
+        plugin: Any = apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True)
         if plugin is None:
             raise ConfigError(
                 f"{_mask(url)!r} is not a notification URL Apprise knows; use its form, e.g. "

@@ -89,7 +89,7 @@ class VoteRule:
         if self.output is Output.RETURN:
             return out
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(out / np.asarray(close, dtype="float64"))
+            return np.asarray(np.log(out / np.asarray(close, dtype="float64")))
 
     def votes(self, edge: np.ndarray) -> np.ndarray:
         """+1 / -1 / 0 per edge; an edge of exactly 0 (or NaN) abstains."""

@@ -50,7 +50,7 @@ class _Steps(xgb.callback.TrainingCallback):
         super().__init__()
         self.on_step, self.total, self.started = on_step, total, time.monotonic()
 
-    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
         done = epoch + 1
         metrics = {
             f"{data}_{name}": float(values[-1])
@@ -144,7 +144,7 @@ class XGBoostEstimator:
     def predict(self, X: np.ndarray) -> np.ndarray:
         if not hasattr(self, "booster_"):
             raise ModelError("This XGBoost model is not trained yet: call fit() or load one.")
-        return self.booster_.predict(_matrix(X, self.features_)).astype("float64")
+        return np.asarray(self.booster_.predict(_matrix(X, self.features_)).astype("float64"))
 
     def feature_importance(self) -> dict[str, float]:
         """Each feature's share of the total gain (sums to 1), largest first; unused 0."""

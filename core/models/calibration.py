@@ -35,7 +35,7 @@ KINDS = ("isotonic", "sigmoid")
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype="float64"), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+    return np.asarray(np.log(p / (1 - p)))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -86,7 +86,7 @@ def apply_calibrator(calibrator: dict[str, Any] | None, raw: np.ndarray) -> np.n
         p = np.interp(raw, np.asarray(calibrator["x"]), np.asarray(calibrator["y"]))
     else:
         p = sigmoid(calibrator["coef"] * _logit(raw) + calibrator["intercept"])
-    return np.clip(p, *CALIBRATED_RANGE)
+    return np.asarray(np.clip(p, *CALIBRATED_RANGE))
 
 
 class Calibrated:

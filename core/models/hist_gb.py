@@ -80,7 +80,7 @@ class HistGBEstimator:
                 left = np.where(np.isnan(x), go, x <= n["num_threshold"][idx])
                 idx = np.where(leaf, idx, np.where(left, n["left"][idx], n["right"][idx]))
             out.append(self.baseline_ + n["value"][idx].sum(axis=1))
-        return 1.0 / (1.0 + np.exp(-np.concatenate(out)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.concatenate(out))))
 
     def summary(self) -> dict[str, Any]:
         return {"trees": self.trees_, "nodes": int(len(self.nodes_["value"]))}

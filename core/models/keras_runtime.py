@@ -31,7 +31,7 @@ def load_keras() -> Any:
 def epoch_callback(keras: Any, on_step: StepCallback | None, total: int) -> Any:
     """A Keras callback that reports each epoch's losses and an estimate of the time left."""
 
-    class Epochs(keras.callbacks.Callback):
+    class Epochs(keras.callbacks.Callback):  # type: ignore[misc]  # Keras has no types
         def on_train_begin(self, logs: Any = None) -> None:
             self.started = time.monotonic()
 

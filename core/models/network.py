@@ -45,7 +45,7 @@ class LSTMEstimator:
 
     def scale(self, X: np.ndarray) -> np.ndarray:
         """Inputs → the standardised network inputs, with the training rows' scaler."""
-        return (np.asarray(X, dtype="float64") - self.x_mean_) / self.x_scale_
+        return np.asarray((np.asarray(X, dtype="float64") - self.x_mean_) / self.x_scale_)
 
     def fit(
         self,

@@ -90,7 +90,7 @@ def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(a / b)
     out[~np.isfinite(out)] = np.nan
-    return out
+    return np.asarray(out)
 
 
 def channels(candles: pd.DataFrame) -> np.ndarray:
@@ -190,10 +190,10 @@ class NextCloseRecipe(_Sequence):
         return transform(X)
 
     def target_of(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.log(np.asarray(y, dtype="float64") / X[:, -1, 0])
+        return np.asarray(np.log(np.asarray(y, dtype="float64") / X[:, -1, 0]))
 
     def decode(self, X: np.ndarray, z: np.ndarray) -> np.ndarray:
-        return X[:, -1, 0] * np.exp(z)
+        return np.asarray(X[:, -1, 0] * np.exp(z))
 
     def latest(
         self,

@@ -178,7 +178,7 @@ class UpMoveRecipe(_Tabular):
                 f"compute its features; got {len(candles)} (or a feature is undefined at the "
                 "last candle). Fetch more history."
             )
-        return last.to_numpy(dtype="float32")
+        return np.asarray(last.to_numpy(dtype="float32"))
 
     def vote_rule(self, signal: SignalConfig, base_rate: float) -> VoteRule:
         return VoteRule(Output.PROBABILITY, signal.probability_margin, base_rate, up_only=True)
@@ -298,7 +298,7 @@ class DirectionRecipe(_Tabular):
                 f"{len(undefined)} input(s) are undefined at the last candle "
                 f"({', '.join(undefined[:3])}{more}). Fetch more history."
             )
-        return row.to_numpy(dtype="float32")
+        return np.asarray(row.to_numpy(dtype="float32"))
 
     def vote_rule(self, signal: SignalConfig, base_rate: float) -> VoteRule:
         return VoteRule(Output.PROBABILITY, signal.direction_margin, base_rate)

@@ -227,7 +227,7 @@ class VolatilityRecipe:
                 "The volatility forecast needs the last week of hourly candles without gaps; "
                 "fetch the missing candles first."
             )
-        return X
+        return np.asarray(X)
 
     def vote_rule(self, signal: SignalConfig, base_rate: float) -> VoteRule:
         """Never votes: a variance says how far, not which way."""

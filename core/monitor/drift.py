@@ -102,7 +102,7 @@ def _edges(ref: np.ndarray, bins: int) -> np.ndarray:
 def _psi(expected: np.ndarray, actual: np.ndarray, epsilon: float) -> np.ndarray:
     """PSI of share vectors (the last axis is the bins)."""
     expected, actual = np.maximum(expected, epsilon), np.maximum(actual, epsilon)
-    return np.sum((actual - expected) * np.log(actual / expected), axis=-1)
+    return np.asarray(np.sum((actual - expected) * np.log(actual / expected), axis=-1))
 
 
 def typical_psi(

@@ -219,7 +219,7 @@ class ModelRegistry:
         numbers = version_numbers(folder)
         promoted = read_state(folder)["promoted"]
         if promoted in {f"v{n}" for n in numbers}:
-            return promoted
+            return str(promoted)
         if not numbers:
             raise ModelNotFoundError(self._not_found(name))
         return f"v{numbers[-1]}"

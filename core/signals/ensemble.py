@@ -99,7 +99,7 @@ def combine_votes(votes: np.ndarray, *, require_agreement: bool = False) -> np.n
     if require_agreement:
         against = ((votes != 0) & (votes != total[:, None])).any(axis=1)
         total = np.where(against, 0, total)
-    return total.astype("int64")
+    return np.asarray(total.astype("int64"))
 
 
 def hits(calls: np.ndarray, future_return: np.ndarray, band: float) -> np.ndarray:
@@ -257,7 +257,7 @@ def _num(value: Any) -> float | None:
 
 def _abs(values: Any) -> np.ndarray:
     """|edge|, rounded so that float noise does not split equal calls apart."""
-    return np.round(np.abs(np.asarray(values, dtype="float64")), 12)
+    return np.asarray(np.round(np.abs(np.asarray(values, dtype="float64")), 12))
 
 
 def build_calibration(

@@ -199,7 +199,7 @@ def _output_name(record: ModelMetadata, predictions: pd.DataFrame) -> str:
         if column in predictions:
             return column
     skip = {"open_time", "split", "close", "actual", "future_return", "vol_score"}
-    return next(c for c in predictions.columns if c not in skip)
+    return str(next(c for c in predictions.columns if c not in skip))
 
 
 def _context_for(models: CoinModels, given: Mapping[str, pd.DataFrame] | None) -> Any:

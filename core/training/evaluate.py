@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,7 @@ def _finite(value: float) -> float | None:
 
 def classification_metrics(
     y_true: np.ndarray, probability: np.ndarray, *, threshold: float = 0.5
-) -> dict:
+) -> dict[str, Any]:
     """Accuracy, balanced accuracy, precision, recall, F1, ROC AUC, Brier score, log loss.
 
     ``y_true`` holds 0/1 labels, ``probability`` P(label = 1); a label is predicted 1 when the
@@ -157,7 +158,7 @@ def classification_metrics(
     }
 
 
-def classification_baseline(y_true: np.ndarray, *, train_base_rate: float) -> dict:
+def classification_baseline(y_true: np.ndarray, *, train_base_rate: float) -> dict[str, Any]:
     """The naive classifier beside the model.
 
     Accuracy of always predicting the held-out majority class (an optimistic baseline: it knows
@@ -178,7 +179,9 @@ def classification_baseline(y_true: np.ndarray, *, train_base_rate: float) -> di
     }
 
 
-def regression_metrics(actual: np.ndarray, forecast: np.ndarray, close: np.ndarray) -> dict:
+def regression_metrics(
+    actual: np.ndarray, forecast: np.ndarray, close: np.ndarray
+) -> dict[str, Any]:
     """MAE, RMSE, MAPE (percent) and directional accuracy of next-close forecasts, in price units.
 
     ``close`` is the last known close when the forecast was made. Directional accuracy is the
@@ -198,7 +201,7 @@ def regression_metrics(actual: np.ndarray, forecast: np.ndarray, close: np.ndarr
     }
 
 
-def persistence_baseline(actual: np.ndarray, close: np.ndarray) -> dict:
+def persistence_baseline(actual: np.ndarray, close: np.ndarray) -> dict[str, Any]:
     """Persistence (next close = this close) scored like a forecast, plus the share of up moves.
 
     Persistence never moves, so its directional accuracy is ``None``; ``majority_direction`` is
@@ -226,7 +229,7 @@ def evaluate(
     *,
     close: np.ndarray,
     train_actual: np.ndarray,
-) -> dict:
+) -> dict[str, Any]:
     """Score one held-out window: ``{"metrics", "baseline", "skill"}``.
 
     For a classifier ``output`` is P(label = 1) and ``actual`` the 0/1 label; the baseline's

@@ -259,7 +259,7 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) 
     )
 
 
-def calibration_table(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> list[dict]:
+def calibration_table(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> list[dict[str, Any]]:
     """The rows of a reliability diagram, over the same equal-count bins as the ECE.
 
     Out: one dict per bin in ascending p: ``p_from``/``p_to`` (smallest / largest p in the bin),

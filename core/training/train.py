@@ -158,7 +158,14 @@ def train_coin(
     cfgs = _settings(kinds, settings)
     registry = registry or ModelRegistry()
 
-    def emit(kind, stage, step=0, total=0, message="", metrics=None) -> None:
+    def emit(
+        kind: str | None,
+        stage: Stage,
+        step: int = 0,
+        total: int = 0,
+        message: str = "",
+        metrics: dict[str, float] | None = None,
+    ) -> None:
         if progress is not None:
             event = TrainProgress(coin.symbol, kind, stage, step, total, message, metrics or {})
             progress(event)

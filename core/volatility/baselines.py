@@ -54,7 +54,7 @@ EWMA_DECAYS: tuple[float, ...] = (
 
 def _log(values: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(np.maximum(values, VARIANCE_FLOOR))
+        return np.asarray(np.log(np.maximum(values, VARIANCE_FLOOR)))
 
 
 def mean_forecast(n: int, train_target: np.ndarray) -> np.ndarray:
@@ -66,7 +66,7 @@ def mean_forecast(n: int, train_target: np.ndarray) -> np.ndarray:
 
 def persistence_forecast(vf: VolFrame, horizon: int) -> np.ndarray:
     """Log realised variance of the last ``horizon`` hours, per candle row."""
-    return _log(trailing_mean(vf.variance, horizon) * horizon)[vf.position]
+    return np.asarray(_log(trailing_mean(vf.variance, horizon) * horizon)[vf.position])
 
 
 def ewma_forecast(vf: VolFrame, horizon: int, decay: float) -> np.ndarray:
@@ -79,7 +79,7 @@ def ewma_forecast(vf: VolFrame, horizon: int, decay: float) -> np.ndarray:
     )
     # The recursion needs a week of hours before it forgets its starting value.
     ew[:168] = np.nan
-    return _log(ew * horizon)[vf.position]
+    return np.asarray(_log(ew * horizon)[vf.position])
 
 
 def choose_decay(vf: VolFrame, horizon: int, rows: np.ndarray, target: np.ndarray) -> float:
@@ -127,7 +127,7 @@ class HARModel:
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         """The fitted log variance (a median forecast: what log-MSE and R² judge)."""
         X = np.asarray(X, dtype="float64")
-        return self.coef_[0] + X @ self.coef_[1:]
+        return np.asarray(self.coef_[0] + X @ self.coef_[1:])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Log of the variance forecast with its level set for QLIKE (a mean forecast)."""

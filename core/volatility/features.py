@@ -82,7 +82,7 @@ class VolFrame:
 
 def _log(values: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(np.maximum(values, VARIANCE_FLOOR))
+        return np.asarray(np.log(np.maximum(values, VARIANCE_FLOOR)))
 
 
 def build_frame(candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> VolFrame:

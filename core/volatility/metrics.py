@@ -24,12 +24,12 @@ __all__ = ["DMResult", "diebold_mariano", "log_mse", "qlike", "r2"]
 def qlike(y: np.ndarray, f: np.ndarray) -> np.ndarray:
     """QLIKE loss per row from log realised variance ``y`` and log forecast ``f``."""
     d = np.asarray(y, dtype="float64") - np.asarray(f, dtype="float64")
-    return np.exp(d) - d - 1.0
+    return np.asarray(np.exp(d) - d - 1.0)
 
 
 def log_mse(y: np.ndarray, f: np.ndarray) -> np.ndarray:
     """Squared error of the log variance per row."""
-    return (np.asarray(y, dtype="float64") - np.asarray(f, dtype="float64")) ** 2
+    return np.asarray((np.asarray(y, dtype="float64") - np.asarray(f, dtype="float64")) ** 2)
 
 
 def r2(y: np.ndarray, f: np.ndarray) -> float:

@@ -75,7 +75,7 @@ def hourly_variance(grid: pd.DataFrame) -> np.ndarray:
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the last ``window`` values ending at each row (itself included); NaN until the
     window is full or when it touches a NaN."""
-    return (
+    return np.asarray(
         pd.Series(values, dtype="float64")
         .rolling(window, min_periods=window)
         .mean()
@@ -89,11 +89,11 @@ def forward_log_rv(variance: np.ndarray, horizon: int) -> np.ndarray:
     v = pd.Series(variance, dtype="float64")
     ahead = v.rolling(horizon, min_periods=horizon).sum().shift(-horizon).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(np.maximum(ahead, VARIANCE_FLOOR * horizon))
+        return np.asarray(np.log(np.maximum(ahead, VARIANCE_FLOOR * horizon)))
 
 
 def forward_return(close: np.ndarray, horizon: int) -> np.ndarray:
     """``log(close[t + horizon] / close[t])`` per row; NaN past the end."""
     c = pd.Series(np.asarray(close, dtype="float64"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(c.shift(-horizon) / c).to_numpy(dtype="float64")
+        return np.asarray(np.log(c.shift(-horizon) / c).to_numpy(dtype="float64"))

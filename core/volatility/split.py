@@ -28,7 +28,7 @@ __all__ = ["Rows", "split_rows"]
 
 
 def _usable(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    return np.isfinite(frame[list(columns)].to_numpy(dtype="float64")).all(axis=1)
+    return np.asarray(np.isfinite(frame[list(columns)].to_numpy(dtype="float64")).all(axis=1))
 
 
 @dataclass
