@@ -150,17 +150,18 @@ def headline(record: ModelMetadata) -> str:
         numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(record.to_dict()).items())
         return f"{numbers} (no card)".strip()
     parts = []
+    metrics, baselines = card.metrics.as_dict(), card.baselines.as_dict()
     for key, label in _HEADLINE.get(card.output, ()):
-        value = card.metrics.get(key)
+        value = metrics.get(key)
         if value is None:
             continue
         text = f"{label} {value:.4g}"
-        interval = card.intervals.get(key) or {}
-        if interval.get("low") is not None and interval.get("high") is not None:
-            text += f" [{interval['low']:.3g}, {interval['high']:.3g}]"
-        base = card.baselines.get(key)
+        interval = card.intervals.get(key)
+        if interval is not None and interval.low is not None and interval.high is not None:
+            text += f" [{interval.low:.3g}, {interval.high:.3g}]"
+        base = baselines.get(key)
         if base is None and key == "directional_accuracy":
-            base = card.baselines.get("majority_direction")
+            base = baselines.get("majority_direction")
         if base is not None:
             text += f" vs {base:.3g}"
         parts.append(text)

@@ -59,10 +59,11 @@ def _num(value: Any, digits: int = 4) -> str:
 def metrics_frame(card: ModelCard) -> pd.DataFrame:
     """``metric | test window | 95% interval | baseline`` for every card metric."""
     rows = []
-    for key, value in card.metrics.items():
-        interval = card.intervals.get(key) or {}
-        low, high = interval.get("low"), interval.get("high")
-        baseline = card.baselines.get(key, card.baselines.get(_BASELINE_OF.get(key, "")))
+    metrics, baselines = card.metrics.as_dict(), card.baselines.as_dict()
+    for key, value in metrics.items():
+        interval = card.intervals.get(key)
+        low, high = (interval.low, interval.high) if interval is not None else (None, None)
+        baseline = baselines.get(key, baselines.get(_BASELINE_OF.get(key, "")))
         rows.append(
             {
                 "metric": _LABELS.get(key, key),
@@ -71,7 +72,7 @@ def metrics_frame(card: ModelCard) -> pd.DataFrame:
                 "baseline": _num(baseline),
             }
         )
-    extra = {k: v for k, v in card.baselines.items() if k not in card.metrics}
+    extra = {k: v for k, v in baselines.items() if k not in metrics}
     for key, value in extra.items():
         if key in _BASELINE_OF.values():
             continue

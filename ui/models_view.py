@@ -17,7 +17,12 @@ import streamlit as st
 
 from core.models import kind_info
 from core.models.base import Output
-from core.registry.metadata import ModelMetadata
+from core.registry.metadata import (
+    ClassifierBaselines,
+    ClassifierMetrics,
+    ForecastMetrics,
+    ModelMetadata,
+)
 from core.registry.model_registry import ModelRegistry
 from core.training.trust import model_warnings, skill_words
 from core.usecases import promote, promotion_problems
@@ -185,9 +190,9 @@ def compare_frame(a: ModelMetadata, b: ModelMetadata) -> pd.DataFrame:
     """Two versions side by side: card metrics, gates, verdict, data, settings, time."""
     rows: dict[str, tuple[Any, ...]] = {}
     cards = (a.card, b.card)
-    metrics = dict.fromkeys([k for c in cards if c for k in c.metrics])
-    for key in metrics:
-        rows[f"test {key}"] = tuple(c.metrics.get(key) if c else None for c in cards)
+    scores = [c.metrics.as_dict() if c else {} for c in cards]
+    for key in dict.fromkeys([k for s in scores for k in s]):
+        rows[f"test {key}"] = tuple(s.get(key) for s in scores)
     gates = dict.fromkeys([k for c in cards if c for k in c.gates])
     for key in gates:
         rows[f"gate {key}"] = tuple(
@@ -225,14 +230,24 @@ def render_coin_chart(records: list[ModelMetadata], kind: str) -> None:
     for r in champions:
         card = r.card
         assert card is not None
-        interval = card.intervals.get(key) or {}
+        interval = card.intervals.get(key)
+        m, b = card.metrics, card.baselines
+        value = (
+            m.roc_auc
+            if isinstance(m, ClassifierMetrics)
+            else m.skill
+            if isinstance(m, ForecastMetrics)
+            else None
+        )
         rows.append(
             {
                 "coin": r.symbol,
-                metric: _number(card.metrics.get(key)),
-                "low": _number(interval.get("low")),
-                "high": _number(interval.get("high")),
-                "baseline": _number(card.baselines.get("volatility_auc")) if probability else None,
+                metric: _number(value),
+                "low": _number(interval.low if interval else None),
+                "high": _number(interval.high if interval else None),
+                "baseline": _number(b.volatility_auc)
+                if isinstance(b, ClassifierBaselines)
+                else None,
             }
         )
     fig = model_charts.metric_by_coin_figure(

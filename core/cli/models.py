@@ -130,10 +130,11 @@ def _show(record: ModelMetadata) -> None:
     if card is None:
         return
     rows = []
-    for key, value in card.metrics.items():
-        interval = card.intervals.get(key) or {}
-        ci = f"{interval['low']:.4g} to {interval['high']:.4g}" if "low" in interval else ""
-        rows.append([key, _fmt(value), ci, _fmt(card.baselines.get(key))])
+    baselines = card.baselines.as_dict()
+    for key, value in card.metrics.as_dict().items():
+        interval = card.intervals.get(key)
+        ci = f"{_fmt(interval.low)} to {_fmt(interval.high)}" if interval is not None else ""
+        rows.append([key, _fmt(value), ci, _fmt(baselines.get(key))])
     print()
     print(format_table(["metric (test window)", "value", "95% interval", "baseline"], rows))
     print()

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.monitor.calls import CALL_KINDS
+from core.registry.metadata import ClassifierBaselines, ClassifierMetrics
 from core.training import stats
 
 __all__ = [
@@ -201,8 +202,14 @@ def _score(name: str, version: str, record: Any, window: pd.DataFrame, days: int
         brier=None,
         base_brier=None,
         base_rate=None,
-        card_log_loss=(card.metrics.get("log_loss") if card else None),
-        card_base_log_loss=(card.baselines.get("log_loss") if card else None),
+        card_log_loss=(
+            card.metrics.log_loss if card and isinstance(card.metrics, ClassifierMetrics) else None
+        ),
+        card_base_log_loss=(
+            card.baselines.log_loss
+            if card and isinstance(card.baselines, ClassifierBaselines)
+            else None
+        ),
     )
     if record is None:
         return MemberScore(**blank, note="not in the registry any more")

@@ -12,11 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Self
 
-from core.models.base import VoteRule
+from core.models.base import Output, VoteRule
 
-__all__ = ["SCHEMA_VERSION", "Gate", "ModelCard", "ModelMetadata"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ClassifierBaselines",
+    "ClassifierMetrics",
+    "ForecastBaselines",
+    "ForecastMetrics",
+    "Gate",
+    "MetricInterval",
+    "ModelCard",
+    "ModelMetadata",
+    "Scores",
+]
 
 SCHEMA_VERSION = 2
 
@@ -44,20 +55,144 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class MetricInterval:
+    """A metric's 95% block-bootstrap interval as a card stores it (``low``/``high`` are None
+    when no resample gave a defined value; ``resamples`` counts those that did)."""
+
+    point: float | None
+    low: float | None
+    high: float | None
+    level: float = 0.95
+    block: int = 72
+    resamples: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "point": self.point,
+            "low": self.low,
+            "high": self.high,
+            "level": self.level,
+            "block": self.block,
+            "resamples": self.resamples,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricInterval:
+        return cls(
+            point=data.get("point"),
+            low=data.get("low"),
+            high=data.get("high"),
+            level=float(data.get("level", 0.95)),
+            block=int(data.get("block", 72)),
+            resamples=int(data.get("resamples", 0)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scores:
+    """A card's numbers on the test window (its metrics or its baselines).
+
+    The subclasses name the numbers of each output as attributes; this base class holds the
+    per-horizon numbers of a volatility card (``6h_qlike``, ...), whose names depend on its
+    horizons, and any number a later version wrote that this one does not know (``extra``).
+    :meth:`as_dict` is the stored form (``metadata.json``'s ``card.metrics``)."""
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every number by name, in the stored order."""
+        named = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        return {**named, **self.extra}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**values, extra={k: v for k, v in data.items() if k not in known})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierMetrics(Scores):
+    """A probability model's numbers on the test window (see core.training.card)."""
+
+    n: int | None = None
+    base_rate: float | None = None
+    roc_auc: float | None = None
+    fold_roc_auc: float | None = None
+    min_detectable_auc: float | None = None
+    auc_half_width: float | None = None
+    direction_auc: float | None = None
+    log_loss: float | None = None
+    brier: float | None = None
+    brier_skill: float | None = None
+    balanced_accuracy: float | None = None
+    ece: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierBaselines(Scores):
+    """What a probability model is measured against: AUC 0.5, the ATR/close volatility score,
+    the test period's base rate."""
+
+    roc_auc: float | None = None
+    direction_auc: float | None = None
+    volatility_auc: float | None = None
+    volatility_direction_auc: float | None = None
+    log_loss: float | None = None
+    brier: float | None = None
+    base_rate: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForecastMetrics(Scores):
+    """A forecaster's numbers on the test window, in log-return space."""
+
+    n: int | None = None
+    mae_log_return: float | None = None
+    mase: float | None = None
+    skill: float | None = None
+    directional_accuracy: float | None = None
+    dm_statistic: float | None = None
+    dm_p_value: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForecastBaselines(Scores):
+    """Persistence (no change) and the majority direction."""
+
+    mae_log_return: float | None = None
+    mase: float | None = None
+    skill: float | None = None
+    majority_direction: float | None = None
+
+
+def _scores_classes(output: str) -> tuple[type[Scores], type[Scores]]:
+    """(metrics class, baselines class) of a card's output."""
+    if output == Output.PROBABILITY.value:
+        return ClassifierMetrics, ClassifierBaselines
+    if output in (Output.RETURN.value, Output.PRICE.value):
+        return ForecastMetrics, ForecastBaselines
+    return Scores, Scores
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """What a version can be trusted with: metrics with intervals, baselines, gates.
 
-    ``metrics`` and ``baselines`` map a name to a number on the test window; ``intervals`` maps a
-    metric name to a 95% block-bootstrap interval (``{"point", "low", "high", ...}``);
+    ``metrics`` and ``baselines`` are the numbers on the test window (:class:`ClassifierMetrics`
+    and :class:`ClassifierBaselines` for probabilities, :class:`ForecastMetrics` and
+    :class:`ForecastBaselines` for forecasters, per-horizon :class:`Scores` for volatility; a
+    plain mapping given here is read as the output's class); ``intervals`` maps a metric name
+    to its 95% :class:`MetricInterval`;
     ``calibration`` (probability models) is the reliability table built on the walk-forward
     folds and reported on the test window, with ``ece_out_of_time``. ``tuning`` (a tuned
     version only) names its Optuna study, the trials tried and the search space.
     """
 
     output: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    baselines: dict[str, Any] = field(default_factory=dict)
-    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: Scores = field(default_factory=Scores)
+    baselines: Scores = field(default_factory=Scores)
+    intervals: dict[str, MetricInterval] = field(default_factory=dict)
     gates: dict[str, Gate] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
@@ -65,6 +200,22 @@ class ModelCard:
     tuning: dict[str, Any] | None = None
     #: A volatility model only: band coverage on the test window, ``coverage["24h"]["80"]``.
     coverage: dict[str, dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        metrics_class, baselines_class = _scores_classes(self.output)
+        scores: Any = self.metrics
+        if not isinstance(scores, metrics_class):
+            data = scores.as_dict() if isinstance(scores, Scores) else scores
+            object.__setattr__(self, "metrics", metrics_class.from_dict(data))
+        scores = self.baselines
+        if not isinstance(scores, baselines_class):
+            data = scores.as_dict() if isinstance(scores, Scores) else scores
+            object.__setattr__(self, "baselines", baselines_class.from_dict(data))
+        intervals: dict[str, Any] = dict(self.intervals)
+        for key, interval in intervals.items():
+            if not isinstance(interval, MetricInterval):
+                intervals[key] = MetricInterval.from_dict(interval)
+        object.__setattr__(self, "intervals", intervals)
 
     @property
     def passed(self) -> bool:
@@ -82,10 +233,12 @@ class ModelCard:
         failed = self.failed()
         if not failed:
             return "no edge: no gates were measured"
-        power = self.metrics.get("min_detectable_auc")
+        power = (
+            self.metrics.min_detectable_auc if isinstance(self.metrics, ClassifierMetrics) else None
+        )
         detect = (
             f" (its test window can tell an AUC apart from 0.5 only from about {power:.3f} up)"
-            if isinstance(power, int | float)
+            if power is not None
             else ""
         )
         return "no edge: " + "; ".join(failed) + detect
@@ -94,9 +247,9 @@ class ModelCard:
         return {
             "output": self.output,
             "passed": self.passed,
-            "metrics": dict(self.metrics),
-            "baselines": dict(self.baselines),
-            "intervals": dict(self.intervals),
+            "metrics": self.metrics.as_dict(),
+            "baselines": self.baselines.as_dict(),
+            "intervals": {k: i.to_dict() for k, i in self.intervals.items()},
             "gates": {name: g.to_dict() for name, g in self.gates.items()},
             "calibration": self.calibration,
             "notes": list(self.notes),
@@ -107,9 +260,11 @@ class ModelCard:
     def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
         return cls(
             output=str(data["output"]),
-            metrics=dict(data.get("metrics") or {}),
-            baselines=dict(data.get("baselines") or {}),
-            intervals=dict(data.get("intervals") or {}),
+            metrics=Scores(extra=dict(data.get("metrics") or {})),
+            baselines=Scores(extra=dict(data.get("baselines") or {})),
+            intervals={
+                k: MetricInterval.from_dict(v) for k, v in (data.get("intervals") or {}).items()
+            },
             gates={k: Gate.from_dict(v) for k, v in (data.get("gates") or {}).items()},
             calibration=data.get("calibration"),
             notes=tuple(data.get("notes") or ()),
@@ -180,8 +335,9 @@ class ModelMetadata:
 
     def test_metric(self, key: str) -> Any:
         """A test-window metric from the card, else from the evaluation metrics."""
-        if self.card is not None and key in self.card.metrics:
-            return self.card.metrics[key]
+        card = self.card.metrics.as_dict() if self.card is not None else {}
+        if key in card:
+            return card[key]
         return (self.metrics.get("test") or {}).get(key)
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 from core.models.base import Output
-from core.registry.metadata import Gate, ModelCard
+from core.registry.metadata import (
+    ClassifierBaselines,
+    ClassifierMetrics,
+    ForecastBaselines,
+    ForecastMetrics,
+    Gate,
+    MetricInterval,
+    ModelCard,
+)
 from core.training import stats
 
 __all__ = [
@@ -46,6 +54,11 @@ DM_ALPHA = 0.05
 
 def _round(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 6)
+
+
+def _stored(interval: stats.Interval) -> MetricInterval:
+    """A bootstrap interval in the card's stored form."""
+    return MetricInterval.from_dict(interval.to_dict())
 
 
 def _interval(fn: Any, *arrays: np.ndarray, seed: int = 0) -> stats.Interval:
@@ -140,29 +153,29 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
     )
     fold_auc = _fold_auc(folds, column)
     mde, half_width = min_detectable_auc(y, auc)
-    metrics = {
-        "n": int(len(y)),
-        "base_rate": _round(base),
-        "roc_auc": _round(auc.point),
-        "fold_roc_auc": _round(fold_auc.point) if fold_auc else None,
-        "min_detectable_auc": mde,
-        "auc_half_width": half_width,
-        "direction_auc": _round(direction.point),
-        "log_loss": _round(log_loss),
-        "brier": _round(stats.brier(y, p)) if len(y) else None,
-        "brier_skill": _round(skill.point),
-        "balanced_accuracy": _round(balanced),
-        "ece": _round(ece),
-    }
-    baselines = {
-        "roc_auc": 0.5,
-        "direction_auc": 0.5,
-        "volatility_auc": _round(vol_auc),
-        "volatility_direction_auc": _round(vol_dir),
-        "log_loss": _round(base_log_loss),
-        "brier": _round(stats.brier(y, constant)) if len(y) else None,
-        "base_rate": _round(base),
-    }
+    metrics = ClassifierMetrics(
+        n=int(len(y)),
+        base_rate=_round(base),
+        roc_auc=_round(auc.point),
+        fold_roc_auc=_round(fold_auc.point) if fold_auc else None,
+        min_detectable_auc=mde,
+        auc_half_width=half_width,
+        direction_auc=_round(direction.point),
+        log_loss=_round(log_loss),
+        brier=_round(stats.brier(y, p)) if len(y) else None,
+        brier_skill=_round(skill.point),
+        balanced_accuracy=_round(balanced),
+        ece=_round(ece),
+    )
+    baselines = ClassifierBaselines(
+        roc_auc=0.5,
+        direction_auc=0.5,
+        volatility_auc=_round(vol_auc),
+        volatility_direction_auc=_round(vol_dir),
+        log_loss=_round(base_log_loss),
+        brier=_round(stats.brier(y, constant)) if len(y) else None,
+        base_rate=_round(base),
+    )
     vol_bar = max(0.5, vol_auc if vol_auc is not None else 0.5)
     gates = {
         "auc": Gate(_round(auc.low), 0.5, _above(auc.low, 0.5), "AUC 95% lower bound > 0.5"),
@@ -208,11 +221,11 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
         metrics=metrics,
         baselines=baselines,
         intervals={
-            "roc_auc": auc.to_dict(),
-            "direction_auc": direction.to_dict(),
-            "brier_skill": skill.to_dict(),
+            "roc_auc": _stored(auc),
+            "direction_auc": _stored(direction),
+            "brier_skill": _stored(skill),
         }
-        | ({"fold_roc_auc": fold_auc.to_dict()} if fold_auc else {}),
+        | ({"fold_roc_auc": _stored(fold_auc)} if fold_auc else {}),
         gates=gates,
         calibration=_reliability(folds, column, y, p),
         notes=tuple(notes),
@@ -274,23 +287,21 @@ def _forecaster_card(output: Output, test: pd.DataFrame, column: str, horizon: i
     skill = _interval(skill_of, actual, forecast, seed=4)
     direction = _interval(hit_rate, actual, forecast, seed=5)
     up = float(np.mean(actual[actual != 0] > 0)) if (actual != 0).any() else 0.5
-    metrics = {
-        "n": int(len(actual)),
-        "mae_log_return": _round(float(np.mean(np.abs(actual - forecast))))
-        if len(actual)
-        else None,
-        "mase": _round(mase),
-        "skill": _round(skill.point),
-        "directional_accuracy": _round(direction.point),
-        "dm_statistic": _round(dm_stat),
-        "dm_p_value": _round(dm_p),
-    }
-    baselines = {
-        "mae_log_return": _round(float(np.mean(np.abs(actual)))) if len(actual) else None,
-        "mase": 1.0,
-        "skill": 0.0,
-        "majority_direction": _round(max(up, 1 - up)),
-    }
+    metrics = ForecastMetrics(
+        n=int(len(actual)),
+        mae_log_return=_round(float(np.mean(np.abs(actual - forecast)))) if len(actual) else None,
+        mase=_round(mase),
+        skill=_round(skill.point),
+        directional_accuracy=_round(direction.point),
+        dm_statistic=_round(dm_stat),
+        dm_p_value=_round(dm_p),
+    )
+    baselines = ForecastBaselines(
+        mae_log_return=_round(float(np.mean(np.abs(actual)))) if len(actual) else None,
+        mase=1.0,
+        skill=0.0,
+        majority_direction=_round(max(up, 1 - up)),
+    )
     gates = {
         "mase": Gate(_round(mase), 1.0, mase is not None and mase < 1.0, "MASE < 1 (persistence)"),
         "diebold_mariano": Gate(
@@ -304,7 +315,7 @@ def _forecaster_card(output: Output, test: pd.DataFrame, column: str, horizon: i
         output=output.value,
         metrics=metrics,
         baselines=baselines,
-        intervals={"skill": skill.to_dict(), "directional_accuracy": direction.to_dict()},
+        intervals={"skill": _stored(skill), "directional_accuracy": _stored(direction)},
         gates=gates,
         notes=("Scored in log-return space; persistence (no change) is the naive forecast.",),
     )
@@ -321,8 +332,10 @@ def beats(new: ModelCard | None, old: ModelCard | None) -> bool:
         return False
     if old is None or old.output != new.output:
         return True
-    if new.output == Output.PROBABILITY.value:
-        a, b = new.metrics.get("roc_auc"), old.metrics.get("roc_auc")
+    if isinstance(new.metrics, ClassifierMetrics) and isinstance(old.metrics, ClassifierMetrics):
+        a, b = new.metrics.roc_auc, old.metrics.roc_auc
         return a is not None and (b is None or a > b)
-    a, b = new.metrics.get("mase"), old.metrics.get("mase")
-    return a is not None and (b is None or a < b)
+    if isinstance(new.metrics, ForecastMetrics) and isinstance(old.metrics, ForecastMetrics):
+        a, b = new.metrics.mase, old.metrics.mase
+        return a is not None and (b is None or a < b)
+    return False

@@ -41,8 +41,10 @@ def auc_p_value(card: ModelCard | None) -> float | None:
         return None
     ps = []
     for key in _GATED:
-        interval = card.intervals.get(key) or {}
-        point, low, high = interval.get("point"), interval.get("low"), interval.get("high")
+        interval = card.intervals.get(key)
+        if interval is None:
+            return None
+        point, low, high = interval.point, interval.low, interval.high
         if point is None or low is None or high is None:
             return None
         se = (float(high) - float(low)) / (2 * _Z95)

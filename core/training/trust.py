@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from core.config import Interval
+from core.registry.metadata import ClassifierMetrics, ForecastMetrics
 
 __all__ = [
     "AUC_TOO_GOOD",
@@ -63,11 +64,16 @@ def skill_words(record: Any) -> str:
     if card is None or card.output not in _SKILL:
         return ""
     key, name = _SKILL[card.output]
-    value = card.metrics.get(key)
+    if isinstance(card.metrics, ClassifierMetrics):
+        value = card.metrics.brier_skill
+    elif isinstance(card.metrics, ForecastMetrics):
+        value = card.metrics.skill
+    else:
+        value = None
     if value is None:
         return f"{name}: not measured"
-    interval = card.intervals.get(key) or {}
-    low, high = interval.get("low"), interval.get("high")
+    interval = card.intervals.get(key)
+    low, high = (interval.low, interval.high) if interval is not None else (None, None)
     text = f"{name} {value:+.3f}"
     if low is not None and high is not None:
         text += f" [{low:+.3f}, {high:+.3f}]"
@@ -92,14 +98,14 @@ def model_warnings(record: Any) -> list[str]:
                 "It never predicts the positive class on the test window (its predicted-up "
                 "column is empty): its accuracy is the base rate's, and it only ranks."
             )
-        auc = card.metrics.get("roc_auc")
+        auc = card.metrics.roc_auc if isinstance(card.metrics, ClassifierMetrics) else None
         if isinstance(auc, int | float) and auc > AUC_TOO_GOOD and _intraday(record.interval):
             out.append(
                 f"Test AUC {auc:.3f} is above {AUC_TOO_GOOD} on {record.interval} candles, which "
                 f"real markets do not give: {SUSPICIOUS}."
             )
     else:
-        skill = card.metrics.get("skill")
+        skill = card.metrics.skill if isinstance(card.metrics, ForecastMetrics) else None
         if isinstance(skill, int | float) and skill > SKILL_TOO_GOOD and _intraday(record.interval):
             out.append(
                 f"Forecast skill {skill:.2f} vs persistence is above {SKILL_TOO_GOOD} on "

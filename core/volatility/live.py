@@ -48,7 +48,9 @@ def _mean_qlike(record: ModelMetadata) -> float:
     card = record.card
     if card is None:
         return float("inf")
-    values = [v for k, v in card.metrics.items() if k.endswith("_qlike") and v is not None]
+    values = [
+        v for k, v in card.metrics.as_dict().items() if k.endswith("_qlike") and v is not None
+    ]
     return float(np.mean(values)) if values else float("inf")
 
 

@@ -27,7 +27,7 @@ from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, ModelNotFoundError
 from core.models.base import Output
-from core.registry.metadata import Gate, ModelCard, ModelMetadata
+from core.registry.metadata import Gate, ModelCard, ModelMetadata, Scores
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
 from core.training.provenance import candles_sha256, library_versions, training_log
@@ -180,8 +180,8 @@ def build_vol_card(ev: VolEvaluation) -> ModelCard:
     )
     return ModelCard(
         output="volatility",
-        metrics=metrics,
-        baselines=baselines,
+        metrics=Scores(extra=metrics),
+        baselines=Scores(extra=baselines),
         gates=gates,
         notes=notes,
         coverage=ev.coverage,
@@ -209,7 +209,9 @@ def _times(frame: pd.DataFrame) -> dict[str, str | None]:
 def _mean_qlike(card: ModelCard | None) -> float:
     if card is None:
         return float("inf")
-    values = [v for k, v in card.metrics.items() if k.endswith("_qlike") and v is not None]
+    values = [
+        v for k, v in card.metrics.as_dict().items() if k.endswith("_qlike") and v is not None
+    ]
     return float(np.mean(values)) if values else float("inf")
 
 
@@ -363,7 +365,7 @@ def _register(
             "test": _times(first.frame),
             **{f"{key}_rows": r.rows for key, r in ev.horizons.items()},
         },
-        metrics={"test": card.metrics, "baseline": card.baselines},
+        metrics={"test": card.metrics.as_dict(), "baseline": card.baselines.as_dict()},
         vote=None,
         card=card,
         library_versions=library_versions(),

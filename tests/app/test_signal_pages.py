@@ -237,8 +237,8 @@ def test_models_page_shows_the_card_of_a_version(trained: Path):
     assert any("Has an edge: it passes all 6 gates" in s.value for s in at.success)
     metrics, gates, reliability = (t.value for t in at.table[:3])
     auc = record.card.intervals["roc_auc"]
-    assert metrics.loc["AUC", "test window"] == f"{record.card.metrics['roc_auc']:.4g}"
-    assert metrics.loc["AUC", "95% interval"] == f"{auc['low']:.3g} to {auc['high']:.3g}"
+    assert metrics.loc["AUC", "test window"] == f"{record.card.metrics.roc_auc:.4g}"
+    assert metrics.loc["AUC", "95% interval"] == f"{auc.low:.3g} to {auc.high:.3g}"
     assert metrics.loc["AUC", "baseline"] == "0.5"
     assert set(gates.index) == set(record.card.gates)
     assert set(gates["result"]) == {"✅ pass"}

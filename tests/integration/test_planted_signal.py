@@ -48,8 +48,8 @@ def test_directional_model_finds_the_planted_signal_and_passes_its_gates(planted
     for result in results:
         card = result.metadata.card
         assert card is not None and card.passed, (result.name, card and card.failed())
-        assert card.metrics["direction_auc"] > 0.58
-        assert card.intervals["roc_auc"]["low"] > 0.5
+        assert card.metrics.direction_auc > 0.58
+        assert card.intervals["roc_auc"].low > 0.5
         assert result.promoted
 
 

@@ -80,7 +80,7 @@ def test_random_walk_direction_model_cannot_rank_up_moves(trained):
     home, _, _, results, _ = trained
     meta = results["xgb_direction"].metadata
     assert abs(meta.metrics["test"]["roc_auc"] - 0.5) <= 0.05
-    assert abs(meta.card.metrics["direction_auc"] - 0.5) <= 0.05
+    assert abs(meta.card.metrics.direction_auc - 0.5) <= 0.05
     assert meta.metrics["skill"] <= 0.02
     pooled = ModelRegistry(home / "models").get_predictions("xgb_direction_btcusdt")
     assert abs(roc_auc_score(pooled["actual"], pooled["probability"]) - 0.5) <= 0.03
@@ -97,7 +97,7 @@ def test_random_walk_forecasters_have_no_skill_over_persistence(trained):
     assert len(curve["loss"]) == len(curve["val_loss"]) == lstm.training["epochs_run"]
     ret = results["lstm_return"].metadata
     assert ret.metrics["skill"] <= 0.02
-    assert ret.card.metrics["mase"] >= 0.98
+    assert ret.card.metrics.mase >= 0.98
     assert len(ret.metrics["walk_forward"]) == 4  # it runs walk-forward, so it can be calibrated
 
 

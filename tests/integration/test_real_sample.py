@@ -57,6 +57,6 @@ def test_real_btc_sample_gives_plausible_not_miraculous_scores(btc_candles):
     # a tiny, briefly trained return LSTM may be a few percent worse than persistence (-4% on
     # this sample); clearly better would be a leak
     assert -0.1 < ret.metrics["skill"] < 0.03, ret.metrics["skill"]
-    assert 0.97 < ret.card.metrics["mase"] < 1.15, ret.card.metrics
+    assert 0.97 < ret.card.metrics.mase < 1.15, ret.card.metrics
     for m in meta.values():  # every version has its card, whatever it says
         assert m.card is not None and m.card.gates and m.verdict()

@@ -43,7 +43,7 @@ def test_hist_gb_direction_passes_its_gates_on_a_planted_signal_and_votes(home):
     )
     card = result.metadata.card
     assert card is not None and card.passed, card and card.failed()
-    assert card.metrics["direction_auc"] > 0.58 and result.promoted
+    assert card.metrics.direction_auc > 0.58 and result.promoted
     fresh = candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)
     signals, errors = compute_signals(
         ModelRegistry(home / "models"), candles={"BTCUSDT": candles}, now=fresh

@@ -43,7 +43,7 @@ def test_a_model_that_passes_on_the_test_window_but_is_flat_on_its_folds_does_no
     flat = card(test_skill=0.04, fold_skill=0.0)
     assert flat.gates["auc"].passed and flat.gates["direction"].passed  # the test window says yes
     gate = flat.gates["folds_agree"]
-    assert not gate.passed and gate.value < 0.5 < flat.metrics["roc_auc"]
+    assert not gate.passed and gate.value < 0.5 < flat.metrics.roc_auc
     assert not flat.passed
     assert any(t.startswith("folds_agree ") for t in flat.failed())
     assert "walk-forward folds" in flat.verdict()
@@ -52,7 +52,7 @@ def test_a_model_that_passes_on_the_test_window_but_is_flat_on_its_folds_does_no
 def test_a_model_whose_folds_agree_with_its_test_window_passes_that_gate():
     agree = card(test_skill=0.04, fold_skill=0.04)
     assert agree.gates["folds_agree"].passed and agree.gates["folds_agree"].value > 0.5
-    assert agree.metrics["fold_roc_auc"] > 0.5
+    assert agree.metrics.fold_roc_auc > 0.5
 
 
 def test_a_card_without_fold_predictions_cannot_show_that_its_folds_agree():
@@ -67,8 +67,8 @@ def test_the_card_states_the_smallest_auc_its_test_window_can_tell_from_one_half
     # 1,500 balanced rows: the analytic half-width under no skill is 1.96 x sqrt(1501 / (12 x
     # 750 x 750)) = 0.029; the block bootstrap's may be wider, never narrower.
     analytic = 1.96 * np.sqrt(1501 / (12 * 750 * 750))
-    mde = small.metrics["min_detectable_auc"]
-    assert mde == pytest.approx(0.5 + small.metrics["auc_half_width"], abs=1e-6)
+    mde = small.metrics.min_detectable_auc
+    assert mde == pytest.approx(0.5 + small.metrics.auc_half_width, abs=1e-6)
     assert 0.5 + analytic - 0.002 <= mde < 0.56
     assert any(f"from about {mde:.3f} up" in note for note in small.notes)
     # four times the rows: about half the detectable effect
@@ -79,12 +79,12 @@ def test_the_card_states_the_smallest_auc_its_test_window_can_tell_from_one_half
         column="probability",
         horizon=6,
     )
-    assert big.metrics["min_detectable_auc"] - 0.5 < 0.7 * (mde - 0.5)
+    assert big.metrics.min_detectable_auc - 0.5 < 0.7 * (mde - 0.5)
 
 
 def test_a_failing_card_says_in_its_verdict_how_small_an_auc_it_could_have_seen():
     flat = card(test_skill=0.0, fold_skill=0.0)
-    mde = flat.metrics["min_detectable_auc"]
+    mde = flat.metrics.min_detectable_auc
     assert not flat.passed
     assert flat.verdict().endswith(
         f"(its test window can tell an AUC apart from 0.5 only from about {mde:.3f} up)"

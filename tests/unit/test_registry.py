@@ -365,3 +365,28 @@ def test_records_are_typed_and_version_1_files_still_load(home: Path):
     assert new.card == card and not new.gates_passed
     assert "dm 0.2 fails 'p'" in new.verdict() and "mase" not in new.verdict()
     assert ModelMetadata.from_dict(new.to_dict()) == new == saved
+
+
+def test_card_numbers_are_typed_and_older_cards_still_load():
+    from core.registry.metadata import ClassifierMetrics, ForecastMetrics, ModelCard, Scores
+
+    stored = {
+        "output": "probability",
+        "metrics": {"roc_auc": 0.6, "accuracy": 0.7},  # no fold_roc_auc yet; a retired metric
+        "baselines": {"roc_auc": 0.5},
+        "intervals": {"roc_auc": {"point": 0.6, "low": 0.55, "high": 0.65}},
+        "gates": {},
+    }
+    card = ModelCard.from_dict(stored)
+    assert isinstance(card.metrics, ClassifierMetrics)
+    assert card.metrics.roc_auc == 0.6 and card.metrics.fold_roc_auc is None
+    assert card.metrics.extra == {"accuracy": 0.7}
+    assert card.baselines.as_dict()["roc_auc"] == 0.5
+    assert card.intervals["roc_auc"].low == 0.55 and card.intervals["roc_auc"].level == 0.95
+    assert card.to_dict()["metrics"]["accuracy"] == 0.7
+    assert ModelCard.from_dict(card.to_dict()) == card
+    forecaster = ModelCard.from_dict({"output": "return", "metrics": {"mase": 0.98}})
+    assert isinstance(forecaster.metrics, ForecastMetrics) and forecaster.metrics.mase == 0.98
+    volatility = ModelCard.from_dict({"output": "volatility", "metrics": {"6h_qlike": 0.3}})
+    assert type(volatility.metrics) is Scores
+    assert volatility.metrics.as_dict() == {"6h_qlike": 0.3}

@@ -30,7 +30,7 @@ def test_trained_model_is_registered_with_its_card_and_coverage(home, garch) -> 
     assert abs(card.coverage["24h"]["80"] - 0.8) < 0.05
     assert set(card.coverage["6h"]) == {"50", "80", "90"}
     assert "6h_qlike_vs_best_baseline" in card.gates
-    assert card.metrics["6h_qlike"] < card.baselines["6h_persistence_qlike"]
+    assert card.metrics.as_dict()["6h_qlike"] < card.baselines.as_dict()["6h_persistence_qlike"]
     assert card.gates["6h_qlike_vs_best_baseline"].passed
     # Honest split recorded: the purge is the longest horizon; the 6 h test rows run up to the
     # last candle whose next 6 hours are known.
@@ -154,7 +154,10 @@ def test_pooled_model_is_fit_once_and_carded_per_coin(home) -> None:
     for r in results:
         card = r.record.card
         assert card is not None and card.coverage is not None
-        assert card.metrics["6h_qlike"] < 0.9 * card.baselines["6h_persistence_qlike"]
+        assert (
+            card.metrics.as_dict()["6h_qlike"]
+            < 0.9 * card.baselines.as_dict()["6h_persistence_qlike"]
+        )
         assert abs(card.coverage["6h"]["80"] - 0.8) < 0.03
     # One inner model, two coin views: the same coefficients, each coin its own level.
     btc, _ = load_volatility_model(registry, "BTC", "pooled_har")
