@@ -56,9 +56,9 @@ def zone_name(zone: tzinfo | None = None) -> str:
 def when(ts: object, *, zone: tzinfo | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A moment as the viewer reads it: ``"2025-05-31 08:00 JST"`` (naive input is UTC);
     ``""`` for a missing one."""
-    if ts is None or (not isinstance(ts, str) and pd.isna(ts)):  # type: ignore[arg-type]
+    if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
         return ""
-    stamp = pd.Timestamp(ts)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(ts)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     shown = stamp.tz_convert(zone or viewer_zone())
     abbr = shown.strftime("%Z") or zone_name(zone)

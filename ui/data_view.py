@@ -221,7 +221,7 @@ def coverage_frame(
 
 def _minute(value: object) -> str:
     """A table's time to the minute; an empty cell for none (not "None")."""
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
+    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
 
 
 def _red_status(value: object) -> str:
