@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from core.volatility.intraday import target_variance
 from core.volatility.realized import (
     VARIANCE_FLOOR,
     forward_log_rv,
@@ -71,7 +72,8 @@ class VolFrame:
 
     def __init__(self, frame: pd.DataFrame, variance: np.ndarray, position: np.ndarray) -> None:
         self.frame = frame
-        #: Garman–Klass variance per grid hour (NaN for missing candles).
+        #: The target's variance per grid hour (NaN for missing candles): Garman–Klass, or the
+        #: sub-hourly realised variance when attached (core.volatility.intraday).
         self.variance = variance
         #: Grid position of every candle row.
         self.position = position
@@ -105,8 +107,9 @@ def build_frame(candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> Vo
     cols["feat_log_volume_ratio"] = np.where(np.isfinite(vol_ratio), vol_ratio, np.nan)
     cols["feat_taker_share"] = np.where(np.isfinite(taker), taker, np.nan)
     cols["feat_abs_ret_24h"] = ret24
+    target_v = target_variance(candles, grid, v)  # sub-hourly RV when attached, else v
     for h in horizons:
-        cols[target_column(h)] = forward_log_rv(v, h)
+        cols[target_column(h)] = forward_log_rv(target_v, h)
         cols[ret_column(h)] = forward_return(close, h)
     frame = pd.DataFrame({k: np.asarray(c)[position] for k, c in cols.items()})
     # Hour of day comes from the candle's own open time (the close is the next hour).
@@ -116,4 +119,4 @@ def build_frame(candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> Vo
         frame.insert(len(HAR_FEATURES) + 2 * k + 1, cos, np.cos((k + 1) * hour_angle))
     frame.insert(0, "open_time", candles["open_time"].to_numpy())
     frame.insert(1, "close", candles["close"].to_numpy(dtype="float64"))
-    return VolFrame(frame, v, position)
+    return VolFrame(frame, target_v, position)  # baselines judged in the target's own measure

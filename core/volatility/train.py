@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from core.training.provenance import candles_sha256, library_versions, training_
 from core.training.records import TrainResult
 from core.volatility.evaluate import VolEvaluation, evaluate_coin
 from core.volatility.features import HORIZONS
+from core.volatility.intraday import attach_subhourly, target_note, uses_subhourly
 from core.volatility.model import VolatilityModel
 
 __all__ = [
@@ -317,8 +318,10 @@ def train_volatility_pooled(
 
 def _candles(symbol: str, candles: pd.DataFrame | None) -> pd.DataFrame:
     if candles is None:
-        return load_candles(symbol, Interval.parse("1h"))
-    return drop_open_candles(normalize_candles(candles))
+        candles = load_candles(symbol, Interval.parse("1h"))
+    else:
+        candles = drop_open_candles(normalize_candles(candles))
+    return attach_subhourly(symbol, candles)  # the target's stored 5m RV, when it covers
 
 
 def _register(
@@ -336,6 +339,8 @@ def _register(
     horizons, test_fraction = config.horizons, config.test_fraction
     model = VolatilityModel.from_evaluation(ev)
     card = build_vol_card(ev)
+    if uses_subhourly(candles):  # a card without this note was judged on hourly Garman–Klass
+        card = replace(card, notes=(*card.notes, target_note(candles)))
     frames = [r.frame.assign(horizon=key) for key, r in ev.horizons.items()]
     predictions = pd.concat(frames, ignore_index=True)
     first = next(iter(ev.horizons.values()))

@@ -97,3 +97,21 @@ def test_real_process_exit_codes(fake_binance, home):
     bad = subprocess.run([*base, "--coins", "FOO"], cwd=ROOT, env=env, capture_output=True)
     assert bad.returncode == 1
     assert bad.stderr.decode().strip().splitlines()[-1].startswith("error: 1 of 1 coin(s) failed")
+
+
+def test_5m_candles_are_stored_beside_the_1h_and_a_rerun_only_tops_up(fake_binance, capsys):
+    """``fetch --interval 5m`` (the realised-variance target's candles) goes through the same
+    polite fetch: its own file beside the 1h one, and a rerun asks only for what is new."""
+    args = ["fetch", "--coins", "BTC", "--days", "4", "--base-url", fake_binance.url]
+    assert main(args) == 0
+    assert main([*args, "--interval", "5m"]) == 0, capsys.readouterr().err
+    five = store.load_candles("BTC", "5m")
+    assert len(five) == 4 * 288 and len(store.load_candles("BTC")) == 96
+    steps = five["open_time"].diff().dropna().unique()
+    assert list(steps) == [pd.Timedelta(minutes=5)]
+    assert {("BTCUSDT", "1h"), ("BTCUSDT", "5m")} <= set(store.list_stored())
+    klines = [r for r in fake_binance.requests if r.path == "/api/v3/klines"]
+    assert [r.params["interval"] for r in klines].count("5m") == 2  # 1,152 candles: 2 pages
+    fake_binance.reset_counts()
+    assert main([*args, "--interval", "5m"]) == 0
+    assert fake_binance.count() <= 1 and len(store.load_candles("BTC", "5m")) >= 4 * 288
