@@ -35,12 +35,14 @@ def ohlc_candles(
     *,
     rng: np.random.Generator,
     start: str,
+    step_ms: int = HOUR_MS,
 ) -> pd.DataFrame:
-    """Hourly candles in the store schema from these prices, from ``start``; volume, trades and
-    taker share are i.i.d. draws from ``rng`` (they say nothing about the future)."""
+    """Candles (hourly unless ``step_ms`` says otherwise) in the store schema from these prices,
+    from ``start``; volume, trades and taker share are i.i.d. draws from ``rng`` (they say
+    nothing about the future)."""
     n = len(close)
     volume = rng.lognormal(3.0, 0.5, n)
-    open_ms = pd.Timestamp(start, tz="UTC").value // 1_000_000 + HOUR_MS * np.arange(n)
+    open_ms = pd.Timestamp(start, tz="UTC").value // 1_000_000 + step_ms * np.arange(n)
     frame = pd.DataFrame(
         {
             "open_time": open_ms,
@@ -49,7 +51,7 @@ def ohlc_candles(
             "low": low,
             "close": close,
             "volume": volume,
-            "close_time": open_ms + HOUR_MS - 1,
+            "close_time": open_ms + step_ms - 1,
             "quote_asset_volume": volume * close,
             "number_of_trades": rng.integers(100, 1000, n),
             "taker_buy_base_volume": volume * rng.uniform(0.3, 0.7, n),

@@ -84,7 +84,7 @@ def garch_5m_candles(
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """A GARCH(1,1) at 5 minutes (alpha 0.05, beta 0.94; hourly sd ``sigma``), each 5-minute
     candle a ``sub_steps``-step Brownian path, aggregated to hourly candles as Binance does
-    (first open, highest high, lowest low, last close, summed volume).
+    (first open, highest high, lowest low, last close; volumes are i.i.d. draws).
 
     Returns ``(hourly, five_minute, true_variance)``: the hourly and 5-minute candles (store
     schema) and each hour's true variance (the sum of its twelve 5-minute variances)."""
@@ -98,40 +98,18 @@ def garch_5m_candles(
     hi = np.exp(log_open + np.maximum(path.max(axis=1), 0.0))
     lo = np.exp(log_open + np.minimum(path.min(axis=1), 0.0))
     c = np.exp(log_open + path[:, -1])
-    vol = rng.lognormal(1.0, 0.5, n)
-    start = pd.Timestamp("2023-01-01", tz="UTC").value // 1_000_000
-
-    def frame(o, hi, lo, c, vol, step):  # type: ignore[no-untyped-def]
-        open_ms = start + step * np.arange(len(o))
-        return normalize_candles(
-            pd.DataFrame(
-                {
-                    "open_time": open_ms,
-                    "open": o,
-                    "high": hi,
-                    "low": lo,
-                    "close": c,
-                    "volume": vol,
-                    "close_time": open_ms + step - 1,
-                    "quote_asset_volume": vol * c,
-                    "number_of_trades": np.full(len(o), 100),
-                    "taker_buy_base_volume": vol * 0.5,
-                    "taker_buy_quote_volume": vol * c * 0.5,
-                }
-            )
-        )
-
-    five = frame(o, hi, lo, c, vol, FIVE_MIN_MS)
+    start = "2023-01-01"
+    five = ohlc_candles(o, hi, lo, c, rng=rng, start=start, step_ms=FIVE_MIN_MS)
 
     def per_hour(a: np.ndarray) -> np.ndarray:
         return a.reshape(hours, PER_HOUR)
 
-    hourly = frame(
+    hourly = ohlc_candles(
         per_hour(o)[:, 0],
         per_hour(hi).max(axis=1),
         per_hour(lo).min(axis=1),
         per_hour(c)[:, -1],
-        per_hour(vol).sum(axis=1),
-        HOUR_MS,
+        rng=rng,
+        start=start,
     )
     return hourly, five, per_hour(h5).sum(axis=1)
