@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from core.config import BacktestConfig
 from core.data.coins import parse_coin
 from core.signals.backtest import backtest_coin, cost_column
 from core.signals.trading import METRIC_NAMES, BacktestResult, StrategyConfig
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = ["register", "run"]
 
@@ -166,7 +169,7 @@ def _sizing_fmt(name: str, value: float | None) -> str:
     return f"{value:.3f}" if name in {"tracking_error", "bias"} else f"{value:.2f}"
 
 
-def _run_sizing(args: argparse.Namespace, config: BacktestConfig, registry: Any) -> int:
+def _run_sizing(args: argparse.Namespace, config: BacktestConfig, registry: ModelRegistry) -> int:
     from core.signals.sizing import SIZING_METRICS, SizingConfig, sizing_coin
 
     sizing = SizingConfig(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ import pandas as pd
 from core.training import stats
 from core.volatility import build_frame, ewma_forecast, persistence_forecast
 from core.volatility.metrics import qlike
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "FAMILY_ALPHA",
@@ -185,7 +188,9 @@ def _parse_model(label: Any) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 else None
 
 
-def _baseline_settings(registry: Any, label: tuple[str, str] | None) -> dict[str, Any]:
+def _baseline_settings(
+    registry: ModelRegistry | None, label: tuple[str, str] | None
+) -> dict[str, Any]:
     """``{"6h": {"decay": d, "mean": m}, ...}`` of the volatility model that made the forecasts
     (empty when it is not in the registry any more: only persistence is then computed)."""
     from core.errors import CryptoVoltError
@@ -350,7 +355,7 @@ def vol_health(
     *,
     end: pd.Timestamp,
     days: int = 30,
-    registry: Any = None,
+    registry: ModelRegistry | None = None,
 ) -> VolHealth:
     """The coin's live volatility health from its journal ``rows`` with an expected move
     (:func:`core.signals.journal.expected_moves`) and its stored 1 h ``candles``."""

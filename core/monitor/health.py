@@ -312,7 +312,11 @@ def _drift(
 
 
 def _volatility(
-    symbol: str, rows: list[dict[str, Any]], registry: Any, end: pd.Timestamp, cfg: MonitorConfig
+    symbol: str,
+    rows: list[dict[str, Any]],
+    registry: ModelRegistry,
+    end: pd.Timestamp,
+    cfg: MonitorConfig,
 ) -> VolHealth:
     """The coin's live band coverage and QLIKE (:mod:`core.monitor.coverage`)."""
     from core.data.store import load_candles

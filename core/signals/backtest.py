@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,9 @@ from core.signals.backtest_grid import grid_backtest
 from core.signals.ensemble import (
     TEST_SPLIT,
 )
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "backtest_coin",
@@ -246,7 +249,7 @@ def _no_edge(
 
 def backtest_coin(
     symbol: str,
-    registry: Any,
+    registry: ModelRegistry,
     *,
     candles: pd.DataFrame | None = None,
     config: BacktestConfig | None = None,

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,9 @@ from core.errors import ConfigError, ModelNotFoundError
 from core.signals.trading import compute_metrics
 from core.volatility import garman_klass
 from core.volatility.metrics import diebold_mariano
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "MATERIAL_GAIN",
@@ -168,7 +171,7 @@ def _daily_basis(horizons: list[str]) -> tuple[str, float, str]:
     return key, math.sqrt(24 / hours), f"{key} sigma x sqrt(24/{hours})"
 
 
-def load_vol_forecast(registry: Any, symbol: str) -> VolForecast:
+def load_vol_forecast(registry: ModelRegistry, symbol: str) -> VolForecast:
     """The coin's out-of-time daily sigma from its volatility model's saved test window.
 
     The model is the one the live card shows (most passing horizons, then lowest QLIKE); a coin
@@ -440,7 +443,7 @@ def _notes(
 
 def sizing_coin(
     symbol: str,
-    registry: Any,
+    registry: ModelRegistry,
     *,
     candles: pd.DataFrame | None = None,
     config: BacktestConfig | None = None,
