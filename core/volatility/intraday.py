@@ -146,7 +146,7 @@ def target_variance(candles: pd.DataFrame, grid: pd.DataFrame, hourly: np.ndarra
         return hourly
     # The grid is hourly from the first candle on (missing candles are rows without a time).
     hours = pd.date_range(pd.Timestamp(candles["open_time"].iloc[0]), periods=len(grid), freq="h")
-    return found.rv.reindex(hours).to_numpy(dtype="float64")
+    return np.asarray(found.rv.reindex(hours).to_numpy(dtype="float64"))
 
 
 def target_note(candles: pd.DataFrame) -> str:
