@@ -149,18 +149,21 @@ def target_variance(candles: pd.DataFrame, grid: pd.DataFrame, hourly: np.ndarra
     return np.asarray(found.rv.reindex(hours).to_numpy(dtype="float64"))
 
 
-def target_note(candles: pd.DataFrame) -> str:
-    """One sentence for the card: which realised variance the targets were judged on."""
+def target_note(candles: pd.DataFrame) -> str | None:
+    """One sentence for the card: which realised variance the targets were judged on, and why
+    when stored sub-hourly candles were not enough; None when none are stored (the default
+    hourly Garman–Klass target, which a card without this note was judged on)."""
     found = _attached(candles)
-    if found is not None and found.coverage >= MIN_COVERAGE:
+    if found is None:
+        return None
+    if found.coverage >= MIN_COVERAGE:
         return (
             f"Target: realised variance from {found.interval} candles (sum of squared "
             f"{found.interval} log returns per hour, {found.coverage:.1%} of hours covered); "
             "inputs from hourly ranges."
         )
-    why = (
-        f"{found.interval} candles cover only {found.coverage:.1%} of its hours"
-        if found is not None
-        else "no sub-hourly candles are stored"
+    return (
+        f"Target: hourly Garman–Klass variance ({found.interval} candles cover only "
+        f"{found.coverage:.1%} of its hours, {MIN_COVERAGE:.0%} needed: fetch 5m candles for "
+        "the whole range for a sharper target)."
     )
-    return f"Target: hourly Garman–Klass variance ({why}; fetch 5m candles for a sharper target)."

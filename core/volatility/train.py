@@ -34,7 +34,7 @@ from core.training.provenance import candles_sha256, library_versions, training_
 from core.training.records import TrainResult
 from core.volatility.evaluate import VolEvaluation, evaluate_coin
 from core.volatility.features import HORIZONS
-from core.volatility.intraday import attach_subhourly, target_note, uses_subhourly
+from core.volatility.intraday import attach_subhourly, target_note
 from core.volatility.model import VolatilityModel
 
 __all__ = [
@@ -339,8 +339,9 @@ def _register(
     horizons, test_fraction = config.horizons, config.test_fraction
     model = VolatilityModel.from_evaluation(ev)
     card = build_vol_card(ev)
-    if uses_subhourly(candles):  # a card without this note was judged on hourly Garman–Klass
-        card = replace(card, notes=(*card.notes, target_note(candles)))
+    note = target_note(candles)  # None: hourly Garman–Klass, no sub-hourly candles stored
+    if note is not None:
+        card = replace(card, notes=(*card.notes, note))
     frames = [r.frame.assign(horizon=key) for key, r in ev.horizons.items()]
     predictions = pd.concat(frames, ignore_index=True)
     first = next(iter(ev.horizons.values()))
