@@ -86,3 +86,16 @@ def test_a_card_trained_on_stored_5m_candles_names_its_target(home):
     result = train_volatility("BTC", estimator="har", horizons=(6,), force=True)
     notes = result.record.card.notes
     assert any(n.startswith("Target: realised variance from 5m candles") for n in notes), notes
+
+
+def test_a_5m_rv_target_is_more_predictable_than_hourly_garman_klass(home):
+    """The point of the sharper target: the same HAR on the same hourly inputs explains more of
+    it out of time (simulated GARCH at 5 m, 5,000 hours; seed 13: R² 0.21 against 0.17)."""
+    from core.volatility import evaluate_coin
+
+    hourly, five, _ = garch_5m_candles(5000)
+    gk = evaluate_coin(hourly, estimator="har", horizons=(6,)).horizons["6h"]
+    save_candles(five, "BTCUSDT", "5m")
+    rv = evaluate_coin(attach_subhourly("BTCUSDT", hourly), estimator="har", horizons=(6,))
+    r2_rv, r2_gk = rv.horizons["6h"].scores["model"]["r2"], gk.scores["model"]["r2"]
+    assert r2_rv > r2_gk + 0.02, (r2_rv, r2_gk)
