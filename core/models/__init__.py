@@ -173,20 +173,59 @@ register_kind(
     )
 )
 
+# A pooled direction model: one XGBoost direction model over every chosen coin's rows (inputs
+# normalised per coin), carded and gated per coin, calling only its most confident decile.
+register_kind(
+    Kind(
+        "pooled_direction",
+        DIRECTION,
+        _XGB,
+        "XGBoost",
+        "core.models.settings:DirectionConfig",
+        "Pooled XGBoost direction",
+        "P(the close 6 candles ahead is higher) from one model over every chosen coin; calls only "
+        "its most confident decile",
+        aliases=("direction_pooled",),
+        trainer="core.training.pooled:train_pooled",
+        loader="core.training.pooled:PooledCoinModel",
+        pooled=True,
+        pools="xgb_direction",
+    )
+)
+
 # Volatility: one recipe, three estimators, each per coin or pooled over every chosen coin. The
 # flow (several horizons, baselines, bands) is core.volatility.train.train_kind; the saved model is
 # core.volatility.model.VolatilityModel (volatility.json).
 _VOL_TRAINER = "core.volatility.train:train_kind"
 _VOL_LOADER = "core.volatility.model:VolatilityModel"
-for _est, _name, _cfg, _what in (
-    ("har", "HAR (OLS in logs)", "VolHARConfig", "HAR lags (1 h, 6 h, 1 d, 1 w) + hour of day"),
-    ("gbm", "XGBoost", "VolGBMConfig", "boosted trees on HAR lags, hour, range, volume, taker"),
+for _est, _class, _name, _cfg, _what in (
+    (
+        "har",
+        "core.volatility.estimators:HARModel",
+        "HAR (OLS in logs)",
+        "VolHARConfig",
+        "HAR lags (1 h, 6 h, 1 d, 1 w) + hour of day",
+    ),
+    (
+        "gbm",
+        _XGB,
+        "XGBoost",
+        "VolGBMConfig",
+        "boosted trees on HAR lags, hour, range, volume, taker",
+    ),
+    (
+        "lstm",
+        _LSTM,
+        "LSTM",
+        "VolLSTMConfig",
+        "an LSTM on the last 48 hours of log variance",
+    ),
 ):
     register_kind(
         Kind(
             f"vol_{_est}",
             LOG_VARIANCE,
-            f"core.volatility.estimators:{'HARModel' if _est == 'har' else 'BoostedModel'}",
+            _class,
             _name,
             f"core.models.volatility:{_cfg}",
             f"Volatility {_est.upper()}",
@@ -200,7 +239,7 @@ for _est, _name, _cfg, _what in (
         Kind(
             f"vol_pooled_{_est}",
             LOG_VARIANCE,
-            f"core.volatility.estimators:{'HARModel' if _est == 'har' else 'BoostedModel'}",
+            _class,
             _name,
             f"core.models.volatility:{_cfg}",
             f"Volatility {_est.upper()} (pooled)",

@@ -218,6 +218,30 @@ class LSTMEstimator:
         np.savez(directory / _WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
         return [_KERAS_FILE, _WEIGHTS_FILE], {**self.summary(), "weights": len(self.weights_)}
 
+    def to_arrays(self) -> dict[str, Any]:
+        """What the numpy forward pass needs (weights and scalers), as JSON-ready lists."""
+        return {
+            "weights": [w.tolist() for w in self.weights_],
+            "x_mean": self.x_mean_.tolist(),
+            "x_scale": self.x_scale_.tolist(),
+            "y_mean": self.y_mean_,
+            "y_scale": self.y_scale_,
+            "epochs_run": self.epochs_run_,
+            "best_epoch": self.best_epoch_,
+        }
+
+    @classmethod
+    def from_arrays(cls, config: Any, data: Mapping[str, Any]) -> Self:
+        """A model for the numpy forward pass from :meth:`to_arrays` (no Keras file)."""
+        model = cls(config)
+        model.weights_ = [np.asarray(w, dtype="float32") for w in data["weights"]]
+        model.x_mean_ = np.asarray(data["x_mean"], dtype="float64")
+        model.x_scale_ = np.asarray(data["x_scale"], dtype="float64")
+        model.y_mean_, model.y_scale_ = float(data["y_mean"]), float(data["y_scale"])
+        model.epochs_run_, model.best_epoch_ = int(data["epochs_run"]), int(data["best_epoch"])
+        model.history_, model.keras_model_, model._keras_bytes = {}, None, None
+        return model
+
     @classmethod
     def load(cls, config: Any, directory: Path, info: Mapping[str, Any]) -> Self:
         """Read what :meth:`save` wrote, without importing TensorFlow."""

@@ -123,6 +123,28 @@ def channels(candles: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _samples(
+    candles: pd.DataFrame,
+    X: np.ndarray,
+    y: np.ndarray,
+    position: np.ndarray,
+    inputs: tuple[str, ...],
+    target: str,
+) -> Dataset:
+    """A one-candle-ahead :class:`Dataset`: windows ``X`` (dtype kept, made contiguous) ending at
+    candle ``position[i]``, labels ``y`` as float64."""
+    return Dataset(
+        X=np.ascontiguousarray(X),
+        y=np.asarray(y, dtype="float64"),
+        position=position,
+        open_time=candles["open_time"].to_numpy()[position],
+        close=candles["close"].to_numpy(dtype="float64")[position],
+        horizon=1,
+        features=list(inputs),
+        target=target,
+    )
+
+
 @dataclass(frozen=True)
 class _Sequence:
     name: str
@@ -172,16 +194,7 @@ class NextCloseRecipe(_Sequence):
             good = np.isfinite(X).all(axis=(1, 2)) & (X[..., :3] > 0).all(axis=(1, 2))
         valid = good & np.isfinite(nxt) & (nxt > 0)
         position = np.flatnonzero(valid) + w
-        return Dataset(
-            X=np.ascontiguousarray(X[valid]),
-            y=nxt[valid].astype("float64"),
-            position=position,
-            open_time=candles["open_time"].to_numpy()[position],
-            close=candles["close"].to_numpy(dtype="float64")[position],
-            horizon=1,
-            features=list(PRICE_INPUTS),
-            target=NEXT_CLOSE,
-        )
+        return _samples(candles, X[valid], nxt[valid], position, PRICE_INPUTS, NEXT_CLOSE)
 
     def learn(self, X: np.ndarray, features: list[str], config: Any) -> dict[str, Any]:
         return {"inputs": list(PRICE_INPUTS)}
@@ -265,16 +278,8 @@ class NextReturnRecipe(_Sequence):
     def _dataset(
         self, candles: pd.DataFrame, X: np.ndarray, y: np.ndarray, position: np.ndarray
     ) -> Dataset:
-        return Dataset(
-            X=np.ascontiguousarray(X, dtype="float32"),
-            y=np.asarray(y, dtype="float64"),
-            position=position,
-            open_time=candles["open_time"].to_numpy()[position],
-            close=candles["close"].to_numpy(dtype="float64")[position],
-            horizon=1,
-            features=list(RETURN_INPUTS),
-            target=NEXT_LOG_RETURN,
-        )
+        X = np.asarray(X, dtype="float32")
+        return _samples(candles, X, y, position, RETURN_INPUTS, NEXT_LOG_RETURN)
 
     def learn(self, X: np.ndarray, features: list[str], config: Any) -> dict[str, Any]:
         return {"inputs": list(RETURN_INPUTS), "target": NEXT_LOG_RETURN}

@@ -135,7 +135,11 @@ class VolLSTMConfig(VolHARConfig):
         _require(0 <= self.patience <= 100, "patience must be 0..100 (0 = no early stopping).")
 
     def estimator_params(self) -> dict[str, Any]:
-        return {"window": self.window}
+        names = (
+            "window", "units", "layers", "dropout", "dense_units", "epochs", "batch_size",
+            "patience", "learning_rate", "random_state",
+        )  # fmt: skip
+        return {name: getattr(self, name) for name in names}
 
 
 @dataclass(frozen=True)
@@ -174,11 +178,11 @@ class VolatilityRecipe:
     ) -> Dataset:
         """Rows where the inputs and the longest horizon's target are known (``target`` is
         unused: the horizons are the settings')."""
-        from core.volatility.features import build_frame, target_column
+        from core.volatility.features import build_frame, sequence_length, target_column
 
         horizon = max(config.horizons)
-        frame = build_frame(candles, config.horizons).frame
         names = self.columns(config)
+        frame = build_frame(candles, config.horizons, sequence=sequence_length(names)).frame
         X = frame[names].to_numpy(dtype="float64")
         y = frame[target_column(horizon)].to_numpy(dtype="float64")
         valid = np.isfinite(X).all(axis=1) & np.isfinite(y)
@@ -218,9 +222,10 @@ class VolatilityRecipe:
         state: Mapping[str, Any],
         features: list[str],
     ) -> np.ndarray:
-        from core.volatility.features import build_frame
+        from core.volatility.features import build_frame, sequence_length
 
-        row = build_frame(candles.tail(self.warmup(config) + 2), config.horizons).frame
+        tail = candles.tail(self.warmup(config) + 2)
+        row = build_frame(tail, config.horizons, sequence=sequence_length(features)).frame
         X = row[features].to_numpy(dtype="float64")[-1:]
         if len(X) == 0 or not np.isfinite(X).all():
             raise InsufficientDataError(

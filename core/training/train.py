@@ -47,6 +47,7 @@ from core.training.records import Stage, TrainProgress, TrainResult
 from core.training.sizing import check_size, required_candles
 
 __all__ = [
+    "prediction_extras",
     "train_coin",
 ]
 
@@ -109,7 +110,7 @@ def _usable_context(
     return kept, left_out
 
 
-def _extras(candles: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
+def prediction_extras(candles: pd.DataFrame, horizon: int) -> dict[str, np.ndarray]:
     """Per-candle columns every prediction row carries: the move over the signal horizon (what a
     call is judged on) and ATR/close (the volatility baseline's score)."""
     return {
@@ -198,7 +199,7 @@ def train_coin(
             data["end"],
         )
         shared = [k for k in kinds if kind_info(k).trainer is None]
-        extras = _extras(candles, target.horizon) if shared else {}
+        extras = prediction_extras(candles, target.horizon) if shared else {}
         job = _Job(coin.symbol, interval, target, split, signal, force, data, registry, emit)
         results: list[TrainResult] = []
         for kind in kinds:

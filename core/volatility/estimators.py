@@ -14,11 +14,17 @@ from typing import Any, Protocol, Self
 import numpy as np
 
 from core.volatility.baselines import HARModel, level_shift
-from core.volatility.features import EXTRA_FEATURES, HAR_FEATURES, HOUR_FEATURES
+from core.volatility.features import (
+    EXTRA_FEATURES,
+    HAR_FEATURES,
+    HOUR_FEATURES,
+    sequence_features,
+)
 
 __all__ = [
     "ESTIMATORS",
     "BoostedModel",
+    "LSTMVolModel",
     "VolEstimator",
     "estimator_features",
     "load_estimator",
@@ -93,8 +99,64 @@ class BoostedModel:
         return model
 
 
+class LSTMVolModel:
+    """The project's LSTM network (:class:`core.models.network.LSTMEstimator`) on the last
+    ``window`` hours of log variance, learning the log realised variance over the next hours;
+    level set on calibration rows like the others. TensorFlow is imported by :meth:`fit` only;
+    forecasts run in numpy from the weights kept in the model's JSON."""
+
+    def __init__(self, **params: Any) -> None:
+        from core.models.volatility import VolLSTMConfig
+
+        self.config = VolLSTMConfig(**params)
+        self.features = sequence_features(self.config.window)
+
+    def params(self) -> dict[str, Any]:
+        return self.config.estimator_params()
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Self:
+        from core.models.base import Task
+        from core.models.network import LSTMEstimator
+
+        X, y = np.asarray(X, dtype="float64"), np.asarray(y, dtype="float64")
+        ok = np.isfinite(y)
+        self.net_ = LSTMEstimator(self.config).fit(
+            X[ok][:, :, None], y[ok], task=Task.REGRESSION, features=["log_variance"]
+        )
+        self.shift_ = 0.0
+        return self
+
+    def calibrate(self, X: np.ndarray, y: np.ndarray) -> Self:
+        self.shift_ = 0.0
+        self.shift_ = level_shift(y, self.predict(X))
+        return self
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype="float64")
+        return np.asarray(self.net_.predict(X[:, :, None]), dtype="float64")
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_log(X) + self.shift_
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params(),
+            "shift": float(self.shift_),
+            "network": self.net_.to_arrays(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LSTMVolModel:
+        from core.models.network import LSTMEstimator
+
+        model = cls(**data["params"])
+        model.net_ = LSTMEstimator.from_arrays(model.config, data["network"])
+        model.shift_ = float(data["shift"])
+        return model
+
+
 #: The estimators by name: the HAR with the hour of day, and the boosted trees.
-ESTIMATORS: tuple[str, ...] = ("har", "gbm")
+ESTIMATORS: tuple[str, ...] = ("har", "gbm", "lstm")
 
 
 def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
@@ -108,6 +170,8 @@ def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
         return HARModel(HAR_FEATURES + HOUR_FEATURES)
     if name == "gbm":
         return BoostedModel(**(params or {}))
+    if name == "lstm":
+        return LSTMVolModel(**(params or {}))
     raise ValueError(f"Unknown volatility estimator {name!r}: use one of {', '.join(ESTIMATORS)}.")
 
 
@@ -122,4 +186,6 @@ def load_estimator(name: str, data: dict[str, Any]) -> Any:
         from core.volatility.pooled import CoinView
 
         return CoinView.from_dict(data)
+    if name == "lstm":
+        return LSTMVolModel.from_dict(data)
     return HARModel.from_dict(data) if name == "har" else BoostedModel.from_dict(data)

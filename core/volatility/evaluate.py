@@ -36,13 +36,14 @@ from core.volatility.bands import (
 from core.volatility.baselines import (
     HARModel,
 )
-from core.volatility.estimators import make_estimator
+from core.volatility.estimators import estimator_features, make_estimator
 from core.volatility.features import (
     HAR_FEATURES,
     HORIZONS,
     VolFrame,
     build_frame,
     ret_column,
+    sequence_length,
     target_column,
 )
 from core.volatility.folds import fold_scores
@@ -166,12 +167,15 @@ def evaluate_horizon(
     levels: Sequence[float] = LEVELS,
     fitted: Any = None,
     params: dict[str, Any] | None = None,
+    fold_models: list[Any] | None = None,
 ) -> HorizonResult:
     """Fit on training rows, score on the test window, run the bands (see the module doc).
 
     ``fitted``: an estimator already fit elsewhere on training rows only (a pooled model seen
     through this coin's normalisation); it is then only calibrated here, on this coin's
     calibration rows. ``params``: the estimator's settings (its defaults when ``None``).
+    ``fold_models``: with ``fitted``, the pooled model's fit on each walk-forward fold (so a
+    pooled model's folds are scored too).
     """
     frame = vf.frame
     y_all = frame[target_column(horizon)].to_numpy(dtype="float64")
@@ -229,8 +233,17 @@ def evaluate_horizon(
     worst_p = max(_given(dm[n]["p_value"], 1.0) for n in base_all)
     beaten = worst_p < DM_ALPHA and all(model_q < float(np.mean(losses[n])) for n in base_all)
     folds = (
-        fold_scores(estimator, X_all, y_all, base_all, fit_rows, horizon=horizon, params=params)
-        if fitted is None
+        fold_scores(
+            estimator,
+            X_all,
+            y_all,
+            base_all,
+            fit_rows,
+            horizon=horizon,
+            params=params,
+            fitted=fold_models,
+        )
+        if fitted is None or fold_models
         else []
     )
     gates = {
@@ -381,7 +394,8 @@ def evaluate_coin(
         InsufficientDataError: too few candles for the split.
         ValueError: an unknown estimator.
     """
-    vf = build_frame(candles, horizons)
+    sequence = sequence_length(estimator_features(estimator, params))
+    vf = build_frame(candles, horizons, sequence=sequence)
     results = {
         horizon_key(h): evaluate_horizon(
             vf,

@@ -37,6 +37,8 @@ __all__ = [
     "INPUT_FEATURES",
     "VolFrame",
     "build_frame",
+    "sequence_features",
+    "sequence_length",
     "ret_column",
     "target_column",
 ]
@@ -87,9 +89,23 @@ def _log(values: np.ndarray) -> np.ndarray:
         return np.asarray(np.log(np.maximum(values, VARIANCE_FLOOR)))
 
 
-def build_frame(candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> VolFrame:
+def sequence_features(window: int) -> list[str]:
+    """The last ``window`` hours' log variance, oldest first (``feat_lrv_seq_{k}``: ``k`` hours
+    before this one), the sequence an LSTM reads."""
+    return [f"feat_lrv_seq_{k}" for k in range(window - 1, -1, -1)]
+
+
+def sequence_length(features: Sequence[str]) -> int:
+    """How many hours of the log-variance sequence ``features`` hold (0: none)."""
+    return sum(1 for name in features if name.startswith("feat_lrv_seq_"))
+
+
+def build_frame(
+    candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS, *, sequence: int = 0
+) -> VolFrame:
     """Inputs, targets and forward returns for every candle of ``candles`` (store schema, time
-    order). Rows whose look-back or look-ahead is incomplete hold NaN there."""
+    order). Rows whose look-back or look-ahead is incomplete hold NaN there. ``sequence``: also
+    the last ``sequence`` hours' log variance (:func:`sequence_features`)."""
     grid, position = on_grid(candles.reset_index(drop=True))
     v = hourly_variance(grid)
     cols: dict[str, np.ndarray] = {}
@@ -108,6 +124,9 @@ def build_frame(candles: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> Vo
     cols["feat_taker_share"] = np.where(np.isfinite(taker), taker, np.nan)
     cols["feat_abs_ret_24h"] = ret24
     target_v = target_variance(candles, grid, v)  # sub-hourly RV when attached, else v
+    hourly = _log(v)
+    for k, name in enumerate(reversed(sequence_features(sequence))):
+        cols[name] = pd.Series(hourly).shift(k).to_numpy()
     for h in horizons:
         cols[target_column(h)] = forward_log_rv(target_v, h)
         cols[ret_column(h)] = forward_return(close, h)

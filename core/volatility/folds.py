@@ -20,9 +20,21 @@ from core.volatility.baselines import mean_forecast
 from core.volatility.estimators import make_estimator
 from core.volatility.metrics import qlike
 
-__all__ = ["FOLDS", "fold_scores"]
+__all__ = ["FOLDS", "fold_scores", "fold_windows"]
 
 FOLDS = 3
+
+
+def fold_windows(
+    fit_rows: np.ndarray, *, horizon: int, folds: int = FOLDS
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``(train, test)`` rows of each walk-forward fold inside ``fit_rows`` (empty when they
+    are too few), as :func:`fold_scores` cuts them."""
+    try:
+        splits = walk_forward_splits(len(fit_rows), folds=folds, horizon=horizon)
+    except InsufficientDataError:
+        return []
+    return [(fit_rows[s.train], fit_rows[s.test]) for s in splits]
 
 
 def fold_scores(
@@ -35,17 +47,24 @@ def fold_scores(
     horizon: int,
     folds: int = FOLDS,
     params: dict[str, Any] | None = None,
+    fitted: list[Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Per fold: the model's and every baseline's mean QLIKE and whether the model's is the
-    lowest. Empty when the fitting rows are too few for the folds."""
+    lowest. Empty when the fitting rows are too few for the folds.
+
+    ``fitted``: one estimator per fold already fit elsewhere on that fold's training rows (a
+    pooled model's fold fits, seen through this coin); each is only levelled here."""
     try:
         splits = walk_forward_splits(len(fit_rows), folds=folds, horizon=horizon)
     except InsufficientDataError:
         return []
     out = []
-    for split in splits:
+    for k, split in enumerate(splits):
         train, test = fit_rows[split.train], fit_rows[split.test]
-        model = make_estimator(estimator, params).fit(X[train], y[train])
+        if fitted is not None:
+            model = fitted[k]
+        else:
+            model = make_estimator(estimator, params).fit(X[train], y[train])
         model.calibrate(X[train], y[train])
         scores = {"model": float(np.mean(qlike(y[test], model.predict(X[test]))))}
         scores |= {n: float(np.mean(qlike(y[test], b[test]))) for n, b in baselines.items()}

@@ -25,7 +25,7 @@ from core.errors import InsufficientDataError, ModelError
 from core.volatility.bands import BandState
 from core.volatility.estimators import load_estimator
 from core.volatility.evaluate import VolEvaluation
-from core.volatility.features import build_frame
+from core.volatility.features import build_frame, sequence_length
 
 __all__ = [
     "MODEL_FILE",
@@ -144,7 +144,10 @@ class VolatilityModel:
     def log_variance(self, candles: pd.DataFrame) -> dict[str, np.ndarray]:
         """Log variance forecasts (QLIKE-level) for every candle, per horizon (NaN where the
         inputs are incomplete)."""
-        frame = build_frame(candles, [h.horizon for h in self.horizons.values()]).frame
+        sequence = max(sequence_length(h.estimator.features) for h in self.horizons.values())
+        frame = build_frame(
+            candles, [h.horizon for h in self.horizons.values()], sequence=sequence
+        ).frame
         out = {}
         for key, h in self.horizons.items():
             X = frame[h.estimator.features].to_numpy(dtype="float64")

@@ -19,9 +19,16 @@ import numpy as np
 import pandas as pd
 
 from core.volatility.baselines import level_shift
-from core.volatility.estimators import load_estimator, make_estimator
+from core.volatility.estimators import estimator_features, load_estimator, make_estimator
 from core.volatility.evaluate import VolEvaluation, evaluate_horizon, horizon_key
-from core.volatility.features import HAR_FEATURES, HORIZONS, build_frame, target_column
+from core.volatility.features import (
+    HAR_FEATURES,
+    HORIZONS,
+    build_frame,
+    sequence_length,
+    target_column,
+)
+from core.volatility.folds import fold_windows
 from core.volatility.split import split_rows
 
 __all__ = ["CoinView", "evaluate_pooled"]
@@ -81,11 +88,32 @@ def normalise(X: np.ndarray, features: Sequence[str], offset: float) -> np.ndarr
     """``X`` with its log-variance columns relative to ``offset`` (the log range to half)."""
     out = np.array(X, dtype="float64", copy=True)
     for j, name in enumerate(features):
-        if name in _LOG_VARIANCE:
+        if name in _LOG_VARIANCE or name.startswith("feat_lrv_seq_"):
             out[:, j] -= offset
         elif name in _HALF:
             out[:, j] -= offset / 2.0
     return out
+
+
+def _fit_pooled(
+    frames: Mapping[str, Any],
+    horizon: int,
+    estimator: str,
+    params: dict[str, Any] | None,
+    train: Mapping[str, np.ndarray],
+) -> tuple[Any, dict[str, float]]:
+    """One ``estimator`` fit on every coin's ``train`` rows, each coin's inputs and target taken
+    relative to its own level on those rows; returns it and each coin's level."""
+    inner = make_estimator(estimator, params)
+    feats = list(inner.features)
+    xs, ys, offsets = [], [], {}
+    for coin, vf in frames.items():
+        frame, rows = vf.frame, train[coin]
+        offsets[coin] = float(np.mean(frame[LEVEL_FEATURE].to_numpy()[rows]))
+        xs.append(normalise(frame[feats].to_numpy(dtype="float64")[rows], feats, offsets[coin]))
+        ys.append(frame[target_column(horizon)].to_numpy(dtype="float64")[rows] - offsets[coin])
+    inner.fit(np.concatenate(xs), np.concatenate(ys))
+    return inner, offsets
 
 
 def evaluate_pooled(
@@ -105,27 +133,31 @@ def evaluate_pooled(
     """
     if not candles:
         raise ValueError("A pooled volatility model needs at least one coin.")
-    frames = {coin: build_frame(c, horizons) for coin, c in candles.items()}
+    sequence = sequence_length(estimator_features(estimator, params))
+    frames = {coin: build_frame(c, horizons, sequence=sequence) for coin, c in candles.items()}
     results: dict[str, dict[str, Any]] = {coin: {} for coin in frames}
     for h in horizons:
-        inner = make_estimator(estimator, params)
-        feats = list(inner.features)
-        views: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
-        for coin, vf in frames.items():
-            rows = split_rows(
+        feats = estimator_features(estimator, params)
+        rows = {
+            coin: split_rows(
                 vf, h, feats, test_fraction=test_fraction, calibration_fraction=calibration_fraction
             )
-            frame = vf.frame
-            offset = float(np.mean(frame[LEVEL_FEATURE].to_numpy()[rows.fit]))
-            X = normalise(frame[feats].to_numpy(dtype="float64")[rows.fit], feats, offset)
-            y = frame[target_column(h)].to_numpy(dtype="float64")[rows.fit] - offset
-            views[coin] = (X, y, offset)
-        inner.fit(
-            np.concatenate([v[0] for v in views.values()]),
-            np.concatenate([v[1] for v in views.values()]),
+            for coin, vf in frames.items()
+        }
+        inner, offsets = _fit_pooled(
+            frames, h, estimator, params, {c: r.fit for c, r in rows.items()}
         )
+        # Walk-forward: the same pooled fit on each fold's training rows of every coin.
+        windows = {coin: fold_windows(r.fit, horizon=h) for coin, r in rows.items()}
+        fold_models: dict[str, list[CoinView]] = {coin: [] for coin in frames}
+        if all(windows.values()):
+            for k in range(min(len(w) for w in windows.values())):
+                train = {coin: w[k][0] for coin, w in windows.items()}
+                fold_inner, fold_offsets = _fit_pooled(frames, h, estimator, params, train)
+                for coin in frames:
+                    fold_models[coin].append(CoinView(fold_inner, estimator, fold_offsets[coin]))
         for coin, vf in frames.items():
-            view = CoinView(inner, estimator, views[coin][2])
+            view = CoinView(inner, estimator, offsets[coin])
             results[coin][horizon_key(h)] = evaluate_horizon(
                 vf,
                 h,
@@ -133,5 +165,6 @@ def evaluate_pooled(
                 test_fraction=test_fraction,
                 calibration_fraction=calibration_fraction,
                 fitted=view,
+                fold_models=fold_models[coin] or None,
             )
     return {coin: VolEvaluation(f"pooled_{estimator}", res) for coin, res in results.items()}

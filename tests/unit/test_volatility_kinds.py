@@ -4,12 +4,15 @@ numbers as the separate ``core volatility`` path they replace (recorded at 41849
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from core.jobs.spec import JobSpec, make_specs
@@ -37,10 +40,24 @@ def _core(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _same_as_recorded(record: ModelMetadata, recorded: dict) -> None:
+def _same_as_recorded(record: ModelMetadata, recorded: dict, *, folds_added: bool = False) -> None:
+    """The same card and per-horizon record as recorded; ``folds_added``: a pooled model now
+    also has walk-forward folds (recorded without them), so its ``folds_agree`` gates are new
+    and every other number is the same."""
     assert record.card is not None
-    assert record.card.to_dict() == recorded["card"]
-    assert record.extra["volatility"] == recorded["horizons"]
+    card, horizons = record.card.to_dict(), record.extra["volatility"]
+    if folds_added:
+        for key in ("6h", "24h"):
+            assert card["gates"].pop(f"{key}_folds_agree")["threshold"] is not None
+            assert (
+                horizons[key]["gates"].pop("folds_agree") and len(horizons[key].pop("folds")) == 3
+            )
+            recorded["horizons"][key].pop("folds")
+            for gone in ("passed",):
+                horizons[key].pop(gone), recorded["horizons"][key].pop(gone)
+        card.pop("passed"), recorded["card"].pop("passed")
+    assert card == recorded["card"]
+    assert horizons == recorded["horizons"]
 
 
 def test_volatility_kinds_are_in_the_one_registry_and_never_vote() -> None:
@@ -73,7 +90,9 @@ def test_pooled_kind_fits_once_and_cards_each_coin_as_before(home_with_sample) -
     results = train_coin("BTC", models=["vol_pooled_har"], pool=["BTC", "ETH"], registry=registry)
     assert [r.name for r in results] == ["vol_pooled_har_btcusdt", "vol_pooled_har_ethusdt"]
     for r in results:
-        _same_as_recorded(r.metadata, RECORDED["pooled_har"][r.metadata.symbol])
+        _same_as_recorded(
+            r.metadata, copy.deepcopy(RECORDED["pooled_har"][r.metadata.symbol]), folds_added=True
+        )
         assert r.metadata.params["pooled_over"] == ["BTCUSDT", "ETHUSDT"]
 
 
@@ -88,7 +107,7 @@ def test_pooled_specs_put_the_pool_in_one_job_and_round_trip() -> None:
     mixed = make_specs(["BTC", "ETH"], models="xgb_direction,vol_pooled_har")
     assert [s.models for s in mixed] == [("xgb_direction", "vol_pooled_har"), ("xgb_direction",)]
     with pytest.raises(Exception, match="cannot be trained pooled"):
-        make_specs(["BTC"], models="xgb_direction", pooled=True)
+        make_specs(["BTC"], models="lstm", pooled=True)
 
 
 def test_train_pooled_runs_as_one_background_job(home_with_sample: Path) -> None:
@@ -117,7 +136,7 @@ def test_train_pooled_runs_as_one_background_job(home_with_sample: Path) -> None
     registry = ModelRegistry()
     for symbol in ("BTCUSDT", "ETHUSDT"):
         record = registry.record(f"vol_pooled_har_{symbol.lower()}")
-        _same_as_recorded(record, RECORDED["pooled_har"][symbol])
+        _same_as_recorded(record, copy.deepcopy(RECORDED["pooled_har"][symbol]), folds_added=True)
 
 
 def test_volatility_command_is_an_alias_of_train(home_with_sample: Path) -> None:
@@ -126,5 +145,51 @@ def test_volatility_command_is_an_alias_of_train(home_with_sample: Path) -> None
     assert "alias" in done.stderr and "train --coins BTC --models vol_har --json" in done.stderr
     (version,) = json.loads(done.stdout)["versions"]
     assert version["name"] == "vol_har_btcusdt" and version["coin"] == "BTCUSDT"
-    bad = _core(home_with_sample, "volatility", "--coins", "BTC", "--estimators", "lstm")
-    assert bad.returncode == 2 and bad.stderr.startswith("error: --estimators 'lstm'")
+    bad = _core(home_with_sample, "volatility", "--coins", "BTC", "--estimators", "garch")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --estimators 'garch'")
+
+
+def test_lstm_kind_reuses_the_network_estimator_and_reloads_without_tensorflow(home) -> None:
+    from core.models.volatility import VolLSTMConfig
+    from tests.vol_sim import garch_candles
+
+    candles = garch_candles(6000, seed=5)
+    cfg = VolLSTMConfig(window=12, units=4, dense_units=4, epochs=2, batch_size=512)
+    registry = ModelRegistry()
+    (result,) = train_coin(
+        "BTC", models=["vol_lstm"], settings={"vol_lstm": cfg}, candles=candles, registry=registry
+    )
+    record = result.metadata
+    assert record.name == "vol_lstm_btcusdt" and record.card is not None
+    assert set(record.card.coverage["6h"]) == {"50", "80", "90"}
+    assert list(record.features) == [f"feat_lrv_seq_{k}" for k in range(11, -1, -1)]
+    saved = registry.get_predictions("vol_lstm_btcusdt").query("horizon == '6h'")
+    # a fresh process loads it and forecasts in numpy: the test window's forecasts come back
+    code = (
+        "import sys, json; from core.registry.model_registry import ModelRegistry; "
+        "from core.data.store import load_candles; "
+        "m = ModelRegistry().get_model('vol_lstm_btcusdt'); "
+        "f = m.log_variance(load_candles('BTCUSDT', '1h'))['6h']; "
+        "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'last': float(f[-1]), "
+        "'n': int((f == f).sum())}))"
+    )
+    from core.data.store import save_candles
+
+    save_candles(candles, "BTCUSDT", "1h")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    loaded = json.loads(out.stdout)
+    assert loaded["tf"] is False and loaded["n"] > len(saved)
+    model = registry.get_model("vol_lstm_btcusdt")
+    forecasts = model.log_variance(candles)["6h"]
+    assert loaded["last"] == pytest.approx(forecasts[-1])
+    times = pd.DatetimeIndex(candles["open_time"])
+    at = times.get_indexer(pd.DatetimeIndex(saved["open_time"]))
+    np.testing.assert_allclose(forecasts[at], saved["forecast_model"].to_numpy(), rtol=1e-5)
