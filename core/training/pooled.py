@@ -41,7 +41,8 @@ from core.models import create_model, kind_info, load_model
 from core.models.base import Dataset, Output, StepCallback, VoteRule, read_json, write_json
 from core.models.calibration import apply_calibrator, fit_calibrator
 from core.registry.metadata import ModelMetadata
-from core.registry.model_registry import ModelRegistry, model_name
+from core.registry.model_registry import ModelRegistry
+from core.registry.names import model_name
 from core.training.card import beats, build_card
 from core.training.evaluate import (
     Split,

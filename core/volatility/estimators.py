@@ -13,6 +13,7 @@ from typing import Any, Protocol, Self
 
 import numpy as np
 
+from core.models.volatility import VolLSTMConfig
 from core.volatility.baselines import HARModel, level_shift
 from core.volatility.features import (
     EXTRA_FEATURES,
@@ -106,8 +107,6 @@ class LSTMVolModel:
     forecasts run in numpy from the weights kept in the model's JSON."""
 
     def __init__(self, **params: Any) -> None:
-        from core.models.volatility import VolLSTMConfig
-
         self.config = VolLSTMConfig(**params)
         self.features = sequence_features(self.config.window)
 
@@ -156,7 +155,7 @@ class LSTMVolModel:
 
 
 #: The estimators by name: the HAR with the hour of day, and the boosted trees.
-ESTIMATORS: tuple[str, ...] = ("har", "gbm", "lstm")
+ESTIMATORS: tuple[str, ...] = ("har", "gbm", VolLSTMConfig.estimator)
 
 
 def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
@@ -170,7 +169,7 @@ def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
         return HARModel(HAR_FEATURES + HOUR_FEATURES)
     if name == "gbm":
         return BoostedModel(**(params or {}))
-    if name == "lstm":
+    if name == VolLSTMConfig.estimator:
         return LSTMVolModel(**(params or {}))
     raise ValueError(f"Unknown volatility estimator {name!r}: use one of {', '.join(ESTIMATORS)}.")
 
@@ -186,6 +185,6 @@ def load_estimator(name: str, data: dict[str, Any]) -> Any:
         from core.volatility.pooled import CoinView
 
         return CoinView.from_dict(data)
-    if name == "lstm":
+    if name == VolLSTMConfig.estimator:
         return LSTMVolModel.from_dict(data)
     return HARModel.from_dict(data) if name == "har" else BoostedModel.from_dict(data)
