@@ -77,7 +77,8 @@ def _scaler(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normalise(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    return ((np.asarray(X, dtype="float64") - mean) / std).astype(X.dtype)
+    out: np.ndarray = ((np.asarray(X, dtype="float64") - mean) / std).astype(X.dtype)
+    return out
 
 
 class PooledCoinModel:
@@ -123,7 +124,8 @@ class PooledCoinModel:
         target: TargetConfig,
         context: Mapping[str, pd.DataFrame] | None = None,
     ) -> Dataset:
-        return self.inner.make_dataset(candles, target=target, context=context)
+        samples: Dataset = self.inner.make_dataset(candles, target=target, context=context)
+        return samples
 
     def fit(
         self,
