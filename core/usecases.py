@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from core.clock import SystemClock
 from core.config import Interval, SignalConfig
 from core.data.coins import parse_coin
 from core.data.quarantine import Conflict, pending
@@ -33,7 +34,7 @@ from core.signals import journal
 from core.signals.ensemble import SignalKind
 from core.signals.live import CoinModels, load_coin_models, signal_from_models
 from core.signals.live import symbols_with_models as _symbols_with_models
-from core.signals.signal import Signal, current_time
+from core.signals.signal import Signal
 from core.words import age_text, verdict_words
 
 if TYPE_CHECKING:
@@ -213,8 +214,8 @@ def live_signals(
     STALE ones (they call nothing); journal entries whose horizon has passed are judged against
     the closes (the ones loaded here, else the store). ``models``, ``candles`` and ``compute``
     replace loading a coin's models, its candles and computing its signal (the UI passes cached
-    versions of each). ``now`` (default :func:`~core.signals.signal.current_time`: the clock, or
-    ``CRYPTOVOLT_NOW``) is when the staleness check, the top-up and the journal think it is (the
+    versions of each). ``now`` (default: the system clock; the edges pass their
+    context's, which honours ``CRYPTOVOLT_NOW``) is when the staleness check, the top-up and the journal think it is (the
     watch loop's clock). ``judge=False`` (with ``source=None`` and no ``refresh``: the read-only
     HTTP API) leaves the journal as it is: nothing is judged or written.
 
@@ -233,7 +234,7 @@ def live_signals(
     )
     load_models = models or (lambda s: load_coin_models(s, registry, config=config))
     load_frame = candles or (lambda s, tf: load_candles(s, tf))
-    when = pd.Timestamp(now) if now is not None else current_time()
+    when = pd.Timestamp(now if now is not None else SystemClock().now())
     signal_of = compute or (lambda b, f: signal_from_models(b, f, now=when.to_pydatetime()))
     top_up = None
     if refresh and chosen:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from core.data.store import candle_mtime_ns
 from core.registry.model_registry import ModelRegistry
-from core.signals.signal import current_time
+from ui.context import context
 from ui.loaders import load_candles
 
 __all__ = ["BAND_INTERVAL", "MoveBand", "band_note", "move_band"]
@@ -77,7 +77,7 @@ def move_band(symbol: str, *, now: pd.Timestamp | None = None) -> tuple[MoveBand
     """The coin's expected-move band to draw, or ``(None, why not)``.
 
     Cached by the coin's promoted volatility versions and its 1h candle file; staleness is judged
-    at ``now`` (:func:`core.signals.signal.current_time` by default: the clock or
+    at ``now`` (default: this run's clock, :func:`ui.context.context`, which honours
     ``CRYPTOVOLT_NOW``). Raises core's errors of reading the registry or candles.
     """
     from core.volatility.live import volatility_versions
@@ -91,7 +91,7 @@ def move_band(symbol: str, *, now: pd.Timestamp | None = None) -> tuple[MoveBand
     band, why = _band(str(registry.root), symbol, versions, candle_mtime_ns(symbol, BAND_INTERVAL))
     if band is None:
         return None, why
-    when = now if now is not None else current_time()
+    when = now if now is not None else context().now()
     if when > band.stale_at():
         return None, (
             f"the last candle closed {band.anchor:%Y-%m-%d %H:%M} UTC, more than the band's "

@@ -30,11 +30,11 @@ from core.data.coins import display_name
 from core.data.fetch_status import data_age
 from core.data.store import candle_mtime_ns, find_gaps
 from core.features.indicators import compute_indicators, epoch_ms
-from core.signals.signal import current_time
 from ui import clock, deep_link, state
 from ui.chart_band import MoveBand, band_note
 from ui.chart_figure import band_reaches, build_figure
 from ui.chart_style import OVERLAYS, PANES, label
+from ui.context import context
 from ui.loaders import load_candles, load_indicators, stored_summary
 
 __all__ = [
@@ -277,13 +277,13 @@ def chart_view(
 
 
 def staleness_note(symbol: str, interval: str, *, now: datetime | None = None) -> str:
-    """A warning when the coin's stored candles end long before ``now`` (default
-    :func:`core.signals.signal.current_time`) by more than a day and two candles, else "": the
+    """A warning when the coin's stored candles end long before ``now`` (default: this run's
+    clock, :func:`ui.context.context`) by more than a day and two candles, else "": the
     chart then shows the past, not the market today."""
     last = load_candles(symbol, interval)["open_time"].iloc[-1]
     step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
     # the clock, or CRYPTOVOLT_NOW as the Signals page and the expected-move band read it
-    now_ts = pd.Timestamp(now) if now is not None else current_time()
+    now_ts = pd.Timestamp(now) if now is not None else context().now()
     now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts
     if now_ts - (last + step) <= max(pd.Timedelta(days=1), 2 * step):
         return ""

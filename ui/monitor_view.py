@@ -7,14 +7,14 @@ and the hour (the windows end at now).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core import config
+from core.clock import PinnedClock
+from core.context import Context
 from core.data.coins import display_name
 from core.data.store import stored_fingerprint
 from core.monitor import BANDS, CoinHealth, MonitorConfig, VersionHealth, assess
@@ -23,8 +23,8 @@ from core.monitor.health import HOW_TO_GET_CALLS
 from core.monitor.series import version_history
 from core.registry.model_registry import ModelRegistry
 from core.signals.journal import journal_dir
-from core.signals.signal import NOW_ENV, current_time
 from ui import deep_link, state
+from ui.context import context
 from ui.monitor_charts import coverage_figure, history_figure
 from ui.text import plain
 
@@ -68,8 +68,8 @@ def has_journal() -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _assess(key: tuple[Any, ...]) -> list[CoinHealth]:
-    return assess(config=_CONFIG)
+def _assess(key: tuple[Any, ...], _now: pd.Timestamp) -> list[CoinHealth]:
+    return assess(config=_CONFIG, now=_now)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -77,20 +77,22 @@ def _history(symbol: str, versions: str, days: int, key: tuple[Any, ...]) -> pd.
     return version_history(symbol, versions, days=days)
 
 
-def _key() -> tuple[Any, ...]:
+def _key(ctx: Context) -> tuple[Any, ...]:
+    now = ctx.now()
     return (
-        str(config.home()),
+        str(ctx.home),
         _journal_key(),
         stored_fingerprint(),
         ModelRegistry().cache_key(),
-        current_time().floor("h").isoformat(),
-        os.environ.get(NOW_ENV, ""),
+        now.floor("h").isoformat(),
+        now.isoformat() if isinstance(ctx.clock, PinnedClock) else "",
     )
 
 
 def coin_health() -> list[CoinHealth]:
     """Every coin's health, cached until the journal, candles, models or the hour change."""
-    return _assess(_key())
+    ctx = context()
+    return _assess(_key(ctx), ctx.now())
 
 
 def render_no_journal() -> None:
@@ -193,7 +195,7 @@ def _render_version(symbol: str, version: VersionHealth) -> None:
         )
         st.table(_members_table(version).set_index("model"))
     days = _CONFIG.windows[0]
-    history = _history(symbol, version.versions, days, _key())
+    history = _history(symbol, version.versions, days, _key(context()))
     if len(history):
         st.plotly_chart(
             history_figure(history, days=days, title=f"{symbol}: live vs promised"),

@@ -16,9 +16,9 @@ import streamlit as st
 
 from core.config import Interval
 from core.data.coins import display_name
-from core.signals.signal import current_time
 from core.words import span_words
 from ui.clock import render_zone_switch, when
+from ui.context import context
 from ui.loaders import stored_summary
 from ui.text import plain
 
@@ -31,7 +31,7 @@ def _age(last: pd.Timestamp, interval: str) -> str:
         step = pd.Timedelta(milliseconds=Interval.parse(interval).milliseconds)
     except Exception:  # an interval this build does not know: say nothing rather than guess
         return ""
-    age = current_time() - (pd.Timestamp(last) + step)
+    age = context().now() - (pd.Timestamp(last) + step)
     return f" · {span_words(age)} old" if age > pd.Timedelta(0) else ""
 
 

@@ -30,11 +30,12 @@ from core.signals.live import (
     signal_from_models,
     symbols_with_models,
 )
-from core.signals.signal import Signal, current_time
+from core.signals.signal import Signal
 from core.usecases import LiveSignals, live_signals, top_up_candles
 from core.volatility.live import volatility_versions
 from core.words import age_text, stale_words, training_words, vote_words
 from ui import state
+from ui.context import context
 from ui.loaders import load_candles, reference_candles, reference_key
 from ui.text import plain
 
@@ -132,8 +133,10 @@ def current_signals(
 ) -> LiveSignals:
     """Every coin with a promoted model: its signal (journalled, due entries judged first; STALE
     when its candles are older than its horizon at ``now``), the members' records, and the
-    journal's live hit rates (:func:`core.usecases.live_signals`)."""
+    journal's live hit rates (:func:`core.usecases.live_signals`); ``now`` defaults to this
+    run's clock (:func:`ui.context.context`)."""
     config = config or SignalConfig()
+    now = now if now is not None else context().now().to_pydatetime()
     registry = ModelRegistry()
     root = str(registry.root)
 
@@ -323,7 +326,7 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
 
     @st.fragment(run_every=AUTO_REFRESH_SECONDS if auto else None)
     def cards() -> None:
-        now = current_time()
+        now = context().now()
         last = st.session_state.get(state.SIGNALS_LAST_REFRESH)
         if auto and (last is None or close_passed(last, now.to_pydatetime())):
             st.session_state[state.SIGNALS_LAST_REFRESH] = now.to_pydatetime()

@@ -147,10 +147,12 @@ def _error(status_code: int, message: str) -> Response:
 
 def _live(coins: list[str] | None, vol_target: float) -> Any:
     from core.config import SignalConfig
+    from core.context import Context
     from core.usecases import live_signals
 
     config = SignalConfig(vol_target=vol_target)
-    return live_signals(coins, config=config, refresh=False, source=None, judge=False)
+    now = Context.from_env().now()  # this request's edge: CRYPTOVOLT_NOW, as the CLI's
+    return live_signals(coins, config=config, refresh=False, source=None, judge=False, now=now)
 
 
 def _vol_target(request: Request) -> float:

@@ -81,8 +81,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int
             name = ""
         parser = build_parser(name, prog)
         args = parser.parse_args(args_in)
+        from core.context import Context
+
         if args.home is not None:
             _set_home(args.home)
+        args.context = Context.from_env()  # the home and the clock, read once here
         return int(args.func(args) or 0)
     except CryptoVoltError as exc:
         print(f"error: {exc}", file=sys.stderr)

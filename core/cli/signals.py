@@ -21,7 +21,7 @@ from core.config import Interval, SignalConfig
 from core.data.coins import parse_coins
 from core.errors import ModelNotFoundError
 from core.signals.ensemble import SignalKind
-from core.signals.signal import Signal, current_time
+from core.signals.signal import Signal
 from core.usecases import LiveSignals, live_signals
 from core.volatility.live import move_words
 from core.words import stale_words, training_words, vote_words
@@ -133,7 +133,7 @@ def _explain(result: LiveSignals) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     symbols = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
-    now = current_time().to_pydatetime()
+    now = args.context.now().to_pydatetime()
     result = live_signals(
         symbols,
         config=SignalConfig(vol_target=args.vol_target),

@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from core.clock import Clock, FileClock, SystemClock
+from core.clock import Clock, FileClock
 from core.data.coins import parse_coins
 from core.errors import ConfigError
 from core.live.retrain import parse_age
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         retrain_stale=parse_age(args.retrain_if_stale) if args.retrain_if_stale else None,
         retrain_degraded=args.retrain_if_degraded,
     )
-    clock: Clock = FileClock(Path(args.clock_file)) if args.clock_file else SystemClock()
+    clock: Clock = FileClock(Path(args.clock_file)) if args.clock_file else args.context.clock
     stop = threading.Event()
     watch = Watch(cfg, clock=clock, stop=stop)
     echo = logging.StreamHandler(sys.stderr)

@@ -354,16 +354,16 @@ def assess(
 ) -> list[CoinHealth]:
     """The health of each coin (default: every coin in the journal or with a promoted model).
 
-    ``now`` ends the windows (default: :func:`core.signals.signal.current_time`, which honours
-    ``CRYPTOVOLT_NOW``); ``home`` reads another home folder.
+    ``now`` ends the windows (default: the system clock; the edges pass their context's time);
+    ``home`` reads another home folder.
     Read-only: the journal is not written. Raises ``SymbolError`` for a coin it cannot parse.
     """
     from core.registry.model_registry import ModelRegistry
 
     cfg = config or MonitorConfig()
-    from core.signals.signal import current_time
+    from core.clock import SystemClock
 
-    end = _utc(current_time() if now is None else now)
+    end = _utc(SystemClock().now() if now is None else now)
     with _home(home):
         registry = ModelRegistry()
         calls = load_calls(symbols)

@@ -14,7 +14,7 @@ of every coin x probability kind champion (:mod:`core.training.family`). A BULLI
 call whose cell's out-of-time record does not lie above its base rate is not
 shown: the coin is NO EDGE with the reason in words (:func:`~core.signals.ensemble.withheld`).
 ``candle_time`` is the open time (UTC) of the last closed candle the signal was computed on.
-Every signal is judged at ``now`` (default :func:`~core.signals.signal.current_time`): on a last
+Every signal is judged at ``now`` (default: the system clock; the edges pass theirs): on a last
 candle older than its horizon it is STALE (:meth:`Signal.at`).
 """
 
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core.clock import SystemClock
 from core.config import SignalConfig, TargetConfig
 from core.data.coins import DEFAULT_COINS, parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError, NoDataError
@@ -42,7 +43,7 @@ from core.signals.ensemble import (
     combine_votes,
     withheld,
 )
-from core.signals.signal import NO_NUMBERS, ModelVote, Signal, current_time
+from core.signals.signal import NO_NUMBERS, ModelVote, Signal
 from core.training.family import direction_family
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ def signal_from_models(
     now: datetime | None = None,
 ) -> Signal:
     """The signal for the last candle of ``candles`` (closed candles only, store schema), judged
-    at ``now`` (default: :func:`current_time`): STALE when that candle is older than the horizon.
+    at ``now`` (default: the system clock): STALE when that candle is older than the horizon.
 
     Raises:
         NoDataError: ``candles`` is empty.
@@ -278,7 +279,7 @@ def signal_from_models(
         candle_time=pd.Timestamp(candles["open_time"].iloc[-1]),
         votes=tuple(shown),
     )
-    when = now if now is not None else current_time()
+    when = now if now is not None else SystemClock().now()
     cal = models.calibration
     if cal is None or not vote_values:
         failed = "; ".join(f"{v.label}: {v.reason}" for v in shown) or "no direction model trained"

@@ -4,8 +4,8 @@
 closed candle is older than that (``now - close > horizon x timeframe``) the call is about a past
 that has already happened, so :meth:`Signal.at` turns it into STALE: no direction, no
 confidence, and the reason in words. A NO EDGE signal stays NO EDGE (it called nothing anyway)
-with ``stale`` set. ``now`` is injected (:func:`current_time` by default: the wall clock, or
-``CRYPTOVOLT_NOW`` when set, for tests and replays).
+with ``stale`` set. ``now`` is injected: the edge's clock (:class:`core.context.Context`, which
+honours ``CRYPTOVOLT_NOW`` for tests and replays).
 
 **Training window.** Each member carries the span of candles it learned from and was tested on
 and when it was trained; :attr:`Signal.past_training` is how far the signal's candle lies past
@@ -15,7 +15,6 @@ the last candle any member saw, and :attr:`Signal.far_past_training` says when t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -23,36 +22,12 @@ from typing import Any
 import pandas as pd
 
 from core.config import Interval
-from core.errors import ConfigError
 from core.signals.ensemble import SignalKind
 
-__all__ = ["FAR_PAST_TRAINING", "ModelVote", "Signal", "current_time"]
+__all__ = ["FAR_PAST_TRAINING", "ModelVote", "Signal"]
 
 #: A signal applied to candles this far past its models' data gets a warning.
 FAR_PAST_TRAINING = pd.Timedelta(days=30)
-#: ``CRYPTOVOLT_NOW=2025-05-30T12:00:00Z`` makes :func:`current_time` return that time.
-NOW_ENV = "CRYPTOVOLT_NOW"
-
-
-def current_time() -> pd.Timestamp:
-    """Now in UTC, or the time in ``CRYPTOVOLT_NOW`` (ISO 8601) when it is set.
-
-    Raises:
-        ConfigError: ``CRYPTOVOLT_NOW`` is set but is not a time.
-    """
-    text = os.environ.get(NOW_ENV, "").strip()
-    if not text:
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise ConfigError(
-            f"{NOW_ENV}={text!r} is not a time: use ISO 8601 like 2025-05-30T12:00:00Z, "
-            "or unset it to use the clock."
-        )
-    return _utc(stamp)
 
 
 def _utc(value: Any) -> pd.Timestamp:

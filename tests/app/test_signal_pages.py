@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import BacktestConfig
+from core.context import Context
 from core.data.coins import display_name
 from core.data.store import load_candles, save_candles
 from core.registry.model_registry import ModelRegistry
@@ -71,7 +72,7 @@ def card_text(at: AppTest, symbol: str) -> str:
 def test_signals_page_shows_each_coin_with_the_numbers_core_computes(trained: Path):
     at = open_page("pages/signals.py")
     registry = ModelRegistry()
-    btc = compute_signal("BTCUSDT", registry, load_candles("BTCUSDT"))
+    btc = compute_signal("BTCUSDT", registry, load_candles("BTCUSDT"), now=Context.from_env().now())
     assert btc.signal.value in {"BULLISH", "BEARISH", "NEUTRAL"}
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Confidence"] == f"{btc.confidence:.0%}"

@@ -27,7 +27,7 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(
     # pretend it is an hour after BTC's last candle closed (its planted candles end in 2023)
     now = (candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)).isoformat()
     monkeypatch.setenv("CRYPTOVOLT_NOW", now)
-    expected = compute_signal("BTCUSDT", ModelRegistry(), candles)
+    expected = compute_signal("BTCUSDT", ModelRegistry(), candles, now=pd.Timestamp(now))
     page = browser_page
     page.goto(start_app(CRYPTOVOLT_NOW=now))
     page.get_by_role("link", name="Signals").click()

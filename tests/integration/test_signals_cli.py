@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from core.config import BacktestConfig
+from core.context import Context
 from core.data import quarantine
 from core.data.store import candle_path, load_candles
 from core.registry.model_registry import ModelRegistry
@@ -57,7 +58,8 @@ def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
     for item in payload:
         assert required <= set(item)
         assert not {"xgb_probability", "lstm_forecast", "agree"} & set(item)
-        expected = compute_signal(item["symbol"], registry, load_candles(item["symbol"]))
+        candles = load_candles(item["symbol"])
+        expected = compute_signal(item["symbol"], registry, candles, now=Context.from_env().now())
         assert item["signal"] == expected.signal.value
         assert item["confidence"] == pytest.approx(expected.confidence)
         assert item["interval"] == pytest.approx(list(expected.interval))
@@ -103,7 +105,8 @@ def test_signals_on_old_candles_are_stale_in_words_and_json_and_not_journalled(
 def test_signals_table_shows_the_base_rate_and_why_a_coin_has_no_edge(trained: Path):
     done = cli("signals")
     assert done.returncode == 0, done.stderr
-    btc = compute_signal("BTCUSDT", ModelRegistry(), load_candles("BTCUSDT"))
+    now = Context.from_env().now()
+    btc = compute_signal("BTCUSDT", ModelRegistry(), load_candles("BTCUSDT"), now=now)
     header, _, first, second = done.stdout.splitlines()[:4]
     assert "base rate" in header and "confidence (95%)" in header
     assert first.startswith("BTCUSDT") and f"{btc.base_rate:.0%}" in first

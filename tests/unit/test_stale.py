@@ -11,10 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.clock import clock_from_env
+from core.context import Context
 from core.errors import ConfigError
 from core.signals import journal
 from core.signals.ensemble import SignalKind
-from core.signals.signal import ModelVote, Signal, current_time
+from core.signals.signal import ModelVote, Signal
 from core.usecases import live_signals
 from core.words import stale_words, training_words
 from tests.unit.test_signals import (
@@ -137,12 +139,14 @@ def test_the_card_shows_the_training_window_and_warns_far_past_it():
 
 def test_now_comes_from_the_clock_or_cryptovolt_now(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("CRYPTOVOLT_NOW", raising=False)
-    assert abs(current_time() - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(seconds=5)
+    assert abs(Context.from_env().now() - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(seconds=5)
     monkeypatch.setenv("CRYPTOVOLT_NOW", "2025-05-30T01:00:00Z")
-    assert current_time() == pd.Timestamp("2025-05-30 01:00", tz="UTC")
+    assert Context.from_env().now() == pd.Timestamp("2025-05-30 01:00", tz="UTC")
+    pinned = clock_from_env({"CRYPTOVOLT_NOW": "2025-05-30T03:00"})  # naive: read as UTC
+    assert pinned.now() == pd.Timestamp("2025-05-30 03:00", tz="UTC")
     monkeypatch.setenv("CRYPTOVOLT_NOW", "yesterday-ish")
     with pytest.raises(ConfigError, match="CRYPTOVOLT_NOW='yesterday-ish' is not a time"):
-        current_time()
+        Context.from_env()
 
 
 def test_live_signals_never_journals_a_stale_call(home: Path):
