@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("core", "ui", "pages")
 
 #: Where the home folder and the pretend clock may be read from the environment: the edge.
-ENV_EDGE = {"core/config.py", "core/context.py"}
+ENV_EDGE = {"core/config.py", "core/clock.py", "core/context.py"}
 AMBIENT = ("CRYPTOVOLT_HOME", "CRYPTOVOLT_NOW")
 
 
@@ -257,9 +257,10 @@ def loops(*, in_functions: bool = False) -> list[list[str]]:
 
 def ambient_env() -> list[str]:
     """Where the home folder or the clock is taken from the process rather than passed: the
-    literals ``"CRYPTOVOLT_HOME"`` / ``"CRYPTOVOLT_NOW"`` and calls of ``home()`` outside the edge
-    (core/config.py, core/context.py, core/cli/__init__.py), and every ``os.environ`` write
-    naming them outside the one job launcher (core/jobs/launcher.py)."""
+    literals ``"CRYPTOVOLT_HOME"`` / ``"CRYPTOVOLT_NOW"`` (or ``NOW_ENV``) and calls of ``home()``
+    outside the edge (core/config.py, core/clock.py, core/context.py, core/cli/__init__.py), and
+    every ``os.environ`` write naming the home outside the one job launcher
+    (core/jobs/launcher.py)."""
     found = []
     edge = {*ENV_EDGE, "core/cli/__init__.py"}
     for mod in product():
@@ -268,7 +269,7 @@ def ambient_env() -> list[str]:
             code = line.split("#")[0]
             if rel == "core/jobs/launcher.py":
                 continue
-            names_it = any(f'"{v}"' in code for v in AMBIENT)
+            names_it = any(f'"{v}"' in code for v in AMBIENT) or "NOW_ENV" in code
             reads_home = re.search(r"(?<![\w.])home\(\)|config\.home\(\)", code) is not None
             writes = "os.environ[" in code and "=" in code.split("]", 1)[-1][:3]
             if (rel not in edge and (names_it or reads_home)) or (writes and "HOME" in code):
