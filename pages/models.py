@@ -5,7 +5,7 @@ import streamlit as st
 from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.models import kinds
-from ui import deep_link, models_view, state
+from ui import clock, deep_link, models_view, state
 from ui.frame import ensure_router
 from ui.text import plain
 
@@ -34,7 +34,9 @@ types = right.multiselect(
     "Models", present, format_func=models_view.kind_label, key=state.MODELS_TYPES
 )
 table = models_view.models_frame(records, coins=coins, types=types)
-table["coin"] = table["coin"].map(display_name) if len(table) else table["coin"]
+if len(table):
+    table["coin"] = table["coin"].map(display_name)
+    table["created"] = table["created"].map(lambda at: clock.when(at) if at else "")
 st.dataframe(
     table.drop(columns=["name", "kind"]),
     hide_index=True,
@@ -56,7 +58,9 @@ for start in range(0, len(shown), 2):
             models_view.render_coin_chart(records, kind)
 
 st.subheader("One model")
-names = sorted({r.name for r in records})
+names = sorted({r.name for r in records if not coins or r.symbol in coins})
+if st.session_state.get(state.MODELS_SELECTED) not in names:  # filtered out by the coin picker
+    st.session_state.pop(state.MODELS_SELECTED, None)
 name = st.selectbox("Model", names, key=state.MODELS_SELECTED)
 versions = [r for r in records if r.name == name]
 labels = [r.version + (" (champion)" if r.promoted else "") for r in versions]
@@ -77,10 +81,7 @@ def close_delete() -> None:
 
 @st.dialog("Delete this version?", on_dismiss=close_delete)
 def confirm_delete(name: str, version: str) -> None:
-    st.markdown(
-        f"**{plain(name)} {plain(version)}** and its files leave the registry for good; "
-        "signals that used it fall back to the champion."
-    )
+    st.markdown(f"**{plain(name)} {plain(version)}** and its files leave the registry for good.")
     yes, no = st.columns(2)
     if yes.button(f"Yes, delete {version} for good", type="primary", key="delete_yes"):
         close_delete()

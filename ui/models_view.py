@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.data.coins import display_name
 from core.models import kind_info
 from core.models.base import Output
 from core.registry.metadata import (
@@ -241,7 +242,7 @@ def render_coin_chart(records: list[ModelMetadata], kind: str) -> None:
         )
         rows.append(
             {
-                "coin": r.symbol,
+                "coin": display_name(r.symbol),
                 metric: _number(value),
                 "low": _number(interval.low if interval else None),
                 "high": _number(interval.high if interval else None),

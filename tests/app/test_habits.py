@@ -114,6 +114,8 @@ def test_every_page_names_a_coin_the_same_way(carded):
     assert set(models.dataframe[0].value["coin"]) == {eth}
     assert models.multiselect(key=state.MODELS_COINS).value == ["ETHUSDT"]
     assert models.multiselect(key=state.MODELS_COINS).format_func("ETHUSDT") == eth
+    assert all(c.endswith(" UTC") for c in models.dataframe[0].value["created"])  # AppTest: UTC
+    assert set(models.selectbox(key=state.MODELS_SELECTED).options) == {"xgb_direction_ethusdt"}
     monitor = _app("pages/monitor.py", coin="ETHUSDT")
     picked = monitor.selectbox(key=state.MONITOR_COIN)
     assert picked.value == "ETHUSDT" and picked.format_func("ETHUSDT") == eth
