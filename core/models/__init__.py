@@ -112,7 +112,6 @@ register_kind(
         "LSTM return",
         "next-candle log return from a multivariate 48-candle window",
         aliases=("return", "ret"),
-        default=True,
         search={**NEXT_RETURN.search, **RECURRENT},
     )
 )
@@ -126,7 +125,6 @@ register_kind(
         "XGBoost +1%",
         "seed model: P(the close 6 candles ahead is at least 1% higher)",
         aliases=("xgb",),
-        default=True,
         seed=True,
         search=BOOSTED,
     )
@@ -140,7 +138,6 @@ register_kind(
         "core.models.settings:LSTMConfig",
         "LSTM price",
         "seed model: the next close from the last 60 candles",
-        default=True,
         seed=True,
         search={**NEXT_CLOSE_RECIPE.search, **RECURRENT},
     )
@@ -231,6 +228,9 @@ for _est, _class, _name, _cfg, _what in (
             f"Volatility {_est.upper()}",
             f"log realised variance over the next 6 h and 24 h: {_what}; expected-move bands",
             aliases=(f"volatility_{_est}",) + (("volatility", "vol") if _est == "har" else ()),
+            # the expected move, regime and position size on every card (6 h passes on most
+            # coins); a few seconds per coin
+            default=_est == "har",
             trainer=_VOL_TRAINER,
             loader=_VOL_LOADER,
         )

@@ -69,7 +69,7 @@ def test_defaults_preselect_no_coin_and_offer_the_default_settings(home_with_sam
         "patience": lstm.patience,
     }
     assert (values["horizon"], values["threshold"], values["window"]) == (6, 1.0, 60)
-    # every kind can be picked, by its label; the directional and seed models by default
+    # every kind can be picked, by its label; the default set (direction, volatility) preselected
     picker = at.button_group(key="training_models")
     assert list(picker.value) == list(DEFAULT_KINDS)
     for kind in kinds():
@@ -119,6 +119,8 @@ def test_an_impossible_setting_turns_train_off_and_says_why(
 ):
     at = _page()
     at.multiselect(key="training_coins").set_value(["ETHUSDT"]).run()
+    # a setting is checked for the picked kinds that have it: the seed's pair has every one
+    at.button_group(key="training_models").set_value(["xgboost", "lstm"]).run()
     assert not _train_button(at).disabled
     at.number_input(key=f"training_setting_{key}").set_value(value).run()
     assert not at.exception
@@ -131,6 +133,7 @@ def test_an_impossible_setting_turns_train_off_and_says_why(
 def test_every_invalid_setting_is_reported_at_once(home_with_sample: Path):
     at = _page()
     at.multiselect(key="training_coins").set_value(["ETHUSDT"]).run()
+    at.button_group(key="training_models").set_value(["xgboost", "lstm"]).run()
     at.number_input(key="training_setting_trees").set_value(0).run()
     at.number_input(key="training_setting_window").set_value(1).run()
     at.number_input(key="training_setting_horizon").set_value(0).run()

@@ -87,14 +87,13 @@ def test_train_one_coin_from_the_page_and_see_it_succeed(
     train.click()
 
     expect(page.get_by_text("succeeded").first).to_be_visible(timeout=240_000)
-    expect(page.get_by_text("lstm_btcusdt").first).to_be_visible()
-    expect(page.get_by_text("xgboost_btcusdt").first).to_be_visible()
+    expect(page.get_by_text("xgb_direction_btcusdt").filter(visible=True).first).to_be_visible()
+    expect(page.get_by_text("vol_har_btcusdt").filter(visible=True).first).to_be_visible()
     assert_no_exception(page)
 
     registry = ModelRegistry()
     names = {m.name for m in registry.records() if m.promoted}
-    # the page preselects every default kind: the directional models and the seed's two
+    # the page preselects every default kind: the direction model and the volatility model
     assert names == {f"{kind}_btcusdt" for kind in DEFAULT_KINDS}
-    assert registry.record("xgboost_btcusdt").params["n_estimators"] == 5
-    assert registry.record("lstm_btcusdt").params["window"] == 8
-    assert registry.record("lstm_return_btcusdt").params["window"] == 8
+    assert registry.record("xgb_direction_btcusdt").params["n_estimators"] == 5
+    assert registry.record("xgb_direction_btcusdt").params["max_depth"] == 2

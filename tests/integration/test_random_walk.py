@@ -15,7 +15,6 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from core.config import SplitConfig, TargetConfig
-from core.models import DEFAULT_KINDS
 from core.models.sequence import transform
 from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.registry.model_registry import ModelRegistry
@@ -25,6 +24,9 @@ from core.training.records import Stage
 from core.training.train import train_coin
 from tests.random_walk import random_walk_candles
 from tests.unit.test_train import assert_folds_before_test
+
+#: The four kinds of the direction and seed recipes (the default set before volatility kinds).
+FOUR_KINDS = ("xgb_direction", "lstm_return", "xgboost", "lstm")
 
 XGB = XGBConfig(n_estimators=60, max_depth=4, early_stopping_rounds=10)
 DIRECTION = DirectionConfig(n_estimators=60, max_depth=3, early_stopping_rounds=10)
@@ -46,7 +48,7 @@ def trained(tmp_path_factory):
     try:
         results = train_coin(
             "BTC",
-            models=DEFAULT_KINDS,
+            models=FOUR_KINDS,
             target=TargetConfig(),
             split=SplitConfig(),
             settings=SETTINGS,
@@ -104,7 +106,7 @@ def test_random_walk_forecasters_have_no_skill_over_persistence(trained):
 @pytest.mark.slow
 def test_every_gate_set_fails_on_a_random_walk(trained):
     _, _, _, results, _ = trained
-    assert set(results) == set(DEFAULT_KINDS)
+    assert set(results) == set(FOUR_KINDS)
     for kind, result in results.items():
         meta = result.metadata
         card = meta.card
@@ -128,7 +130,7 @@ def test_the_coin_shows_no_edge_with_the_reason(trained):
     assert signal.symbol == "BTCUSDT" and signal.signal is SignalKind.NO_EDGE
     assert signal.reason and "No model beats its baselines" in signal.reason
     assert signal.confidence is None and signal.base_rate is None and signal.support == 0
-    assert signal.gates_passed == {f"{k}_btcusdt": False for k in DEFAULT_KINDS}
+    assert signal.gates_passed == {f"{k}_btcusdt": False for k in FOUR_KINDS}
     assert all(v.vote is None and v.output is not None for v in signal.votes)
     payload = signal.to_dict()
     assert payload["signal"] == "NO_EDGE" and payload["reason"] == signal.reason
@@ -149,7 +151,7 @@ def test_no_walk_forward_fold_overlaps_the_test_window_or_its_purge(trained):
 def test_registered_versions_carry_metadata_and_out_of_sample_predictions(trained):
     home, candles, context, results, events = trained
     registry = ModelRegistry(home / "models")  # train_coin's default: {home}/models
-    assert list(results) == list(DEFAULT_KINDS)
+    assert list(results) == list(FOUR_KINDS)
     for kind, result in results.items():
         meta = result.metadata
         assert meta.name == f"{kind}_btcusdt" and meta.version == "v1"
@@ -170,7 +172,7 @@ def test_registered_versions_carry_metadata_and_out_of_sample_predictions(traine
         "lstm": "forecast",
         "lstm_return": "forecast_return",
     }
-    frames = {k: registry.get_predictions(f"{k}_btcusdt") for k in DEFAULT_KINDS}
+    frames = {k: registry.get_predictions(f"{k}_btcusdt") for k in FOUR_KINDS}
     for kind, frame in frames.items():
         expected = ["open_time", "split", "close", columns[kind], "actual", *extras]
         assert list(frame.columns) == expected, kind

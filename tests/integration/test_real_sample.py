@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 
 from core.data.store import normalize_candles
-from core.models import DEFAULT_KINDS
 from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
 from core.training.train import train_coin
 from tests.conftest import SAMPLE
+
+#: The four kinds of the direction and seed recipes (the default set before volatility kinds).
+FOUR_KINDS = ("xgb_direction", "lstm_return", "xgboost", "lstm")
 
 SETTINGS = {
     "xgboost": XGBConfig(n_estimators=40, max_depth=4),
@@ -32,7 +34,7 @@ def test_real_btc_sample_gives_plausible_not_miraculous_scores(btc_candles):
     eth = normalize_candles(pd.read_parquet(SAMPLE / "ETHUSDT-1h.parquet"))
     results = train_coin(
         "BTC",
-        models=DEFAULT_KINDS,
+        models=FOUR_KINDS,
         settings=SETTINGS,
         candles=btc_candles,
         context={"BTCUSDT": btc_candles, "ETHUSDT": eth},
