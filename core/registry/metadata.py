@@ -362,8 +362,8 @@ class ModelMetadata:
         vote = data.get("vote")
         if vote:
             values["vote"] = VoteRule.from_dict(vote)
-        else:
-            values["vote"] = _v1_vote(data)
+        else:  # a version-2 record without a rule does not vote (a volatility model)
+            values["vote"] = _v1_vote(data) if values["schema_version"] == 1 else None
         card = data.get("card")
         values["card"] = ModelCard.from_dict(card) if card else None
         for key in ("name", "version", "symbol", "model_type"):

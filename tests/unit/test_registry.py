@@ -390,3 +390,13 @@ def test_card_numbers_are_typed_and_older_cards_still_load():
     volatility = ModelCard.from_dict({"output": "volatility", "metrics": {"6h_qlike": 0.3}})
     assert type(volatility.metrics) is Scores
     assert volatility.metrics.as_dict() == {"6h_qlike": 0.3}
+
+
+def test_a_version_2_record_without_a_vote_rule_does_not_get_one():
+    from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
+
+    record = ModelMetadata.from_dict(
+        {"name": "vol_har_btcusdt", "version": "v1", "symbol": "BTCUSDT", "model_type": "vol_har"}
+        | {"schema_version": SCHEMA_VERSION, "vote": None}
+    )
+    assert record.vote is None
