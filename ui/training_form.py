@@ -16,7 +16,6 @@ from typing import Any
 
 import streamlit as st
 
-from core import config as core_config
 from core import jobs
 from core.atomic import atomic_write_json
 from core.config import TargetConfig
@@ -24,6 +23,7 @@ from core.data.coins import DEFAULT_COINS, display_name
 from core.errors import CryptoVoltError
 from core.models import DEFAULT_KINDS, SEED_KINDS, config_class, kind_info, kinds
 from ui import deep_link, state, training_view
+from ui.context import context
 from ui.executor import launch_training
 from ui.loaders import stored_summary
 from ui.text import plain
@@ -60,7 +60,7 @@ def trainable_coins(interval: str = "1h") -> list[str]:
 
 def settings_path() -> Any:
     """``{home}/settings/training_form.json``: the form as it was last left."""
-    return core_config.home() / "settings" / "training_form.json"
+    return context().home / "settings" / "training_form.json"
 
 
 def _owners(field: str) -> list[str]:

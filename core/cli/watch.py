@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     )
     clock: Clock = FileClock(Path(args.clock_file)) if args.clock_file else args.context.clock
     stop = threading.Event()
-    watch = Watch(cfg, clock=clock, stop=stop)
+    watch = Watch(cfg, clock=clock, stop=stop, home=args.context.home)
     echo = logging.StreamHandler(sys.stderr)
     echo.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     watch.log.addHandler(echo)

@@ -85,10 +85,12 @@ class Watch:
         clock: Clock | None = None,
         alerts: Alerts | None = None,
         stop: threading.Event | None = None,
+        home: Path | None = None,
     ) -> None:
         self.cfg = cfg or WatchConfig()
+        self.home = Path(home) if home else config.home()  # the edge passes its context's
         self.clock = clock or SystemClock()
-        self.alerts = alerts or Alerts()
+        self.alerts = alerts or Alerts(home=self.home)
         self.stop = stop or threading.Event()
         self.log = live_logger("cryptovolt.watch", "watch.log")
         self.cycles = 0
@@ -174,7 +176,7 @@ class Watch:
 
     def _write_state(self, report: CycleReport, wake: datetime) -> None:
         atomic_write_json(
-            state_path(),
+            state_path(self.home),
             {
                 "pid": os.getpid(),
                 "cycles": self.cycles,
@@ -193,7 +195,7 @@ class Watch:
         from core import jobs
         from core.live.retrain import plan
 
-        path = config.home() / "live" / "retrain.json"
+        path = self.home / "live" / "retrain.json"
         try:
             tried = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -239,12 +241,12 @@ class Watch:
     # ---- the loop ----------------------------------------------------------------------
 
     def _take_lock(self) -> None:
-        path = config.home() / "live" / "watch.lock"
+        path = self.home / "live" / "watch.lock"
         try:
             held = acquire_lock(path, blocking=False)
         except LockBusy:
             raise ConfigError(
-                f"another watch is already running on {config.home()} (see live/watch.json); "
+                f"another watch is already running on {self.home} (see live/watch.json); "
                 "stop it first, or use another CRYPTOVOLT_HOME."
             ) from None
         self._lock = held
