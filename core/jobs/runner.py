@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core import config
 from core.clock import now_iso
@@ -39,10 +39,7 @@ from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobStatus, StatusWriter
 from core.procs import process_start
 from core.registry.metadata import ModelMetadata
-from core.registry.model_registry import ModelRegistry, Savable
-
-if TYPE_CHECKING:
-    import pandas as pd
+from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "JobCancelled",
@@ -147,17 +144,8 @@ class _RecordingRegistry(ModelRegistry):
         super().__init__()
         self._reporter = reporter
 
-    def save(
-        self,
-        model: Savable,
-        metadata: ModelMetadata,
-        *,
-        predictions: pd.DataFrame | None = None,
-        promote: bool = True,
-    ) -> ModelMetadata:
-        record = super().save(model, metadata, predictions=predictions, promote=promote)
+    def _after_save(self, record: ModelMetadata) -> None:
         self._reporter.saved(record)
-        return record
 
 
 def _utc_formatter(fmt: str, datefmt: str | None = None) -> logging.Formatter:

@@ -109,6 +109,7 @@ class ModelRegistry:
             ModelError: metadata without ``model_type``/``symbol``, or ``model.save`` wrote
                 files it did not report / reported files it did not write.
         """
+        metadata = self._before_save(metadata)
         for key in ("model_type", "symbol"):
             if not getattr(metadata, key):
                 raise ModelError(
@@ -154,7 +155,16 @@ class ModelRegistry:
             if full is not None:  # a full or read-only disk: no new version, the words say why
                 raise full from exc
             raise
-        return replace(record, promoted=promoted == f"v{number}")
+        record = replace(record, promoted=promoted == f"v{number}")
+        self._after_save(record)
+        return record
+
+    def _before_save(self, metadata: ModelMetadata) -> ModelMetadata:
+        """Hook for a registry that adds to every card it saves; returns the metadata to write."""
+        return metadata
+
+    def _after_save(self, record: ModelMetadata) -> None:
+        """Hook for a registry that reports every version it saved (``record`` as written)."""
 
     def promote(self, name: str, version: str | int) -> ModelMetadata:
         """Make ``version`` the one ``get_model(name)`` returns; returns its record.

@@ -19,7 +19,7 @@ import signal
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.clock import now_iso
 from core.config import SplitConfig, TargetConfig
@@ -27,13 +27,10 @@ from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, JobError
 from core.models import kind_info, parse_kind
 from core.registry.metadata import ModelMetadata
-from core.registry.model_registry import ModelRegistry, Savable
+from core.registry.model_registry import ModelRegistry
 from core.tuning import state
 from core.tuning.objective import OBJECTIVE_TEXT, InnerData, objective
 from core.tuning.space import apply, describe, space_for
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "optimize_here", "run_sweep"]
 
@@ -240,14 +237,7 @@ class _TunedRegistry(ModelRegistry):
         super().__init__()
         self._tuning = dict(tuning)
 
-    def save(
-        self,
-        model: Savable,
-        metadata: ModelMetadata,
-        *,
-        predictions: pd.DataFrame | None = None,
-        promote: bool = True,
-    ) -> ModelMetadata:
+    def _before_save(self, metadata: ModelMetadata) -> ModelMetadata:
         n = self._tuning["trials"]
         note = (
             f"tuned: the best of {n} Optuna trials (study {self._tuning['study']}) on walk-forward "
@@ -257,7 +247,7 @@ class _TunedRegistry(ModelRegistry):
         if metadata.card is not None:
             card = replace(metadata.card, tuning=self._tuning, notes=(*metadata.card.notes, note))
             metadata = replace(metadata, card=card)
-        return super().save(model, metadata, predictions=predictions, promote=promote)
+        return metadata
 
 
 def _tuning_record(spec: TuneSpec, study: Any) -> dict[str, Any]:
