@@ -10,8 +10,9 @@ count as failed ("trained before model cards") and they do not vote until retrai
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
 from core.models.base import Output, VoteRule
@@ -56,8 +57,13 @@ class Gate:
 
 @dataclass(frozen=True)
 class MetricInterval:
-    """A metric's 95% block-bootstrap interval as a card stores it (``low``/``high`` are None
-    when no resample gave a defined value; ``resamples`` counts those that did)."""
+    """A statistic with its (``level``) block-bootstrap percentile interval, as a card stores it.
+
+    ``point`` is the statistic on the full sample; ``low``/``high`` are None when no resample gave
+    a defined statistic. ``resamples`` counts the resamples that did, so a reader can tell a solid
+    interval from one built on a handful of draws. Made by
+    :func:`core.training.stats.block_bootstrap`.
+    """
 
     point: float | None
     low: float | None
@@ -67,25 +73,29 @@ class MetricInterval:
     resamples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "point": self.point,
-            "low": self.low,
-            "high": self.high,
-            "level": self.level,
-            "block": self.block,
-            "resamples": self.resamples,
-        }
+        """Plain JSON-ready dict (floats, ints and None only)."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricInterval:
+        """Inverse of :meth:`to_dict`; missing keys take their defaults (None for the numbers),
+        NaN or infinite numbers read as None, extras are ignored."""
         return cls(
-            point=data.get("point"),
-            low=data.get("low"),
-            high=data.get("high"),
+            point=_defined(data.get("point")),
+            low=_defined(data.get("low")),
+            high=_defined(data.get("high")),
             level=float(data.get("level", 0.95)),
             block=int(data.get("block", 72)),
             resamples=int(data.get("resamples", 0)),
         )
+
+
+def _defined(value: Any) -> float | None:
+    """``value`` as a float, or None when it is None / NaN / infinite."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True, kw_only=True)

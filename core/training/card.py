@@ -56,18 +56,13 @@ def _round(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 6)
 
 
-def _stored(interval: stats.Interval) -> MetricInterval:
-    """A bootstrap interval in the card's stored form."""
-    return MetricInterval.from_dict(interval.to_dict())
-
-
-def _interval(fn: Any, *arrays: np.ndarray, seed: int = 0) -> stats.Interval:
+def _interval(fn: Any, *arrays: np.ndarray, seed: int = 0) -> MetricInterval:
     return stats.block_bootstrap(
         fn, *arrays, block=BOOTSTRAP_BLOCK, resamples=BOOTSTRAP_RESAMPLES, seed=seed
     )
 
 
-def min_detectable_auc(y: np.ndarray, auc: stats.Interval) -> tuple[float | None, float | None]:
+def min_detectable_auc(y: np.ndarray, auc: MetricInterval) -> tuple[float | None, float | None]:
     """(smallest AUC the window could tell apart from 0.5, the 95% half-width it comes from).
 
     The gate asks for the lower bound of the AUC's 95% interval to clear 0.5, so the smallest
@@ -86,7 +81,7 @@ def min_detectable_auc(y: np.ndarray, auc: stats.Interval) -> tuple[float | None
     return _round(0.5 + width), _round(width)
 
 
-def _fold_auc(folds: pd.DataFrame | None, column: str) -> stats.Interval | None:
+def _fold_auc(folds: pd.DataFrame | None, column: str) -> MetricInterval | None:
     """The AUC of the pooled walk-forward fold predictions with its block-bootstrap interval."""
     if folds is None or not len(folds) or "actual" not in folds:
         return None
@@ -221,11 +216,11 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
         metrics=metrics,
         baselines=baselines,
         intervals={
-            "roc_auc": _stored(auc),
-            "direction_auc": _stored(direction),
-            "brier_skill": _stored(skill),
+            "roc_auc": auc,
+            "direction_auc": direction,
+            "brier_skill": skill,
         }
-        | ({"fold_roc_auc": _stored(fold_auc)} if fold_auc else {}),
+        | ({"fold_roc_auc": fold_auc} if fold_auc else {}),
         gates=gates,
         calibration=_reliability(folds, column, y, p),
         notes=tuple(notes),
@@ -315,7 +310,7 @@ def _forecaster_card(output: Output, test: pd.DataFrame, column: str, horizon: i
         output=output.value,
         metrics=metrics,
         baselines=baselines,
-        intervals={"skill": _stored(skill), "directional_accuracy": _stored(direction)},
+        intervals={"skill": skill, "directional_accuracy": direction},
         gates=gates,
         notes=("Scored in log-return space; persistence (no change) is the naive forecast.",),
     )

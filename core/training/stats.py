@@ -17,14 +17,14 @@ reference, a test with zero variance) return ``None`` rather than a made-up numb
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from core.registry.metadata import MetricInterval
+
 __all__ = [
-    "Interval",
     "block_bootstrap",
     "brier",
     "brier_skill",
@@ -52,42 +52,6 @@ def _defined(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-@dataclass(frozen=True)
-class Interval:
-    """A statistic with its (``level``) block-bootstrap percentile interval.
-
-    ``point`` is the statistic on the full sample; ``low``/``high`` are None when no resample gave
-    a defined statistic. ``resamples`` counts the resamples that did, so a reader can tell a solid
-    interval from one built on a handful of draws.
-    """
-
-    point: float | None
-    low: float | None
-    high: float | None
-    level: float = 0.95
-    block: int = 72
-    resamples: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (floats, ints and None only)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Interval:
-        """Inverse of :meth:`to_dict`; missing optional keys take their defaults, extras are ignored.
-
-        Raises ``KeyError`` when ``point``, ``low`` or ``high`` is missing.
-        """
-        return cls(
-            point=_defined(d["point"]),
-            low=_defined(d["low"]),
-            high=_defined(d["high"]),
-            level=float(d.get("level", 0.95)),
-            block=int(d.get("block", 72)),
-            resamples=int(d.get("resamples", 0)),
-        )
-
-
 def _block_indices(n: int, block: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
     """``(resamples, n)`` row indices: circular blocks of ``block`` rows from random starts."""
     blocks = -(-n // block)  # ceil: enough blocks to cover n rows, the last one cut short
@@ -104,15 +68,15 @@ def block_bootstrap(
     resamples: int = 500,
     level: float = 0.95,
     seed: int = 0,
-) -> Interval:
+) -> MetricInterval:
     """Circular moving-block bootstrap percentile interval of ``statistic(*arrays)``.
 
     In: one or more arrays with the same number of rows (axis 0), in time order; every array is
     resampled with the same row indices, so rows stay paired. ``statistic`` may return None or NaN
     for a resample (e.g. AUC when it holds one class); such resamples are skipped and not counted.
     ``block`` is clamped to ``[1, n]`` (a short sample gets one block of all its rows shifted
-    circularly; the interval is then narrow and ``Interval.block`` says so).
-    Out: :class:`Interval` with the full-sample point, the percentile bounds and the counts.
+    circularly; the interval is then narrow and ``MetricInterval.block`` says so).
+    Out: :class:`MetricInterval` with the full-sample point, the percentile bounds and the counts.
     Raises ``ValueError`` for arrays of different lengths, ``resamples < 1`` or ``level``
     outside (0, 1).
     """
@@ -128,17 +92,19 @@ def block_bootstrap(
         raise ValueError(f"arrays differ in length: {[len(a) for a in arrays]}")
     block = int(min(max(block, 1), max(n, 1)))
     if n == 0:
-        return Interval(None, None, None, level=level, block=block, resamples=0)
+        return MetricInterval(None, None, None, level=level, block=block, resamples=0)
 
     point = _defined(statistic(*arrays))
     idx = _block_indices(n, block, resamples, np.random.default_rng(seed))
     values = [_defined(statistic(*(a[rows] for a in arrays))) for rows in idx]
     kept = np.array([v for v in values if v is not None], dtype=float)
     if kept.size == 0:
-        return Interval(point, None, None, level=level, block=block, resamples=0)
+        return MetricInterval(point, None, None, level=level, block=block, resamples=0)
     alpha = 1.0 - level
     low, high = np.quantile(kept, [alpha / 2, 1 - alpha / 2])
-    return Interval(point, float(low), float(high), level=level, block=block, resamples=kept.size)
+    return MetricInterval(
+        point, float(low), float(high), level=level, block=block, resamples=kept.size
+    )
 
 
 def _pair(a: np.ndarray, b: np.ndarray, names: str) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ from scipy.stats import ttest_1samp
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.metrics import log_loss as sk_log_loss
 
+from core.registry.metadata import MetricInterval
 from core.training.stats import (
-    Interval,
     block_bootstrap,
     brier,
     brier_skill,
@@ -107,10 +107,10 @@ def test_block_bootstrap_is_reproducible_from_its_seed():
 
 
 def test_interval_round_trips_through_a_json_dict():
-    iv = Interval(0.61, 0.55, 0.67, level=0.9, block=24, resamples=480)
-    assert Interval.from_dict(json.loads(json.dumps(iv.to_dict()))) == iv
-    empty = Interval(None, None, None)
-    assert Interval.from_dict(json.loads(json.dumps(empty.to_dict()))) == empty
+    iv = MetricInterval(0.61, 0.55, 0.67, level=0.9, block=24, resamples=480)
+    assert MetricInterval.from_dict(json.loads(json.dumps(iv.to_dict()))) == iv
+    empty = MetricInterval(None, None, None)
+    assert MetricInterval.from_dict(json.loads(json.dumps(empty.to_dict()))) == empty
 
 
 # --- AUC ---------------------------------------------------------------------------------------
