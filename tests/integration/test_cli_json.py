@@ -17,6 +17,7 @@ from core.clock import set_file_clock
 from core.data import store
 from core.signals import journal
 from tests.conftest import ROOT
+from tests.core_cli import core_json, run_core
 from tests.fake_binance import FakeBinance
 from tests.unit.test_journal import make_signal
 
@@ -89,16 +90,8 @@ def test_watch_once_json_is_the_cycle_and_json_without_once_is_refused(home: Pat
     last_candle = prepare(home)
     clock = home / "clock.txt"
     set_file_clock(clock, last_candle + 3 * HOUR + DELAY)
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "BINANCE_BASE_URL": "http://127.0.0.1:9"}
     args = ["watch", "--once", "--quick", "--coins", "BTC", "--clock-file", str(clock), "--json"]
-    done = subprocess.run(
-        [sys.executable, "-m", "core", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_core(home, *args, timeout=120, BINANCE_BASE_URL="http://127.0.0.1:9")
     assert done.returncode == 1, done.stderr  # Binance unreachable: the cycle failed, and says so
     cycle = json.loads(done.stdout)
     assert cycle["ok"] is False and "Binance cannot be reached" in cycle["why"]
@@ -114,17 +107,8 @@ def test_retrain_json_gives_each_coins_decision_and_why(home: Path):
     from tests.card_home import copy_carded_into
 
     copy_carded_into(home)
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(
-        [sys.executable, "-m", "core", "retrain", "--coins", "ETH", "--if-stale", "7d", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    args = ["retrain", "--coins", "ETH", "--if-stale", "7d", "--json"]
+    result = core_json(home, *args, TF_CPP_MIN_LOG_LEVEL="2")
     assert result["ok"] is True and result["outcomes"] == []
     (eth,) = result["plans"]
     assert eth["coin"] == "ETHUSDT" and eth["retrain"] == []

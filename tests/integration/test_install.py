@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
+from tests.core_cli import run_core
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -119,15 +120,8 @@ def test_installed_command_writes_into_home_and_never_into_site_packages(
 
 def test_python_m_core_takes_the_same_global_options(tmp_path: Path):
     home = tmp_path / "elsewhere"
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(tmp_path / "ignored")}
-    done = subprocess.run(
-        [sys.executable, "-m", "core", "--home", str(home), "fetch", "--sample", "--coins", "BTC"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-    )
+    args = ["--home", str(home), "fetch", "--sample", "--coins", "BTC"]
+    done = run_core(tmp_path / "ignored", *args, timeout=120)  # --home wins over the variable
     assert done.returncode == 0, done.stderr
     assert len(pd.read_parquet(home / "data" / "raw" / "BTCUSDT-1h.parquet")) > 9000
     version = subprocess.run(

@@ -30,6 +30,7 @@ from core.live.notify import (
 )
 from core.live.targets import Target
 from tests.conftest import ROOT
+from tests.core_cli import run_core
 from tests.integration.test_alerts import Receiver
 
 NOW = pd.Timestamp("2025-03-01T12:00:05Z")
@@ -193,14 +194,8 @@ def test_alerts_test_says_per_target_whether_it_was_delivered(receivers, home: P
 
 
 def test_a_url_apprise_cannot_use_stops_the_watch_in_one_line_saying_where_it_is(home: Path):
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), URLS_ENV: "json://127.0.0.1:1/a bogus://x"}
-    done = subprocess.run(
-        [sys.executable, "-m", "core", "watch", "--once"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run_core(
+        home, "watch", "--once", timeout=120, **{URLS_ENV: "json://127.0.0.1:1/a bogus://x"}
     )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()

@@ -10,16 +10,13 @@ and alert once. The same process going on unchanged must not.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from core.monitor import assess
 from core.monitor.coverage import MIN_EFFECTIVE
+from tests.core_cli import core_json
 from tests.vol_journal import EVERY, EXTRA, build_vol_journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,17 +70,8 @@ def test_monitor_json_and_the_alert_fire_once_per_change(journal_home, monkeypat
     from core.live.health import coin_health
 
     regime, folder, now = journal_home
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(folder), "CRYPTOVOLT_NOW": now.isoformat()}
-    done = subprocess.run(
-        [sys.executable, "-m", "core", "monitor", "--json", "--coins", "BTC"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    (coin,) = json.loads(done.stdout)
+    args = ["monitor", "--json", "--coins", "BTC"]
+    (coin,) = core_json(folder, *args, CRYPTOVOLT_NOW=now.isoformat())
     vol = coin["volatility"]
     assert {c["level"] for c in vol["coverage"]} == {"50", "80", "90"}
     assert {"qlike", "best_baseline", "best_baseline_qlike"} <= set(vol["qlike"][0])

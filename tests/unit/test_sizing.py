@@ -4,10 +4,6 @@ buy-and-hold on GARCH candles, and has no such advantage on a constant-volatilit
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +22,7 @@ from core.signals.sizing import (
 )
 from core.volatility import garman_klass
 from core.volatility.train import train_volatility
+from tests.core_cli import core_json, run_core
 from tests.vol_sim import constant_vol_candles, garch_candles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,27 +165,13 @@ def test_the_positions_realised_variance_is_weight_squared_times_garman_klass(tr
 
 def test_cli_prints_the_three_sizings_as_json_and_refuses_a_coin_without_a_model(trained):
     home, _, _ = trained
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home)}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "core", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    done = cli("backtest", "--coin", "BTC", "--sizing", "--json", "--fee", "0.0005")
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = core_json(home, "backtest", "--coin", "BTC", "--sizing", "--json", "--fee", "0.0005")
     assert set(out["metrics"]) == {"forecast", "trailing", "buy_and_hold"}
     for method in out["metrics"].values():
         assert {"total_return", "sharpe", "max_drawdown", "turnover"} <= set(method)
     assert out["fee"] == 0.0005 and out["vol_target"] == 0.02 and out["rebalance_hours"] == 24
     assert out["tests"]["forecast_vs_trailing"]["better"] is True
-    missing = cli("backtest", "--coin", "SOL", "--sizing")
+    missing = run_core(home, "backtest", "--coin", "SOL", "--sizing")
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: SOLUSDT has no volatility model")
     with pytest.raises(ModelNotFoundError):

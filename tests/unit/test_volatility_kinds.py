@@ -22,6 +22,7 @@ from core.registry.model_registry import ModelRegistry
 from core.signals.live import promoted_versions
 from core.training.train import train_coin
 from core.volatility.model import VolatilityModel
+from tests.core_cli import run_core
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,15 +30,7 @@ RECORDED = json.loads((ROOT / "tests/fixtures/vol_cards_4184914.json").read_text
 
 
 def _core(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home), "CRYPTOVOLT_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_core(home, *args, CRYPTOVOLT_THREADS="1")
 
 
 def _same_as_recorded(record: ModelMetadata, recorded: dict, *, folds_added: bool = False) -> None:

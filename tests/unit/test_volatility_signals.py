@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +16,7 @@ from core.signals.ensemble import SignalKind
 from core.signals.live import compute_signal
 from core.training.train import train_coin
 from core.volatility.train import train_volatility
+from tests.core_cli import core_json, run_core
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,27 +72,8 @@ def test_signal_carries_the_expected_move_whatever_the_direction_and_stale_hides
 
 def test_cli_json_and_journal_show_the_expected_move(eth_home: Path) -> None:
     now = (_last_close() + pd.Timedelta(minutes=10)).isoformat()
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(eth_home), "CRYPTOVOLT_NOW": now}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "signals",
-            "--coins",
-            "ETH",
-            "--json",
-            "--vol-target",
-            "0.01",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    (row,) = json.loads(done.stdout)
+    args = ["signals", "--coins", "ETH", "--json", "--vol-target", "0.01"]
+    (row,) = core_json(eth_home, *args, CRYPTOVOLT_NOW=now)
     assert set(row["expected_move"]["6h"]["bands"]) == {"50", "80", "90"}
     assert row["vol_regime"]["label"] in {"low", "normal", "high"}
     assert 0 < row["position_size"] <= 1
@@ -102,21 +81,7 @@ def test_cli_json_and_journal_show_the_expected_move(eth_home: Path) -> None:
     lines = [json.loads(x) for p in journal for x in p.read_text().splitlines() if x.strip()]
     entries = [x for x in lines if x.get("symbol") == "ETHUSDT" and "expected_move" in x]
     assert entries and entries[-1]["expected_move"] == row["expected_move"]
-    words = subprocess.run(
-        [sys.executable, "-m", "core", "signals", "--coins", "ETH", "--no-journal"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    words = run_core(eth_home, "signals", "--coins", "ETH", "--no-journal", CRYPTOVOLT_NOW=now)
     assert "Expected move next 6 h: 80% within" in words.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "core", "signals", "--coins", "ETH", "--vol-target", "3"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    bad = run_core(eth_home, "signals", "--coins", "ETH", "--vol-target", "3", CRYPTOVOLT_NOW=now)
     assert bad.returncode == 1 and bad.stderr.startswith("error: vol_target")
