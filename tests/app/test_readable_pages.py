@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.data.store import load_candles
-from tests.card_home import ROOT, copy_carded_into
-from tests.waiting import APP_TIMEOUT
+from tests.app.pages import open_page
+from tests.card_home import copy_carded_into
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +22,6 @@ def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     last = load_candles("BTCUSDT")["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(hours=2)).isoformat())
     return home
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_backtest_with_nothing_to_trade_is_one_line_saying_why(trained: Path):

@@ -22,6 +22,7 @@ from core.registry.model_registry import ModelRegistry
 from core.signals import journal
 from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
+from tests.app.pages import open_page
 from tests.card_home import ROOT, copy_carded_into
 from tests.random_walk import random_walk_candles
 from tests.waiting import APP_TIMEOUT
@@ -41,14 +42,6 @@ def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def pretend_now_after(candles: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
     last = candles["open_time"].iloc[-1]
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(hours=2)).isoformat())
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def card_order(at: AppTest) -> list[str]:
@@ -126,8 +119,9 @@ def test_a_stale_coin_shows_stale_with_no_call_and_is_not_journalled(
     first.run()  # the sidebar (AppTest shows it on the first page run) says how old files are
     side = " ".join(c.value for c in first.sidebar.caption)
     assert re.search(
-        r"\*\*BTCUSDT\*\* 1h · 6,000 candles · to 2023-09-07 23:00 UTC · [\d.]+ years old", side
-    )
+        r"\*\*Bitcoin \(BTC\)\*\* 1h · 6,000 candles · to 2023-09-07 23:00 UTC · [\d.]+ years old",
+        side,
+    ), side
 
 
 def test_candles_far_past_the_training_window_warn_on_the_card(
