@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +13,6 @@ from core.cli import main
 from core.clock import set_file_clock
 from core.data import store
 from core.signals import journal
-from tests.conftest import ROOT
 from tests.core_cli import core_json, run_core
 from tests.fake_binance import FakeBinance
 from tests.unit.test_journal import make_signal
@@ -118,31 +114,13 @@ def test_retrain_json_gives_each_coins_decision_and_why(home: Path):
 @pytest.mark.slow
 def test_train_json_lists_each_new_version_with_its_verdict(home_with_sample: Path):
     tiny = ["--trees", "5", "--depth", "2"]
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(home_with_sample), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(
-        [sys.executable, "-m", "core", "train", "--coins", "BTC", "--models", "xgb", *tiny]
-        + ["--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)  # the progress bars went to stderr, stdout is JSON only
+    args = ["train", "--coins", "BTC", "--models", "xgb", *tiny, "--json"]
+    # core_json reads all of stdout as JSON: the progress bars went to stderr
+    result = core_json(home_with_sample, *args, TF_CPP_MIN_LOG_LEVEL="2")
     assert result["ok"] is True and result["failed"] == {}
     (version,) = result["versions"]
     assert version["coin"] == "BTCUSDT" and version["version"] == "v1"
     assert version["name"].endswith("_btcusdt") and version["promoted"] is True
     assert version["verdict"] and version["metrics"] and version["seconds"] >= 0
-    listed = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "core", "models", "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
-    )
+    listed = core_json(home_with_sample, "models", "--json", TF_CPP_MIN_LOG_LEVEL="2")
     assert {(r["name"], r["version"]) for r in listed} == {(version["name"], "v1")}
