@@ -18,13 +18,13 @@ from datetime import datetime
 import pandas as pd
 
 from core.models.base import Output
-from core.registry.metadata import Gate, ModelMetadata
+from core.registry.gates import card_verdict
+from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import SignalKind
 from core.signals.signal import ModelVote, Signal
 
 __all__ = [
     "age_text",
-    "gate_words",
     "headline",
     "span_words",
     "stale_words",
@@ -96,40 +96,10 @@ def training_words(signal: Signal) -> tuple[str, str]:
     return window, warning
 
 
-_OPERATORS = (" <= ", " >= ", " > ", " < ")
-
-
-def _num(value: float | None) -> str:
-    return "not measured" if value is None else f"{value:.3g}"
-
-
-def gate_words(gate: Gate) -> str:
-    """One gate in words: ``"AUC 95% lower bound is 0.471, needs > 0.5"``."""
-    for op in _OPERATORS:
-        what, sep, need = gate.rule.partition(op)
-        if sep:
-            break
-    else:
-        return f"{gate.rule}: {_num(gate.value)}"
-    value = _num(gate.value)
-    if gate.value is not None and gate.threshold is not None and value == f"{gate.threshold:.3g}":
-        value = f"{gate.value:.6g}"  # 1.0003 against 1: show the digits that decide it
-    if gate.threshold is not None and not need.strip()[:1].isdigit():
-        need = f"{need} ({gate.threshold:.3g})"
-    return f"{what} is {value}, needs {op.strip()} {need}"
-
-
 def verdict_words(record: ModelMetadata) -> str:
-    """Whether a version has an edge, and if not which gates failed, in one sentence."""
-    card = record.card
-    if card is None:
-        return "No edge: trained before model cards existed, so no gate was measured; retrain it."
-    if card.passed:
-        return f"Has an edge: it passes all {len(card.gates)} gates on the test window."
-    failed = [gate_words(g) for g in card.gates.values() if not g.passed]
-    if not failed:
-        return "No edge: no gate was measured."
-    return f"No edge: fails {len(failed)} of {len(card.gates)} gates: " + "; ".join(failed) + "."
+    """A version's verdict as a sentence (:func:`card_verdict` with a capital and a stop)."""
+    text = card_verdict(record.card)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 #: The card metrics a one-line headline shows, per output: (metric, label).

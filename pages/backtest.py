@@ -14,7 +14,7 @@ from ui.backtest_view import (
     run_backtest,
 )
 from ui.frame import ensure_router
-from ui.signals_view import current_symbols
+from ui.signals_view import current_symbols, render_verdict_lines
 from ui.text import plain
 
 ensure_router()
@@ -51,6 +51,7 @@ sized = e.toggle(
     help="Each position takes clip((confidence - 0.5) / (0.6 - 0.5), 0, 1) of equity: nothing "
     "at a coin flip, full size at a 60% out-of-time hit rate or more.",
 )
+render_verdict_lines([coin])
 
 config = None
 try:

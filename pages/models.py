@@ -7,6 +7,7 @@ from core.errors import CryptoVoltError
 from core.models import kinds
 from ui import clock, deep_link, models_view, state
 from ui.frame import ensure_router
+from ui.signals_view import render_verdict_lines
 from ui.text import plain
 
 ensure_router()
@@ -22,6 +23,7 @@ records = models_view.list_models()
 if not records:
     st.info("No models yet: train a coin on the **Training** page (or `python -m core train`).")
     st.stop()
+render_verdict_lines()
 
 left, right = st.columns(2)
 symbols = sorted({r.symbol for r in records})
@@ -37,11 +39,13 @@ table = models_view.models_frame(records, coins=coins, types=types)
 if len(table):
     table["coin"] = table["coin"].map(display_name)
     table["created"] = table["created"].map(lambda at: clock.when(at) if at else "")
+shown_table = table.drop(columns=["name", "kind"])
 st.dataframe(
-    table.drop(columns=["name", "kind"]),
+    shown_table,
     hide_index=True,
     width="stretch",
-    column_config={"rows": st.column_config.NumberColumn(format="localized")},
+    column_config=models_view.column_config(shown_table)
+    | {"rows": st.column_config.NumberColumn(format="localized")},
 )
 no_edge = models_view.no_edge_champions(table)
 if no_edge:

@@ -13,12 +13,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.registry.gates import gate_checks
 from core.registry.metadata import ModelCard, ModelMetadata
 from core.training.trust import model_warnings, skill_words
-from core.words import gate_words, headline, verdict_words
+from core.words import headline, verdict_words
 from ui.text import plain
 
-__all__ = ["gates_frame", "metrics_frame", "reliability_frame", "render_card"]
+__all__ = ["MEANINGS", "gates_frame", "metrics_frame", "reliability_frame", "render_card"]
 
 #: How card metric keys read on screen (others are shown as they are).
 _LABELS = {
@@ -39,6 +40,29 @@ _LABELS = {
     "dm_p_value": "Diebold-Mariano p",
     "volatility_auc": "ATR/close score's AUC (volatility baseline)",
     "volatility_direction_auc": "ATR/close score's direction AUC",
+}
+#: What each statistic means, in words (shown beside it).
+MEANINGS = {
+    "n": "How many test-window hours it was scored on.",
+    "base_rate": "How often the event happened in the test window, whatever the model said.",
+    "roc_auc": "Chance it ranks a random hour with the event above one without: 0.5 is a coin flip.",
+    "fold_roc_auc": "The same on the walk-forward periods before the test window.",
+    "min_detectable_auc": "The smallest AUC this many test hours could tell apart from 0.5.",
+    "auc_half_width": "How far the AUC could move by chance alone (95%).",
+    "direction_auc": "Chance it ranks a random rise above a random fall: 0.5 is a coin flip.",
+    "log_loss": "Penalty for confident mistakes: lower is better; compare with the baseline.",
+    "brier": "Mean squared gap between probability and outcome: lower is better.",
+    "brier_skill": "How much better than always saying the base rate: 0 is no better.",
+    "balanced_accuracy": "Share right, counting rises and the rest equally: 0.5 is chance.",
+    "ece": "Average gap between the probability said and how often it happened: 0 is perfect.",
+    "mae_log_return": "Average size of its forecast error, as a log return.",
+    "mase": "Its error divided by 'no change''s error: below 1 beats no change.",
+    "skill": "1 - MASE: 0 is no better than no change.",
+    "directional_accuracy": "Share of hours it got the direction right.",
+    "dm_statistic": "Diebold-Mariano test statistic: how clearly its errors differ from no change's.",
+    "dm_p_value": "Chance of errors this much smaller by luck: below 0.05 counts.",
+    "volatility_auc": "What the recent size of moves alone (ATR / close) scores as a ranking.",
+    "volatility_direction_auc": "The same ATR/close score ranking rises above falls.",
 }
 #: The baseline a metric stands beside when the card stores it under another name.
 _BASELINE_OF = {"directional_accuracy": "majority_direction"}
@@ -70,6 +94,7 @@ def metrics_frame(card: ModelCard) -> pd.DataFrame:
                 "test window": _num(value),
                 "95% interval": f"{_num(low, 3)} to {_num(high, 3)}" if low is not None else "",
                 "baseline": _num(baseline),
+                "what it means": MEANINGS.get(key, ""),
             }
         )
     extra = {k: v for k, v in baselines.items() if k not in metrics}
@@ -78,24 +103,31 @@ def metrics_frame(card: ModelCard) -> pd.DataFrame:
             continue
         label = _LABELS.get(key, key)
         rows.append(
-            {"metric": label, "test window": "", "95% interval": "", "baseline": _num(value)}
+            {
+                "metric": label,
+                "test window": "",
+                "95% interval": "",
+                "baseline": _num(value),
+                "what it means": MEANINGS.get(key, ""),
+            }
         )
     return pd.DataFrame(rows).set_index("metric")
 
 
 def gates_frame(card: ModelCard) -> pd.DataFrame:
-    """``gate | result | value | threshold | in words``: each gate with pass / fail."""
+    """``check | result | measured | what it asks | card keys``: each gate as the one vocabulary
+    counts it (:func:`core.words.gate_checks`: gates on the same number are one)."""
     rows = [
         {
-            "gate": name,
-            "result": "✅ pass" if gate.passed else "❌ fail",
-            "value": _num(gate.value),
-            "threshold": _num(gate.threshold),
-            "in words": gate_words(gate),
+            "check": c.label,
+            "result": "✅ pass" if c.passed else "❌ fail",
+            "measured": c.detail,
+            "what it asks": c.help,
+            "card keys": ", ".join(c.gates),
         }
-        for name, gate in card.gates.items()
+        for c in gate_checks(card)
     ]
-    return pd.DataFrame(rows).set_index("gate")
+    return pd.DataFrame(rows).set_index("check")
 
 
 def reliability_frame(card: ModelCard) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import streamlit as st
 from core.data.coins import display_name
 from core.models import kind_info
 from core.models.base import Output
+from core.registry.gates import card_verdict, gate_checks, gates_count
 from core.registry.metadata import (
     ClassifierBaselines,
     ClassifierMetrics,
@@ -33,6 +34,8 @@ from ui.card_view import render_card
 from ui.text import plain
 
 __all__ = [
+    "COLUMN_HELP",
+    "column_config",
     "compare_frame",
     "delete_version",
     "fold_table",
@@ -47,6 +50,42 @@ __all__ = [
     "render_compare",
     "render_model",
 ]
+
+
+#: What each column of the models table means, in words (its header's tooltip).
+COLUMN_HELP = {
+    "coin": "The coin the version was trained on.",
+    "model": "The kind of model: what it predicts and how.",
+    "version": "Each training run registers a new version; the champion is the one signals use.",
+    "champion": "Whether this version is the one the Signals page and the CLI use for its model.",
+    "gates": (
+        "How many of its checks it passes on the test window (the most recent 20% of candles, "
+        "never trained on). Checks that measure the same number count once."
+    ),
+    "edge": "yes only when every check passes: only then does it vote in a signal.",
+    "verdict": "Which checks fail, with the number and what it needed, and what it is good for.",
+    "test window [95% interval] vs baseline": (
+        "Its key numbers on the test window, the range they fall in 95% of the time when the "
+        "test is resampled, and what a naive baseline scores (0.5 for a coin flip)."
+    ),
+    "skill [95% interval]": (
+        "How much better than the naive baseline it is: 0 is no better, 1 is perfect."
+    ),
+    "check": "Warnings: numbers too good to be real on hourly candles, or a one-sided model.",
+    "data": "The first and last candle it was trained and tested on.",
+    "rows": "How many candles it learned from and was tested on.",
+    "train s": "How long training took, in seconds.",
+    "created": "When it was trained (UTC).",
+}
+
+
+def column_config(table: pd.DataFrame) -> dict[str, Any]:
+    """``st.dataframe`` column settings: every column with its :data:`COLUMN_HELP` tooltip."""
+    return {
+        column: st.column_config.Column(column, help=COLUMN_HELP[column])
+        for column in table.columns
+        if column in COLUMN_HELP
+    }
 
 
 def kind_label(kind: str) -> str:
@@ -88,10 +127,7 @@ def _number(value: Any) -> float | None:
 
 
 def _gates(record: ModelMetadata) -> str:
-    if record.card is None:
-        return "fail (no card)"
-    passed = sum(g.passed for g in record.card.gates.values())
-    return f"{'pass' if record.card.passed else 'fail'} ({passed}/{len(record.card.gates)})"
+    return gates_count(record.card)
 
 
 def _check(record: ModelMetadata) -> str:
@@ -124,6 +160,7 @@ def models_frame(
                 "champion": r.promoted,
                 "gates": "error" if error else _gates(r),
                 "edge": "error" if error else ("yes" if r.gates_passed else "NO EDGE"),
+                "verdict": error or card_verdict(r.card),
                 "test window [95% interval] vs baseline": error or headline(r),
                 "skill [95% interval]": "" if error else skill_words(r),
                 "check": "" if error else _check(r),
@@ -194,12 +231,13 @@ def compare_frame(a: ModelMetadata, b: ModelMetadata) -> pd.DataFrame:
     scores = [c.metrics.as_dict() if c else {} for c in cards]
     for key in dict.fromkeys([k for s in scores for k in s]):
         rows[f"test {key}"] = tuple(s.get(key) for s in scores)
-    gates = dict.fromkeys([k for c in cards if c for k in c.gates])
-    for key in gates:
-        rows[f"gate {key}"] = tuple(
-            ("pass" if c.gates[key].passed else "fail") if c and key in c.gates else None
-            for c in cards
+    checks = [{c.label: c for c in gate_checks(card)} if card else {} for card in cards]
+    for label in dict.fromkeys([k for c in checks for k in c]):
+        rows[f"check: {label}"] = tuple(
+            (("pass: " if c[label].passed else "fails: ") + c[label].detail) if label in c else None
+            for c in checks
         )
+    rows["gates"] = (gates_count(a.card), gates_count(b.card))
     rows["has an edge"] = (a.gates_passed, b.gates_passed)
     for key in ("start", "end", "rows"):
         rows[f"data {key}"] = (a.data.get(key), b.data.get(key))

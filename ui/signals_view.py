@@ -32,6 +32,14 @@ from core.signals.live import (
 )
 from core.signals.signal import Signal
 from core.usecases import LiveSignals, live_signals, top_up_candles
+from core.verdict import (
+    CoinVerdict,
+    MarketContext,
+    market_context,
+    untrained_symbols,
+    untrained_verdict,
+    verdicts,
+)
 from core.volatility.live import volatility_versions
 from core.words import age_text, stale_words, training_words, vote_words
 from ui import state
@@ -47,6 +55,7 @@ __all__ = [
     "refresh_candles",
     "render_cards",
     "render_refresh_notes",
+    "render_verdicts",
 ]
 
 #: How often the open page checks whether a candle has closed since its last top-up.
@@ -76,6 +85,39 @@ div[class*="st-key-signal_card_"][class*="_stale"] {
 }
 div[class*="st-key-signal_card_"][class*="_stale"] p { opacity: .8; }
 </style>"""
+
+
+#: The card grid: as many 280 px (or wider) tracks as fit, three or more on a wide screen, fewer
+#: on a narrow one, one under the other on a phone (Streamlit's columns squeeze instead).
+_GRID_CSS = """<style>
+div.st-key-signal_cards {
+  display: grid !important;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 280px), 1fr));
+  align-items: stretch;
+}
+div.st-key-signal_cards > div { width: auto !important; min-width: 0; }
+div[class*="st-key-signal_card_"] { height: 100%; }
+</style>"""
+_CALL_BADGE = {
+    "BULLISH": "green",
+    "BEARISH": "red",
+    "NEUTRAL": "gray",
+    "no call": "orange",
+    "not trained": "gray",
+}
+_MARKET_HELP = (
+    "How the price moved: the change of the last close over 24 hours and over 7 days. "
+    "Volatility: how much the price has been swinging over the last 7 days (the spread of its "
+    "hourly moves) against its usual level, the median of the same figure over the last year: "
+    "1.0× is usual, 2.0× twice as wild."
+)
+_VERDICT_HELP = (
+    "What the tool thinks of each coin, in one line. A call (BULLISH / BEARISH / NEUTRAL) is "
+    "made only when its models beat their baselines on data they never saw and such calls "
+    "were right more often than chance; otherwise it says why there is no call. The likely "
+    "range comes from a volatility model that passed its own checks: 80% of moves fell inside "
+    "such ranges on data it never saw."
+)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -194,7 +236,9 @@ def _call(signal: Signal) -> None:
         if signal.bucket
         else f"all {signal.signal.value} calls"
     )
-    left, right = st.columns(2)
+    # a row of metrics that wraps inside a narrow card instead of cutting their values off
+    row = st.container(horizontal=True, wrap=True)
+    left = right = row
     left.metric(
         "Confidence",
         _pct(signal.confidence),
@@ -236,7 +280,8 @@ def _move(signal: Signal) -> None:
         if signal.vol_note and not signal.stale:
             st.caption(f"Expected move: not shown ({plain(signal.vol_note)}).")
         return
-    cols = st.columns(len(move) + 1)
+    row = st.container(horizontal=True, wrap=True)
+    cols = [row] * (len(move) + 1)
     for col, (key, m) in zip(cols, move.items(), strict=False):
         lo, hi = m["bands"]["80"]
         col.metric(
@@ -290,9 +335,12 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
             f"{signal.candle_time:%Y-%m-%d %H:%M} UTC ({age_text(closed, now)})"
         )
         _move(signal)
-        st.markdown(
-            "\n".join(f"- {plain(vote_words(v, result.records.get(v.name)))}" for v in signal.votes)
-        )
+        with st.expander(f"Models ({len(signal.votes)}) and their checks"):
+            st.markdown(
+                "\n".join(
+                    f"- {plain(vote_words(v, result.records.get(v.name)))}" for v in signal.votes
+                )
+            )
         window, warning = training_words(signal)
         if window:
             st.caption(f"Training window: {plain(window)}.")
@@ -313,6 +361,85 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
         st.caption("Models: " + plain(", ".join(f"{n} {v}" for n, v in signal.models.items())))
 
 
+def _context(symbol: str, interval: str = "1h") -> MarketContext | None:
+    try:
+        return market_context(load_candles(symbol, interval))
+    except Exception:  # unreadable candles: the line goes without its context
+        return None
+
+
+def coin_verdicts(result: LiveSignals, *, untrained: bool = True) -> list[CoinVerdict]:
+    """Each signal's verdict (the words core gives the CLI and alerts too), then, with
+    ``untrained``, one for each coin with stored 1h candles and no model."""
+    said = verdicts(result.signals, result.records, candles=load_candles)
+    if untrained:
+        have = [s.symbol for s in result.signals] + list(result.errors)
+        said += [untrained_verdict(s, _context(s)) for s in untrained_symbols(have)]
+    return said
+
+
+def _train(symbol: str) -> None:
+    st.session_state[state.TRAINING_COINS] = [symbol]
+    st.session_state[state.SELECTED_COIN] = symbol
+
+
+def verdict_row(v: CoinVerdict, *, train_button: bool = True) -> None:
+    """One coin's verdict line, its market context below, and for an untrained coin a button
+    that opens Training with that coin picked."""
+    call, _, rest = v.why.partition(": ")
+    badge = _CALL_BADGE.get(v.call, "gray")
+    extra = " · ".join(plain(p) for p in (v.move, v.regime) if p)
+    with st.container(key=f"verdict_{v.symbol}"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(
+                f"**{plain(display_name(v.symbol))}** :{badge}-badge[{plain(call)}] {plain(rest)}"
+                + (f" · {extra}" if extra else ""),
+                width="stretch",
+            )
+            if (
+                not v.trained
+                and train_button
+                and st.button(
+                    f"Train {display_name(v.symbol)}",
+                    key=f"verdict_train_{v.symbol}",
+                    icon=":material/model_training:",
+                    on_click=_train,
+                    args=(v.symbol,),
+                    help="Opens the Training page with this coin picked.",
+                    width="content",
+                )
+            ):
+                st.switch_page("pages/training.py")
+        if v.context is not None and v.context.words():
+            st.caption(f"Market: {plain(v.context.words())}", help=_MARKET_HELP)
+
+
+def render_verdicts(said: list[CoinVerdict], *, details: bool = True) -> None:
+    """The verdict lines and, in an expander, each model's checks in numbers."""
+    st.subheader("Verdict", help=_VERDICT_HELP)
+    for v in said:
+        verdict_row(v)
+    shown = [v for v in said if v.details]
+    if details and shown:
+        with st.expander("Why: each model's checks, in numbers"):
+            for v in shown:
+                st.markdown(
+                    f"**{plain(display_name(v.symbol))}**\n"
+                    + "\n".join(f"- {plain(d)}" for d in v.details)
+                )
+
+
+def render_verdict_lines(symbols: list[str] | None = None) -> None:
+    """The same one-line verdicts at the top of another page (Models, Backtest): the coins in
+    ``symbols`` (all with models when None)."""
+    result = current_signals()
+    chosen = [s for s in result.signals if symbols is None or s.symbol in symbols]
+    if not chosen:
+        return
+    for v in verdicts(chosen, result.records, candles=load_candles):
+        verdict_row(v, train_button=False)
+
+
 def _sorted(signals: tuple[Signal, ...], sort: str) -> list[Signal]:
     if sort == "confidence":
         # NO EDGE (no confidence) last: it calls nothing
@@ -320,7 +447,7 @@ def _sorted(signals: tuple[Signal, ...], sort: str) -> list[Signal]:
     return list(signals)
 
 
-def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int = 3) -> None:
+def render_cards(*, sort: str = "confidence", auto: bool = False) -> None:
     """The last refresh's notes and the card grid; with ``auto`` it tops the candles up a few
     seconds after each candle close (checked every ``AUTO_REFRESH_SECONDS``), as the watch does."""
 
@@ -335,6 +462,9 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
         result = current_signals(now=now.to_pydatetime())
         if any(s.signal is SignalKind.STALE for s in result.signals):
             st.html(_STALE_CSS)
+        said = coin_verdicts(result)
+        if said:
+            render_verdicts(said)
         if not result.signals and not result.errors:
             st.info(
                 "No trained models yet. Train a coin on the **Training** page (or "
@@ -342,12 +472,11 @@ def render_cards(*, sort: str = "confidence", auto: bool = False, columns: int =
                 icon=":material/model_training:",
             )
             return
-        ordered = _sorted(result.signals, sort)
-        for start in range(0, len(ordered), columns):
-            cols = st.columns(columns)
-            for col, signal in zip(cols, ordered[start : start + columns], strict=False):
-                with col:
-                    _card(signal, result, now.to_pydatetime())
+        st.subheader("Cards")
+        st.html(_GRID_CSS)
+        with st.container(horizontal=True, wrap=True, gap="medium", key="signal_cards"):
+            for signal in _sorted(result.signals, sort):
+                _card(signal, result, now.to_pydatetime())
         for symbol, message in result.errors.items():
             st.error(plain(f"{symbol}: {message}"), icon=":material/error:")
 

@@ -19,8 +19,12 @@ from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.jobs import JobState, JobStatus
 from core.jobs.ray_executor import ray_available
+from core.jobs.results import ModelResult
 from core.jobs.tune_job import cancel_sweep, launch_sweep, studies, sweep_status
 from core.models import config_class, kind_info
+from core.registry.gates import card_verdict
+from core.registry.metadata import ModelMetadata
+from core.registry.model_registry import ModelRegistry
 from core.tuning import TuneSpec, storage_path, trials_frame, tunable
 from ui import state
 from ui.text import plain
@@ -128,8 +132,27 @@ def _summary(study: str, found: JobStatus | None, frame: pd.DataFrame) -> str:
         if best["value"] <= 0:
             line += " · no edge on the folds"
     if found is not None and found.result:
-        line += f" · registered {plain(', '.join(r.label for r in found.result))}"
+        line += "".join(f"  \n{_tuned_words(r)}" for r in found.result)
     return line
+
+
+def _tuned_words(result: ModelResult) -> str:
+    """The tuned version's verdict in the one vocabulary and whether it was promoted:
+    ``"Tuned version xgb_direction_btcusdt v2: no edge: passes 3 of 4 — fails: ... · not
+    promoted: v1 stays champion"``."""
+    try:
+        record: ModelMetadata | None = ModelRegistry().record(result.name, result.version)
+    except CryptoVoltError:
+        record = None  # deleted since the sweep: what the job recorded is all there is
+    verdict = card_verdict(record.card) if record is not None else result.verdict
+    verdict = verdict or "no verdict recorded (it is no longer in the registry)"
+    promoted = record.promoted if record is not None else result.promoted
+    promotion = result.promotion or ("promoted: it is the champion" if promoted else "not promoted")
+    colour = "green" if promoted and (record is None or record.gates_passed) else "orange"
+    return (
+        f"Tuned version **{plain(result.name)} {plain(result.version)}**: "
+        f":{colour}[{plain(verdict)}] · {plain(promotion)}"
+    )
 
 
 def _cancel(study: str) -> None:

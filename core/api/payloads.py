@@ -22,10 +22,23 @@ def dumps(payload: Any) -> str:
 
 
 def signals(result: Any) -> list[dict[str, Any]]:
-    """One object per signal of a :class:`core.usecases.LiveSignals`: the signal's fields and
-    ``conflict`` (the sentence of the coin's held-back candles, ``None`` when there are none)."""
+    """One object per signal of a :class:`core.usecases.LiveSignals`: the signal's fields,
+    ``conflict`` (the sentence of the coin's held-back candles, ``None`` when there are none),
+    ``verdict`` (the coin's one line in plain words, :mod:`core.verdict`) and ``market``
+    (24 h / 7 d change, volatility against its one-year median)."""
+    from core.verdict import verdicts
+
     held = {k: c.sentence() for k, c in result.conflicts.items()}
-    return [{**s.to_dict(), "conflict": held.get(s.symbol)} for s in result.signals]
+    said = verdicts(result.signals, result.records)
+    return [
+        {
+            **s.to_dict(),
+            "conflict": held.get(s.symbol),
+            "verdict": v.line,
+            "market": None if v.context is None else v.context.to_dict(),
+        }
+        for s, v in zip(result.signals, said, strict=True)
+    ]
 
 
 def models(registry: ModelRegistry) -> list[dict[str, Any]]:

@@ -12,10 +12,11 @@ from typing import Any
 from core.api import payloads
 from core.cli._common import format_table
 from core.models import kind_info
+from core.registry.gates import gate_checks, gates_count
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.usecases import promote
-from core.words import gate_words, headline, verdict_words
+from core.words import headline, verdict_words
 
 __all__ = ["register", "run"]
 
@@ -68,10 +69,7 @@ def _data_range(record: ModelMetadata) -> str:
 
 
 def _gates(record: ModelMetadata) -> str:
-    if record.card is None:
-        return "fail (no card)"
-    passed = sum(g.passed for g in record.card.gates.values())
-    return f"{'pass' if record.card.passed else 'fail'} ({passed}/{len(record.card.gates)})"
+    return gates_count(record.card)
 
 
 def _label(kind: str) -> str:
@@ -139,10 +137,10 @@ def _show(record: ModelMetadata) -> None:
     print(format_table(["metric (test window)", "value", "95% interval", "baseline"], rows))
     print()
     gates = [
-        [name, "pass" if g.passed else "FAIL", _fmt(g.value), _fmt(g.threshold), gate_words(g)]
-        for name, g in card.gates.items()
+        [c.label, "pass" if c.passed else "FAIL", c.detail, ", ".join(c.gates)]
+        for c in gate_checks(card)
     ]
-    print(format_table(["gate", "result", "value", "threshold", "in words"], gates))
+    print(format_table(["gate", "result", "measured", "card keys"], gates))
     calibration = card.calibration or {}
     table = calibration.get("table") or []
     if table:

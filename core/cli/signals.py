@@ -23,6 +23,7 @@ from core.errors import ModelNotFoundError
 from core.signals.ensemble import SignalKind
 from core.signals.signal import Signal
 from core.usecases import LiveSignals, live_signals
+from core.verdict import CoinVerdict, untrained_symbols, untrained_verdict, verdicts
 from core.volatility.live import move_words
 from core.words import stale_words, training_words, vote_words
 
@@ -131,6 +132,16 @@ def _explain(result: LiveSignals) -> list[str]:
     return lines
 
 
+def _verdict_lines(said: list[CoinVerdict]) -> list[str]:
+    """The verdict first: one line per coin, its market context indented below."""
+    lines = []
+    for v in said:
+        lines.append(v.line)
+        if v.context is not None and v.context.words():
+            lines.append(f"  market: {v.context.words()}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     symbols = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
     now = args.context.now().to_pydatetime()
@@ -145,9 +156,13 @@ def run(args: argparse.Namespace) -> int:
         raise ModelNotFoundError(
             "No trained models yet: train a coin first (`python -m core train --coins BTC`)."
         )
+    said = verdicts(result.signals, result.records)
     if args.json:
         print(payloads.dumps(payloads.signals(result)))  # the same as GET /api/v1/signals
     elif result.signals:
+        untrained = [] if args.coins else untrained_symbols([s.symbol for s in result.signals])
+        print("\n".join(_verdict_lines(said + [untrained_verdict(s) for s in untrained])))
+        print()
         headers = ["coin", "signal", "confidence (95%)", "calls", "base rate", "test window"]
         headers += ["price", "last candle (UTC)", "models"]
         print(format_table(headers, [_row(s, now) for s in result.signals]))

@@ -147,7 +147,9 @@ class Watch:
         alerts = len(self.alerts.observe(health, now))
         calls = {
             s.symbol: CoinCall(
-                str(s.signal), (s.vol_regime or {}).get("label"), detail=_call_detail(s)
+                str(s.signal),
+                (s.vol_regime or {}).get("label"),
+                detail=_call_detail(s, result.records),
             )
             for s in result.signals
         }
@@ -305,12 +307,13 @@ def _promotion_words(summary: dict[str, Any]) -> str:
     return f"{name} {version}: not promoted: " + " ".join(problems)
 
 
-def _call_detail(signal: Any) -> str:
-    """The verdict line's numbers: price and candle, and the confidence with what it rests on."""
-    text = f"{signal.timeframe} close {signal.candle_time:%Y-%m-%d %H:%M} UTC, price {signal.price:,.6g}"
-    if signal.confidence is not None and signal.support:
-        text += (
-            f"; right {signal.confidence:.0%} of the time on {signal.support:,} earlier "
-            "out-of-sample calls of this kind"
-        )
-    return text
+def _call_detail(signal: Any, records: Any) -> str:
+    """The alert's words: the coin's verdict line (:mod:`core.verdict`, the same words
+    as the Signals page and ``signals``), then the candle it rests on and the price."""
+    from core.verdict import coin_verdict
+
+    said = coin_verdict(signal, records).text
+    return (
+        f"{said} ({signal.timeframe} close {signal.candle_time:%Y-%m-%d %H:%M} UTC, price "
+        f"{signal.price:,.6g})"
+    )

@@ -233,25 +233,18 @@ class ModelCard:
         return bool(self.gates) and all(g.passed for g in self.gates.values())
 
     def failed(self) -> list[str]:
-        """The failed gates in words: ``["AUC 95% lower bound 0.49 <= 0.5", ...]``."""
-        return [_gate_text(name, g) for name, g in self.gates.items() if not g.passed]
+        """The failed gates in words, as :func:`core.words.gate_checks` counts them:
+        ``["direction (lower bound 0.478, needs > 0.5)", ...]``."""
+        from core.registry.gates import gate_checks
+
+        return [c.words() for c in gate_checks(self) if not c.passed]
 
     def verdict(self) -> str:
-        """One sentence: passes, or no edge and which gates failed."""
-        if self.passed:
-            return "passes its gates: it beats its baselines out of sample"
-        failed = self.failed()
-        if not failed:
-            return "no edge: no gates were measured"
-        power = (
-            self.metrics.min_detectable_auc if isinstance(self.metrics, ClassifierMetrics) else None
-        )
-        detect = (
-            f" (its test window can tell an AUC apart from 0.5 only from about {power:.3f} up)"
-            if power is not None
-            else ""
-        )
-        return "no edge: " + "; ".join(failed) + detect
+        """One sentence in the one vocabulary (:func:`core.words.card_verdict`): has an edge,
+        or no edge, which gates fail and what the model is still good for."""
+        from core.registry.gates import card_verdict
+
+        return card_verdict(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -281,13 +274,6 @@ class ModelCard:
             tuning=dict(data["tuning"]) if data.get("tuning") else None,
             coverage=dict(data["coverage"]) if data.get("coverage") else None,
         )
-
-
-def _gate_text(name: str, gate: Gate) -> str:
-    def num(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.4g}"
-
-    return f"{name} {num(gate.value)} fails '{gate.rule}'"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def test_a_stored_study_shows_its_trials_best_and_plot(home_with_sample: Path):
     assert not at.exception
     summary = next(m.value for m in at.markdown if STUDY in m.value)
     assert "4 of 4 trials" in summary and "best mean skill +0.0040 (trial 1)" in summary
-    assert "registered xgboost_btcusdt v1" in summary
+    assert "Tuned version **xgboost_btcusdt v1**" in summary and "not promoted" in summary
     table = at.dataframe[-1].value
     assert list(table["trial"]) == [3, 2, 1, 0] and set(table["state"]) == {"complete", "pruned"}
     assert at.get("plotly_chart")

@@ -37,16 +37,14 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(
     expect(metrics).to_have_count(2, timeout=90_000)  # BTC's two; NO EDGE shows no numbers
     assert_no_exception(page)
 
-    # one card per grid column: the column holding BTCUSDT's confidence metric
-    card = (
-        page.locator('[data-testid="stColumn"]')
-        .filter(has_text="Bitcoin (BTC)")
-        .filter(has=page.locator('[data-testid="stMetricValue"]'))
-    )
+    # BTCUSDT's card, holding its confidence metric
+    card = page.locator('div[class*="st-key-signal_card_BTCUSDT_"]')
     expect(card.locator('[data-testid="stMetricValue"]')).to_have_text(
         [f"{expected.confidence:.0%}", f"{expected.base_rate:.0%}"]
     )
     expect(card).to_contain_text(expected.signal.value)
+    card.get_by_text("Models (2) and their checks").click()  # the members, in an expander
+    expect(card).to_contain_text("→ votes")
     text = card.inner_text()
     assert f"rests on {expected.support:,} earlier out-of-sample calls" in text
     assert f"right {expected.test_hit_rate:.0%} of {expected.test_support:,} such calls" in text
@@ -54,10 +52,12 @@ def test_signals_page_shows_a_call_and_a_no_edge_card(
     assert "→ votes" in text and "does not vote. No edge" in text
     assert "lstm_return_btcusdt v1" in text and "xgb_direction_btcusdt v1" in text
 
-    eth = page.locator('[data-testid="stColumn"]').filter(has_text="Ethereum (ETH)").last
+    eth = page.locator('div[class*="st-key-signal_card_ETHUSDT_"]')
     expect(eth).to_contain_text("NO EDGE")
+    eth.get_by_text("Models (1) and their checks").click()
+    expect(eth).to_contain_text("lower bound")
     eth_text = eth.inner_text()
-    assert "nothing is called" in eth_text and "AUC 95% lower bound is" in eth_text
+    assert "nothing is called" in eth_text and "lower bound" in eth_text
     expect(metrics).to_have_count(2)  # still two once every card has drawn
 
 
@@ -95,9 +95,9 @@ def test_models_page_shows_a_model_card_with_its_gates(home: Path, start_app, br
     page.get_by_role("link", name="Models").click()
     expect(page.get_by_role("heading", name="Models")).to_be_visible(timeout=90_000)
     # the first model (lstm_return_btcusdt) fails both its gates
-    gates = page.locator('[data-testid="stTable"]').filter(has_text="in words").first
+    gates = page.locator('[data-testid="stTable"]').filter(has_text="what it asks").first
     expect(gates.get_by_text("❌ fail").first).to_be_visible(timeout=90_000)
-    expect(gates).to_contain_text(re.compile(r"MASE is [\d.]+, needs < 1 \(persistence\)"))
+    expect(gates).to_contain_text(re.compile(r"MASE [\d.]+, needs < 1"))
     body = page.locator('[data-testid="stMain"]')
     expect(body).to_contain_text("No edge (their gates fail, so they do not vote)")
     expect(body).to_contain_text("Test window, beside its baselines")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -213,6 +214,9 @@ def test_the_watch_alerts_a_changed_signal_once_and_not_again_while_it_holds(
     assert len(changed) == 1, changed
     was = before if before in {"BULLISH", "BEARISH"} else "no call (NO EDGE)"
     assert f"(was {was})" in changed[0]["message"]
+    # then the coin's verdict in the words of the Signals page and `signals` (core.verdict)
+    verdict = r"BTCUSDT: .*\): (no call: |(BULLISH|BEARISH|NEUTRAL)\b.*such calls were right)"
+    assert re.search(verdict, changed[0]["message"]), changed[0]["message"]
     assert changed[0]["title"] == "CryptoVolt: BTCUSDT signal changed"
     assert changed[0]["link"] == "http://localhost:8501/signals"
     assert [a.kind for a in recent(home)].count("signal_changed") == 1

@@ -105,6 +105,6 @@ def test_watch_retrain_switch_runs_a_background_job_and_logs_its_outcome_once(
     watch.cycle()
     log = (home / "logs" / "watch.log").read_text()
     assert log.count("retrain ETHUSDT: job") == 1
-    outcome = "retrain ETHUSDT: xgb_direction_ethusdt v3: not promoted: No edge: fails"
+    outcome = "retrain ETHUSDT: xgb_direction_ethusdt v3: not promoted: No edge: passes"
     assert log.count(outcome) == 1
     assert ModelRegistry().promoted_version("xgb_direction_ethusdt") == "v1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,8 +96,10 @@ def test_signals_on_old_candles_are_stale_in_words_and_json_and_not_journalled(
     assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # NO EDGE recorded, STALE not
     table = cli("signals", "--no-journal")
     assert table.returncode == 0, table.stderr
-    first = table.stdout.splitlines()[2]
+    first = table_lines(table.stdout)[2]
     assert first.startswith("BTCUSDT") and "STALE" in first and "BULLISH" not in first
+    verdict = table.stdout.splitlines()[0]  # the verdict first, in plain words
+    assert verdict.startswith("BTCUSDT: no call: the candles are") and "refresh" in verdict
     assert "BTCUSDT: STALE: the last closed candle is" in table.stdout
     assert "years old" in table.stdout and "nothing is called" in table.stdout
     assert "Training window: XGBoost direction v1 trained on 2023-01-" in table.stdout
@@ -107,7 +110,7 @@ def test_signals_table_shows_the_base_rate_and_why_a_coin_has_no_edge(trained: P
     assert done.returncode == 0, done.stderr
     now = Context.from_env().now()
     btc = compute_signal("BTCUSDT", ModelRegistry(), load_candles("BTCUSDT"), now=now)
-    header, _, first, second = done.stdout.splitlines()[:4]
+    header, _, first, second = table_lines(done.stdout)[:4]
     assert "base rate" in header and "confidence (95%)" in header
     assert first.startswith("BTCUSDT") and f"{btc.base_rate:.0%}" in first
     assert f"{btc.confidence:.0%} ({btc.interval[0]:.0%}-{btc.interval[1]:.0%})" in first
@@ -115,11 +118,38 @@ def test_signals_table_shows_the_base_rate_and_why_a_coin_has_no_edge(trained: P
     assert second.startswith("ETHUSDT") and "NO EDGE" in second
     assert "ETHUSDT: NO EDGE" in done.stdout
     assert "xgb_direction_ethusdt v1" in done.stdout and "does not vote. No edge" in done.stdout
-    assert "AUC 95% lower bound is" in done.stdout
+    assert re.search(r"No edge: passes [0-4] of [4-6] — fails: .*lower bound", done.stdout)
     assert "xgb" not in header.lower() and "lstm" not in header.lower()
     missing = cli("signals", "--coins", "SOL")
     assert missing.returncode == 1
     assert "No trained models for SOLUSDT" in missing.stderr
+
+
+def table_lines(stdout: str) -> list[str]:
+    """The signals table's lines (after the verdict lines), from its header on."""
+    lines = stdout.splitlines()
+    return lines[next(i for i, line in enumerate(lines) if line.startswith("coin ")) :]
+
+
+def test_signals_open_with_one_verdict_line_per_coin_in_text_and_json(trained: Path):
+    from core.data.store import save_candles
+    from tests.random_walk import random_walk_candles
+
+    save_candles(random_walk_candles(400, seed=3), "SOLUSDT")  # candles, no model
+    done = cli("signals", "--no-journal")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    verdicts = [line for line in lines[: lines.index("")] if not line.startswith("  ")]
+    assert [v.split(":")[0] for v in verdicts] == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    btc, eth, sol = verdicts
+    assert re.match(r"BTCUSDT: (BULLISH|BEARISH|NEUTRAL)\b.*such calls were right \d+%", btc)
+    assert re.match(r"ETHUSDT: no call: its one model does not beat a coin flip clearly", eth)
+    assert "test window's" in eth and re.search(r"best \d+% vs \d+%", eth)
+    assert sol == "SOLUSDT: no models yet: train this coin to get a verdict"
+    assert "  market: 24 h " in done.stdout and "× its" in done.stdout
+    payload = json.loads(cli("signals", "--json", "--no-journal").stdout)
+    assert [item["verdict"] for item in payload] == [btc, eth]  # the same words
+    assert set(payload[0]["market"]) >= {"change_24h", "change_7d", "vol_ratio"}
 
 
 def test_no_journal_records_nothing(trained: Path):

@@ -53,7 +53,7 @@ def test_foreground_training_registers_models_listed_by_models_command(home_with
         assert name in run.stdout, name
         # the verdict in words and the champion / challenger decision, per model
         verdict = next(line for line in run.stdout.splitlines() if line.startswith(f"{name} v1:"))
-        assert ("no edge:" in verdict or "passes its gates" in verdict) and "promoted" in verdict
+        assert ("no edge:" in verdict or "has an edge:" in verdict) and "promoted" in verdict
     assert "NO EDGE" in run.stdout or "pass" in run.stdout
     assert "fitting" in run.stderr, "the progress bar goes to stderr"
     listed = _core(home_with_sample, "models")

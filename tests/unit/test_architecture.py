@@ -136,7 +136,7 @@ STAGES: list[tuple[str, ...]] = [
     ("core.tuning",),
     ("core.jobs", "core.signals"),
     ("core.monitor", "core.words"),
-    ("core.usecases",),
+    ("core.usecases", "core.verdict"),
     ("core.live", "core.api"),
     ("core.cli",),
     ("core.__main__",),

@@ -45,8 +45,8 @@ def test_a_model_that_passes_on_the_test_window_but_is_flat_on_its_folds_does_no
     gate = flat.gates["folds_agree"]
     assert not gate.passed and gate.value < 0.5 < flat.metrics.roc_auc
     assert not flat.passed
-    assert any(t.startswith("folds_agree ") for t in flat.failed())
-    assert "walk-forward folds" in flat.verdict()
+    assert any(t.startswith("earlier periods agree (") for t in flat.failed())
+    assert "not on the earlier periods" in flat.verdict()
 
 
 def test_a_model_whose_folds_agree_with_its_test_window_passes_that_gate():

@@ -363,7 +363,7 @@ def test_records_are_typed_and_version_1_files_still_load(home: Path):
     assert new.schema_version == SCHEMA_VERSION and new.promoted
     assert new.horizon == 1 and new.signal_horizon == 6
     assert new.card == card and not new.gates_passed
-    assert "dm 0.2 fails 'p'" in new.verdict() and "mase" not in new.verdict()
+    assert new.verdict() == "no edge: passes 1 of 2 — fails: dm (p: 0.2)"
     assert ModelMetadata.from_dict(new.to_dict()) == new == saved
 
 

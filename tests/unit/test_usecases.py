@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from core.registry.gates import gate_words
 from core.registry.metadata import Gate, ModelCard, ModelMetadata
-from core.words import gate_words, verdict_words
+from core.words import verdict_words
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +33,10 @@ def test_the_verdict_names_every_failed_gate_or_says_it_has_an_edge():
         "ece": Gate(0.09, 0.05, False, "ECE out of time <= 0.05"),
     }
     assert verdict_words(_record(gates)) == (
-        "No edge: fails 1 of 2 gates: ECE out of time is 0.09, needs <= 0.05."
+        "No edge: passes 1 of 2 — fails: calibration (calibration error 0.09, needs ≤ 0.05)."
     )
     passing = {"auc": Gate(0.52, 0.5, True, "AUC 95% lower bound > 0.5")}
-    assert verdict_words(_record(passing)).startswith("Has an edge: it passes all 1 gates")
+    assert verdict_words(_record(passing)) == "Has an edge: passes its one gate on the test window."
     assert "trained before model cards" in verdict_words(_record(None))
 
 
