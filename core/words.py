@@ -81,7 +81,8 @@ def training_words(signal: Signal) -> tuple[str, str]:
         )
         if v.tested_to is not None:
             text += f", tested to {v.tested_to:%Y-%m-%d}"
-        if v.trained_at is not None and signal.as_of is not None:
+        if v.trained_at is not None and signal.as_of is not None and signal.as_of >= v.trained_at:
+            # a clock pinned before the training (CRYPTOVOLT_NOW on old candles) has no "ago"
             text += f", {span_words(signal.as_of - v.trained_at)} ago"
         parts.append(text)
     window = "; ".join(parts)

@@ -128,6 +128,11 @@ def test_the_card_shows_the_training_window_and_warns_far_past_it():
         "XGBoost direction v1 trained on 2024-05-20 to 2025-03-11, tested to 2025-05-29, 5 h ago"
     )
     assert warning == "" and not near.far_past_training
+    # a clock pinned before the training (old candles replayed) gets no negative "ago"
+    assert near.as_of is not None
+    early = bullish(**{**window, "trained_at": near.as_of + pd.Timedelta(days=500)})
+    text, _ = training_words(early.at(CLOSED + pd.Timedelta(hours=1)))
+    assert text.endswith("tested to 2025-05-29") and "ago" not in text
     later = replace(bullish(**window), candle_time=CANDLE + pd.Timedelta(days=548))
     far = later.at(later.closed_at + pd.Timedelta(hours=1))
     assert far.signal is SignalKind.BULLISH and far.far_past_training
