@@ -13,6 +13,7 @@ Nothing here imports Streamlit (or TensorFlow).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -57,13 +58,16 @@ def age_text(last_close: pd.Timestamp | None, now: datetime) -> str:
     return f"{hours:.0f} h old" if hours < 48 else f"{hours / 24:.1f} days old"
 
 
-def stale_words(signal: Signal) -> str:
-    """Why a signal is STALE and what to do, in one sentence (empty when it is not stale)."""
+def stale_words(signal: Signal, when: Callable[[datetime], str] | None = None) -> str:
+    """Why a signal is STALE and what to do, in one sentence (empty when it is not stale).
+    ``when`` writes the candle's close time (default: UTC, ``"2025-05-30 01:00 UTC"``); the
+    dashboard passes one in the viewer's zone."""
     if not signal.stale or signal.age is None:
         return ""
+    closed = when(signal.closed_at) if when else f"{signal.closed_at:%Y-%m-%d %H:%M} UTC"
     return (
         f"STALE: the last closed candle is {span_words(signal.age)} old "
-        f"({signal.closed_at:%Y-%m-%d %H:%M} UTC), older than the signal's horizon of "
+        f"({closed}), older than the signal's horizon of "
         f"{signal.horizon} x {signal.timeframe} candles, so nothing is called on it. Top the "
         "candles up (Refresh, or `python -m core signals --refresh`)."
     )

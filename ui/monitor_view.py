@@ -23,7 +23,7 @@ from core.monitor.health import HOW_TO_GET_CALLS
 from core.monitor.series import version_history
 from core.registry.model_registry import ModelRegistry
 from core.signals.journal import journal_dir
-from ui import deep_link, state
+from ui import clock, deep_link, state
 from ui.context import context
 from ui.monitor_charts import coverage_figure, history_figure
 from ui.text import plain
@@ -180,7 +180,7 @@ def _render_version(symbol: str, version: VersionHealth) -> None:
         f"{plain(version.reason)} {version.entries:,} journal entries ({version.calls:,} calls, "
         f"{version.resolved:,} resolved, {version.pending:,} pending, {version.no_edge:,} NO EDGE)"
         + (
-            f", {version.first_call:%Y-%m-%d %H:%M} → {version.last_call:%Y-%m-%d %H:%M} UTC."
+            f", {clock.when(version.first_call)} → {clock.when(version.last_call)}."
             if version.first_call is not None and version.last_call is not None
             else "."
         )
@@ -217,8 +217,8 @@ def _render_drift(health: CoinHealth) -> None:
     st.metric("Drifted features", health.drifted)
     if drift.window_start is not None and drift.window_end is not None:
         st.caption(
-            f"Window {drift.window_start:%Y-%m-%d %H:%M} → {drift.window_end:%Y-%m-%d %H:%M} "
-            "UTC." + (f" {plain(drift.note)}." if drift.note else "")
+            f"Window {clock.when(drift.window_start)} → {clock.when(drift.window_end)}."
+            + (f" {plain(drift.note)}." if drift.note else "")
         )
     rows = [
         {

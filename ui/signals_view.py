@@ -42,7 +42,7 @@ from core.verdict import (
 )
 from core.volatility.live import volatility_versions
 from core.words import age_text, stale_words, training_words, vote_words
-from ui import state
+from ui import clock, state
 from ui.context import context
 from ui.loaders import load_candles, reference_candles, reference_key
 from ui.text import plain
@@ -328,11 +328,11 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
                 icon=":material/call_split:",
             )
         if signal.stale:
-            st.error(stale_words(signal), icon=":material/history_toggle_off:")
+            st.error(stale_words(signal, clock.when), icon=":material/history_toggle_off:")
         closed = signal.candle_time + _step(signal.timeframe)
         st.markdown(
             f"Price **{signal.price:,.6g}** · last closed candle "
-            f"{signal.candle_time:%Y-%m-%d %H:%M} UTC ({age_text(closed, now)})"
+            f"{clock.when(signal.candle_time)} ({age_text(closed, now)})"
         )
         _move(signal)
         with st.expander(f"Models ({len(signal.votes)}) and their checks"):

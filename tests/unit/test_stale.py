@@ -93,6 +93,13 @@ def test_a_call_older_than_its_horizon_is_stale_with_no_direction_and_no_confide
     words = stale_words(bullish().at(CLOSED + pd.Timedelta(days=553)))
     assert words.startswith("STALE: the last closed candle is 18.2 months old (2025-05-30 00:00")
     assert "nothing is called" in words and "Top the candles up" in words
+    assert "(2025-05-30 00:00 UTC)" in words  # core, the CLI and files say UTC
+    # the dashboard writes the close time in the viewer's zone (ui.clock.when)
+    tokyo = stale_words(
+        bullish().at(CLOSED + pd.Timedelta(days=553)),
+        lambda t: f"{pd.Timestamp(t).tz_convert('Asia/Tokyo'):%Y-%m-%d %H:%M} JST",
+    )
+    assert "(2025-05-30 09:00 JST)" in tokyo and "UTC" not in tokyo
 
 
 def test_the_horizon_is_counted_in_candles_of_the_signals_timeframe():
