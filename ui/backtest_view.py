@@ -26,6 +26,8 @@ from core.signals.trading import (
 )
 from core.training.trust import backtest_warnings
 from core.volatility.live import volatility_versions
+from ui import clock
+from ui.cells import number
 from ui.loaders import load_candles
 from ui.text import plain
 
@@ -113,7 +115,7 @@ def _fmt(name: str, value: float | int | None) -> str:
         return "n/a"
     if name in _PERCENT:
         return f"{value:.2%}"
-    return str(value) if name == "trades" else f"{value:.2f}"
+    return number(value) if name == "trades" else f"{value:.2f}"
 
 
 def metrics_table(result: BacktestResult) -> pd.DataFrame:
@@ -126,6 +128,18 @@ def metrics_table(result: BacktestResult) -> pd.DataFrame:
         for name in METRIC_NAMES
     ]
     return pd.DataFrame(rows).set_index("metric")
+
+
+def trades_frame(trades: pd.DataFrame) -> pd.DataFrame:
+    """The trades for the table: returns as percentages, entry and exit times in the viewer's
+    zone (the header names it), an empty cell where a value is missing."""
+    shown = trades.assign(
+        **{"return": trades["return"].map(lambda r: "" if pd.isna(r) else f"{r:+.2%}")}
+    )
+    for column in ("entry_time", "exit_time"):
+        if column in shown:
+            shown[column] = clock.to_viewer(shown[column])
+    return shown.rename(columns={c: clock.column_label(c) for c in ("entry_time", "exit_time")})
 
 
 def equity_figure(result: BacktestResult) -> go.Figure:
@@ -280,7 +294,7 @@ def render_backtest(result: BacktestResult) -> None:
         delta_color="off",
     )
     c.metric("Buy and hold return", _fmt("total_return", hold["total_return"]))
-    d.metric("Trades", strat["trades"])
+    d.metric("Trades", _fmt("trades", strat["trades"]))
     times = result.equity["open_time"] if len(result.equity) else pd.Series(dtype=object)
     if len(times):
         for warning in backtest_warnings(strat, times.iloc[0], times.iloc[-1]):
@@ -305,8 +319,15 @@ def render_backtest(result: BacktestResult) -> None:
             "the test window is overfitting, and it would not have been known in advance."
         )
     with st.expander(f"Trades ({len(result.trades)})"):
-        shown = result.trades.assign(**{"return": result.trades["return"].map("{:+.2%}".format)})
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(
+            trades_frame(result.trades),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                name: st.column_config.NumberColumn(format="localized")
+                for name in ("size", "entry_price", "exit_price", "pnl", "bars")
+            },
+        )
 
 
 # ---- Volatility-target sizing (issue 19.5) ------------------------------------------------------

@@ -16,6 +16,7 @@ from core.data.coins import display_name
 from core.errors import CryptoVoltError
 from core.jobs.progress_words import overall_fraction, progress_words
 from ui import state, training_view
+from ui.cells import number
 from ui.text import plain
 
 __all__ = ["POLL_SECONDS", "render_job_list"]
@@ -57,13 +58,6 @@ def _result_line(job: jobs.JobStatus) -> None:
         st.caption(plain(f"Registered {names}: see Results above."))
 
 
-def _number(value: float) -> str:
-    """``17,520`` for a count, ``0.53124`` for a score: thousands separated, five digits."""
-    if float(value).is_integer() and abs(value) >= 1000:
-        return f"{int(value):,}"
-    return f"{value:,.5g}"
-
-
 def _restart(job_id: str) -> None:
     try:
         new_id = jobs.restart(job_id)
@@ -91,7 +85,7 @@ def _render_job(job: jobs.JobStatus) -> None:
                 st.rerun()
             st.progress(overall_fraction(job), text=plain(progress_words(job)))
             if job.metrics:
-                st.caption(plain(" · ".join(f"{k} {_number(v)}" for k, v in job.metrics.items())))
+                st.caption(plain(" · ".join(f"{k} {number(v)}" for k, v in job.metrics.items())))
         elif job.state is jobs.JobState.FAILED:
             st.error(plain(job.error or "failed"), icon=":material/error:")
         elif job.state is jobs.JobState.CANCELLED:

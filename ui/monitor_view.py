@@ -24,6 +24,7 @@ from core.monitor.series import version_history
 from core.registry.model_registry import ModelRegistry
 from core.signals.journal import journal_dir
 from ui import clock, deep_link, state
+from ui.cells import cells
 from ui.context import context
 from ui.monitor_charts import coverage_figure, history_figure
 from ui.text import plain
@@ -124,7 +125,7 @@ def render_status_table(found: Sequence[CoinHealth]) -> None:
         }
         for h in found
     ]
-    st.table(pd.DataFrame(rows).set_index("coin"))
+    st.table(cells(pd.DataFrame(rows).set_index("coin")))
 
 
 def _rates_table(version: VersionHealth) -> pd.DataFrame:
@@ -187,13 +188,13 @@ def _render_version(symbol: str, version: VersionHealth) -> None:
     )
     if not version.rates:
         return
-    st.table(_rates_table(version).set_index(["window", "call"]))
+    st.table(cells(_rates_table(version).set_index(["window", "call"])))
     if version.members:
         st.markdown(
             "Live scores of each model (probability models) over the last "
             f"{_CONFIG.status_days} days, beside the base rate known at call time:"
         )
-        st.table(_members_table(version).set_index("model"))
+        st.table(cells(_members_table(version).set_index("model")))
     days = _CONFIG.windows[0]
     history = _history(symbol, version.versions, days, _key(context()))
     if len(history):
@@ -232,7 +233,7 @@ def _render_drift(health: CoinHealth) -> None:
         for f in drift.features
     ]
     frame = pd.DataFrame(rows).sort_values("PSI", ascending=False, na_position="last")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(cells(frame), hide_index=True, width="stretch")
 
 
 def _render_volatility(health: CoinHealth) -> None:
@@ -265,7 +266,7 @@ def _render_volatility(health: CoinHealth) -> None:
         for c in vol.coverage
     ]
     left, right = st.columns([3, 2])
-    left.table(pd.DataFrame(rows).set_index(["horizon", "band"]))
+    left.table(cells(pd.DataFrame(rows).set_index(["horizon", "band"])))
     right.plotly_chart(
         coverage_figure(vol.coverage), width="stretch", key=f"monitor-coverage-{health.symbol}"
     )
@@ -292,7 +293,7 @@ def _render_volatility(health: CoinHealth) -> None:
     ]
     if skill:
         st.markdown("Live QLIKE (lower is better) beside the baselines on the same hours:")
-        st.table(pd.DataFrame(skill).set_index("horizon"))
+        st.table(cells(pd.DataFrame(skill).set_index("horizon")))
 
 
 def render_coin(found: Sequence[CoinHealth]) -> None:

@@ -43,6 +43,7 @@ from core.verdict import (
 from core.volatility.live import volatility_versions
 from core.words import age_text, stale_words, training_words, vote_words
 from ui import clock, state
+from ui.cells import number
 from ui.context import context
 from ui.loaders import load_candles, reference_candles, reference_key
 from ui.text import plain
@@ -351,13 +352,13 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
         if len(live) and live["resolved"].iloc[0]:
             row = live.iloc[0]
             st.caption(
-                f"Journal: {row['hits']}/{row['resolved']} calls right live "
+                f"Journal: {number(row['hits'])}/{number(row['resolved'])} calls right live "
                 f"({_pct(row['live_hit_rate'])}) vs {_pct(row['expected_hit_rate'])} expected "
-                f"and {_pct(row['base_rate'])} base rate; {row['pending']} pending"
+                f"and {_pct(row['base_rate'])} base rate; {number(row['pending'])} pending"
             )
         else:
             pending = int(live["pending"].iloc[0]) if len(live) else 0
-            st.caption(f"Journal: no call resolved yet ({pending} pending)")
+            st.caption(f"Journal: no call resolved yet ({number(pending)} pending)")
         st.caption("Models: " + plain(", ".join(f"{n} {v}" for n, v in signal.models.items())))
 
 

@@ -50,7 +50,7 @@ def test_a_degraded_coin_shows_its_status_rates_plot_and_drift(
     table = status_table(at)
     btc = table.loc["Bitcoin (BTC)"]
     assert btc["status"] == "DEGRADED"
-    assert btc["resolved calls (30 d)"] == expected["BTCUSDT"].calls == 110
+    assert btc["resolved calls (30 d)"] == f"{expected['BTCUSDT'].calls:,}" == "110"
     assert btc["why"] == expected["BTCUSDT"].reason
     assert btc["drifted features"] == str(expected["BTCUSDT"].drifted)
     assert table.loc["Ethereum (ETH)", "status"] == "not enough calls yet"
@@ -64,3 +64,10 @@ def test_a_degraded_coin_shows_its_status_rates_plot_and_drift(
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Drifted features"] == str(expected["BTCUSDT"].drifted)
     assert any("PSI < 0.1 stable" in c.value for c in at.caption)
+    # the call range and drift window are times with their zone (UTC here: no browser zone)
+    assert any(c.value.endswith(" UTC.") and " → " in c.value for c in at.caption)
+    # every table cell is text as read: no "None" or "nan" in an empty cell
+    frames = [t.value for t in at.table] + [d.value for d in at.dataframe]
+    for frame in frames:
+        shown = {str(v) for v in frame.to_numpy().ravel()}
+        assert not shown & {"None", "nan", "NaN", "<NA>"}, frame

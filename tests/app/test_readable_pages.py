@@ -27,6 +27,15 @@ def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_backtest_with_nothing_to_trade_is_one_line_saying_why(trained: Path):
     at = open_page("pages/backtest.py")
     assert at.metric, "BTC's passing model trades: the full results panel"
+    # counts as read and empty cells empty: the metrics table and the trades table
+    trades = next(m for m in at.metric if m.label == "Trades")
+    assert trades.value.replace(",", "").isdigit()
+    assert int(trades.value.replace(",", "")) < 1000 or "," in trades.value
+    (metrics,) = [t.value for t in at.table]
+    assert metrics.loc["Trades"].map(lambda v: v.replace(",", "").isdigit()).all()
+    (table,) = at.dataframe
+    assert {"entry_time (UTC)", "exit_time (UTC)"} <= set(table.value.columns)
+    assert table.value["return"].map(lambda v: v == "" or v.endswith("%")).all()
     at.selectbox(key="selected_coin").set_value("ETHUSDT").run()
     assert not at.exception, at.exception
     (line,) = [i.value for i in at.info]
