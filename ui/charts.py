@@ -287,8 +287,9 @@ def staleness_note(symbol: str, interval: str, *, now: datetime | None = None) -
     now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts
     if now_ts - (last + step) <= max(pd.Timedelta(days=1), 2 * step):
         return ""
+    age = data_age(last, interval, now=now_ts.to_pydatetime(), when=clock.when)
     return (
-        f"{symbol}: {data_age(last, interval, now=now_ts.to_pydatetime())}, so this chart shows "
+        f"{symbol}: {age}, so this chart shows "
         "the past, not the market today. Fetch on the Data page to bring it up to date."
     )
 

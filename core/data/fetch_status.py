@@ -3,6 +3,7 @@ up to date, measured against the last closed candle of the requested range."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -124,10 +125,15 @@ def coverage_status(cov: store.Coverage, *, now: datetime | None = None) -> tupl
 
 
 def data_age(
-    last: pd.Timestamp | None, interval: str = "1h", *, now: datetime | None = None
+    last: pd.Timestamp | None,
+    interval: str = "1h",
+    *,
+    now: datetime | None = None,
+    when: Callable[[pd.Timestamp], str] | None = None,
 ) -> str:
     """How old stored candles are, in words: ``"ends 2025-05-30 23:00 UTC, 553 days old"``, or
-    ``"nothing is stored yet"``. Age counts from the end of the last candle to ``now``."""
+    ``"nothing is stored yet"``. Age counts from the end of the last candle to ``now``; ``when``
+    writes the last candle's time (default UTC; the dashboard passes the viewer's zone)."""
     if last is None:
         return "nothing is stored yet"
     end = to_ms(last) + Interval.parse(interval).milliseconds
@@ -138,7 +144,8 @@ def data_age(
         words = f"{age_h:.0f} hour{'s' if round(age_h) != 1 else ''} old"
     else:
         words = f"{age_h / 24:,.0f} days old"
-    return f"the stored candles end {last:%Y-%m-%d %H:%M} UTC, {words}"
+    ends = when(last) if when else f"{last:%Y-%m-%d %H:%M} UTC"
+    return f"the stored candles end {ends}, {words}"
 
 
 def failure_sentence(

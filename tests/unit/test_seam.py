@@ -169,3 +169,9 @@ def test_data_age_in_hours_then_days():
     )
     assert data_age(pd.Timestamp("2026-01-02 08:00", tz="UTC"), now=now).endswith("3 hours old")
     assert data_age(pd.Timestamp("2025-12-01 11:00", tz="UTC"), now=now).endswith("32 days old")
+    tokyo = data_age(  # the dashboard writes the time in the viewer's zone
+        pd.Timestamp("2025-12-01 11:00", tz="UTC"),
+        now=now,
+        when=lambda t: f"{t.tz_convert('Asia/Tokyo'):%Y-%m-%d %H:%M} JST",
+    )
+    assert tokyo.startswith("the stored candles end 2025-12-01 20:00 JST, ") and "UTC" not in tokyo
