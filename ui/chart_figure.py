@@ -10,6 +10,7 @@ gap, each gap span shaded.
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import plotly.graph_objects as go
 from core.config import Interval
 from core.data.coins import display_name
 from core.features.indicators import epoch_ms
+from ui import clock
 from ui.chart_style import DOWN, OVERLAYS, PANES, UP, color, label
 
 if TYPE_CHECKING:
@@ -46,11 +48,13 @@ def band_reaches(view: ChartView, band: MoveBand) -> bool:
     return bool(view.table["open_time"].iloc[-1] + step == band.anchor)
 
 
-def _band_data(band: MoveBand) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _band_data(
+    band: MoveBand, zone: tzinfo = UTC
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The band's filled fans (widest first, so narrower ones sit on top) and one label per
     horizon: from the last close at the anchor, out to each horizon's low and high."""
     hours = band.hours()
-    t0 = float(band.anchor.value // 1_000_000)
+    t0 = float(_ms(pd.Series([band.anchor]), zone)[0])
     ts = [t0 + h * 3_600_000 for h in hours]
     traces = []
     for level in ("90", "80", "50"):
@@ -114,8 +118,10 @@ def _with_breaks(x: pd.Series, frame: pd.DataFrame, step: pd.Timedelta) -> tuple
     return pd.concat(xs, ignore_index=True), pd.concat(parts, ignore_index=True)
 
 
-def _ms(times: pd.Series) -> np.ndarray:
-    return epoch_ms(times).astype("float64")
+def _ms(times: pd.Series, zone: tzinfo = UTC) -> np.ndarray:
+    """Epoch milliseconds of the times as wall-clock times of ``zone``: a date axis shows them as
+    they are, so the axis reads in the viewer's zone (the title names it)."""
+    return epoch_ms(clock.to_viewer(times, zone=zone)).astype("float64")
 
 
 def _axis(i: int) -> str:
@@ -150,7 +156,11 @@ def _line(x: Any, y: pd.Series, col: str, row: int, **extra: Any) -> dict[str, A
 
 
 def build_figure(
-    view: ChartView, overlays: list[str], panes: list[str], band: MoveBand | None = None
+    view: ChartView,
+    overlays: list[str],
+    panes: list[str],
+    band: MoveBand | None = None,
+    zone: tzinfo = UTC,
 ) -> go.Figure:
     """Candles + volume, the ticked overlays on price and one row per ticked lower pane; the
     expected-move ``band`` ahead of the last candle when given and the chart reaches it
@@ -166,7 +176,7 @@ def build_figure(
     c = view.candles
     # Times go as epoch milliseconds (a date axis reads them as UTC): sent as one binary array per
     # trace instead of 27-character strings, which more than halves what a toggle ships.
-    times = _ms(c["open_time"])
+    times = _ms(c["open_time"], zone)
     data: list[dict[str, Any]] = [
         {
             "type": "candlestick",
@@ -195,13 +205,13 @@ def build_figure(
     ]
     step = pd.Timedelta(milliseconds=Interval.parse(view.shown_interval).milliseconds)
     broken, ind = _with_breaks(c["open_time"], view.indicators, step)
-    x = _ms(broken)
+    x = _ms(broken, zone)
     for col in overlay_cols:
         dash = {"dash": "dot"} if col.startswith(("bb_", "donchian_")) else {}
         data.append(_line(x, ind[col], col, 1, **dash))
     annotations: list[dict[str, Any]] = []
     if band is not None and band_reaches(view, band):
-        band_traces, annotations = _band_data(band)
+        band_traces, annotations = _band_data(band, zone)
         data += band_traces
     shapes: list[dict[str, Any]] = []
     layout: dict[str, Any] = {}
@@ -283,8 +293,8 @@ def build_figure(
             "type": "rect",
             "xref": "x",
             "yref": "paper",
-            "x0": g.after + native,
-            "x1": g.before,
+            "x0": _ms(pd.Series([g.after + native]), zone)[0],
+            "x1": _ms(pd.Series([g.before]), zone)[0],
             "y0": 0,
             "y1": 1,
             "fillcolor": "grey",
@@ -303,7 +313,8 @@ def build_figure(
         annotations=annotations,
         bargap=0,
         title={
-            "text": f"{display_name(view.symbol)} · {view.shown_interval}",
+            "text": f"{display_name(view.symbol)} · {view.shown_interval} · "
+            f"times in {clock.zone_name(zone)}",
             "x": 0.01,
             "y": 1.0,
             "yref": "container",

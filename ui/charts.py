@@ -403,7 +403,9 @@ def render_chart(view: ChartView, band: MoveBand | None = None) -> None:
     candle). A fragment: ticking an overlay or a pane reruns only this (the table below, which
     does not change, is not sent and drawn again)."""
     overlays, panes = indicator_controls()
-    st.plotly_chart(build_figure(view, overlays, panes, band), config={"scrollZoom": True})
+    st.plotly_chart(
+        build_figure(view, overlays, panes, band, clock.viewer_zone()), config={"scrollZoom": True}
+    )
 
 
 def render_table(view: ChartView) -> None:

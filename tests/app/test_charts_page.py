@@ -55,6 +55,7 @@ def test_with_sample_a_30_day_candlestick_chart_and_table_are_shown(home_with_sa
     candles = _trace(fig, "candlestick")
     assert len(_values(candles["x"])) == 30 * 24
     assert "Bitcoin" in fig["layout"]["title"]["text"]
+    assert fig["layout"]["title"]["text"].endswith("times in UTC")  # no browser zone in AppTest
     columns = {t.get("meta") for t in fig["data"]}
     assert {"sma_20", "sma_50", "rsi_14", "macd", "macd_signal", "macd_hist"} <= columns
     names = {t.get("name") for t in fig["data"]}
@@ -123,7 +124,8 @@ def test_exchange_gaps_are_shaded_and_reported(home, missing):
     rects = [s for s in fig["layout"].get("shapes", []) if s.get("yref") == "paper"]
     assert len(rects) == 1
     gap_start = candles["open_time"].iloc[cut]
-    assert pd.Timestamp(rects[0]["x0"]) == gap_start
+    # epoch ms of the viewer's wall clock, as the candles' x (UTC here: no browser zone)
+    assert pd.Timestamp(rects[0]["x0"], unit="ms", tz="UTC") == gap_start
     sma = next(t for t in fig["data"] if t.get("meta") == "sma_20")
     assert np.isnan(_values(sma["y"])).sum() == 1, "lines break at the gap instead of bridging it"
     assert len(_values(_trace(fig, "candlestick")["x"])) == 720 - missing

@@ -162,3 +162,18 @@ def test_staleness_note_only_when_the_data_ends_long_before_now(home_with_sample
     assert staleness_note("BTCUSDT", "1h", now=last + timedelta(hours=3)) == ""
     note = staleness_note("BTCUSDT", "1h", now=last + timedelta(days=3, hours=1))
     assert note.startswith("BTCUSDT: the stored candles end 2025-05-30 00:00 UTC, 3 days old")
+
+
+def test_the_time_axis_reads_in_the_given_zone(btc_candles):
+    """Tokyo is UTC+9: every candle's x is its Tokyo wall clock, and the title names the zone."""
+    from zoneinfo import ZoneInfo
+
+    view = build_view(btc_candles, compute_indicators(btc_candles), symbol="BTCUSDT")
+    utc = build_figure(view, [], [])
+    tokyo = build_figure(view, [], [], zone=ZoneInfo("Asia/Tokyo"))
+    shift = np.asarray(tokyo.data[0].x, dtype="float64") - np.asarray(
+        utc.data[0].x, dtype="float64"
+    )
+    assert len(shift) and (shift == 9 * 3_600_000).all()
+    assert tokyo.layout.title.text.endswith("times in Asia/Tokyo")
+    assert utc.layout.title.text.endswith("times in UTC")
