@@ -159,3 +159,44 @@ def test_train_by_keyboard_asks_in_a_dialog_before_four_jobs(
     expect(page.get_by_text("No training jobs yet.")).to_be_visible()
     assert not list((home_with_sample / "runs").glob("*/status.json"))
     assert_no_exception(page)
+
+
+def _tokyo(ts: object) -> str:
+    return f"{pd.Timestamp(ts).tz_convert('Asia/Tokyo'):%Y-%m-%d %H:%M} JST"
+
+
+def _utc(ts: object) -> str:
+    return f"{pd.Timestamp(ts).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_signals_and_monitor_times_are_in_the_viewers_zone(
+    home: Path, start_app, tokyo_page, monkeypatch: pytest.MonkeyPatch
+):
+    from core.monitor import assess
+    from core.registry.model_registry import ModelRegistry
+    from core.signals.live import compute_signal
+    from tests.monitor_journal import journal_home
+
+    now = journal_home(home, regime="degraded")  # carded models, candles and a journal
+    monkeypatch.setenv("CRYPTOVOLT_NOW", now.isoformat())
+    candles = store.load_candles("BTCUSDT")
+    signal = compute_signal("BTCUSDT", ModelRegistry(), candles, now=pd.Timestamp(now))
+    drift = next(h for h in assess(now=now) if h.symbol == "BTCUSDT").drift
+    assert drift is not None and drift.window_start is not None
+    page = tokyo_page
+    page.goto(start_app(CRYPTOVOLT_NOW=now.isoformat()), wait_until="domcontentloaded")
+    page.get_by_role("link", name="Signals").click()
+    card = page.locator('div[class*="st-key-signal_card_BTCUSDT_"]')
+    expect(card).to_contain_text(f"last closed candle {_tokyo(signal.candle_time)}", timeout=90_000)
+    page.get_by_role("link", name="Monitor").click()
+    body = page.locator('[data-testid="stMain"]')
+    tokyo_range = f"Window {_tokyo(drift.window_start)} → {_tokyo(drift.window_end)}."
+    expect(body).to_contain_text(tokyo_range, timeout=90_000)
+    _sidebar(page).get_by_text("Times in UTC").click()
+    expect(body).to_contain_text(f"Window {_utc(drift.window_start)} → {_utc(drift.window_end)}.")
+    expect(body).not_to_contain_text(tokyo_range)
+    page.get_by_role("link", name="Signals").click()
+    expect(card).to_contain_text(f"last closed candle {_utc(signal.candle_time)}", timeout=90_000)
+    assert_no_exception(page)
