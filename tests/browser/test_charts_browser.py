@@ -43,14 +43,18 @@ def test_charts_page_draws_candles_and_resamples_the_full_range(
 def _download_csv(page) -> list[str]:
     """Click Download CSV and read the file. A click that lands while the page is still redrawing
     can be lost (seen once on a cold server): the click waits for the script to have ended, and
-    a second click is allowed, not a third."""
+    a second click is allowed, not a third. The CSV is made on the server after the click (a
+    deferred download: the button is disabled, with a spinner, until the file comes), which took
+    over 20 s at load 9: each click waits for the button to be enabled, and for the file as long
+    as for the page."""
     button = page.get_by_role("button", name="Download CSV")
     for attempt in range(2):
         expect(page.get_by_test_id("stApp")).to_have_attribute(
             "data-test-script-state", "notRunning", timeout=60_000
         )
+        expect(button).to_be_enabled(timeout=60_000)
         try:
-            with page.expect_download(timeout=20_000) as download:
+            with page.expect_download(timeout=60_000) as download:
                 button.click()
             return Path(download.value.path()).read_text().splitlines()
         except PlaywrightTimeoutError:
