@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from core.data.store import normalize_candles
@@ -24,3 +26,19 @@ def two_years(frame: pd.DataFrame, rows: int = TWO_YEARS_ROWS) -> pd.DataFrame:
         parts.append(nxt)
         last = nxt
     return normalize_candles(pd.concat(parts, ignore_index=True).iloc[:rows])
+
+
+def ten_coins(
+    sample: Path, *, rows: int | None, pol_from_btc: bool = True
+) -> dict[str, pd.DataFrame]:
+    """The bundled sample's 1h candles per symbol, stretched to ``rows`` (None: as they are), with
+    BTC's candles standing in for POL (the sample's missing tenth coin) when ``pol_from_btc``."""
+    frames = {
+        p.name.split("-")[0]: normalize_candles(pd.read_parquet(p))
+        for p in sorted(sample.glob("*-1h.parquet"))
+    }
+    if rows is not None:
+        frames = {s: two_years(f, rows) for s, f in frames.items()}
+    if pol_from_btc:
+        frames["POLUSDT"] = frames["BTCUSDT"].copy()
+    return frames

@@ -27,15 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-pooled-vol-")
 
-from _candles import two_years  # noqa: E402
+from _candles import ten_coins  # noqa: E402
 
-from core.data.store import normalize_candles, save_candles  # noqa: E402
+from core.data.store import save_candles  # noqa: E402
 from core.registry.model_registry import ModelRegistry  # noqa: E402
 from core.training.train import train_coin  # noqa: E402
 
@@ -49,13 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", default="vol_pooled_har")
     parser.add_argument("--length", choices=("two-years", "sample"), default="two-years")
     args = parser.parse_args(argv)
-    frames = {
-        p.name.split("-")[0]: normalize_candles(pd.read_parquet(p))
-        for p in sorted(SAMPLE.glob("*-1h.parquet"))
-    }
-    if args.length == "two-years":
-        frames = {s: two_years(f, DAYS_730) for s, f in frames.items()}
-        frames["POLUSDT"] = frames["BTCUSDT"].copy()  # the tenth coin's work (see the docstring)
+    two = args.length == "two-years"  # BTC stands in for POL there (see the docstring)
+    frames = ten_coins(SAMPLE, rows=DAYS_730 if two else None, pol_from_btc=two)
     for symbol, frame in frames.items():
         save_candles(frame, symbol, "1h")
     coins = list(frames)
