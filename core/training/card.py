@@ -34,11 +34,13 @@ from core.registry.metadata import (
     MetricInterval,
     ModelCard,
 )
+from core.registry.promotion import Comparison
 from core.training import stats
 
 __all__ = [
     "BOOTSTRAP_BLOCK",
     "ECE_LIMIT",
+    "HEADLINE",
     "beats",
     "build_card",
     "forecast_returns",
@@ -334,3 +336,7 @@ def beats(new: ModelCard | None, old: ModelCard | None) -> bool:
         a, b = new.metrics.mase, old.metrics.mase
         return a is not None and (b is None or a < b)
     return False
+
+
+#: Classifier and forecaster cards hold a challenger against its champion on the headline.
+HEADLINE = Comparison(beats)

@@ -36,14 +36,14 @@ import pandas as pd
 
 from core.config import Interval, SignalConfig, SplitConfig, TargetConfig
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import ModelNotFoundError
 from core.models import create_model, kind_info, load_model
 from core.models.base import Dataset, Output, StepCallback, VoteRule, read_json, write_json
 from core.models.calibration import apply_calibrator, fit_calibrator
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
-from core.training.card import beats, build_card
+from core.registry.promotion import promotion
+from core.training.card import HEADLINE, build_card
 from core.training.evaluate import (
     Split,
     chronological_split,
@@ -461,7 +461,7 @@ def _register(
         library_versions=library_versions(),
         train_seconds=round(time.monotonic() - started, 2),
     )
-    promote, why = _promotion(registry, kind, c.symbol, card, force)
+    promote, why = promotion(registry, model_name(kind, c.symbol), card, HEADLINE, force=force)
     predictions = pd.concat([*fold_frames, test_frame], ignore_index=True)
     record = registry.save(model, metadata, predictions=predictions, promote=promote)
     log.info(
@@ -474,19 +474,3 @@ def _register(
         why,
     )
     return TrainResult(record, promote, why)
-
-
-def _promotion(
-    registry: ModelRegistry, kind: str, symbol: str, card: Any, force: bool
-) -> tuple[bool, str]:
-    if force:
-        return True, "promoted (--force)"
-    try:
-        champion = registry.record(model_name(kind, symbol))
-    except ModelNotFoundError:
-        return True, "promoted: the first version of this model"
-    if not card.passed:
-        return False, f"not promoted: {card.verdict()}; {champion.version} stays champion"
-    if champion.gates_passed and not beats(card, champion.card):
-        return False, f"not promoted: it does not beat champion {champion.version}"
-    return True, f"promoted over {champion.version}: gates pass and it beats the champion"

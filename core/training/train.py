@@ -26,14 +26,14 @@ import pandas as pd
 from core.config import Interval, SignalConfig, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import ModelNotFoundError
 from core.features.causal import compute_features, future_return
 from core.models import DEFAULT_KINDS, config_class, create_model, kind_info, parse_kinds
 from core.models.base import Dataset
-from core.registry.metadata import ModelCard, ModelMetadata
+from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
-from core.training.card import beats, build_card
+from core.registry.promotion import promotion
+from core.training.card import HEADLINE, build_card
 from core.training.evaluate import Split, chronological_split, walk_forward_splits
 from core.training.fit import WindowFit
 from core.training.provenance import (
@@ -333,7 +333,9 @@ class _Job:
             library_versions=library_versions(),
             train_seconds=round(time.monotonic() - started, 2),
         )
-        promote, why = self._promotion(kind, card)
+        promote, why = promotion(
+            self.registry, model_name(kind, self.symbol), card, HEADLINE, force=self.force
+        )
         emit(kind, Stage.SAVING, 0, 1, "registering")
         record = self.registry.save(model, metadata, predictions=predictions, promote=promote)
         emit(kind, Stage.SAVING, 1, 1, f"registered {record.name} {record.version}")
@@ -384,19 +386,3 @@ class _Job:
             )
         self.emit(kind, Stage.WALK_FORWARD, total, total, "walk-forward done")
         return frames, folds
-
-    def _promotion(self, kind: str, card: ModelCard) -> tuple[bool, str]:
-        """Champion / challenger: promote when forced, when there is no champion, or when the
-        new version passes its gates and beats the champion."""
-        if self.force:
-            return True, "promoted (--force)"
-        name = model_name(kind, self.symbol)
-        try:
-            champion = self.registry.record(name)
-        except ModelNotFoundError:
-            return True, "promoted: the first version of this model"
-        if not card.passed:
-            return False, f"not promoted: {card.verdict()}; {champion.version} stays champion"
-        if champion.gates_passed and not beats(card, champion.card):
-            return False, f"not promoted: it does not beat champion {champion.version}"
-        return True, f"promoted over {champion.version}: gates pass and it beats the champion"

@@ -25,11 +25,12 @@ import pandas as pd
 from core.config import Interval
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import ConfigError, ModelNotFoundError
+from core.errors import ConfigError
 from core.models.base import Output
 from core.registry.metadata import Gate, ModelCard, ModelMetadata, Scores
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
+from core.registry.promotion import Comparison, promotion
 from core.training.provenance import candles_sha256, library_versions, training_log
 from core.training.records import TrainResult
 from core.volatility.evaluate import VolEvaluation, evaluate_coin
@@ -216,6 +217,14 @@ def _mean_qlike(card: ModelCard | None) -> float:
     return float(np.mean(values)) if values else float("inf")
 
 
+#: A volatility card beats its champion's with a lower mean QLIKE over its horizons.
+QLIKE = Comparison(
+    beats=lambda new, old: _mean_qlike(new) < _mean_qlike(old),
+    loses="its QLIKE does not beat",
+    wins="its QLIKE is lower",
+)
+
+
 def train_volatility(
     symbol: str,
     *,
@@ -378,7 +387,7 @@ def _register(
         train_seconds=round(time.monotonic() - started, 2),
         extra={"volatility": {key: r.to_dict() for key, r in ev.horizons.items()}},
     )
-    promote, why = _promotion(registry, kind, symbol, card, force)
+    promote, why = promotion(registry, model_name(kind, symbol), card, QLIKE, force=force)
     record = registry.save(model, metadata, predictions=predictions, promote=promote)
     log.info(
         "%s %s registered %s %s in %.1fs; %s; %s",
@@ -391,23 +400,6 @@ def _register(
         why,
     )
     return VolTrainResult(record, promote, why, ev)
-
-
-def _promotion(
-    registry: ModelRegistry, kind: str, symbol: str, card: ModelCard, force: bool
-) -> tuple[bool, str]:
-    if force:
-        return True, "promoted (--force)"
-    name = model_name(kind, symbol)
-    try:
-        champion = registry.record(name)
-    except ModelNotFoundError:
-        return True, "promoted: the first version of this model"
-    if not card.passed:
-        return False, f"not promoted: {card.verdict()}; {champion.version} stays champion"
-    if champion.gates_passed and _mean_qlike(card) >= _mean_qlike(champion.card):
-        return False, f"not promoted: its QLIKE does not beat champion {champion.version}"
-    return True, f"promoted over {champion.version}: gates pass and its QLIKE is lower"
 
 
 def load_volatility_model(
