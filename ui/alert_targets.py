@@ -18,6 +18,7 @@ from core.live.notify import (
     send_now,
 )
 from ui import state
+from ui.context import context
 from ui.text import plain
 
 __all__ = ["render_alert_targets"]
@@ -41,11 +42,12 @@ def render_alert_targets() -> None:
             "Slack, ntfy, e-mail, a JSON receiver... Saved in `settings/alert_urls.json`, "
             "readable by you only (the URLs hold tokens)."
         )
+        home = context().home
         env = _from_environment()
         if env:
             st.caption(f"Also sent to the targets in {env}.")
         if state.ALERT_URLS not in st.session_state:
-            st.session_state[state.ALERT_URLS] = "\n".join(saved_urls())
+            st.session_state[state.ALERT_URLS] = "\n".join(saved_urls(home))
         with st.form("alert_targets_form", border=False):
             text = st.text_area(
                 "Notification URLs, one per line", key=state.ALERT_URLS, placeholder=_PLACEHOLDER
@@ -56,11 +58,11 @@ def render_alert_targets() -> None:
         if not (save or test):
             return
         try:
-            names = save_urls(text.splitlines())
+            names = save_urls(text.splitlines(), home)
             st.success(f"Saved {len(names)} target(s).", icon=":material/check:")
             if not test:
                 return
-            targets = parse_targets(configured_urls(), tries=2, backoff=0.5)
+            targets = parse_targets(configured_urls(home), home=home, tries=2, backoff=0.5)
         except ConfigError as exc:
             st.error(plain(exc), icon=":material/error:")
             return

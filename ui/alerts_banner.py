@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from core.live.alerts import Alert, recent
+from ui.context import context
 from ui.text import plain
 
 __all__ = ["BANNER_WINDOW", "render_alert_banner"]
@@ -32,7 +33,7 @@ def _line(alert: Alert) -> str:
 def render_alert_banner(now: datetime | None = None) -> None:
     """A warning with the last day's alerts (newest first), or nothing when there were none."""
     now = now or datetime.now(UTC)
-    alerts = recent(since=now - BANNER_WINDOW, limit=50)
+    alerts = recent(context().home, since=now - BANNER_WINDOW, limit=50)
     if not alerts:
         return
     newest = alerts[::-1]

@@ -36,13 +36,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    urls = list(args.url) if args.url else configured_urls()
+    home = args.context.home
+    urls = list(args.url) if args.url else configured_urls(home)
     if not urls:
         raise ConfigError(
             f"no alert targets: set {URLS_ENV} to one or more Apprise URLs (e.g. "
             "tgram://BOT_TOKEN/CHAT_ID or json://HOST:PORT/PATH) or add them on the Monitor page."
         )
-    targets = parse_targets(urls, tries=3, backoff=0.5)  # a person waits on the answer
+    targets = parse_targets(urls, home=home, tries=3, backoff=0.5)  # a person waits on the answer
     if args.action == "list":
         for target in targets:
             print(target.name)

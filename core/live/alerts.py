@@ -26,7 +26,6 @@ from typing import Any
 
 import pandas as pd
 
-from core import config
 from core.atomic import atomic_write_json
 from core.live.health import Health
 from core.live.notify import Notifier, app_link
@@ -53,13 +52,13 @@ _KIND_PAGE = {SIGNAL_CHANGED: "signals"}
 log = logging.getLogger("cryptovolt.watch")
 
 
-def alerts_log(home: Path | None = None) -> Path:
+def alerts_log(home: Path) -> Path:
     """``{home}/logs/alerts.log``."""
-    return (Path(home) if home else config.home()) / "logs" / "alerts.log"
+    return Path(home) / "logs" / "alerts.log"
 
 
-def _state_path(home: Path | None) -> Path:
-    return (Path(home) if home else config.home()) / "live" / "alerts_state.json"
+def _state_path(home: Path) -> Path:
+    return Path(home) / "live" / "alerts_state.json"
 
 
 @dataclass(frozen=True)
@@ -123,8 +122,8 @@ class Alerts:
         ConfigError: a configured notification URL Apprise cannot use (named).
     """
 
-    def __init__(self, *, home: Path | None = None, notifier: Notifier | None = None) -> None:
-        self.home = Path(home) if home else config.home()
+    def __init__(self, *, home: Path, notifier: Notifier | None = None) -> None:
+        self.home = Path(home)
         self.notifier = notifier or Notifier.from_config(self.home)
         try:
             self.state = json.loads(_state_path(self.home).read_text(encoding="utf-8"))
@@ -224,9 +223,7 @@ def _stamp(now: datetime) -> str:
     return str(pd.Timestamp(now).tz_convert("UTC").isoformat(timespec="seconds"))
 
 
-def recent(
-    home: Path | None = None, *, since: datetime | None = None, limit: int = 20
-) -> list[Alert]:
+def recent(home: Path, *, since: datetime | None = None, limit: int = 20) -> list[Alert]:
     """The last ``limit`` alerts from ``logs/alerts.log`` (oldest first), those at or after
     ``since`` when given; empty when nothing was ever alerted."""
     try:

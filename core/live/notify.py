@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from core import config
 from core.atomic import atomic_write_json
 from core.errors import ConfigError
 from core.live.targets import Delivery, Message, Target
@@ -93,11 +92,11 @@ def _split(text: str) -> list[str]:
     return [u for u in re.split(r"[\s,]+", text.strip()) if u]
 
 
-def _settings_path(home: Path | None) -> Path:
-    return (Path(home) if home else config.home()) / "settings" / "alert_urls.json"
+def _settings_path(home: Path) -> Path:
+    return Path(home) / "settings" / "alert_urls.json"
 
 
-def saved_urls(home: Path | None = None) -> list[str]:
+def saved_urls(home: Path) -> list[str]:
     """The URLs saved on the Monitor page (empty when none or unreadable)."""
     try:
         data = json.loads(_settings_path(home).read_text(encoding="utf-8"))
@@ -107,7 +106,7 @@ def saved_urls(home: Path | None = None) -> list[str]:
     return [str(u) for u in urls] if isinstance(urls, list) else []
 
 
-def save_urls(urls: Iterable[str], home: Path | None = None) -> list[str]:
+def save_urls(urls: Iterable[str], home: Path) -> list[str]:
     """Check every URL (ConfigError naming the first bad one: nothing is saved then) and save
     them, readable by the owner only. Returns the masked names."""
     clean = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
@@ -118,7 +117,7 @@ def save_urls(urls: Iterable[str], home: Path | None = None) -> list[str]:
     return names
 
 
-def configured_urls(home: Path | None = None) -> list[str]:
+def configured_urls(home: Path) -> list[str]:
     """Every target URL: ``CRYPTOVOLT_ALERT_URLS``, then the saved ones, then the old webhook."""
     urls = _split(os.environ.get(URLS_ENV, "")) + saved_urls(home)
     webhook = os.environ.get(WEBHOOK_ENV, "").strip()
@@ -127,11 +126,11 @@ def configured_urls(home: Path | None = None) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
-def parse_targets(urls: Sequence[str], **options: Any) -> list[Target]:
+def parse_targets(urls: Sequence[str], *, home: Path | None = None, **options: Any) -> list[Target]:
     """A :class:`Target` per URL. Raises ConfigError naming the first URL Apprise cannot use
-    and where it was set."""
+    and where it was set (the environment, or the Monitor page's list saved in ``home``)."""
     env = set(_split(os.environ.get(URLS_ENV, "")))
-    saved = set(saved_urls(options.pop("home", None)))
+    saved = set(saved_urls(home)) if home is not None else set()
     targets = []
     for url in urls:
         try:
@@ -181,7 +180,7 @@ class Notifier:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, home: Path | None = None) -> Notifier | None:
+    def from_config(cls, home: Path) -> Notifier | None:
         """The configured targets' notifier, or None when none is set (ConfigError: a bad URL)."""
         urls = configured_urls(home)
         return cls(parse_targets(urls, home=home)) if urls else None

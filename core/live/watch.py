@@ -28,7 +28,6 @@ from typing import Any
 
 import pandas as pd
 
-from core import config
 from core.atomic import atomic_write_json
 from core.clock import Clock, SystemClock, next_wake
 from core.errors import ConfigError
@@ -40,9 +39,9 @@ from core.locks import HeldLock, LockBusy, acquire_lock
 __all__ = ["CycleReport", "Watch", "WatchConfig", "state_path"]
 
 
-def state_path(home: Path | None = None) -> Path:
+def state_path(home: Path) -> Path:
     """``{home}/live/watch.json``: the last cycle, the next wake-up, the pid."""
-    return (Path(home) if home else config.home()) / "live" / "watch.json"
+    return Path(home) / "live" / "watch.json"
 
 
 @dataclass(frozen=True)
@@ -82,13 +81,13 @@ class Watch:
         self,
         cfg: WatchConfig | None = None,
         *,
+        home: Path,
         clock: Clock | None = None,
         alerts: Alerts | None = None,
         stop: threading.Event | None = None,
-        home: Path | None = None,
     ) -> None:
         self.cfg = cfg or WatchConfig()
-        self.home = Path(home) if home else config.home()  # the edge passes its context's
+        self.home = Path(home)  # the edge passes its context's
         self.clock = clock or SystemClock()
         self.alerts = alerts or Alerts(home=self.home)
         self.stop = stop or threading.Event()

@@ -238,7 +238,11 @@ def test_watch_keeps_running_while_binance_is_unreachable_and_alerts_once(
     continue_prices(fake_binance)
     monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv(WEBHOOK_ENV, receiver.url)
-    watch = Watch(WatchConfig(coins=("BTCUSDT",), patient=False), clock=FileClock(clock, poll=0.02))
+    watch = Watch(
+        WatchConfig(coins=("BTCUSDT",), patient=False),
+        home=home,
+        clock=FileClock(clock, poll=0.02),
+    )
     thread = threading.Thread(target=watch.run, daemon=True)
     thread.start()
 
@@ -313,10 +317,10 @@ def test_alert_state_survives_a_restart_so_a_lasting_degradation_alerts_once(hom
 
     now = pd.Timestamp("2025-03-01T12:00:05Z")
     bad = [Health("BTCUSDT", "degraded", 0, "hit rate 20% below 55%")]
-    assert len(Alerts().observe(bad, now)) == 1
-    assert Alerts().observe(bad, now + HOUR) == []  # a new process, same state: no alert
-    Alerts().observe([Health("BTCUSDT", "on_track", 0, "")], now + 2 * HOUR)
-    again = Alerts().observe(bad + [Health("ETHUSDT", "on_track", 3, "")], now + 3 * HOUR)
+    assert len(Alerts(home=home).observe(bad, now)) == 1
+    assert Alerts(home=home).observe(bad, now + HOUR) == []  # a new process, same state: no alert
+    Alerts(home=home).observe([Health("BTCUSDT", "on_track", 0, "")], now + 2 * HOUR)
+    again = Alerts(home=home).observe(bad + [Health("ETHUSDT", "on_track", 3, "")], now + 3 * HOUR)
     assert [(a.kind, a.symbol) for a in again] == [("degraded", "BTCUSDT"), ("drifted", "ETHUSDT")]
 
 

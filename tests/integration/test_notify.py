@@ -50,10 +50,12 @@ def receivers():
         r.close()
 
 
-def test_every_configured_url_gets_each_alert(receivers, monkeypatch: pytest.MonkeyPatch):
+def test_every_configured_url_gets_each_alert(
+    receivers, home: Path, monkeypatch: pytest.MonkeyPatch
+):
     a, b = receivers(), receivers()
     monkeypatch.setenv(URLS_ENV, f"{a.json_url}, {b.json_url}")
-    alerts = Alerts()
+    alerts = Alerts(home=home)
     fired = alerts.observe([Health("BTCUSDT", "degraded", 0, "hit rate 20% below 55%")], NOW)
     alerts.close(10)
     assert len(fired) == 1
@@ -98,7 +100,7 @@ def test_a_target_that_keeps_failing_is_logged_with_its_answer(receivers, caplog
 def test_a_slow_receiver_never_holds_up_the_caller(receivers, home: Path):
     slow = receivers()
     slow.gate.clear()  # it answers nothing until the caller has returned
-    alerts = Alerts(notifier=Notifier([Target(slow.json_url, timeout=5)]))
+    alerts = Alerts(home=home, notifier=Notifier([Target(slow.json_url, timeout=5)]))
     started = time.monotonic()
     alerts.observe([Health("BTCUSDT", "degraded", 0, "planted")], NOW)
     alerts.signals_changed({"BTCUSDT": CoinCall("NEUTRAL")}, NOW)
@@ -123,7 +125,9 @@ def test_a_signal_change_alerts_once_per_change_and_survives_a_restart(receivers
     r = receivers()
 
     def step(k: int, signal: str, regime: str | None = None) -> list[str]:
-        alerts = Alerts(notifier=Notifier([Target(r.json_url)]))  # a new process each time
+        alerts = Alerts(
+            home=home, notifier=Notifier([Target(r.json_url)])
+        )  # a new process each time
         fired = alerts.signals_changed({"BTCUSDT": CoinCall(signal, regime)}, NOW + k * HOUR)
         alerts.close(10)
         return [a.message for a in fired]
@@ -149,18 +153,18 @@ def test_urls_come_from_the_environment_the_monitor_page_and_the_old_webhook(
 ):
     monkeypatch.setenv(URLS_ENV, "json://127.0.0.1:1/a\nntfy://topic")
     monkeypatch.setenv(WEBHOOK_ENV, "https://hooks.example/x?k=v")
-    names = save_urls(["json://127.0.0.1:2/b", "json://127.0.0.1:1/a"])
+    names = save_urls(["json://127.0.0.1:2/b", "json://127.0.0.1:1/a"], home)
     assert names == ["json://127.0.0.1:2/b", "json://127.0.0.1:1/a"]
     saved = home / "settings" / "alert_urls.json"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600  # URLs hold tokens
-    assert configured_urls() == [
+    assert configured_urls(home) == [
         "json://127.0.0.1:1/a",
         "ntfy://topic",
         "json://127.0.0.1:2/b",
         "jsons://hooks.example/x?-k=v",
     ]
     with pytest.raises(ConfigError, match="not a notification URL"):
-        save_urls(["json://127.0.0.1:3/c", "nonsense://x"])
+        save_urls(["json://127.0.0.1:3/c", "nonsense://x"], home)
     assert json.loads(saved.read_text())["urls"] == ["json://127.0.0.1:2/b", "json://127.0.0.1:1/a"]
     assert webhook_as_url("http://h:8080/p") == "json://h:8080/p"
 

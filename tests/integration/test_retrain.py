@@ -90,7 +90,9 @@ def test_watch_retrain_switch_runs_a_background_job_and_logs_its_outcome_once(
 
     copy_carded_into(home)
     monkeypatch.setenv("BINANCE_BASE_URL", "http://127.0.0.1:9")  # offline: the signal is stale
-    watch = Watch(WatchConfig(coins=("ETHUSDT",), patient=False, retrain_stale=timedelta(0)))
+    watch = Watch(
+        WatchConfig(coins=("ETHUSDT",), patient=False, retrain_stale=timedelta(0)), home=home
+    )
     watch.cycle()
     job = json.loads((home / "live" / "retrain.json").read_text())["ETHUSDT"]["job"]
     wait_until(
