@@ -135,15 +135,15 @@ def reliability_frame(card: ModelCard) -> pd.DataFrame:
     walk-forward folds and the hit rate it then had on the test window (with a Wilson interval).
     Empty for forecasters."""
     rows = []
-    for row in (card.calibration or {}).get("table") or []:
-        low, high = row.get("test_low"), row.get("test_high")
+    for row in card.calibration.table if card.calibration else ():
+        low, high = row.test_low, row.test_high
         rows.append(
             {
-                "bin": row["bin"],
-                "built on folds: calls": _num(row.get("built_n")),
-                "built on folds: hit rate": _num(row.get("built_hit_rate"), 3),
-                "reported on test: calls": _num(row.get("test_n")),
-                "reported on test: hit rate": _num(row.get("test_hit_rate"), 3),
+                "bin": row.bin,
+                "built on folds: calls": _num(row.built_n),
+                "built on folds: hit rate": _num(row.built_hit_rate, 3),
+                "reported on test: calls": _num(row.test_n),
+                "reported on test: hit rate": _num(row.test_hit_rate, 3),
                 "test 95% interval": f"{_num(low, 3)} to {_num(high, 3)}"
                 if low is not None
                 else "",
@@ -184,7 +184,7 @@ def render_card(record: ModelMetadata) -> None:
         st.table(gates_frame(card))
         reliability = reliability_frame(card)
         if not reliability.empty:
-            ece = (card.calibration or {}).get("ece_out_of_time")
+            ece = card.calibration.ece_out_of_time if card.calibration else None
             st.markdown(
                 "**Reliability**: built on the walk-forward folds, reported on the later test "
                 f"window (calibration error out of time {_num(ece, 3)})"

@@ -7,12 +7,14 @@ and ``metadata.json``), never by re-running a model, so the page stays fast and 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from core.registry.metadata import ReliabilityBin
 
 __all__ = [
     "folds_figure",
@@ -181,21 +183,15 @@ def forecast_figure(
     return fig
 
 
-def reliability_figure(table: list[Mapping[str, Any]]) -> go.Figure:
+def reliability_figure(table: Sequence[ReliabilityBin]) -> go.Figure:
     """Per probability bin: the hit rate the table was built with on the walk-forward folds
     beside the hit rate on the later test window, with its Wilson interval."""
-    bins = [str(r["bin"]) for r in table]
-    test = [r.get("test_hit_rate") for r in table]
-    upper = [
-        None if r.get("test_high") is None else r["test_high"] - (t or 0)
-        for r, t in zip(table, test, strict=True)
-    ]
-    lower = [
-        None if r.get("test_low") is None else (t or 0) - r["test_low"]
-        for r, t in zip(table, test, strict=True)
-    ]
+    bins = [str(r.bin) for r in table]
+    test = [r.test_hit_rate for r in table]
+    upper = [None if r.test_high is None else r.test_high - (r.test_hit_rate or 0) for r in table]
+    lower = [None if r.test_low is None else (r.test_hit_rate or 0) - r.test_low for r in table]
     fig = go.Figure()
-    fig.add_bar(x=bins, y=[r.get("built_hit_rate") for r in table], name="built on folds")
+    fig.add_bar(x=bins, y=[r.built_hit_rate for r in table], name="built on folds")
     fig.add_bar(
         x=bins,
         y=test,

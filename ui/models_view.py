@@ -328,9 +328,9 @@ def render_model(record: ModelMetadata) -> None:
     left, right = st.columns(2)
     if output is Output.PROBABILITY:
         left.plotly_chart(model_charts.roc_figure(preds), width="stretch")
-        table = (record.card.calibration or {}).get("table") if record.card else None
-        if table:
-            right.plotly_chart(model_charts.reliability_figure(table), width="stretch")
+        reliability = record.card.calibration if record.card else None
+        if reliability and reliability.table:
+            right.plotly_chart(model_charts.reliability_figure(reliability.table), width="stretch")
         importance = record.training.get("feature_importance")
         if importance:
             st.plotly_chart(model_charts.importance_figure(importance), width="stretch")

@@ -141,27 +141,28 @@ def _show(record: ModelMetadata) -> None:
         for c in gate_checks(card)
     ]
     print(format_table(["gate", "result", "measured", "card keys"], gates))
-    calibration = card.calibration or {}
-    table = calibration.get("table") or []
-    if table:
+    calibration = card.calibration
+    if calibration is not None and calibration.table:
         print()
         print(
-            f"Reliability: built on {calibration.get('built_on')}, reported on "
-            f"{calibration.get('reported_on')} (ECE out of time "
-            f"{_fmt(calibration.get('ece_out_of_time'))})"
+            f"Reliability: built on {calibration.built_on}, reported on "
+            f"{calibration.reported_on} (ECE out of time "
+            f"{_fmt(calibration.ece_out_of_time)})"
         )
         headers = ["bin", "built: calls", "built: hit rate", "test: calls", "test: hit rate"]
         headers.append("test: 95% interval")
         rows = [
             [
-                r["bin"],
-                r["built_n"],
-                _fmt(r["built_hit_rate"]),
-                r["test_n"],
-                _fmt(r["test_hit_rate"]),
-                f"{r['test_low']:.3g} to {r['test_high']:.3g}" if r["test_low"] is not None else "",
+                str(r.bin),
+                str(r.built_n),
+                _fmt(r.built_hit_rate),
+                str(r.test_n),
+                _fmt(r.test_hit_rate),
+                f"{r.test_low:.3g} to {r.test_high:.3g}"
+                if r.test_low is not None and r.test_high is not None
+                else "",
             ]
-            for r in table
+            for r in calibration.table
         ]
         print(format_table(headers, rows))
     for note in card.notes:

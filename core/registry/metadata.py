@@ -19,6 +19,7 @@ from core.models.base import Output, VoteRule
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BandCalibration",
     "ClassifierBaselines",
     "ClassifierMetrics",
     "ForecastBaselines",
@@ -27,6 +28,8 @@ __all__ = [
     "MetricInterval",
     "ModelCard",
     "ModelMetadata",
+    "ReliabilityBin",
+    "Reliability",
     "Scores",
 ]
 
@@ -87,6 +90,90 @@ class MetricInterval:
             level=float(data.get("level", 0.95)),
             block=int(data.get("block", 72)),
             resamples=int(data.get("resamples", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """One probability bin of a :class:`Reliability` table: how many fold rows built it and
+    their hit rate, how many test rows fell in it, their hit rate and its Wilson interval."""
+
+    bin: int
+    built_n: int
+    built_hit_rate: float | None
+    test_n: int
+    test_hit_rate: float | None
+    test_low: float | None
+    test_high: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReliabilityBin:
+        return cls(
+            bin=int(data["bin"]),
+            built_n=int(data.get("built_n") or 0),
+            built_hit_rate=_defined(data.get("built_hit_rate")),
+            test_n=int(data.get("test_n") or 0),
+            test_hit_rate=_defined(data.get("test_hit_rate")),
+            test_low=_defined(data.get("test_low")),
+            test_high=_defined(data.get("test_high")),
+        )
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """A probability card's reliability table: bins built on the walk-forward folds (``built_on``)
+    and reported on the test window (``reported_on``), with the test window's ECE
+    (``ece_out_of_time``). Stored as ``card.calibration`` in ``metadata.json``."""
+
+    built_on: str = "walk-forward folds"
+    reported_on: str = "test window"
+    ece_out_of_time: float | None = None
+    table: tuple[ReliabilityBin, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "built_on": self.built_on,
+            "reported_on": self.reported_on,
+            "ece_out_of_time": self.ece_out_of_time,
+            "table": [row.to_dict() for row in self.table],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reliability:
+        return cls(
+            built_on=str(data.get("built_on") or "walk-forward folds"),
+            reported_on=str(data.get("reported_on") or "test window"),
+            ece_out_of_time=_defined(data.get("ece_out_of_time")),
+            table=tuple(ReliabilityBin.from_dict(row) for row in data.get("table") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class BandCalibration:
+    """A volatility card's band calibration at one horizon, each map keyed by band level
+    (``"50"``, ``"80"``, ``"90"``): coverage per third of the forecast volatility (quiet, middle,
+    wild) for the model's bands and for a static band, the Kupiec / Christoffersen tests
+    (``{"kupiec_p", "christoffersen_p", "n"}``) and the mean width against the static band's.
+    Stored per horizon as ``card.calibration[horizon]``."""
+
+    coverage_terciles: dict[str, list[float | None]]
+    static_coverage_terciles: dict[str, list[float | None]]
+    tests: dict[str, dict[str, float | None]]
+    width_ratio: dict[str, float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BandCalibration:
+        return cls(
+            coverage_terciles=dict(data.get("coverage_terciles") or {}),
+            static_coverage_terciles=dict(data.get("static_coverage_terciles") or {}),
+            tests=dict(data.get("tests") or {}),
+            width_ratio=dict(data.get("width_ratio") or {}),
         )
 
 
@@ -194,8 +281,8 @@ class ModelCard:
     :class:`ForecastBaselines` for forecasters, per-horizon :class:`Scores` for volatility; a
     plain mapping given here is read as the output's class); ``intervals`` maps a metric name
     to its 95% :class:`MetricInterval`;
-    ``calibration`` (probability models) is the reliability table built on the walk-forward
-    folds and reported on the test window, with ``ece_out_of_time``. ``tuning`` (a tuned
+    ``calibration`` (probability models) is the :class:`Reliability` table built on the
+    walk-forward folds and reported on the test window, with ``ece_out_of_time``. ``tuning`` (a tuned
     version only) names its Optuna study, the trials tried and the search space.
     """
 
@@ -204,7 +291,9 @@ class ModelCard:
     baselines: Scores = field(default_factory=Scores)
     intervals: dict[str, MetricInterval] = field(default_factory=dict)
     gates: dict[str, Gate] = field(default_factory=dict)
-    calibration: dict[str, Any] | None = None
+    calibration: Reliability | None = None
+    #: A volatility model only: band calibration per horizon (stored as ``calibration``).
+    bands: dict[str, BandCalibration] | None = None
     notes: tuple[str, ...] = ()
     #: A tuned version: its Optuna study, how many trials were tried and the search space.
     tuning: dict[str, Any] | None = None
@@ -254,13 +343,28 @@ class ModelCard:
             "baselines": self.baselines.as_dict(),
             "intervals": {k: i.to_dict() for k, i in self.intervals.items()},
             "gates": {name: g.to_dict() for name, g in self.gates.items()},
-            "calibration": self.calibration,
+            "calibration": self._calibration_dict(),
             "notes": list(self.notes),
             "coverage": self.coverage,
         } | ({"tuning": dict(self.tuning)} if self.tuning else {})
 
+    def _calibration_dict(self) -> dict[str, Any] | None:
+        if self.calibration is not None:
+            return self.calibration.to_dict()
+        if self.bands is not None:
+            return {key: band.to_dict() for key, band in self.bands.items()}
+        return None
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
+        """Inverse of :meth:`to_dict`. The stored ``calibration`` is a reliability table (it has
+        a ``table``) or, on a volatility card, band calibration per horizon."""
+        calibration = data.get("calibration") or None
+        reliability = bands = None
+        if calibration is not None and "table" in calibration:
+            reliability = Reliability.from_dict(calibration)
+        elif calibration is not None:
+            bands = {k: BandCalibration.from_dict(v) for k, v in calibration.items()}
         return cls(
             output=str(data["output"]),
             metrics=Scores(extra=dict(data.get("metrics") or {})),
@@ -269,7 +373,8 @@ class ModelCard:
                 k: MetricInterval.from_dict(v) for k, v in (data.get("intervals") or {}).items()
             },
             gates={k: Gate.from_dict(v) for k, v in (data.get("gates") or {}).items()},
-            calibration=data.get("calibration"),
+            calibration=reliability,
+            bands=bands,
             notes=tuple(data.get("notes") or ()),
             tuning=dict(data["tuning"]) if data.get("tuning") else None,
             coverage=dict(data["coverage"]) if data.get("coverage") else None,

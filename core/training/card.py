@@ -33,6 +33,8 @@ from core.registry.metadata import (
     Gate,
     MetricInterval,
     ModelCard,
+    Reliability,
+    ReliabilityBin,
 )
 from core.registry.promotion import Comparison
 from core.training import stats
@@ -231,10 +233,10 @@ def _classifier_card(test: pd.DataFrame, folds: pd.DataFrame | None, column: str
 
 def _reliability(
     folds: pd.DataFrame | None, column: str, y: np.ndarray, p: np.ndarray
-) -> dict[str, Any]:
+) -> Reliability:
     """Reliability table built on the fold rows (bins of probability, their hit rate) and
     reported on the test rows (the hit rate in the same bins), with ECE on the test window."""
-    table: list[dict[str, Any]] = []
+    table: list[ReliabilityBin] = []
     if folds is not None and len(folds) >= 50:
         fp = folds[column].to_numpy(dtype="float64")
         fy = folds["actual"].to_numpy(dtype="float64")
@@ -245,22 +247,22 @@ def _reliability(
             n_test = int(t_sel.sum())
             low, high = stats.wilson_interval(int(y[t_sel].sum()), n_test)
             table.append(
-                {
-                    "bin": b + 1,
-                    "built_n": int(f_sel.sum()),
-                    "built_hit_rate": _round(float(fy[f_sel].mean())) if f_sel.any() else None,
-                    "test_n": n_test,
-                    "test_hit_rate": _round(float(y[t_sel].mean())) if n_test else None,
-                    "test_low": _round(low),
-                    "test_high": _round(high),
-                }
+                ReliabilityBin(
+                    bin=b + 1,
+                    built_n=int(f_sel.sum()),
+                    built_hit_rate=_round(float(fy[f_sel].mean())) if f_sel.any() else None,
+                    test_n=n_test,
+                    test_hit_rate=_round(float(y[t_sel].mean())) if n_test else None,
+                    test_low=_round(low),
+                    test_high=_round(high),
+                )
             )
-    return {
-        "built_on": "walk-forward folds",
-        "reported_on": "test window",
-        "ece_out_of_time": _round(stats.expected_calibration_error(y, p, bins=10)),
-        "table": table,
-    }
+    return Reliability(
+        built_on="walk-forward folds",
+        reported_on="test window",
+        ece_out_of_time=_round(stats.expected_calibration_error(y, p, bins=10)),
+        table=tuple(table),
+    )
 
 
 def _forecaster_card(output: Output, test: pd.DataFrame, column: str, horizon: int) -> ModelCard:

@@ -27,7 +27,7 @@ from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError
 from core.models.base import Output
-from core.registry.metadata import Gate, ModelCard, ModelMetadata, Scores
+from core.registry.metadata import BandCalibration, Gate, ModelCard, ModelMetadata, Scores
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
 from core.registry.promotion import Comparison, promotion
@@ -187,13 +187,13 @@ def build_vol_card(ev: VolEvaluation) -> ModelCard:
         gates=gates,
         notes=notes,
         coverage=ev.coverage,
-        calibration={
-            key: {
-                "coverage_terciles": r.coverage_terciles,
-                "static_coverage_terciles": r.static_terciles,
-                "tests": r.tests,
-                "width_ratio": r.width_ratio,
-            }
+        bands={
+            key: BandCalibration(
+                coverage_terciles=r.coverage_terciles,
+                static_coverage_terciles=r.static_terciles,
+                tests=r.tests,
+                width_ratio=r.width_ratio,
+            )
             for key, r in ev.horizons.items()
         },
     )
