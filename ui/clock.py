@@ -9,6 +9,7 @@ exports, logs and the CLI stay UTC.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +20,7 @@ from ui import state
 
 __all__ = [
     "column_label",
+    "localize",
     "render_zone_switch",
     "to_viewer",
     "viewer_zone",
@@ -65,6 +67,15 @@ def when(ts: object, *, zone: tzinfo | None = None, fmt: str = "%Y-%m-%d %H:%M")
     if abbr[:1] in "+-":  # a zone without an abbreviation: name it ("+04" says little)
         abbr = f"{zone_name(zone)} ({abbr})"
     return f"{shown.strftime(fmt)} {abbr}"
+
+
+_UTC_STAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC\b")
+
+
+def localize(text: str, *, zone: tzinfo | None = None) -> str:
+    """``text`` from core (which words times in UTC, as files and the CLI do) with each
+    ``"2025-05-30 00:00 UTC"`` in it shown as the viewer reads it (``"2025-05-30 09:00 JST"``)."""
+    return _UTC_STAMP.sub(lambda m: when(m.group(1), zone=zone), text)
 
 
 def to_viewer(values: pd.Series, *, zone: tzinfo | None = None) -> pd.Series:

@@ -121,7 +121,7 @@ def render_status_table(found: Sequence[CoinHealth]) -> None:
             "expected-move bands": VOL_WORDS.get(h.volatility.status, h.volatility.status)
             if h.volatility
             else "–",
-            "why": h.reason,
+            "why": clock.localize(h.reason),
         }
         for h in found
     ]
@@ -169,7 +169,7 @@ def _members_table(version: VersionHealth) -> pd.DataFrame:
                 "base-rate Brier": num(m.base_brier),
                 "card log loss (test)": num(m.card_log_loss),
                 "live gate (log loss < base rate's)": gate,
-                "note": m.note or "",
+                "note": clock.localize(m.note or ""),
             }
         )
     return pd.DataFrame(rows)
@@ -178,7 +178,7 @@ def _members_table(version: VersionHealth) -> pd.DataFrame:
 def _render_version(symbol: str, version: VersionHealth) -> None:
     st.markdown(f"**{version.versions}**: {STATUS_WORDS.get(version.status, version.status)}")
     st.caption(
-        f"{plain(version.reason)} {version.entries:,} journal entries ({version.calls:,} calls, "
+        f"{plain(clock.localize(version.reason))} {version.entries:,} journal entries ({version.calls:,} calls, "
         f"{version.resolved:,} resolved, {version.pending:,} pending, {version.no_edge:,} NO EDGE)"
         + (
             f", {clock.when(version.first_call)} → {clock.when(version.last_call)}."
@@ -213,13 +213,15 @@ def _render_drift(health: CoinHealth) -> None:
         f"days against the model's training window. Bands: {BANDS}; {RULE}."
     )
     if drift is None or not drift.measured:
-        st.info(f"Drift not measured: {plain((drift.note if drift else '') or 'no data')}.")
+        st.info(
+            f"Drift not measured: {plain(clock.localize((drift.note if drift else '') or 'no data'))}."
+        )
         return
     st.metric("Drifted features", health.drifted)
     if drift.window_start is not None and drift.window_end is not None:
         st.caption(
             f"Window {clock.when(drift.window_start)} → {clock.when(drift.window_end)}."
-            + (f" {plain(drift.note)}." if drift.note else "")
+            + (f" {plain(clock.localize(drift.note))}." if drift.note else "")
         )
     rows = [
         {
@@ -244,7 +246,7 @@ def _render_volatility(health: CoinHealth) -> None:
         return
     st.subheader("Expected move: live bands and forecast")
     st.markdown(
-        f"**{VOL_WORDS.get(vol.status, vol.status)}**: {plain(vol.reason)} "
+        f"**{VOL_WORDS.get(vol.status, vol.status)}**: {plain(clock.localize(vol.reason))} "
         f"({vol.matured:,} matured forecasts, {vol.pending:,} pending, last "
         f"{vol.window_days} days" + (f", {plain(vol.model)}" if vol.model else "") + ")"
     )
@@ -306,7 +308,7 @@ def render_coin(found: Sequence[CoinHealth]) -> None:
     deep_link.publish(coin=symbol)
     health = next(h for h in found if h.symbol == symbol)
     st.subheader(f"{display_name(symbol)}: {STATUS_WORDS.get(health.status, health.status)}")
-    st.markdown(plain(health.reason))
+    st.markdown(plain(clock.localize(health.reason)))
     if not health.versions and not has_journal():
         render_no_journal()
     for version in reversed(health.versions):  # newest versions first

@@ -200,3 +200,28 @@ def test_signals_and_monitor_times_are_in_the_viewers_zone(
     page.get_by_role("link", name="Signals").click()
     expect(card).to_contain_text(f"last closed candle {_utc(signal.candle_time)}", timeout=90_000)
     assert_no_exception(page)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_monitor_opened_first_shows_its_call_range_in_the_viewers_zone(
+    home: Path, start_app, tokyo_page
+):
+    """The Monitor as the first page a Tokyo browser opens: the version's "first call → last
+    call" caption reads in JST, and the UTC switch brings UTC back."""
+    from core.monitor import assess
+    from tests.monitor_journal import journal_home
+
+    now = journal_home(home, regime="degraded")
+    btc = next(h for h in assess(now=now) if h.symbol == "BTCUSDT")
+    newest = btc.versions[-1]
+    assert newest.first_call is not None and newest.last_call is not None
+    page = tokyo_page
+    page.goto(start_app(CRYPTOVOLT_NOW=now.isoformat()) + "/monitor", wait_until="domcontentloaded")
+    body = page.locator('[data-testid="stMain"]')
+    calls = f"{_tokyo(newest.first_call)} → {_tokyo(newest.last_call)}."
+    expect(body).to_contain_text(calls, timeout=90_000)
+    _sidebar(page).get_by_text("Times in UTC").click()
+    expect(body).to_contain_text(f"{_utc(newest.first_call)} → {_utc(newest.last_call)}.")
+    expect(body).not_to_contain_text(calls)
+    assert_no_exception(page)
