@@ -17,10 +17,19 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
 import psutil
 
-__all__ = ["end_group", "group_alive", "pid_alive", "process_start", "reap_when_done"]
+__all__ = [
+    "end_group",
+    "end_tree",
+    "group_alive",
+    "leads_session",
+    "pid_alive",
+    "process_start",
+    "reap_when_done",
+]
 
 _DEAD_STATES = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
 # Older CryptoVolt recorded a start as clock ticks after boot (``/proc/{pid}/stat`` field 22, 100
@@ -138,6 +147,52 @@ def end_group(pgid: int, *, force: bool = False) -> None:
                 proc.kill()
             else:
                 proc.terminate()
+
+
+def leads_session(pid: int) -> bool:
+    """True when process ``pid`` leads its own session, as a launched job does
+    (``start_new_session``), so its process group is the job and nothing else. A job run in the
+    foreground of a terminal shares its session (and maybe its group: a pipeline's ``| tee``)
+    with the shell. Where the OS has no sessions (Windows) a process's tree stands for its group:
+    True."""
+    if not hasattr(os, "getsid"):
+        return True
+    try:
+        return bool(os.getsid(pid) == pid)
+    except OSError:
+        return False
+
+
+def end_tree(
+    pid: int, *, timeout: float, patience: Callable[[], bool] | None = None, grace: float = 30.0
+) -> None:
+    """Stop process ``pid`` and its descendants (not its process group: a foreground job shares
+    that with its terminal): SIGTERM to each, then, after ``timeout`` seconds (up to ``grace``
+    more while ``patience()`` says the process is winding down on its own), SIGKILL to those
+    still there; returns once they are gone (a zombie counts as gone) or 5 s after the SIGKILL."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for force in (False, True):
+        for proc in tree:
+            with contextlib.suppress(psutil.Error):
+                if force:
+                    proc.kill()
+                else:
+                    proc.terminate()
+        started = time.monotonic()
+        while tree := [p for p in tree if _alive(p)]:
+            waited = time.monotonic() - started
+            if force and waited > 5.0:
+                return
+            if not force and waited > timeout:  # noqa: SIM102 (patience is asked only after it)
+                if waited > timeout + grace or patience is None or not patience():
+                    break
+            time.sleep(0.05)
+        if not tree:
+            return
 
 
 def reap_when_done(proc: subprocess.Popen[bytes]) -> None:

@@ -20,6 +20,7 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from core.errors import JobError
 from core.jobs.queue import drop_queue_marker, job_alive, job_pid, read_json
 from core.jobs.spec import JobState
 from core.jobs.status import JobKind, JobStatus
-from core.procs import end_group, group_alive, pid_alive
+from core.procs import end_group, end_tree, group_alive, leads_session, pid_alive
 
 __all__ = [
     "DIED_MESSAGE",
@@ -48,6 +49,9 @@ __all__ = [
 DIED_MESSAGE = "process exited without finishing (killed?)"
 #: A launch makes the folder before it writes status.json: give it this long.
 _START_GRACE_SECONDS = 30.0
+#: After a cancel's timeout, how much longer a job that already wrote its final state may take
+#: to exit (a loaded machine slows its unwinding) before it is killed.
+_EXIT_GRACE_SECONDS = 30.0
 
 
 def job_dir(job_id: str) -> Path:
@@ -174,7 +178,10 @@ def has_active_jobs(kind: JobKind | str | None = None) -> bool:
 def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
     """Stop a queued or running job of any kind: SIGTERM to its whole process group (the job
     process turns it into a clean "cancelled"; a sweep marks its running trial failed and keeps
-    the finished ones), SIGKILL after ``timeout`` seconds, then mark it cancelled. A Ray job that
+    the finished ones), SIGKILL after ``timeout`` seconds (up to 30 s more once the job wrote
+    its final state: it is exiting on its own), then mark it cancelled. A job run in
+    the foreground of a terminal (``tune``) gets the same signals, sent to it and its children
+    only, never to the terminal's process group. A Ray job that
     still waits for a worker is only marked: its driver drops the task. A finished job is left
     as it is.
 
@@ -184,19 +191,37 @@ def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
     if found.finished:
         return found
     pid = job_pid(job_id, found)
-    if pid is not None and pid_alive(pid, marker=job_id):
-        # the job leads its own session, so its pid is its process group id
-        end_group(pid)
-        deadline = time.monotonic() + timeout
-        while group_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if group_alive(pid):
-            end_group(pid, force=True)
-            while group_alive(pid) and time.monotonic() < deadline + 5:
-                time.sleep(0.05)
+    # a job run in the foreground (`tune` in a terminal) has no job id in its command line: the
+    # pid it wrote with its start time names it
+    started = found.pid_start if pid is not None and pid == found.pid else None
+    if pid is not None and pid_alive(pid, marker=job_id, started=started):
+        # a job that wrote its final state is exiting on its own: killing it gains nothing
+        def exiting() -> bool:
+            now = read_status(job_id)
+            return now is not None and now.finished
+
+        if leads_session(pid):  # a launched job: its pid is its process group id
+            _end_group(pid, timeout, exiting)
+        else:  # run in a terminal's foreground: its group may be the shell's pipeline too
+            end_tree(pid, timeout=timeout, patience=exiting, grace=_EXIT_GRACE_SECONDS)
     finish(job_id, JobState.CANCELLED, message="cancelled by the user")
     drop_queue_marker(job_id)
     return read_status(job_id) or found
+
+
+def _end_group(pgid: int, timeout: float, exiting: Callable[[], bool]) -> None:
+    end_group(pgid)
+    started = time.monotonic()
+    while group_alive(pgid):
+        waited = time.monotonic() - started
+        if waited > timeout and (waited > timeout + _EXIT_GRACE_SECONDS or not exiting()):
+            break
+        time.sleep(0.05)
+    if group_alive(pgid):
+        end_group(pgid, force=True)
+        deadline = time.monotonic() + 5
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def tail_log(job_id: str, lines: int = 50) -> str:

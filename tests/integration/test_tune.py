@@ -137,6 +137,57 @@ def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path)
     assert ModelRegistry().names() == []  # a cancelled sweep trains nothing
 
 
+@pytest.mark.slow
+def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: Path):
+    """`tune` in the foreground registers itself as a job; `job cancel` from another shell must
+    stop that process (it has no job id in its command line and does not lead its own session),
+    not only write "cancelled" while the sweep runs on and writes "running" back."""
+    save_candles(random_walk_candles(2000, seed=13), "BTCUSDT", "1h")
+    # as a shell with job control runs a command: its own process group, the terminal's session
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "core", "tune", "--coin", "BTC", "--model", "xgb"]
+        + ["--trials", "50", "--trees", "20", "--depth", "2"],
+        cwd=ROOT,
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,
+    )
+    try:
+        _wait(lambda: _finished() >= 1, 240, "a finished trial")
+        (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune")]
+        assert jobs.status(job_id).pid == sweep.pid  # the terminal's process is the job
+        cancelled = subprocess.run(
+            [sys.executable, "-m", "core", "job", "cancel", job_id],
+            cwd=ROOT,
+            env=_env(home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert cancelled.returncode == 0, cancelled.stderr
+        _, err = sweep.communicate(timeout=60)  # the sweep process itself ends
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+    assert sweep.returncode == 130, (
+        sweep.returncode,
+        err[-2000:],
+    )  # it unwound as a cancelled sweep, not killed
+    assert f"study {STUDY}: cancelled" in err
+    final = jobs.status(job_id)
+    assert final.state is jobs.JobState.CANCELLED and final.pid == sweep.pid
+    folder = home / "runs" / job_id
+    assert {"spec.json", "status.json", "job.log"} <= {p.name for p in folder.iterdir()}
+    assert lock_holder(STUDY) is None  # the next sweep may start
+    frame = trials_frame(STUDY)
+    assert (frame["state"] == "complete").sum() + (frame["state"] == "pruned").sum() >= 1
+    assert "running" not in set(frame["state"])
+    assert ModelRegistry().names() == []
+
+
 @pytest.mark.ray
 @pytest.mark.slow
 def test_trials_run_as_ray_tasks_against_the_same_study(btc: Path):
