@@ -18,7 +18,14 @@ import pandas as pd
 from core import config
 from core.clock import Clock, SystemClock, clock_from_env
 
-__all__ = ["Context"]
+__all__ = ["Context", "child_env"]
+
+
+def child_env(home: Path) -> dict[str, str]:
+    """What a child process's environment must say for it to run in ``home``: the one job
+    launcher puts it into a job process's environment (``Popen(env=)``) and a Ray worker's
+    (``runtime_env``); the child reads it back at its edge (:meth:`Context.from_env`)."""
+    return {"CRYPTOVOLT_HOME": str(home)}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ fix (full, read-only, not a folder: :func:`core.errors.storage_error`), are prin
 Any other exception is a bug and keeps its traceback.
 
 Global options come before the command: ``--version`` (the package's version) and ``--home PATH``
-(the home folder for this run, the same as ``CRYPTOVOLT_HOME``: it is set here, once, and every
-module reads it through :func:`core.config.home`; background jobs inherit it).
+(the home folder for this run, overriding ``CRYPTOVOLT_HOME``). The edge reads both once, here,
+into ``args.context`` (:class:`core.context.Context`, the home and the clock the commands pass
+on); the environment is not written: a background job gets the home from the job launcher's
+child environment.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -73,7 +74,8 @@ def _command_name(args: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int:
     """Run one command; returns the process exit code. ``--home`` holds for this call only."""
     args_in = list(sys.argv[1:] if argv is None else argv)
-    home_before = os.environ.get(HOME_ENV)
+    chosen_before: Path | None = None
+    chose = False
     try:
         # building the parser loads the model plugins (CRYPTOVOLT_MODEL_PLUGINS), which can fail
         name = _command_name(args_in)
@@ -84,7 +86,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int
         from core.context import Context
 
         if args.home is not None:
-            _set_home(args.home)
+            chosen_before = _use_home(args.home)
+            chose = True
         args.context = Context.from_env()  # the home and the clock, read once here
         return int(args.func(args) or 0)
     except CryptoVoltError as exc:
@@ -103,14 +106,15 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int
         )
         return 130
     finally:
-        if home_before is None:
-            os.environ.pop(HOME_ENV, None)
-        else:
-            os.environ[HOME_ENV] = home_before
+        if chose:
+            from core import config
+
+            config.use_home(chosen_before)
 
 
-def _set_home(value: str) -> None:
-    """Point :func:`core.config.home` at ``value`` for this run.
+def _use_home(value: str) -> Path | None:
+    """Make ``value`` the home folder of this run (:func:`core.config.use_home`); returns the one
+    chosen before, to put back when the run ends.
 
     Raises:
         ConfigError: ``value`` is empty or names a file.
@@ -122,9 +126,8 @@ def _set_home(value: str) -> None:
         raise ConfigError(
             "--home needs a folder: e.g. --home ~/cryptovolt (a missing one is created)."
         )
-    os.environ[HOME_ENV] = str(Path(value.strip()).expanduser().absolute())  # for child processes
     try:
-        config.home()
+        return config.use_home(Path(value.strip()))
     except ConfigError:
         raise ConfigError(
             f"--home {value} is a file, not a folder: give a folder (a missing one is created)."

@@ -189,7 +189,7 @@ def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
                 shown[job_id] = line[:60]
                 print(line[:120], file=sys.stderr, flush=True)
 
-    final = ray_executor.run(job_ids, address=args.address, on_poll=report)
+    final = ray_executor.run(job_ids, home=args.context.home, address=args.address, on_poll=report)
     rows: list[list[object]] = []
     for found in final.values():
         for item in found.result:

@@ -165,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
         from core.jobs.ray_executor import check
 
         check(args.address)
-        job = dataclasses.replace(job, executor="ray", address=args.address)
+        job = dataclasses.replace(
+            job, executor="ray", address=args.address, home=str(args.context.home)
+        )
     from core.jobs.runner import run_job
 
     job_id = jobs.prepare(job)  # the same job as in the background, run in this process

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from core import config
 from core.atomic import atomic_write_json
 from core.clock import now_iso
+from core.context import child_env
 from core.errors import ConfigError, JobError
 from core.jobs.control import finish, job_dir, status
 from core.jobs.fetch_job import FetchSpec
@@ -123,7 +124,7 @@ def prepare(
 
 def _spawn(job_id: str, kind: JobKind) -> None:
     """Start ``python -m core job run <job_id>`` in its own session; reap it when it ends."""
-    env = {**os.environ, "CRYPTOVOLT_HOME": str(config.home()), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **child_env(config.home()), "PYTHONUNBUFFERED": "1"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if kind is JobKind.TRAIN:
         # jobs run side by side, one per slot: each gets its share of the cores, not all of them
@@ -204,12 +205,14 @@ def _launch_on_ray(specs: Sequence[Any], address: str | None) -> list[str]:
             training.append(job_id)
         else:  # a sweep runs its trials on Ray; its own process runs here
             if spec.kind is JobKind.TUNE:
-                spec = dataclasses.replace(spec, executor="ray", address=address)
+                spec = dataclasses.replace(
+                    spec, executor="ray", address=address, home=str(config.home())
+                )
             job_id = prepare(spec)
             _spawn(job_id, _kind(spec))
         ids.append(job_id)
     if training:
-        driver = prepare(RayDriverSpec(tuple(training), address))
+        driver = prepare(RayDriverSpec(tuple(training), address, str(config.home())))
         try:
             _spawn(driver, JobKind.RAY_DRIVER)
         except JobError as exc:

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from core import config
 from core.clock import now_iso
+from core.context import child_env
 from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.control import finish, read_status, status, update_status
 from core.jobs.queue import slot_count
@@ -131,10 +132,21 @@ def _grpc_ready(host: str, port: int) -> None:
         channel.close()
 
 
-def connect(address: str | None = None) -> Any:
+def _worker_env(home: Path) -> dict[str, str]:
+    """The environment of every Ray worker of this driver: the home folder (the child
+    environment the launcher gives every job), quiet TensorFlow, one thread per task."""
+    return {
+        **child_env(home),
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        "CRYPTOVOLT_THREADS": "1",  # one Ray CPU per task
+    }
+
+
+def connect(address: str | None = None, *, home: Path) -> Any:
     """Connect this process to Ray and return the ``ray`` module: a new local instance sized to
     this machine (the job slots: cores, capped by memory) without ``address``, else the cluster
-    at ``address``.
+    at ``address``. Its workers run in ``home`` (Ray's ``runtime_env``: no task writes its own
+    environment).
 
     Raises:
         ConfigError: Ray is not installed (says how to install it), or a malformed address.
@@ -156,12 +168,14 @@ def connect(address: str | None = None) -> Any:
     if ray.is_initialized():
         return ray
     quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    env = _worker_env(home)
     if not address or address == "local":
         ray.init(
             address="local",
             num_cpus=slot_count(),
             include_dashboard=False,
             object_store_memory=_OBJECT_STORE_BYTES,
+            runtime_env={"env_vars": env},
             **quiet,
         )
         return ray
@@ -170,7 +184,7 @@ def connect(address: str | None = None) -> Any:
         with warnings.catch_warnings():  # Ray warns before it raises: one line is enough
             warnings.simplefilter("ignore")
             # the nodes hold the project at the same path (and see the same home folder)
-            code = {"env_vars": {"PYTHONPATH": str(config.PROJECT_DIR)}}
+            code = {"env_vars": {**env, "PYTHONPATH": str(config.PROJECT_DIR)}}
             ray.init(address=address, runtime_env=code, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -212,11 +226,9 @@ def lead_own_group() -> None:
             setsid()
 
 
-def _task(job_id: str, home: str) -> int:
-    """One job in a Ray worker: the job runner entry, without the local slot queue."""
-    os.environ["CRYPTOVOLT_HOME"] = home
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("CRYPTOVOLT_THREADS", "1")  # one Ray CPU per task
+def _task(job_id: str) -> int:
+    """One job in a Ray worker (its environment names the home: :func:`connect`): the job
+    runner entry, without the local slot queue."""
     lead_own_group()
     from core.jobs.runner import run_job
 
@@ -249,13 +261,15 @@ def _settle(ray: Any, ref: Any, job_id: str) -> None:
 def run(
     job_ids: Sequence[str],
     *,
+    home: Path,
     address: str | None = None,
     poll: float = 0.5,
     on_poll: Callable[[], None] | None = None,
 ) -> dict[str, JobStatus]:
     """Drive prepared jobs to their end on Ray; returns each job's final status.
 
-    This process is the Ray driver: it must live until the jobs end (Ctrl-C cancels them).
+    This process is the Ray driver: it must live until the jobs end (Ctrl-C cancels them). The
+    workers run in ``home``.
     ``on_poll`` is called every ``poll`` seconds while jobs run (the CLI redraws its progress).
 
     Raises:
@@ -264,15 +278,14 @@ def run(
     for job_id in job_ids:  # a job waiting in Ray's queue lives while this driver does
         update_status(job_id, extra={**_raw(job_id).extra, "driver_pid": os.getpid()})
     try:
-        ray = connect(address)
+        ray = connect(address, home=home)
     except CryptoVoltError as exc:
         for job_id in job_ids:
             finish(job_id, JobState.FAILED, error=str(exc))
         raise
     remote = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(_task)
-    home = str(config.home())
     waiting = [j for j in job_ids if _raw(j).active]  # not those cancelled while Ray started
-    refs = {remote.options(name=f"cryptovolt-{j}").remote(j, home): j for j in waiting}
+    refs = {remote.options(name=f"cryptovolt-{j}").remote(j): j for j in waiting}
     pending, asked = list(refs), set()
     try:
         while pending:
@@ -300,13 +313,15 @@ def run(
 
 @dataclass(frozen=True)
 class RayDriverSpec:
-    """The job that drives training jobs on Ray: their ids and the cluster (None: a local Ray
-    sized to this machine). Its process is the Ray driver (:func:`run`)."""
+    """The job that drives training jobs on Ray: their ids, the cluster (None: a local Ray
+    sized to this machine) and the home folder its workers run in (set by the launcher). Its
+    process is the Ray driver (:func:`run`)."""
 
     kind: ClassVar[JobKind] = JobKind.RAY_DRIVER
 
     jobs: tuple[str, ...]
     address: str | None = None
+    home: str | None = None
 
     def __post_init__(self) -> None:
         if not self.jobs:
@@ -314,15 +329,24 @@ class RayDriverSpec:
         object.__setattr__(self, "jobs", tuple(str(j) for j in self.jobs))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "jobs": list(self.jobs), "address": self.address}
+        return {
+            "kind": self.kind.value,
+            "jobs": list(self.jobs),
+            "address": self.address,
+            "home": self.home,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RayDriverSpec:
         jobs = data.get("jobs")
         if not isinstance(jobs, list):
             raise ConfigError("Ray driver spec is not valid (no job list); launch it again.")
-        address = data.get("address")
-        return cls(tuple(jobs), address if isinstance(address, str) else None)
+        address, home = data.get("address"), data.get("home")
+        return cls(
+            tuple(jobs),
+            address if isinstance(address, str) else None,
+            home if isinstance(home, str) else None,
+        )
 
     def initial_status(self, job_id: str) -> JobStatus:
         return JobStatus(
@@ -341,6 +365,8 @@ class RayDriverSpec:
             ended = sum(_raw(j).finished for j in self.jobs)
             reporter.update(step=ended, message=f"{ended} of {len(self.jobs)} Ray jobs ended")
 
-        final = run(self.jobs, address=self.address, on_poll=on_poll)
+        if not self.home:
+            raise ConfigError("Ray driver spec has no home folder; launch the jobs again.")
+        final = run(self.jobs, home=Path(self.home), address=self.address, on_poll=on_poll)
         ok = sum(s.state is JobState.SUCCEEDED for s in final.values())
         return f"{ok} of {len(final)} Ray jobs succeeded"

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from core.clock import now_iso
@@ -67,7 +68,8 @@ def _trial_words(trial: Any, sweep: SweepResult) -> str:
 class TuneJob:
     """One sweep as a job: the :class:`~core.tuning.study.TuneSpec`, where its trials run
     (``executor``: ``local`` in the job process, ``ray``: Ray tasks), whether to resume or
-    delete a stored study, and whether to train the best settings at the end."""
+    delete a stored study, and whether to train the best settings at the end. ``home``: the
+    home folder the Ray workers run in (set by the launcher for ``executor="ray"``)."""
 
     kind: ClassVar[JobKind] = JobKind.TUNE
 
@@ -77,6 +79,7 @@ class TuneJob:
     resume: bool = False
     fresh: bool = False
     train: bool = True
+    home: str | None = None
 
     def __post_init__(self) -> None:
         if self.executor not in ("local", "ray"):
@@ -101,6 +104,7 @@ class TuneJob:
             "resume": self.resume,
             "fresh": self.fresh,
             "train": self.train,
+            "home": self.home,
         }
 
     @classmethod
@@ -113,6 +117,7 @@ class TuneJob:
                 resume=bool(data.get("resume")),
                 fresh=bool(data.get("fresh")),
                 train=bool(data.get("train", True)),
+                home=data.get("home"),
             )
         except CryptoVoltError:
             raise
@@ -157,6 +162,18 @@ class TuneJob:
             extra={"study": self.study, "executor": self.executor},
         )
 
+    def _ray(self) -> Callable[[TuneSpec, Callable[[Any, Any], None] | None], None]:
+        """Runs the trials as Ray tasks, the workers in :attr:`home` (ConfigError: a spec
+        without it)."""
+        from core.jobs.ray_executor import connect
+        from core.tuning.ray_trials import optimize_on_ray
+
+        if not self.home:
+            raise ConfigError(
+                f"Sweep {self.study} on Ray has no home folder in its spec: start it again."
+            )
+        return partial(optimize_on_ray, partial(connect, self.address, home=Path(self.home)))
+
     def run(self, reporter: StatusWriter) -> str:
         """The sweep, in the job process: trials until the study holds ``tune.trials`` finished
         ones (each reported as it ends), then the best settings trained and registered.
@@ -165,7 +182,6 @@ class TuneJob:
         (SweepCancelled on a cancel: the running trial is failed, the finished ones stay)."""
         import optuna
 
-        from core.jobs.ray_executor import connect
         from core.tuning.study import load_study, run_sweep
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
@@ -197,7 +213,7 @@ class TuneJob:
                 self.tune,
                 resume=self.resume,
                 fresh=self.fresh,
-                connect_ray=partial(connect, self.address) if self.executor == "ray" else None,
+                elsewhere=self._ray() if self.executor == "ray" else None,
                 train=self.train,
                 on_trial=on_trial,
                 progress=getattr(reporter, "progress", None),

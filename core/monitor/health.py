@@ -17,12 +17,9 @@ the training window of the coin's promoted versions (:mod:`core.monitor.drift`).
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -153,22 +150,6 @@ class CoinHealth:
             "drift": self.drift.to_dict() if self.drift else None,
             "volatility": self.volatility.to_dict() if self.volatility else None,
         }
-
-
-@contextlib.contextmanager
-def _home(home: str | Path | None) -> Iterator[None]:
-    if home is None:
-        yield
-        return
-    before = os.environ.get("CRYPTOVOLT_HOME")
-    os.environ["CRYPTOVOLT_HOME"] = str(home)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("CRYPTOVOLT_HOME", None)
-        else:
-            os.environ["CRYPTOVOLT_HOME"] = before
 
 
 def _utc(value: Any) -> pd.Timestamp:
@@ -348,14 +329,12 @@ def _symbols(
 def assess(
     symbols: Sequence[str] | None = None,
     *,
-    home: str | Path | None = None,
     now: datetime | pd.Timestamp | None = None,
     config: MonitorConfig | None = None,
 ) -> list[CoinHealth]:
     """The health of each coin (default: every coin in the journal or with a promoted model).
 
-    ``now`` ends the windows (default: the system clock; the edges pass their context's time);
-    ``home`` reads another home folder.
+    ``now`` ends the windows (default: the system clock; the edges pass their context's time).
     Read-only: the journal is not written. Raises ``SymbolError`` for a coin it cannot parse.
     """
     from core.registry.model_registry import ModelRegistry
@@ -364,60 +343,57 @@ def assess(
     from core.clock import SystemClock
 
     end = _utc(SystemClock().now() if now is None else now)
-    with _home(home):
-        registry = ModelRegistry()
-        calls = load_calls(symbols)
-        records = records_lookup(registry)
-        from core.signals.journal import expected_moves
+    registry = ModelRegistry()
+    calls = load_calls(symbols)
+    records = records_lookup(registry)
+    from core.signals.journal import expected_moves
 
-        moves: dict[str, list[dict[str, Any]]] = {}
-        for row in expected_moves():
-            moves.setdefault(str(row["symbol"]), []).append(row)
-        out = []
-        for symbol in _symbols(symbols, calls, registry):
-            mine = calls[calls["symbol"] == symbol]
-            versions = tuple(
-                _version_health(group, records, end, cfg)
-                for _, group in sorted(
-                    mine.groupby("versions", sort=False),
-                    key=lambda item: pd.to_datetime(item[1]["candle_time"], utc=True).max(),
-                )
+    moves: dict[str, list[dict[str, Any]]] = {}
+    for row in expected_moves():
+        moves.setdefault(str(row["symbol"]), []).append(row)
+    out = []
+    for symbol in _symbols(symbols, calls, registry):
+        mine = calls[calls["symbol"] == symbol]
+        versions = tuple(
+            _version_health(group, records, end, cfg)
+            for _, group in sorted(
+                mine.groupby("versions", sort=False),
+                key=lambda item: pd.to_datetime(item[1]["candle_time"], utc=True).max(),
             )
-            drift = _drift(symbol, registry, records, end, cfg)
-            if versions:
-                head = versions[-1]
-                in_status = [r for r in head.rates if r.days == cfg.status_days]
-                n = sum(r.calls for r in in_status) if in_status else 0
-                status, reason, pending, window_end = (
-                    head.status,
-                    head.reason,
-                    head.pending,
-                    head.window_end,
-                )
-            else:
-                n, pending, window_end = 0, 0, end
-                status = "not_enough_calls"
-                reason = f"No journal entries for {symbol} yet: {HOW_TO_GET_CALLS}."
-            volatility = _volatility(symbol, moves.get(symbol, []), registry, end, cfg)
-            if volatility.degraded:
-                # Bands off their promise degrade the coin (and so alert) whatever its calls do.
-                reason = (
-                    volatility.reason if status != "degraded" else f"{reason} {volatility.reason}"
-                )
-                status = "degraded"
-            out.append(
-                CoinHealth(
-                    symbol=symbol,
-                    status=status,
-                    reason=reason,
-                    calls=n,
-                    pending=pending,
-                    drifted=len(drift.drifted),
-                    window_days=cfg.status_days,
-                    window_end=window_end,
-                    versions=versions,
-                    drift=drift,
-                    volatility=volatility,
-                )
+        )
+        drift = _drift(symbol, registry, records, end, cfg)
+        if versions:
+            head = versions[-1]
+            in_status = [r for r in head.rates if r.days == cfg.status_days]
+            n = sum(r.calls for r in in_status) if in_status else 0
+            status, reason, pending, window_end = (
+                head.status,
+                head.reason,
+                head.pending,
+                head.window_end,
             )
+        else:
+            n, pending, window_end = 0, 0, end
+            status = "not_enough_calls"
+            reason = f"No journal entries for {symbol} yet: {HOW_TO_GET_CALLS}."
+        volatility = _volatility(symbol, moves.get(symbol, []), registry, end, cfg)
+        if volatility.degraded:
+            # Bands off their promise degrade the coin (and so alert) whatever its calls do.
+            reason = volatility.reason if status != "degraded" else f"{reason} {volatility.reason}"
+            status = "degraded"
+        out.append(
+            CoinHealth(
+                symbol=symbol,
+                status=status,
+                reason=reason,
+                calls=n,
+                pending=pending,
+                drifted=len(drift.drifted),
+                window_days=cfg.status_days,
+                window_end=window_end,
+                versions=versions,
+                drift=drift,
+                volatility=volatility,
+            )
+        )
     return out

@@ -9,22 +9,18 @@ tasks can overshoot by up to one trial each (a trial running when the count is r
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from typing import Any
 
-from core import config
 from core.errors import JobError
+from core.tuning.study import TuneSpec, counts, load_study, optimize_here
 
 __all__ = ["optimize_on_ray"]
 
 
-def _task(home: str, spec: dict[str, Any], seed: int) -> int:
-    os.environ["CRYPTOVOLT_HOME"] = home
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("CRYPTOVOLT_THREADS", "1")
-    from core.tuning.study import TuneSpec, counts, load_study, optimize_here
-
+def _task(spec: dict[str, Any], seed: int) -> int:
+    """Trials in a Ray worker, whose environment names the home folder (``connect`` sets it
+    for every worker: the task writes no environment)."""
     sweep = TuneSpec.from_dict(spec)
     study = load_study(sweep.study, seed=seed)
     optimize_here(sweep, study, None)
@@ -32,24 +28,22 @@ def _task(home: str, spec: dict[str, Any], seed: int) -> int:
 
 
 def optimize_on_ray(
-    spec: Any,
     connect: Callable[[], Any],
+    spec: TuneSpec,
+    on_trial: Callable[[Any, Any], None] | None = None,
     *,
     workers: int | None = None,
-    on_trial: Callable[[Any, Any], None] | None = None,
     poll: float = 1.0,
 ) -> None:
-    """Run the sweep ``spec`` (a TuneSpec) as up to ``workers`` (default: the cluster's CPUs)
+    """Run the sweep ``spec`` as up to ``workers`` (default: the cluster's CPUs)
     parallel Ray tasks; ``on_trial(study, trial)`` is called here for each trial that finished.
-    ``connect()`` connects this process to Ray and returns the ``ray`` module (the job layer
-    gives it); Ray is shut down here when the trials end.
+    ``connect()`` connects this process to Ray with its workers in the home folder and returns
+    the ``ray`` module (the job layer gives it); Ray is shut down here when the trials end.
 
     Raises:
         ConfigError / JobError: Ray missing or unreachable (see core.jobs.ray_executor), or a
             task failed (with its reason).
     """
-    from core.tuning.study import counts, load_study
-
     ray = connect()
     refs: list[Any] = []
     try:
@@ -61,10 +55,9 @@ def optimize_on_ray(
         cpus = int(ray.cluster_resources().get("CPU", 1))
         n = max(1, min(workers or cpus, left))
         task = ray.remote(num_cpus=1, max_retries=0)(_task)
-        home = str(config.home())
         refs = [
             task.options(name=f"cryptovolt-tune-{spec.study}-{i}").remote(
-                home, spec.to_dict(), 1000 * (i + 1) + already
+                spec.to_dict(), 1000 * (i + 1) + already
             )
             for i in range(n)
         ]

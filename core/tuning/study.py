@@ -299,16 +299,16 @@ def run_sweep(
     *,
     resume: bool = False,
     fresh: bool = False,
-    connect_ray: Callable[[], Any] | None = None,
+    elsewhere: Callable[[TuneSpec, Callable[[Any, Any], None] | None], None] | None = None,
     train: bool = True,
     on_trial: Callable[[Any, Any], None] | None = None,
     progress: Callable[[Any], None] | None = None,
 ) -> tuple[Any, Any | None]:
     """Run the sweep ``spec`` to its end; returns (the study, the TrainResult or None).
 
-    The trials run in this process, or as Ray tasks when ``connect_ray`` is given: it connects
-    this process to Ray and returns the ``ray`` module (the job layer's
-    :func:`core.jobs.ray_executor.connect`, bound to the cluster's address).
+    The trials run in this process, or by ``elsewhere(spec, on_trial)`` when given: the job
+    layer passes :func:`core.tuning.ray_trials.optimize_on_ray` bound to its Ray connection, so
+    the trials run as Ray tasks against the same study file.
 
     Raises:
         JobError: the study is being tuned by another process, or no trial completed.
@@ -318,10 +318,8 @@ def run_sweep(
     """
     with state.study_lock(spec.study), _cancel_on_sigterm():
         study = _open(spec, resume=resume, fresh=fresh)
-        if connect_ray is not None:
-            from core.tuning.ray_trials import optimize_on_ray
-
-            optimize_on_ray(spec, connect_ray, on_trial=on_trial)
+        if elsewhere is not None:
+            elsewhere(spec, on_trial)
             study = load_study(spec.study)
         else:
             optimize_here(spec, study, on_trial)

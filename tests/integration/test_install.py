@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core import config
 from core.cli import main
 from tests.core_cli import run_core
 
@@ -136,7 +137,8 @@ def test_home_holds_for_one_call_and_a_file_is_refused(
     other = tmp_path / "other"
     assert main(["--home", str(other), "fetch", "--sample", "--coins", "ETH"]) == 0
     assert (other / "data" / "raw" / "ETHUSDT-1h.parquet").is_file()
-    assert os.environ["CRYPTOVOLT_HOME"] == str(home)  # restored after the call
+    assert os.environ["CRYPTOVOLT_HOME"] == str(home)  # never written
+    assert config.home() == home.resolve()  # the chosen home held for that call only
     assert not (home / "data" / "raw").exists()
 
     # a relative --home is the folder under the directory the command was run in
