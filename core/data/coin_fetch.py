@@ -11,8 +11,9 @@ on windows before the listing and the count stays the minimum, ceil(candles / pa
 The stored candles always form one unbroken run: pages are merged in the order that keeps them
 adjacent to what is stored (the tail oldest first, the head newest first), every ``save_every``
 pages with an atomic write, and a page that arrives early waits in memory for its predecessors;
-so a process killed at any moment loses at most the unsaved pages. A :class:`FileLock` per candle
-file keeps two processes from fetching the same coin at once.
+so a process killed at any moment loses at most the unsaved pages. A
+:class:`~core.data.store.FileLock` per candle file keeps two processes from fetching the same coin
+at once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 
@@ -42,23 +42,8 @@ from core.data.fetch_status import (
 )
 from core.data.quarantine import Conflict, admit, hold
 from core.errors import CorruptDataError, CryptoVoltError, NoDataError, StorageError
-from core.locks import acquire_lock
 
-__all__ = ["CoinFetch", "FileLock"]
-
-
-class FileLock:
-    """An exclusive per-file lock, so two processes never fetch the same coin at once."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path.with_name(f".{path.name}.lock")
-
-    def __enter__(self) -> FileLock:
-        self._held = acquire_lock(self.path)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._held.release()
+__all__ = ["CoinFetch"]
 
 
 def _join(stored: pd.DataFrame, pages: list[pd.DataFrame]) -> pd.DataFrame:
@@ -302,7 +287,7 @@ class CoinFetch:
 
     def run(self) -> FetchResult:
         path = store.candle_path(self.coin.symbol, self.interval, exchange=self.exchange)
-        with FileLock(path):
+        with store.FileLock(path):
             self._load()
             self._progress("fetching")
             try:

@@ -164,7 +164,6 @@ def load_sample(
     ``conflict``. Coins in ``replace`` (symbols) get the sample instead of what is stored (the old
     file is moved aside to ``data/quarantine/``).
     """
-    from core.data.coin_fetch import FileLock
 
     available = {
         path.stem.rsplit("-", 1)[0]: path for path in sorted(config.sample_dir().glob("*.parquet"))
@@ -191,7 +190,7 @@ def load_sample(
             continue
         interval = path.stem.rsplit("-", 1)[1]
         sample = store.normalize_candles(pd.read_parquet(path))
-        with FileLock(store.candle_path(symbol, interval)):
+        with store.FileLock(store.candle_path(symbol, interval)):
             results.append(_load_one(symbol, interval, sample, replace=symbol in replacing))
     return results
 

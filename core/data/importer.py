@@ -213,7 +213,6 @@ def import_file(
     path: Path, *, symbol: str | None = None, interval: str | None = None
 ) -> ImportResult:
     """Read one file and store its candles where they fit (see the module's docstring)."""
-    from core.data.coin_fetch import FileLock
 
     named = name_parts(path)
     sym = parse_coin(symbol or (named[0] if named else "")).symbol if symbol or named else ""
@@ -238,7 +237,7 @@ def import_file(
         {"after": row.after.isoformat(), "before": row.before.isoformat(), "missing": row.missing}
         for row in store.find_gaps(candles, ivl).itertuples()
     ]
-    with FileLock(store.candle_path(sym, ivl)):
+    with store.FileLock(store.candle_path(sym, ivl)):
         try:
             existing = store.load_candles(sym, ivl)
         except (NoDataError, CorruptDataError):

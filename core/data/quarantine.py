@@ -288,13 +288,11 @@ def resolve(
     Raises:
         NoDataError: the coin has no conflict to resolve.
     """
-    from core.data.coin_fetch import FileLock  # coin_fetch uses this module
-
     coin = parse_coin(symbol)
     interval = Interval.parse(interval).value
     path = held_path(coin.symbol, interval, exchange=exchange)
     target = store.candle_path(coin.symbol, interval, exchange=exchange)
-    with FileLock(target):  # not while a fetch of the coin writes
+    with store.FileLock(target):  # not while a fetch of the coin writes
         conflict = pending(coin.symbol, interval, exchange=exchange)
         if conflict is None:
             raise NoDataError(

@@ -29,11 +29,13 @@ from core.atomic import atomic_write
 from core.config import Interval
 from core.data.coins import parse_coin
 from core.errors import ConfigError, CorruptDataError, CryptoVoltError, NoDataError
+from core.locks import acquire_lock
 
 __all__ = [
     "COLUMNS",
     "FLOAT_COLUMNS",
     "Coverage",
+    "FileLock",
     "candle_mtime_ns",
     "candle_path",
     "coverage",
@@ -48,6 +50,23 @@ __all__ = [
     "save_candles",
     "stored_fingerprint",
 ]
+
+
+class FileLock:
+    """An exclusive lock on one candle file (beside it, ``.{name}.lock``): a fetch, an import
+    or a conflict's resolution of a coin holds it while it reads and writes, so two processes
+    never write the same candles at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(f".{path.name}.lock")
+
+    def __enter__(self) -> FileLock:
+        self._held = acquire_lock(self.path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._held.release()
+
 
 COLUMNS: tuple[str, ...] = (
     "open_time",

@@ -77,6 +77,12 @@ class VolHARConfig:
         """The keyword arguments of the estimator (none for the HAR)."""
         return {}
 
+    def features(self) -> list[str]:
+        """The estimator's input columns: the HAR lags and the hour of day."""
+        from core.volatility.features import HAR_FEATURES, HOUR_FEATURES
+
+        return [*HAR_FEATURES, *HOUR_FEATURES]
+
 
 @dataclass(frozen=True)
 class VolGBMConfig(VolHARConfig):
@@ -106,6 +112,12 @@ class VolGBMConfig(VolHARConfig):
             "subsample": self.subsample,
             "random_state": self.random_state,
         }
+
+    def features(self) -> list[str]:
+        """The HAR's inputs plus range, volume and taker inputs."""
+        from core.volatility.features import EXTRA_FEATURES
+
+        return [*super().features(), *EXTRA_FEATURES]
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,12 @@ class VolLSTMConfig(VolHARConfig):
         )  # fmt: skip
         return {name: getattr(self, name) for name in names}
 
+    def features(self) -> list[str]:
+        """The last ``window`` hours of log variance."""
+        from core.volatility.features import sequence_features
+
+        return sequence_features(self.window)
+
 
 @dataclass(frozen=True)
 class VolatilityRecipe:
@@ -164,9 +182,7 @@ class VolatilityRecipe:
         return False
 
     def columns(self, config: Any) -> list[str]:
-        from core.volatility.estimators import estimator_features
-
-        return estimator_features(config.estimator, config.estimator_params())
+        return list(config.features())
 
     def dataset(
         self,

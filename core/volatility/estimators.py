@@ -13,14 +13,9 @@ from typing import Any, Protocol, Self
 
 import numpy as np
 
-from core.models.volatility import VolLSTMConfig
+from core.models.volatility import VolGBMConfig, VolHARConfig, VolLSTMConfig
 from core.volatility.baselines import HARModel, level_shift
-from core.volatility.features import (
-    EXTRA_FEATURES,
-    HAR_FEATURES,
-    HOUR_FEATURES,
-    sequence_features,
-)
+from core.volatility.coin_view import CoinView
 
 __all__ = [
     "ESTIMATORS",
@@ -52,12 +47,9 @@ class BoostedModel:
     (:class:`core.models.boosted.XGBoostEstimator`, squared error) with a fixed, small learning
     rate and no early stopping, so the calibration rows stay unseen until the conformal step."""
 
-    features: list[str] = HAR_FEATURES + HOUR_FEATURES + EXTRA_FEATURES
-
     def __init__(self, **params: Any) -> None:
-        from core.models.volatility import VolGBMConfig
-
         self.config = VolGBMConfig(**params)
+        self.features = self.config.features()
 
     def params(self) -> dict[str, Any]:
         return self.config.estimator_params()
@@ -108,7 +100,7 @@ class LSTMVolModel:
 
     def __init__(self, **params: Any) -> None:
         self.config = VolLSTMConfig(**params)
-        self.features = sequence_features(self.config.window)
+        self.features = self.config.features()
 
     def params(self) -> dict[str, Any]:
         return self.config.estimator_params()
@@ -166,7 +158,7 @@ def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
         ValueError: another name.
     """
     if name == "har":
-        return HARModel(HAR_FEATURES + HOUR_FEATURES)
+        return HARModel(VolHARConfig().features())
     if name == "gbm":
         return BoostedModel(**(params or {}))
     if name == VolLSTMConfig.estimator:
@@ -182,9 +174,9 @@ def estimator_features(name: str, params: dict[str, Any] | None = None) -> list[
 def load_estimator(name: str, data: dict[str, Any]) -> Any:
     """An estimator written by its ``to_dict`` (``pooled_*``: a pooled model's per-coin view)."""
     if name.startswith("pooled_"):
-        from core.volatility.pooled import CoinView
-
-        return CoinView.from_dict(data)
+        return CoinView.restore(
+            load_estimator(str(data["inner"]), dict(data["inner_fitted"])), data
+        )
     if name == VolLSTMConfig.estimator:
         return LSTMVolModel.from_dict(data)
     return HARModel.from_dict(data) if name == "har" else BoostedModel.from_dict(data)

@@ -13,16 +13,15 @@ expected move, exactly as a per-coin model does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.volatility.baselines import level_shift
-from core.volatility.estimators import estimator_features, load_estimator, make_estimator
+from core.volatility.coin_view import CoinView, normalise
+from core.volatility.estimators import estimator_features, make_estimator
 from core.volatility.evaluate import VolEvaluation, evaluate_horizon, horizon_key
 from core.volatility.features import (
-    HAR_FEATURES,
     HORIZONS,
     build_frame,
     sequence_length,
@@ -31,68 +30,9 @@ from core.volatility.features import (
 from core.volatility.folds import fold_windows
 from core.volatility.split import split_rows
 
-__all__ = ["CoinView", "evaluate_pooled"]
+__all__ = ["evaluate_pooled"]
 
-_LOG_VARIANCE = set(HAR_FEATURES)
-_HALF = {"feat_log_range"}
 LEVEL_FEATURE = "feat_lrv_168h"
-
-
-class CoinView:
-    """A pooled estimator seen from one coin: normalises that coin's inputs, adds its level back,
-    and keeps the coin's own QLIKE level shift."""
-
-    def __init__(self, inner: Any, inner_name: str, offset: float) -> None:
-        self.inner = inner
-        self.inner_name = inner_name
-        self.offset = float(offset)
-        self.features = list(inner.features)
-        self.shift_ = 0.0
-
-    def normalise(self, X: np.ndarray) -> np.ndarray:
-        return normalise(np.asarray(X, dtype="float64"), self.features, self.offset)
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> Self:
-        raise TypeError("A pooled model is fit on every coin at once (evaluate_pooled).")
-
-    def calibrate(self, X: np.ndarray, y: np.ndarray) -> Self:
-        self.shift_ = level_shift(y, self.predict_log(X))
-        return self
-
-    def predict_log(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.inner.predict_log(self.normalise(X))) + self.offset
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.predict_log(X) + self.shift_
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "inner": self.inner_name,
-            "inner_fitted": self.inner.to_dict(),
-            "offset": self.offset,
-            "shift": self.shift_,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CoinView:
-        view = cls(
-            load_estimator(str(data["inner"]), dict(data["inner_fitted"])),
-            str(data["inner"]),
-            float(data["offset"]),
-        )
-        view.shift_ = float(data["shift"])
-        return view
-
-
-def normalise(X: np.ndarray, features: Sequence[str], offset: float) -> np.ndarray:
-    """``X`` with its log-variance columns relative to ``offset`` (the log range to half)."""
-    out = np.array(X, dtype="float64", copy=True)
-    for j, name in enumerate(features):
-        if name in _LOG_VARIANCE or name.startswith("feat_lrv_seq_"):
-            out[:, j] -= offset
-        elif name in _HALF:
-            out[:, j] -= offset / 2.0
-    return out
 
 
 def _fit_pooled(

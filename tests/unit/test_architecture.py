@@ -145,10 +145,7 @@ STAGES: list[tuple[str, ...]] = [
 ]
 
 #: Imports that still run up, each with why and who ends it.
-_WAIVED = {
-    ("core.models.volatility", "core.volatility.estimators"): "volatility's estimators move "
-    "into core/models with issue 19 (the kind file already holds their settings)",
-}
+_WAIVED: dict[tuple[str, str], str] = {}
 
 
 def _stage(module: str) -> tuple[int, str]:
