@@ -65,11 +65,25 @@ st.subheader("One model")
 names = sorted({r.name for r in records if not coins or r.symbol in coins})
 if st.session_state.get(state.MODELS_SELECTED) not in names:  # filtered out by the coin picker
     st.session_state.pop(state.MODELS_SELECTED, None)
+deep_link.seed(deep_link.MODEL, state.MODELS_SELECTED, names)  # ?model=xgb_direction_btcusdt
 name = st.selectbox("Model", names, key=state.MODELS_SELECTED)
 versions = [r for r in records if r.name == name]
 labels = [r.version + (" (champion)" if r.promoted else "") for r in versions]
-picked = st.radio("Version", range(len(versions)), format_func=labels.__getitem__, horizontal=True)
+version_key = state.MODELS_VERSION + str(name)
+if st.session_state.get(version_key) not in range(len(versions)):  # a version deleted since
+    st.session_state.pop(version_key, None)
+version_names = [r.version for r in versions]
+if linked_version := deep_link.seed(deep_link.VERSION, version_key, version_names):  # ?version=v2
+    st.session_state[version_key] = version_names.index(linked_version)
+picked = st.radio(
+    "Version",
+    range(len(versions)),
+    format_func=labels.__getitem__,
+    horizontal=True,
+    key=version_key,
+)
 record = versions[picked]
+deep_link.publish(model=record.name, version=record.version)
 models_view.render_model(record)
 
 problems = [] if record.promoted else models_view.promotion_problems_of(record)

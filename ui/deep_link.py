@@ -1,4 +1,5 @@
-"""A page's coin and interval in its URL: ``/charts?coin=ETHUSDT&interval=4h``.
+"""A page's coin and interval in its URL: ``/charts?coin=ETHUSDT&interval=4h``; the Models
+page's model and version too (``/models?coin=BTCUSDT&model=xgb_direction_btcusdt&version=v2``).
 
 A link opens the page on what it names, and changing the coin or interval on the page writes it
 back to the address bar, so a bookmark or a link shared opens the same view. The widgets keep
@@ -21,11 +22,13 @@ import streamlit as st
 from core.data.coins import parse_coin
 from core.errors import CryptoVoltError
 
-__all__ = ["COIN", "INTERVAL", "publish", "seed", "seed_coin"]
+__all__ = ["COIN", "INTERVAL", "MODEL", "VERSION", "publish", "seed", "seed_coin"]
 
 #: Query parameter names.
 COIN = "coin"
 INTERVAL = "interval"
+MODEL = "model"
+VERSION = "version"
 
 
 def _seen_key(name: str) -> str:

@@ -36,6 +36,9 @@ TRAINING_LAUNCHED = "training_launched"
 TRAINING_CONFIRM = "training_confirm"
 #: Models page: the coin a ``?coin=`` link named (copied into the coin filter).
 MODELS_URL_COIN = "models_url_coin"
+#: Models page: the version shown of a model (its index among the model's versions); the key
+#: is this prefix plus the model name, so each model keeps its own choice.
+MODELS_VERSION = "models_version_"
 #: Models page: the "name version" waiting in the delete dialog.
 MODELS_DELETE = "models_delete"
 #: Data page: the "symbol interval" whose held candles wait in the replace dialog.

@@ -23,7 +23,7 @@ from core.registry.model_registry import ModelRegistry
 from core.registry.names import headline_metrics
 from core.training.trust import model_warnings
 from core.words import headline, verdict_words
-from ui import state
+from ui import deep_link
 from ui.text import plain
 
 __all__ = [
@@ -133,9 +133,16 @@ def latest_results(found: Sequence[JobStatus]) -> list[tuple[JobStatus, ModelRes
     return out
 
 
-def _open_card(name: str) -> None:
-    st.session_state[state.MODELS_SELECTED] = name
-    st.switch_page("pages/models.py")
+def _open_card(record: ModelMetadata) -> None:
+    """The Models page on this model and this version (the same link a visitor can bookmark)."""
+    st.switch_page(
+        "pages/models.py",
+        query_params={
+            deep_link.COIN: record.symbol,
+            deep_link.MODEL: record.name,
+            deep_link.VERSION: record.version,
+        },
+    )
 
 
 def render_results(found: Sequence[JobStatus]) -> None:
@@ -174,9 +181,9 @@ def render_results(found: Sequence[JobStatus]) -> None:
             if MODELS_PAGE.exists() and card.button(
                 "Open",
                 key=f"card_{job.job_id}_{result.name}",
-                help=f"Open the card of {result.name} on the Models page.",
+                help=f"Open the card of {result.name} {record.version} on the Models page.",
             ):
-                _open_card(result.name)
+                _open_card(record)
         with st.expander("Numbers and promotion of each version", expanded=False):
             for _, result in rows:
                 st.markdown(result_words(result))

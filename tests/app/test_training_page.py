@@ -327,6 +327,31 @@ def test_finished_job_opens_its_model_on_the_models_page(home_with_sample: Path)
         assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
 
 
+def test_open_shows_the_exact_version_the_job_trained(home_with_sample: Path):
+    """Open goes to the Models page on that model and that version, not on the first one."""
+    from core.jobs.results import model_result
+    from core.training.train import train_coin
+
+    [spec] = jobs.make_specs(["BTC"], models="xgboost", trees=5, depth=2)
+    train_coin("BTC", models=spec.models, settings=spec.settings)  # v1
+    [second] = train_coin("BTC", models=spec.models, settings=spec.settings)
+    assert second.metadata.version == "v2"
+    summary = model_result(second.metadata.to_dict()).to_dict()
+    _write_job(home_with_sample, "20250601-110000-btcusdt-eeee", result=[summary])
+    at = _page()
+    next(b for b in at.button if (b.key or "").startswith("card_20250601")).click()
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="models_selected").value == "xgboost_btcusdt"
+    assert at.radio(key="models_version_xgboost_btcusdt").value == 1  # v2, not v1
+    assert "v2" in at.radio(key="models_version_xgboost_btcusdt").options[1]
+    assert dict(at.query_params) == {
+        "coin": "BTCUSDT",
+        "model": "xgboost_btcusdt",
+        "version": "v2",
+    }
+
+
 def test_a_finished_job_with_too_good_numbers_is_not_a_green_box(home_with_sample: Path):
     import json
 
