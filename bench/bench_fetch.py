@@ -129,7 +129,8 @@ def main() -> int:
     from core.data import fetch as fetch_module
     from core.data.binance import KLINES_LIMIT, BinanceClient
     from core.data.coins import DEFAULT_COINS
-    from core.data.fetch import FetchStatus, expected_candles, fetch_coins
+    from core.data.fetch import fetch_coins
+    from core.data.fetch_status import FetchStatus, expected_candles
     from core.data.store import load_candles
 
     breakdown = Breakdown()
