@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_on_ray(specs, args)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ chatter
-    from core.jobs.runner import training_logging
+    from core.jobs.runner import JobCancelled, train_here
 
     rows: list[list[object]] = []
     failed: list[str] = []
@@ -253,15 +253,19 @@ def run(args: argparse.Namespace) -> int:
     for spec in specs:
         started = time.monotonic()
         progress = _Progress(spec.symbol)
-        with training_logging("cli", spec.symbol):
-            try:
-                results = spec.train(progress=progress)
-            except CryptoVoltError as exc:
-                progress.close()
-                print(f"error: {spec.symbol}: {exc}", file=sys.stderr)
-                failed.append(spec.symbol)
-                errors[spec.symbol] = str(exc)
-                continue
+        # a job of its own, run here: `job list` shows it, `job cancel` stops it, one per coin
+        try:
+            results = train_here(jobs.prepare(spec), spec, progress=progress)
+        except CryptoVoltError as exc:
+            progress.close()
+            print(f"error: {spec.symbol}: {exc}", file=sys.stderr)
+            failed.append(spec.symbol)
+            errors[spec.symbol] = str(exc)
+            continue
+        except JobCancelled:
+            progress.close()
+            print(f"{spec.symbol}: cancelled; versions registered before stay.", file=sys.stderr)
+            return 130
         progress.close()
         elapsed = time.monotonic() - started
         for result in results:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -107,14 +108,18 @@ def prepare(
         job_id = f"{stamp:%Y%m%d-%H%M%S}-{subject}-{secrets.token_hex(2)}"
         folder = config.runs_dir() / job_id
         folder.mkdir(parents=True, exist_ok=False)
-        atomic_write_json(folder / "spec.json", spec.to_dict())
-        first = dataclasses.replace(
-            _first_status(job_id, spec, executor, address),
-            created_at=stamp.isoformat(timespec="seconds"),
-            created_ns=created_ns,
-            updated_at=now_iso(),
-        )
-        atomic_write_json(folder / "status.json", first.to_dict())
+        try:
+            atomic_write_json(folder / "spec.json", spec.to_dict())
+            first = dataclasses.replace(
+                _first_status(job_id, spec, executor, address),
+                created_at=stamp.isoformat(timespec="seconds"),
+                created_ns=created_ns,
+                updated_at=now_iso(),
+            )
+            atomic_write_json(folder / "status.json", first.to_dict())
+        except OSError:  # a full or read-only disk: no half-made job is left to list
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     if kind is JobKind.TRAIN and executor == "local":
         queue = config.runs_dir() / ".queue"
         queue.mkdir(exist_ok=True)

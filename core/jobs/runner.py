@@ -33,7 +33,7 @@ from core.errors import CryptoVoltError
 from core.jobs.control import job_dir
 from core.jobs.fetch_job import FetchSpec
 from core.jobs.kinds import read_spec
-from core.jobs.queue import acquire_slot
+from core.jobs.queue import acquire_slot, drop_queue_marker
 from core.jobs.results import model_result
 from core.jobs.spec import JobSpec, JobState
 from core.jobs.status import JobStatus, StatusWriter
@@ -46,6 +46,7 @@ __all__ = [
     "JobReporter",
     "job_logging",
     "run_job",
+    "train_here",
     "train_job",
     "training_logging",
 ]
@@ -237,6 +238,46 @@ def train_job(spec: JobSpec, reporter: JobReporter) -> str:
     names = ", ".join(f"{m.name} {m.version}" for m in results)
     log.info("succeeded: %s", names)
     return f"registered {names}"
+
+
+def train_here(
+    job_id: str, spec: JobSpec, *, progress: Callable[[Any], None] | None = None
+) -> list[Any]:
+    """Train ``spec`` in this process as the prepared job ``job_id`` (a ``train`` run in a
+    terminal's foreground): ``job list`` shows it, the coin counts as busy (one job per coin), and
+    ``job cancel`` or Ctrl-C stops it as cancelled. It takes no slot: the user runs it here, now.
+    Lines go to ``model_training.log`` (tagged ``[cli SYMBOL]``) and the job's ``job.log``.
+
+    Returns ``train_coin``'s results. Raises what training raises (the job ends failed, with the
+    reason) and :class:`JobCancelled` on SIGTERM / SIGINT (the job ends cancelled); versions
+    registered before either stay listed in the job's results.
+    """
+    drop_queue_marker(job_id)  # it waits for no slot
+    reporter = JobReporter(job_id, queue=False)
+    pid = os.getpid()
+    reporter.update(force=True, pid=pid, pid_start=process_start(pid))
+
+    def both(event: Any) -> None:
+        reporter.progress(event)
+        if progress is not None:
+            progress(event)
+
+    with training_logging("cli", spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
+        try:
+            reporter.started(None)
+            results = spec.train(registry=_RecordingRegistry(reporter), progress=both)
+        except (JobCancelled, KeyboardInterrupt) as exc:
+            log.warning("cancelled (%s)", exc)
+            reporter.finish(JobState.CANCELLED, message="cancelled by the user")
+            raise
+        except Exception as exc:
+            log.error("failed: %s", exc)
+            error = str(exc) if isinstance(exc, CryptoVoltError) else f"{type(exc).__name__}: {exc}"
+            reporter.finish(JobState.FAILED, error=error, message="")
+            raise
+        names = ", ".join(f"{m.name} {m.version}" for m in results)
+        reporter.finish(JobState.SUCCEEDED, stage="done", message=f"registered {names}")
+    return results
 
 
 def _run(writer: StatusWriter, work: Callable[[], str]) -> int:

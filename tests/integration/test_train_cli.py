@@ -117,3 +117,46 @@ def test_background_training_through_the_job_commands(home_with_sample: Path):
     assert job_id in listed.stdout and "xgboost_ethusdt v1" in listed.stdout
     assert "registered xgboost_ethusdt v1" in _core(home_with_sample, "job", "log", job_id).stdout
     assert _core(home_with_sample, "job", "cancel", job_id).stdout.strip().endswith("succeeded")
+
+
+def test_a_foreground_training_is_a_job_one_per_coin_and_job_cancel_stops_it(
+    home_with_sample: Path,
+):
+    """`train` in a terminal is a job like a background one: listed, the coin busy for a second
+    training, and stopped by `job cancel` from another shell (cancelled, not left running)."""
+    from core import jobs
+
+    train = subprocess.Popen(
+        [sys.executable, "-m", "core", "train", "--coins", "BTC", "--models", "xgboost"],
+        cwd=ROOT,
+        env={**os.environ, "CRYPTOVOLT_HOME": str(home_with_sample)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,  # as a shell with job control runs it: the terminal's session
+    )
+    try:
+        running = wait_until(
+            lambda: [j for j in jobs.list_jobs(kind="train") if j.state.value == "running"],
+            120,
+            "the foreground training to show as a running job",
+            interval=0.2,
+        )
+        (job,) = running
+        assert job.pid == train.pid and job.symbol == "BTCUSDT"
+        second = _core(
+            home_with_sample, "train", "--coins", "BTC", "--models", "xgb", "--background"
+        )
+        assert second.returncode == 1, second.stdout
+        assert f"BTCUSDT already has a training job running ({job.job_id})" in second.stderr
+        cancelled = _core(home_with_sample, "job", "cancel", job.job_id)
+        assert cancelled.returncode == 0, cancelled.stderr
+        _, err = train.communicate(timeout=60)
+    finally:
+        if train.poll() is None:
+            train.kill()
+            train.wait()
+    assert train.returncode == 130, err[-2000:]
+    assert "BTCUSDT: cancelled" in err
+    assert [(j.job_id, j.state.value) for j in jobs.list_jobs()] == [(job.job_id, "cancelled")]
+    assert "cancelled" in (home_with_sample / "runs" / job.job_id / "job.log").read_text()
