@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     lines = retrain.run(plans, background=args.background)
-    failed = any("retraining failed" in line for line in lines)
+    failed = any("retraining failed" in line or "retraining cancelled" in line for line in lines)
     if args.json:
         print(json.dumps({"ok": not failed, "plans": decisions, "outcomes": lines}, indent=2))
     else:

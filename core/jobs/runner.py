@@ -241,12 +241,16 @@ def train_job(spec: JobSpec, reporter: JobReporter) -> str:
 
 
 def train_here(
-    job_id: str, spec: JobSpec, *, progress: Callable[[Any], None] | None = None
+    job_id: str,
+    spec: JobSpec,
+    *,
+    progress: Callable[[Any], None] | None = None,
+    tag: str = "cli",
 ) -> list[Any]:
     """Train ``spec`` in this process as the prepared job ``job_id`` (a ``train`` run in a
     terminal's foreground): ``job list`` shows it, the coin counts as busy (one job per coin), and
     ``job cancel`` or Ctrl-C stops it as cancelled. It takes no slot: the user runs it here, now.
-    Lines go to ``model_training.log`` (tagged ``[cli SYMBOL]``) and the job's ``job.log``.
+    Lines go to ``model_training.log`` (tagged ``[TAG SYMBOL]``) and the job's ``job.log``.
 
     Returns ``train_coin``'s results. Raises what training raises (the job ends failed, with the
     reason) and :class:`JobCancelled` on SIGTERM / SIGINT (the job ends cancelled); versions
@@ -262,7 +266,7 @@ def train_here(
         if progress is not None:
             progress(event)
 
-    with training_logging("cli", spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
+    with training_logging(tag, spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
         try:
             reporter.started(None)
             results = spec.train(registry=_RecordingRegistry(reporter), progress=both)

@@ -176,7 +176,9 @@ def run(
     plans: Sequence[RetrainPlan], *, background: bool = False, progress: Any = None
 ) -> list[str]:
     """Train a challenger for every plan with kinds; returns one line per new version (promoted
-    or not, and why) or per launched job. One coin's failure is reported, not raised."""
+    or not, and why) or per launched job. One coin's failure is reported, not raised. In the
+    foreground each coin is a job of its own run here (:func:`core.jobs.runner.train_here`):
+    a coin with a training job on is refused, and a cancel stops this coin and the rest."""
     log = retrain_log()
     lines: list[str] = []
     for p in plans:
@@ -189,15 +191,19 @@ def run(
             lines.append(f"{p.symbol}: challenger training launched as job {job_id}.")
             log.info(lines[-1])
             continue
-        from core.jobs.runner import training_logging
+        from core import jobs
+        from core.jobs.runner import JobCancelled, train_here
 
-        try:
-            with training_logging("retrain", p.symbol):
-                results = p.spec.train(progress=progress)
+        try:  # a job of its own, run here: listed, one per coin, stopped by `job cancel`
+            results = train_here(jobs.prepare(p.spec), p.spec, progress=progress, tag="retrain")
         except CryptoVoltError as exc:
             lines.append(f"{p.symbol}: retraining failed: {exc}")
             log.error(lines[-1])
             continue
+        except JobCancelled:
+            lines.append(f"{p.symbol}: retraining cancelled; versions registered before stay.")
+            log.warning(lines[-1])
+            break
         for result in results:
             lines.append(f"{result.name} {result.version}: {result.promotion}.")
             log.info(lines[-1])

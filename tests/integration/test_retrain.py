@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core import jobs
 from core.errors import ConfigError
 from core.live.health import Health
 from core.live.retrain import parse_age, plan
@@ -56,6 +57,10 @@ def test_a_stale_champion_gets_a_challenger_that_stays_one_when_its_gates_fail(h
     assert challenger.split["folds"] == champion.split["folds"] == 2
     log = (home / "logs" / "retrain.log").read_text()
     assert "ETHUSDT: retrain xgb_direction" in log and "v3: not promoted" in log
+    # it trained as a job of its own (listed, one per coin, `job cancel` stops it)
+    (job,) = jobs.list_jobs(kind="train")
+    assert job.state is jobs.JobState.SUCCEEDED and job.symbol == "ETHUSDT"
+    assert [(r.name, r.version) for r in job.result] == [(name, "v3")]
 
 
 def test_a_degraded_coin_retrains_every_champion_and_a_healthy_one_says_why_not(home: Path):
