@@ -1,7 +1,9 @@
 """Benchmark: volatility skill and expected-move band coverage on the bundled real candles.
 
 Run: ``.venv/bin/python bench/bench_volatility.py [--estimators har,gbm] [--coins BTC,ETH]``
-(no files written; the recorded run is ``results/volatility.md``).
+(no files written; the recorded run is ``results/volatility.md``). ``gbm_cross`` is the boosted
+estimator with its cross-asset inputs on (BTC's HAR lags and returns; ETH's for BTC), the
+reference's sample candles attached as the trainer attaches the stored ones.
 
 For every coin of ``data/sample/`` (real Binance 1h candles, 2024-05 → 2025-05) and each
 estimator, :func:`core.volatility.evaluate_coin` fits on the training rows (the first 80% minus
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.data.store import normalize_candles  # noqa: E402
 from core.volatility import VolEvaluation, evaluate_coin  # noqa: E402
+from core.volatility.features import attach_reference, reference_symbol  # noqa: E402
 from core.volatility.pooled import evaluate_pooled  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"
@@ -45,7 +48,7 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--estimators", default="har,gbm,pooled_har,pooled_gbm")
+    parser.add_argument("--estimators", default="har,gbm,gbm_cross,pooled_har,pooled_gbm")
     parser.add_argument("--coins", default="")
     args = parser.parse_args(argv)
     estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
@@ -70,8 +73,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for coin, candles in frames.items():
             t1 = time.perf_counter()
+            params = None
+            if est == "gbm_cross":
+                ref = reference_symbol(coin)
+                candles = attach_reference(candles, ref, frames[ref])
+                params = {"cross_asset": True}
             evaluations[(coin, est)] = (
-                evaluate_coin(candles, estimator=est),
+                evaluate_coin(candles, estimator=est.removesuffix("_cross"), params=params),
                 time.perf_counter() - t1,
             )
         print(f"{est}: {len(frames)} coins, {time.perf_counter() - t0:.1f} s", flush=True)

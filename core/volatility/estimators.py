@@ -25,6 +25,7 @@ __all__ = [
     "estimator_features",
     "load_estimator",
     "make_estimator",
+    "reference_params",
 ]
 
 
@@ -45,7 +46,9 @@ class VolEstimator(Protocol):
 class BoostedModel:
     """Gradient-boosted trees in logs: the project's XGBoost estimator
     (:class:`core.models.boosted.XGBoostEstimator`, squared error) with a fixed, small learning
-    rate and no early stopping, so the calibration rows stay unseen until the conformal step."""
+    rate and no early stopping, so the calibration rows stay unseen until the conformal step.
+    With ``cross_asset`` it also reads the reference coin's HAR lags and returns
+    (``feat_ref_*``)."""
 
     def __init__(self, **params: Any) -> None:
         self.config = VolGBMConfig(**params)
@@ -86,7 +89,7 @@ class BoostedModel:
     def from_dict(cls, data: dict[str, Any]) -> BoostedModel:
         from core.models.boosted import XGBoostEstimator
 
-        model = cls(**data["params"])
+        model = cls(**data["params"])  # a model saved before cross_asset existed read none
         model.model_ = XGBoostEstimator.from_raw(model.config, data["booster"], model.features)
         model.shift_ = float(data["shift"])
         return model
@@ -169,6 +172,19 @@ def make_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
 def estimator_features(name: str, params: dict[str, Any] | None = None) -> list[str]:
     """The input columns of the estimator ``name`` (``pooled_*``: its inner estimator's)."""
     return list(make_estimator(name.removeprefix("pooled_"), params).features)
+
+
+def reference_params(
+    name: str, params: dict[str, Any] | None, has_reference: bool
+) -> dict[str, Any] | None:
+    """``params`` for candles with (``has_reference``) or without a reference coin attached: an
+    estimator that can read cross-asset inputs reads them only when one is (the trainer attaches
+    the stored reference, or says why it could not)."""
+    if has_reference or not any(
+        n.startswith("feat_ref_") for n in estimator_features(name, params)
+    ):
+        return params
+    return {**(params or {}), "cross_asset": False}
 
 
 def load_estimator(name: str, data: dict[str, Any]) -> Any:

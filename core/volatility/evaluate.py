@@ -36,11 +36,12 @@ from core.volatility.bands import (
 from core.volatility.baselines import (
     HARModel,
 )
-from core.volatility.estimators import estimator_features, make_estimator
+from core.volatility.estimators import estimator_features, make_estimator, reference_params
 from core.volatility.features import (
     HAR_FEATURES,
     HORIZONS,
     VolFrame,
+    attached_reference,
     build_frame,
     ret_column,
     sequence_length,
@@ -136,6 +137,15 @@ class VolEvaluation:
     @property
     def passed(self) -> bool:
         return all(r.passed for r in self.horizons.values())
+
+    @property
+    def reads_reference(self) -> bool:
+        """True when an estimator reads the cross-asset inputs (``feat_ref_*``)."""
+        return any(
+            name.startswith("feat_ref_")
+            for r in self.horizons.values()
+            for name in r.estimator.features
+        )
 
     @property
     def coverage(self) -> dict[str, dict[str, float | None]]:
@@ -390,10 +400,14 @@ def evaluate_coin(
     """Evaluate ``estimator`` (with ``params``) on one coin's candles (store schema) at every
     horizon.
 
+    Cross-asset inputs are read only when a reference coin's candles are attached
+    (:func:`core.volatility.features.attach_reference`).
+
     Raises:
         InsufficientDataError: too few candles for the split.
         ValueError: an unknown estimator.
     """
+    params = reference_params(estimator, params, attached_reference(candles) is not None)
     sequence = sequence_length(estimator_features(estimator, params))
     vf = build_frame(candles, horizons, sequence=sequence)
     results = {

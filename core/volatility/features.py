@@ -9,6 +9,12 @@ HAR lags (Corsi, 2009) are the log of the mean hourly variance over the last 1, 
 hours. The boosted estimator also sees the hour of day, the last candle's log range, volume
 against its weekly mean, the taker-buy share and the last day's absolute return. The hour of
 day (two harmonics, the hour at the candle's close) is known in advance, so it is causal too.
+
+Cross-asset inputs (``feat_ref_*``, boosted estimator): the HAR lags and the 1 h / 24 h log
+return of a reference coin (BTC; ETH for BTC itself, :func:`reference_symbol`), attached to the
+candles with :func:`attach_reference` and matched to each row by exact open time (both candles
+closed at the row's close); a missing reference hour, or candles without a reference attached,
+give NaN there, never a neighbour's value.
 """
 
 from __future__ import annotations
@@ -30,13 +36,17 @@ from core.volatility.realized import (
 
 __all__ = [
     "EXTRA_FEATURES",
+    "REFERENCE_FEATURES",
     "HAR_FEATURES",
     "HAR_LAGS",
     "HORIZONS",
     "HOUR_FEATURES",
     "INPUT_FEATURES",
     "VolFrame",
+    "attach_reference",
+    "attached_reference",
     "build_frame",
+    "reference_symbol",
     "sequence_features",
     "sequence_length",
     "ret_column",
@@ -54,8 +64,14 @@ EXTRA_FEATURES: list[str] = [
     "feat_taker_share",
     "feat_abs_ret_24h",
 ]
-#: Every per-candle input any estimator reads (what drift watches).
+#: Every per-candle input of the coin's own candles any estimator reads (what drift watches).
 INPUT_FEATURES: list[str] = HAR_FEATURES + HOUR_FEATURES + EXTRA_FEATURES
+#: The reference coin's HAR lags and returns at the same hour (cross-asset, boosted estimator).
+REFERENCE_FEATURES: list[str] = [f"feat_ref_lrv_{k}h" for k in HAR_LAGS] + [
+    "feat_ref_ret_1h",
+    "feat_ref_ret_24h",
+]
+_REF_ATTR = "vol_reference"
 #: Forecast horizons in hours.
 HORIZONS: tuple[int, ...] = (6, 24)
 
@@ -87,6 +103,63 @@ class VolFrame:
 def _log(values: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(np.log(np.maximum(values, VARIANCE_FLOOR)))
+
+
+def reference_symbol(symbol: str) -> str:
+    """The reference coin of ``symbol``'s cross-asset inputs: BTC, and ETH for BTC itself."""
+    return "ETHUSDT" if symbol == "BTCUSDT" else "BTCUSDT"
+
+
+class Reference:
+    """A reference coin's candles attached to another coin's (immutable once attached, so a
+    copy of the frame shares it instead of copying it)."""
+
+    def __init__(self, symbol: str, candles: pd.DataFrame) -> None:
+        self.symbol = symbol
+        self.candles = candles
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Reference:
+        return self
+
+
+def attach_reference(candles: pd.DataFrame, symbol: str, reference: pd.DataFrame) -> pd.DataFrame:
+    """``candles`` with ``reference`` (store schema, 1h, the coin ``symbol``) attached for the
+    cross-asset inputs; carried in ``DataFrame.attrs`` so it follows the frame (``tail``,
+    ``iloc``); the candles themselves are not changed."""
+    out = candles.copy()
+    out.attrs[_REF_ATTR] = Reference(symbol, reference.reset_index(drop=True))
+    return out
+
+
+def attached_reference(candles: pd.DataFrame) -> Reference | None:
+    """The reference attached to ``candles`` by :func:`attach_reference`, or None."""
+    found = candles.attrs.get(_REF_ATTR)
+    return found if isinstance(found, Reference) else None
+
+
+def _reference_columns(candles: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The ``feat_ref_*`` columns per candle row of ``candles`` (NaN without a reference)."""
+    n = len(candles)
+    ref = attached_reference(candles)
+    if ref is None or ref.candles.empty or n == 0:
+        return {name: np.full(n, np.nan) for name in REFERENCE_FEATURES}
+    grid, _ = on_grid(ref.candles)
+    v = hourly_variance(grid)
+    close = grid["close"].to_numpy(dtype="float64")
+    values: dict[str, np.ndarray] = {
+        f"feat_ref_lrv_{k}h": _log(trailing_mean(v, k)) for k in HAR_LAGS
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in (1, 24):
+            lagged = pd.Series(close).shift(k).to_numpy()
+            values[f"feat_ref_ret_{k}h"] = np.log(close / lagged)
+    # Exact open-time match on the reference's own hourly grid: nothing from a later hour.
+    start = pd.Timestamp(ref.candles["open_time"].iloc[0])
+    offset = (pd.DatetimeIndex(candles["open_time"]) - start) / pd.Timedelta(hours=1)
+    idx = np.asarray(offset, dtype="float64")
+    ok = (idx >= 0) & (idx < len(grid)) & (idx == np.floor(idx))
+    pick = np.where(ok, idx, 0).astype("int64")
+    return {name: np.where(ok, values[name][pick], np.nan) for name in REFERENCE_FEATURES}
 
 
 def sequence_features(window: int) -> list[str]:
@@ -136,6 +209,8 @@ def build_frame(
     for k, (sin, cos) in enumerate(zip(HOUR_FEATURES[::2], HOUR_FEATURES[1::2], strict=True)):
         frame.insert(len(HAR_FEATURES) + 2 * k, sin, np.sin((k + 1) * hour_angle))
         frame.insert(len(HAR_FEATURES) + 2 * k + 1, cos, np.cos((k + 1) * hour_angle))
+    for name, values in _reference_columns(candles).items():
+        frame[name] = values
     frame.insert(0, "open_time", candles["open_time"].to_numpy())
     frame.insert(1, "close", candles["close"].to_numpy(dtype="float64"))
     return VolFrame(frame, target_v, position)  # baselines judged in the target's own measure

@@ -34,8 +34,11 @@ __all__ = [
     "MIN_COVERAGE",
     "SUBHOURLY",
     "TargetVariance",
+    "attach_rv",
     "attach_subhourly",
     "hourly_rv",
+    "subhourly_coverage",
+    "target_interval",
     "target_note",
     "target_variance",
     "uses_subhourly",
@@ -124,6 +127,29 @@ def attach_subhourly(symbol: str, hourly: pd.DataFrame) -> pd.DataFrame:
     if best is not None:
         out.attrs[_ATTR] = best
     return out
+
+
+def attach_rv(hourly: pd.DataFrame, rv: pd.Series, interval: str) -> pd.DataFrame:
+    """``hourly`` with the per-hour realised variance ``rv`` (from :func:`hourly_rv` of
+    ``interval`` candles) attached as :func:`attach_subhourly` does, its coverage measured on
+    ``hourly``'s own hours (the target uses it only when that reaches :data:`MIN_COVERAGE`)."""
+    out = hourly.copy()
+    out.attrs[_ATTR] = TargetVariance(rv, interval, _coverage(rv, hourly))
+    return out
+
+
+def target_interval(candles: pd.DataFrame) -> str | None:
+    """The sub-hourly interval whose realised variance is the target of ``candles`` (``"5m"``),
+    or None for the hourly Garman–Klass target."""
+    found = _attached(candles)
+    return found.interval if found is not None and uses_subhourly(candles) else None
+
+
+def subhourly_coverage(candles: pd.DataFrame) -> float:
+    """The share of ``candles``' hours the attached sub-hourly realised variance covers (0.0
+    when none is attached)."""
+    found = _attached(candles)
+    return 0.0 if found is None else found.coverage
 
 
 def _attached(candles: pd.DataFrame) -> TargetVariance | None:

@@ -89,12 +89,18 @@ class VolatilityModel:
 
     output_name = "log_variance"
 
-    def __init__(self, estimator: str, horizons: dict[str, HorizonModel]) -> None:
+    def __init__(
+        self, estimator: str, horizons: dict[str, HorizonModel], reference: str | None = None
+    ) -> None:
         self.estimator = estimator
         self.horizons = horizons
+        #: The coin whose candles the cross-asset inputs read (None: no such inputs).
+        self.reference = reference
 
     @classmethod
-    def from_evaluation(cls, evaluation: VolEvaluation) -> VolatilityModel:
+    def from_evaluation(
+        cls, evaluation: VolEvaluation, *, reference: str | None = None
+    ) -> VolatilityModel:
         return cls(
             evaluation.estimator,
             {
@@ -108,6 +114,7 @@ class VolatilityModel:
                 )
                 for key, r in evaluation.horizons.items()
             },
+            reference if evaluation.reads_reference else None,
         )
 
     @property
@@ -126,6 +133,7 @@ class VolatilityModel:
         data = {
             "estimator": self.estimator,
             "horizons": {k: h.to_dict() for k, h in self.horizons.items()},
+            "reference": self.reference,
         }
         (Path(directory) / MODEL_FILE).write_text(json.dumps(data) + "\n", encoding="utf-8")
         return [MODEL_FILE]
@@ -139,12 +147,48 @@ class VolatilityModel:
             horizons = {k: HorizonModel.from_dict(v) for k, v in data["horizons"].items()}
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"{path} is not a volatility model ({exc}); retrain it.") from None
-        return cls(str(data["estimator"]), horizons)
+        return cls(str(data["estimator"]), horizons, data.get("reference"))
+
+    def with_reference(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """``candles`` with the stored reference coin's candles attached when this model reads
+        cross-asset inputs and none is attached yet.
+
+        Raises:
+            InsufficientDataError: the reference is not stored or ends before the last candle
+                (the message says what to fetch).
+        """
+        from core.volatility.features import attach_reference, attached_reference
+
+        if self.reference is None or attached_reference(candles) is not None or candles.empty:
+            return candles
+        from core.data.coins import parse_coin
+        from core.data.store import load_candles
+        from core.errors import NoDataError
+
+        last = pd.Timestamp(candles["open_time"].iloc[-1])
+        fetch = f"python -m core fetch --coins {parse_coin(self.reference).base}"
+        try:
+            ref = load_candles(self.reference, "1h")
+        except NoDataError:
+            raise InsufficientDataError(
+                f"This volatility model reads {self.reference} candles (cross-asset inputs) and "
+                f"none are stored: {fetch}."
+            ) from None
+        ends = pd.Timestamp(ref["open_time"].iloc[-1]) if len(ref) else None
+        if ends is None or ends < last:
+            seen = "none are stored" if ends is None else f"they end at {ends:%Y-%m-%d %H:%M} UTC"
+            raise InsufficientDataError(
+                f"This volatility model reads {self.reference} candles (cross-asset inputs); "
+                f"{seen}, before the last candle "
+                f"({last:%Y-%m-%d %H:%M} UTC): top them up ({fetch})."
+            )
+        return attach_reference(candles, self.reference, ref)
 
     def log_variance(self, candles: pd.DataFrame) -> dict[str, np.ndarray]:
         """Log variance forecasts (QLIKE-level) for every candle, per horizon (NaN where the
         inputs are incomplete)."""
         sequence = max(sequence_length(h.estimator.features) for h in self.horizons.values())
+        candles = self.with_reference(candles)
         frame = build_frame(
             candles, [h.horizon for h in self.horizons.values()], sequence=sequence
         ).frame
@@ -179,7 +223,7 @@ class VolatilityModel:
         keys = [k for k in self.horizons if self.horizons[k].passed or not only_passed]
         if not keys:
             return None
-        forecasts = self.log_variance(candles.tail(REGIME_WINDOW + 400))
+        forecasts = self.log_variance(self.with_reference(candles).tail(REGIME_WINDOW + 400))
         moves: dict[str, Any] = {}
         for key in keys:
             f = forecasts[key]

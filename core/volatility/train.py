@@ -25,7 +25,7 @@ import pandas as pd
 from core.config import Interval
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
-from core.errors import ConfigError
+from core.errors import ConfigError, NoDataError
 from core.models.base import Output
 from core.registry.metadata import BandCalibration, Gate, ModelCard, ModelMetadata, Scores
 from core.registry.model_registry import ModelRegistry
@@ -34,13 +34,15 @@ from core.registry.promotion import Comparison, promotion
 from core.training.provenance import candles_sha256, library_versions, training_log
 from core.training.records import TrainResult
 from core.volatility.evaluate import VolEvaluation, evaluate_coin
-from core.volatility.features import HORIZONS
-from core.volatility.intraday import attach_subhourly, target_note
+from core.volatility.features import HORIZONS, attach_reference, reference_symbol
+from core.volatility.intraday import attach_subhourly, target_interval, target_note
 from core.volatility.model import VolatilityModel
 
 __all__ = [
+    "GARMAN_KLASS",
     "VOL_KINDS",
     "VolTrainResult",
+    "attach_stored_reference",
     "build_vol_card",
     "load_volatility_model",
     "train_kind",
@@ -51,6 +53,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("core.training.train")
+
+#: ``target["realised_variance"]`` of a model judged on hourly Garman–Klass variance (else the
+#: sub-hourly interval, ``"5m"``).
+GARMAN_KLASS = "1h_garman_klass"
 
 
 def volatility_kinds() -> dict[str, str]:
@@ -258,6 +264,7 @@ def train_volatility(
     registry = registry or ModelRegistry()
     with training_log(log):
         candles = _candles(coin.symbol, candles)
+        candles, cfg, left_out = attach_stored_reference(coin.symbol, candles, cfg, {})
         ev = evaluate_coin(
             candles,
             estimator=est,
@@ -267,7 +274,15 @@ def train_volatility(
             params=cfg.estimator_params(),
         )
         return _register(
-            coin.symbol, kind, ev, candles, registry, force=force, config=cfg, started=started
+            coin.symbol,
+            kind,
+            ev,
+            candles,
+            registry,
+            force=force,
+            config=cfg,
+            started=started,
+            left_out=left_out,
         )
 
 
@@ -301,6 +316,17 @@ def train_volatility_pooled(
     given = dict(candles or {})
     with training_log(log):
         frames = {s: _candles(s, given.get(s)) for s in coins}
+        left_out: dict[str, str] = {}
+        attached = {}
+        for s in coins:
+            attached[s], _, missing = attach_stored_reference(
+                s, frames[s], cfg, {**given, **frames}
+            )
+            left_out |= missing
+        if left_out:  # one pooled model reads the same inputs on every coin: none reads them
+            cfg = replace(cfg, cross_asset=False)
+        else:
+            frames = attached
         evaluations = evaluate_pooled(
             frames,
             estimator=cfg.estimator,
@@ -320,6 +346,7 @@ def train_volatility_pooled(
                 config=cfg,
                 started=started,
                 pooled=coins,
+                left_out=left_out,
             )
             for s in coins
         ]
@@ -333,6 +360,43 @@ def _candles(symbol: str, candles: pd.DataFrame | None) -> pd.DataFrame:
     return attach_subhourly(symbol, candles)  # the target's stored 5m RV, when it covers
 
 
+def attach_stored_reference(
+    symbol: str,
+    candles: pd.DataFrame,
+    config: Any,
+    given: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, Any, dict[str, str]]:
+    """``candles`` with the reference coin's attached when ``config`` reads cross-asset inputs
+    (``cross_asset``), from ``given`` or the store. A reference that is not stored or ends more
+    than ``REFERENCE_SLACK`` candles before the coin's last (as for the direction kinds) is left
+    out: ``config`` without the cross-asset inputs, and a sentence saying so and what to fetch."""
+    if not getattr(config, "cross_asset", False) or candles.empty:
+        return candles, config, {}
+    from core.training.train import REFERENCE_SLACK
+
+    ref = reference_symbol(symbol)
+    frame = (given or {}).get(ref)
+    if frame is None:
+        try:
+            frame = load_candles(ref, Interval.parse("1h"))
+        except NoDataError:
+            frame = None
+    else:
+        frame = drop_open_candles(normalize_candles(frame))
+    last = pd.Timestamp(candles["open_time"].iloc[-1])
+    ends = pd.Timestamp(frame["open_time"].iloc[-1]) if frame is not None and len(frame) else None
+    if ends is not None and ends >= last - pd.Timedelta(hours=REFERENCE_SLACK):
+        return attach_reference(candles, ref, frame), config, {}
+    seen = "is not stored" if ends is None else f"ends {ends:%Y-%m-%d %H:%M} UTC"
+    sentence = (
+        f"{ref} {seen}, before {symbol}'s last candle ({last:%Y-%m-%d %H:%M} UTC): trained "
+        f"without the {ref} inputs (cross-asset). Fetch {ref} (`python -m core fetch --coins "
+        f"{parse_coin(ref).base}`) and train again to use them."
+    )
+    log.warning("%s: %s", symbol, sentence)
+    return candles, replace(config, cross_asset=False), {ref: sentence}
+
+
 def _register(
     symbol: str,
     kind: str,
@@ -344,13 +408,21 @@ def _register(
     config: Any,
     started: float,
     pooled: list[str] | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> VolTrainResult:
+    from core.volatility.features import attached_reference
+
     horizons, test_fraction = config.horizons, config.test_fraction
-    model = VolatilityModel.from_evaluation(ev)
+    reference = attached_reference(candles)
+    model = VolatilityModel.from_evaluation(
+        ev, reference=reference.symbol if reference is not None else None
+    )
     card = build_vol_card(ev)
     note = target_note(candles)  # None: hourly Garman–Klass, no sub-hourly candles stored
     if note is not None:
         card = replace(card, notes=(*card.notes, note))
+    if left_out:
+        card = replace(card, notes=(*card.notes, *left_out.values()))
     frames = [r.frame.assign(horizon=key) for key, r in ev.horizons.items()]
     predictions = pd.concat(frames, ignore_index=True)
     first = next(iter(ev.horizons.values()))
@@ -365,15 +437,21 @@ def _register(
             "end": pd.Timestamp(candles["open_time"].iloc[-1]).isoformat(),
             "rows": len(candles),
             "sha256": candles_sha256(candles),
-        },
+            "context": [reference.symbol] if reference is not None else [],
+        }
+        | ({"context_left_out": dict(left_out)} if left_out else {}),
         features=tuple(first.estimator.features),
         target={
             "column": ",".join(f"target_lrv_{h}h" for h in horizons),
             "horizon": max(horizons),
             "signal_horizon": max(horizons),
             "predicts": "volatility",
+            # which realised variance the card judged (the monitor judges live forecasts in it)
+            "realised_variance": target_interval(candles) or GARMAN_KLASS,
         },
-        params=model.params() | ({"pooled_over": pooled} if pooled else {}),
+        params=model.params()
+        | {"settings": config.estimator_params()}
+        | ({"pooled_over": pooled} if pooled else {}),
         split={
             "test_fraction": test_fraction,
             "purge": max(horizons),
