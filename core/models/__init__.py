@@ -46,7 +46,14 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
 from core.models.kind import Kind, KindModel
-from core.models.search import BOOSTED, HIST_BOOSTED, RECURRENT, Param
+from core.models.search import (
+    BOOSTED,
+    HIST_BOOSTED,
+    RECURRENT,
+    VOL_BOOSTED,
+    VOL_RECURRENT,
+    Param,
+)
 from core.models.sequence import NEXT_CLOSE_RECIPE, NEXT_RETURN
 from core.models.tabular import DIRECTION, UP_MOVE
 from core.models.volatility import LOG_VARIANCE
@@ -208,7 +215,7 @@ for _est, _class, _name, _cfg, _what in (
         _XGB,
         "XGBoost",
         "VolGBMConfig",
-        "boosted trees on HAR lags, hour, range, volume, taker",
+        "boosted trees on HAR lags, hour, range, volume, taker (and, with cross_asset, BTC's)",
     ),
     (
         "lstm",
@@ -233,6 +240,9 @@ for _est, _class, _name, _cfg, _what in (
             default=_est == "har",
             trainer=_VOL_TRAINER,
             loader=_VOL_LOADER,
+            # a sweep scores QLIKE skill on walk-forward folds (core.volatility.tune); the HAR
+            # is OLS with nothing to search
+            search={"gbm": VOL_BOOSTED, "lstm": VOL_RECURRENT}.get(_est, {}),
         )
     )
     register_kind(

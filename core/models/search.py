@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BOOSTED", "HIST_BOOSTED", "RECURRENT", "Param"]
+__all__ = ["BOOSTED", "HIST_BOOSTED", "RECURRENT", "VOL_BOOSTED", "VOL_RECURRENT", "Param"]
 
 
 @dataclass(frozen=True)
@@ -59,4 +59,20 @@ RECURRENT = {
     "dropout": Param("float", 0.0, 0.4),
     "learning_rate": Param("float", 1e-4, 1e-2, log=True),
     "batch_size": Param("categorical", choices=(64, 128, 256)),
+}
+#: The boosted volatility regressor (XGBoost in logs, no early stopping, so the number of trees
+#: and the learning rate are searched together; shallow trees: the HAR lags carry most of it),
+#: and whether it reads the reference coin's volatility (cross-asset inputs).
+VOL_BOOSTED = {
+    "n_estimators": Param("int", 100, 600, step=100),
+    "max_depth": Param("int", 2, 6),
+    "learning_rate": Param("float", 0.01, 0.1, log=True),
+    "subsample": Param("float", 0.5, 1.0),
+    "cross_asset": Param("categorical", choices=(False, True)),
+}
+#: The volatility LSTM on the log-variance sequence: its window, width and learning rate.
+VOL_RECURRENT = {
+    "window": Param("categorical", choices=(24, 48, 96)),
+    "units": Param("int", 8, 32, log=True),
+    "learning_rate": Param("float", 1e-3, 1e-2, log=True),
 }

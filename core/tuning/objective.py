@@ -29,13 +29,32 @@ from core.training.evaluate import walk_forward_splits
 from core.training.fit import WindowFit
 from core.tuning.space import apply, suggest
 
-__all__ = ["OBJECTIVE_TEXT", "InnerData", "inner_period", "objective", "score_settings"]
+__all__ = [
+    "OBJECTIVE_TEXT",
+    "InnerData",
+    "inner_period",
+    "objective",
+    "objective_text",
+    "score_settings",
+]
 
 OBJECTIVE_TEXT = (
     "mean walk-forward skill over {folds} folds inside the training period (Brier skill vs the "
     "base rate for classifiers, MAE skill vs persistence for forecasters); the test window is "
     "never seen by the tuner"
 )
+
+
+def objective_text(kind: str, folds: int) -> str:
+    """What a sweep of ``kind`` maximises, in words (stored with the study and on the card)."""
+    from core.models import kind_info
+    from core.models.base import Output
+
+    if kind_info(kind).output is Output.VOLATILITY:
+        from core.volatility.tune import OBJECTIVE_TEXT as VOLATILITY_TEXT
+
+        return VOLATILITY_TEXT.format(folds=folds)
+    return OBJECTIVE_TEXT.format(folds=folds)
 
 
 def inner_period(candles: pd.DataFrame, split: SplitConfig) -> pd.DataFrame:
@@ -95,6 +114,13 @@ def score_settings(
         InsufficientDataError: the inner period is too short for the folds (the message says
             what to change).
     """
+    from core.models import kind_info
+    from core.models.base import Output
+
+    if kind_info(data.kind).output is Output.VOLATILITY:  # QLIKE skill on its own folds
+        from core.volatility.tune import score_volatility
+
+        return score_volatility(data.candles, cfg, folds=data.split.folds, report=report)
     model = create_model(data.kind, cfg)
     ds = model.make_dataset(data.candles, target=data.target, context=data.context)
     # the folds end one purge before the inner period does, as the trainer's end before its test

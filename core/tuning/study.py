@@ -29,7 +29,7 @@ from core.models import kind_info, parse_kind
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.tuning import state
-from core.tuning.objective import OBJECTIVE_TEXT, InnerData, objective
+from core.tuning.objective import InnerData, objective, objective_text
 from core.tuning.space import apply, describe, space_for
 
 __all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "optimize_here", "run_sweep"]
@@ -175,7 +175,7 @@ def _open(spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
     if not study.user_attrs.get("spec"):
         study.set_user_attr("spec", spec.to_dict())
         study.set_user_attr("search_space", describe(spec.space))
-        study.set_user_attr("objective", OBJECTIVE_TEXT.format(folds=spec.split.folds))
+        study.set_user_attr("objective", objective_text(spec.kind, spec.split.folds))
         study.set_user_attr("created_at", now_iso())
     # we hold the lock: a trial still "running" belongs to a killed run; fail it, retry its values
     storage = study._storage
@@ -192,13 +192,18 @@ def _inner(spec: TuneSpec) -> InnerData:
     candles = load_candles(spec.symbol, spec.interval)
     cfg = apply(spec.kind, spec.fixed, {})
     context = None
-    if kind_info(spec.kind).recipe.needs_context(cfg):
+    split = spec.split
+    if kind_info(spec.kind).trainer is not None and hasattr(cfg, "horizons"):
+        # a volatility kind: its own test window, and its reference coin for cross-asset inputs
+        from core.volatility.train import attach_stored_reference
+
+        split = replace(split, test_fraction=max(split.test_fraction, cfg.test_fraction))
+        candles = attach_stored_reference(spec.symbol, candles, cfg)[0]
+    elif kind_info(spec.kind).recipe.needs_context(cfg):
         from core.features.context import load_references
 
         context = load_references(spec.interval)
-    return InnerData.build(
-        spec.kind, candles, target=spec.target, split=spec.split, context=context
-    )
+    return InnerData.build(spec.kind, candles, target=spec.target, split=split, context=context)
 
 
 def optimize_here(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], None] | None) -> None:
@@ -260,7 +265,7 @@ def _tuning_record(spec: TuneSpec, study: Any) -> dict[str, Any]:
         "trials_by_state": {k: v for k, v in found.items() if k != "finished"},
         "search_space": describe(spec.space),
         "fixed": dict(spec.fixed),
-        "objective": OBJECTIVE_TEXT.format(folds=spec.split.folds),
+        "objective": objective_text(spec.kind, spec.split.folds),
         "best_trial": best.number,
         "best_value": round(float(best.value), 6),
         "best_params": dict(best.params),
