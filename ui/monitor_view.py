@@ -296,6 +296,8 @@ def _render_volatility(health: CoinHealth) -> None:
     if skill:
         st.markdown("Live QLIKE (lower is better) beside the baselines on the same hours:")
         st.table(cells(pd.DataFrame(skill).set_index("horizon")))
+    if vol.skill_note:
+        st.markdown(plain(f"Live QLIKE {vol.skill_note}."))
 
 
 def render_coin(found: Sequence[CoinHealth]) -> None:

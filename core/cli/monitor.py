@@ -94,6 +94,8 @@ def _volatility_lines(health: CoinHealth) -> list[str]:
         beside = "" if best is None else f" vs {best} {s.baselines[best]:.3f}"
         value = "n/a" if s.qlike is None else f"{s.qlike:.3f}"
         lines.append(f"  {s.horizon} live QLIKE {value}{beside} ({s.forecasts} forecasts)")
+    if vol.skill_note:
+        lines.append(f"  live QLIKE {vol.skill_note}")
     return lines
 
 

@@ -18,6 +18,11 @@ Per coin, horizon and level over the last ``status_days`` (30) days:
 * **QLIKE** of the recorded forecast variance (``sigma**2``) against the realised variance, beside
   the same loss of the baselines the card judged it against (persistence; the EWMA with the card's
   decay; the training mean), computed on the same matured hours; the lowest is the best baseline.
+  The realised variance is the one the model was trained and carded on (its record's
+  ``target["realised_variance"]``): hourly Garman–Klass, or the sum of squared 5-minute returns
+  when it learned that target. Without those 5-minute candles stored for the hours judged, the
+  QLIKE is not measured and :attr:`VolHealth.skill_note` says so and what to fetch; a number in
+  another measure would be a wrong number.
 
 A coin is **degraded** when a band with at least :data:`MIN_EFFECTIVE` independent matured
 forecasts has an interval that excludes its promised level (too narrow or too wide). That status
@@ -159,6 +164,8 @@ class VolHealth:
     model: str | None = None
     coverage: tuple[BandCoverage, ...] = ()
     skill: tuple[ForecastSkill, ...] = ()
+    #: Why the live QLIKE is not measured (the model's target needs candles not stored), or None.
+    skill_note: str | None = None
 
     @property
     def degraded(self) -> bool:
@@ -175,6 +182,7 @@ class VolHealth:
             "vol_model": self.model,
             "coverage": [c.to_dict() for c in self.coverage],
             "qlike": [s.to_dict() for s in self.skill],
+            "qlike_note": self.skill_note,
         }
 
 
@@ -212,6 +220,71 @@ def _baseline_settings(
             "mean": float(mean.iloc[0]) if len(mean) else None,
         }
     return out
+
+
+def target_measure(registry: ModelRegistry | None, label: tuple[str, str] | None) -> str | None:
+    """The sub-hourly interval (``"5m"``) whose realised variance the model that made the
+    forecasts was trained on, or None for hourly Garman–Klass (or a model no longer stored)."""
+    from core.errors import CryptoVoltError
+
+    if registry is None or label is None:
+        return None
+    try:
+        record = registry.record(*label)
+    except CryptoVoltError:
+        return None
+    found = (record.target or {}).get("realised_variance")
+    if found is not None:
+        return None if found == "1h_garman_klass" else str(found)
+    # a version written before the target was recorded: its card note says it
+    notes = record.card.notes if record.card is not None else ()
+    for note in notes:
+        if note.startswith("Target: realised variance from "):
+            return note.split()[4]
+    return None
+
+
+def _in_measure(
+    symbol: str, candles: pd.DataFrame, measure: str, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, str | None]:
+    """``candles`` from a fortnight before ``start`` on (the baselines' look-back), with the
+    stored ``measure`` candles' realised variance attached as the target; or the candles as they
+    are and a sentence saying why the QLIKE is not measured and what to fetch."""
+    from core.data.coins import parse_coin
+    from core.data.store import load_candles
+    from core.errors import DataError
+    from core.volatility.intraday import (
+        MIN_COVERAGE,
+        attach_rv,
+        hourly_rv,
+        subhourly_coverage,
+        uses_subhourly,
+    )
+
+    since = start - pd.Timedelta(days=14)
+    recent = candles[pd.to_datetime(candles["open_time"], utc=True) >= since].reset_index(drop=True)
+    days = int(math.ceil((end - since) / pd.Timedelta(days=1)))
+    minutes = f"{int(measure.removesuffix('m'))}-minute" if measure.endswith("m") else measure
+    fetch = (
+        f"python -m core fetch --coins {parse_coin(symbol).base} --interval {measure} "
+        f"--days {max(days, 1)}"
+    )
+    head = f"not measured: the model learned the realised variance of {minutes} candles, and"
+    try:
+        sub = load_candles(symbol, measure)
+    except DataError:
+        return (
+            candles,
+            f"{head} {minutes} candles are not stored for {symbol} — fetch them with `{fetch}`",
+        )
+    attached = attach_rv(recent, hourly_rv(sub, measure), measure)
+    if not uses_subhourly(attached):
+        share = subhourly_coverage(attached)
+        return candles, (
+            f"{head} the stored {minutes} candles of {symbol} cover only {share:.0%} of its hours "
+            f"since {since:%Y-%m-%d} ({MIN_COVERAGE:.0%} needed) — fetch them with `{fetch}`"
+        )
+    return attached, None
 
 
 def matured_moves(
@@ -382,14 +455,19 @@ def vol_health(
             days,
             model,
         )
+    measure = target_measure(registry, label)
+    note = None
+    if measure is not None:  # judge the forecasts in the realised variance the model learned
+        candles, note = _in_measure(symbol, candles, measure, start, end)
     frame, pending = matured_moves(
         recent, candles, end=end, baselines=_baseline_settings(registry, label)
     )
     if frame.empty:
         status, reason = _judge((), 0, days)
-        return VolHealth(symbol, status, reason, 0, pending, days, model)
+        return VolHealth(symbol, status, reason, 0, pending, days, model, skill_note=note)
     coverage = tuple(_coverage(frame))
     status, reason = _judge(coverage, len(frame), days)
+    skill = () if note is not None else tuple(_skill(frame))
     return VolHealth(
-        symbol, status, reason, len(frame), pending, days, model, coverage, tuple(_skill(frame))
+        symbol, status, reason, len(frame), pending, days, model, coverage, skill, note
     )
