@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.config import BacktestConfig
+from core.data.coins import display_name
 from core.data.store import candle_mtime_ns
 from core.errors import CryptoVoltError, ModelNotFoundError
 from core.registry.model_registry import ModelRegistry
@@ -111,8 +112,8 @@ def _points(a: float | None, b: float | None) -> float:
 
 
 def _fmt(name: str, value: float | int | None) -> str:
-    if value is None:
-        return "n/a"
+    if value is None:  # not defined for these trades (no trade, one day): an empty cell
+        return ""
     if name in _PERCENT:
         return f"{value:.2%}"
     return number(value) if name == "trades" else f"{value:.2f}"
@@ -262,7 +263,7 @@ def nothing_to_trade(result: BacktestResult) -> str | None:
         )
     else:
         return None
-    return f"Nothing to trade for {result.symbol} on its test window: {why}."
+    return f"Nothing to trade for {display_name(result.symbol)} on its test window: {why}."
 
 
 def render_backtest(result: BacktestResult) -> None:
@@ -382,8 +383,8 @@ def run_sizing(symbol: str, config: BacktestConfig, sizing: SizingConfig) -> Siz
 
 
 def _sizing_fmt(name: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
+    if value is None:  # an empty cell
+        return ""
     if name in {"total_return", "cagr", "max_drawdown", "avg_size", "realised_vol"}:
         return f"{value:.2%}"
     if name == "turnover":
@@ -462,11 +463,11 @@ def render_sizing_section(symbol: str, config: BacktestConfig) -> None:
         st.caption(plain(note))
     f, t = result.metrics["forecast"], result.metrics["trailing"]
     a, b, c = st.columns(3)
-    a.metric("Forecast sizing return", _sizing_fmt("total_return", f["total_return"]))
-    b.metric("Trailing sizing return", _sizing_fmt("total_return", t["total_return"]))
+    a.metric("Forecast sizing return", _sizing_fmt("total_return", f["total_return"]) or "–")
+    b.metric("Trailing sizing return", _sizing_fmt("total_return", t["total_return"]) or "–")
     c.metric(
         "Tracking error, forecast vs trailing",
-        _sizing_fmt("tracking_error", f["tracking_error"]),
+        _sizing_fmt("tracking_error", f["tracking_error"]) or "–",
         delta=None
         if f["tracking_error"] is None or t["tracking_error"] is None
         else f"{f['tracking_error'] - t['tracking_error']:+.3f}",

@@ -70,7 +70,7 @@ _BASELINE_OF = {"directional_accuracy": "majority_direction"}
 
 def _num(value: Any, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "–"
+        return ""  # a table cell: empty where nothing is known
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):

@@ -105,7 +105,7 @@ def render_no_journal() -> None:
 
 
 def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.0%}"
+    return "" if x is None else f"{x:.0%}"
 
 
 def render_status_table(found: Sequence[CoinHealth]) -> None:
@@ -120,7 +120,7 @@ def render_status_table(found: Sequence[CoinHealth]) -> None:
             "drifted features": str(h.drifted) if h.drift and h.drift.measured else "not measured",
             "expected-move bands": VOL_WORDS.get(h.volatility.status, h.volatility.status)
             if h.volatility
-            else "–",
+            else "",
             "why": clock.localize(h.reason),
         }
         for h in found
@@ -131,7 +131,7 @@ def render_status_table(found: Sequence[CoinHealth]) -> None:
 def _rates_table(version: VersionHealth) -> pd.DataFrame:
     rows = []
     for r in version.rates:
-        verdict = "below its promise" if r.below_promise else ("–" if not r.calls else "within")
+        verdict = "below its promise" if r.below_promise else ("" if not r.calls else "within")
         rows.append(
             {
                 "window": f"last {r.days} d",
@@ -139,11 +139,11 @@ def _rates_table(version: VersionHealth) -> pd.DataFrame:
                 "calls": r.calls,
                 "independent": f"{r.effective_calls:.0f}",
                 "live hit rate": _pct(r.rate),
-                "95% interval": f"{_pct(r.low)}–{_pct(r.high)}" if r.calls else "–",
+                "95% interval": f"{_pct(r.low)}–{_pct(r.high)}" if r.calls else "",
                 "promised": _pct(r.promised),
                 "promised interval": f"{_pct(r.promised_low)}–{_pct(r.promised_high)}"
                 if r.promised is not None
-                else "–",
+                else "",
                 "base rate": _pct(r.base_rate),
                 "live vs promise": verdict,
             }
@@ -153,11 +153,11 @@ def _rates_table(version: VersionHealth) -> pd.DataFrame:
 
 def _members_table(version: VersionHealth) -> pd.DataFrame:
     def num(x: float | None) -> str:
-        return "–" if x is None else f"{x:.3f}"
+        return "" if x is None else f"{x:.3f}"
 
     rows = []
     for m in version.members:
-        gate = {True: "passes", False: "FAILS", None: "–"}[m.live_gate_passed]
+        gate = {True: "passes", False: "FAILS", None: ""}[m.live_gate_passed]
         rows.append(
             {
                 "model": f"{m.name} {m.version}",
@@ -258,7 +258,9 @@ def _render_volatility(health: CoinHealth) -> None:
             "band": f"{c.level}%",
             "promised": _pct(c.promised),
             "live coverage": _pct(c.rate),
-            "interval": f"{_pct(c.low)}–{_pct(c.high)} ({c.confidence:.1%})",
+            "interval": f"{_pct(c.low)}–{_pct(c.high)} ({c.confidence:.1%})"
+            if c.low is not None and c.high is not None
+            else "",
             "matured": c.forecasts,
             "independent": f"{c.effective:.0f}",
             "verdict": "OUTSIDE its interval"
@@ -280,7 +282,7 @@ def _render_volatility(health: CoinHealth) -> None:
     )
 
     def num(x: float | None) -> str:
-        return "–" if x is None else f"{x:.3f}"
+        return "" if x is None else f"{x:.3f}"
 
     skill = [
         {
@@ -288,8 +290,8 @@ def _render_volatility(health: CoinHealth) -> None:
             "forecasts": s.forecasts,
             "live QLIKE": num(s.qlike),
             **{f"{name} QLIKE": num(value) for name, value in s.baselines.items()},
-            "best baseline": s.best_baseline or "–",
-            "beats it": {True: "yes", False: "NO", None: "–"}[s.beats_best],
+            "best baseline": s.best_baseline or "",
+            "beats it": {True: "yes", False: "NO", None: ""}[s.beats_best],
         }
         for s in vol.skill
     ]

@@ -227,7 +227,7 @@ def render_refresh_notes() -> None:
 
 
 def _pct(value: float | None, digits: int = 0) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
 
 
 def _call(signal: Signal) -> None:

@@ -429,9 +429,15 @@ def _notes(
         )
     for other, words in (("trailing", "trailing sizing"), ("buy_and_hold", "buy and hold")):
         t = tests[f"forecast_vs_{other}"]
-        p = "n/a" if t["p_value"] is None else f"{t['p_value']:.3g}"
         g = t["gain"]
-        gain = "n/a" if g is None else f"{abs(g):.0%} {'lower' if g >= 0 else 'higher'}"
+        if t["p_value"] is None or g is None:  # a flat or empty error series: nothing to test
+            notes.append(
+                f"The forecast is not compared with {words}: their tracking errors over "
+                f"{t['periods']} periods give no test."
+            )
+            continue
+        p = f"{t['p_value']:.3g}"
+        gain = f"{abs(g):.0%} {'lower' if g >= 0 else 'higher'}"
         verdict = "holds the target closer than" if t["better"] else "is not shown to beat"
         notes.append(
             f"The forecast {verdict} {words}: tracking error {gain} (DM-HLN p {p} over "

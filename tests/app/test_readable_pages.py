@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -39,7 +40,9 @@ def test_backtest_with_nothing_to_trade_is_one_line_saying_why(trained: Path):
     at.selectbox(key="selected_coin").set_value("ETHUSDT").run()
     assert not at.exception, at.exception
     (line,) = [i.value for i in at.info]
-    assert line.startswith("Nothing to trade for ETHUSDT on its test window: no model passed")
+    assert line.startswith(
+        "Nothing to trade for Ethereum (ETH) on its test window: no model passed"
+    )
     assert not at.metric and not at.table and not at.get("plotly_chart"), "no empty panel"
     assert not [w for w in at.warning if "Sharpe" in w.value or "CAGR" in w.value]
     (why,) = at.expander
@@ -58,3 +61,35 @@ def test_the_forecast_plot_draws_persistence_beside_the_model(trained: Path):
     assert len(colours) == 3
     subtitle = fig["layout"]["title"]["subtitle"]["text"].replace("<br>", " ")
     assert "for persistence (no change)" in subtitle and "test candles" in subtitle
+
+
+def _cells(at) -> list[str]:
+    """Every cell of the page's tables, as shown."""
+    out: list[str] = []
+    for frame in [t.value for t in at.table] + [d.value for d in at.dataframe]:
+        out += [str(v) for v in frame.astype(object).to_numpy().ravel()]
+        out += [str(v) for v in frame.index]
+    return out
+
+
+def _shown_text(at) -> list[str]:
+    """Every string a visitor reads on the page: text elements, metric values, table cells."""
+    out: list[str] = _cells(at)
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "text"):
+        out += [str(e.value) for e in at.get(kind)]
+    out += [f"{m.label} {m.value}" for m in at.metric]
+    return out
+
+
+@pytest.mark.parametrize(
+    "page", ["pages/signals.py", "pages/models.py", "pages/backtest.py", "pages/monitor.py"]
+)
+def test_no_page_shows_n_a_or_none(trained: Path, page: str):
+    """Empty cells are empty and an unknown number says why in words: no "n/a", "None" or
+    "nan" anywhere a visitor reads (issue 20 point 3)."""
+    at = open_page(page)
+    if page == "pages/backtest.py":  # BTC trades: its full metrics table and sizing panel
+        assert at.table
+    bad = [t for t in _shown_text(at) if re.search(r"\bn/a\b|\bNone\b|\bnan\b|\bNaN\b", t)]
+    assert not bad, bad
+    assert "–" not in _cells(at), "an unknown value is an empty cell, not a dash"
