@@ -1,5 +1,5 @@
 """core.locks and core.procs through real processes: two processes contend for one lock, a live /
-dead / zombie pid, and the cancel of a whole process group."""
+dead / zombie pid, the cancel of a whole process group, and of a foreground job's own tree."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from core.locks import LockBusy, acquire_lock, file_lock
-from core.procs import end_group, group_alive, pid_alive, process_start
+from core.procs import end_group, end_tree, group_alive, leads_session, pid_alive, process_start
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +145,35 @@ def test_end_group_stops_the_leader_and_its_grandchild():
     assert leader.wait(timeout=60) != 0
     end_group(leader.pid, force=True)  # a gone group is no error
     assert not group_alive(leader.pid)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sessions and process groups are POSIX")
+def test_end_tree_stops_a_foreground_job_and_its_child_but_not_its_pipeline_neighbour():
+    """A job run in a terminal leads its process group (a shell's job) but not its session, and
+    the group may hold a pipeline's other commands (``| tee``): cancel ends the job's own tree."""
+    job = subprocess.Popen(
+        [sys.executable, "-c", GROUP],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        process_group=0,
+    )
+    pause = [sys.executable, "-c", "import signal; signal.pause()"]
+    neighbour = subprocess.Popen(pause, process_group=job.pid)  # the pipeline's `tee`
+    launched = subprocess.Popen(pause, start_new_session=True)  # how the launcher starts a job
+    try:
+        assert job.stdout is not None
+        grandchild = int(job.stdout.readline())
+        assert os.getpgid(neighbour.pid) == job.pid
+        assert not leads_session(job.pid) and leads_session(launched.pid)
+        end_tree(job.pid, timeout=30)
+        assert not pid_alive(job.pid) and not pid_alive(grandchild)
+        assert job.wait(timeout=60) != 0
+        assert pid_alive(neighbour.pid) and neighbour.poll() is None
+    finally:
+        for proc in (neighbour, launched, job):
+            proc.kill()
+            proc.wait(timeout=60)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="older records came from /proc")
