@@ -122,7 +122,7 @@ def headline(record: ModelMetadata) -> str:
     if card is None:
         from core.registry.names import headline_metrics
 
-        numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(record.to_dict()).items())
+        numbers = "  ".join(f"{k} {v}" for k, v in headline_metrics(record.metrics).items())
         return f"{numbers} (no card)".strip()
     parts = []
     metrics, baselines = card.metrics.as_dict(), card.baselines.as_dict()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.registry.metadata import ReliabilityBin
+from core.registry.calibration import ReliabilityBin
 
 __all__ = [
     "folds_figure",

@@ -200,13 +200,13 @@ def fold_table(record: ModelMetadata) -> pd.DataFrame:
 
     rows = [
         {
-            "split": f.get("fold"),
-            "start": f.get("start"),
-            "end": f.get("end"),
-            "score": score(f.get("metrics") or {}, f.get("skill")),
+            "split": f.fold,
+            "start": f.start,
+            "end": f.end,
+            "score": score(f.metrics, f.skill),
             "baseline": 0.5 if probability else 0.0,
         }
-        for f in record.metrics.get("walk_forward") or []
+        for f in record.metrics.walk_forward
     ]
     test_range = record.split.get("test") or {}
     rows.append(
@@ -214,7 +214,7 @@ def fold_table(record: ModelMetadata) -> pd.DataFrame:
             "split": "test",
             "start": test_range.get("start"),
             "end": test_range.get("end"),
-            "score": score(record.metrics.get("test") or {}, record.metrics.get("skill")),
+            "score": score(record.metrics.test, record.metrics.skill),
             "baseline": 0.5 if probability else 0.0,
         }
     )
@@ -315,7 +315,7 @@ def render_model(record: ModelMetadata) -> None:
         return
     folds = fold_table(record)
     if len(folds) == 1:  # no walk-forward: a chart of one point would suggest there were folds
-        note = record.metrics.get("walk_forward_note", "no walk-forward folds")
+        note = record.metrics.walk_forward_note or "no walk-forward folds"
         st.caption(f"No walk-forward chart: this version has only its test window ({plain(note)}).")
     else:
         st.plotly_chart(
@@ -344,7 +344,7 @@ def render_model(record: ModelMetadata) -> None:
         st.json(
             {
                 "card": record.card.to_dict() if record.card else None,
-                "metrics": record.metrics,
+                "metrics": record.metrics.to_dict(),
                 "params": record.params,
                 "data": record.data,
                 "target": record.target,

@@ -87,7 +87,7 @@ def result_words(result: ModelResult) -> str:
     record = _record(str(registry.root), name, version)
     line = f"**{plain(name)}** {plain(version)}"
     if record is None:  # deleted since the job ran: what the job recorded is all there is
-        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result.to_dict()).items())
+        numbers = " · ".join(f"{k} {v}" for k, v in headline_metrics(result.metrics).items())
         return (
             line
             + (f" · test {numbers} (baseline in brackets)" if numbers else "")

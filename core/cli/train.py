@@ -138,7 +138,7 @@ class _Progress:
 def _headline(result: Any) -> str:
     from core.registry.names import headline_metrics
 
-    return "  ".join(f"{k} {v}" for k, v in headline_metrics(result.metadata.to_dict()).items())
+    return "  ".join(f"{k} {v}" for k, v in headline_metrics(result.metadata.metrics).items())
 
 
 def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, An
         "promoted": bool(result.promoted),
         "verdict": record.verdict(),
         "promotion": str(result.promotion),
-        "metrics": headline_metrics(record.to_dict()),
+        "metrics": headline_metrics(record.metrics),
         "notes": list(record.data.get("context_left_out", {}).values()),
     }
 

@@ -1,7 +1,8 @@
 """What a finished job produced, as typed records inside its :class:`~core.jobs.status.JobStatus`.
 
 - :class:`ModelResult`: one version a training job (or a sweep's final training) registered: its
-  name and version, headline metrics, whether its gates passed, its verdict and promotion.
+  name and version, its test-window scores (an :class:`~core.registry.metadata.Evaluation` with
+  ``test``, ``baseline`` and ``skill``), whether its gates passed, its verdict and promotion.
 - :class:`SweepResult`: a sweep's study: trials by state, the best trial, its score and settings.
 
 Both read old status files (missing fields take defaults) and write plain JSON.
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.registry.metadata import Evaluation, ModelMetadata
+
 __all__ = ["ModelResult", "SweepResult", "model_result"]
 
 
@@ -23,13 +26,13 @@ def _float(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class ModelResult:
-    """One registered version: ``metrics`` holds the card's ``test`` / ``baseline`` / ``skill``
-    blocks as the registry wrote them."""
+    """One registered version: ``metrics`` holds the record's ``test`` / ``baseline`` / ``skill``
+    as the registry wrote them (no folds)."""
 
     name: str
     version: str
     model_type: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: Evaluation = field(default_factory=Evaluation)
     train_seconds: float | None = None
     gates_passed: bool = False
     verdict: str = ""
@@ -37,7 +40,8 @@ class ModelResult:
     promotion: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return fields | {"metrics": self.metrics.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelResult:
@@ -47,7 +51,7 @@ class ModelResult:
             name=str(data.get("name") or "?"),
             version=str(data.get("version") or "?"),
             model_type=None if data.get("model_type") is None else str(data["model_type"]),
-            metrics=dict(metrics) if isinstance(metrics, Mapping) else {},
+            metrics=Evaluation.from_dict(metrics if isinstance(metrics, Mapping) else {}),
             train_seconds=_float(data.get("train_seconds")),
             gates_passed=bool(data.get("gates_passed")),
             verdict=str(data.get("verdict") or ""),
@@ -59,13 +63,6 @@ class ModelResult:
     def label(self) -> str:
         """``xgboost_btcusdt v3``."""
         return f"{self.name} {self.version}"
-
-    # Read access by key, for code written against the old result dicts.
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.to_dict().get(key, default)
 
 
 @dataclass(frozen=True)
@@ -107,17 +104,15 @@ def model_result(meta: Mapping[str, Any] | Any) -> ModelResult:
     ``meta`` is the registry's metadata dict or a record with ``to_dict`` (a TrainResult)."""
     if not isinstance(meta, Mapping):
         meta = meta.to_dict()
-    from core.registry.metadata import ModelMetadata
-
-    metrics = meta.get("metrics") or {}
     record = ModelMetadata.from_dict(meta)
+    scores = record.metrics
     promotion = meta.get("promotion")
     train_seconds = meta.get("train_seconds")
     return ModelResult(
         name=str(meta.get("name")),
         version=str(meta.get("version")),
         model_type=None if meta.get("model_type") is None else str(meta.get("model_type")),
-        metrics={k: metrics.get(k) for k in ("test", "baseline", "skill") if k in metrics},
+        metrics=Evaluation(test=scores.test, baseline=scores.baseline, skill=scores.skill),
         train_seconds=float(train_seconds) if isinstance(train_seconds, int | float) else None,
         gates_passed=record.gates_passed,
         verdict=record.verdict(),

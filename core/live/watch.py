@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,6 +35,9 @@ from core.live.alerts import Alerts, CoinCall
 from core.live.health import Health, coin_health
 from core.live.logs import live_logger
 from core.locks import HeldLock, LockBusy, acquire_lock
+
+if TYPE_CHECKING:
+    from core.jobs.results import ModelResult
 
 __all__ = ["CycleReport", "Watch", "WatchConfig", "state_path"]
 
@@ -211,7 +214,7 @@ class Watch:
                 if status.state.finished:
                     entry["reported"] = True
                     for r in status.result:
-                        self.log.info("retrain %s: %s", symbol, _promotion_words(r.to_dict()))
+                        self.log.info("retrain %s: %s", symbol, _promotion_words(r))
                     if status.error:
                         self.log.warning("retrain %s failed: %s", symbol, status.error)
         cooldown = self.cfg.retrain_stale or timedelta(days=1)
@@ -291,18 +294,18 @@ class Watch:
         return last
 
 
-def _promotion_words(summary: dict[str, Any]) -> str:
+def _promotion_words(result: ModelResult) -> str:
     """What became of a challenger a retrain job registered, from the registry's point of view."""
     from core.registry.model_registry import ModelRegistry
     from core.usecases import promotion_problems
 
-    name, version = str(summary.get("name")), str(summary.get("version"))
-    if summary.get("promoted"):
+    name, version = result.name, result.version
+    if result.promoted:
         return f"{name} {version}: promoted: its gates pass and it beats the champion."
     try:
         problems = promotion_problems(ModelRegistry(), name, version)
     except Exception as exc:  # deleted since: say what the job said
-        problems = [f"{summary.get('verdict')} ({exc})"]
+        problems = [f"{result.verdict} ({exc})"]
     return f"{name} {version}: not promoted: " + " ".join(problems)
 
 

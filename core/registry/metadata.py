@@ -1,4 +1,6 @@
-"""Typed model records: :class:`ModelMetadata` with its :class:`ModelCard` and :class:`Gate` s.
+"""Typed model records: :class:`ModelMetadata` with its :class:`ModelCard` (scores, intervals,
+:class:`Gate` s, a :mod:`core.registry.calibration` table) and its
+:class:`Evaluation` (test window, baseline, skill, walk-forward :class:`FoldScores`).
 
 Training builds a record and hands it to ``ModelRegistry.save`` (``ModelMetadata.to_dict()`` is
 ``metadata.json``); everything that reads a version (signals, backtest, CLI, pages) gets it from
@@ -10,26 +12,26 @@ count as failed ("trained before model cards") and they do not vote until retrai
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
 from core.models.base import Output, VoteRule
+from core.registry.calibration import BandCalibration, Reliability, finite
 
 __all__ = [
     "SCHEMA_VERSION",
-    "BandCalibration",
     "ClassifierBaselines",
     "ClassifierMetrics",
+    "Evaluation",
+    "FoldScores",
     "ForecastBaselines",
     "ForecastMetrics",
     "Gate",
     "MetricInterval",
     "ModelCard",
     "ModelMetadata",
-    "ReliabilityBin",
-    "Reliability",
+    "PooledOver",
     "Scores",
 ]
 
@@ -84,105 +86,13 @@ class MetricInterval:
         """Inverse of :meth:`to_dict`; missing keys take their defaults (None for the numbers),
         NaN or infinite numbers read as None, extras are ignored."""
         return cls(
-            point=_defined(data.get("point")),
-            low=_defined(data.get("low")),
-            high=_defined(data.get("high")),
+            point=finite(data.get("point")),
+            low=finite(data.get("low")),
+            high=finite(data.get("high")),
             level=float(data.get("level", 0.95)),
             block=int(data.get("block", 72)),
             resamples=int(data.get("resamples", 0)),
         )
-
-
-@dataclass(frozen=True)
-class ReliabilityBin:
-    """One probability bin of a :class:`Reliability` table: how many fold rows built it and
-    their hit rate, how many test rows fell in it, their hit rate and its Wilson interval."""
-
-    bin: int
-    built_n: int
-    built_hit_rate: float | None
-    test_n: int
-    test_hit_rate: float | None
-    test_low: float | None
-    test_high: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReliabilityBin:
-        return cls(
-            bin=int(data["bin"]),
-            built_n=int(data.get("built_n") or 0),
-            built_hit_rate=_defined(data.get("built_hit_rate")),
-            test_n=int(data.get("test_n") or 0),
-            test_hit_rate=_defined(data.get("test_hit_rate")),
-            test_low=_defined(data.get("test_low")),
-            test_high=_defined(data.get("test_high")),
-        )
-
-
-@dataclass(frozen=True)
-class Reliability:
-    """A probability card's reliability table: bins built on the walk-forward folds (``built_on``)
-    and reported on the test window (``reported_on``), with the test window's ECE
-    (``ece_out_of_time``). Stored as ``card.calibration`` in ``metadata.json``."""
-
-    built_on: str = "walk-forward folds"
-    reported_on: str = "test window"
-    ece_out_of_time: float | None = None
-    table: tuple[ReliabilityBin, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "built_on": self.built_on,
-            "reported_on": self.reported_on,
-            "ece_out_of_time": self.ece_out_of_time,
-            "table": [row.to_dict() for row in self.table],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Reliability:
-        return cls(
-            built_on=str(data.get("built_on") or "walk-forward folds"),
-            reported_on=str(data.get("reported_on") or "test window"),
-            ece_out_of_time=_defined(data.get("ece_out_of_time")),
-            table=tuple(ReliabilityBin.from_dict(row) for row in data.get("table") or ()),
-        )
-
-
-@dataclass(frozen=True)
-class BandCalibration:
-    """A volatility card's band calibration at one horizon, each map keyed by band level
-    (``"50"``, ``"80"``, ``"90"``): coverage per third of the forecast volatility (quiet, middle,
-    wild) for the model's bands and for a static band, the Kupiec / Christoffersen tests
-    (``{"kupiec_p", "christoffersen_p", "n"}``) and the mean width against the static band's.
-    Stored per horizon as ``card.calibration[horizon]``."""
-
-    coverage_terciles: dict[str, list[float | None]]
-    static_coverage_terciles: dict[str, list[float | None]]
-    tests: dict[str, dict[str, float | None]]
-    width_ratio: dict[str, float | None]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> BandCalibration:
-        return cls(
-            coverage_terciles=dict(data.get("coverage_terciles") or {}),
-            static_coverage_terciles=dict(data.get("static_coverage_terciles") or {}),
-            tests=dict(data.get("tests") or {}),
-            width_ratio=dict(data.get("width_ratio") or {}),
-        )
-
-
-def _defined(value: Any) -> float | None:
-    """``value`` as a float, or None when it is None / NaN / infinite."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -381,6 +291,130 @@ class ModelCard:
         )
 
 
+def _skill(value: Any) -> float | None:
+    """A stored skill; the earliest files kept ``{"mae": ...}`` (or ``{"skill": ...}``)."""
+    if isinstance(value, Mapping):
+        value = value.get("mae", value.get("skill"))
+    return finite(value) if isinstance(value, int | float) else None
+
+
+def _numbers(data: Any) -> dict[str, Any]:
+    return dict(data) if isinstance(data, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """One walk-forward fold: its name, its test window's first and last candle (None on a
+    pooled model's folds), the model's metrics there (by name, as
+    :func:`core.training.evaluate.evaluate` names them), the naive baseline's, and the skill
+    against it. ``extra`` keeps what else the trainer recorded (the row counts)."""
+
+    fold: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
+    skill: float | None = None
+    start: str | None = None
+    end: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        times = {k: getattr(self, k) for k in ("start", "end") if getattr(self, k) is not None}
+        return {
+            **self.extra,
+            "fold": self.fold,
+            **times,
+            "metrics": self.metrics,
+            "baseline": self.baseline,
+            "skill": self.skill,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FoldScores:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        start, end = data.get("start"), data.get("end")
+        return cls(
+            fold=str(data.get("fold") or ""),
+            metrics=_numbers(data.get("metrics")),
+            baseline=_numbers(data.get("baseline")),
+            skill=_skill(data.get("skill")),
+            start=None if start is None else str(start),
+            end=None if end is None else str(end),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+@dataclass(frozen=True)
+class PooledOver:
+    """A pooled model's own card (on every coin's rows) and the coins it was fitted on."""
+
+    card: ModelCard | None
+    coins: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"card": self.card.to_dict() if self.card else None, "coins": list(self.coins)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PooledOver:
+        card = data.get("card")
+        return cls(
+            card=ModelCard.from_dict(card) if isinstance(card, Mapping) else None,
+            coins=tuple(str(c) for c in data.get("coins") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A version's evaluation, ``metadata.json``'s ``metrics``: the test window's metrics
+    (``test``), the naive baseline's (``baseline``) and the skill against it, what that skill is
+    (``skill_basis``), the walk-forward folds with their mean (or why there are none:
+    ``walk_forward_note``) and, on a pooled model, :class:`PooledOver`. A volatility model
+    records ``test`` and ``baseline`` only. ``extra`` keeps keys this version does not know."""
+
+    test: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
+    skill: float | None = None
+    skill_basis: str | None = None
+    walk_forward: tuple[FoldScores, ...] = ()
+    walk_forward_mean: dict[str, Any] | None = None
+    walk_forward_note: str | None = None
+    pooled: PooledOver | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form; fields that are None (or folds a model never ran) are left out."""
+        out: dict[str, Any] = {**self.extra, "test": self.test, "baseline": self.baseline}
+        for key in ("skill", "skill_basis", "walk_forward_mean", "walk_forward_note"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.walk_forward or self.skill_basis is not None or self.pooled is not None:
+            out["walk_forward"] = [f.to_dict() for f in self.walk_forward]
+        if self.pooled is not None:
+            out["pooled"] = self.pooled.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        """Inverse of :meth:`to_dict`; reads every stored version (missing keys take defaults)."""
+        known = {f.name for f in fields(cls)} - {"extra"}
+        note, basis, pooled = (data.get(k) for k in ("walk_forward_note", "skill_basis", "pooled"))
+        mean = data.get("walk_forward_mean")
+        return cls(
+            test=_numbers(data.get("test")),
+            baseline=_numbers(data.get("baseline")),
+            skill=_skill(data.get("skill")),
+            skill_basis=None if basis is None else str(basis),
+            walk_forward=tuple(
+                FoldScores.from_dict(f)
+                for f in data.get("walk_forward") or ()
+                if isinstance(f, Mapping)
+            ),
+            walk_forward_mean=dict(mean) if isinstance(mean, Mapping) else None,
+            walk_forward_note=None if note is None else str(note),
+            pooled=PooledOver.from_dict(pooled) if isinstance(pooled, Mapping) else None,
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
 @dataclass(frozen=True)
 class ModelMetadata:
     """One registered version, as ``metadata.json`` holds it (see the module docstring)."""
@@ -396,7 +430,8 @@ class ModelMetadata:
     target: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
+    #: The evaluation (a mapping given here is read with :meth:`Evaluation.from_dict`).
+    metrics: Evaluation = field(default_factory=Evaluation)
     training: dict[str, Any] = field(default_factory=dict)
     train_seconds: float | None = None
     library_versions: dict[str, Any] = field(default_factory=dict)
@@ -406,6 +441,11 @@ class ModelMetadata:
     promoted: bool = False
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        metrics: Any = self.metrics
+        if not isinstance(metrics, Evaluation):
+            object.__setattr__(self, "metrics", Evaluation.from_dict(metrics or {}))
 
     @property
     def horizon(self) -> int:
@@ -439,7 +479,7 @@ class ModelMetadata:
         card = self.card.metrics.as_dict() if self.card is not None else {}
         if key in card:
             return card[key]
-        return (self.metrics.get("test") or {}).get(key)
+        return self.metrics.test.get(key)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -447,6 +487,7 @@ class ModelMetadata:
         out["features"] = list(self.features)
         out["vote"] = self.vote.to_dict() if self.vote else None
         out["card"] = self.card.to_dict() if self.card else None
+        out["metrics"] = self.metrics.to_dict()
         return {**self.extra, **out}
 
     @classmethod

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from core.data.coins import parse_coin
 from core.errors import ModelError, ModelNotFoundError
 from core.registry.artifacts import VERSION
+from core.registry.metadata import Evaluation
 
 __all__ = ["NAME_PATTERN", "headline_metrics", "model_name", "parse_version"]
 
@@ -33,24 +32,19 @@ def model_name(kind: str, symbol: str) -> str:
 _HEADLINE = ("roc_auc", "auc", "accuracy", "mae", "rmse", "directional_accuracy")
 
 
-def headline_metrics(meta: Mapping[str, Any], *, limit: int = 3) -> dict[str, str]:
-    """A version's key test metrics beside their naive baseline, for tables and job lists:
-    ``{"roc_auc": "0.531 (0.500)", "skill": "-0.012"}``. Empty if none were recorded."""
-    metrics = meta.get("metrics") or {}
-    test = metrics.get("test") or {}
-    baseline = metrics.get("baseline") or {}
+def headline_metrics(metrics: Evaluation, *, limit: int = 3) -> dict[str, str]:
+    """A version's key test metrics (its record's or its job result's ``metrics``) beside their
+    naive baseline, for tables and job lists: ``{"roc_auc": "0.531 (0.500)", "skill": "-0.012"}``.
+    Empty if none were recorded."""
     out: dict[str, str] = {}
     for key in _HEADLINE:
-        value = test.get(key) if isinstance(test, Mapping) else None
+        value = metrics.test.get(key)
         if not isinstance(value, int | float) or len(out) >= limit:
             continue
-        base = baseline.get(key) if isinstance(baseline, Mapping) else None
+        base = metrics.baseline.get(key)
         out[key] = f"{value:.4g}" + (f" ({base:.4g})" if isinstance(base, int | float) else "")
-    skill = metrics.get("skill")
-    if isinstance(skill, Mapping):
-        skill = skill.get("mae", skill.get("skill"))
-    if isinstance(skill, int | float):
-        out["skill"] = f"{skill:+.3f}"
+    if metrics.skill is not None:
+        out["skill"] = f"{metrics.skill:+.3f}"
     return out
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.models.base import Output
+from core.registry.calibration import Reliability, ReliabilityBin
 from core.registry.metadata import (
     ClassifierBaselines,
     ClassifierMetrics,
@@ -33,8 +34,6 @@ from core.registry.metadata import (
     Gate,
     MetricInterval,
     ModelCard,
-    Reliability,
-    ReliabilityBin,
 )
 from core.registry.promotion import Comparison
 from core.training import stats

@@ -39,7 +39,7 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.models import create_model, kind_info, load_model
 from core.models.base import Dataset, Output, StepCallback, VoteRule, read_json, write_json
 from core.models.calibration import apply_calibrator, fit_calibrator
-from core.registry.metadata import ModelMetadata
+from core.registry.metadata import Evaluation, ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
 from core.registry.promotion import promotion
@@ -448,13 +448,15 @@ def _register(
                 "end": pd.Timestamp(test_frame["open_time"].iloc[-1]).isoformat(),
             },
         },
-        metrics={
-            "test": scores["metrics"],
-            "baseline": scores["baseline"],
-            "skill": scores["skill"],
-            "walk_forward": walk,
-            "pooled": {"card": pooled_card, "coins": model.pooled_over},
-        },
+        metrics=Evaluation.from_dict(
+            {
+                "test": scores["metrics"],
+                "baseline": scores["baseline"],
+                "skill": scores["skill"],
+                "walk_forward": walk,
+                "pooled": {"card": pooled_card, "coins": model.pooled_over},
+            }
+        ),
         training=model.summary(),
         vote=model.vote_rule(signal),
         card=card,

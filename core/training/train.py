@@ -29,7 +29,7 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.features.causal import compute_features, future_return
 from core.models import DEFAULT_KINDS, config_class, create_model, kind_info, parse_kinds
 from core.models.base import Dataset
-from core.registry.metadata import ModelMetadata
+from core.registry.metadata import Evaluation, ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
 from core.registry.promotion import promotion
@@ -326,7 +326,7 @@ class _Job:
                 "test": _times(candles, ds.position[test_rows.test]),
                 **{f"{k}_rows": v for k, v in scores["rows"].items() if k != "purge"},
             },
-            metrics=metrics,
+            metrics=Evaluation.from_dict(metrics),
             training=model.summary(),
             vote=model.vote_rule(self.signal),
             card=card,

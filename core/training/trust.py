@@ -90,7 +90,7 @@ def model_warnings(record: Any) -> list[str]:
     if card is None:
         return []
     out = []
-    test = record.metrics.get("test") or {}
+    test = record.metrics.test
     if card.output == "probability":
         rate = test.get("predicted_positive_rate")
         if isinstance(rate, int | float) and rate <= 0:

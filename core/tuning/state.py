@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from core.locks import LockBusy, acquire_lock, file_lock
 from core.models import parse_kind
 
 __all__ = [
+    "LockHolder",
     "lock_holder",
     "refuse_if_tuned",
     "storage_path",
@@ -71,10 +73,33 @@ def _holder_path(name: str) -> Path:
     return tuning_dir() / f"{_checked(name)}.holder.json"
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a study's lock, as ``{study}.holder.json`` says: the pid and when it took it
+    (either None when the file is missing or unreadable: the lock is held all the same)."""
+
+    pid: int | None = None
+    started_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "started_at": self.started_at}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LockHolder:
+        """Read the holder file's JSON; anything that is not a dict of the two reads as unknown."""
+        if not isinstance(data, dict):
+            return cls()
+        pid, started = data.get("pid"), data.get("started_at")
+        return cls(
+            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+            started_at=str(started) if started else None,
+        )
+
+
 def _busy(name: str) -> JobError:
-    holder = lock_holder(name) or {}
-    who = f"process {holder['pid']}" if holder.get("pid") else "another process"
-    since = f" since {holder['started_at']}" if holder.get("started_at") else ""
+    holder = lock_holder(name) or LockHolder()
+    who = f"process {holder.pid}" if holder.pid else "another process"
+    since = f" since {holder.started_at}" if holder.started_at else ""
     return JobError(
         f"Study {name} is already being tuned by {who}{since}: wait for it to finish, or stop it "
         "(the Training page's Tuning section, `python -m core tune ... --cancel`, or `job cancel`)."
@@ -94,7 +119,7 @@ def study_lock(name: str) -> Iterator[None]:
         raise _busy(name) from None
     try:
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write_json(_holder_path(name), {"pid": os.getpid(), "started_at": started})
+        atomic_write_json(_holder_path(name), LockHolder(os.getpid(), started).to_dict())
         yield
     finally:
         held.release()
@@ -110,8 +135,8 @@ def refuse_if_tuned(name: str) -> None:
         raise _busy(name)
 
 
-def lock_holder(name: str) -> dict[str, Any] | None:
-    """Who holds the study's lock (``{"pid", "started_at"}``), or None when nobody does."""
+def lock_holder(name: str) -> LockHolder | None:
+    """Who holds the study's lock, or None when nobody does."""
     path = _lock_path(name)
     if not path.exists():
         return None
@@ -123,4 +148,4 @@ def lock_holder(name: str) -> dict[str, Any] | None:
             found = json.loads(_holder_path(name).read_text() or "{}")
         except (OSError, ValueError):
             found = {}
-        return found if isinstance(found, dict) else {}
+        return LockHolder.from_dict(found)

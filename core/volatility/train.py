@@ -27,7 +27,14 @@ from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, NoDataError
 from core.models.base import Output
-from core.registry.metadata import BandCalibration, Gate, ModelCard, ModelMetadata, Scores
+from core.registry.calibration import BandCalibration
+from core.registry.metadata import (
+    Evaluation,
+    Gate,
+    ModelCard,
+    ModelMetadata,
+    Scores,
+)
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
 from core.registry.promotion import Comparison, promotion
@@ -458,7 +465,7 @@ def _register(
             "test": _times(first.frame),
             **{f"{key}_rows": r.rows for key, r in ev.horizons.items()},
         },
-        metrics={"test": card.metrics.as_dict(), "baseline": card.baselines.as_dict()},
+        metrics=Evaluation(test=card.metrics.as_dict(), baseline=card.baselines.as_dict()),
         vote=None,
         card=card,
         library_versions=library_versions(),

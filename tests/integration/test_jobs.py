@@ -156,11 +156,11 @@ def test_job_trains_both_models_on_sample_data_and_registers_them(home_with_samp
     final = _wait(job_id, {"succeeded", "failed", "cancelled"}, timeout=180)
     assert final.state == "succeeded", final
     assert final.stage == "done" and final.finished_at and final.pid
-    assert [(r["name"], r["version"]) for r in final.result] == [
+    assert [(r.name, r.version) for r in final.result] == [
         ("xgboost_btcusdt", "v1"),
         ("lstm_btcusdt", "v1"),
     ]
-    assert "roc_auc" in final.result[0]["metrics"]["test"]
+    assert "roc_auc" in final.result[0].metrics.test
     registry = ModelRegistry()
     model = registry.get_model("xgboost_btcusdt")
     assert 0.0 <= model.predict_latest(load_candles("BTCUSDT")) <= 1.0

@@ -57,7 +57,7 @@ def test_one_model_is_carded_per_coin_and_finds_the_planted_signal(pooled, monke
         # (ECE) is each coin's own gate and may fail where its test window drifts
         for gate in ("auc", "direction", "beats_volatility", "folds_agree"):
             assert card.gates[gate].passed, (r.name, gate, card.failed())
-        assert record.metrics["pooled"]["coins"] == list(COINS)
+        assert record.metrics.pooled is not None and record.metrics.pooled.coins == tuple(COINS)
         model = registry.get_model(record.name)
         assert isinstance(model, PooledCoinModel)
         # its vote margin is its most confident decile of the coin's validation rows, far above

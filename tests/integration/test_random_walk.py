@@ -65,25 +65,25 @@ def trained(tmp_path_factory):
 def test_random_walk_xgboost_auc_is_a_coin_flip(trained):
     home, _, _, results, _ = trained
     xgb = results["xgboost"].metadata
-    auc = xgb.metrics["test"]["roc_auc"]
+    auc = xgb.metrics.test["roc_auc"]
     assert abs(auc - 0.5) <= 0.05, auc
-    folds = xgb.metrics["walk_forward"]
-    assert [f["fold"] for f in folds] == ["fold1", "fold2", "fold3", "fold4"]
-    assert all(abs(f["metrics"]["roc_auc"] - 0.5) <= 0.08 for f in folds)
-    assert xgb.metrics["baseline"]["roc_auc"] == 0.5
+    folds = xgb.metrics.walk_forward
+    assert [f.fold for f in folds] == ["fold1", "fold2", "fold3", "fold4"]
+    assert all(abs(f.metrics["roc_auc"] - 0.5) <= 0.08 for f in folds)
+    assert xgb.metrics.baseline["roc_auc"] == 0.5
     # Pooling all out-of-sample rows (folds + test) makes the no-skill check much tighter.
     pooled = ModelRegistry(home / "models").get_predictions("xgboost_btcusdt")
     assert abs(roc_auc_score(pooled["actual"], pooled["probability"]) - 0.5) <= 0.03
-    assert xgb.metrics["skill"] <= 0.02  # Brier no better than the training base rate
+    assert xgb.metrics.skill <= 0.02  # Brier no better than the training base rate
 
 
 @pytest.mark.slow
 def test_random_walk_direction_model_cannot_rank_up_moves(trained):
     home, _, _, results, _ = trained
     meta = results["xgb_direction"].metadata
-    assert abs(meta.metrics["test"]["roc_auc"] - 0.5) <= 0.05
+    assert abs(meta.metrics.test["roc_auc"] - 0.5) <= 0.05
     assert abs(meta.card.metrics.direction_auc - 0.5) <= 0.05
-    assert meta.metrics["skill"] <= 0.02
+    assert meta.metrics.skill <= 0.02
     pooled = ModelRegistry(home / "models").get_predictions("xgb_direction_btcusdt")
     assert abs(roc_auc_score(pooled["actual"], pooled["probability"]) - 0.5) <= 0.03
     assert abs(pooled["actual"].mean() - 0.5) <= 0.05  # "higher in 6 h": about half the time
@@ -93,14 +93,14 @@ def test_random_walk_direction_model_cannot_rank_up_moves(trained):
 def test_random_walk_forecasters_have_no_skill_over_persistence(trained):
     _, _, _, results, _ = trained
     lstm = results["lstm"].metadata
-    assert lstm.metrics["skill"] <= 0.02
-    assert lstm.metrics["test"]["mae"] >= 0.98 * lstm.metrics["baseline"]["mae"]
+    assert lstm.metrics.skill <= 0.02
+    assert lstm.metrics.test["mae"] >= 0.98 * lstm.metrics.baseline["mae"]
     curve = lstm.training["loss_curve"]
     assert len(curve["loss"]) == len(curve["val_loss"]) == lstm.training["epochs_run"]
     ret = results["lstm_return"].metadata
-    assert ret.metrics["skill"] <= 0.02
+    assert ret.metrics.skill <= 0.02
     assert ret.card.metrics.mase >= 0.98
-    assert len(ret.metrics["walk_forward"]) == 4  # it runs walk-forward, so it can be calibrated
+    assert len(ret.metrics.walk_forward) == 4  # it runs walk-forward, so it can be calibrated
 
 
 @pytest.mark.slow
@@ -157,7 +157,7 @@ def test_registered_versions_carry_metadata_and_out_of_sample_predictions(traine
         assert meta.name == f"{kind}_btcusdt" and meta.version == "v1"
         assert meta.symbol == "BTCUSDT" and meta.interval == "1h" and meta.created_at
         assert meta.data["rows"] == ROWS and len(meta.data["sha256"]) == 64
-        assert set(meta.metrics) >= {"test", "walk_forward", "baseline", "skill"}
+        assert set(meta.metrics.to_dict()) >= {"test", "walk_forward", "baseline", "skill"}
         assert meta.train_seconds > 0 and "xgboost" in meta.library_versions
         assert set(meta.artifacts) >= {"predictions.parquet"}
         assert meta.vote is not None

@@ -100,7 +100,7 @@ def test_two_coins_train_through_ray_into_the_registry(home: Path):
         assert job.state is jobs.JobState.SUCCEEDED
         assert job.extra["executor"] == "ray" and job.slot is None
         assert "registered xgboost_" in jobs.tail_log(job.job_id)
-        assert job.result[0]["name"].startswith("xgboost_")
+        assert job.result[0].name.startswith("xgboost_")
 
 
 @pytest.mark.ray

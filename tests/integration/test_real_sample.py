@@ -42,23 +42,23 @@ def test_real_btc_sample_gives_plausible_not_miraculous_scores(btc_candles):
     meta = {r.metadata.model_type: r.metadata for r in results}
 
     xgb = meta["xgboost"]
-    auc = xgb.metrics["test"]["roc_auc"]
+    auc = xgb.metrics.test["roc_auc"]
     assert 0.5 < auc < 0.8, auc
-    assert all(f["metrics"]["roc_auc"] < 0.8 for f in xgb.metrics["walk_forward"])
+    assert all(f.metrics["roc_auc"] < 0.8 for f in xgb.metrics.walk_forward)
 
     direction = meta["xgb_direction"]
-    assert abs(direction.metrics["test"]["roc_auc"] - 0.5) < 0.1, direction.metrics["test"]
-    assert all(f["metrics"]["roc_auc"] < 0.65 for f in direction.metrics["walk_forward"])
+    assert abs(direction.metrics.test["roc_auc"] - 0.5) < 0.1, direction.metrics.test
+    assert all(f.metrics["roc_auc"] < 0.65 for f in direction.metrics.walk_forward)
 
     lstm = meta["lstm"]
-    assert abs(lstm.metrics["skill"]) < 0.05, lstm.metrics["skill"]
-    base = lstm.metrics["baseline"]["mae"]
+    assert abs(lstm.metrics.skill) < 0.05, lstm.metrics.skill
+    base = lstm.metrics.baseline["mae"]
     assert 50 < base < 1000  # BTC's typical hourly move in 2025 is a few hundred dollars
 
     ret = meta["lstm_return"]
     # a tiny, briefly trained return LSTM may be a few percent worse than persistence (-4% on
     # this sample); clearly better would be a leak
-    assert -0.1 < ret.metrics["skill"] < 0.03, ret.metrics["skill"]
+    assert -0.1 < ret.metrics.skill < 0.03, ret.metrics.skill
     assert 0.97 < ret.card.metrics.mase < 1.15, ret.card.metrics
     for m in meta.values():  # every version has its card, whatever it says
         assert m.card is not None and m.card.gates and m.verdict()

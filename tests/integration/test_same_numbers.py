@@ -43,11 +43,11 @@ def test_btc_sample_metrics_equal_the_recorded_ones(kind, home_with_sample, monk
     monkeypatch.setenv("CRYPTOVOLT_THREADS", "1")  # as recorded
     (result,) = train_coin("BTC", models=[kind], settings={kind: SETTINGS[kind]})
     got, want, tol = result.metadata.metrics, RECORDED[kind], TOLERANCE[kind]
-    assert _floats(got["test"]) == pytest.approx(want["test"], rel=tol, abs=tol)
-    assert got["skill"] == pytest.approx(want["skill"], rel=tol, abs=tol)
-    assert len(got["walk_forward"]) == len(want["walk_forward"])
-    for fold, recorded in zip(got["walk_forward"], want["walk_forward"], strict=True):
-        assert _floats(fold["metrics"]) == pytest.approx(recorded, rel=tol, abs=tol)
+    assert _floats(got.test) == pytest.approx(want["test"], rel=tol, abs=tol)
+    assert got.skill == pytest.approx(want["skill"], rel=tol, abs=tol)
+    assert len(got.walk_forward) == len(want["walk_forward"])
+    for fold, recorded in zip(got.walk_forward, want["walk_forward"], strict=True):
+        assert _floats(fold.metrics) == pytest.approx(recorded, rel=tol, abs=tol)
 
 
 @pytest.mark.parametrize("kind", ["xgboost", "xgb_direction", "lstm", "lstm_return"])

@@ -28,8 +28,8 @@ def test_both_hist_gb_kinds_train_on_the_btc_sample_and_get_cards(home_with_samp
     for result in results:
         meta = result.metadata
         assert meta.card is not None and meta.card.gates and meta.verdict()
-        assert meta.training["trees"] >= 1 and len(meta.metrics["walk_forward"]) == 4
-        assert 0.4 < meta.metrics["test"]["roc_auc"] < 0.8  # no leak on real candles
+        assert meta.training["trees"] >= 1 and len(meta.metrics.walk_forward) == 4
+        assert 0.4 < meta.metrics.test["roc_auc"] < 0.8  # no leak on real candles
     assert results[1].metadata.training["calibration"]["kind"] == "sigmoid"
 
 

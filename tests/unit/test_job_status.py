@@ -41,7 +41,7 @@ def test_an_old_training_status_file_loads_as_a_train_job():
     status = JobStatus.from_dict(OLD_TRAIN_STATUS)
     assert status.kind is JobKind.TRAIN and status.state is jobs.JobState.SUCCEEDED
     assert status.models == ("xgboost", "lstm") and status.slot == 0 and status.pid == 4242
-    assert status.result[0]["name"] == "xgboost_btcusdt" and status.progress == 1.0
+    assert status.result[0].name == "xgboost_btcusdt" and status.progress == 1.0
     assert status.metrics == {"loss": 0.01}, "only numbers are metrics"
     assert status.finished and not status.active and status.subject == "BTCUSDT"
 

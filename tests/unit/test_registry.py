@@ -392,6 +392,57 @@ def test_card_numbers_are_typed_and_older_cards_still_load():
     assert volatility.metrics.as_dict() == {"6h_qlike": 0.3}
 
 
+def test_stored_evaluation_and_calibration_read_as_types_and_write_back_as_stored():
+    from core.registry.calibration import BandCalibration, Reliability
+    from core.registry.metadata import Evaluation, ModelCard
+
+    fold = {
+        "fold": "fold1",
+        "start": "2024-01-01T00:00:00+00:00",
+        "end": "2024-02-01T00:00:00+00:00",
+    }
+    fold |= {"metrics": {"roc_auc": 0.52}, "baseline": {"roc_auc": 0.5}, "skill": -0.01}
+    stored = {
+        "test": {"roc_auc": 0.55, "brier": 0.24},
+        "baseline": {"roc_auc": 0.5, "brier": 0.25},
+        "skill": 0.04,
+        "skill_basis": "1 - Brier / Brier of the training base rate",
+        "walk_forward": [fold | {"rows": {"train": 900, "test": 100}}],
+        "walk_forward_mean": {"roc_auc": 0.52, "skill": -0.01},
+        "something_new": [1, 2],
+    }
+    evaluation = Evaluation.from_dict(stored)
+    assert evaluation.test["roc_auc"] == 0.55 and evaluation.skill == 0.04
+    (first,) = evaluation.walk_forward
+    assert first.fold == "fold1" and first.metrics == {"roc_auc": 0.52} and first.skill == -0.01
+    assert first.extra == {"rows": {"train": 900, "test": 100}}
+    assert evaluation.to_dict() == stored
+    # the earliest files stored the skill as {"mae": ...}; a volatility record has no skill
+    assert Evaluation.from_dict({"skill": {"mae": 0.02}}).skill == 0.02
+    assert Evaluation(test={"6h_qlike": 1.2}).to_dict() == {
+        "test": {"6h_qlike": 1.2},
+        "baseline": {},
+    }
+
+    row = {"bin": 1, "built_n": 300, "built_hit_rate": 0.41, "test_n": 80}
+    row |= {"test_hit_rate": 0.45, "test_low": 0.35, "test_high": 0.56}
+    reliability = {"built_on": "walk-forward folds", "reported_on": "test window"}
+    reliability |= {"ece_out_of_time": 0.03, "table": [row]}
+    card = ModelCard.from_dict({"output": "probability", "calibration": reliability})
+    assert isinstance(card.calibration, Reliability) and card.bands is None
+    assert card.calibration.table[0].test_hit_rate == 0.45
+    assert card.to_dict()["calibration"] == reliability
+    bands = {"24h": {"coverage_terciles": {"80": [0.8, 0.79, 0.7]}, "tests": {"80": {"n": 9}}}}
+    bands["24h"] |= {
+        "static_coverage_terciles": {"80": [0.9, 0.8, 0.6]},
+        "width_ratio": {"80": 1.1},
+    }
+    vol = ModelCard.from_dict({"output": "volatility", "calibration": bands})
+    assert vol.calibration is None and isinstance(vol.bands["24h"], BandCalibration)
+    assert vol.bands["24h"].width_ratio == {"80": 1.1}
+    assert vol.to_dict()["calibration"] == bands
+
+
 def test_a_version_2_record_without_a_vote_rule_does_not_get_one():
     from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
 

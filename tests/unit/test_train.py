@@ -88,25 +88,25 @@ def assert_folds_before_test(registry: ModelRegistry, results: Sequence[TrainRes
         meta = result.metadata
         purge = max(meta.horizon, meta.signal_horizon)
         test_start = pd.Timestamp(meta.split["test"]["start"])
-        folds = meta.metrics["walk_forward"]
+        folds = meta.metrics.walk_forward
         if not folds:
             continue
         predictions = registry.get_predictions(meta.name, meta.version)
         test_rows = predictions[predictions["split"] == "test"]
         assert test_rows["open_time"].min() >= test_start, meta.name
         names = [f"fold{k}" for k in range(1, len(folds) + 1)]
-        assert [f["fold"] for f in folds] == names
+        assert [f.fold for f in folds] == names
         assert set(predictions["split"]) == {*names, "test"}, meta.name
         previous_end = None
         for fold in folds:
-            start, end = pd.Timestamp(fold["start"]), pd.Timestamp(fold["end"])
-            assert end + purge * HOUR < test_start, (meta.name, fold["fold"])
+            start, end = pd.Timestamp(fold.start), pd.Timestamp(fold.end)
+            assert end + purge * HOUR < test_start, (meta.name, fold.fold)
             if previous_end is not None:
                 assert start > previous_end  # folds tile forward, no overlap
             previous_end = end
-            rows = predictions.loc[predictions["split"] == fold["fold"], "open_time"]
-            assert len(rows) and rows.min() >= start and rows.max() <= end, fold["fold"]
-            assert rows.max() + purge * HOUR < test_start, (meta.name, fold["fold"])
+            rows = predictions.loc[predictions["split"] == fold.fold, "open_time"]
+            assert len(rows) and rows.min() >= start and rows.max() <= end, fold.fold
+            assert rows.max() + purge * HOUR < test_start, (meta.name, fold.fold)
 
 
 def test_exactly_enough_candles_train_register_and_keep_folds_before_the_test_window(home):
@@ -122,7 +122,7 @@ def test_exactly_enough_candles_train_register_and_keep_folds_before_the_test_wi
         meta = result.metadata
         assert isinstance(meta, ModelMetadata)
         assert meta.version == "v1" and meta.data["rows"] == need
-        assert len(meta.metrics["walk_forward"]) == 4
+        assert len(meta.metrics.walk_forward) == 4
         assert meta.card is not None and meta.card.gates and meta.vote is not None
         assert result.promoted and "first version" in result.promotion
         assert ModelRegistry().record(meta.name).promoted is True

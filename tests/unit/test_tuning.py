@@ -79,7 +79,7 @@ def test_a_second_sweep_of_a_locked_study_is_refused_with_who_holds_it():
     assert lock_holder("s1") is None
     with study_lock("s1"):
         holder = lock_holder("s1")
-        assert holder and holder["pid"] > 0
+        assert holder is not None and holder.pid is not None and holder.pid > 0
         busy = r"Study s1 is already being tuned by process \d+"
         with pytest.raises(JobError, match=busy), study_lock("s1"):
             pass
