@@ -2,9 +2,12 @@
 
 The line says what the tool thinks of a coin for someone who does not know what an AUC is: the
 call (BULLISH / BEARISH / NEUTRAL with how often such calls were right out of time), or why there
-is none (``"no call: none of 4 models beat a coin flip over the test window's 10 weeks; best 48%
-vs 50%"``), then the expected move and volatility regime when a passing volatility model gives
-them (``"likely range over 24 h: ±3.1% (80%)"``). Beside it a small market context:
+is none (``"no call: none of its 4 models is better than a coin flip at telling rises from falls
+over the 10 weeks they were tested on (best 48% vs a coin flip's 50%)"``), then the expected
+move and volatility regime when a passing volatility model gives them (``"likely move over
+24 h: within ±3.1%, 4 times in 5 · expected swings: high (larger than 92% of the last
+year's)"``). No AUC, gate or baseline names: those are in the details. Beside it a small
+market context:
 24 h and 7 d change and the last week's volatility against its median over the last year.
 
 * :func:`market_context`: the context from a coin's candles.
@@ -196,7 +199,7 @@ def move_phrase(expected_move: Mapping[str, Any] | None) -> str | None:
         width = f"±{max(abs(low), abs(high)):.1%}"
     else:
         width = f"{_signed(low)} to {_signed(high)}"
-    return f"likely range over {str(key).removesuffix('h')} h: {width} (80%)"
+    return f"likely move over {str(key).removesuffix('h')} h: within {width}, 4 times in 5"
 
 
 def _regime_phrase(regime: Mapping[str, Any] | None) -> str | None:
@@ -204,16 +207,11 @@ def _regime_phrase(regime: Mapping[str, Any] | None) -> str | None:
         return None
     percentile = regime.get("percentile")
     where = (
-        f" ({_ordinal(round(float(percentile) * 100))} percentile of the last year)"
+        f" (larger than {float(percentile):.0%} of the last year's)"
         if isinstance(percentile, int | float)
         else ""
     )
-    return f"expected volatility {regime['label']}{where}"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    return f"expected swings: {regime['label']}{where}"
 
 
 def _test_weeks(records: list[ModelMetadata]) -> str | None:
@@ -233,21 +231,34 @@ def _test_weeks(records: list[ModelMetadata]) -> str | None:
     return f"{weeks:.0f} weeks" if weeks >= 2 else span_words(max(spans))
 
 
-def _direction_figure(record: ModelMetadata) -> tuple[float, float] | None:
-    """(how often it gets the direction right, the coin flip it stands beside): the direction
-    AUC against 0.5 for probability models, the direction hit rate against always saying the
-    commoner direction for forecasters."""
+def _direction_figure(record: ModelMetadata) -> tuple[float, float, bool] | None:
+    """(its score at telling the direction, the guess it stands beside, whether that guess is
+    a coin flip): the direction AUC against 0.5 for probability models (how often it rates a
+    rise above a fall), the direction hit rate against always saying the commoner direction
+    for forecasters."""
     card = record.card
     if card is None:
         return None
     if card.output == Output.PROBABILITY.value:
         value = card.metrics.as_dict().get("direction_auc")
-        return (float(value), 0.5) if isinstance(value, int | float) else None
+        return (float(value), 0.5, True) if isinstance(value, int | float) else None
     value = card.metrics.as_dict().get("directional_accuracy")
     base = card.baselines.as_dict().get("majority_direction")
     if isinstance(value, int | float):
-        return float(value), float(base) if isinstance(base, int | float) else 0.5
+        return float(value), float(base) if isinstance(base, int | float) else 0.5, False
     return None
+
+
+def _figure_words(value: float, base: float, coin_flip: bool, *, best: bool) -> str:
+    """``"48% vs a coin flip's 50%"``; a forecaster's hit rate beside always guessing the
+    commoner direction."""
+    lead = "best " if best else ""
+    if coin_flip:
+        return f"{lead}{value:.0%} vs a coin flip's {base:.0%}"
+    return (
+        f"{lead}right about the direction {value:.0%} of the time vs {base:.0%} for always "
+        "guessing the commoner one"
+    )
 
 
 def _no_edge_why(signal: Signal, records: Mapping[str, ModelMetadata]) -> str:
@@ -263,15 +274,20 @@ def _no_edge_why(signal: Signal, records: Mapping[str, ModelMetadata]) -> str:
         v = held_back[0]
         return f"no call: {v.label} {v.reason.removeprefix('no edge: ')}"
     n = len(votes)
-    who = "its one model" if n == 1 else f"none of {n} models"
-    verb = "does not beat" if n == 1 else "beat"
     weeks = _test_weeks(members)
-    over = f" over the test window's {weeks}" if weeks else " on the test window"
-    text = f"no call: {who} {verb} a coin flip clearly{over}"
+    over = f" over the {weeks} it was tested on" if weeks else " on the hours it was tested on"
+    if n > 1:
+        over = over.replace(" it was ", " they were ")
     figures = [f for r in members if (f := _direction_figure(r)) is not None]
-    if figures:
-        value, base = max(figures, key=lambda f: f[0] - f[1])
-        text += f"; best {value:.0%} vs {base:.0%}"
+    best = max(figures, key=lambda f: f[0] - f[1]) if figures else None
+    # above the guess but not clearly (its interval reaches it), or not above it at all
+    ahead = best is not None and best[0] > best[1]
+    how = "clearly better" if ahead or best is None else "better"
+    who = "its model is not" if n == 1 else f"none of its {n} models is"
+    text = f"no call: {who} {how} than a coin flip at telling rises from falls{over}"
+    if best is not None:
+        text += f" ({_figure_words(*best, best=n > 1)}"
+        text += ", a gap luck can give)" if ahead else ")"
     return text
 
 
@@ -282,10 +298,14 @@ def _call_why(signal: Signal) -> str:
         head += f": no move beyond ±{signal.neutral_band:.1%} expected"
     if signal.confidence is None or not signal.support:
         return f"{head} (no earlier calls of this kind to measure how often it is right)"
-    base = f", base rate {signal.base_rate:.0%}" if signal.base_rate is not None else ""
+    base = (
+        f" (the called move happened {signal.base_rate:.0%} of the time anyway)"
+        if signal.base_rate is not None
+        else ""
+    )
     return (
         f"{head}: such calls were right {signal.confidence:.0%} of {signal.support:,} times "
-        f"out of time{base}"
+        f"on candles the models had not trained on{base}"
     )
 
 
@@ -330,7 +350,7 @@ def coin_verdict(
     elif kind is SignalKind.NO_EDGE:
         call, why = "no call", _no_edge_why(signal, records)
         if signal.stale and signal.age is not None:
-            why += f" (candles {span_words(signal.age)} old: refresh them)"
+            why += f"; its candles are {span_words(signal.age)} old: refresh them"
     else:
         call, why = kind.value, _call_why(signal)
     return CoinVerdict(

@@ -84,7 +84,7 @@ def test_signals_open_with_a_verdict_per_stored_coin_and_a_train_button(carded: 
     assert "such calls were right" in rows["BTCUSDT"]
     assert ":orange-badge[no call]" in rows["ETHUSDT"]
     assert (
-        "its one model does not beat a coin flip clearly over the test window's"
+        "its model is not clearly better than a coin flip at telling rises from falls over the"
         in (rows["ETHUSDT"])
     )
     assert "no models yet" in rows["SOLUSDT"]

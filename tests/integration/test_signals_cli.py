@@ -143,8 +143,8 @@ def test_signals_open_with_one_verdict_line_per_coin_in_text_and_json(trained: P
     assert [v.split(":")[0] for v in verdicts] == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     btc, eth, sol = verdicts
     assert re.match(r"BTCUSDT: (BULLISH|BEARISH|NEUTRAL)\b.*such calls were right \d+%", btc)
-    assert re.match(r"ETHUSDT: no call: its one model does not beat a coin flip clearly", eth)
-    assert "test window's" in eth and re.search(r"best \d+% vs \d+%", eth)
+    assert re.match(r"ETHUSDT: no call: its model is not (clearly )?better than a coin flip", eth)
+    assert "it was tested on" in eth and re.search(r"\d+% vs a coin flip's 50%", eth)
     assert sol == "SOLUSDT: no models yet: train this coin to get a verdict"
     assert "  market: 24 h " in done.stdout and "× its" in done.stdout
     payload = json.loads(cli("signals", "--json", "--no-journal").stdout)

@@ -121,12 +121,25 @@ def test_no_call_says_in_words_that_no_model_beat_a_coin_flip_and_the_best_figur
     verdict = coin_verdict(_signal(SignalKind.NO_EDGE, votes, reason="No model beats"), records)
     assert verdict.call == "no call"
     assert verdict.text == (
-        "no call: none of 2 models beat a coin flip clearly over the test window's 11 weeks; "
-        "best 48% vs 50%"
+        "no call: none of its 2 models is better than a coin flip at telling rises from falls "
+        "over the 11 weeks they were tested on (best 48% vs a coin flip's 50%)"
     )
+    assert "AUC" not in verdict.text and "out of time" not in verdict.text
     assert verdict.line.startswith("BTCUSDT: no call: ")
     # the gate numbers are in the details, in the one vocabulary
     assert any("passes 0 of 2 — fails: direction (lower bound 0.449" in d for d in verdict.details)
+
+
+def test_one_model_a_little_above_a_coin_flip_is_not_clearly_better():
+    """A model ahead of a coin flip by a gap its test window cannot tell from luck says so."""
+    name = "xgb_direction_ethusdt"
+    records = {name: _record(name, "xgb_direction", _direction_card(0.53))}
+    votes = (_vote(name, "xgb_direction", "XGBoost direction"),)
+    verdict = coin_verdict(_signal(SignalKind.NO_EDGE, votes, reason="No model beats"), records)
+    assert verdict.text == (
+        "no call: its model is not clearly better than a coin flip at telling rises from falls "
+        "over the 11 weeks it was tested on (53% vs a coin flip's 50%, a gap luck can give)"
+    )
 
 
 def test_a_call_says_how_often_such_calls_were_right_and_the_likely_range():
@@ -147,11 +160,12 @@ def test_a_call_says_how_often_such_calls_were_right_and_the_likely_range():
     )
     verdict = coin_verdict(signal, {})
     assert verdict.text == (
-        "BULLISH: such calls were right 56% of 412 times out of time, base rate 50% · likely "
-        "range over 24 h: ±3.1% (80%) · expected volatility high (92nd percentile of the last year)"
+        "BULLISH: such calls were right 56% of 412 times on candles the models had not trained "
+        "on (the called move happened 50% of the time anyway) · likely move over 24 h: within "
+        "±3.1%, 4 times in 5 · expected swings: high (larger than 92% of the last year's)"
     )
     assert move_phrase({"6h": {"bands": {"80": [-0.012, 0.02]}}}) == (
-        "likely range over 6 h: −1.2% to +2.0% (80%)"
+        "likely move over 6 h: within −1.2% to +2.0%, 4 times in 5"
     )
 
 
