@@ -62,6 +62,18 @@ METRIC_LABELS = {
     "exposure": "Exposure (time in a position)",
     "avg_size": "Average size (share of equity)",
 }
+#: What each metric means, in words (the tooltips).
+METRIC_HELP = {
+    "total_return": "What 1 unit of money became over the test window, minus 1.",
+    "cagr": "The same return as a yearly rate (compounded): shown only for a window long enough.",
+    "sharpe": "Average return per unit of ups and downs, per year: above 1 is good, 0 is none.",
+    "sortino": "Like Sharpe, counting only the downs.",
+    "max_drawdown": "The largest fall from a high to a later low: what a holder had to sit out.",
+    "win_rate": "Share of trades that made money after costs.",
+    "trades": "How many positions were opened and closed.",
+    "exposure": "Share of hours holding a position (the rest in cash).",
+    "avg_size": "Average share of equity in a position while holding one.",
+}
 #: (metrics key, column title) of the table, in order.
 COLUMNS = (("strategy", "strategy"), ("zero_cost", "zero cost"), ("buy_and_hold", "buy and hold"))
 _PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "avg_size"}
@@ -287,20 +299,32 @@ def render_backtest(result: BacktestResult) -> None:
         "Strategy return",
         _fmt("total_return", strat["total_return"]),
         delta=f"{_points(strat['total_return'], hold['total_return']):+.2f} pp vs buy and hold",
+        help="The calls traded on the test window, after fees and slippage. "
+        + METRIC_HELP["total_return"]
+        + " The arrow: its gap to buying and holding, in percentage points.",
     )
     b.metric(
         "Zero-cost return",
         _fmt("total_return", free["total_return"]),
         delta=f"costs: {_points(strat['total_return'], free['total_return']):+.2f} pp",
         delta_color="off",
+        help="The same positions without fees or slippage: what the costs took away.",
     )
-    c.metric("Buy and hold return", _fmt("total_return", hold["total_return"]))
-    d.metric("Trades", _fmt("trades", strat["trades"]))
+    c.metric(
+        "Buy and hold return",
+        _fmt("total_return", hold["total_return"]),
+        help="Buying at the first test candle and selling at the last: the bar to beat.",
+    )
+    d.metric("Trades", _fmt("trades", strat["trades"]), help=METRIC_HELP["trades"])
     times = result.equity["open_time"] if len(result.equity) else pd.Series(dtype=object)
     if len(times):
         for warning in backtest_warnings(strat, times.iloc[0], times.iloc[-1]):
             st.warning(warning, icon=":material/report:")
     left, right = st.columns([1, 2])
+    left.caption(
+        "The three side by side",
+        help="  \n".join(f"{METRIC_LABELS[k]}: {w}" for k, w in METRIC_HELP.items()),
+    )
     left.table(metrics_table(result))
     right.plotly_chart(equity_figure(result), width="stretch")
     if result.threshold is not None:
@@ -463,11 +487,21 @@ def render_sizing_section(symbol: str, config: BacktestConfig) -> None:
         st.caption(plain(note))
     f, t = result.metrics["forecast"], result.metrics["trailing"]
     a, b, c = st.columns(3)
-    a.metric("Forecast sizing return", _sizing_fmt("total_return", f["total_return"]) or "–")
-    b.metric("Trailing sizing return", _sizing_fmt("total_return", t["total_return"]) or "–")
+    a.metric(
+        "Forecast sizing return",
+        _sizing_fmt("total_return", f["total_return"]) or "–",
+        help="Positions sized by the volatility model's forecast to hold the daily target.",
+    )
+    b.metric(
+        "Trailing sizing return",
+        _sizing_fmt("total_return", t["total_return"]) or "–",
+        help="Positions sized by the last hours' realised volatility instead of a forecast.",
+    )
     c.metric(
         "Tracking error, forecast vs trailing",
         _sizing_fmt("tracking_error", f["tracking_error"]) or "–",
+        help="How far the realised daily volatility strayed from the target (lower is closer); "
+        "the arrow: forecast minus trailing, green when the forecast holds it closer.",
         delta=None
         if f["tracking_error"] is None or t["tracking_error"] is None
         else f"{f['tracking_error'] - t['tracking_error']:+.3f}",

@@ -19,7 +19,15 @@ from core.training.trust import model_warnings, skill_words
 from core.words import headline, verdict_words
 from ui.text import plain
 
-__all__ = ["MEANINGS", "gates_frame", "metrics_frame", "reliability_frame", "render_card"]
+__all__ = [
+    "MEANINGS",
+    "VERDICT_HELP",
+    "gates_frame",
+    "metrics_frame",
+    "numbers_help",
+    "reliability_frame",
+    "render_card",
+]
 
 #: How card metric keys read on screen (others are shown as they are).
 _LABELS = {
@@ -64,6 +72,37 @@ MEANINGS = {
     "volatility_auc": "What the recent size of moves alone (ATR / close) scores as a ranking.",
     "volatility_direction_auc": "The same ATR/close score ranking rises above falls.",
 }
+#: What a verdict's words and numbers mean (the tooltip beside every verdict).
+VERDICT_HELP = (
+    "How many of its checks the version passes on the test window (the most recent 20% of "
+    "candles, never trained on). Each failing check names its number and what it needed. A "
+    "lower bound is the low end of the range the number falls in 95% of the time when the test "
+    "hours are resampled: a check needs that whole range past the bar, so a lucky number does "
+    "not pass. No edge: a check fails, so the version does not vote in a signal."
+)
+
+
+def numbers_help(record: ModelMetadata) -> str:
+    """Words for the numbers of a version's headline (``AUC 0.68 [0.61, 0.74] vs 0.5``): the
+    notation, then each statistic in it."""
+    card = record.card
+    keys = [k for k in card.metrics.as_dict() if k in MEANINGS] if card is not None else []
+    shown = headline(record)
+    said = [
+        f"{_LABELS.get(k, k)}: {MEANINGS[k]}"
+        for k in keys
+        if f"{_LABELS.get(k, k)} " in shown or (k == "directional_accuracy" and "hit rate" in shown)
+    ]
+    return "  \n".join(
+        [
+            "Scores on the test window (the most recent 20% of candles, never trained on); "
+            "[low, high]: the range the score falls in 95% of the time when the test hours are "
+            "resampled; vs: what a naive baseline scores.",
+            *said,
+        ]
+    )
+
+
 #: The baseline a metric stands beside when the card stores it under another name.
 _BASELINE_OF = {"directional_accuracy": "majority_direction"}
 

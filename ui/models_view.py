@@ -75,7 +75,7 @@ COLUMN_HELP = {
     "data": "The first and last candle it was trained and tested on.",
     "rows": "How many candles it learned from and was tested on.",
     "train s": "How long training took, in seconds.",
-    "created": "When it was trained (UTC).",
+    "created": "When it was trained, in your time zone (UTC with the Times in UTC switch).",
 }
 
 

@@ -217,7 +217,12 @@ def _render_drift(health: CoinHealth) -> None:
             f"Drift not measured: {plain(clock.localize((drift.note if drift else '') or 'no data'))}."
         )
         return
-    st.metric("Drifted features", health.drifted)
+    st.metric(
+        "Drifted features",
+        health.drifted,
+        help="Inputs whose recent values moved away from what the model was trained on: "
+        "their PSI is above 0.25 and above the largest of any week inside the training window.",
+    )
     if drift.window_start is not None and drift.window_end is not None:
         st.caption(
             f"Window {clock.when(drift.window_start)} → {clock.when(drift.window_end)}."

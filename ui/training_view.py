@@ -24,6 +24,7 @@ from core.registry.names import headline_metrics
 from core.training.trust import model_warnings
 from core.words import headline, verdict_words
 from ui import deep_link
+from ui.card_view import VERDICT_HELP, numbers_help
 from ui.text import plain
 
 __all__ = [
@@ -158,8 +159,14 @@ def render_results(found: Sequence[JobStatus]) -> None:
     with st.container(border=True, key="training_results"):
         st.markdown("**Results** (the newest version each model got)")
         heads = st.columns(widths, gap="small")
-        for col, title in zip(heads, ("model", "verdict", "card"), strict=True):
-            col.caption(title)
+        helps = (
+            "The coin, the kind of model and the version this job registered; the champion is "
+            "the version signals use.",
+            VERDICT_HELP,
+            "Opens this version's card on the Models page: every number beside its baseline.",
+        )
+        for col, title, words in zip(heads, ("model", "verdict", "card"), helps, strict=True):
+            col.caption(title, help=words)
         for job, result in rows:
             record = _record(str(registry.root), result.name, result.version)
             model, verdict, card = st.columns(widths, vertical_alignment="center", gap="small")
@@ -186,4 +193,8 @@ def render_results(found: Sequence[JobStatus]) -> None:
                 _open_card(record)
         with st.expander("Numbers and promotion of each version", expanded=False):
             for _, result in rows:
-                st.markdown(result_words(result))
+                record = _record(str(registry.root), result.name, result.version)
+                st.markdown(
+                    result_words(result),
+                    help=None if record is None else numbers_help(record) + "  \n" + VERDICT_HELP,
+                )

@@ -339,6 +339,15 @@ def test_open_shows_the_exact_version_the_job_trained(home_with_sample: Path):
     summary = model_result(second.metadata.to_dict()).to_dict()
     _write_job(home_with_sample, "20250601-110000-btcusdt-eeee", result=[summary])
     at = _page()
+    # every statistic has help in words: the verdict column and each version's numbers
+    from ui.card_view import VERDICT_HELP
+
+    (heading,) = [c for c in at.caption if c.value == "verdict"]
+    assert heading.proto.help == VERDICT_HELP
+    folded = next(e for e in at.expander if e.label == "Numbers and promotion of each version")
+    (numbers,) = [m for m in folded.markdown if m.value.startswith("**xgboost_btcusdt** v2")]
+    assert "AUC: Chance it ranks a random hour with the event above one" in numbers.proto.help
+    assert "[low, high]: the range" in numbers.proto.help
     next(b for b in at.button if (b.key or "").startswith("card_20250601")).click()
     at.run()
     assert not at.exception
