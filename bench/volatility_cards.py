@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             m, b = card.metrics.as_dict(), card.baselines.as_dict()
             gates = {n: g for n, g in card.gates.items() if n.startswith(f"{key}_")}
             failed = [n.removeprefix(f"{key}_") for n, g in gates.items() if not g.passed]
-            terc = (card.calibration or {}).get(key, {}).get("coverage_terciles", {}).get("80")
+            band = (card.bands or {}).get(key)
+            terc = band.coverage_terciles.get("80") if band is not None else None
             cov = (card.coverage or {}).get(key, {}).get("80")
             print(
                 f"| {record.symbol} {record.version} | {_f(m.get(f'{key}_qlike'))} | "
