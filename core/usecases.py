@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -195,6 +196,7 @@ class LiveSignals:
 def live_signals(
     symbols: Sequence[str] | None = None,
     *,
+    home: Path,
     registry: ModelRegistry | None = None,
     config: SignalConfig | None = None,
     refresh: bool = False,
@@ -217,7 +219,8 @@ def live_signals(
     versions of each). ``now`` (default: the system clock; the edges pass their
     context's, which honours ``CRYPTOVOLT_NOW``) is when the staleness check, the top-up and the journal think it is (the
     watch loop's clock). ``judge=False`` (with ``source=None`` and no ``refresh``: the read-only
-    HTTP API) leaves the journal as it is: nothing is judged or written.
+    HTTP API) leaves the journal as it is: nothing is judged or written. ``home``: the home
+    folder whose journal is read and written (the edge's context).
 
     Raises nothing for one coin (its message lands in ``errors``); a broken registry raises
     what the registry raises.
@@ -256,8 +259,8 @@ def live_signals(
         except CryptoVoltError as exc:
             errors[symbol] = str(exc)
     calls = [s for s in signals if s.signal is not SignalKind.STALE]
-    recorded = journal.record(calls, source=source, now=now) if calls and source else 0
-    resolved = journal.resolve_stored(candles=frames, now=now) if judge else 0
+    recorded = journal.record(home, calls, source=source, now=now) if calls and source else 0
+    resolved = journal.resolve_stored(home, candles=frames, now=now) if judge else 0
     return LiveSignals(
         tuple(signals),
         errors,
@@ -265,7 +268,7 @@ def live_signals(
         top_up,
         recorded,
         resolved,
-        journal.hit_rates(),
+        journal.hit_rates(journal.entries(home)),
         conflicts,
     )
 

@@ -68,7 +68,7 @@ def _build(regime: str, calls: int) -> Path:
             part = full.iloc[end - 600 : end]
             closed = pd.Timestamp(part["open_time"].iloc[-1]) + pd.Timedelta(hours=1)
             signals.append(signal_from_models(models, part, now=closed.to_pydatetime()))
-        journal.record(signals, source="test", now=closed.to_pydatetime())
+        journal.record(folder, signals, source="test", now=closed.to_pydatetime())
     finally:
         if before is None:
             os.environ.pop("CRYPTOVOLT_HOME", None)

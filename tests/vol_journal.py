@@ -55,6 +55,6 @@ def build_vol_journal(folder: Path, *, planted: bool) -> pd.Timestamp:
         closed = pd.Timestamp(part["open_time"].iloc[-1]) + pd.Timedelta(hours=1)
         signals.append(signal_from_models(models, part, now=closed.to_pydatetime()))
     assert all(s.expected_move for s in signals)
-    journal.record(signals, source="test", now=closed.to_pydatetime())
+    journal.record(folder, signals, source="test", now=closed.to_pydatetime())
     last = pd.to_datetime(full["open_time"], utc=True).max()
     return last + pd.Timedelta(hours=1)

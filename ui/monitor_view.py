@@ -8,6 +8,7 @@ and the hour (the windows end at now).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -52,10 +53,10 @@ VOL_WORDS = {
 }
 
 
-def _journal_key() -> tuple[tuple[str, int, int], ...]:
+def _journal_key(home: Path) -> tuple[tuple[str, int, int], ...]:
     out = []
     for name in ("signals.jsonl", "outcomes.jsonl"):
-        path = journal_dir() / name
+        path = journal_dir(home) / name
         if path.exists():
             stat = path.stat()
             out.append((name, stat.st_mtime_ns, stat.st_size))
@@ -64,25 +65,27 @@ def _journal_key() -> tuple[tuple[str, int, int], ...]:
 
 def has_journal() -> bool:
     """True when the journal holds at least one entry."""
-    path = journal_dir() / "signals.jsonl"
+    path = journal_dir(context().home) / "signals.jsonl"
     return path.exists() and path.stat().st_size > 0
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _assess(key: tuple[Any, ...], _now: pd.Timestamp) -> list[CoinHealth]:
-    return assess(config=_CONFIG, now=_now)
+def _assess(home: Path, key: tuple[Any, ...], _now: pd.Timestamp) -> list[CoinHealth]:
+    return assess(home=home, config=_CONFIG, now=_now)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _history(symbol: str, versions: str, days: int, key: tuple[Any, ...]) -> pd.DataFrame:
-    return version_history(symbol, versions, days=days)
+def _history(
+    home: Path, symbol: str, versions: str, days: int, key: tuple[Any, ...]
+) -> pd.DataFrame:
+    return version_history(home, symbol, versions, days=days)
 
 
 def _key(ctx: Context) -> tuple[Any, ...]:
     now = ctx.now()
     return (
         str(ctx.home),
-        _journal_key(),
+        _journal_key(ctx.home),
         stored_fingerprint(),
         ModelRegistry().cache_key(),
         now.floor("h").isoformat(),
@@ -93,7 +96,7 @@ def _key(ctx: Context) -> tuple[Any, ...]:
 def coin_health() -> list[CoinHealth]:
     """Every coin's health, cached until the journal, candles, models or the hour change."""
     ctx = context()
-    return _assess(_key(ctx), ctx.now())
+    return _assess(ctx.home, _key(ctx), ctx.now())
 
 
 def render_no_journal() -> None:
@@ -196,7 +199,8 @@ def _render_version(symbol: str, version: VersionHealth) -> None:
         )
         st.table(cells(_members_table(version).set_index("model")))
     days = _CONFIG.windows[0]
-    history = _history(symbol, version.versions, days, _key(context()))
+    ctx = context()
+    history = _history(ctx.home, symbol, version.versions, days, _key(ctx))
     if len(history):
         st.plotly_chart(
             history_figure(history, days=days, title=f"{symbol}: live vs promised"),

@@ -179,7 +179,8 @@ def current_signals(
     journal's live hit rates (:func:`core.usecases.live_signals`); ``now`` defaults to this
     run's clock (:func:`ui.context.context`)."""
     config = config or SignalConfig()
-    now = now if now is not None else context().now().to_pydatetime()
+    ctx = context()
+    now = now if now is not None else ctx.now().to_pydatetime()
     registry = ModelRegistry()
     root = str(registry.root)
 
@@ -193,6 +194,7 @@ def current_signals(
 
     return live_signals(
         current_symbols(),
+        home=ctx.home,
         registry=registry,
         config=config,
         source="app",

@@ -27,6 +27,7 @@ from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.tuning import TuneSpec, storage_path, trials_frame, tunable
 from ui import state
+from ui.context import context
 from ui.text import plain
 from ui.training_form import trainable_coins
 
@@ -105,7 +106,7 @@ def _form(interval: str) -> None:
         has_epochs = any(f.name == "epochs" for f in dataclasses.fields(config_class(kind)))
         fixed = {"epochs": int(epochs)} if has_epochs else {}
         spec = TuneSpec(coin, kind, trials=int(trials), interval=interval, fixed=fixed)
-        if storage_path(spec.study).exists() and not (resume or fresh):
+        if storage_path(context().home, spec.study).exists() and not (resume or fresh):
             st.error(
                 f"Study {plain(spec.study)} is stored already: tick **resume** to continue it or "
                 "**start over** to delete it."
@@ -160,7 +161,8 @@ def _cancel(study: str) -> None:
 
 
 def _watch() -> None:
-    names = studies()
+    home = context().home
+    names = studies(home)
     if not names:
         st.caption("No sweeps yet.")
         return
@@ -175,7 +177,7 @@ def _watch() -> None:
         found = sweep_status(name)
         if (found is not None and found.active) != running:
             st.rerun()  # it started or ended: rerun the page so polling follows
-        frame = trials_frame(name)
+        frame = trials_frame(home, name)
         st.markdown(_summary(name, found, frame))
         if found is not None and found.state is JobState.FAILED:
             hint = "Start it again with resume: it continues from its finished trials."

@@ -151,8 +151,16 @@ def _live(coins: list[str] | None, vol_target: float) -> Any:
     from core.usecases import live_signals
 
     config = SignalConfig(vol_target=vol_target)
-    now = Context.from_env().now()  # this request's edge: CRYPTOVOLT_NOW, as the CLI's
-    return live_signals(coins, config=config, refresh=False, source=None, judge=False, now=now)
+    ctx = Context.from_env()  # this request's edge: the home and CRYPTOVOLT_NOW, as the CLI's
+    return live_signals(
+        coins,
+        home=ctx.home,
+        config=config,
+        refresh=False,
+        source=None,
+        judge=False,
+        now=ctx.now(),
+    )
 
 
 def _vol_target(request: Request) -> float:

@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _verify(args: argparse.Namespace) -> int:
-    reports = journal.verify()
+    reports = journal.verify(args.context.home)
     ok = all(r.ok for r in reports)
     if args.json:
         files = [
@@ -102,7 +102,7 @@ def _export(args: argparse.Namespace) -> int:
         from core.data.coins import parse_coin
 
         symbol = parse_coin(args.coin).symbol
-    text = export_text(journal.entries(symbol=symbol), args.format)
+    text = export_text(journal.entries(args.context.home, symbol=symbol), args.format)
     if args.out:
         atomic_write_text(Path(args.out), text)
         print(f"wrote {args.out}", file=sys.stderr)

@@ -102,7 +102,7 @@ def _volatility_lines(health: CoinHealth) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     symbols = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
     cfg = MonitorConfig()
-    found = assess(symbols, config=cfg, now=args.context.now())
+    found = assess(symbols, home=args.context.home, config=cfg, now=args.context.now())
     if args.json:
         print(json.dumps([h.to_dict() for h in found], indent=2, default=str))
         return 0

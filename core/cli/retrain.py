@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     stale = retrain.parse_age(args.if_stale) if args.if_stale else None
     coins = [c.symbol for c in parse_coins(args.coins)] if args.coins else None
-    plans = retrain.plan(coins, stale_after=stale, if_degraded=args.if_degraded)
+    plans = retrain.plan(
+        coins, home=args.context.home, stale_after=stale, if_degraded=args.if_degraded
+    )
     rows = [
         [p.symbol, ", ".join(p.kinds) if p.kinds else "keep", "; ".join(p.reasons)] for p in plans
     ]

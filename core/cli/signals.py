@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     now = args.context.now().to_pydatetime()
     result = live_signals(
         symbols,
+        home=args.context.home,
         config=SignalConfig(vol_target=args.vol_target),
         refresh=args.refresh,
         source=None if args.no_journal else "cli",

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from core.config import TargetConfig
@@ -77,14 +78,14 @@ def _spec(args: argparse.Namespace) -> Any:
     )
 
 
-def _status(spec: Any, as_json: bool) -> int:
+def _status(spec: Any, home: Path, as_json: bool) -> int:
     from core.cli._common import format_table
     from core.jobs.tune_job import sweep_status
     from core.tuning import storage_path, trials_frame
 
     found = sweep_status(spec.study)
     state = "never run" if found is None else found.state.value
-    frame = trials_frame(spec.study)
+    frame = trials_frame(home, spec.study)
     if as_json:
         rows = json.loads(frame.to_json(orient="records"))
         record = {"study": spec.study, "state": state}
@@ -92,7 +93,7 @@ def _status(spec: Any, as_json: bool) -> int:
             record = {**found.to_dict(), **record}
         print(json.dumps({**record, "trials_table": rows}, indent=2, default=str))
         return 0
-    print(f"study {spec.study}: {state} ({storage_path(spec.study)})")
+    print(f"study {spec.study}: {state} ({storage_path(home, spec.study)})")
     if found is not None and found.error:
         print(f"error: {found.error}")
     if not frame.empty:
@@ -150,12 +151,18 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--resume continues a study and --fresh deletes it: pick one.")
     spec = _spec(args)
     if args.status:
-        return _status(spec, args.json)
+        return _status(spec, args.context.home, args.json)
     if args.cancel:
         found = cancel_sweep(spec.study)
         print(f"study {spec.study}: {'never run' if found is None else found.state.value}")
         return 0
-    job = TuneJob(spec, resume=args.resume, fresh=args.fresh, train=not args.no_train)
+    job = TuneJob(
+        spec,
+        resume=args.resume,
+        fresh=args.fresh,
+        train=not args.no_train,
+        home=str(args.context.home),
+    )
     if args.background:
         job_id = jobs.launch(job, executor=args.executor, address=args.address)
         print(f"{spec.symbol}: sweep {spec.study} as job {job_id}")
@@ -165,9 +172,7 @@ def run(args: argparse.Namespace) -> int:
         from core.jobs.ray_executor import check
 
         check(args.address)
-        job = dataclasses.replace(
-            job, executor="ray", address=args.address, home=str(args.context.home)
-        )
+        job = dataclasses.replace(job, executor="ray", address=args.address)
     from core.jobs.runner import run_job
 
     job_id = jobs.prepare(job)  # the same job as in the background, run in this process

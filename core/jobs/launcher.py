@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core import config
 from core.atomic import atomic_write_json
@@ -95,6 +95,8 @@ def prepare(
     """
     _check_executor(spec, executor)
     kind = _kind(spec)
+    if getattr(spec, "home", "") is None:  # a kind that keeps its home folder in spec.json
+        spec = dataclasses.replace(cast(Any, spec), home=str(config.home()))
     with launch_lock():
         symbol = getattr(spec, "symbol", None)
         if kind in (JobKind.TRAIN, JobKind.TUNE) and isinstance(symbol, str):
@@ -210,9 +212,7 @@ def _launch_on_ray(specs: Sequence[Any], address: str | None) -> list[str]:
             training.append(job_id)
         else:  # a sweep runs its trials on Ray; its own process runs here
             if spec.kind is JobKind.TUNE:
-                spec = dataclasses.replace(
-                    spec, executor="ray", address=address, home=str(config.home())
-                )
+                spec = dataclasses.replace(spec, executor="ray", address=address)
             job_id = prepare(spec)
             _spawn(job_id, _kind(spec))
         ids.append(job_id)

@@ -69,7 +69,8 @@ class TuneJob:
     """One sweep as a job: the :class:`~core.tuning.study.TuneSpec`, where its trials run
     (``executor``: ``local`` in the job process, ``ray``: Ray tasks), whether to resume or
     delete a stored study, and whether to train the best settings at the end. ``home``: the
-    home folder the Ray workers run in (set by the launcher for ``executor="ray"``)."""
+    home folder whose ``tuning/`` holds the study (and the Ray workers run in), written into
+    ``spec.json`` by the launcher."""
 
     kind: ClassVar[JobKind] = JobKind.TUNE
 
@@ -134,17 +135,18 @@ class TuneJob:
         from core.tuning.state import refuse_if_tuned, storage_path
         from core.tuning.study import counts, load_study
 
-        refuse_if_tuned(self.study)
+        home = self._home()
+        refuse_if_tuned(home, self.study)
         if self.resume or self.fresh:
             return
         try:
-            found = counts(load_study(self.study))
+            found = counts(load_study(home, self.study))
         except JobError:  # not stored yet
             return
         if found.get("finished") or found.get("fail") or found.get("running"):
             raise ConfigError(
                 f"Study {self.study} already has {found['finished']} finished trial(s) in "
-                f"{storage_path(self.study)}: --resume continues it, --fresh deletes it and "
+                f"{storage_path(home, self.study)}: --resume continues it, --fresh deletes it and "
                 "starts over."
             )
 
@@ -162,17 +164,19 @@ class TuneJob:
             extra={"study": self.study, "executor": self.executor},
         )
 
+    def _home(self) -> Path:
+        """:attr:`home` (ConfigError: a spec without it)."""
+        if not self.home:
+            raise ConfigError(f"Sweep {self.study} has no home folder in its spec: start it again.")
+        return Path(self.home)
+
     def _ray(self) -> Callable[[TuneSpec, Callable[[Any, Any], None] | None], None]:
-        """Runs the trials as Ray tasks, the workers in :attr:`home` (ConfigError: a spec
-        without it)."""
+        """Runs the trials as Ray tasks, the workers in :attr:`home`."""
         from core.jobs.ray_executor import connect
         from core.tuning.ray_trials import optimize_on_ray
 
-        if not self.home:
-            raise ConfigError(
-                f"Sweep {self.study} on Ray has no home folder in its spec: start it again."
-            )
-        return partial(optimize_on_ray, partial(connect, self.address, home=Path(self.home)))
+        home = self._home()
+        return partial(optimize_on_ray, partial(connect, self.address, home=home), home=home)
 
     def run(self, reporter: StatusWriter) -> str:
         """The sweep, in the job process: trials until the study holds ``tune.trials`` finished
@@ -210,6 +214,7 @@ class TuneJob:
 
         try:
             study, result = run_sweep(
+                self._home(),
                 self.tune,
                 resume=self.resume,
                 fresh=self.fresh,
@@ -220,7 +225,7 @@ class TuneJob:
             )
         except BaseException:  # cancelled or failed: the status still says what the study holds
             with contextlib.suppress(Exception):
-                sweep = sweep_result(load_study(self.study))
+                sweep = sweep_result(load_study(self._home(), self.study))
                 reporter.update(force=True, sweep=sweep, step=sweep.finished)
             raise
         sweep = sweep_result(study)
@@ -250,13 +255,13 @@ def sweep_status(study: str) -> JobStatus | None:
     return None
 
 
-def studies() -> list[str]:
+def studies(home: Path) -> list[str]:
     """Every study a sweep job ran or that is stored under ``{home}/tuning/``, newest first."""
     from core.jobs.control import list_jobs
     from core.tuning.sweeps import list_studies
 
     ran = [str(j.extra["study"]) for j in list_jobs(kind=JobKind.TUNE) if j.extra.get("study")]
-    return list(dict.fromkeys([*ran, *list_studies()]))
+    return list(dict.fromkeys([*ran, *list_studies(home)]))
 
 
 def launch_sweep(

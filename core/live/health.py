@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Health", "coin_health"]
@@ -37,6 +38,7 @@ class Health:
 def coin_health(
     symbols: Sequence[str] | None = None,
     *,
+    home: Path,
     now: datetime | None = None,
 ) -> tuple[list[Health], str | None]:
     """``(health per coin, None)``, or ``([], why not)`` when the monitor cannot say."""
@@ -45,7 +47,7 @@ def coin_health(
     except ImportError as exc:
         return [], f"the monitor is not available ({exc}); only failing cycles raise alerts"
     try:
-        found: Sequence[Any] = assess(list(symbols) if symbols else None, now=now)
+        found: Sequence[Any] = assess(list(symbols) if symbols else None, home=home, now=now)
     except Exception as exc:  # the monitor must never stop the watch
         log.exception("monitor failed")
         return [], f"the monitor failed: {type(exc).__name__}: {exc}"

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -99,6 +100,7 @@ def champion_spec(symbol: str, records: Sequence[ModelMetadata]) -> Any:
 def plan(
     symbols: Sequence[str] | None = None,
     *,
+    home: Path,
     stale_after: timedelta | None = None,
     if_degraded: bool = False,
     registry: ModelRegistry | None = None,
@@ -107,8 +109,8 @@ def plan(
 ) -> list[RetrainPlan]:
     """Which champions of which coins to retrain (default: every coin with a champion).
 
-    ``health`` maps a symbol to its :class:`~core.live.health.Health` (asked of the monitor when
-    ``if_degraded`` and not given).
+    ``health`` maps a symbol to its :class:`~core.live.health.Health` (asked of the monitor, on
+    ``home``'s journal, when ``if_degraded`` and not given).
 
     Raises:
         ConfigError: neither ``stale_after`` nor ``if_degraded`` (nothing would ever retrain).
@@ -126,7 +128,7 @@ def plan(
     coins = list(symbols) if symbols else symbols_with_models(registry)
     unknown_health = None
     if if_degraded and health is None:
-        found, unknown_health = coin_health(coins, now=now)
+        found, unknown_health = coin_health(coins, home=home, now=now)
         health = {h.symbol: h for h in found}
     plans = []
     for symbol in coins:

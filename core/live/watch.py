@@ -108,7 +108,12 @@ class Watch:
         coins = list(self.cfg.coins) if self.cfg.coins else None
         try:
             result = live_signals(
-                coins, refresh=True, patient=self.cfg.patient, source="watch", now=now
+                coins,
+                home=self.home,
+                refresh=True,
+                patient=self.cfg.patient,
+                source="watch",
+                now=now,
             )
         except Exception as exc:  # a broken registry or disk: log it, try again next close
             self.log.exception("cycle at %s failed", now.isoformat())
@@ -161,7 +166,7 @@ class Watch:
         return self._finish(dataclasses.replace(report, alerts=alerts))
 
     def _health(self, symbols: Sequence[str] | None, now: datetime) -> list[Health]:
-        found, why_not = coin_health(symbols, now=now)
+        found, why_not = coin_health(symbols, home=self.home, now=now)
         if why_not:
             self.log.info("health: %s", why_not)
         for h in found:
@@ -228,6 +233,7 @@ class Watch:
             try:
                 plans = plan(
                     due,
+                    home=self.home,
                     stale_after=self.cfg.retrain_stale,
                     if_degraded=self.cfg.retrain_degraded,
                     health={h.symbol: h for h in health},

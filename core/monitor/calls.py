@@ -10,6 +10,7 @@ NO EDGE and STALE entries make no call and are never judged.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,9 +85,9 @@ def resolve_from_candles(calls: pd.DataFrame, lookup: CandleLookup) -> pd.DataFr
 
 
 def load_calls(
-    symbols: Iterable[str] | None = None, *, lookup: CandleLookup | None = None
+    home: Path, symbols: Iterable[str] | None = None, *, lookup: CandleLookup | None = None
 ) -> pd.DataFrame:
-    """Every journal entry (of ``symbols``, default all) with its outcome and ``versions`` (the
+    """Every journal entry of ``home``'s journal (of ``symbols``, default all) with its outcome and ``versions`` (the
     :func:`version_key` of the models behind it), in candle-time order.
 
     ``status`` is "hit", "miss", "pending" or "no edge"; ``resolved_by`` is "journal" or
@@ -94,7 +95,7 @@ def load_calls(
     """
     from core.signals import journal
 
-    frame = journal.entries()
+    frame = journal.entries(home)
     if symbols is not None:
         wanted = {parse_coin(s).symbol for s in symbols}
         frame = frame[frame["symbol"].isin(wanted)]

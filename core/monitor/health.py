@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -329,10 +330,12 @@ def _symbols(
 def assess(
     symbols: Sequence[str] | None = None,
     *,
+    home: Path,
     now: datetime | pd.Timestamp | None = None,
     config: MonitorConfig | None = None,
 ) -> list[CoinHealth]:
-    """The health of each coin (default: every coin in the journal or with a promoted model).
+    """The health of each coin (default: every coin in ``home``'s journal or with a promoted
+    model).
 
     ``now`` ends the windows (default: the system clock; the edges pass their context's time).
     Read-only: the journal is not written. Raises ``SymbolError`` for a coin it cannot parse.
@@ -344,12 +347,12 @@ def assess(
 
     end = _utc(SystemClock().now() if now is None else now)
     registry = ModelRegistry()
-    calls = load_calls(symbols)
+    calls = load_calls(home, symbols)
     records = records_lookup(registry)
     from core.signals.journal import expected_moves
 
     moves: dict[str, list[dict[str, Any]]] = {}
-    for row in expected_moves():
+    for row in expected_moves(home):
         moves.setdefault(str(row["symbol"]), []).append(row)
     out = []
     for symbol in _symbols(symbols, calls, registry):

@@ -8,6 +8,7 @@ member its live log loss beside its base rate's.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,14 +66,20 @@ def history(
 
 
 def version_history(
-    symbol: str, versions: str, *, days: int = 7, step: str = "1D", lookup: Any = None
+    home: Path,
+    symbol: str,
+    versions: str,
+    *,
+    days: int = 7,
+    step: str = "1D",
+    lookup: Any = None,
 ) -> pd.DataFrame:
     """:func:`history` of one coin's calls made by ``versions`` (a
-    :func:`core.monitor.calls.version_key`), read from the journal and the store."""
+    :func:`core.monitor.calls.version_key`), read from ``home``'s journal and the store."""
     from core.monitor.health import records_lookup
     from core.registry.model_registry import ModelRegistry
 
-    calls = load_calls([symbol], lookup=lookup)
+    calls = load_calls(home, [symbol], lookup=lookup)
     mine = calls[(calls["versions"] == versions) & calls["status"].isin(["hit", "miss"])]
     models = next((m for m in mine["models"] if isinstance(m, dict)), {}) or {}
     return history(mine, dict(models), records_lookup(ModelRegistry()), days=days, step=step)

@@ -36,7 +36,6 @@ from typing import Any
 
 import pandas as pd
 
-from core import config
 from core.config import Interval
 from core.locks import file_lock
 from core.signals import journal_chain
@@ -93,17 +92,17 @@ COLUMNS = (
 )
 
 
-def journal_dir() -> Path:
+def journal_dir(home: Path) -> Path:
     """``{home}/journal``."""
-    return config.home() / "journal"
+    return Path(home) / "journal"
 
 
-def _signals_path() -> Path:
-    return journal_dir() / "signals.jsonl"
+def _signals_path(home: Path) -> Path:
+    return journal_dir(home) / "signals.jsonl"
 
 
-def _outcomes_path() -> Path:
-    return journal_dir() / "outcomes.jsonl"
+def _outcomes_path(home: Path) -> Path:
+    return journal_dir(home) / "outcomes.jsonl"
 
 
 def entry_id(symbol: str, interval: str, candle_time: Any, models: Mapping[str, str]) -> str:
@@ -114,24 +113,24 @@ def entry_id(symbol: str, interval: str, candle_time: Any, models: Mapping[str, 
 
 
 @contextmanager
-def _locked() -> Iterator[None]:
-    with file_lock(journal_dir() / ".lock"):
+def _locked(home: Path) -> Iterator[None]:
+    with file_lock(journal_dir(home) / ".lock"):
         yield
 
 
-def _signal_rows() -> list[dict[str, Any]]:
-    return read_lines(_signals_path(), signal_problem)
+def _signal_rows(home: Path) -> list[dict[str, Any]]:
+    return read_lines(_signals_path(home), signal_problem)
 
 
-def _outcome_rows() -> list[dict[str, Any]]:
-    return read_lines(_outcomes_path(), outcome_problem)
+def _outcome_rows(home: Path) -> list[dict[str, Any]]:
+    return read_lines(_outcomes_path(home), outcome_problem)
 
 
-def damaged() -> list[str]:
+def damaged(home: Path) -> list[str]:
     """One sentence per damaged line of the journal, which every reader skips (for a page to show;
     ``python -m core journal verify`` checks everything)."""
-    return skipped_lines(_signals_path(), signal_problem) + skipped_lines(
-        _outcomes_path(), outcome_problem
+    return skipped_lines(_signals_path(home), signal_problem) + skipped_lines(
+        _outcomes_path(home), outcome_problem
     )
 
 
@@ -139,22 +138,24 @@ def _append(path: Path, rows: list[dict[str, Any]]) -> None:
     journal_chain.append(path, rows)
 
 
-def verify() -> list[journal_chain.ChainReport]:
+def verify(home: Path) -> list[journal_chain.ChainReport]:
     """Check both journal files against their hash chains (:mod:`core.signals.journal_chain`):
     one report per file, whose ``problems`` name every edited, deleted or inserted line."""
-    with _locked():
+    with _locked(home):
         return [
-            journal_chain.verify_file(_signals_path(), signal_problem),
-            journal_chain.verify_file(_outcomes_path(), outcome_problem),
+            journal_chain.verify_file(_signals_path(home), signal_problem),
+            journal_chain.verify_file(_outcomes_path(home), outcome_problem),
         ]
 
 
-def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None = None) -> int:
+def record(
+    home: Path, signals: Iterable[Any], *, source: str = "app", now: datetime | None = None
+) -> int:
     """Record shown signals (:class:`core.signals.live.Signal`, NO EDGE included); returns how
     many were new."""
     recorded_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
-    with _locked():
-        known = {row.get("id") for row in _signal_rows()}
+    with _locked(home):
+        known = {row.get("id") for row in _signal_rows(home)}
         rows = []
         for sig in signals:
             key = entry_id(sig.symbol, sig.timeframe, sig.candle_time, sig.models)
@@ -190,7 +191,7 @@ def record(signals: Iterable[Any], *, source: str = "app", now: datetime | None 
                     "vol_model": getattr(sig, "vol_model", None),
                 }
             )
-        _append(_signals_path(), rows)
+        _append(_signals_path(home), rows)
     return len(rows)
 
 
@@ -218,14 +219,14 @@ def _old_votes(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def entries(*, symbol: str | None = None) -> pd.DataFrame:
+def entries(home: Path, *, symbol: str | None = None) -> pd.DataFrame:
     """Every recorded signal with its outcome: ``status`` is "pending", "hit" or "miss"."""
     outcomes: dict[str, dict[str, Any]] = {}
-    for row in _outcome_rows():
+    for row in _outcome_rows(home):
         outcomes.setdefault(row["id"], row)
     seen: set[str] = set()
     rows = []
-    for row in _signal_rows():
+    for row in _signal_rows(home):
         if row.get("id") in seen or (symbol and row.get("symbol") != symbol):
             continue
         seen.add(row["id"])
@@ -239,12 +240,12 @@ def entries(*, symbol: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def expected_moves(*, symbol: str | None = None) -> list[dict[str, Any]]:
+def expected_moves(home: Path, *, symbol: str | None = None) -> list[dict[str, Any]]:
     """The recorded signals that showed an expected move (``expected_move`` not empty), each once,
     in file order: the monitor judges their bands and volatility forecasts."""
     seen: set[str] = set()
     out = []
-    for row in _signal_rows():
+    for row in _signal_rows(home):
         if row.get("id") in seen or (symbol and row.get("symbol") != symbol):
             continue
         seen.add(row["id"])
@@ -265,7 +266,9 @@ def _judge(signal: str, move: float, band: float) -> bool:
     return abs(move) < band
 
 
-def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | None = None) -> int:
+def resolve(
+    home: Path, candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | None = None
+) -> int:
     """Judge every pending signal whose horizon has passed in the given candles.
 
     ``candles_by_symbol`` maps a symbol to its closed candles (store schema) in the signal's
@@ -274,10 +277,11 @@ def resolve(candles_by_symbol: Mapping[str, pd.DataFrame], *, now: datetime | No
     the candles yet stays pending; a NO EDGE signal is never judged. Returns how many were
     resolved now.
     """
-    return _resolve(lambda symbol, interval: candles_by_symbol.get(symbol), now=now)
+    return _resolve(home, lambda symbol, interval: candles_by_symbol.get(symbol), now=now)
 
 
 def resolve_stored(
+    home: Path,
     *,
     candles: Mapping[tuple[str, str], pd.DataFrame] | None = None,
     now: datetime | None = None,
@@ -300,16 +304,18 @@ def resolve_stored(
                 cache[(symbol, interval)] = None
         return cache[(symbol, interval)]
 
-    return _resolve(lookup, now=now)
+    return _resolve(home, lookup, now=now)
 
 
-def _resolve(lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime | None) -> int:
+def _resolve(
+    home: Path, lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime | None
+) -> int:
     resolved_at = pd.Timestamp(now or datetime.now(UTC)).isoformat()
-    with _locked():
-        done = {row["id"] for row in _outcome_rows()}
+    with _locked(home):
+        done = {row["id"] for row in _outcome_rows(home)}
         new = []
         seen: set[str] = set()
-        for row in _signal_rows():
+        for row in _signal_rows(home):
             if row["id"] in done or row["id"] in seen or row.get("signal") == _NO_CALL:
                 continue
             seen.add(row["id"])
@@ -333,20 +339,19 @@ def _resolve(lookup: Callable[[str, str], pd.DataFrame | None], *, now: datetime
                     "resolved_at": resolved_at,
                 }
             )
-        _append(_outcomes_path(), new)
+        _append(_outcomes_path(home), new)
     return len(new)
 
 
-def hit_rates(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+def hit_rates(frame: pd.DataFrame) -> pd.DataFrame:
     """Per coin: ``symbol, signals, no_edge, pending, resolved, hits, live_hit_rate,
     expected_hit_rate, base_rate``.
 
     ``signals`` counts calls (BULLISH / BEARISH / NEUTRAL); NO EDGE entries are counted apart in
     ``no_edge`` and never in a rate. ``expected_hit_rate`` is the mean confidence the resolved
     calls were shown with and ``base_rate`` the mean base rate beside it, so the rates compare
-    like with like; all three are NaN until something is resolved.
+    like with like; all three are NaN until something is resolved. ``frame``: :func:`entries`.
     """
-    frame = entries() if frame is None else frame
     columns = [
         "symbol",
         "signals",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from core.errors import JobError
@@ -18,11 +19,11 @@ from core.tuning.study import TuneSpec, counts, load_study, optimize_here
 __all__ = ["optimize_on_ray"]
 
 
-def _task(spec: dict[str, Any], seed: int) -> int:
-    """Trials in a Ray worker, whose environment names the home folder (``connect`` sets it
-    for every worker: the task writes no environment)."""
+def _task(home: str, spec: dict[str, Any], seed: int) -> int:
+    """Trials in a Ray worker on the study under ``home`` (the worker's environment names the
+    same home for the candles: ``connect`` sets it; the task writes no environment)."""
     sweep = TuneSpec.from_dict(spec)
-    study = load_study(sweep.study, seed=seed)
+    study = load_study(Path(home), sweep.study, seed=seed)
     optimize_here(sweep, study, None)
     return counts(study)["finished"]
 
@@ -32,10 +33,11 @@ def optimize_on_ray(
     spec: TuneSpec,
     on_trial: Callable[[Any, Any], None] | None = None,
     *,
+    home: Path,
     workers: int | None = None,
     poll: float = 1.0,
 ) -> None:
-    """Run the sweep ``spec`` as up to ``workers`` (default: the cluster's CPUs)
+    """Run the sweep ``spec`` (its study under ``home``) as up to ``workers`` (default: the cluster's CPUs)
     parallel Ray tasks; ``on_trial(study, trial)`` is called here for each trial that finished.
     ``connect()`` connects this process to Ray with its workers in the home folder and returns
     the ``ray`` module (the job layer gives it); Ray is shut down here when the trials end.
@@ -47,7 +49,7 @@ def optimize_on_ray(
     ray = connect()
     refs: list[Any] = []
     try:
-        study = load_study(spec.study)
+        study = load_study(home, spec.study)
         already = counts(study)["finished"]
         left = spec.trials - already
         if left <= 0:
@@ -57,7 +59,7 @@ def optimize_on_ray(
         task = ray.remote(num_cpus=1, max_retries=0)(_task)
         refs = [
             task.options(name=f"cryptovolt-tune-{spec.study}-{i}").remote(
-                spec.to_dict(), 1000 * (i + 1) + already
+                str(home), spec.to_dict(), 1000 * (i + 1) + already
             )
             for i in range(n)
         ]
@@ -75,7 +77,7 @@ def optimize_on_ray(
                         f"{type(exc).__name__}: {lines[-1] if lines else ''}"
                     ) from None
             if on_trial is not None:
-                study = load_study(spec.study)
+                study = load_study(home, spec.study)
                 for trial in study.get_trials(deepcopy=False):
                     if trial.state.is_finished() and trial.number not in seen:
                         seen.add(trial.number)

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core import config
 from core.atomic import atomic_write_json
 from core.data.coins import parse_coin
 from core.errors import ConfigError, JobError
@@ -30,6 +29,7 @@ from core.models import parse_kind
 
 __all__ = [
     "LockHolder",
+    "checked_name",
     "lock_holder",
     "refuse_if_tuned",
     "storage_path",
@@ -40,9 +40,9 @@ __all__ = [
 ]
 
 
-def tuning_dir() -> Path:
+def tuning_dir(home: Path) -> Path:
     """``{home}/tuning``."""
-    return config.home() / "tuning"
+    return Path(home) / "tuning"
 
 
 def study_name(kind: str, symbol: str, interval: str = "1h") -> str:
@@ -50,27 +50,28 @@ def study_name(kind: str, symbol: str, interval: str = "1h") -> str:
     return f"{parse_kind(kind)}_{parse_coin(symbol).symbol.lower()}_{interval}"
 
 
-def _checked(name: str) -> str:
+def checked_name(name: str) -> str:
+    """``name`` when it can name a study file (ConfigError otherwise)."""
     if not name or not all(c.isalnum() or c in "-_" for c in name):
         raise ConfigError(f"{name!r} is not a study name: letters, digits, - and _ only.")
     return name
 
 
-def storage_path(name: str) -> Path:
-    return tuning_dir() / f"{_checked(name)}.db"
+def storage_path(home: Path, name: str) -> Path:
+    return tuning_dir(home) / f"{checked_name(name)}.db"
 
 
-def storage_url(name: str) -> str:
+def storage_url(home: Path, name: str) -> str:
     """The study's SQLAlchemy URL (SQLite under the home folder)."""
-    return f"sqlite:///{storage_path(name)}"
+    return f"sqlite:///{storage_path(home, name)}"
 
 
-def _lock_path(name: str) -> Path:
-    return tuning_dir() / f"{_checked(name)}.lock"
+def _lock_path(home: Path, name: str) -> Path:
+    return tuning_dir(home) / f"{checked_name(name)}.lock"
 
 
-def _holder_path(name: str) -> Path:
-    return tuning_dir() / f"{_checked(name)}.holder.json"
+def _holder_path(home: Path, name: str) -> Path:
+    return tuning_dir(home) / f"{checked_name(name)}.holder.json"
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ class LockHolder:
         )
 
 
-def _busy(name: str) -> JobError:
-    holder = lock_holder(name) or LockHolder()
+def _busy(home: Path, name: str) -> JobError:
+    holder = lock_holder(home, name) or LockHolder()
     who = f"process {holder.pid}" if holder.pid else "another process"
     since = f" since {holder.started_at}" if holder.started_at else ""
     return JobError(
@@ -107,37 +108,37 @@ def _busy(name: str) -> JobError:
 
 
 @contextlib.contextmanager
-def study_lock(name: str) -> Iterator[None]:
+def study_lock(home: Path, name: str) -> Iterator[None]:
     """Hold the study's lock for the block; the OS releases it if this process dies.
 
     Raises:
         JobError: another process holds it (the message names it and says what to do).
     """
     try:
-        held = acquire_lock(_lock_path(name), blocking=False)
+        held = acquire_lock(_lock_path(home, name), blocking=False)
     except LockBusy:
-        raise _busy(name) from None
+        raise _busy(home, name) from None
     try:
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write_json(_holder_path(name), LockHolder(os.getpid(), started).to_dict())
+        atomic_write_json(_holder_path(home, name), LockHolder(os.getpid(), started).to_dict())
         yield
     finally:
         held.release()
 
 
-def refuse_if_tuned(name: str) -> None:
+def refuse_if_tuned(home: Path, name: str) -> None:
     """Refuse before anything starts when a process holds the study's lock.
 
     Raises:
         JobError: the study is being tuned (the message names the process and what to do).
     """
-    if lock_holder(name) is not None:
-        raise _busy(name)
+    if lock_holder(home, name) is not None:
+        raise _busy(home, name)
 
 
-def lock_holder(name: str) -> LockHolder | None:
+def lock_holder(home: Path, name: str) -> LockHolder | None:
     """Who holds the study's lock, or None when nobody does."""
-    path = _lock_path(name)
+    path = _lock_path(home, name)
     if not path.exists():
         return None
     try:
@@ -145,7 +146,7 @@ def lock_holder(name: str) -> LockHolder | None:
             return None
     except LockBusy:
         try:
-            found = json.loads(_holder_path(name).read_text() or "{}")
+            found = json.loads(_holder_path(home, name).read_text() or "{}")
         except (OSError, ValueError):
             found = {}
         return LockHolder.from_dict(found)

@@ -19,6 +19,7 @@ import signal
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from core.clock import now_iso
@@ -68,7 +69,7 @@ class TuneSpec:
         apply(self.kind, self.fixed, {})  # fixed settings the kind refuses fail here
         space_for(self.kind, self.fixed)  # a kind without a search space fails here
         name = self.study or state.study_name(self.kind, symbol, self.interval)
-        state.storage_path(name)  # checks the name
+        state.checked_name(name)
         object.__setattr__(self, "study", name)
 
     @property
@@ -101,20 +102,20 @@ class TuneSpec:
         )
 
 
-def _storage(name: str) -> Any:
+def _storage(home: Path, name: str) -> Any:
     import optuna
 
-    state.tuning_dir().mkdir(parents=True, exist_ok=True)
+    state.tuning_dir(home).mkdir(parents=True, exist_ok=True)
     # parallel Ray trials share the file: wait for SQLite's write lock instead of failing
     return optuna.storages.RDBStorage(
-        state.storage_url(name), engine_kwargs={"connect_args": {"timeout": 60}}
+        state.storage_url(home, name), engine_kwargs={"connect_args": {"timeout": 60}}
     )
 
 
-def _ready(name: str) -> bool:
+def _ready(home: Path, name: str) -> bool:
     """True once the study file holds Optuna's tables: a reader must never create them, or it
     races the sweep that is creating them (both fail with "table already exists")."""
-    path = state.storage_path(name)
+    path = state.storage_path(home, name)
     if not path.exists():
         return False
     try:
@@ -126,19 +127,21 @@ def _ready(name: str) -> bool:
         return False
 
 
-def load_study(name: str, *, seed: int | None = None) -> Any:
-    """The stored study ``name`` with this project's sampler (TPE) and pruner (median per fold).
+def load_study(home: Path, name: str, *, seed: int | None = None) -> Any:
+    """The stored study ``name`` (under ``home``) with this project's sampler (TPE) and pruner (median per fold).
 
     Raises:
         JobError: no such study.
     """
     import optuna
 
-    if not _ready(name):
-        raise JobError(f"No study {name} in {state.tuning_dir()}: run `python -m core tune` first.")
+    if not _ready(home, name):
+        raise JobError(
+            f"No study {name} in {state.tuning_dir(home)}: run `python -m core tune` first."
+        )
     return optuna.load_study(
         study_name=name,
-        storage=_storage(name),
+        storage=_storage(home, name),
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
     )
@@ -153,14 +156,14 @@ def counts(study: Any) -> dict[str, int]:
     return out
 
 
-def _open(spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
+def _open(home: Path, spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
     import optuna
 
-    path = state.storage_path(spec.study)
+    path = state.storage_path(home, spec.study)
     if fresh and path.exists():
         path.unlink()
-    if _ready(spec.study) and not resume:
-        found = counts(load_study(spec.study))
+    if _ready(home, spec.study) and not resume:
+        found = counts(load_study(home, spec.study))
         if found.get("finished") or found.get("fail") or found.get("running"):
             raise ConfigError(
                 f"Study {spec.study} already has {found['finished']} finished trial(s) in {path}: "
@@ -168,7 +171,7 @@ def _open(spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
             )
     study = optuna.create_study(
         study_name=spec.study,
-        storage=_storage(spec.study),
+        storage=_storage(home, spec.study),
         direction="maximize",
         load_if_exists=True,
     )
@@ -183,7 +186,7 @@ def _open(spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
         storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
         if trial.params:
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-    return load_study(spec.study, seed=len(study.trials))
+    return load_study(home, spec.study, seed=len(study.trials))
 
 
 def _inner(spec: TuneSpec) -> InnerData:
@@ -255,12 +258,12 @@ class _TunedRegistry(ModelRegistry):
         return metadata
 
 
-def _tuning_record(spec: TuneSpec, study: Any) -> dict[str, Any]:
+def _tuning_record(home: Path, spec: TuneSpec, study: Any) -> dict[str, Any]:
     found = counts(study)
     best = study.best_trial
     return {
         "study": spec.study,
-        "storage": str(state.storage_path(spec.study)),
+        "storage": str(state.storage_path(home, spec.study)),
         "trials": found["finished"],
         "trials_by_state": {k: v for k, v in found.items() if k != "finished"},
         "search_space": describe(spec.space),
@@ -274,8 +277,8 @@ def _tuning_record(spec: TuneSpec, study: Any) -> dict[str, Any]:
     }
 
 
-def train_best(spec: TuneSpec, study: Any, **train_options: Any) -> Any:
-    """Train the study's best settings through ``train_coin``; returns its TrainResult.
+def train_best(home: Path, spec: TuneSpec, study: Any, **train_options: Any) -> Any:
+    """Train the study's best settings (the study under ``home``) through ``train_coin``; returns its TrainResult.
 
     Raises:
         JobError: no trial completed (nothing to train).
@@ -284,7 +287,7 @@ def train_best(spec: TuneSpec, study: Any, **train_options: Any) -> Any:
 
     if not counts(study).get("complete"):
         raise JobError(f"No trial of study {spec.study} completed: nothing to train.")
-    record = _tuning_record(spec, study)
+    record = _tuning_record(home, spec, study)
     cfg = apply(spec.kind, spec.fixed, study.best_trial.params)
     results = train_coin(
         spec.symbol,
@@ -300,6 +303,7 @@ def train_best(spec: TuneSpec, study: Any, **train_options: Any) -> Any:
 
 
 def run_sweep(
+    home: Path,
     spec: TuneSpec,
     *,
     resume: bool = False,
@@ -309,7 +313,8 @@ def run_sweep(
     on_trial: Callable[[Any, Any], None] | None = None,
     progress: Callable[[Any], None] | None = None,
 ) -> tuple[Any, Any | None]:
-    """Run the sweep ``spec`` to its end; returns (the study, the TrainResult or None).
+    """Run the sweep ``spec`` to its end (its study under ``home``); returns (the study, the
+    TrainResult or None).
 
     The trials run in this process, or by ``elsewhere(spec, on_trial)`` when given: the job
     layer passes :func:`core.tuning.ray_trials.optimize_on_ray` bound to its Ray connection, so
@@ -321,12 +326,12 @@ def run_sweep(
         SweepCancelled: SIGTERM (the running trial is marked failed, finished ones stay).
         and what loading candles and training raise (NoDataError, InsufficientDataError, ...).
     """
-    with state.study_lock(spec.study), _cancel_on_sigterm():
-        study = _open(spec, resume=resume, fresh=fresh)
+    with state.study_lock(home, spec.study), _cancel_on_sigterm():
+        study = _open(home, spec, resume=resume, fresh=fresh)
         if elsewhere is not None:
             elsewhere(spec, on_trial)
-            study = load_study(spec.study)
+            study = load_study(home, spec.study)
         else:
             optimize_here(spec, study, on_trial)
-        result = train_best(spec, study, progress=progress) if train else None
+        result = train_best(home, spec, study, progress=progress) if train else None
         return study, result

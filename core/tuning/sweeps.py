@@ -6,6 +6,8 @@ what it leaves here is the study under ``{home}/tuning/``, which these read as t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from core.errors import JobError
@@ -15,9 +17,9 @@ from core.tuning.study import load_study
 __all__ = ["list_studies", "trials_frame"]
 
 
-def list_studies() -> list[str]:
+def list_studies(home: Path) -> list[str]:
     """Every study under the home folder, newest first."""
-    folder = state.tuning_dir()
+    folder = state.tuning_dir(home)
     if not folder.is_dir():
         return []
     paths = [p for p in folder.iterdir() if p.suffix == ".db"]
@@ -25,11 +27,11 @@ def list_studies() -> list[str]:
     return list(dict.fromkeys(p.stem for p in paths))
 
 
-def trials_frame(name: str) -> pd.DataFrame:
+def trials_frame(home: Path, name: str) -> pd.DataFrame:
     """One row per trial of study ``name``: number, state, value (mean fold skill), seconds,
     the folds scored and every searched setting. Empty when the study has no trials yet."""
     try:
-        study = load_study(name)
+        study = load_study(home, name)
     except JobError:  # not created yet (or being created by the sweep that just started)
         return pd.DataFrame(columns=["trial", "state", "value", "seconds", "folds"])
     rows = []

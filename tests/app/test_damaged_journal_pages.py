@@ -46,7 +46,7 @@ def open_page(page: str) -> AppTest:
 
 
 def test_monitor_page_shows_the_journal_around_a_damaged_line(home: Path):
-    journal.record([make_signal(candle=k) for k in range(3)])
+    journal.record(home, [make_signal(candle=k) for k in range(3)])
     damage(home)
     at = open_page("pages/monitor.py")
     assert not at.exception, at.exception
@@ -72,7 +72,7 @@ def test_signals_page_records_and_shows_a_card_over_a_damaged_line(
     monkeypatch.setenv("CRYPTOVOLT_MODEL_PLUGINS", "tests.toy_kind")
     import tests.toy_kind  # noqa: F401  (registers the kind in this process too)
 
-    journal.record([make_signal(candle=k) for k in range(3)])
+    journal.record(home, [make_signal(candle=k) for k in range(3)])
     damage(home)
     last = pd.read_parquet(home / "data" / "raw" / "BTCUSDT-1h.parquet")["open_time"].max()
     monkeypatch.setenv("CRYPTOVOLT_NOW", (last + pd.Timedelta(hours=2)).isoformat())
@@ -80,4 +80,4 @@ def test_signals_page_records_and_shows_a_card_over_a_damaged_line(
     assert not at.exception, at.exception
     assert any("`BTCUSDT`" in m.value for m in at.markdown)
     assert_damage_named(at)
-    assert len(journal.entries()) == 4  # the three before, and the card's signal
+    assert len(journal.entries(home)) == 4  # the three before, and the card's signal

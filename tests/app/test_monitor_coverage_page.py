@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def test_a_coin_with_bands_off_their_promise_shows_them(home: Path, monkeypatch):
     now = build_vol_journal(home, planted=True)
     monkeypatch.setenv("CRYPTOVOLT_NOW", now.isoformat())
-    (expected,) = assess(["BTC"], now=now)
+    (expected,) = assess(["BTC"], home=home, now=now)
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     at.run()
     at.switch_page("pages/monitor.py").run()

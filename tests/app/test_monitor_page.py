@@ -44,7 +44,7 @@ def test_a_degraded_coin_shows_its_status_rates_plot_and_drift(
 ):
     now = journal_home(home, regime="degraded")
     monkeypatch.setenv("CRYPTOVOLT_NOW", now.isoformat())
-    expected = {h.symbol: h for h in assess(now=now)}
+    expected = {h.symbol: h for h in assess(home=home, now=now)}
     at = open_monitor()
     assert not at.info  # a journal exists
     table = status_table(at)

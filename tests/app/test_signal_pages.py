@@ -62,7 +62,7 @@ def card_text(at: AppTest, symbol: str) -> str:
     return "\n".join(texts[begin:end])
 
 
-def test_signals_page_shows_each_coin_with_the_numbers_core_computes(trained: Path):
+def test_signals_page_shows_each_coin_with_the_numbers_core_computes(home: Path, trained: Path):
     at = open_page("pages/signals.py")
     registry = ModelRegistry()
     btc = compute_signal("BTCUSDT", registry, load_candles("BTCUSDT"), now=Context.from_env().now())
@@ -80,14 +80,14 @@ def test_signals_page_shows_each_coin_with_the_numbers_core_computes(trained: Pa
     assert "LSTM return (lstm_return_btcusdt v1)" in text
     assert "xgb_direction_btcusdt v1" in text and "lstm_return_btcusdt v1" in text
     assert "xgb_probability" not in text and "XGBoost P(" not in text
-    recorded = journal.entries()
+    recorded = journal.entries(home)
     assert sorted(recorded["symbol"]) == ["BTCUSDT", "ETHUSDT"]
     assert set(recorded["source"]) == {"app"}
     at.run()  # showing the same signals again does not record them twice
-    assert len(journal.entries()) == 2
+    assert len(journal.entries(home)) == 2
 
 
-def test_a_coin_without_a_passing_model_shows_no_edge_and_why(trained: Path):
+def test_a_coin_without_a_passing_model_shows_no_edge_and_why(home: Path, trained: Path):
     at = open_page("pages/signals.py")
     text = card_text(at, "ETHUSDT")
     assert "NO EDGE" in text and "nothing is called" in text
@@ -96,12 +96,12 @@ def test_a_coin_without_a_passing_model_shows_no_edge_and_why(trained: Path):
     assert "lower bound" in text and "calibration error" in text
     assert "BULLISH" not in text and "BEARISH" not in text
     assert len(at.metric) == 2  # only BTC's confidence and base rate: NO EDGE shows no numbers
-    eth = journal.entries(symbol="ETHUSDT").iloc[0]
+    eth = journal.entries(home, symbol="ETHUSDT").iloc[0]
     assert eth["signal"] == "NO_EDGE" and eth["status"] == journal.NO_EDGE
 
 
 def test_a_stale_coin_shows_stale_with_no_call_and_is_not_journalled(
-    trained: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, trained: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.delenv("CRYPTOVOLT_NOW")  # the real clock: BTC's planted candles end in 2023
     at = open_page("pages/signals.py")
@@ -114,7 +114,7 @@ def test_a_stale_coin_shows_stale_with_no_call_and_is_not_journalled(
     assert "STALE: the last closed candle is" in errors and "years old" in errors
     assert "nothing is called on it. Top the candles up" in errors
     assert [m.label for m in at.metric] == []  # no confidence, no base rate: nothing is called
-    assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # ETH's NO EDGE; BTC's STALE not
+    assert list(journal.entries(home)["symbol"]) == ["ETHUSDT"]  # ETH's NO EDGE; BTC's STALE not
     first = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=APP_TIMEOUT)
     first.run()  # the sidebar (AppTest shows it on the first page run) says how old files are
     side = " ".join(c.value for c in first.sidebar.caption)

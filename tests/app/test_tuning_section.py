@@ -27,9 +27,9 @@ def _page() -> AppTest:
     return at.switch_page("pages/training.py").run()
 
 
-def _stored_study(trials: int = 4) -> None:
+def _stored_study(home: Path, trials: int = 4) -> None:
     spec = TuneSpec("BTC", "xgb", trials=trials, fixed={"n_estimators": 20})
-    study = _open(spec, resume=False, fresh=False)
+    study = _open(home, spec, resume=False, fresh=False)
     lr = optuna.distributions.FloatDistribution(0.01, 0.3, log=True)
     for value in (-0.02, 0.004, -0.01):
         trial = study.ask({"learning_rate": lr})
@@ -41,7 +41,7 @@ def _stored_study(trials: int = 4) -> None:
 
 
 def test_a_stored_study_shows_its_trials_best_and_plot(home_with_sample: Path):
-    _stored_study()
+    _stored_study(home_with_sample)
     at = _page()
     assert not at.exception
     summary = next(m.value for m in at.markdown if STUDY in m.value)
@@ -53,7 +53,7 @@ def test_a_stored_study_shows_its_trials_best_and_plot(home_with_sample: Path):
 
 
 def test_the_form_refuses_to_overwrite_a_stored_study(home_with_sample: Path):
-    _stored_study()
+    _stored_study(home_with_sample)
     at = _page()
     at.toggle(key="tuning_form_open").set_value(True).run()
     next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind

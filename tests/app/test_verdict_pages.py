@@ -127,10 +127,10 @@ def _training_job(home: Path, job_id: str, symbol: str, name: str, version: str)
     )
 
 
-def _tuned(name: str, version: str) -> str:
+def _tuned(home: Path, name: str, version: str) -> str:
     """A finished sweep of ETH's direction model that registered ``name`` ``version``."""
     spec = TuneSpec("ETH", "xgb_direction", trials=2, fixed={"n_estimators": 20})
-    study = _open(spec, resume=False, fresh=False)
+    study = _open(home, spec, resume=False, fresh=False)
     trial = study.ask({"learning_rate": optuna.distributions.FloatDistribution(0.01, 0.3)})
     study.tell(trial, -0.01)
     job_id = jobs.prepare(TuneJob(spec, resume=True))
@@ -163,7 +163,7 @@ def test_one_gate_wording_for_the_same_model_on_every_page_and_the_cli(carded: P
     backtest.selectbox(key="selected_coin").set_value("ETHUSDT").run()
     assert words in _texts(backtest)
 
-    _tuned(name, "v2")
+    _tuned(carded, name, "v2")
     tuning = _open_page("pages/training.py")
     summary = re.sub(r"\\(.)", r"\1", next(m.value for m in tuning.markdown if "Tuned" in m.value))
     v2 = ModelRegistry().record(name, "v2")

@@ -183,7 +183,7 @@ def test_signals_and_monitor_times_are_in_the_viewers_zone(
     monkeypatch.setenv("CRYPTOVOLT_NOW", now.isoformat())
     candles = store.load_candles("BTCUSDT")
     signal = compute_signal("BTCUSDT", ModelRegistry(), candles, now=pd.Timestamp(now))
-    drift = next(h for h in assess(now=now) if h.symbol == "BTCUSDT").drift
+    drift = next(h for h in assess(home=home, now=now) if h.symbol == "BTCUSDT").drift
     assert drift is not None and drift.window_start is not None
     page = tokyo_page
     page.goto(start_app(CRYPTOVOLT_NOW=now.isoformat()), wait_until="domcontentloaded")
@@ -213,7 +213,7 @@ def test_monitor_opened_first_shows_its_call_range_in_the_viewers_zone(
     from tests.monitor_journal import journal_home
 
     now = journal_home(home, regime="degraded")
-    btc = next(h for h in assess(now=now) if h.symbol == "BTCUSDT")
+    btc = next(h for h in assess(home=home, now=now) if h.symbol == "BTCUSDT")
     newest = btc.versions[-1]
     assert newest.first_call is not None and newest.last_call is not None
     page = tokyo_page

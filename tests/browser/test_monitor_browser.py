@@ -24,7 +24,7 @@ def open_monitor(page, url: str) -> None:
 
 def test_monitor_page_reads_each_coins_status_after_real_calls(home: Path, start_app, browser_page):
     now = journal_home(home, regime="degraded")
-    expected = {h.symbol: h for h in assess(now=now)}
+    expected = {h.symbol: h for h in assess(home=home, now=now)}
     page = browser_page
     open_monitor(page, start_app(CRYPTOVOLT_NOW=now.isoformat()))
     table = page.locator('[data-testid="stTable"]').filter(has_text="resolved calls")

@@ -127,16 +127,16 @@ def receiver():
     r.close()
 
 
-def _plant_missed_calls(end: pd.Timestamp, n: int = 30) -> None:
+def _plant_missed_calls(home: Path, end: pd.Timestamp, n: int = 30) -> None:
     """``n`` BULLISH BTC calls of the champions (v1), shown at 60%, that all went down."""
     start = end - pd.Timedelta(hours=n + 40)
     times = [start + k * HOUR for k in range(n)]
     journal.record(
-        [make_signal(SignalKind.BULLISH, time=t, confidence=0.6, version="v1") for t in times]
+        home, [make_signal(SignalKind.BULLISH, time=t, confidence=0.6, version="v1") for t in times]
     )
     closes = pd.DataFrame({"open_time": times[0] + HOUR * np.arange(n + 10)})
     closes["close"] = closes["open"] = 99.0  # every exit below the 100 the calls were made at
-    assert journal.resolve({"BTCUSDT": closes}) == n
+    assert journal.resolve(home, {"BTCUSDT": closes}) == n
 
 
 def _watch_once(home: Path, clock: Path, url: str, hook: str) -> subprocess.CompletedProcess[str]:
@@ -164,7 +164,7 @@ def test_a_planted_degradation_fires_one_webhook_post_and_no_more_while_it_lasts
     set_file_clock(clock, t0)
     fake_binance.state.now_ms = lambda: int(FileClock(clock).now().timestamp() * 1000)
     continue_prices(fake_binance)
-    _plant_missed_calls(watched_home)
+    _plant_missed_calls(home, watched_home)
 
     done = _watch_once(home, clock, fake_binance.url, receiver.url)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -72,7 +72,7 @@ needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs root and unshar
 
 
 def test_a_damaged_journal_line_is_skipped_by_every_cli_reader_and_verify_names_it(home: Path):
-    journal.record([make_signal(candle=k) for k in range(3)])
+    journal.record(home, [make_signal(candle=k) for k in range(3)])
     path = home / "journal" / "signals.jsonl"
     first = json.loads(path.read_bytes().split(b"\n")[0])
     first.pop("symbol")
@@ -261,7 +261,7 @@ def test_train_leaves_out_a_reference_coin_that_ends_early_and_says_so(home: Pat
 
 def test_signals_and_watch_carry_on_over_a_damaged_journal_line(home: Path, toy_home: Path):
     shutil.copytree(toy_home, home, dirs_exist_ok=True)
-    journal.record([make_signal(candle=k) for k in range(3)])
+    journal.record(home, [make_signal(candle=k) for k in range(3)])
     path = home / "journal" / "signals.jsonl"
     with open(path, "ab") as handle:
         handle.write(b"[1,2,3]\n" + b'\xff{"id": "x"}\n')
@@ -283,4 +283,4 @@ def test_signals_and_watch_carry_on_over_a_damaged_journal_line(home: Path, toy_
         warned = [line for line in done.stderr.splitlines() if " is not a journal entry " in line]
         assert len(warned) == 2 and f"{path} line 4" in warned[0], (name, done.stderr)
     assert "cycle at 2025-05-30T01:00:10+00:00: ok" in runs["watch"].stdout
-    assert list(journal.entries()["symbol"]) == ["BTCUSDT"] * 4  # the three, and BTC's signal
+    assert list(journal.entries(home)["symbol"]) == ["BTCUSDT"] * 4  # the three, and BTC's signal

@@ -57,7 +57,7 @@ def test_fetch_sample_json(capsys):
 
 def test_journal_verify_json_names_the_edited_line(home, capsys):
     for i in range(3):
-        journal.record([make_signal(candle=i)], source="test")
+        journal.record(home, [make_signal(candle=i)], source="test")
     assert main(["journal", "verify", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] is True

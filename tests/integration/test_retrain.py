@@ -69,16 +69,16 @@ def test_a_degraded_coin_retrains_every_champion_and_a_healthy_one_says_why_not(
         "BTCUSDT": Health("BTCUSDT", "degraded", 0, "BULLISH hit rate 10% is below 52-60%"),
         "ETHUSDT": Health("ETHUSDT", "on_track", 0, ""),
     }
-    btc, eth = plan(["BTCUSDT", "ETHUSDT"], if_degraded=True, health=health)
+    btc, eth = plan(["BTCUSDT", "ETHUSDT"], home=home, if_degraded=True, health=health)
     assert btc.kinds == ("xgb_direction", "lstm_return")
     assert btc.reasons == ("BTCUSDT is degraded: BULLISH hit rate 10% is below 52-60%",)
     assert btc.spec.settings["lstm_return"].units == 4  # the champion's tiny LSTM, not defaults
     assert eth.kinds == () and eth.reasons == ("not degraded: ETHUSDT is on track",)
 
 
-def test_retrain_needs_a_condition_and_an_age_it_understands():
+def test_retrain_needs_a_condition_and_an_age_it_understands(home: Path):
     with pytest.raises(ConfigError, match="--if-stale 7d and/or --if-degraded"):
-        plan([], stale_after=None, if_degraded=False)
+        plan([], home=home, stale_after=None, if_degraded=False)
     assert parse_age("7d").days == 7 and parse_age("12h").total_seconds() == 12 * 3600
     with pytest.raises(ConfigError, match="an age looks like 7d"):
         parse_age("a week")

@@ -48,7 +48,7 @@ def trained(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
+def test_signals_json_has_the_documented_fields_and_core_values(home: Path, trained: Path):
     done = cli("signals", "--json")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
@@ -78,12 +78,12 @@ def test_signals_json_has_the_documented_fields_and_core_values(trained: Path):
     assert eth["confidence"] is None and eth["interval"] == [None, None]
     assert eth["gates_passed"] == {"xgb_direction_ethusdt": False}
     assert eth["models"] == {"xgb_direction_ethusdt": "v1"}  # v2 did not beat the champion
-    assert sorted(journal.entries()["source"]) == ["cli", "cli"]
+    assert sorted(journal.entries(home)["source"]) == ["cli", "cli"]
     assert btc["stale"] is False and btc["age_hours"] == 1
 
 
 def test_signals_on_old_candles_are_stale_in_words_and_json_and_not_journalled(
-    trained: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, trained: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.delenv("CRYPTOVOLT_NOW")  # the real clock: BTC's candles are years old
     done = cli("signals", "--json")
@@ -93,7 +93,7 @@ def test_signals_on_old_candles_are_stale_in_words_and_json_and_not_journalled(
     assert btc["confidence"] is None and btc["interval"] == [None, None]
     assert all(v["vote"] is None for v in btc["votes"])
     assert btc["age_hours"] > 365 * 24 and btc["far_past_training"] is False
-    assert list(journal.entries()["symbol"]) == ["ETHUSDT"]  # NO EDGE recorded, STALE not
+    assert list(journal.entries(home)["symbol"]) == ["ETHUSDT"]  # NO EDGE recorded, STALE not
     table = cli("signals", "--no-journal")
     assert table.returncode == 0, table.stderr
     first = table_lines(table.stdout)[2]
@@ -152,9 +152,9 @@ def test_signals_open_with_one_verdict_line_per_coin_in_text_and_json(trained: P
     assert set(payload[0]["market"]) >= {"change_24h", "change_7d", "vol_ratio"}
 
 
-def test_no_journal_records_nothing(trained: Path):
+def test_no_journal_records_nothing(home: Path, trained: Path):
     assert cli("signals", "--no-journal").returncode == 0
-    assert journal.entries().empty
+    assert journal.entries(home).empty
 
 
 def test_refresh_tops_candles_up_before_computing(trained: Path, monkeypatch: pytest.MonkeyPatch):

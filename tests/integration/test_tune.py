@@ -42,9 +42,9 @@ def _tune(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedP
     )
 
 
-def _finished() -> int:
+def _finished(home: Path) -> int:
     try:
-        return counts(load_study(STUDY))["finished"]
+        return counts(load_study(home, STUDY))["finished"]
     except Exception:  # the study file is being created
         return 0
 
@@ -78,20 +78,20 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
         start_new_session=True,
     )
     try:
-        _wait(lambda: lock_holder(STUDY) is not None, 60, "the sweep to take its lock")
+        _wait(lambda: lock_holder(btc, STUDY) is not None, 60, "the sweep to take its lock")
         second = _tune(btc, *SMALL, "--trials", "4", "--resume")
         assert second.returncode == 1
         assert second.stderr.strip().count("\n") == 0, second.stderr
         assert f"Study {STUDY} is already being tuned by process {first.pid}" in second.stderr
 
-        _wait(lambda: _finished() >= 2, 240, "2 finished trials")
+        _wait(lambda: _finished(btc) >= 2, 240, "2 finished trials")
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(30)
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(30)
-    killed_at = _finished()
+    killed_at = _finished(btc)
     assert 2 <= killed_at < 4
     assert sweep_status(STUDY)["state"] == "failed"  # the dead process's "running" says so
 
@@ -100,7 +100,7 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
 
     resumed = _tune(btc, *SMALL, "--trials", "4", "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert counts(load_study(STUDY))["finished"] == 4
+    assert counts(load_study(btc, STUDY))["finished"] == 4
     assert f"study {STUDY}: 4 finished trials" in resumed.stdout
 
     record = ModelRegistry().record("xgboost_btcusdt", "v1")
@@ -108,7 +108,7 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
     assert tuning["study"] == STUDY and tuning["trials"] == 4
     assert set(tuning["search_space"]) == {"learning_rate", "subsample", "colsample_bytree"}
     assert (record.params["n_estimators"], record.params["max_depth"]) == (60, 3)  # held fixed
-    best = load_study(STUDY).best_trial.params
+    best = load_study(btc, STUDY).best_trial.params
     assert all(record.params[k] == v for k, v in best.items())  # the best trial's settings
     assert any("best of 4 Optuna trials" in note for note in record.card.notes)
     assert sweep_status(STUDY)["state"] == "succeeded"
@@ -121,7 +121,7 @@ def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path)
     job_id = launch_sweep(spec)
     pid = json.loads((home / "runs" / job_id / "pid.json").read_text())["pid"]
     try:
-        _wait(lambda: _finished() >= 1, 240, "a finished trial")
+        _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
         final = cancel_sweep(STUDY)
     finally:
         if Path(f"/proc/{pid}").exists():
@@ -130,8 +130,8 @@ def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path)
     listed = jobs.list_jobs(kind="tune")  # a sweep is a job like any other
     assert [(j.job_id, j.symbol, j.extra["study"]) for j in listed] == [(job_id, "BTCUSDT", STUDY)]
     assert listed[0].sweep is not None and listed[0].sweep.finished >= 1
-    assert lock_holder(STUDY) is None  # the next sweep may start
-    frame = trials_frame(STUDY)
+    assert lock_holder(home, STUDY) is None  # the next sweep may start
+    frame = trials_frame(home, STUDY)
     assert (frame["state"] == "complete").sum() + (frame["state"] == "pruned").sum() >= 1
     assert "running" not in set(frame["state"])  # the interrupted trial is marked failed
     assert ModelRegistry().names() == []  # a cancelled sweep trains nothing
@@ -155,7 +155,7 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
         process_group=0,
     )
     try:
-        _wait(lambda: _finished() >= 1, 240, "a finished trial")
+        _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
         (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune")]
         assert jobs.status(job_id).pid == sweep.pid  # the terminal's process is the job
         cancelled = subprocess.run(
@@ -181,8 +181,8 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
     assert final.state is jobs.JobState.CANCELLED and final.pid == sweep.pid
     folder = home / "runs" / job_id
     assert {"spec.json", "status.json", "job.log"} <= {p.name for p in folder.iterdir()}
-    assert lock_holder(STUDY) is None  # the next sweep may start
-    frame = trials_frame(STUDY)
+    assert lock_holder(home, STUDY) is None  # the next sweep may start
+    frame = trials_frame(home, STUDY)
     assert (frame["state"] == "complete").sum() + (frame["state"] == "pruned").sum() >= 1
     assert "running" not in set(frame["state"])
     assert ModelRegistry().names() == []
@@ -193,6 +193,6 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
 def test_trials_run_as_ray_tasks_against_the_same_study(btc: Path):
     run = _tune(btc, *SMALL, "--trials", "2", "--executor", "ray", "--no-train")
     assert run.returncode == 0, run.stderr[-3000:]
-    found = counts(load_study(STUDY))
+    found = counts(load_study(btc, STUDY))
     assert 2 <= found["finished"] <= 3  # parallel tasks may each finish the trial they hold
     assert sweep_status(STUDY)["executor"] == "ray"

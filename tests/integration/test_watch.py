@@ -94,7 +94,7 @@ def test_watch_journals_every_close_once_across_a_kill_and_resolves_at_the_horiz
         set_file_clock(clock, t0 + 2 * HOUR)
         assert _wait_for_cycle(home, proc, t0 + 2 * HOUR)["recorded"] == 2
 
-        frame = journal.entries()
+        frame = journal.entries(home)
         expected = [first_candle + k * HOUR for k in range(3)]
         assert _per_coin(frame) == {"BTCUSDT": expected, "ETHUSDT": expected}
         assert frame["id"].is_unique
@@ -111,7 +111,7 @@ def test_watch_journals_every_close_once_across_a_kill_and_resolves_at_the_horiz
         proc.wait(20)
     assert proc.returncode == 0
 
-    frame = journal.entries()
+    frame = journal.entries(home)
     btc = frame[frame["symbol"] == "BTCUSDT"].set_index("candle_time").sort_index()
     for candle in expected:
         row = btc.loc[candle]
@@ -122,7 +122,7 @@ def test_watch_journals_every_close_once_across_a_kill_and_resolves_at_the_horiz
     eth = frame[frame["symbol"] == "ETHUSDT"]
     assert set(eth["status"]) == {journal.NO_EDGE}  # recorded, never judged
     assert len(btc) == 5 and len(eth) == 5  # closes t0, +1, +2, +6, +8: one entry each
-    assert all(report.ok for report in journal.verify())
+    assert all(report.ok for report in journal.verify(home))
     log = (home / "logs" / "watch.log").read_text()
     assert log.count("watch started") == 2
 
@@ -145,7 +145,7 @@ def test_watch_once_with_binance_unreachable_fails_the_cycle_and_says_why(
     assert done.returncode == 1
     assert "failed: Binance cannot be reached" in done.stdout
     # the stored candles are 3 h old, within the horizon: the signal still comes from them
-    assert len(journal.entries(symbol="BTCUSDT")) == 1
+    assert len(journal.entries(home, symbol="BTCUSDT")) == 1
 
 
 def test_watch_once_holds_candles_from_another_source_back_and_warns(

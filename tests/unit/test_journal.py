@@ -83,46 +83,49 @@ def candles(closes) -> pd.DataFrame:
     )
 
 
-def test_resolves_a_signal_whose_horizon_passed_and_not_one_whose_horizon_has_not():
-    journal.record([make_signal(candle=10), make_signal(candle=20, version="v2")], source="test")
+def test_resolves_a_signal_whose_horizon_passed_and_not_one_whose_horizon_has_not(home: Path):
+    journal.record(
+        home, [make_signal(candle=10), make_signal(candle=20, version="v2")], source="test"
+    )
     closes = np.full(25, 100.0)
     closes[16] = 103.0  # candle 10 + 6: above the entry price → hit
-    assert journal.resolve({"BTCUSDT": candles(closes)}) == 1
-    frame = journal.entries().set_index("candle_time")
+    assert journal.resolve(home, {"BTCUSDT": candles(closes)}) == 1
+    frame = journal.entries(home).set_index("candle_time")
     assert frame.loc[START + 10 * HOUR, "status"] == "hit"
     assert frame.loc[START + 10 * HOUR, "exit_close"] == 103.0
     assert frame.loc[START + 10 * HOUR, "move"] == pytest.approx(0.03)
     # candle 20's exit is candle 26, not stored yet: still pending
     assert frame.loc[START + 20 * HOUR, "status"] == "pending"
     more = np.append(closes, [100.0, 99.0])  # candle 26 closes at 99 < 100 → miss
-    assert journal.resolve({"BTCUSDT": candles(more)}) == 1
-    frame = journal.entries().set_index("candle_time")
+    assert journal.resolve(home, {"BTCUSDT": candles(more)}) == 1
+    frame = journal.entries(home).set_index("candle_time")
     assert frame.loc[START + 20 * HOUR, "status"] == "miss"
-    assert journal.resolve({"BTCUSDT": candles(more)}) == 0  # nothing resolved twice
+    assert journal.resolve(home, {"BTCUSDT": candles(more)}) == 0  # nothing resolved twice
 
 
-def test_bearish_and_neutral_are_judged_by_their_own_meaning():
+def test_bearish_and_neutral_are_judged_by_their_own_meaning(home: Path):
     journal.record(
+        home,
         [
             make_signal(SignalKind.BEARISH, candle=0),
             make_signal(SignalKind.NEUTRAL, candle=1),
             make_signal(SignalKind.NEUTRAL, candle=2),
-        ]
+        ],
     )
     closes = np.full(10, 100.0)
     closes[6] = 98.0  # bearish from candle 0: fell → hit
     closes[7] = 100.5  # neutral from candle 1: moved 0.5% < 1% → hit
     closes[8] = 102.0  # neutral from candle 2: moved 2% → miss
-    journal.resolve({"BTCUSDT": candles(closes)})
-    status = journal.entries().sort_values("candle_time")["status"].tolist()
+    journal.resolve(home, {"BTCUSDT": candles(closes)})
+    status = journal.entries(home).sort_values("candle_time")["status"].tolist()
     assert status == ["hit", "hit", "miss"]
 
 
-def test_the_same_coin_candle_and_versions_is_recorded_once():
-    assert journal.record([make_signal()], source="app") == 1
-    assert journal.record([make_signal()], source="cli") == 0
-    assert journal.record([make_signal(version="v2")], source="cli") == 1
-    assert len(journal.entries()) == 2
+def test_the_same_coin_candle_and_versions_is_recorded_once(home: Path):
+    assert journal.record(home, [make_signal()], source="app") == 1
+    assert journal.record(home, [make_signal()], source="cli") == 0
+    assert journal.record(home, [make_signal(version="v2")], source="cli") == 1
+    assert len(journal.entries(home)) == 2
 
 
 def _record_many(home: str, start: int) -> None:
@@ -130,7 +133,7 @@ def _record_many(home: str, start: int) -> None:
 
     os.environ["CRYPTOVOLT_HOME"] = home
     for i in range(start, start + 30):
-        journal.record([make_signal(candle=i)], source=f"p{start}")
+        journal.record(home, [make_signal(candle=i)], source=f"p{start}")
 
 
 def test_two_processes_recording_at_once_keep_every_line_whole(home: Path):
@@ -140,35 +143,36 @@ def test_two_processes_recording_at_once_keep_every_line_whole(home: Path):
         p.start()
     for p in procs:
         p.join(30)
-    frame = journal.entries()
+    frame = journal.entries(home)
     assert sorted(frame["candle_time"]) == [START + i * HOUR for i in range(45)]
     lines = (home / "journal" / "signals.jsonl").read_text().splitlines()
     assert len(lines) == 45  # overlapping candles 15..29 were deduplicated across processes
 
 
 def test_a_torn_last_line_is_skipped_and_later_writes_still_land(home: Path):
-    journal.record([make_signal(candle=1)])
+    journal.record(home, [make_signal(candle=1)])
     path = home / "journal" / "signals.jsonl"
     with open(path, "a") as handle:
         handle.write('{"id": "half-writ')
-    assert len(journal.entries()) == 1
-    journal.record([make_signal(candle=2)])
-    assert len(journal.entries()) == 2
+    assert len(journal.entries(home)) == 1
+    journal.record(home, [make_signal(candle=2)])
+    assert len(journal.entries(home)) == 2
 
 
-def test_live_hit_rate_beside_expected_per_coin():
+def test_live_hit_rate_beside_expected_per_coin(home: Path):
     journal.record(
+        home,
         [
             make_signal(candle=0, confidence=0.6),
             make_signal(candle=1, confidence=0.5),
             make_signal(candle=2, confidence=0.7),
             make_signal(symbol="ETHUSDT", candle=0, confidence=0.52),
-        ]
+        ],
     )
     closes = np.full(8, 100.0)
     closes[6], closes[7] = 101.0, 99.0  # candle 0 → hit, candle 1 → miss, candle 2 pending
-    journal.resolve({"BTCUSDT": candles(closes)})
-    rates = journal.hit_rates().set_index("symbol")
+    journal.resolve(home, {"BTCUSDT": candles(closes)})
+    rates = journal.hit_rates(journal.entries(home)).set_index("symbol")
     btc = rates.loc["BTCUSDT"]
     assert (btc["signals"], btc["resolved"], btc["pending"], btc["hits"]) == (3, 2, 1, 1)
     assert btc["live_hit_rate"] == pytest.approx(0.5)
@@ -176,20 +180,21 @@ def test_live_hit_rate_beside_expected_per_coin():
     assert np.isnan(rates.loc["ETHUSDT", "live_hit_rate"])
 
 
-def test_resolve_against_the_store_uses_real_closes(btc_candles):
+def test_resolve_against_the_store_uses_real_closes(home: Path, btc_candles):
     from core.data.store import save_candles
 
     frame = btc_candles.iloc[:300]
     save_candles(frame, "BTCUSDT")
     early, late = frame.iloc[100], frame.iloc[-1]
     journal.record(
+        home,
         [
             make_signal(price=float(early["close"]), time=early["open_time"]),
             make_signal(price=float(late["close"]), time=late["open_time"]),
-        ]
+        ],
     )
-    assert journal.resolve_stored() == 1
-    got = journal.entries().set_index("candle_time")
+    assert journal.resolve_stored(home) == 1
+    got = journal.entries(home).set_index("candle_time")
     exit_close = float(frame.iloc[106]["close"])
     assert got.loc[early["open_time"], "exit_close"] == exit_close
     expected = "hit" if exit_close > float(early["close"]) else "miss"
@@ -197,9 +202,9 @@ def test_resolve_against_the_store_uses_real_closes(btc_candles):
     assert got.loc[late["open_time"], "status"] == "pending"
 
 
-def test_each_members_output_and_vote_is_recorded():
-    journal.record([make_signal(SignalKind.BEARISH)])
-    row = journal.entries().iloc[0]
+def test_each_members_output_and_vote_is_recorded(home: Path):
+    journal.record(home, [make_signal(SignalKind.BEARISH)])
+    row = journal.entries(home).iloc[0]
     assert row["signal"] == "BEARISH" and row["base_rate"] == 0.5
     assert (row["confidence_low"], row["confidence_high"]) == (0.5, 0.6)
     votes = {v["kind"]: v for v in row["votes"]}
@@ -207,21 +212,22 @@ def test_each_members_output_and_vote_is_recorded():
     assert votes["lstm_return"]["vote"] is None and votes["lstm_return"]["gates_passed"] is False
 
 
-def test_no_edge_is_recorded_with_its_reason_but_never_judged_or_counted():
+def test_no_edge_is_recorded_with_its_reason_but_never_judged_or_counted(home: Path):
     journal.record(
+        home,
         [
             make_signal(SignalKind.NO_EDGE, candle=0),
             make_signal(SignalKind.BULLISH, candle=1, confidence=0.6),
-        ]
+        ],
     )
     closes = np.full(10, 100.0)
     closes[6], closes[7] = 90.0, 101.0  # a NO EDGE "call" would have nothing to be right about
-    assert journal.resolve({"BTCUSDT": candles(closes)}) == 1
-    frame = journal.entries().set_index("candle_time")
+    assert journal.resolve(home, {"BTCUSDT": candles(closes)}) == 1
+    frame = journal.entries(home).set_index("candle_time")
     assert frame.loc[START, "status"] == journal.NO_EDGE
     assert "No model beats its baselines" in frame.loc[START, "reason"]
     assert frame.loc[START + HOUR, "status"] == "hit"
-    btc = journal.hit_rates().set_index("symbol").loc["BTCUSDT"]
+    btc = journal.hit_rates(journal.entries(home)).set_index("symbol").loc["BTCUSDT"]
     assert (btc["signals"], btc["no_edge"], btc["resolved"], btc["pending"]) == (1, 1, 1, 0)
     assert btc["live_hit_rate"] == 1.0 and btc["expected_hit_rate"] == pytest.approx(0.6)
 
@@ -248,7 +254,7 @@ def test_lines_written_before_votes_existed_still_read_and_resolve(home: Path):
         "lstm_forecast": 100.4,
     }
     (folder / "signals.jsonl").write_text(json.dumps(old) + "\n")
-    row = journal.entries().iloc[0]
+    row = journal.entries(home).iloc[0]
     assert row["votes"] == [
         {"kind": "xgboost", "name": "xgboost_btcusdt", "version": "v1", "output": 0.31},
         {"kind": "lstm", "name": "lstm_btcusdt", "version": "v2", "output": 100.4},
@@ -256,5 +262,5 @@ def test_lines_written_before_votes_existed_still_read_and_resolve(home: Path):
     assert pd.isna(row["base_rate"]) and row["status"] == "pending"
     closes = np.full(8, 100.0)
     closes[6] = 101.0
-    assert journal.resolve({"BTCUSDT": candles(closes)}) == 1
-    assert journal.hit_rates().iloc[0]["hits"] == 1
+    assert journal.resolve(home, {"BTCUSDT": candles(closes)}) == 1
+    assert journal.hit_rates(journal.entries(home)).iloc[0]["hits"] == 1

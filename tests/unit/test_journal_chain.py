@@ -20,19 +20,19 @@ def _lines(path: Path) -> list[str]:
 
 def _record_five(home: Path) -> Path:
     for i in range(5):
-        journal.record([make_signal(candle=i)], source="test")
+        journal.record(home, [make_signal(candle=i)], source="test")
     return home / "journal" / "signals.jsonl"
 
 
-def _problems() -> list[str]:
-    return [p for report in journal.verify() for p in report.problems]
+def _problems(home: Path) -> list[str]:
+    return [p for report in journal.verify(home) for p in report.problems]
 
 
 def test_an_intact_journal_verifies_and_every_line_chains_to_the_one_before(home: Path):
     path = _record_five(home)
     closes = np.full(12, 100.0)
-    journal.resolve({"BTCUSDT": candles(closes)})
-    reports = journal.verify()
+    journal.resolve(home, {"BTCUSDT": candles(closes)})
+    reports = journal.verify(home)
     assert [r.ok for r in reports] == [True, True]
     assert [r.entries for r in reports] == [5, 5]
     rows = [json.loads(line) for line in _lines(path)]
@@ -47,7 +47,7 @@ def test_verify_names_an_edited_line(home: Path):
     row["signal"] = "BEARISH"  # someone rewrites history: BULLISH → BEARISH
     lines[2] = json.dumps(row) + "\n"
     path.write_text("".join(lines))
-    assert _problems() == [
+    assert _problems(home) == [
         "line 3 (entry #3) was edited: its content no longer matches its sha256."
     ]
 
@@ -62,16 +62,16 @@ def test_an_edit_that_recomputes_its_own_hash_is_caught_by_the_next_line(home: P
     row["hash"] = entry_hash(row)
     lines[1] = json.dumps(row) + "\n"
     path.write_text("".join(lines))
-    assert _problems() == ["line 3 (entry #3) does not chain to line 2: line 2 was rewritten."]
+    assert _problems(home) == ["line 3 (entry #3) does not chain to line 2: line 2 was rewritten."]
 
 
 def test_verify_names_a_deleted_line_and_a_deleted_last_line(home: Path):
     path = _record_five(home)
     lines = _lines(path)
     path.write_text("".join(lines[:1] + lines[2:]))  # entry #2 gone
-    assert _problems() == ["entry #2 before line 2 was deleted."]
+    assert _problems(home) == ["entry #2 before line 2 was deleted."]
     path.write_text("".join(lines[:4]))  # the last entry gone: only the head file knows
-    assert _problems() == [
+    assert _problems(home) == [
         "entry #5 at the end of signals.jsonl was deleted (the head file records #5)."
     ]
 
@@ -84,22 +84,22 @@ def test_an_unchained_journal_is_sealed_by_the_first_new_line_without_being_rewr
     old |= {"due_time": START.isoformat()}
     legacy = json.dumps(old) + "\n"
     (folder / "signals.jsonl").write_text(legacy)
-    journal.record([make_signal(candle=3)])
+    journal.record(home, [make_signal(candle=3)])
     text = (folder / "signals.jsonl").read_text()
     assert text.startswith(legacy)  # the old line is kept byte for byte
-    report = journal.verify()[0]
+    report = journal.verify(home)[0]
     assert report.ok and (report.legacy, report.entries) == (1, 1)
     assert "written before the chain existed" in report.notes[0]
     (folder / "signals.jsonl").write_text(text.replace('"price": 100.0', '"price": 90.0', 1))
-    assert "written before the chain, were changed or deleted" in _problems()[0]
+    assert "written before the chain, were changed or deleted" in _problems(home)[0]
 
 
 def test_a_torn_line_from_a_killed_writer_is_a_note_not_tampering(home: Path):
     path = _record_five(home)
     with open(path, "a") as handle:
         handle.write('{"id": "half-writ')
-    journal.record([make_signal(candle=9)])
-    report = journal.verify()[0]
+    journal.record(home, [make_signal(candle=9)])
+    report = journal.verify(home)[0]
     assert report.ok and report.entries == 6
     assert report.notes == [
         "line 6 is unreadable (a torn write, ended by the next writer); readers skip it."
@@ -136,9 +136,9 @@ def test_journal_verify_cli_exits_1_naming_the_line_and_export_writes_csv_and_js
 
 
 def test_a_journal_longer_than_the_tail_read_still_chains(home: Path):
-    journal.record([make_signal(candle=i) for i in range(150)])
+    journal.record(home, [make_signal(candle=i) for i in range(150)])
     path = home / "journal" / "signals.jsonl"
     assert path.stat().st_size > 1 << 16  # append reads only the last 64 KiB
-    journal.record([make_signal(candle=200)])
-    report = journal.verify()[0]
+    journal.record(home, [make_signal(candle=200)])
+    report = journal.verify(home)[0]
     assert report.ok and report.entries == 151

@@ -21,7 +21,7 @@ DAMAGE = {
 
 
 def _record_three(home: Path) -> Path:
-    journal.record([make_signal(candle=k) for k in range(3)])
+    journal.record(home, [make_signal(candle=k) for k in range(3)])
     return home / "journal" / "signals.jsonl"
 
 
@@ -52,20 +52,22 @@ def test_every_reader_skips_a_damaged_line_with_one_warning_naming_file_and_line
     _damage(path)
     caplog.set_level(logging.WARNING, logger="core.signals.journal")
 
-    assert len(journal.entries()) == 3
+    assert len(journal.entries(home)) == 3
     warned = _warnings(caplog)
     assert len(warned) == 3
     for number, why in zip((4, 5, 6), [*DAMAGE.values(), "it has no price"], strict=True):
         assert any(f"{path} line {number} is not a journal entry ({why})" in w for w in warned)
 
     # the other readers carry on, and the same line is not warned about twice in one process
-    assert journal.hit_rates().set_index("symbol").loc["BTCUSDT", "signals"] == 3
-    assert len(load_calls(lookup=lambda symbol, interval: None)) == 3
+    assert (
+        journal.hit_rates(journal.entries(home)).set_index("symbol").loc["BTCUSDT", "signals"] == 3
+    )
+    assert len(load_calls(home, lookup=lambda symbol, interval: None)) == 3
     closes = np.full(20, 100.0)
     closes[6:] = 101.0
-    assert journal.resolve({"BTCUSDT": candles(closes)}) == 3
-    assert journal.record([make_signal(candle=5)]) == 1
-    assert len(journal.entries()) == 4
+    assert journal.resolve(home, {"BTCUSDT": candles(closes)}) == 3
+    assert journal.record(home, [make_signal(candle=5)]) == 1
+    assert len(journal.entries(home)) == 4
     assert len(_warnings(caplog)) == 3
 
 
@@ -74,11 +76,11 @@ def test_a_damaged_outcome_line_is_skipped_and_the_signal_stays_pending(
 ):
     _record_three(home)
     outcomes = home / "journal" / "outcomes.jsonl"
-    bad = {"id": journal.entries()["id"].iloc[0], "status": "hit", "exit_time": "soon"}
+    bad = {"id": journal.entries(home)["id"].iloc[0], "status": "hit", "exit_time": "soon"}
     bad |= {"exit_close": 1.0, "move": 0.01, "resolved_at": START.isoformat()}
     outcomes.write_text(json.dumps(bad) + "\n")
     caplog.set_level(logging.WARNING, logger="core.signals.journal")
-    assert set(journal.entries()["status"]) == {"pending"}
+    assert set(journal.entries(home)["status"]) == {"pending"}
     assert _warnings(caplog) == [
         f"warning: {outcomes} line 1 is not a journal entry (its exit_time 'soon' is not an "
         "ISO time); skipped. `python -m core journal verify` checks the whole journal."
@@ -88,7 +90,7 @@ def test_a_damaged_outcome_line_is_skipped_and_the_signal_stays_pending(
 def test_verify_reports_each_damaged_line_as_a_problem_not_a_note(home: Path):
     path = _record_three(home)
     _damage(path)
-    report = journal.verify()[0]
+    report = journal.verify(home)[0]
     assert not report.ok
     assert report.problems == [
         "line 4 is not a journal entry: it is JSON a list, not an object; readers skip it.",
@@ -102,7 +104,7 @@ def test_deleting_the_last_line_with_its_head_file_is_reported(home: Path):
     path = _record_three(home)
     path.write_bytes(b"".join(line + b"\n" for line in path.read_bytes().split(b"\n")[:2]))
     journal_chain.head_path(path).unlink()
-    report = journal.verify()[0]
+    report = journal.verify(home)[0]
     assert report.problems == [
         "the head file signals.head.json is missing beside 2 sealed entries: entries at the end "
         "of signals.jsonl may have been deleted with it. If nothing was deleted, the next signal "
@@ -125,24 +127,24 @@ def test_a_torn_line_still_reads_quietly(home: Path, caplog: pytest.LogCaptureFi
     path = _record_three(home)
     with open(path, "a") as handle:
         handle.write('{"id": "half-writ')
-    journal.record([make_signal(candle=4, time=START + 4 * HOUR)])
+    journal.record(home, [make_signal(candle=4, time=START + 4 * HOUR)])
     caplog.set_level(logging.WARNING, logger="core.signals.journal")
-    assert len(journal.entries()) == 4
+    assert len(journal.entries(home)) == 4
     assert _warnings(caplog) == []
 
 
 def test_damaged_names_the_skipped_lines_and_follows_the_file(home: Path):
     path = _record_three(home)
-    assert journal.damaged() == []
+    assert journal.damaged(home) == []
     _damage(path)
-    assert journal.damaged() == [
+    assert journal.damaged(home) == [
         "signals.jsonl line 4 is not a journal entry (it is JSON a list, not an object).",
         "signals.jsonl line 5 is not a journal entry (it is not valid UTF-8 (byte 1)).",
         "signals.jsonl line 6 is not a journal entry (it has no price).",
     ]
     lines = path.read_bytes().split(b"\n")
     path.write_bytes(b"\n".join(lines[:3] + lines[4:]))  # the list removed by hand
-    assert [d.split(" is not")[0] for d in journal.damaged()] == [
+    assert [d.split(" is not")[0] for d in journal.damaged(home)] == [
         "signals.jsonl line 4",
         "signals.jsonl line 5",
     ]

@@ -23,10 +23,10 @@ def btc(found: list[CoinHealth]) -> CoinHealth:
 
 def test_a_planted_regime_change_turns_the_coin_degraded(home: Path):
     now = journal_home(home, regime="degraded")
-    health = btc(assess(["BTC"], now=now))
+    health = btc(assess(["BTC"], home=home, now=now))
     assert health.status == "degraded", health.reason
     assert health.reason.startswith("Degraded over the last 30 days: ")
-    calls = load_calls(["BTC"])
+    calls = load_calls(home, ["BTC"])
     judged = calls[calls["status"].isin(["hit", "miss"])]
     assert len(judged) == 110
     assert (judged["status"] == "miss").mean() > 0.6  # the calls really miss after the change
@@ -45,7 +45,7 @@ def test_a_planted_regime_change_turns_the_coin_degraded(home: Path):
 
 def test_the_same_process_continuing_stays_on_track(home: Path):
     now = journal_home(home, regime="stable")
-    health = btc(assess(["BTC"], now=now))
+    health = btc(assess(["BTC"], home=home, now=now))
     assert health.status == "on_track", health.reason
     assert health.calls == 110 and health.reason.startswith(f"On track: {health.calls} resolved")
     head = health.versions[-1]
@@ -64,7 +64,7 @@ def test_the_same_process_continuing_stays_on_track(home: Path):
 
 def test_a_few_calls_say_not_enough_calls_with_the_count(home: Path):
     now = journal_home(home, regime="stable", calls=8)
-    health = btc(assess(["BTC"], now=now))
+    health = btc(assess(["BTC"], home=home, now=now))
     assert health.status == "not_enough_calls"
     assert health.calls == 8
     assert "8 resolved in the last 30 days" in health.reason and "20 are needed" in health.reason
@@ -72,26 +72,26 @@ def test_a_few_calls_say_not_enough_calls_with_the_count(home: Path):
 
 def test_outcomes_resolved_by_the_journal_are_read_and_match_the_candles(home: Path):
     now = journal_home(home, regime="degraded")
-    from_candles = load_calls(["BTC"])
+    from_candles = load_calls(home, ["BTC"])
     assert set(from_candles["resolved_by"].dropna()) == {"candles"}
-    assert journal.resolve_stored(now=now.to_pydatetime()) > 0
-    from_journal = load_calls(["BTC"])
+    assert journal.resolve_stored(home, now=now.to_pydatetime()) > 0
+    from_journal = load_calls(home, ["BTC"])
     judged = from_journal["status"].isin(["hit", "miss"])
     assert set(from_journal.loc[judged, "resolved_by"]) == {"journal"}
     assert list(from_journal["status"]) == list(from_candles["status"])
-    assert btc(assess(["BTC"], now=now)).status == "degraded"
+    assert btc(assess(["BTC"], home=home, now=now)).status == "degraded"
 
 
 def test_windows_end_at_now_and_old_calls_fall_out(home: Path):
     now = journal_home(home, regime="stable")
-    later = btc(assess(["BTC"], now=now + pd.Timedelta(days=40)))
+    later = btc(assess(["BTC"], home=home, now=now + pd.Timedelta(days=40)))
     assert later.status == "not_enough_calls" and later.calls == 0
     assert "the newest call is on the candle of" in later.reason
     assert later.drift is not None and not later.drift.measured  # no candles in that week
 
 
 def test_no_journal_says_how_to_get_one(home: Path):
-    found = assess(["BTC", "ETH"])
+    found = assess(["BTC", "ETH"], home=home)
     assert [h.symbol for h in found] == ["BTCUSDT", "ETHUSDT"]
     for h in found:
         assert h.status == "not_enough_calls" and h.calls == 0 and h.drifted == 0
@@ -100,7 +100,7 @@ def test_no_journal_says_how_to_get_one(home: Path):
 
 def test_to_dict_is_json_with_the_interface_fields(home: Path):
     now = journal_home(home, regime="stable", calls=8)
-    data = json.loads(json.dumps([h.to_dict() for h in assess(now=now)]))
+    data = json.loads(json.dumps([h.to_dict() for h in assess(home=home, now=now)]))
     by_symbol = {d["symbol"]: d for d in data}
     assert set(by_symbol) == {"BTCUSDT", "ETHUSDT"}  # the journal's coin and every trained coin
     for d in data:

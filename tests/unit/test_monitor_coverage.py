@@ -34,7 +34,7 @@ def journal_home(request, tmp_path_factory):
 def test_band_coverage_flags_the_planted_miss_and_not_the_steady_market(journal_home, monkeypatch):
     regime, folder, now = journal_home
     monkeypatch.setenv("CRYPTOVOLT_HOME", str(folder))  # the test is the edge
-    (health,) = assess(["BTC"], now=now)
+    (health,) = assess(["BTC"], home=folder, now=now)
     vol = health.volatility
     assert vol is not None and vol.model == "vol_har_btcusdt v1"
     cells = {(c.horizon, c.level): c for c in vol.coverage}
@@ -57,7 +57,7 @@ def test_band_coverage_flags_the_planted_miss_and_not_the_steady_market(journal_
 def test_live_qlike_stands_beside_the_baselines_on_the_same_hours(journal_home, monkeypatch):
     regime, folder, now = journal_home
     monkeypatch.setenv("CRYPTOVOLT_HOME", str(folder))  # the test is the edge
-    (health,) = assess(["BTC"], now=now)
+    (health,) = assess(["BTC"], home=folder, now=now)
     skill = {s.horizon: s for s in health.volatility.skill}
     six = skill["6h"]
     assert set(six.baselines) == {"persistence", "ewma", "mean"}
@@ -78,7 +78,7 @@ def test_monitor_json_and_the_alert_fire_once_per_change(journal_home, monkeypat
     assert {c["level"] for c in vol["coverage"]} == {"50", "80", "90"}
     assert {"qlike", "best_baseline", "best_baseline_qlike"} <= set(vol["qlike"][0])
     monkeypatch.setenv("CRYPTOVOLT_HOME", str(folder))  # the test is the edge
-    health, why_not = coin_health(["BTC"], now=now.to_pydatetime())
+    health, why_not = coin_health(["BTC"], home=folder, now=now.to_pydatetime())
     assert why_not is None
     monkeypatch.delenv("CRYPTOVOLT_ALERT_URLS", raising=False)
     monkeypatch.delenv("CRYPTOVOLT_ALERT_WEBHOOK", raising=False)

@@ -172,6 +172,7 @@ def test_live_signals_never_journals_a_stale_call(home: Path):
     def run(now: pd.Timestamp):
         return live_signals(
             ["BTCUSDT"],
+            home=home,
             registry=object(),
             models=lambda symbol: models,
             candles=lambda symbol, timeframe: candles,
@@ -181,7 +182,7 @@ def test_live_signals_never_journals_a_stale_call(home: Path):
 
     stale = run(last_close + pd.Timedelta(days=30))
     assert [s.signal for s in stale.signals] == [SignalKind.STALE] and stale.recorded == 0
-    assert journal.entries().empty
+    assert journal.entries(home).empty
     fresh = run(last_close + pd.Timedelta(hours=1))
     assert [s.signal for s in fresh.signals] == [SignalKind.BULLISH] and fresh.recorded == 1
-    assert list(journal.entries()["signal"]) == ["BULLISH"]
+    assert list(journal.entries(home)["signal"]) == ["BULLISH"]

@@ -75,35 +75,35 @@ def test_fixed_settings_leave_the_space_and_unknown_kinds_are_refused():
     assert TuneSpec("btc/usdt", "XGB").study == "xgboost_btcusdt_1h"
 
 
-def test_a_second_sweep_of_a_locked_study_is_refused_with_who_holds_it():
-    assert lock_holder("s1") is None
-    with study_lock("s1"):
-        holder = lock_holder("s1")
+def test_a_second_sweep_of_a_locked_study_is_refused_with_who_holds_it(home: Path):
+    assert lock_holder(home, "s1") is None
+    with study_lock(home, "s1"):
+        holder = lock_holder(home, "s1")
         assert holder is not None and holder.pid is not None and holder.pid > 0
         busy = r"Study s1 is already being tuned by process \d+"
-        with pytest.raises(JobError, match=busy), study_lock("s1"):
+        with pytest.raises(JobError, match=busy), study_lock(home, "s1"):
             pass
-    assert lock_holder("s1") is None
-    with study_lock("s1"):  # free again once the first one ended
+    assert lock_holder(home, "s1") is None
+    with study_lock(home, "s1"):  # free again once the first one ended
         pass
 
 
 def test_stored_study_needs_resume_and_a_killed_runs_trial_is_retried(home: Path):
     spec = TuneSpec("BTC", "xgb", trials=4, fixed={"n_estimators": 10})
-    study = _open(spec, resume=False, fresh=False)
+    study = _open(home, spec, resume=False, fresh=False)
     done = study.ask()
     study.tell(done, 0.01)
     study.ask({"learning_rate": optuna.distributions.FloatDistribution(0.01, 0.3, log=True)})
     with pytest.raises(ConfigError, match="--resume continues it, --fresh"):
-        _open(spec, resume=False, fresh=False)
+        _open(home, spec, resume=False, fresh=False)
 
-    resumed = _open(spec, resume=True, fresh=False)  # the "running" trial was a killed run's
+    resumed = _open(home, spec, resume=True, fresh=False)  # the "running" trial was a killed run's
     states = [t.state.name for t in resumed.get_trials()]
     assert states == ["COMPLETE", "FAIL", "WAITING"]
     assert resumed.get_trials()[2].user_attrs["retry_of"] == 1
-    assert counts(load_study(spec.study))["finished"] == 1
+    assert counts(load_study(home, spec.study))["finished"] == 1
 
-    fresh = _open(spec, resume=False, fresh=True)
+    fresh = _open(home, spec, resume=False, fresh=True)
     assert fresh.get_trials() == []
 
 

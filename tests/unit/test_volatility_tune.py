@@ -57,7 +57,7 @@ def test_tune_on_a_vol_kind_registers_a_tuned_version_with_its_card(home) -> Non
     save_candles(garch_candles(2500, seed=42), "ETHUSDT", "1h")  # BTC's cross-asset reference
     fixed = {"n_estimators": 40, "max_depth": 2, "horizons": (6,), "cross_asset": True}
     spec = TuneSpec("BTC", "vol_gbm", trials=2, split=SPLIT, fixed=fixed)
-    study, result = run_sweep(spec)
+    study, result = run_sweep(home, spec)
     assert counts(study)["finished"] == 2
     assert "QLIKE" in study.user_attrs["objective"]
     assert result is not None and result.name == "vol_gbm_btcusdt"
