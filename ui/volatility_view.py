@@ -18,9 +18,9 @@ __all__ = ["render_volatility", "skill_frame", "coverage_frame"]
 def skill_frame(record: ModelMetadata) -> pd.DataFrame:
     """One row per horizon and forecaster: QLIKE, log-MSE, R², DM-HLN p against the model."""
     rows: list[dict[str, Any]] = []
-    for key, r in (record.extra.get("volatility") or {}).items():
-        for name, scores in r["scores"].items():
-            dm = r["dm"].get(name) or {}
+    for key, r in record.volatility.items():
+        for name, scores in r.scores.items():
+            dm = r.dm.get(name) or {}
             rows.append(
                 {
                     "horizon": key,
@@ -37,11 +37,11 @@ def skill_frame(record: ModelMetadata) -> pd.DataFrame:
 def coverage_frame(record: ModelMetadata) -> pd.DataFrame:
     """One row per horizon and level: coverage, by third, Kupiec / Christoffersen, width."""
     rows: list[dict[str, Any]] = []
-    for key, r in (record.extra.get("volatility") or {}).items():
-        for level, cov in r["coverage"].items():
-            thirds = r["coverage_terciles"][level]
-            static = r.get("static_coverage_terciles", {}).get(level, [None] * 3)
-            tests = r["tests"][level]
+    for key, r in record.volatility.items():
+        for level, cov in r.coverage.items():
+            thirds = r.bands.coverage_terciles[level]
+            static = r.bands.static_coverage_terciles.get(level, [None] * 3)
+            tests = r.bands.tests[level]
             rows.append(
                 {
                     "horizon": key,
@@ -53,7 +53,7 @@ def coverage_frame(record: ModelMetadata) -> pd.DataFrame:
                     "static band, quiet / wild": f"{static[0]} / {static[2]}",
                     "Kupiec p": tests["kupiec_p"],
                     "Christoffersen p": tests["christoffersen_p"],
-                    "width / static": r["width_ratio"][level],
+                    "width / static": r.bands.width_ratio[level],
                 }
             )
     return pd.DataFrame(rows)

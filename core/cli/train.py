@@ -162,14 +162,9 @@ def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, An
 
 def _gates_word(record: Any) -> str:
     """EDGE / NO EDGE; for a volatility model the horizons whose every gate passed."""
-    horizons = (
-        record.extra.get("volatility")
-        if record.card and record.card.output == ("volatility")
-        else None
-    )
-    if horizons is None:
+    if not (record.card and record.card.output == "volatility"):
         return "EDGE" if record.gates_passed else "NO EDGE"
-    passed = [key for key, h in horizons.items() if h.get("passed")]
+    passed = [key for key, h in record.volatility.items() if h.passed]
     return f"{'+'.join(passed)} pass" if passed else "NO SKILL"
 
 

@@ -212,11 +212,11 @@ def _baseline_settings(
     except CryptoVoltError:
         return {}
     out: dict[str, Any] = {}
-    for key, detail in (record.extra.get("volatility") or {}).items():
+    for key, detail in record.volatility.items():
         rows = preds[preds["horizon"] == key]
         mean = rows["forecast_mean"].dropna() if "forecast_mean" in rows else pd.Series([])
         out[key] = {
-            "decay": detail.get("ewma_decay"),
+            "decay": detail.ewma_decay,
             "mean": float(mean.iloc[0]) if len(mean) else None,
         }
     return out

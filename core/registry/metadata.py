@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from core.models.base import Output, VoteRule
 from core.registry.calibration import BandCalibration, Reliability, finite
+from core.registry.horizons import HorizonRecord
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -438,6 +439,8 @@ class ModelMetadata:
     artifacts: dict[str, str] = field(default_factory=dict)
     vote: VoteRule | None = None
     card: ModelCard | None = None
+    #: A volatility model only: what it measured per horizon (``volatility["24h"]``).
+    volatility: dict[str, HorizonRecord] = field(default_factory=dict)
     promoted: bool = False
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
@@ -488,6 +491,9 @@ class ModelMetadata:
         out["vote"] = self.vote.to_dict() if self.vote else None
         out["card"] = self.card.to_dict() if self.card else None
         out["metrics"] = self.metrics.to_dict()
+        out.pop("volatility")
+        if self.volatility:
+            out["volatility"] = {key: h.to_dict() for key, h in self.volatility.items()}
         return {**self.extra, **out}
 
     @classmethod
@@ -508,6 +514,12 @@ class ModelMetadata:
             values["vote"] = _v1_vote(data) if values["schema_version"] == 1 else None
         card = data.get("card")
         values["card"] = ModelCard.from_dict(card) if card else None
+        horizons = data.get("volatility")
+        values["volatility"] = {
+            str(k): HorizonRecord.from_dict(h)
+            for k, h in (horizons.items() if isinstance(horizons, Mapping) else ())
+            if isinstance(h, Mapping)
+        }
         for key in ("name", "version", "symbol", "model_type"):
             values[key] = str(data.get(key, ""))
         values["promoted"] = bool(data.get("promoted", False))

@@ -28,6 +28,7 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, NoDataError
 from core.models.base import Output
 from core.registry.calibration import BandCalibration
+from core.registry.horizons import HorizonRecord
 from core.registry.metadata import (
     Evaluation,
     Gate,
@@ -470,7 +471,7 @@ def _register(
         card=card,
         library_versions=library_versions(),
         train_seconds=round(time.monotonic() - started, 2),
-        extra={"volatility": {key: r.to_dict() for key, r in ev.horizons.items()}},
+        volatility={key: HorizonRecord.from_dict(r.to_dict()) for key, r in ev.horizons.items()},
     )
     promote, why = promotion(registry, model_name(kind, symbol), card, QLIKE, force=force)
     record = registry.save(model, metadata, predictions=predictions, promote=promote)

@@ -38,7 +38,8 @@ def _same_as_recorded(record: ModelMetadata, recorded: dict, *, folds_added: boo
     also has walk-forward folds (recorded without them), so its ``folds_agree`` gates are new
     and every other number is the same."""
     assert record.card is not None
-    card, horizons = record.card.to_dict(), record.extra["volatility"]
+    card = record.card.to_dict()
+    horizons = {key: h.to_dict() for key, h in record.volatility.items()}
     if folds_added:
         for key in ("6h", "24h"):
             assert card["gates"].pop(f"{key}_folds_agree")["threshold"] is not None
