@@ -3,6 +3,7 @@ Training page's results table with collapsed logs."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def test_training_page_after_a_run_is_a_results_table_with_logs_collapsed(
     from core.training.train import train_coin
 
     [spec] = make_specs(["BTC"], models="xgboost", trees=5, depth=2)
-    [trained] = train_coin("BTC", models=spec.models, settings=spec.settings)
+    train_coin("BTC", models=spec.models, settings=spec.settings)  # v1, the champion
+    [trained] = train_coin("BTC", models=spec.models, settings=spec.settings)  # v2, this job's
+    assert trained.metadata.version == "v2"
     _write_job(
         home_with_sample,
         "20250601-100000-btcusdt-aaaa",
@@ -109,4 +112,7 @@ def test_training_page_after_a_run_is_a_results_table_with_logs_collapsed(
     results.get_by_role("button", name="Open", exact=True).click()
     expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("xgboost_btcusdt").first).to_be_visible()
+    # Open shows the version this job trained (v2), not the first, and the URL names it
+    expect(page).to_have_url(re.compile(r"/models\?coin=BTCUSDT&model=xgboost_btcusdt&version=v2$"))
+    expect(page.get_by_role("radio", name="v2", exact=True)).to_be_checked()
     assert_no_exception(page)

@@ -61,9 +61,13 @@ def test_signals_verdicts_and_cards_fit_wide_and_narrow_screens(
     expect(page.get_by_role("button", name="Train Solana (SOL)")).to_be_visible()
 
     # wide: the grid has room for three cards or more in a row
-    grid = page.locator("div.st-key-signal_cards")
-    tracks = grid.evaluate("g => getComputedStyle(g).gridTemplateColumns.split(' ').length")
-    assert tracks >= 3, tracks
+    # the grid's style applies a moment after its text (TESTING-NOTES): wait for it, not read once
+    page.wait_for_function(
+        """() => {
+            const g = document.querySelector('div.st-key-signal_cards');
+            return g && getComputedStyle(g).gridTemplateColumns.split(' ').length >= 3;
+        }"""
+    )
     boxes = page.locator('div[class*="st-key-signal_card_"]').evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().toJSON())"
     )
