@@ -166,10 +166,15 @@ def _problems(coins: list[str], models: tuple[str, ...], values: dict[str, Any])
     if busy:
         names = ", ".join(display_name(s) for s in busy)
         problems.append(
-            f"{'; '.join(busy.values())}. One job per coin at a time: wait for it, cancel it "
-            f"below, or take {names} out of Coins."
+            f"{'; '.join(_named(s, why) for s, why in busy.items())}. One job per coin at a "
+            f"time: wait for it, cancel it below, or take {names} out of Coins."
         )
     return problems
+
+
+def _named(symbol: str, why: str) -> str:
+    """``"BTCUSDT already has ..."`` (core's words) with the coin as every page names it."""
+    return why.replace(symbol, display_name(symbol), 1) if why.startswith(symbol) else why
 
 
 def _as_settings(values: dict[str, Any]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def test_a_busy_coin_turns_train_off_and_a_cancelled_card_restarts(
             assert not at.exception
             assert _train_button(at).disabled
             text = _texts(at)
-            assert f"BTCUSDT already has a training job queued ({first})" in text
+            assert f"Bitcoin (BTC) already has a training job queued ({first})" in text
             assert (
                 "One job per coin at a time" in text and "take Bitcoin (BTC) out of Coins" in text
             )
