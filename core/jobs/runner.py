@@ -23,7 +23,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,13 @@ class JobReporter(StatusWriter):
         log.info("registered %s %s", record.name, record.version)
         self.update(force=True, result=(*self.status.result, model_result(record)))
 
+    def trained(self, results: Sequence[Any]) -> None:
+        """Add each version's promotion decision, in words, to the result ``saved`` listed: a
+        saved record does not carry it; training's ``TrainResult`` list does."""
+        decided = {(r.name, r.version): model_result(r) for r in results}
+        listed = self.status.result
+        self.update(force=True, result=tuple(decided.get((m.name, m.version), m) for m in listed))
+
 
 class _RecordingRegistry(ModelRegistry):
     """The real registry, also telling the reporter about each version as it is saved, so a job
@@ -235,6 +242,7 @@ def train_job(spec: JobSpec, reporter: JobReporter) -> str:
     with slots as slot:
         reporter.started(slot)
         results = spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
+        reporter.trained(results)
     names = ", ".join(f"{m.name} {m.version}" for m in results)
     log.info("succeeded: %s", names)
     return f"registered {names}"
@@ -270,6 +278,7 @@ def train_here(
         try:
             reporter.started(None)
             results = spec.train(registry=_RecordingRegistry(reporter), progress=both)
+            reporter.trained(results)
         except (JobCancelled, KeyboardInterrupt) as exc:
             log.warning("cancelled (%s)", exc)
             reporter.finish(JobState.CANCELLED, message="cancelled by the user")

@@ -161,6 +161,8 @@ def test_job_trains_both_models_on_sample_data_and_registers_them(home_with_samp
         ("lstm_btcusdt", "v1"),
     ]
     assert "roc_auc" in final.result[0].metrics.test
+    # the promotion decision, in words, reaches the job's result (a saved record lacks it)
+    assert [r.promotion for r in final.result] == ["promoted: the first version of this model"] * 2
     registry = ModelRegistry()
     model = registry.get_model("xgboost_btcusdt")
     assert 0.0 <= model.predict_latest(load_candles("BTCUSDT")) <= 1.0
