@@ -319,8 +319,9 @@ def _card(signal: Signal, result: LiveSignals, now: datetime) -> None:
         st.markdown(f"### :{_COLOURS[kind]}[{_ICONS[kind]} {title}]")
         if kind is SignalKind.NO_EDGE:
             st.markdown(
-                "No model of this coin beats its baselines out of sample, so **nothing is "
-                "called**: a direction here would be noise."
+                "No model of this coin did better than a naive guess (a coin flip) on candles "
+                "it had not trained on, so **nothing is called**: a direction here would be "
+                "noise."
             )
         elif kind is not SignalKind.STALE:
             _call(signal)

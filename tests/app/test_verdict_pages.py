@@ -93,6 +93,10 @@ def test_signals_open_with_a_verdict_per_stored_coin_and_a_train_button(carded: 
     # the gate numbers are in an expander, not in the line
     assert "lower bound" not in rows["ETHUSDT"]
     assert any(e.label.startswith("Why: each model's checks") for e in at.expander)
+    # the NO EDGE card speaks as the line does: no "out of sample", no "baselines"
+    said = [m.value for m in at.markdown]
+    assert any("did better than a naive guess (a coin flip)" in m for m in said)
+    assert not any("out of sample" in m for m in said)
     button = at.button(key="verdict_train_SOLUSDT")
     assert button.label == "Train Solana (SOL)"
     button.click().run()
