@@ -17,10 +17,10 @@ import streamlit as st
 
 from core.data.coins import display_name
 from core.errors import CryptoVoltError
-from core.jobs import JobState, JobStatus
+from core.jobs import JobState, JobStatus, launch
 from core.jobs.ray_executor import ray_available
 from core.jobs.results import ModelResult
-from core.jobs.tune_job import cancel_sweep, launch_sweep, studies, sweep_status
+from core.jobs.tune_job import TuneJob, cancel_sweep, studies, sweep_status
 from core.models import config_class, kind_info
 from core.registry.gates import card_verdict
 from core.registry.metadata import ModelMetadata
@@ -112,7 +112,8 @@ def _form(interval: str) -> None:
                 "**start over** to delete it."
             )
             return
-        launch_sweep(spec, executor=str(executor), resume=resume, fresh=fresh and not resume)
+        job = TuneJob(spec, resume=resume, fresh=fresh and not resume)
+        launch(job, executor=str(executor))
     except CryptoVoltError as exc:
         st.error(plain(exc))
         return

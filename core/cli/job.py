@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if action == "run":
         from core.jobs.runner import run_job
 
-        return run_job(args.job_id)
+        return run_job(args.job_id, jobs.read_spec(args.job_id))
     if action == "list":
         found = jobs.list_jobs(limit=args.limit, kind=args.kind)
         if args.json:

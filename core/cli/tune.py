@@ -177,5 +177,5 @@ def run(args: argparse.Namespace) -> int:
 
     job_id = jobs.prepare(job)  # the same job as in the background, run in this process
     with _trial_lines():
-        run_job(job_id)
+        run_job(job_id, jobs.read_spec(job_id))
     return _report(jobs.status(job_id))

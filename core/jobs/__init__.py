@@ -26,16 +26,8 @@ from core.jobs.one_per_coin import busy_with, launch_lock, refuse_busy
 from core.jobs.progress_words import describe_progress
 from core.jobs.queue import acquire_slot, queue_position, slot_count
 from core.jobs.results import ModelResult, SweepResult
-from core.jobs.spec import (
-    ACTIVE_STATES,
-    SETTINGS,
-    JobSpec,
-    JobState,
-    make_specs,
-    parse_models,
-    require_data,
-)
-from core.jobs.status import CoinProgress, JobKind, JobStatus
+from core.jobs.spec import SETTINGS, JobSpec, make_specs, parse_models, require_data
+from core.jobs.status import ACTIVE_STATES, CoinProgress, JobKind, JobState, JobStatus
 
 __all__ = [
     "ACTIVE_STATES",

@@ -29,8 +29,7 @@ from core.atomic import atomic_write_json
 from core.clock import now_iso
 from core.errors import JobError
 from core.jobs.queue import drop_queue_marker, job_alive, job_pid, read_json
-from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus
+from core.jobs.status import JobKind, JobState, JobStatus
 from core.procs import end_group, end_tree, group_alive, leads_session, pid_alive
 
 __all__ = [
@@ -52,6 +51,18 @@ _START_GRACE_SECONDS = 30.0
 #: After a cancel's timeout, how much longer a job that already wrote its final state may take
 #: to exit (a loaded machine slows its unwinding) before it is killed.
 _EXIT_GRACE_SECONDS = 30.0
+
+
+def spec_data(job_id: str) -> dict[str, Any]:
+    """The job's ``spec.json`` as written (:func:`core.jobs.kinds.read_spec` types it).
+
+    Raises:
+        JobError: no such job.
+    """
+    data = read_json(job_dir(job_id) / "spec.json")
+    if data is None:
+        raise JobError(f"No job {job_id!r} in {job_dir(job_id).parent}: `python -m core job list`.")
+    return data
 
 
 def job_dir(job_id: str) -> Path:

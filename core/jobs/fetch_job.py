@@ -26,8 +26,7 @@ from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base
 # initializing (the two threads then deadlock on module locks and get half-made modules).
 from core.data import DEFAULT_COINS, FetchEvent, FetchResult, FetchStatus, parse_coins
 from core.errors import ConfigError, CryptoVoltError
-from core.jobs.spec import JobState
-from core.jobs.status import CoinProgress, JobKind, JobStatus, StatusWriter
+from core.jobs.status import CoinProgress, JobKind, JobState, JobStatus, StatusWriter
 
 __all__ = ["FetchSpec", "fetch_results", "run_fetch", "summarize"]
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from core.errors import JobError
-from core.jobs.control import job_dir
+from core.jobs.control import spec_data
 from core.jobs.fetch_job import FetchSpec
-from core.jobs.queue import read_json
 from core.jobs.spec import JobSpec
 from core.jobs.status import JobKind
 
@@ -53,7 +51,4 @@ def read_spec(job_id: str) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
     Raises:
         JobError: no such job. ConfigError: a spec that is no longer valid.
     """
-    data = read_json(job_dir(job_id) / "spec.json")
-    if data is None:
-        raise JobError(f"No job {job_id!r} in {job_dir(job_id).parent}: `python -m core job list`.")
-    return spec_from_dict(data)
+    return spec_from_dict(spec_data(job_id))

@@ -35,8 +35,8 @@ from core.jobs.fetch_job import FetchSpec
 from core.jobs.kinds import read_spec, spec_from_dict
 from core.jobs.one_per_coin import launch_lock, refuse_busy
 from core.jobs.queue import cores, drop_queue_marker, slot_count
-from core.jobs.spec import JobSpec, JobState
-from core.jobs.status import JobKind, JobStatus
+from core.jobs.spec import JobSpec
+from core.jobs.status import JobKind, JobState, JobStatus
 from core.procs import process_start, reap_when_done
 
 if TYPE_CHECKING:
@@ -246,8 +246,7 @@ def restart(job_id: str) -> str:
         address = found.extra.get("address")
         where = address if isinstance(address, str) and address != "local" else None
         return launch(spec, executor="ray", address=where)
-    from core.jobs.tune_job import TuneJob
-
-    if isinstance(spec, TuneJob):
-        spec = dataclasses.replace(spec, resume=True, fresh=False)  # keep its finished trials
+    restarted = getattr(spec, "restarted", None)
+    if restarted is not None:  # a kind that starts again differently (a sweep: resumed)
+        spec = restarted()
     return launch(spec)

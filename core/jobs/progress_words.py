@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus
+from core.jobs.status import JobKind, JobState, JobStatus
 
 __all__ = ["describe_progress", "overall_fraction", "progress_words", "seconds_left"]
 

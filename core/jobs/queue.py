@@ -25,8 +25,7 @@ import psutil
 
 from core import config
 from core.errors import ConfigError
-from core.jobs.spec import JobState
-from core.jobs.status import JobStatus
+from core.jobs.status import JobState, JobStatus
 from core.locks import LockBusy, acquire_lock
 from core.procs import pid_alive
 

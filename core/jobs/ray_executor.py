@@ -43,10 +43,9 @@ from core import config
 from core.clock import now_iso
 from core.context import child_env
 from core.errors import ConfigError, CryptoVoltError, JobError
-from core.jobs.control import finish, read_status, status, update_status
+from core.jobs.control import finish, read_status, spec_data, status, update_status
 from core.jobs.queue import slot_count
-from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus, StatusWriter
+from core.jobs.status import JobKind, JobState, JobStatus, StatusWriter
 
 __all__ = [
     "INSTALL_HINT",
@@ -231,12 +230,13 @@ def _task(job_id: str) -> int:
     runner entry, without the local slot queue."""
     lead_own_group()
     from core.jobs.runner import run_job
+    from core.jobs.spec import JobSpec
 
     found = _raw(job_id)
     if found.finished:  # cancelled while it waited in Ray's queue: do not start it
         return 143 if found.state is JobState.CANCELLED else 1
     update_status(job_id, extra={**found.extra, "host": socket.gethostname()})
-    return run_job(job_id, queue=False)
+    return run_job(job_id, JobSpec.from_dict(spec_data(job_id)), queue=False)
 
 
 def _reason(exc: BaseException) -> str:

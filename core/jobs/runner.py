@@ -7,7 +7,7 @@
 (sent by :func:`core.jobs.control.cancel` to the whole process group) into a clean "cancelled".
 
 What the job does is its spec's ``run(reporter)``, whatever the kind: a training job waits for a
-slot, then runs ``core.training.train.train_coin`` (:func:`train_job`; logging to
+slot, then runs ``core.training.train.train_coin`` (:mod:`core.jobs.train_job`; logging to
 ``{home}/logs/model_training.log`` too; TensorFlow is imported only here, inside the job process,
 never by the app); a fetch job runs :func:`core.jobs.fetch_job.run_fetch` (logging to
 ``{home}/logs/dataset_fetch.log`` too); a sweep runs its study (:mod:`core.jobs.tune_job`); a Ray
@@ -32,14 +32,13 @@ from core.clock import now_iso
 from core.errors import CryptoVoltError
 from core.jobs.control import job_dir
 from core.jobs.fetch_job import FetchSpec
-from core.jobs.kinds import read_spec
-from core.jobs.queue import acquire_slot, drop_queue_marker
+from core.jobs.queue import drop_queue_marker
 from core.jobs.results import model_result
-from core.jobs.spec import JobSpec, JobState
-from core.jobs.status import JobStatus, StatusWriter
+from core.jobs.spec import JobSpec
+from core.jobs.status import JobState, JobStatus, StatusWriter
+from core.jobs.train_job import RecordingRegistry
 from core.procs import process_start
 from core.registry.metadata import ModelMetadata
-from core.registry.model_registry import ModelRegistry
 
 __all__ = [
     "JobCancelled",
@@ -47,7 +46,6 @@ __all__ = [
     "job_logging",
     "run_job",
     "train_here",
-    "train_job",
     "training_logging",
 ]
 
@@ -144,18 +142,6 @@ class JobReporter(StatusWriter):
         self.update(force=True, result=tuple(decided.get((m.name, m.version), m) for m in listed))
 
 
-class _RecordingRegistry(ModelRegistry):
-    """The real registry, also telling the reporter about each version as it is saved, so a job
-    that fails or is cancelled after its first model still lists what it registered."""
-
-    def __init__(self, reporter: JobReporter) -> None:
-        super().__init__()
-        self._reporter = reporter
-
-    def _after_save(self, record: ModelMetadata) -> None:
-        self._reporter.saved(record)
-
-
 def _utc_formatter(fmt: str, datefmt: str | None = None) -> logging.Formatter:
     formatter = logging.Formatter(fmt, datefmt)
     formatter.converter = time.gmtime  # UTC in every log line
@@ -228,26 +214,6 @@ def _cancel_on_signals() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def train_job(spec: JobSpec, reporter: JobReporter) -> str:
-    """A training job's work: wait for a slot (unless ``reporter.queue`` is off), train the coin,
-    register every version as it is saved. Returns the success message."""
-    queue = reporter.queue
-    log.info("job %s: %s, models %s", reporter.job_id, spec.symbol, ",".join(spec.models))
-    # under Ray, Ray schedules the job: the local slots would cap a cluster at this machine's size
-    slots: contextlib.AbstractContextManager[int | None] = (
-        acquire_slot(reporter.job_id, on_wait=reporter.waiting)
-        if queue
-        else contextlib.nullcontext(None)
-    )
-    with slots as slot:
-        reporter.started(slot)
-        results = spec.train(registry=_RecordingRegistry(reporter), progress=reporter.progress)
-        reporter.trained(results)
-    names = ", ".join(f"{m.name} {m.version}" for m in results)
-    log.info("succeeded: %s", names)
-    return f"registered {names}"
-
-
 def train_here(
     job_id: str,
     spec: JobSpec,
@@ -277,7 +243,7 @@ def train_here(
     with training_logging(tag, spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
         try:
             reporter.started(None)
-            results = spec.train(registry=_RecordingRegistry(reporter), progress=both)
+            results = spec.train(registry=RecordingRegistry(reporter), progress=both)
             reporter.trained(results)
         except (JobCancelled, KeyboardInterrupt) as exc:
             log.warning("cancelled (%s)", exc)
@@ -326,16 +292,13 @@ def _logs(spec: Any, job_id: str) -> contextlib.AbstractContextManager[None]:
     return job_logging(job_log, "core")
 
 
-def run_job(job_id: str, *, queue: bool = True) -> int:
-    """Run a prepared job in this process: its spec's ``run(reporter)``. Returns the exit code
-    (0 ok, 1 failed, 143 cancelled).
+def run_job(job_id: str, spec: Any, *, queue: bool = True) -> int:
+    """Run a prepared job in this process: ``spec`` (its ``spec.json``, read by the caller:
+    :func:`core.jobs.kinds.read_spec`) with its ``run(reporter)``. Returns the exit code (0 ok,
+    1 failed, 143 cancelled).
 
     ``queue=False`` skips the local slot queue (a Ray task: Ray decides where and when it runs).
-
-    Raises:
-        JobError: no such job (nothing is written then).
     """
-    spec = read_spec(job_id)
     reporter = JobReporter(job_id, queue=queue)
     pid = os.getpid()
     first: dict[str, Any] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from core.config import Interval, SplitConfig, TargetConfig
@@ -21,29 +20,12 @@ if TYPE_CHECKING:
     from core.registry.model_registry import ModelRegistry
 
 __all__ = [
-    "ACTIVE_STATES",
     "SETTINGS",
     "JobSpec",
-    "JobState",
     "make_specs",
     "parse_models",
     "require_data",
 ]
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self not in ACTIVE_STATES
-
-
-ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
 
 
 def parse_models(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -111,8 +93,8 @@ class JobSpec:
 
     def run(self, reporter: Any) -> str:
         """The job's work in its process: wait for a slot, train, register
-        (:func:`core.jobs.runner.train_job`). Returns the success message."""
-        from core.jobs.runner import train_job
+        (:func:`core.jobs.train_job.train_job`). Returns the success message."""
+        from core.jobs.train_job import train_job
 
         return train_job(self, reporter)
 

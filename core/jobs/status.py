@@ -23,12 +23,34 @@ from typing import Any
 from core.atomic import atomic_write_json
 from core.clock import now_iso
 from core.jobs.results import ModelResult, SweepResult
-from core.jobs.spec import ACTIVE_STATES, JobState
 
-__all__ = ["FETCH_ACTIVE", "CoinProgress", "JobKind", "JobStatus", "StatusWriter"]
+__all__ = [
+    "ACTIVE_STATES",
+    "FETCH_ACTIVE",
+    "CoinProgress",
+    "JobKind",
+    "JobState",
+    "JobStatus",
+    "StatusWriter",
+]
 
 #: States of one coin in a fetch before it ends (then it is a FetchStatus value).
 FETCH_ACTIVE = frozenset({"queued", "fetching"})
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in ACTIVE_STATES
+
+
+ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
 
 
 class JobKind(StrEnum):

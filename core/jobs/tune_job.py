@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,11 +22,10 @@ from typing import Any, ClassVar
 from core.clock import now_iso
 from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.results import SweepResult, model_result
-from core.jobs.spec import JobState
-from core.jobs.status import JobKind, JobStatus, StatusWriter
+from core.jobs.status import JobKind, JobState, JobStatus, StatusWriter
 from core.tuning.study import TuneSpec
 
-__all__ = ["TuneJob", "cancel_sweep", "launch_sweep", "studies", "sweep_result", "sweep_status"]
+__all__ = ["TuneJob", "cancel_sweep", "studies", "sweep_result", "sweep_status"]
 
 log = logging.getLogger("core.jobs.tune_job")
 
@@ -164,6 +163,10 @@ class TuneJob:
             extra={"study": self.study, "executor": self.executor},
         )
 
+    def restarted(self) -> TuneJob:
+        """This sweep started again: its study resumed, so its finished trials are kept."""
+        return replace(self, resume=True, fresh=False)
+
     def _home(self) -> Path:
         """:attr:`home` (ConfigError: a spec without it)."""
         if not self.home:
@@ -262,28 +265,6 @@ def studies(home: Path) -> list[str]:
 
     ran = [str(j.extra["study"]) for j in list_jobs(kind=JobKind.TUNE) if j.extra.get("study")]
     return list(dict.fromkeys([*ran, *list_studies(home)]))
-
-
-def launch_sweep(
-    spec: TuneSpec,
-    *,
-    executor: str = "local",
-    address: str | None = None,
-    resume: bool = False,
-    fresh: bool = False,
-    train: bool = True,
-) -> str:
-    """Start the sweep ``spec`` as a background job (trials on ``executor``); returns its id.
-
-    Raises:
-        JobError: the coin is busy or the study is being tuned (nothing is started), or no
-            process starts. ConfigError: the study is stored and neither resume nor fresh says
-            what to do with it.
-    """
-    from core.jobs.launcher import launch
-
-    job = TuneJob(spec, resume=resume, fresh=fresh, train=train)
-    return launch(job, executor=executor, address=address)
 
 
 def cancel_sweep(study: str, *, timeout: float = 10.0) -> JobStatus | None:

@@ -18,7 +18,7 @@ import pytest
 
 from core import jobs
 from core.errors import JobError
-from core.jobs.tune_job import cancel_sweep, launch_sweep, sweep_status
+from core.jobs.tune_job import TuneJob, cancel_sweep, sweep_status
 from core.tuning import TuneSpec
 from tests.waiting import wait_until
 
@@ -73,7 +73,7 @@ def test_a_second_training_job_for_a_busy_coin_is_refused_in_words(
             tune = _cli("tune", "--coin", "BTC", "--model", "xgb", "--trials", "1")
             assert tune.returncode == 1 and "BTCUSDT already has a training job" in tune.stderr
             with pytest.raises(JobError, match="BTCUSDT already has a training job"):
-                launch_sweep(TuneSpec("BTC", "xgb", trials=1))
+                jobs.launch(TuneJob(TuneSpec("BTC", "xgb", trials=1)))
             assert [j.job_id for j in jobs.list_jobs()] == [first]
             # another coin is free
             other = jobs.launch(jobs.JobSpec("ETH", models=("xgboost",)))
@@ -88,7 +88,7 @@ def test_a_second_training_job_for_a_busy_coin_is_refused_in_words(
 @pytest.mark.slow
 def test_a_running_sweep_keeps_its_coin_from_training(home_with_sample: Path):
     spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 10, "max_depth": 2})
-    sweep = launch_sweep(spec)
+    sweep = jobs.launch(TuneJob(spec))
     pid = json.loads((home_with_sample / "runs" / sweep / "pid.json").read_text())["pid"]
     try:
         with pytest.raises(JobError, match=f"BTCUSDT already has a sweep .*{spec.study}, {sweep}"):
@@ -97,7 +97,7 @@ def test_a_running_sweep_keeps_its_coin_from_training(home_with_sample: Path):
         assert run.returncode == 1 and "already has a sweep" in run.stderr
         other = TuneSpec("BTC", "lstm", trials=1, fixed={"epochs": 1})
         with pytest.raises(JobError, match="already has a sweep"):
-            launch_sweep(other)
+            jobs.launch(TuneJob(other))
     finally:
         cancel_sweep(spec.study)
     assert sweep_status(spec.study).state is jobs.JobState.CANCELLED

@@ -15,7 +15,7 @@ import pytest
 
 from core import jobs
 from core.data.store import save_candles
-from core.jobs.tune_job import cancel_sweep, launch_sweep, sweep_status
+from core.jobs.tune_job import TuneJob, cancel_sweep, sweep_status
 from core.registry.model_registry import ModelRegistry
 from core.tuning import TuneSpec, counts, load_study, lock_holder, trials_frame
 from tests.random_walk import random_walk_candles
@@ -118,7 +118,7 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
 def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path):
     save_candles(random_walk_candles(2000, seed=12), "BTCUSDT", "1h")  # no final training here
     spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 20, "max_depth": 2})
-    job_id = launch_sweep(spec)
+    job_id = jobs.launch(TuneJob(spec))
     pid = json.loads((home / "runs" / job_id / "pid.json").read_text())["pid"]
     try:
         _wait(lambda: _finished(home) >= 1, 240, "a finished trial")

@@ -192,24 +192,6 @@ def test_no_import_loop_at_module_level():
 
 #: The loops that still close through an import inside a function, each with why it is left.
 _LOOPS_LEFT: dict[frozenset[str], str] = {
-    frozenset(
-        f"core.jobs.{m}"
-        for m in [
-            "control",
-            "fetch_job",
-            "kinds",
-            "launcher",
-            "one_per_coin",
-            "queue",
-            "ray_executor",
-            "runner",
-            "spec",
-            "status",
-            "tune_job",
-        ]
-    ): "the job layer (issue 18.1) is being typed now; its kinds, runner and launcher call each "
-    "other lazily (spec.run -> runner.train_job, ray task -> runner -> kinds -> RayDriverSpec, "
-    "tune_job -> launcher -> tune_job)",
     frozenset({"core.registry.gates", "core.registry.metadata"}): "ModelCard.verdict() and "
     ".failed() word the card with gates.py, which reads ModelCard (issue 18.3 is typing the card)",
 }
