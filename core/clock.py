@@ -35,6 +35,7 @@ __all__ = [
     "next_wake",
     "now_iso",
     "set_file_clock",
+    "span_words",
 ]
 
 #: ``CRYPTOVOLT_NOW=2025-05-30T12:00:00Z`` makes :func:`clock_from_env` pin the clock there.
@@ -158,3 +159,18 @@ def close_passed(
     """Whether a candle closed (and ``delay`` seconds went by) after ``since`` and by ``now``:
     the Signals page's auto-refresh tops up once per close, as the watch loop does."""
     return next_wake(since, interval, delay=delay) <= now
+
+
+def span_words(span: pd.Timedelta) -> str:
+    """``"40 min"``, ``"5 h"``, ``"3.5 days"``, ``"4.2 months"``, ``"1.5 years"`` for a duration."""
+    hours = span.total_seconds() / 3600
+    if abs(hours) < 1:
+        return f"{max(hours * 60, 0):.0f} min"
+    if abs(hours) < 48:
+        return f"{hours:.0f} h"
+    days = hours / 24
+    if abs(days) < 60:
+        return f"{days:.1f} days"
+    if abs(days) < 730:
+        return f"{days / 30.44:.1f} months"
+    return f"{days / 365.25:.1f} years"

@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.clock import span_words
 from core.models.base import Output
 from core.registry.gates import card_verdict, good_for
 from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import SignalKind
 from core.signals.signal import Signal
-from core.words import span_words
 
 __all__ = [
     "CoinVerdict",

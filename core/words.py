@@ -3,7 +3,7 @@
 * :func:`gate_words`, :func:`verdict_words`, :func:`headline`: a model card's gates, verdict and
   key numbers beside their baselines.
 * :func:`vote_words`: one member's part in a signal.
-* :func:`age_text`, :func:`span_words`, :func:`stale_words`, :func:`training_words`: how old the
+* :func:`age_text`, :func:`stale_words`, :func:`training_words`: how old the
   candles are, why a signal is STALE, what its models learned from and how far the candles are
   past that.
 
@@ -18,6 +18,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from core.clock import span_words
 from core.models.base import Output
 from core.registry.gates import card_verdict
 from core.registry.metadata import ModelMetadata
@@ -27,7 +28,6 @@ from core.signals.signal import ModelVote, Signal
 __all__ = [
     "age_text",
     "headline",
-    "span_words",
     "stale_words",
     "training_words",
     "verdict_words",
@@ -35,27 +35,12 @@ __all__ = [
 ]
 
 
-def span_words(span: pd.Timedelta) -> str:
-    """``"40 min"``, ``"5 h"``, ``"3.5 days"``, ``"4.2 months"``, ``"1.5 years"`` for a duration."""
-    hours = span.total_seconds() / 3600
-    if abs(hours) < 1:
-        return f"{max(hours * 60, 0):.0f} min"
-    if abs(hours) < 48:
-        return f"{hours:.0f} h"
-    days = hours / 24
-    if abs(days) < 60:
-        return f"{days:.1f} days"
-    if abs(days) < 730:
-        return f"{days / 30.44:.1f} months"
-    return f"{days / 365.25:.1f} years"
-
-
 def age_text(last_close: pd.Timestamp | None, now: datetime) -> str:
-    """``"3 h old"`` / ``"12.5 days old"`` for a candle that closed at ``last_close``."""
+    """``"3 h old"`` / ``"12.5 days old"`` / ``"18.3 months old"`` for a candle that closed at
+    ``last_close``: :func:`span_words`, so a card and the verdict line say one age."""
     if last_close is None:
         return "no candles stored"
-    hours = (pd.Timestamp(now) - last_close).total_seconds() / 3600
-    return f"{hours:.0f} h old" if hours < 48 else f"{hours / 24:.1f} days old"
+    return f"{span_words(pd.Timestamp(now) - last_close)} old"
 
 
 def stale_words(signal: Signal, when: Callable[[datetime], str] | None = None) -> str:

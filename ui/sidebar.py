@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.clock import span_words
 from core.config import Interval
 from core.data.coins import display_name
-from core.words import span_words
 from ui.clock import render_zone_switch, when
 from ui.context import context
 from ui.loaders import stored_summary

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 import pandas as pd
 
+from core.clock import span_words
 from core.config import Interval
 from core.data import store
 
@@ -142,8 +143,8 @@ def data_age(
         words = "less than an hour old"
     elif age_h < 48:
         words = f"{age_h:.0f} hour{'s' if round(age_h) != 1 else ''} old"
-    else:
-        words = f"{age_h / 24:,.0f} days old"
+    else:  # the words every page uses for an age (a card, the verdict line)
+        words = f"{span_words(pd.Timedelta(hours=age_h))} old"
     ends = when(last) if when else f"{last:%Y-%m-%d %H:%M} UTC"
     return f"the stored candles end {ends}, {words}"
 

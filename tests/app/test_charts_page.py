@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -158,4 +159,5 @@ def test_a_coin_whose_data_ends_long_ago_says_so(home_with_sample):
     at = _charts()
     (warning,) = [w.value for w in at.warning]
     assert warning.startswith("BTCUSDT: the stored candles end 2025-05-30 00:00 UTC")
-    assert "days old" in warning and "shows the past" in warning and "Data page" in warning
+    assert re.search(r"UTC, [\d.]+ (days|months|years) old", warning), warning
+    assert "shows the past" in warning and "Data page" in warning

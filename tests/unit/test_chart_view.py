@@ -161,7 +161,7 @@ def test_staleness_note_only_when_the_data_ends_long_before_now(home_with_sample
     last = pd.Timestamp("2025-05-30 00:00", tz="UTC").to_pydatetime()
     assert staleness_note("BTCUSDT", "1h", now=last + timedelta(hours=3)) == ""
     note = staleness_note("BTCUSDT", "1h", now=last + timedelta(days=3, hours=1))
-    assert note.startswith("BTCUSDT: the stored candles end 2025-05-30 00:00 UTC, 3 days old")
+    assert note.startswith("BTCUSDT: the stored candles end 2025-05-30 00:00 UTC, 3.0 days old")
 
 
 def test_the_time_axis_reads_in_the_given_zone(btc_candles):

@@ -155,7 +155,7 @@ def test_a_failed_coin_says_what_failed_how_old_its_data_is_and_what_to_do():
     )
     text = failure_sentence("BTCUSDT", reason, last, "1h", now=now)
     assert text.startswith("BTCUSDT failed: Cannot reach http://127.0.0.1:9")
-    assert "then fetch again; the stored candles end 2025-05-30 23:00 UTC, 552 days old." in text
+    assert "then fetch again; the stored candles end 2025-05-30 23:00 UTC, 18.2 months old." in text
     assert ". " not in text and text.endswith(".")  # one sentence
     assert failure_sentence("FOOUSDT", "unknown symbol", None).endswith(
         "FOOUSDT failed: unknown symbol; nothing is stored yet."
@@ -168,7 +168,7 @@ def test_data_age_in_hours_then_days():
         "less than an hour old"
     )
     assert data_age(pd.Timestamp("2026-01-02 08:00", tz="UTC"), now=now).endswith("3 hours old")
-    assert data_age(pd.Timestamp("2025-12-01 11:00", tz="UTC"), now=now).endswith("32 days old")
+    assert data_age(pd.Timestamp("2025-12-01 11:00", tz="UTC"), now=now).endswith("32.0 days old")
     tokyo = data_age(  # the dashboard writes the time in the viewer's zone
         pd.Timestamp("2025-12-01 11:00", tz="UTC"),
         now=now,
