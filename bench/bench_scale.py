@@ -79,7 +79,7 @@ def task_overhead(workers: int, n: int = 10) -> tuple[float, float, float]:
     import ray
 
     started = time.monotonic()
-    ray_executor.connect(None)
+    ray_executor.connect(None, home=config.home())
     boot = time.monotonic() - started
 
     @ray.remote(num_cpus=1, max_calls=1, max_retries=0)

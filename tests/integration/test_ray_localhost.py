@@ -20,8 +20,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 _SCRIPT = """
 import json
+import os
+from pathlib import Path
 from core.jobs.ray_executor import connect
-ray = connect(None)
+ray = connect(None, home=Path(os.environ["CRYPTOVOLT_HOME"]))
 node = ray.nodes()[0]
 ports = {k: v for k, v in node.items() if k.endswith("Port") and isinstance(v, int) and v > 0}
 ports["gcs"] = int(ray.get_runtime_context().gcs_address.rsplit(":", 1)[1])
