@@ -330,6 +330,10 @@ def _details(signal: Signal, records: Mapping[str, ModelMetadata]) -> tuple[str,
     return tuple(lines)
 
 
+#: Why a fresh coin's line has no likely-move range (none trained, or none passed its checks).
+_NO_MOVE = "no likely-move range: no volatility forecast for this coin has passed its checks yet"
+
+
 def coin_verdict(
     signal: Signal,
     records: Mapping[str, ModelMetadata],
@@ -353,6 +357,9 @@ def coin_verdict(
             why += f"; its candles are {span_words(signal.age)} old: refresh them"
     else:
         call, why = kind.value, _call_why(signal)
+    if not signal.stale and not signal.expected_move and signal.vol_note:
+        # the line says why a coin has no range beside coins that have one
+        why += f"; {_NO_MOVE}"
     return CoinVerdict(
         symbol=signal.symbol,
         call=call,

@@ -264,19 +264,29 @@ def gate_checks(card: ModelCard) -> list[GateCheck]:
     return [_check(names, gates) for names in groups]
 
 
+def _horizon_split(card: ModelCard) -> tuple[str, str]:
+    """A card with per-horizon gates: (the horizons whose gates all pass, those with a failing
+    one), each as words (``"6 h"``, ``"6 h and 24 h"``); ``("", "")`` for a card without."""
+    horizons: dict[str, bool] = {}
+    for c in gate_checks(card):
+        horizon = _split_horizon(c.gates[0])[0]
+        if horizon:
+            horizons[horizon] = horizons.get(horizon, True) and c.passed
+    words = {
+        ok: " and ".join(h.replace("h", " h") for h, p in horizons.items() if p is ok)
+        for ok in (True, False)
+    }
+    return words[True], words[False]
+
+
 def good_for(card: ModelCard) -> str:
     """What a model that fails some gates is still good for, in words (empty: nothing said)."""
     checks = gate_checks(card)
     if not checks or all(c.passed for c in checks) or not any(c.passed for c in checks):
         return ""
-    horizons: dict[str, bool] = {}
-    for c in checks:
-        horizon = _split_horizon(c.gates[0])[0]
-        if horizon:
-            horizons[horizon] = horizons.get(horizon, True) and c.passed
-    if horizons:  # a volatility model: which horizons hold
-        usable = [h.replace("h", " h") for h, ok in horizons.items() if ok]
-        return f"its {' and '.join(usable)} forecast is usable" if usable else ""
+    usable, unusable = _horizon_split(card)
+    if usable or unusable:  # a volatility model: which horizons hold
+        return f"its {usable} forecast is usable" if usable else ""
     state = {k: c.passed for c in checks for k in c.gates}
     if state.get("folds_agree") is False:
         return "it worked on the test window but not on the earlier periods: it may be luck"
@@ -324,6 +334,9 @@ def card_verdict(card: ModelCard | None) -> str:
     if card.passed:
         gates = "" if summary.endswith("gate") else " gates"
         return f"has an edge: {summary}{gates} on the test window"
+    usable, unusable = _horizon_split(card)
+    if usable and unusable:  # a volatility card: say first which horizons hold
+        return f"{good_for(card)}, its {unusable} one has no edge: {summary}"
     text = f"no edge: {summary}"
     use = good_for(card)
     if use:

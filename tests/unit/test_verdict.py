@@ -142,6 +142,24 @@ def test_one_model_a_little_above_a_coin_flip_is_not_clearly_better():
     )
 
 
+def test_a_fresh_coin_without_a_passing_volatility_forecast_says_why_it_has_no_range():
+    """Beside coins with a likely-move range, one without says why (none passed its checks)."""
+    name = "xgb_direction_ethusdt"
+    records = {name: _record(name, "xgb_direction", _direction_card(0.53))}
+    votes = (_vote(name, "xgb_direction", "XGBoost direction"),)
+    note = "no volatility model passes its gates for this coin"
+    fresh = coin_verdict(_signal(SignalKind.NO_EDGE, votes, vol_note=note), records)
+    assert fresh.move is None
+    assert fresh.text.endswith(
+        "; no likely-move range: no volatility forecast for this coin has passed its checks yet"
+    )
+    stale = coin_verdict(
+        _signal(SignalKind.NO_EDGE, votes, vol_note=note).at(CANDLE + pd.Timedelta(days=3)),
+        records,
+    )
+    assert "refresh them" in stale.text and "likely-move range" not in stale.text
+
+
 def test_a_call_says_how_often_such_calls_were_right_and_the_likely_range():
     move = {
         "6h": {"sigma": 0.01, "bands": {"50": [-0.007, 0.007], "80": [-0.015, 0.015]}},
