@@ -306,8 +306,8 @@ def _move(signal: Signal) -> None:
     regime = signal.vol_regime
     if regime:
         st.caption(
-            f"Volatility regime: **{regime['label']}** ({regime['percentile']:.0%} percentile "
-            f"of the last year) · {plain(signal.vol_model)}"
+            f"Volatility regime: **{regime['label']}** (above {regime['percentile']:.0%} of "
+            f"the last year's forecasts) · {plain(signal.vol_model)}"
         )
 
 

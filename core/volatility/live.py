@@ -136,7 +136,7 @@ def move_words(signal: Any) -> list[str]:
     regime = signal.vol_regime or {}
     if regime:
         lines.append(
-            f"Volatility regime: {regime['label']} ({regime['percentile']:.0%} percentile of "
+            f"Volatility regime: {regime['label']} (above {regime['percentile']:.0%} of "
             f"the last year's {regime['horizon']} forecasts)"
         )
     if signal.position_size is not None:
