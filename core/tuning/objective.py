@@ -144,16 +144,26 @@ def score_settings(
 
 
 def objective(
-    data: InnerData, space: Mapping[str, Param], fixed: Mapping[str, Any]
+    data: InnerData,
+    space: Mapping[str, Param],
+    fixed: Mapping[str, Any],
+    *,
+    stop: Callable[[], None] | None = None,
 ) -> Callable[[Any], float]:
-    """An Optuna objective over ``space`` with the ``fixed`` settings, pruned per fold."""
+    """An Optuna objective over ``space`` with the ``fixed`` settings, pruned per fold.
+    ``stop`` is called before each trial and each fold's report, outside Optuna's storage
+    calls: it raises to end the sweep there (a cancel noted by the sweep's signal handler)."""
 
     def run(trial: Any) -> float:
         import optuna
 
+        if stop is not None:
+            stop()
         cfg = apply(data.kind, fixed, suggest(trial, space))
 
         def report(value: float, fold: int) -> bool:
+            if stop is not None:
+                stop()
             trial.report(value, fold)
             return bool(trial.should_prune())
 

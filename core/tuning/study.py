@@ -221,21 +221,51 @@ def optimize_here(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], Non
     callbacks: list[Any] = [MaxTrialsCallback(spec.trials, states=states)]
     if on_trial is not None:
         callbacks.append(on_trial)
-    fn = objective(_inner(spec), spec.space, spec.fixed)
-    study.optimize(fn, n_trials=left, callbacks=callbacks, gc_after_trial=True)
+    callbacks.append(lambda _study, _trial: _check_cancel())  # a SIGTERM during the trial
+    fn = objective(_inner(spec), spec.space, spec.fixed, stop=_check_cancel)
+    _CANCEL.deferred = True  # inside Optuna: a SIGTERM waits for the next safe point
+    try:
+        study.optimize(fn, n_trials=left, callbacks=callbacks, gc_after_trial=True)
+    finally:
+        _CANCEL.deferred = False
+    _check_cancel()
+
+
+class _Cancel:
+    """A SIGTERM during a sweep. Outside Optuna's ``optimize`` it is raised at once; inside it,
+    it is only noted and raised at the next safe point (before each fold's report, after each
+    trial): an exception raised by a signal handler in the middle of Optuna's storage code can
+    leave the storage unusable, and marking the trial failed then hangs until the canceller's
+    SIGKILL (seen once: `job cancel` of a foreground sweep ended it with -9 at load 1.2)."""
+
+    signal: str | None = None
+    deferred: bool = False
+
+
+_CANCEL = _Cancel()
+
+
+def _check_cancel() -> None:
+    """Raise :class:`SweepCancelled` if a SIGTERM was noted (a safe point of the sweep)."""
+    if _CANCEL.signal is not None:
+        raise SweepCancelled(_CANCEL.signal)
 
 
 @contextlib.contextmanager
 def _cancel_on_sigterm() -> Iterator[None]:
     def handler(signum: int, _frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise SweepCancelled(signal.Signals(signum).name)
+        _CANCEL.signal = signal.Signals(signum).name
+        if not _CANCEL.deferred:
+            raise SweepCancelled(_CANCEL.signal)
 
+    _CANCEL.signal = None
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _CANCEL.signal = None
 
 
 class _TunedRegistry(ModelRegistry):
