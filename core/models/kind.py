@@ -25,7 +25,7 @@ from core.config import SignalConfig, TargetConfig
 from core.errors import ConfigError, ModelError
 from core.models.base import Dataset, Output, StepCallback, Task, VoteRule, read_json, write_json
 from core.models.calibration import Calibrated
-from core.models.recipe import Recipe
+from core.models.recipe import Recipe, Tuning
 from core.models.search import Param
 
 __all__ = ["INFO_FILE", "Kind", "KindModel"]
@@ -90,6 +90,11 @@ class Kind:
     def train_function(self) -> Any:
         """The kind's own training flow (see the class docstring), ``None`` for the shared one."""
         return _resolve(self.trainer) if self.trainer else None
+
+    def tuning(self) -> Tuning:
+        """How a sweep tunes this kind (the recipe's :class:`~core.models.recipe.Tuning`)."""
+        tuning: Tuning = _resolve(self.recipe.tuning)
+        return tuning
 
     def config_class(self) -> type:
         cls: type = _resolve(self.config)

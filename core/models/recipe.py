@@ -10,17 +10,17 @@ learning library.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from core.config import SignalConfig, TargetConfig
+from core.config import SignalConfig, SplitConfig, TargetConfig
 from core.models.base import Dataset, Output, VoteRule
 from core.models.search import Param
 
-__all__ = ["Recipe"]
+__all__ = ["Recipe", "Tuning"]
 
 
 @runtime_checkable
@@ -50,6 +50,11 @@ class Recipe(Protocol):
     @property
     def search(self) -> Mapping[str, Param]:
         """Settings of the recipe's own that tuning searches (a kind merges the estimator's)."""
+        ...
+
+    @property
+    def tuning(self) -> str:
+        """``"module:name"`` of the recipe's :class:`Tuning` (imported only when a sweep runs)."""
         ...
 
     @property
@@ -124,4 +129,52 @@ class Recipe(Protocol):
         self, candles: pd.DataFrame, references: Mapping[str, pd.DataFrame] | None
     ) -> pd.DataFrame:
         """Per-candle inputs the drift monitor compares with the training window."""
+        ...
+
+
+@runtime_checkable
+class Tuning(Protocol):
+    """How a sweep tunes the kinds of a recipe: what it tunes on, what it maximises, how a fold
+    is scored. The sweep (:mod:`core.tuning`) calls these and nothing else of the kind.
+    """
+
+    def objective_text(self, folds: int) -> str:
+        """What a sweep maximises over ``folds`` walk-forward folds, in words (stored with the
+        study and on the tuned version's card)."""
+        ...
+
+    def prepare(
+        self,
+        kind: str,
+        symbol: str,
+        candles: pd.DataFrame,
+        config: Any,
+        *,
+        interval: str,
+        split: SplitConfig,
+    ) -> tuple[pd.DataFrame, SplitConfig, dict[str, pd.DataFrame] | None]:
+        """The sweep's inputs for ``symbol`` and ``kind`` with the settings ``config``: (its candles, with
+        what the recipe attaches to them; the split whose test window the final training will
+        hold out; other coins' candles as ``context``, or None). The sweep then keeps only the
+        candles before that test window."""
+        ...
+
+    def score(
+        self,
+        kind: str,
+        candles: pd.DataFrame,
+        config: Any,
+        *,
+        target: TargetConfig,
+        split: SplitConfig,
+        context: Mapping[str, pd.DataFrame] | None,
+        report: Callable[[float, int], bool] | None,
+    ) -> tuple[float, list[float]]:
+        """Fit ``config`` on walk-forward folds of ``candles`` (the inner period only);
+        returns (mean skill, skill per fold), 0 being no edge over the naive baseline.
+        ``report(running_mean, fold)`` after each fold; True stops scoring (pruning).
+
+        Raises:
+            InsufficientDataError: too few candles for the folds (says what to change).
+        """
         ...

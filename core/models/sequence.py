@@ -152,6 +152,8 @@ class _Sequence:
     output_name: str
     search: Mapping[str, Param] = field(default_factory=dict)
     state_keys: tuple[str, ...] = ("inputs", "target")
+    #: MAE skill against persistence on walk-forward folds, through the shared training flow.
+    tuning: str = "core.tuning.objective:WALK_FORWARD"
 
     def horizon(self, target: TargetConfig) -> int:
         return 1

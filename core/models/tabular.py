@@ -97,6 +97,8 @@ class _Tabular:
     output_name: str = "probability"
     search: Mapping[str, Param] = field(default_factory=dict)
     state_keys: tuple[str, ...] = ("warmup", "context_symbols")
+    #: Brier skill on walk-forward folds, through the shared training flow.
+    tuning: str = "core.tuning.objective:WALK_FORWARD"
 
     def horizon(self, target: TargetConfig) -> int:
         return target.horizon

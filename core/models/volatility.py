@@ -176,6 +176,8 @@ class VolatilityRecipe:
     output_name: str = "log_variance"
     search: Mapping[str, Param] = field(default_factory=dict)
     state_keys: tuple[str, ...] = ()
+    #: QLIKE skill on the volatility flow's own folds, its own test window and reference coin.
+    tuning: str = "core.volatility.tune:VOLATILITY_TUNING"
 
     def horizon(self, target: TargetConfig) -> int:
         """The longest default horizon in hours (every split purges it)."""

@@ -23,7 +23,8 @@ import pandas as pd
 
 from core.config import SplitConfig, TargetConfig
 from core.errors import InsufficientDataError
-from core.models import create_model
+from core.features.context import load_references
+from core.models import create_model, kind_info
 from core.models.search import Param
 from core.training.evaluate import walk_forward_splits
 from core.training.fit import WindowFit
@@ -31,7 +32,9 @@ from core.tuning.space import apply, suggest
 
 __all__ = [
     "OBJECTIVE_TEXT",
+    "WALK_FORWARD",
     "InnerData",
+    "WalkForward",
     "inner_period",
     "objective",
     "objective_text",
@@ -47,14 +50,7 @@ OBJECTIVE_TEXT = (
 
 def objective_text(kind: str, folds: int) -> str:
     """What a sweep of ``kind`` maximises, in words (stored with the study and on the card)."""
-    from core.models import kind_info
-    from core.models.base import Output
-
-    if kind_info(kind).output is Output.VOLATILITY:
-        from core.volatility.tune import OBJECTIVE_TEXT as VOLATILITY_TEXT
-
-        return VOLATILITY_TEXT.format(folds=folds)
-    return OBJECTIVE_TEXT.format(folds=folds)
+    return kind_info(kind).tuning().objective_text(folds)
 
 
 def inner_period(candles: pd.DataFrame, split: SplitConfig) -> pd.DataFrame:
@@ -105,7 +101,8 @@ def score_settings(
     *,
     report: Callable[[float, int], bool] | None = None,
 ) -> tuple[float, list[float]]:
-    """Fit ``cfg`` on each inner walk-forward fold; returns (mean skill, skill per fold).
+    """Fit ``cfg`` on each inner walk-forward fold, as the kind's recipe scores them; returns
+    (mean skill, skill per fold).
 
     ``report(running_mean, fold)`` is called after each fold; when it returns True the caller
     wants to stop (pruning) and scoring ends there.
@@ -114,33 +111,81 @@ def score_settings(
         InsufficientDataError: the inner period is too short for the folds (the message says
             what to change).
     """
-    from core.models import kind_info
-    from core.models.base import Output
+    return (
+        kind_info(data.kind)
+        .tuning()
+        .score(
+            data.kind,
+            data.candles,
+            cfg,
+            target=data.target,
+            split=data.split,
+            context=data.context,
+            report=report,
+        )
+    )
 
-    if kind_info(data.kind).output is Output.VOLATILITY:  # QLIKE skill on its own folds
-        from core.volatility.tune import score_volatility
 
-        return score_volatility(data.candles, cfg, folds=data.split.folds, report=report)
-    model = create_model(data.kind, cfg)
-    ds = model.make_dataset(data.candles, target=data.target, context=data.context)
-    # the folds end one purge before the inner period does, as the trainer's end before its test
-    region = len(data.candles) - max(ds.horizon, data.target.horizon)
-    try:
-        folds = walk_forward_splits(region, folds=data.split.folds, horizon=ds.horizon)
-    except InsufficientDataError as exc:
-        raise InsufficientDataError(
-            f"Too few candles before the test window to tune on ({exc}) Fetch more history or "
-            "use fewer folds."
-        ) from None
-    fit = WindowFit(data.kind, cfg, lambda *a, **k: None, {})
-    skills: list[float] = []
-    for k, fold in enumerate(folds, start=1):
-        _, scores, _ = fit(ds, fold, data.split.validation_fraction, "tuning", f"fold {k}: ")
-        value = scores.get("skill")
-        skills.append(float(value) if value is not None and math.isfinite(value) else -1.0)
-        if report is not None and report(float(np.mean(skills)), k):
-            break
-    return float(np.mean(skills)), skills
+class WalkForward:
+    """The tuning of the kinds the shared training flow trains (:mod:`core.training`): the
+    sweep tunes on the coin's candles (and the reference coins' when the settings read them)
+    before the split's test window; each fold is fitted and scored as the trainer fits and
+    scores a window (see the module docstring)."""
+
+    def objective_text(self, folds: int) -> str:
+        return OBJECTIVE_TEXT.format(folds=folds)
+
+    def prepare(
+        self,
+        kind: str,
+        symbol: str,
+        candles: pd.DataFrame,
+        config: Any,
+        *,
+        interval: str,
+        split: SplitConfig,
+    ) -> tuple[pd.DataFrame, SplitConfig, dict[str, pd.DataFrame] | None]:
+        context = None
+        if kind_info(kind).recipe.needs_context(config):
+            context = load_references(interval)
+        return candles, split, context
+
+    def score(
+        self,
+        kind: str,
+        candles: pd.DataFrame,
+        config: Any,
+        *,
+        target: TargetConfig,
+        split: SplitConfig,
+        context: Mapping[str, pd.DataFrame] | None,
+        report: Callable[[float, int], bool] | None,
+    ) -> tuple[float, list[float]]:
+        model = create_model(kind, config)
+        ds = model.make_dataset(candles, target=target, context=context)
+        # the folds end one purge before the inner period does, as the trainer's end before its test
+        region = len(candles) - max(ds.horizon, target.horizon)
+        try:
+            folds = walk_forward_splits(region, folds=split.folds, horizon=ds.horizon)
+        except InsufficientDataError as exc:
+            raise InsufficientDataError(
+                f"Too few candles before the test window to tune on ({exc}) Fetch more history "
+                "or use fewer folds."
+            ) from None
+        fit = WindowFit(kind, config, lambda *a, **k: None, {})
+        skills: list[float] = []
+        for k, fold in enumerate(folds, start=1):
+            _, scores, _ = fit(ds, fold, split.validation_fraction, "tuning", f"fold {k}: ")
+            value = scores.get("skill")
+            skills.append(float(value) if value is not None and math.isfinite(value) else -1.0)
+            if report is not None and report(float(np.mean(skills)), k):
+                break
+        return float(np.mean(skills)), skills
+
+
+#: The shared flow's tuning (named by the recipes of :mod:`core.models.tabular` and
+#: :mod:`core.models.sequence`).
+WALK_FORWARD = WalkForward()
 
 
 def objective(

@@ -190,22 +190,22 @@ def _open(home: Path, spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
 
 
 def _inner(spec: TuneSpec) -> InnerData:
+    """What every trial shares: the inputs the kind's recipe tunes on, before its test window."""
     from core.data.store import load_candles
 
-    candles = load_candles(spec.symbol, spec.interval)
     cfg = apply(spec.kind, spec.fixed, {})
-    context = None
-    split = spec.split
-    if kind_info(spec.kind).trainer is not None and hasattr(cfg, "horizons"):
-        # a volatility kind: its own test window, and its reference coin for cross-asset inputs
-        from core.volatility.train import attach_stored_reference
-
-        split = replace(split, test_fraction=max(split.test_fraction, cfg.test_fraction))
-        candles = attach_stored_reference(spec.symbol, candles, cfg)[0]
-    elif kind_info(spec.kind).recipe.needs_context(cfg):
-        from core.features.context import load_references
-
-        context = load_references(spec.interval)
+    candles, split, context = (
+        kind_info(spec.kind)
+        .tuning()
+        .prepare(
+            spec.kind,
+            spec.symbol,
+            load_candles(spec.symbol, spec.interval),
+            cfg,
+            interval=spec.interval,
+            split=spec.split,
+        )
+    )
     return InnerData.build(spec.kind, candles, target=spec.target, split=split, context=context)
 
 

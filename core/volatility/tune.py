@@ -13,12 +13,14 @@ and the study still maximises. The trial's value is the mean over folds and hori
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core.config import SplitConfig, TargetConfig
 from core.errors import InsufficientDataError
 from core.volatility.baselines import (
     HARModel,
@@ -39,8 +41,9 @@ from core.volatility.features import (
 )
 from core.volatility.folds import fold_windows
 from core.volatility.metrics import qlike
+from core.volatility.train import attach_stored_reference
 
-__all__ = ["OBJECTIVE_TEXT", "score_volatility"]
+__all__ = ["OBJECTIVE_TEXT", "VOLATILITY_TUNING", "VolatilityTuning", "score_volatility"]
 
 OBJECTIVE_TEXT = (
     "mean QLIKE skill (1 - model QLIKE / best baseline's: persistence, EWMA, historical mean, "
@@ -130,3 +133,44 @@ def score_volatility(
         if report is not None and report(float(np.mean(skills)), k + 1):
             break
     return float(np.mean(skills)), skills
+
+
+class VolatilityTuning:
+    """The tuning of the volatility kinds (their recipe's :class:`~core.models.recipe.Tuning`):
+    the sweep holds out the settings' own test window when it is the larger (as
+    :func:`core.volatility.train.train_kind` does), tunes on the coin's candles with the
+    reference coin's attached when the settings read cross-asset inputs, and scores
+    :func:`score_volatility` on them."""
+
+    def objective_text(self, folds: int) -> str:
+        return OBJECTIVE_TEXT.format(folds=folds)
+
+    def prepare(
+        self,
+        kind: str,
+        symbol: str,
+        candles: pd.DataFrame,
+        config: Any,
+        *,
+        interval: str,
+        split: SplitConfig,
+    ) -> tuple[pd.DataFrame, SplitConfig, dict[str, pd.DataFrame] | None]:
+        split = replace(split, test_fraction=max(split.test_fraction, config.test_fraction))
+        return attach_stored_reference(symbol, candles, config)[0], split, None
+
+    def score(
+        self,
+        kind: str,
+        candles: pd.DataFrame,
+        config: Any,
+        *,
+        target: TargetConfig,
+        split: SplitConfig,
+        context: Mapping[str, pd.DataFrame] | None,
+        report: Callable[[float, int], bool] | None,
+    ) -> tuple[float, list[float]]:
+        return score_volatility(candles, config, folds=split.folds, report=report)
+
+
+#: Named by :data:`core.models.volatility.LOG_VARIANCE` (``Recipe.tuning``).
+VOLATILITY_TUNING = VolatilityTuning()

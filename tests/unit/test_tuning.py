@@ -17,7 +17,7 @@ from core.models.settings import XGBConfig
 from core.registry.metadata import ModelCard
 from core.training.evaluate import chronological_split
 from core.tuning import TuneSpec, describe, lock_holder, space_for, study_lock, tunable
-from core.tuning.objective import InnerData, inner_period, score_settings
+from core.tuning.objective import InnerData, inner_period, objective_text, score_settings
 from core.tuning.space import apply, suggest
 from core.tuning.study import _open, counts, load_study
 from tests.random_walk import random_walk_candles
@@ -29,6 +29,19 @@ SPLIT = SplitConfig(folds=2)
 def _score(candles) -> list[float]:
     data = InnerData.build("xgboost", candles, target=TargetConfig(), split=SPLIT)
     return score_settings(data, TINY)[1]
+
+
+def test_every_kind_is_tuned_as_its_recipe_says():
+    """The sweep asks the kind's recipe how to tune it (issue 18.2, no kind branch in
+    core/tuning): every registered kind's recipe names a Tuning, and the volatility recipe's
+    maximises QLIKE skill where the others' maximise Brier / MAE skill."""
+    from core.models import kind_info, kinds
+    from core.models.recipe import Tuning
+
+    for kind in kinds():
+        assert isinstance(kind_info(kind).tuning(), Tuning), kind
+    assert "QLIKE" in objective_text("vol_gbm", 3)
+    assert "Brier" in objective_text("xgboost", 3) and "QLIKE" not in objective_text("lstm", 3)
 
 
 @pytest.mark.slow
