@@ -26,6 +26,7 @@ __all__ = [
     "BacktestConfig",
     "FetchConfig",
     "Interval",
+    "Paths",
     "SignalConfig",
     "SplitConfig",
     "TargetConfig",
@@ -34,7 +35,6 @@ __all__ = [
     "home",
     "use_home",
     "logs_dir",
-    "models_dir",
     "raw_dir",
     "runs_dir",
     "sample_dir",
@@ -92,27 +92,61 @@ def home() -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Paths:
+    """Where each kind of file lives under one home folder: the one home of these rules. The
+    edge builds it from its :class:`core.context.Context` (``context.paths``) and the stages take
+    the folder they write to as an argument."""
+
+    home: Path
+
+    @property
+    def data(self) -> Path:
+        """``{home}/data``."""
+        return self.home / "data"
+
+    @property
+    def raw(self) -> Path:
+        """Where candle files live: ``{home}/data/raw``."""
+        return self.data / "raw"
+
+    @property
+    def quarantine(self) -> Path:
+        """Where unreadable or conflicting candles are set aside: ``{home}/data/quarantine``."""
+        return self.data / "quarantine"
+
+    @property
+    def models(self) -> Path:
+        """The model registry root: ``{home}/models``."""
+        return self.home / "models"
+
+    @property
+    def runs(self) -> Path:
+        """One folder per job: ``{home}/runs``."""
+        return self.home / "runs"
+
+    @property
+    def logs(self) -> Path:
+        """``{home}/logs``."""
+        return self.home / "logs"
+
+
 def data_dir() -> Path:
-    return home() / "data"
+    return Paths(home()).data
 
 
 def raw_dir() -> Path:
     """Where candle files live: ``{home}/data/raw``."""
-    return data_dir() / "raw"
-
-
-def models_dir() -> Path:
-    """The model registry root: ``{home}/models``."""
-    return home() / "models"
+    return Paths(home()).raw
 
 
 def runs_dir() -> Path:
     """One folder per training job: ``{home}/runs``."""
-    return home() / "runs"
+    return Paths(home()).runs
 
 
 def logs_dir() -> Path:
-    return home() / "logs"
+    return Paths(home()).logs
 
 
 def sample_dir() -> Path:

@@ -45,6 +45,11 @@ class Context:
         env = os.environ if environ is None else environ
         return cls(home=config.home(), clock=clock_from_env(env))
 
+    @property
+    def paths(self) -> config.Paths:
+        """Where each kind of file lives under :attr:`home`."""
+        return config.Paths(self.home)
+
     def now(self) -> pd.Timestamp:
         """The clock's time as a UTC timestamp."""
         return pd.Timestamp(self.clock.now()).tz_convert("UTC")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from core.clock import SystemClock
-from core.config import Interval, SignalConfig
+from core.config import Interval, Paths, SignalConfig
 from core.data.coins import parse_coin
 from core.data.quarantine import Conflict, pending
 from core.errors import CryptoVoltError, ModelError
@@ -228,7 +228,7 @@ def live_signals(
     from core.data.store import load_candles
     from core.registry.model_registry import ModelRegistry
 
-    registry = registry if registry is not None else ModelRegistry()
+    registry = registry if registry is not None else ModelRegistry(Paths(home).models)
     config = config or SignalConfig()
     chosen = (
         _symbols_with_models(registry)

@@ -29,6 +29,7 @@ from core.training.trust import backtest_warnings
 from core.volatility.live import volatility_versions
 from ui import clock
 from ui.cells import number
+from ui.context import context
 from ui.loaders import load_candles
 from ui.text import plain
 
@@ -105,7 +106,7 @@ def run_backtest(
 
     Raises the core errors of :func:`core.signals.backtest.backtest_coin`.
     """
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     versions = promoted_versions(registry, symbol)
     interval = "1h"
     if versions:
@@ -400,7 +401,7 @@ def run_sizing(symbol: str, config: BacktestConfig, sizing: SizingConfig) -> Siz
 
     Raises the core errors of :func:`core.signals.sizing.sizing_coin`.
     """
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     versions = volatility_versions(registry, symbol)
     mtime = candle_mtime_ns(symbol, "1h")
     return _run_sizing(str(registry.root), symbol, versions, mtime, config, sizing)
@@ -458,7 +459,7 @@ def render_sizing_section(symbol: str, config: BacktestConfig) -> None:
     """The section: a daily volatility target, then the three sizings over the volatility
     model's test window after the page's fee and slippage (or, in one line, why there is nothing
     to size: no empty panel)."""
-    if not volatility_versions(ModelRegistry(), symbol):
+    if not volatility_versions(ModelRegistry(context().paths.models), symbol):
         st.caption(
             f"Volatility-target sizing needs a volatility model for {symbol}: train one "
             f"(`python -m core volatility --coins {symbol}`)."

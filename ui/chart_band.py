@@ -84,7 +84,7 @@ def move_band(symbol: str, *, now: pd.Timestamp | None = None) -> tuple[MoveBand
 
     if not candle_mtime_ns(symbol, BAND_INTERVAL):
         return None, f"the band is forecast from {BAND_INTERVAL} candles, and none are stored"
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     versions = volatility_versions(registry, symbol)
     if not versions:
         return None, "no volatility model is trained for this coin: train one on the Training page"

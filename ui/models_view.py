@@ -31,6 +31,7 @@ from core.usecases import promote, promotion_problems
 from core.words import headline
 from ui import model_charts
 from ui.card_view import render_card
+from ui.context import context
 from ui.text import plain
 
 __all__ = [
@@ -106,7 +107,7 @@ def list_models() -> list[ModelMetadata]:
 
     A version whose metadata cannot be read has its message in ``record.error``.
     """
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     return _list(str(registry.root), registry.cache_key())
 
 
@@ -117,7 +118,7 @@ def _predictions(root: str, name: str, version: str, created: str) -> pd.DataFra
 
 def predictions(record: ModelMetadata) -> pd.DataFrame:
     """A version's saved out-of-sample predictions (verified by the registry, then cached)."""
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     return _predictions(str(registry.root), record.name, record.version, str(record.created_at))
 
 
@@ -360,16 +361,16 @@ def render_compare(a: ModelMetadata, b: ModelMetadata) -> None:
 
 def promotion_problems_of(record: ModelMetadata) -> list[str]:
     """Why promoting ``record`` needs forcing (empty: nothing stands in the way)."""
-    return promotion_problems(ModelRegistry(), record.name, record.version)
+    return promotion_problems(ModelRegistry(context().paths.models), record.name, record.version)
 
 
 def promote_version(name: str, version: str, *, force: bool = False) -> str:
     """Make a version the champion (refused unless its gates pass and it beats a passing
     champion, or ``force``); returns a message. Raises ModelError when refused."""
-    return promote(ModelRegistry(), name, version, force=force)
+    return promote(ModelRegistry(context().paths.models), name, version, force=force)
 
 
 def delete_version(name: str, version: str) -> str:
     """Delete a version for good; returns a message."""
-    ModelRegistry().delete(name, version)
+    ModelRegistry(context().paths.models).delete(name, version)
     return f"{name} {version} was deleted."

@@ -87,7 +87,7 @@ def _key(ctx: Context) -> tuple[Any, ...]:
         str(ctx.home),
         _journal_key(ctx.home),
         stored_fingerprint(),
-        ModelRegistry().cache_key(),
+        ModelRegistry(context().paths.models).cache_key(),
         now.floor("h").isoformat(),
         now.isoformat() if isinstance(ctx.clock, PinnedClock) else "",
     )

@@ -137,7 +137,7 @@ def _coin_models(
 
 def coin_models(symbol: str, *, config: SignalConfig | None = None) -> CoinModels:
     """A coin's promoted models and calibration, loaded once per version (shared by sessions)."""
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     versions = tuple(sorted(promoted_versions(registry, symbol).items()))
     vol = volatility_versions(registry, symbol)
     return _coin_models(str(registry.root), symbol, versions, config or SignalConfig(), vol)
@@ -167,7 +167,7 @@ def _signal(
 
 def current_symbols() -> list[str]:
     """Coins with a promoted model (cached until the registry changes)."""
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     return _symbols(str(registry.root), registry.cache_key())
 
 
@@ -181,7 +181,7 @@ def current_signals(
     config = config or SignalConfig()
     ctx = context()
     now = now if now is not None else ctx.now().to_pydatetime()
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     root = str(registry.root)
 
     def compute(models: CoinModels, candles: pd.DataFrame) -> Signal:

@@ -25,6 +25,7 @@ from core.training.trust import model_warnings
 from core.words import headline, verdict_words
 from ui import deep_link
 from ui.card_view import VERDICT_HELP, numbers_help
+from ui.context import context
 from ui.text import plain
 
 __all__ = [
@@ -84,7 +85,7 @@ def result_words(result: ModelResult) -> str:
     """One finished-job line in markdown: the version, its headline numbers, whether it has an
     edge (its card's verdict) and whether it is the champion."""
     name, version = result.name, result.version
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     record = _record(str(registry.root), name, version)
     line = f"**{plain(name)}** {plain(version)}"
     if record is None:  # deleted since the job ran: what the job recorded is all there is
@@ -154,7 +155,7 @@ def render_results(found: Sequence[JobStatus]) -> None:
     rows = latest_results(found)
     if not rows:
         return
-    registry = ModelRegistry()
+    registry = ModelRegistry(context().paths.models)
     widths = [1.6, 3.2, 1.2]
     with st.container(border=True, key="training_results"):
         st.markdown("**Results** (the newest version each model got)")

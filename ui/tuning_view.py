@@ -143,7 +143,9 @@ def _tuned_words(result: ModelResult) -> str:
     ``"Tuned version xgb_direction_btcusdt v2: no edge: passes 3 of 4 — fails: ... · not
     promoted: v1 stays champion"``."""
     try:
-        record: ModelMetadata | None = ModelRegistry().record(result.name, result.version)
+        record: ModelMetadata | None = ModelRegistry(context().paths.models).record(
+            result.name, result.version
+        )
     except CryptoVoltError:
         record = None  # deleted since the sweep: what the job recorded is all there is
     verdict = card_verdict(record.card) if record is not None else result.verdict

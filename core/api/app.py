@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -38,6 +38,9 @@ from starlette.routing import Mount, Route
 
 from core.api import payloads
 from core.errors import CryptoVoltError
+
+if TYPE_CHECKING:
+    from core.registry.model_registry import ModelRegistry
 
 __all__ = ["PREFIX", "TOKEN_ENV", "Access", "create_app", "is_loopback", "mount", "openapi"]
 
@@ -206,20 +209,24 @@ def signal(request: Request) -> Response:
     return _json(found[0])
 
 
-def models(request: Request) -> Response:
+def _registry() -> ModelRegistry:
+    """This request's registry: the models folder of the home its edge reads (as :func:`_live`)."""
+    from core.context import Context
     from core.registry.model_registry import ModelRegistry
 
-    return _json(payloads.models(ModelRegistry()))
+    return ModelRegistry(Context.from_env().paths.models)
+
+
+def models(request: Request) -> Response:
+    return _json(payloads.models(_registry()))
 
 
 def model(request: Request) -> Response:
-    from core.registry.model_registry import ModelRegistry
-
     name = request.path_params["name"]
     if not _MODEL_NAME.match(name):
         return _error(404, f"no model named {name!r}: names look like xgb_direction_btcusdt.")
     try:
-        return _json(payloads.card(ModelRegistry(), name, request.query_params.get("version")))
+        return _json(payloads.card(_registry(), name, request.query_params.get("version")))
     except CryptoVoltError as exc:
         return _error(404, str(exc))
 

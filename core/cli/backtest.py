@@ -202,12 +202,15 @@ def run(args: argparse.Namespace) -> int:
         fee=args.fee, slippage_bps=args.slippage_bps, allow_short=args.long_short
     )
     if args.sizing:
-        return _run_sizing(args, config, ModelRegistry())
+        return _run_sizing(args, config, ModelRegistry(args.context.paths.models))
     strategy = StrategyConfig(
         hold=args.hold, size_by_confidence=args.size_by_confidence, full_size_at=args.full_size_at
     )
     result = backtest_coin(
-        parse_coin(args.coin).symbol, ModelRegistry(), config=config, strategy=strategy
+        parse_coin(args.coin).symbol,
+        ModelRegistry(args.context.paths.models),
+        config=config,
+        strategy=strategy,
     )
     if args.json:
         print(_as_json(result))

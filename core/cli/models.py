@@ -194,7 +194,7 @@ def _verify(registry: ModelRegistry, name: str | None, version: str | None) -> i
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = ModelRegistry()
+    registry = ModelRegistry(args.context.paths.models)
     action = args.models_action or "list"
     if action == "list":
         return _list(registry, args.json)

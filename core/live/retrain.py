@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.config import SplitConfig, TargetConfig
+from core.config import Paths, SplitConfig, TargetConfig
 from core.errors import ConfigError, CryptoVoltError
 from core.live.health import Health, coin_health
 from core.live.logs import live_logger
@@ -123,7 +123,7 @@ def plan(
             "say when to retrain: --if-stale 7d and/or --if-degraded "
             "(`python -m core train` retrains unconditionally)."
         )
-    registry = registry if registry is not None else ModelRegistry()
+    registry = registry if registry is not None else ModelRegistry(Paths(home).models)
     now = now or datetime.now(UTC)
     coins = list(symbols) if symbols else symbols_with_models(registry)
     unknown_health = None

@@ -219,7 +219,7 @@ class Watch:
                 if status.state.finished:
                     entry["reported"] = True
                     for r in status.result:
-                        self.log.info("retrain %s: %s", symbol, _promotion_words(r))
+                        self.log.info("retrain %s: %s", symbol, _promotion_words(r, self.home))
                     if status.error:
                         self.log.warning("retrain %s failed: %s", symbol, status.error)
         cooldown = self.cfg.retrain_stale or timedelta(days=1)
@@ -300,8 +300,9 @@ class Watch:
         return last
 
 
-def _promotion_words(result: ModelResult) -> str:
+def _promotion_words(result: ModelResult, home: Path) -> str:
     """What became of a challenger a retrain job registered, from the registry's point of view."""
+    from core.config import Paths
     from core.registry.model_registry import ModelRegistry
     from core.usecases import promotion_problems
 
@@ -309,7 +310,7 @@ def _promotion_words(result: ModelResult) -> str:
     if result.promoted:
         return f"{name} {version}: promoted: its gates pass and it beats the champion."
     try:
-        problems = promotion_problems(ModelRegistry(), name, version)
+        problems = promotion_problems(ModelRegistry(Paths(home).models), name, version)
     except Exception as exc:  # deleted since: say what the job said
         problems = [f"{result.verdict} ({exc})"]
     return f"{name} {version}: not promoted: " + " ".join(problems)

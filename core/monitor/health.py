@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from core.config import Paths
 from core.errors import ConfigError
 from core.monitor.calls import NO_EDGE, load_calls
 from core.monitor.coverage import VolHealth
@@ -346,7 +347,7 @@ def assess(
     from core.clock import SystemClock
 
     end = _utc(SystemClock().now() if now is None else now)
-    registry = ModelRegistry()
+    registry = ModelRegistry(Paths(home).models)
     calls = load_calls(home, symbols)
     records = records_lookup(registry)
     from core.signals.journal import expected_moves

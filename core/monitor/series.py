@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.config import Paths
 from core.monitor.calls import load_calls
 from core.monitor.rates import RecordLookup, in_window, live_interval, member_scores, overlap_of
 
@@ -82,4 +83,6 @@ def version_history(
     calls = load_calls(home, [symbol], lookup=lookup)
     mine = calls[(calls["versions"] == versions) & calls["status"].isin(["hit", "miss"])]
     models = next((m for m in mine["models"] if isinstance(m, dict)), {}) or {}
-    return history(mine, dict(models), records_lookup(ModelRegistry()), days=days, step=step)
+    return history(
+        mine, dict(models), records_lookup(ModelRegistry(Paths(home).models)), days=days, step=step
+    )

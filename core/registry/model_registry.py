@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from core import config
+from core.context import Context
 from core.errors import IntegrityError, ModelError, ModelNotFoundError, storage_error
 from core.registry.artifacts import (
     METADATA_FILE,
@@ -73,18 +73,28 @@ class Savable(Protocol):
 
 
 class ModelRegistry:
-    """Versioned models under ``root`` (default ``config.models_dir()``, read at each call).
+    """Versioned models under ``root``, the models folder of a home (``context.paths.models``).
 
     Every public method takes a model ``name`` (see :func:`model_name`) and, where it makes sense,
     a ``version`` (``"v3"``, ``3``; ``None`` = the promoted version).
     """
 
     def __init__(self, root: Path | None = None) -> None:
-        self._root = Path(root) if root is not None else None
+        """``root``: the registry folder; the CLI and the dashboard pass their context's
+        (``context.paths.models``). Left out (a notebook's ``ModelRegistry()``), it is the
+        models folder of the home the environment names, :meth:`core.context.Context.from_env`,
+        resolved here, once: the one place the registry takes its root from the process.
+
+        Raises:
+            ConfigError: left out while ``CRYPTOVOLT_HOME`` names a file.
+        """
+        if root is None:
+            root = Context.from_env().paths.models
+        self._root = Path(root)
 
     @property
     def root(self) -> Path:
-        return self._root if self._root is not None else config.models_dir()
+        return self._root
 
     # ---- writing -------------------------------------------------------------------------
 
