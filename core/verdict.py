@@ -29,7 +29,7 @@ import pandas as pd
 
 from core.clock import span_words
 from core.models.base import Output
-from core.registry.gates import card_verdict, good_for
+from core.registry.gates import card_verdict, gate_checks, good_for
 from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import SignalKind
 from core.signals.signal import Signal
@@ -278,16 +278,29 @@ def _no_edge_why(signal: Signal, records: Mapping[str, ModelMetadata]) -> str:
     over = f" over the {weeks} it was tested on" if weeks else " on the hours it was tested on"
     if n > 1:
         over = over.replace(" it was ", " they were ")
-    figures = [f for r in members if (f := _direction_figure(r)) is not None]
-    best = max(figures, key=lambda f: f[0] - f[1]) if figures else None
+    scored = [(f, r) for r in members if (f := _direction_figure(r)) is not None]
+    best, record = max(scored, key=lambda s: s[0][0] - s[0][1]) if scored else (None, None)
     # above the guess but not clearly (its interval reaches it), or not above it at all
     ahead = best is not None and best[0] > best[1]
+    checks = gate_checks(record.card) if record is not None and record.card is not None else []
+    # its own direction gate (lower bound above a coin flip), not the check that merges it with
+    # the volatility baseline's bar
+    gate = record.card.gates.get("direction") if record is not None and record.card else None
+    clear = None if gate is None else gate.passed
+    failed = "; ".join(c.words() for c in checks if not c.passed)
+    if ahead and clear and failed and best is not None:
+        # its direction clears a coin flip, so the gap is not luck: another check stops the call
+        who = "its model" if n == 1 else f"the best of its {n} models"
+        return (
+            f"no call: {who} tells rises from falls better than a coin flip{over} "
+            f"({_figure_words(*best, best=False)}), but it fails: {failed}"
+        )
     how = "clearly better" if ahead or best is None else "better"
     who = "its model is not" if n == 1 else f"none of its {n} models is"
     text = f"no call: {who} {how} than a coin flip at telling rises from falls{over}"
     if best is not None:
         text += f" ({_figure_words(*best, best=n > 1)}"
-        text += ", a gap luck can give)" if ahead else ")"
+        text += ", a gap luck can give)" if ahead and clear is False else ")"
     return text
 
 

@@ -191,6 +191,11 @@ def _check(names: list[str], gates: Mapping[str, Gate]) -> GateCheck:
     elif "beats_volatility" in keys:
         base = "beats_volatility"
     passed = all(gates[n].passed for n in names)
+    if base == "direction" and not passed and "beats_volatility" in keys:
+        # clear of a coin flip, short of the volatility baseline only: name the bar it misses
+        coin_flip = [n for n, k in zip(names, keys, strict=True) if k != "beats_volatility"]
+        if all(gates[n].passed for n in coin_flip):
+            base = "beats_volatility"
     measured = [float(v) for n in names if (v := gates[n].value) is not None]
     first = Gate(min(measured) if measured else None, first.threshold, passed, first.rule)
     bars = [float(t) for n in names if (t := gates[n].threshold) is not None]

@@ -142,6 +142,28 @@ def test_one_model_a_little_above_a_coin_flip_is_not_clearly_better():
     )
 
 
+def test_a_model_clear_of_a_coin_flip_that_fails_other_checks_says_which_not_luck():
+    """XRP on the sample: its direction AUC's lower bound is above 0.5, so the gap is not luck;
+    the verdict names the checks that stop the call instead."""
+    name = "xgb_direction_xrpusdt"
+    card = _direction_card(0.56)
+    gates = dict(card.gates)
+    gates["auc"] = Gate(0.53, 0.5, True, "AUC 95% lower bound > 0.5")
+    gates["direction"] = Gate(0.529, 0.5, True, "direction AUC > 0.5")
+    card = ModelCard("probability", metrics=card.metrics.as_dict(), gates=gates)
+    records = {name: _record(name, "xgb_direction", card)}
+    votes = (_vote(name, "xgb_direction", "XGBoost direction"),)
+    verdict = coin_verdict(_signal(SignalKind.NO_EDGE, votes, reason="No model beats"), records)
+    assert "luck" not in verdict.text and "not clearly better" not in verdict.text
+    assert verdict.text.startswith(
+        "no call: its model tells rises from falls better than a coin flip over the 11 weeks "
+        "it was tested on (56% vs a coin flip's 50%), but it fails: beats the volatility baseline ("
+    )
+    # what stops it: the volatility baseline's bar and its probabilities
+    assert "needs > 0.52, the volatility baseline's AUC" in verdict.text
+    assert "probabilities (log loss 0.7" in verdict.text
+
+
 def test_a_fresh_coin_without_a_passing_volatility_forecast_says_why_it_has_no_range():
     """Beside coins with a likely-move range, one without says why (none passed its checks)."""
     name = "xgb_direction_ethusdt"
