@@ -29,7 +29,7 @@ import pandas as pd
 
 from core.clock import span_words
 from core.models.base import Output
-from core.registry.gates import card_verdict, gate_checks, good_for
+from core.registry.gates import card_verdict, clears_coin_flip, gate_checks, good_for
 from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import SignalKind
 from core.signals.signal import Signal
@@ -283,10 +283,8 @@ def _no_edge_why(signal: Signal, records: Mapping[str, ModelMetadata]) -> str:
     # above the guess but not clearly (its interval reaches it), or not above it at all
     ahead = best is not None and best[0] > best[1]
     checks = gate_checks(record.card) if record is not None and record.card is not None else []
-    # its own direction gate (lower bound above a coin flip), not the check that merges it with
-    # the volatility baseline's bar
-    gate = record.card.gates.get("direction") if record is not None and record.card else None
-    clear = None if gate is None else gate.passed
+    # its direction against a coin flip, not the check that adds the volatility baseline's bar
+    clear = clears_coin_flip(record.card) if record is not None and record.card else None
     failed = "; ".join(c.words() for c in checks if not c.passed)
     if ahead and clear and failed and best is not None:
         # its direction clears a coin flip, so the gap is not luck: another check stops the call

@@ -250,6 +250,17 @@ def _same_figure(card: ModelCard) -> set[str]:
     return same
 
 
+def clears_coin_flip(card: ModelCard) -> bool | None:
+    """Whether the card's direction AUC clears a coin flip: its ``direction`` gate, with the
+    ``auc`` gate when that measures the same figure (a direction model; their bootstrap bounds
+    differ by resampling, so both must clear 0.5). None when no direction gate was measured."""
+    direction = card.gates.get("direction")
+    if direction is None:
+        return None
+    auc = card.gates.get("auc") if "direction" in _same_figure(card) else None
+    return direction.passed and (auc is None or auc.passed)
+
+
 def gate_checks(card: ModelCard) -> list[GateCheck]:
     """A card's gates as a person counts them (see :class:`GateCheck`), in the card's order."""
     gates = card.gates

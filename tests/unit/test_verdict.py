@@ -150,6 +150,13 @@ def test_a_model_clear_of_a_coin_flip_that_fails_other_checks_says_which_not_luc
     gates = dict(card.gates)
     gates["auc"] = Gate(0.53, 0.5, True, "AUC 95% lower bound > 0.5")
     gates["direction"] = Gate(0.529, 0.5, True, "direction AUC > 0.5")
+    # SOL on the sample: the direction gate clears 0.5 but the AUC gate, the same figure
+    # resampled, does not (lower bound 0.499): that gap is one luck can give
+    lucky = ModelCard(
+        "probability",
+        metrics=card.metrics.as_dict(),
+        gates={**gates, "auc": Gate(0.499, 0.5, False, "AUC 95% lower bound > 0.5")},
+    )
     card = ModelCard("probability", metrics=card.metrics.as_dict(), gates=gates)
     records = {name: _record(name, "xgb_direction", card)}
     votes = (_vote(name, "xgb_direction", "XGBoost direction"),)
@@ -162,6 +169,10 @@ def test_a_model_clear_of_a_coin_flip_that_fails_other_checks_says_which_not_luc
     # what stops it: the volatility baseline's bar and its probabilities
     assert "needs > 0.52, the volatility baseline's AUC" in verdict.text
     assert "probabilities (log loss 0.7" in verdict.text
+    records = {name: _record(name, "xgb_direction", lucky)}
+    verdict = coin_verdict(_signal(SignalKind.NO_EDGE, votes, reason="No model beats"), records)
+    assert verdict.text.startswith("no call: its model is not clearly better than a coin flip")
+    assert verdict.text.endswith("(56% vs a coin flip's 50%, a gap luck can give)")
 
 
 def test_a_fresh_coin_without_a_passing_volatility_forecast_says_why_it_has_no_range():
