@@ -86,6 +86,7 @@ def one(kind: str, dataset: str, overrides: dict) -> dict:
     os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="bench-training-")
     from core.config import SplitConfig
     from core.models import config_class
+    from core.registry.gates import version_verdict
     from core.training.train import train_coin
 
     candles = load(dataset)
@@ -115,7 +116,7 @@ def one(kind: str, dataset: str, overrides: dict) -> dict:
         "train_seconds": meta.train_seconds,
         "card": {k: card.get(k) for k in ("output", "metrics", "baselines", "intervals", "gates")},
         "gates_passed": meta.gates_passed,
-        "verdict": meta.verdict(),
+        "verdict": version_verdict(meta),
         "headline": _headline(card) if card else None,
         "skill": meta.metrics.get("skill"),
         "walk_forward": [

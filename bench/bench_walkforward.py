@@ -83,6 +83,7 @@ def _train_one(symbol: str, path: str, kind: str, folds: int) -> dict:
     from core.config import SplitConfig
     from core.data.store import normalize_candles
     from core.registry import ModelRegistry
+    from core.registry.gates import card_verdict
     from core.training.train import train_coin
 
     candles = two_years(normalize_candles(pd.read_parquet(path)))
@@ -105,7 +106,7 @@ def _train_one(symbol: str, path: str, kind: str, folds: int) -> dict:
         "cpu": time.process_time() - cpu,
         "seconds": dict(_SECONDS),
         "counts": dict(_COUNTS),
-        "verdict": meta.card.verdict() if meta.card else "-",
+        "verdict": card_verdict(meta.card) if meta.card else "-",
     }
 
 

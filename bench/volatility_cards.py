@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.errors import ModelNotFoundError  # noqa: E402
+from core.registry.gates import version_verdict  # noqa: E402
 from core.registry.model_registry import ModelRegistry  # noqa: E402
 
 BASELINES = ("persistence", "ewma", "har")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name in names:
         record = registry.record(name)
-        print(f"- {record.symbol}: {record.verdict()}")
+        print(f"- {record.symbol}: {version_verdict(record)}")
     return 0
 
 

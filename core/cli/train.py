@@ -15,6 +15,7 @@ from core.cli._common import ProgressBar, format_table
 from core.data.coins import parse_coins
 from core.errors import ConfigError, CryptoVoltError
 from core.models import kinds
+from core.registry.gates import version_verdict
 
 __all__ = ["register", "run"]
 
@@ -153,7 +154,7 @@ def _version_json(result: Any, coin: str, seconds: float | None) -> dict[str, An
         "seconds": None if seconds is None else round(seconds, 1),
         "gates_passed": bool(record.gates_passed),
         "promoted": bool(result.promoted),
-        "verdict": record.verdict(),
+        "verdict": version_verdict(record),
         "promotion": str(result.promotion),
         "metrics": headline_metrics(record.metrics),
         "notes": list(record.data.get("context_left_out", {}).values()),
@@ -272,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
                 [record.name, record.version, f"{elapsed:.0f}s", edge, champion, _headline(result)]
             )
             verdicts.append(
-                f"{record.name} {record.version}: {record.verdict()}. {result.promotion}."
+                f"{record.name} {record.version}: {version_verdict(record)}. {result.promotion}."
             )
             for sentence in record.data.get("context_left_out", {}).values():
                 verdicts.append(f"note: {record.name} {record.version}: {sentence}")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.registry.gates import version_verdict
 from core.registry.metadata import Evaluation, ModelMetadata
 
 __all__ = ["ModelResult", "SweepResult", "model_result"]
@@ -115,7 +116,7 @@ def model_result(meta: Mapping[str, Any] | Any) -> ModelResult:
         metrics=Evaluation(test=scores.test, baseline=scores.baseline, skill=scores.skill),
         train_seconds=float(train_seconds) if isinstance(train_seconds, int | float) else None,
         gates_passed=record.gates_passed,
-        verdict=record.verdict(),
+        verdict=version_verdict(record),
         promoted=bool(meta.get("promoted")),
         promotion=None if promotion is None else str(promotion),
     )

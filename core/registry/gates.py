@@ -6,7 +6,9 @@
   :func:`gates_count`: ``"passes 4 of 5"`` for a table cell.
 * :func:`good_for`: what a near miss is still good for (``"it tells when a big move is likely,
   not which way"``).
-* :func:`card_verdict`: has an edge or not, in those words (``ModelCard.verdict()`` returns it).
+* :func:`card_verdict`: has an edge or not, in those words; :func:`version_verdict`: the same
+  for a registered version (one trained before cards existed says so);
+  :func:`failed_gates`: the failed gates in words.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.registry.metadata import Gate, ModelCard
+from core.registry.metadata import Gate, ModelCard, ModelMetadata
 
 __all__ = [
     "GateCheck",
     "card_verdict",
+    "failed_gates",
     "gate_checks",
     "gate_words",
     "gates_count",
     "gates_summary",
     "good_for",
+    "version_verdict",
 ]
 
 _OPERATORS = (" <= ", " >= ", " > ", " < ")
@@ -363,3 +367,16 @@ def card_verdict(card: ModelCard | None) -> str:
     ):
         text += f" (its test window can tell an AUC apart from 0.5 only from about {power:.3f} up)"
     return text
+
+
+def failed_gates(card: ModelCard) -> list[str]:
+    """The failed gates in words, as :func:`gate_checks` counts them:
+    ``["direction (lower bound 0.478, needs > 0.5)", ...]``."""
+    return [c.words() for c in gate_checks(card) if not c.passed]
+
+
+def version_verdict(record: ModelMetadata) -> str:
+    """Why a registered version votes or not, in words (:func:`card_verdict` of its card)."""
+    if record.card is None:
+        return "no edge: trained before model cards existed (no gates measured); retrain it"
+    return card_verdict(record.card)

@@ -232,20 +232,6 @@ class ModelCard:
         """True when there is at least one gate and every gate passed."""
         return bool(self.gates) and all(g.passed for g in self.gates.values())
 
-    def failed(self) -> list[str]:
-        """The failed gates in words, as :func:`core.words.gate_checks` counts them:
-        ``["direction (lower bound 0.478, needs > 0.5)", ...]``."""
-        from core.registry.gates import gate_checks
-
-        return [c.words() for c in gate_checks(self) if not c.passed]
-
-    def verdict(self) -> str:
-        """One sentence in the one vocabulary (:func:`core.words.card_verdict`): has an edge,
-        or no edge, which gates fail and what the model is still good for."""
-        from core.registry.gates import card_verdict
-
-        return card_verdict(self)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "output": self.output,
@@ -470,12 +456,6 @@ class ModelMetadata:
         such a version with its name only); None for a readable record."""
         error = self.extra.get("error")
         return None if error is None else str(error)
-
-    def verdict(self) -> str:
-        """Why this version votes or not, in words."""
-        if self.card is None:
-            return "no edge: trained before model cards existed (no gates measured); retrain it"
-        return self.card.verdict()
 
     def test_metric(self, key: str) -> Any:
         """A test-window metric from the card, else from the evaluation metrics."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import ModelNotFoundError
+from core.registry.gates import card_verdict
 from core.registry.metadata import ModelCard
 from core.registry.model_registry import ModelRegistry
 
@@ -55,7 +56,7 @@ def promotion(
     except ModelNotFoundError:
         return True, "promoted: the first version of this model"
     if not card.passed:
-        return False, f"not promoted: {card.verdict()}; {champion.version} stays champion"
+        return False, f"not promoted: {card_verdict(card)}; {champion.version} stays champion"
     if champion.gates_passed and not comparison.beats(card, champion.card):
         return False, f"not promoted: {comparison.loses} champion {champion.version}"
     return True, f"promoted over {champion.version}: gates pass and {comparison.wins}"

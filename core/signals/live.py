@@ -33,6 +33,7 @@ from core.config import SignalConfig, TargetConfig
 from core.data.coins import DEFAULT_COINS, parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError, NoDataError
 from core.models import kind_info, kinds, voting_kinds
+from core.registry.gates import version_verdict
 from core.registry.metadata import ModelMetadata
 from core.signals.ensemble import (
     FROM_VOTE,
@@ -169,7 +170,7 @@ def load_coin_models(
             output_name=_output_name(record, predictions),
             predictions=predictions,
             passed=passed,
-            reason="votes: its gates pass" if passed else in_family or record.verdict(),
+            reason="votes: its gates pass" if passed else in_family or version_verdict(record),
         )
         loaded.append(Loaded(member, load(name, version), record))
     order = {k: i for i, k in enumerate(kinds())}

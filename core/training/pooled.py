@@ -39,6 +39,7 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.models import create_model, kind_info, load_model
 from core.models.base import Dataset, Output, StepCallback, VoteRule, read_json, write_json
 from core.models.calibration import apply_calibrator, fit_calibrator
+from core.registry.gates import card_verdict
 from core.registry.metadata import Evaluation, ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
@@ -472,7 +473,7 @@ def _register(
         kind,
         record.name,
         record.version,
-        card.verdict(),
+        card_verdict(card),
         why,
     )
     return TrainResult(record, promote, why)

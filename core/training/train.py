@@ -29,6 +29,7 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.features.causal import compute_features, future_return
 from core.models import DEFAULT_KINDS, config_class, create_model, kind_info, parse_kinds
 from core.models.base import Dataset
+from core.registry.gates import card_verdict
 from core.registry.metadata import Evaluation, ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name
@@ -288,7 +289,7 @@ class _Job:
         card = build_card(
             model.output, test_frame, fold_frame, column=model.output_name, horizon=ds.horizon
         )
-        log.info("%s %s card: %s", symbol, kind, card.verdict())
+        log.info("%s %s card: %s", symbol, kind, card_verdict(card))
         test_rows = test_split.locate(ds.position)
         metrics: dict[str, Any] = {
             "test": scores["metrics"],

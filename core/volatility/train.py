@@ -28,6 +28,7 @@ from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, NoDataError
 from core.models.base import Output
 from core.registry.calibration import BandCalibration
+from core.registry.gates import card_verdict
 from core.registry.horizons import HorizonRecord
 from core.registry.metadata import (
     Evaluation,
@@ -482,7 +483,7 @@ def _register(
         record.name,
         record.version,
         metadata.train_seconds,
-        card.verdict(),
+        card_verdict(card),
         why,
     )
     return VolTrainResult(record, promote, why, ev)

@@ -13,6 +13,7 @@ import pytest
 
 from core.data.store import save_candles
 from core.models.settings import DirectionConfig
+from core.registry.gates import failed_gates
 from core.registry.model_registry import ModelRegistry
 from core.signals import SignalKind, compute_signals, load_coin_models
 from core.training.train import train_coin
@@ -47,7 +48,7 @@ def test_directional_model_finds_the_planted_signal_and_passes_its_gates(planted
     _, _, results = planted
     for result in results:
         card = result.metadata.card
-        assert card is not None and card.passed, (result.name, card and card.failed())
+        assert card is not None and card.passed, (result.name, card and failed_gates(card))
         assert card.metrics.direction_auc > 0.58
         assert card.intervals["roc_auc"].low > 0.5
         assert result.promoted

@@ -13,6 +13,7 @@ import pytest
 
 from core.data.store import normalize_candles
 from core.models.settings import DirectionConfig, LSTMConfig, LSTMReturnConfig, XGBConfig
+from core.registry.gates import version_verdict
 from core.training.train import train_coin
 from tests.conftest import SAMPLE
 
@@ -61,4 +62,4 @@ def test_real_btc_sample_gives_plausible_not_miraculous_scores(btc_candles):
     assert -0.1 < ret.metrics.skill < 0.03, ret.metrics.skill
     assert 0.97 < ret.card.metrics.mase < 1.15, ret.card.metrics
     for m in meta.values():  # every version has its card, whatever it says
-        assert m.card is not None and m.card.gates and m.verdict()
+        assert m.card is not None and m.card.gates and version_verdict(m)

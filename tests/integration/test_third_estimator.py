@@ -10,6 +10,7 @@ import pytest
 
 from core.data.store import save_candles
 from core.models.hist_gb import HGBConfig
+from core.registry.gates import failed_gates, version_verdict
 from core.registry.model_registry import ModelRegistry
 from core.signals import compute_signals
 from core.training.train import train_coin
@@ -27,7 +28,7 @@ def test_both_hist_gb_kinds_train_on_the_btc_sample_and_get_cards(home_with_samp
     assert [r.metadata.model_type for r in results] == ["hgb", "hgb_direction"]
     for result in results:
         meta = result.metadata
-        assert meta.card is not None and meta.card.gates and meta.verdict()
+        assert meta.card is not None and meta.card.gates and version_verdict(meta)
         assert meta.training["trees"] >= 1 and len(meta.metrics.walk_forward) == 4
         assert 0.4 < meta.metrics.test["roc_auc"] < 0.8  # no leak on real candles
     assert results[1].metadata.training["calibration"]["kind"] == "sigmoid"
@@ -42,7 +43,7 @@ def test_hist_gb_direction_passes_its_gates_on_a_planted_signal_and_votes(home):
         "BTC", models=("hgb_direction",), settings={"hgb_direction": cfg}, candles=candles
     )
     card = result.metadata.card
-    assert card is not None and card.passed, card and card.failed()
+    assert card is not None and card.passed, card and failed_gates(card)
     assert card.metrics.direction_auc > 0.58 and result.promoted
     fresh = candles["open_time"].iloc[-1] + pd.Timedelta(hours=2)
     signals, errors = compute_signals(

@@ -190,23 +190,11 @@ def test_no_import_loop_at_module_level():
     assert loops(in_functions=False) == []
 
 
-#: The loops that still close through an import inside a function, each with why it is left.
-_LOOPS_LEFT: dict[frozenset[str], str] = {
-    frozenset({"core.registry.gates", "core.registry.metadata"}): "ModelCard.verdict() and "
-    ".failed() word the card with gates.py, which reads ModelCard (issue 18.3 is typing the card)",
-}
-
-
 def test_no_import_loop_counting_imports_inside_functions():
-    """A lazy import still ties two modules: no loop through one either, beyond those above
-    (each may only shrink; a new loop, or a new member of an old one, fails)."""
+    """A lazy import still ties two modules: no loop through one either."""
     from tests.import_rules import loops
 
-    found = [frozenset(c) for c in loops(in_functions=True)]
-    grown = [sorted(c) for c in found if not any(c <= left for left in _LOOPS_LEFT)]
-    assert not grown, "import loops (counting imports inside functions):\n" + "\n".join(
-        ", ".join(c) for c in grown
-    )
+    assert loops(in_functions=True) == []
 
 
 def test_the_home_and_the_clock_are_passed_not_read_from_the_environment():

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from core.models.base import Output
+from core.registry.gates import card_verdict, failed_gates
 from core.training.card import build_card
 
 
@@ -45,8 +46,8 @@ def test_a_model_that_passes_on_the_test_window_but_is_flat_on_its_folds_does_no
     gate = flat.gates["folds_agree"]
     assert not gate.passed and gate.value < 0.5 < flat.metrics.roc_auc
     assert not flat.passed
-    assert any(t.startswith("earlier periods agree (") for t in flat.failed())
-    assert "not on the earlier periods" in flat.verdict()
+    assert any(t.startswith("earlier periods agree (") for t in failed_gates(flat))
+    assert "not on the earlier periods" in card_verdict(flat)
 
 
 def test_a_model_whose_folds_agree_with_its_test_window_passes_that_gate():
@@ -86,6 +87,6 @@ def test_a_failing_card_says_in_its_verdict_how_small_an_auc_it_could_have_seen(
     flat = card(test_skill=0.0, fold_skill=0.0)
     mde = flat.metrics.min_detectable_auc
     assert not flat.passed
-    assert flat.verdict().endswith(
+    assert card_verdict(flat).endswith(
         f"(its test window can tell an AUC apart from 0.5 only from about {mde:.3f} up)"
     )

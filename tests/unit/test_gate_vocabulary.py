@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 
 from core.models.base import Output
-from core.registry.gates import card_verdict, gate_checks, gates_count, gates_summary
+from core.registry.gates import (
+    card_verdict,
+    gate_checks,
+    gates_count,
+    gates_summary,
+    version_verdict,
+)
 from core.registry.metadata import Gate, ModelCard, ModelMetadata
 from core.training.card import build_card
 from core.words import verdict_words
@@ -67,8 +73,8 @@ def test_a_failed_gate_reads_as_its_number_against_its_bar():
     )
     # the near miss says what it is good for
     assert card_verdict(card).endswith("it tells when a big move is likely, not which way")
-    assert card.verdict() == card_verdict(card)  # the card's own verdict is the same words
     record = ModelMetadata("xgboost_btcusdt", "v1", "BTCUSDT", "xgboost", card=card)
+    assert version_verdict(record) == card_verdict(card)  # a version's verdict: the same words
     assert verdict_words(record).startswith("No edge: passes 4 of 5 — fails: direction")
 
 

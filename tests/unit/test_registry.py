@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from core.errors import IntegrityError, ModelError, ModelNotFoundError
+from core.registry.gates import version_verdict
 from core.registry.metadata import SCHEMA_VERSION, ModelMetadata
 from core.registry.model_registry import ModelRegistry
 from core.registry.names import model_name, parse_version
@@ -344,7 +345,7 @@ def test_records_are_typed_and_version_1_files_still_load(home: Path):
     old = registry.record("xgboost_btcusdt")
     assert isinstance(old, ModelMetadata) and old.schema_version == 1
     assert old.vote == VoteRule(Output.PROBABILITY, 0.05, 0.23, up_only=True)
-    assert old.card is None and not old.gates_passed and "retrain" in old.verdict()
+    assert old.card is None and not old.gates_passed and "retrain" in version_verdict(old)
 
     card = ModelCard(
         Output.RETURN.value,
@@ -363,7 +364,7 @@ def test_records_are_typed_and_version_1_files_still_load(home: Path):
     assert new.schema_version == SCHEMA_VERSION and new.promoted
     assert new.horizon == 1 and new.signal_horizon == 6
     assert new.card == card and not new.gates_passed
-    assert new.verdict() == "no edge: passes 1 of 2 — fails: dm (p: 0.2)"
+    assert version_verdict(new) == "no edge: passes 1 of 2 — fails: dm (p: 0.2)"
     assert ModelMetadata.from_dict(new.to_dict()) == new == saved
 
 
