@@ -14,7 +14,7 @@ from typing import Any
 
 from core.registry.calibration import BandCalibration, finite
 
-__all__ = ["HorizonRecord"]
+__all__ = ["CardCoverage", "HorizonRecord"]
 
 _BAND_KEYS = ("coverage_terciles", "static_coverage_terciles", "tests", "width_ratio")
 
@@ -81,4 +81,34 @@ class HorizonRecord:
             band_state=_map(data.get("band_state")),
             rows=_map(data.get("rows")),
             extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+@dataclass(frozen=True)
+class CardCoverage:
+    """A volatility card's band coverage on the test window: ``shares[horizon][level]`` is the
+    share of test hours inside the band of that level (``shares["24h"]["80"]``; None when no
+    hour could be scored). Stored as the card's ``coverage``, the same nested mapping."""
+
+    shares: dict[str, dict[str, float | None]]
+
+    def share(self, horizon: str, level: str) -> float | None:
+        """The share of ``horizon``'s test hours inside its ``level`` band (KeyError if none)."""
+        return self.shares[horizon][level]
+
+    @property
+    def horizons(self) -> tuple[str, ...]:
+        return tuple(self.shares)
+
+    def to_dict(self) -> dict[str, dict[str, float | None]]:
+        return {h: dict(levels) for h, levels in self.shares.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Mapping[str, Any]]) -> CardCoverage:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            {
+                str(h): {str(k): None if v is None else float(v) for k, v in levels.items()}
+                for h, levels in data.items()
+            }
         )

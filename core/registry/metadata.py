@@ -18,7 +18,8 @@ from typing import Any, Self
 
 from core.models.base import Output, VoteRule
 from core.registry.calibration import BandCalibration, Reliability, finite
-from core.registry.horizons import HorizonRecord
+from core.registry.horizons import CardCoverage, HorizonRecord
+from core.registry.sweep_record import TuningRecord
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -207,9 +208,9 @@ class ModelCard:
     bands: dict[str, BandCalibration] | None = None
     notes: tuple[str, ...] = ()
     #: A tuned version: its Optuna study, how many trials were tried and the search space.
-    tuning: dict[str, Any] | None = None
-    #: A volatility model only: band coverage on the test window, ``coverage["24h"]["80"]``.
-    coverage: dict[str, dict[str, Any]] | None = None
+    tuning: TuningRecord | None = None
+    #: A volatility model only: band coverage on the test window, ``coverage.share("24h", "80")``.
+    coverage: CardCoverage | None = None
 
     def __post_init__(self) -> None:
         metrics_class, baselines_class = _scores_classes(self.output)
@@ -242,8 +243,8 @@ class ModelCard:
             "gates": {name: g.to_dict() for name, g in self.gates.items()},
             "calibration": self._calibration_dict(),
             "notes": list(self.notes),
-            "coverage": self.coverage,
-        } | ({"tuning": dict(self.tuning)} if self.tuning else {})
+            "coverage": None if self.coverage is None else self.coverage.to_dict(),
+        } | ({"tuning": self.tuning.to_dict()} if self.tuning else {})
 
     def _calibration_dict(self) -> dict[str, Any] | None:
         if self.calibration is not None:
@@ -273,8 +274,8 @@ class ModelCard:
             calibration=reliability,
             bands=bands,
             notes=tuple(data.get("notes") or ()),
-            tuning=dict(data["tuning"]) if data.get("tuning") else None,
-            coverage=dict(data["coverage"]) if data.get("coverage") else None,
+            tuning=TuningRecord.from_dict(data["tuning"]) if data.get("tuning") else None,
+            coverage=CardCoverage.from_dict(data["coverage"]) if data.get("coverage") else None,
         )
 
 

@@ -29,6 +29,7 @@ from core.errors import ConfigError, JobError
 from core.models import kind_info, parse_kind
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
+from core.registry.sweep_record import TuningRecord
 from core.tuning import state
 from core.tuning.objective import InnerData, objective, objective_text
 from core.tuning.space import apply, describe, space_for
@@ -271,14 +272,14 @@ def _cancel_on_sigterm() -> Iterator[None]:
 class _TunedRegistry(ModelRegistry):
     """The real registry; the version it saves carries the sweep on its card."""
 
-    def __init__(self, tuning: Mapping[str, Any]) -> None:
+    def __init__(self, tuning: TuningRecord) -> None:
         super().__init__()
-        self._tuning = dict(tuning)
+        self._tuning = tuning
 
     def _before_save(self, metadata: ModelMetadata) -> ModelMetadata:
-        n = self._tuning["trials"]
+        n = self._tuning.trials
         note = (
-            f"tuned: the best of {n} Optuna trials (study {self._tuning['study']}) on walk-forward "
+            f"tuned: the best of {n} Optuna trials (study {self._tuning.study}) on walk-forward "
             "folds inside the training period; the test window was never seen by the tuner, but "
             "the more trials, the more the fold metrics flatter it"
         )
@@ -288,23 +289,23 @@ class _TunedRegistry(ModelRegistry):
         return metadata
 
 
-def _tuning_record(home: Path, spec: TuneSpec, study: Any) -> dict[str, Any]:
+def _tuning_record(home: Path, spec: TuneSpec, study: Any) -> TuningRecord:
     found = counts(study)
     best = study.best_trial
-    return {
-        "study": spec.study,
-        "storage": str(state.storage_path(home, spec.study)),
-        "trials": found["finished"],
-        "trials_by_state": {k: v for k, v in found.items() if k != "finished"},
-        "search_space": describe(spec.space),
-        "fixed": dict(spec.fixed),
-        "objective": objective_text(spec.kind, spec.split.folds),
-        "best_trial": best.number,
-        "best_value": round(float(best.value), 6),
-        "best_params": dict(best.params),
-        "sampler": "TPE",
-        "pruner": "median per fold",
-    }
+    return TuningRecord(
+        study=spec.study,
+        storage=str(state.storage_path(home, spec.study)),
+        trials=found["finished"],
+        trials_by_state={k: v for k, v in found.items() if k != "finished"},
+        search_space=describe(spec.space),
+        fixed=dict(spec.fixed),
+        objective=objective_text(spec.kind, spec.split.folds),
+        best_trial=best.number,
+        best_value=round(float(best.value), 6),
+        best_params=dict(best.params),
+        sampler="TPE",
+        pruner="median per fold",
+    )
 
 
 def train_best(home: Path, spec: TuneSpec, study: Any, **train_options: Any) -> Any:

@@ -29,7 +29,7 @@ from core.errors import ConfigError, NoDataError
 from core.models.base import Output
 from core.registry.calibration import BandCalibration
 from core.registry.gates import card_verdict
-from core.registry.horizons import HorizonRecord
+from core.registry.horizons import CardCoverage, HorizonRecord
 from core.registry.metadata import (
     Evaluation,
     Gate,
@@ -201,7 +201,7 @@ def build_vol_card(ev: VolEvaluation) -> ModelCard:
         baselines=Scores(extra=baselines),
         gates=gates,
         notes=notes,
-        coverage=ev.coverage,
+        coverage=CardCoverage(ev.coverage),
         bands={
             key: BandCalibration(
                 coverage_terciles=r.coverage_terciles,

@@ -14,7 +14,9 @@ import pytest
 from core.config import SplitConfig, TargetConfig
 from core.errors import ConfigError, JobError
 from core.models.settings import XGBConfig
-from core.registry.metadata import ModelCard
+from core.registry.horizons import CardCoverage
+from core.registry.metadata import ModelCard, ModelMetadata
+from core.registry.sweep_record import TuningRecord
 from core.training.evaluate import chronological_split
 from core.tuning import TuneSpec, describe, lock_holder, space_for, study_lock, tunable
 from core.tuning.objective import InnerData, inner_period, objective_text, score_settings
@@ -121,10 +123,30 @@ def test_stored_study_needs_resume_and_a_killed_runs_trial_is_retried(home: Path
 
 
 def test_card_records_the_sweep_and_cards_without_one_still_load():
-    tuning = {"study": "xgboost_btcusdt_1h", "trials": 50, "search_space": {"max_depth": {}}}
+    tuning = TuningRecord(
+        "xgboost_btcusdt_1h", "/h/tuning/x.db", 50, search_space={"max_depth": {}}
+    )
     card = ModelCard(output="probability", tuning=tuning)
     again = ModelCard.from_dict(json.loads(json.dumps(card.to_dict())))
     assert again.tuning == tuning
     old = {"output": "probability", "metrics": {}, "gates": {}, "notes": []}
     assert ModelCard.from_dict(old).tuning is None
     assert "tuning" not in ModelCard.from_dict(old).to_dict()
+
+
+def test_a_tuned_volatility_card_saved_before_the_card_was_typed_loads_and_saves_the_same():
+    """metadata.json of a tuned vol_gbm version as f4a956f wrote it (untyped ``tuning`` and
+    ``coverage`` dicts; tests/fixtures/save_tuned_vol_card.py): it loads into the typed card and
+    writes back the same JSON, key for key and in the same order."""
+    path = Path(__file__).parents[1] / "fixtures" / "cards_f4a956f" / "vol_gbm_tuned.json"
+    stored = json.loads(path.read_text())
+    record = ModelMetadata.from_dict(stored)
+    card = record.card
+    assert card is not None and isinstance(card.tuning, TuningRecord)
+    assert card.tuning.study == "vol_gbm_btcusdt_1h" and card.tuning.trials == 2
+    assert card.tuning.trials_by_state == {"complete": 2} and card.tuning.best_trial == 1
+    assert set(card.tuning.best_params) == {"learning_rate", "subsample"}
+    assert card.tuning.fixed["horizons"] == [6] and "QLIKE" in card.tuning.objective
+    assert isinstance(card.coverage, CardCoverage) and card.coverage.horizons == ("6h",)
+    assert card.coverage.share("6h", "80") == stored["card"]["coverage"]["6h"]["80"]
+    assert json.dumps(card.to_dict()) == json.dumps(stored["card"])

@@ -155,7 +155,8 @@ def test_lstm_kind_reuses_the_network_estimator_and_reloads_without_tensorflow(h
     )
     record = result.metadata
     assert record.name == "vol_lstm_btcusdt" and record.card is not None
-    assert set(record.card.coverage["6h"]) == {"50", "80", "90"}
+    assert record.card.coverage is not None and "6h" in record.card.coverage.horizons
+    assert set(record.card.coverage.shares["6h"]) == {"50", "80", "90"}
     assert list(record.features) == [f"feat_lrv_seq_{k}" for k in range(11, -1, -1)]
     saved = registry.get_predictions("vol_lstm_btcusdt").query("horizon == '6h'")
     # a fresh process loads it and forecasts in numpy: the test window's forecasts come back

@@ -27,8 +27,8 @@ def test_trained_model_is_registered_with_its_card_and_coverage(home, garch) -> 
     card = record.card
     assert card is not None and card.output == "volatility"
     assert card.coverage is not None
-    assert abs(card.coverage["24h"]["80"] - 0.8) < 0.05
-    assert set(card.coverage["6h"]) == {"50", "80", "90"}
+    assert abs(card.coverage.share("24h", "80") - 0.8) < 0.05
+    assert set(card.coverage.shares["6h"]) == {"50", "80", "90"}
     assert "6h_qlike_vs_best_baseline" in card.gates
     assert card.metrics.as_dict()["6h_qlike"] < card.baselines.as_dict()["6h_persistence_qlike"]
     assert card.gates["6h_qlike_vs_best_baseline"].passed
@@ -158,7 +158,7 @@ def test_pooled_model_is_fit_once_and_carded_per_coin(home) -> None:
             card.metrics.as_dict()["6h_qlike"]
             < 0.9 * card.baselines.as_dict()["6h_persistence_qlike"]
         )
-        assert abs(card.coverage["6h"]["80"] - 0.8) < 0.03
+        assert abs(card.coverage.share("6h", "80") - 0.8) < 0.03
     # One inner model, two coin views: the same coefficients, each coin its own level.
     btc, _ = load_volatility_model(registry, "BTC", "pooled_har")
     eth, _ = load_volatility_model(registry, "ETH", "pooled_har")
