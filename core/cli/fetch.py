@@ -8,6 +8,9 @@ that do not fit the stored ones (a price jump where they meet, or stored hours t
 :mod:`core.data.seam`) are not stored: they are held in quarantine, the coin's status is
 ``conflict`` (red on a terminal) and a ``conflict:`` line says what was found and how to choose
 (``python -m core data resolve``).
+Without ``--background`` the fetch is a job run in this terminal (:func:`core.jobs.runner.run_here`,
+the work a background fetch job runs): ``job list`` shows it, ``job cancel`` or Ctrl-C stops it
+after the pages in hand (what was stored stays; a rerun goes on where it stopped; exit 130).
 ``--background`` launches the fetch as a job instead (as the Data page does) and prints its id.
 ``--json`` prints one JSON object instead of the table and sentences (:func:`result_json`), with
 the same exit code and ``error:`` line on stderr.
@@ -26,9 +29,10 @@ import pandas as pd
 from core.cli._common import ProgressBar, format_table
 from core.config import Interval
 from core.data.coins import parse_coins
-from core.data.fetch import fetch_coins, load_sample
+from core.data.fetch import load_sample
 from core.data.fetch_status import FetchEvent, FetchResult, FetchStatus, failure_sentence
 from core.data.quarantine import pending
+from core.jobs.fetch_job import FetchSpec
 
 __all__ = ["coverage_table", "human_size", "register", "result_json", "run"]
 
@@ -162,7 +166,9 @@ class _Progress:
         self.started = time.monotonic()
         self.bar: ProgressBar | None = None
 
-    def __call__(self, event: FetchEvent) -> None:
+    def __call__(self, event: object) -> None:
+        if not isinstance(event, FetchEvent):
+            return
         with self.lock:
             self.events[event.symbol] = event
             expected = sum(e.expected for e in self.events.values())
@@ -191,15 +197,19 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+
+def _spec(args: argparse.Namespace, interval: str) -> FetchSpec:
+    coins = tuple(c.symbol for c in parse_coins(args.coins))
+    return FetchSpec(coins, interval, args.days, base_url=args.base_url, max_workers=args.workers)
 
 
 def _launch(args: argparse.Namespace, interval: str) -> int:
     from core import jobs
 
-    coins = [c.symbol for c in parse_coins(args.coins)]
-    spec = jobs.FetchSpec(
-        tuple(coins), interval, args.days, base_url=args.base_url, max_workers=args.workers
-    )
+    spec = _spec(args, interval)
+    coins = list(spec.coins)
     job_id = jobs.launch(spec)
     if getattr(args, "json", False):
         print(json.dumps({"job": job_id, "coins": coins, "interval": interval, "days": args.days}))
@@ -218,16 +228,21 @@ def run(args: argparse.Namespace) -> int:
         results = load_sample(coins)
         interval = "1h"
     else:
+        from core.jobs.launcher import prepare
+        from core.jobs.runner import JobCancelled, run_here
+
+        spec = _spec(args, interval)  # checked before the job folder is written
         progress = _Progress()
-        try:
-            results = fetch_coins(
-                args.coins,
-                interval=interval,
-                days=args.days,
-                base_url=args.base_url,
-                on_progress=progress,
-                max_workers=args.workers,
+        try:  # a job of its own, run here: listed, stopped by `job cancel` or Ctrl-C
+            results = run_here(prepare(spec), spec, display=progress)
+        except JobCancelled:
+            progress.close()
+            print(
+                "fetch cancelled: the candles stored so far stay; run the same fetch again to "
+                "go on where it stopped.",
+                file=sys.stderr,
             )
+            return 130
         finally:
             progress.close()
     if args.json:

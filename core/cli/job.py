@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{'model':12} {result.label}")
             for coin in status.coins:
                 reason = f": {coin.message}" if coin.message else ""
-                print(f"{coin.symbol:12} {coin.fetched:,}/{coin.expected:,} {coin.state}{reason}")
+                stored = f", stored {coin.new_rows:,} new candles" if coin.new_rows else ""
+                line = f"{coin.fetched:,}/{coin.expected:,} {coin.state}{stored}{reason}"
+                print(f"{coin.symbol:12} {line}")
         if _report_damage([status]):
             return 1
         return 0 if status.state is not jobs.JobState.FAILED else 1

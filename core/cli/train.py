@@ -111,14 +111,25 @@ def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
 
 
 class _Progress:
-    """One progress bar per (model, stage) of a coin."""
+    """One progress bar per (model, stage) of a coin; while it waits for a slot, one line saying
+    what holds the slots (again only when that changes)."""
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.bar: ProgressBar | None = None
         self.key: tuple[Any, ...] | None = None
+        self.waiting = ""
+        #: When training began (after any wait for a slot): the table's time is the training's.
+        self.began: float | None = None
 
     def __call__(self, event: Any) -> None:
+        if isinstance(event, str):  # waiting for a training slot, in words
+            if event != self.waiting:
+                self.waiting = event
+                print(f"{self.symbol}: {event}; Ctrl-C to stop", file=sys.stderr, flush=True)
+            return
+        if self.began is None:
+            self.began = time.monotonic()
         model = str(getattr(event.model, "value", event.model) or "")
         stage = str(getattr(event.stage, "value", event.stage))
         # a stage may hold nested loops (folds, then rounds/epochs within each): a bar per loop
@@ -239,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_on_ray(specs, args)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ chatter
+    # it takes a slot like a launched job, and the same share of the cores
+    os.environ.setdefault("CRYPTOVOLT_THREADS", str(jobs.threads_per_slot()))
     from core.jobs.runner import JobCancelled, train_here
 
     rows: list[list[object]] = []
@@ -263,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{spec.symbol}: cancelled; versions registered before stay.", file=sys.stderr)
             return 130
         progress.close()
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - (progress.began or started)
         for result in results:
             versions.append(_version_json(result, result.metadata.symbol, elapsed))
             record = result.metadata

@@ -1,8 +1,9 @@
-"""Fetching candles as a background job: what a fetch job is, and the work its process does.
+"""Fetching candles as a job: what a fetch job is, and the work its process does.
 
 A fetch job is a job like a training one (``runs/{job_id}/`` with ``spec.json``, ``status.json``,
 ``job.log``; ``python -m core job list|status|log|cancel``), launched by the Data page with
-:func:`core.jobs.launch` and a :class:`FetchSpec`. It does not wait for a training slot: it is
+:func:`core.jobs.launch` and a :class:`FetchSpec`, or run in a terminal by ``python -m core fetch``
+(:func:`core.jobs.runner.run_here`: the same :func:`run_fetch`). It does not wait for a training slot: it is
 network-bound, and the per-file locks of :mod:`core.data.coin_fetch` already keep two fetches off
 the same coin. Its process runs :func:`core.data.fetch.fetch_coins` and writes one
 :class:`~core.jobs.status.CoinProgress` per coin into its status as pages arrive, so any reader
@@ -16,7 +17,7 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.clock import now_iso
 from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base_url
@@ -26,7 +27,10 @@ from core.config import FETCH_MAX_IN_FLIGHT, FetchConfig, Interval, binance_base
 # initializing (the two threads then deadlock on module locks and get half-made modules).
 from core.data import DEFAULT_COINS, FetchEvent, FetchResult, FetchStatus, parse_coins
 from core.errors import ConfigError, CryptoVoltError
-from core.jobs.status import CoinProgress, JobKind, JobState, JobStatus, StatusWriter
+from core.jobs.status import CoinProgress, JobKind, JobState, JobStatus
+
+if TYPE_CHECKING:
+    from core.jobs.runner import JobReporter
 
 __all__ = ["FetchSpec", "fetch_results", "run_fetch", "summarize"]
 
@@ -98,7 +102,7 @@ class FetchSpec:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Fetch spec is not valid ({exc}); launch it again.") from None
 
-    def run(self, reporter: StatusWriter) -> str:
+    def run(self, reporter: JobReporter) -> str:
         """The fetch, in the job process (:func:`run_fetch`); returns how the coins ended."""
         job_id = reporter.status.job_id
         coins = ",".join(self.coins)
@@ -160,7 +164,7 @@ def fetch_results(status: JobStatus) -> list[FetchResult]:
 class _Progress:
     """Turns the fetch's events (from its worker threads) into the job's status."""
 
-    def __init__(self, writer: StatusWriter) -> None:
+    def __init__(self, writer: JobReporter) -> None:
         self.writer = writer
         self.lock = threading.Lock()
         self.coins = {c.symbol: c for c in writer.status.coins}
@@ -177,6 +181,7 @@ class _Progress:
                 event.message,
             )
             self._write(force=before is None or before.state != event.state)
+            self.writer.show(event)  # a fetch run in a terminal draws its bar from the same events
 
     def _write(self, *, force: bool) -> None:
         coins = tuple(self.coins.values())
@@ -209,8 +214,9 @@ class _Progress:
             self._write(force=True)
 
 
-def run_fetch(spec: FetchSpec, writer: StatusWriter) -> str:
-    """The job's work, in its process: fetch every coin, reporting into ``writer``.
+def run_fetch(spec: FetchSpec, writer: JobReporter) -> str:
+    """The job's work, in its process (launched, or a ``core fetch`` in a terminal): fetch every
+    coin, reporting into ``writer`` (its ``outcome`` is then the FetchResults).
 
     Returns the success message (how the coins ended). A coin that failed does not fail the job:
     it ends ``failed`` with its reason, as on the page and in ``core fetch``. Raises what
@@ -231,4 +237,5 @@ def run_fetch(spec: FetchSpec, writer: StatusWriter) -> str:
         max_workers=spec.max_workers,
     )
     progress.ended(results)
+    writer.outcome = results
     return summarize(tuple(progress.coins.values()))

@@ -34,7 +34,7 @@ from core.jobs.control import finish, job_dir, status
 from core.jobs.fetch_job import FetchSpec
 from core.jobs.kinds import read_spec, spec_from_dict
 from core.jobs.one_per_coin import launch_lock, refuse_busy
-from core.jobs.queue import cores, drop_queue_marker, slot_count
+from core.jobs.queue import drop_queue_marker, threads_per_slot
 from core.jobs.spec import JobSpec
 from core.jobs.status import JobKind, JobState, JobStatus
 from core.procs import process_start, reap_when_done
@@ -135,7 +135,7 @@ def _spawn(job_id: str, kind: JobKind) -> None:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if kind is JobKind.TRAIN:
         # jobs run side by side, one per slot: each gets its share of the cores, not all of them
-        env.setdefault("CRYPTOVOLT_THREADS", str(max(1, cores() // slot_count())))
+        env.setdefault("CRYPTOVOLT_THREADS", str(threads_per_slot()))
     folder = job_dir(job_id)
     with open(folder / "output.log", "ab") as output:
         try:

@@ -38,6 +38,7 @@ __all__ = [
     "queue_position",
     "read_json",
     "slot_count",
+    "threads_per_slot",
 ]
 
 #: A launch writes status.json before the process exists; give it this long to show its pid.
@@ -74,6 +75,11 @@ def slot_count() -> int:
     with contextlib.suppress(OSError, RuntimeError):
         slots = min(slots, max(1, psutil.virtual_memory().available // (1536 * 1024 * 1024)))
     return slots
+
+
+def threads_per_slot() -> int:
+    """Threads each training job may use: its share of the cores (jobs run side by side)."""
+    return max(1, cores() // slot_count())
 
 
 def job_pid(job_id: str, status: JobStatus) -> int | None:

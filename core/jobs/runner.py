@@ -1,10 +1,12 @@
 """The job process: run one job, keep its ``status.json`` and logs current, end in a final state.
 
 ``python -m core job run <job_id>`` calls :func:`run_job` (so do a Ray worker and a foreground
-``tune``). It records its pid and start time (the one liveness check,
-:func:`core.jobs.queue.job_alive`), is the only writer of the job's ``status.json`` while it lives
-(a :class:`JobReporter`: atomic, throttled), logs to ``runs/{job_id}/job.log``, and turns SIGTERM
-(sent by :func:`core.jobs.control.cancel` to the whole process group) into a clean "cancelled".
+``tune``); a ``train``, ``retrain`` or ``fetch`` in a terminal's foreground calls :func:`run_here`,
+which runs the same ``spec.run(reporter)`` and writes the same final states. It records its pid
+and start time (the one liveness check, :func:`core.jobs.queue.job_alive`), is the only writer
+of the job's ``status.json`` while it lives (a :class:`JobReporter`: atomic, throttled), logs
+to ``runs/{job_id}/job.log``, and turns SIGTERM (sent by :func:`core.jobs.control.cancel` to the
+whole process group) into a clean "cancelled".
 
 What the job does is its spec's ``run(reporter)``, whatever the kind: a training job waits for a
 slot, then runs ``core.training.train.train_coin`` (:mod:`core.jobs.train_job`; logging to
@@ -30,13 +32,11 @@ from typing import Any
 from core import config
 from core.clock import now_iso
 from core.errors import CryptoVoltError
-from core.jobs.control import job_dir
+from core.jobs.control import job_dir, list_jobs
 from core.jobs.fetch_job import FetchSpec
-from core.jobs.queue import drop_queue_marker
 from core.jobs.results import model_result
 from core.jobs.spec import JobSpec
 from core.jobs.status import JobState, JobStatus, StatusWriter
-from core.jobs.train_job import RecordingRegistry
 from core.procs import process_start
 from core.registry.metadata import ModelMetadata
 
@@ -44,7 +44,9 @@ __all__ = [
     "JobCancelled",
     "JobReporter",
     "job_logging",
+    "run_here",
     "run_job",
+    "slot_wait_words",
     "train_here",
     "training_logging",
 ]
@@ -75,19 +77,56 @@ class JobReporter(StatusWriter):
     ``queue=False``: the job does not wait for a local slot (a Ray task: Ray schedules it)."""
 
     def __init__(
-        self, job_id: str, *, queue: bool = True, clock: Callable[[], float] = time.monotonic
+        self,
+        job_id: str,
+        *,
+        queue: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        display: Callable[[object], None] | None = None,
     ) -> None:
         base = _writer(job_id, clock)
         super().__init__(base.path, base.status, every=_WRITE_EVERY, clock=clock)
         self.job_id = job_id
         self.queue = queue
+        #: A terminal's view of a job run in its foreground: each progress event, and a line in
+        #: words while it waits for a slot.
+        self.display = display
+        #: The work's typed outcome for a foreground caller (train: TrainResults; fetch:
+        #: FetchResults with their coverage); the status keeps what every reader needs.
+        self.outcome: Any = None
+        #: Why the status file could not be written ("" while it could).
+        self.unwritten = ""
         self._last_log = 0.0
         self._stage_key: tuple[Any, ...] | None = None
         self._stage_started = clock()
 
+    def update(self, *, force: bool = False, **fields: Any) -> JobStatus:
+        """As :meth:`StatusWriter.update`; a status file the disk refuses (full) does not stop
+        the work: its own writes fail with their words, and a job whose final state could not
+        be written is listed as died once its process ends."""
+        try:
+            return super().update(force=force, **fields)
+        except OSError as exc:
+            self.unwritten = self.unwritten or str(exc)
+            return self.status
+
+    def finish(self, state: JobState, *, error: str | None = None, **fields: Any) -> JobStatus:
+        try:
+            return super().finish(state, error=error, **fields)
+        except OSError as exc:
+            self.unwritten = self.unwritten or str(exc)
+            return self.status
+
+    def show(self, event: object) -> None:
+        """Pass a progress event (or a line in words) to the terminal running the job, if any."""
+        if self.display is not None:
+            self.display(event)
+
     def waiting(self, ahead: int, slots: int) -> None:
         busy = "all slots are busy" if ahead == 0 else f"{ahead} job(s) ahead in the queue"
         self.update(message=f"waiting for a free slot ({slots} at once; {busy})")
+        if self.display is not None:
+            self.show(slot_wait_words(ahead, self.job_id))
 
     def started(self, slot: int | None) -> None:
         if slot is None:
@@ -129,6 +168,7 @@ class JobReporter(StatusWriter):
             metrics=metrics,
             eta_seconds=eta,
         )
+        self.show(event)
 
     def saved(self, record: ModelMetadata) -> None:
         log.info("registered %s %s", record.name, record.version)
@@ -137,6 +177,7 @@ class JobReporter(StatusWriter):
     def trained(self, results: Sequence[Any]) -> None:
         """Add each version's promotion decision, in words, to the result ``saved`` listed: a
         saved record does not carry it; training's ``TrainResult`` list does."""
+        self.outcome = list(results)
         decided = {(r.name, r.version): model_result(r) for r in results}
         listed = self.status.result
         self.update(force=True, result=tuple(decided.get((m.name, m.version), m) for m in listed))
@@ -214,69 +255,95 @@ def _cancel_on_signals() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
+def slot_wait_words(ahead: int, job_id: str = "") -> str:
+    """``waiting for a training slot: 2 jobs running (BTC xgb_direction, ETH lstm_return)``: what
+    holds the slots a training job waits for, in words (``ahead``: older jobs still queued)."""
+    holders = [
+        found
+        for found in reversed(list_jobs(kind="train"))  # oldest first
+        if found.job_id != job_id and found.state is JobState.RUNNING and found.slot is not None
+    ]
+    names = ", ".join(
+        " ".join(
+            p for p in ((found.symbol or "").removesuffix("USDT"), "/".join(found.models)) if p
+        )
+        or found.job_id
+        for found in holders
+    )
+    running = f"{len(holders)} job{'s' if len(holders) != 1 else ''} running"
+    queued = f", {ahead} queued before this one" if ahead else ""
+    return f"waiting for a training slot: {running}{f' ({names})' if names else ''}{queued}"
+
+
+def run_here(
+    job_id: str,
+    spec: Any,
+    *,
+    display: Callable[[object], None] | None = None,
+    logs: contextlib.AbstractContextManager[None] | None = None,
+) -> Any:
+    """Run the prepared job ``job_id`` in this process, in a terminal's foreground (``train``,
+    ``retrain``, ``fetch`` without ``--background``): the same ``spec.run(reporter)`` a launched
+    job runs, so it is listed by ``job list``, a training waits for a slot like any job (queued
+    meanwhile; ``display`` gets the wait in words), and ``job cancel`` or Ctrl-C stops it as
+    cancelled. ``display`` also gets each progress event; ``logs`` replaces the kind's log files.
+
+    Returns the work's typed outcome (a training's TrainResults, a fetch's FetchResults). Raises
+    what the work raises (the job ends failed, with the reason) and :class:`JobCancelled` on
+    SIGTERM / SIGINT (the job ends cancelled); what was saved before either stays.
+    """
+    reporter = JobReporter(job_id, display=display)
+    pid = os.getpid()
+    reporter.update(force=True, pid=pid, pid_start=process_start(pid))
+    with logs or _logs(spec, job_id), _cancel_on_signals():
+        _finish_after(reporter, lambda: spec.run(reporter))
+    return reporter.outcome
+
+
 def train_here(
     job_id: str,
     spec: JobSpec,
     *,
-    progress: Callable[[Any], None] | None = None,
+    progress: Callable[[object], None] | None = None,
     tag: str = "cli",
 ) -> list[Any]:
-    """Train ``spec`` in this process as the prepared job ``job_id`` (a ``train`` run in a
-    terminal's foreground): ``job list`` shows it, the coin counts as busy (one job per coin), and
-    ``job cancel`` or Ctrl-C stops it as cancelled. It takes no slot: the user runs it here, now.
-    Lines go to ``model_training.log`` (tagged ``[TAG SYMBOL]``) and the job's ``job.log``.
-
-    Returns ``train_coin``'s results. Raises what training raises (the job ends failed, with the
-    reason) and :class:`JobCancelled` on SIGTERM / SIGINT (the job ends cancelled); versions
-    registered before either stay listed in the job's results.
-    """
-    drop_queue_marker(job_id)  # it waits for no slot
-    reporter = JobReporter(job_id, queue=False)
-    pid = os.getpid()
-    reporter.update(force=True, pid=pid, pid_start=process_start(pid))
-
-    def both(event: Any) -> None:
-        reporter.progress(event)
-        if progress is not None:
-            progress(event)
-
-    with training_logging(tag, spec.symbol, job_dir(job_id) / "job.log"), _cancel_on_signals():
-        try:
-            reporter.started(None)
-            results = spec.train(registry=RecordingRegistry(reporter), progress=both)
-            reporter.trained(results)
-        except (JobCancelled, KeyboardInterrupt) as exc:
-            log.warning("cancelled (%s)", exc)
-            reporter.finish(JobState.CANCELLED, message="cancelled by the user")
-            raise
-        except Exception as exc:
-            log.error("failed: %s", exc)
-            error = str(exc) if isinstance(exc, CryptoVoltError) else f"{type(exc).__name__}: {exc}"
-            reporter.finish(JobState.FAILED, error=error, message="")
-            raise
-        names = ", ".join(f"{m.name} {m.version}" for m in results)
-        reporter.finish(JobState.SUCCEEDED, stage="done", message=f"registered {names}")
+    """Train ``spec`` in this process as the prepared job ``job_id`` (:func:`run_here`); lines
+    go to ``model_training.log`` (tagged ``[TAG SYMBOL]``) and the job's ``job.log``. Returns
+    ``train_coin``'s results."""
+    logs = training_logging(tag, spec.symbol, job_dir(job_id) / "job.log")
+    results: list[Any] = run_here(job_id, spec, display=progress, logs=logs)
     return results
 
 
-def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
-    """Run ``work`` (which returns the success message) and write the final state."""
+def _finish_after(writer: StatusWriter, work: Callable[[], str]) -> None:
+    """Run ``work`` (which returns the success message), write the final state, re-raise."""
     try:
         message = work()
-        writer.finish(JobState.SUCCEEDED, stage="done", message=message)
-        return 0
     except (JobCancelled, KeyboardInterrupt) as exc:  # a sweep's SweepCancelled is the latter
         log.warning("cancelled (%s)", exc)
         writer.finish(JobState.CANCELLED, message="cancelled by the user")
-        return 143
+        raise
     except CryptoVoltError as exc:
         log.error("failed: %s", exc)
         writer.finish(JobState.FAILED, error=str(exc), message="")
-        return 1
+        raise
     except Exception as exc:  # the job's edge: anything else is a bug worth reporting whole
         log.error("failed: %s\n%s", exc, traceback.format_exc())
         writer.finish(JobState.FAILED, error=f"{type(exc).__name__}: {exc}", message="")
+        raise
+    writer.finish(JobState.SUCCEEDED, stage="done", message=message)
+
+
+def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
+    """Run ``work`` (which returns the success message) and write the final state; the exit
+    code: 0 ok, 1 failed, 143 cancelled."""
+    try:
+        _finish_after(writer, work)
+    except (JobCancelled, KeyboardInterrupt):
+        return 143
+    except Exception:
         return 1
+    return 0
 
 
 def _logs(spec: Any, job_id: str) -> contextlib.AbstractContextManager[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -115,3 +116,91 @@ def test_5m_candles_are_stored_beside_the_1h_and_a_rerun_only_tops_up(fake_binan
     fake_binance.reset_counts()
     assert main([*args, "--interval", "5m"]) == 0
     assert fake_binance.count() <= 1 and len(store.load_candles("BTC", "5m")) >= 4 * 288
+
+
+def test_a_fetch_in_a_terminal_is_a_job_that_job_cancel_stops_and_a_rerun_completes(home):
+    """`fetch` in a terminal is a job like a background one: `job list --json` shows it and its
+    coins while it runs, `job cancel` from another shell stops it after the pages in hand (exit
+    130, status cancelled, the candles stored so far intact), and the same fetch run again
+    completes from where it stopped."""
+    from core import jobs
+    from tests.fake_binance import FakeBinance
+    from tests.integration.test_fetch_fake_binance import assert_one_unbroken_run
+    from tests.waiting import took_sigterm, wait_until
+
+    env = {**os.environ, "CRYPTOVOLT_HOME": str(home)}
+    # one request at a time, 0.2 s each: 18 pages for ETH; once the first are on disk the fake
+    # holds later requests, so the cancel lands mid-fetch
+    with FakeBinance(listed_hours=20_000, latency=0.2) as fake:
+        cmd = [sys.executable, "-m", "core", "fetch", "--coins", "ETH", "--base-url", fake.url]
+        fetch = subprocess.Popen(
+            [*cmd, "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            process_group=0,  # as a shell with job control runs it: the terminal's session
+        )
+        try:
+
+            def listed() -> list[dict]:
+                assert fetch.poll() is None, fetch.communicate()
+                shown = subprocess.run(
+                    [sys.executable, "-m", "core", "job", "list", "--json"],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                assert shown.returncode == 0, shown.stderr
+                return [j for j in json.loads(shown.stdout) if j["state"] == "running"]
+
+            (job,) = wait_until(listed, 120, "the terminal's fetch listed as a running job")
+            assert job["kind"] == "fetch" and job["pid"] == fetch.pid
+            assert [c["symbol"] for c in job["coins"]] == ["ETHUSDT"]
+            wait_until(
+                lambda: listed() and store.candle_path("ETHUSDT").exists(),
+                120,
+                "the fetch's first pages on disk",
+            )
+            fake.hold()
+            cancel = subprocess.Popen(
+                [sys.executable, "-m", "core", "job", "cancel", job["job_id"]],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            # the held answer is given once the fetch is stopping: it saves what it has and ends
+            wait_until(lambda: took_sigterm(fetch.pid), 60, "the fetch to take the SIGTERM")
+            fake.release()
+            out, err = cancel.communicate(timeout=120)
+            assert cancel.returncode == 0 and f"{job['job_id']}: cancelled" in out, err
+            _, fetch_err = fetch.communicate(timeout=60)
+        finally:
+            if fetch.poll() is None:
+                fetch.kill()
+                fetch.wait()
+        assert fetch.returncode == 130, fetch_err[-2000:]
+        assert "fetch cancelled: the candles stored so far stay" in fetch_err
+        final = jobs.status(job["job_id"])
+        assert final.state == "cancelled" and final.kind is jobs.JobKind.FETCH
+        stored = store.load_candles("ETHUSDT")
+        assert 0 < len(stored) < 17_520, "pages fetched before the cancel are saved"
+        assert_one_unbroken_run(stored)
+        assert "cancelled" in jobs.tail_log(job["job_id"])
+
+        fake.reset_counts()
+        rerun = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        asked = fake.count(symbol="ETHUSDT")
+    assert "up to date" in rerun.stdout
+    full = store.load_candles("ETHUSDT")
+    assert len(full) >= 17_520 and full["open_time"].iloc[: len(stored)].equals(stored["open_time"])
+    assert asked < 18, f"the rerun asked for every page again ({asked} requests)"
+    done, cancelled = jobs.list_jobs(kind="fetch")
+    assert (done.state, cancelled.job_id) == ("succeeded", job["job_id"])
+    assert [(c.symbol, c.state) for c in done.coins] == [("ETHUSDT", "up to date")]
+    assert done.coins[0].new_rows == len(full) - len(stored)

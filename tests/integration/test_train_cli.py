@@ -160,3 +160,70 @@ def test_a_foreground_training_is_a_job_one_per_coin_and_job_cancel_stops_it(
     assert "BTCUSDT: cancelled" in err
     assert [(j.job_id, j.state.value) for j in jobs.list_jobs()] == [(job.job_id, "cancelled")]
     assert "cancelled" in (home_with_sample / "runs" / job.job_id / "job.log").read_text()
+
+
+def test_a_terminal_training_waits_for_a_slot_says_so_and_runs_when_one_frees(
+    home_with_sample: Path, monkeypatch
+):
+    """Two slots, both held by running background trainings: `train` in a terminal does not run
+    a third beside them; it is listed as queued, says on one line what it waits for, and starts
+    when a slot frees. The two background jobs are real job processes, frozen (SIGSTOP) once
+    they hold their slots so the machine stays quiet, and thawed to free them."""
+    import signal
+
+    from core import jobs
+
+    monkeypatch.setenv("CRYPTOVOLT_JOB_SLOTS", "2")
+    holders = [jobs.launch(spec) for spec in jobs.make_specs(["BTC", "ETH"], models="xgboost")]
+    frozen: list[int] = []
+    train = None
+    try:
+        for job_id in holders:
+            found = wait_until(
+                lambda job_id=job_id: (s := jobs.status(job_id)).state.value == "running" and s,
+                120,
+                f"background job {job_id} to take a slot",
+                interval=0.02,
+            )
+            assert found.pid and found.slot is not None
+            os.killpg(found.pid, signal.SIGSTOP)  # a launched job leads its own process group
+            frozen.append(found.pid)
+        assert {jobs.status(j).state.value for j in holders} == {"running"}, "froze too late"
+        train = subprocess.Popen(
+            [sys.executable, "-m", "core", "train", "--coins", "SOL", "--models", "xgboost", *TINY],
+            cwd=ROOT,
+            env={**os.environ, "CRYPTOVOLT_HOME": str(home_with_sample)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            process_group=0,
+        )
+
+        def queued() -> dict | None:
+            assert train.poll() is None, train.communicate()
+            shown = _core(home_with_sample, "job", "list", "--json")
+            mine = [j for j in json.loads(shown.stdout) if j["symbol"] == "SOLUSDT"]
+            return mine[0] if mine and "waiting for a free slot" in mine[0]["message"] else None
+
+        job = wait_until(queued, 120, "the terminal's training listed as waiting for a slot")
+        assert job["state"] == "queued" and job["pid"] == train.pid
+        first = holders[0]
+        os.killpg(frozen.pop(0), signal.SIGCONT)  # BTC finishes and frees its slot
+        _, err = train.communicate(timeout=300)
+    finally:
+        for pid in frozen:
+            os.killpg(pid, signal.SIGCONT)
+        if train is not None and train.poll() is None:
+            train.kill()
+            train.wait()
+    assert train.returncode == 0, err[-3000:]
+    waits = [line for line in err.splitlines() if "waiting for a training slot" in line]
+    assert waits == [
+        "SOLUSDT: waiting for a training slot: 2 jobs running (BTC xgboost, ETH xgboost); "
+        "Ctrl-C to stop"
+    ]
+    ours = jobs.status(job["job_id"])
+    assert ours.state.value == "succeeded" and ours.slot is not None
+    btc = jobs.status(first)
+    assert btc.state.value == "succeeded" and ours.started_at >= btc.finished_at
+    assert ours.slot == btc.slot, "it took the slot the finished job freed"
