@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from core.cli._common import format_table
 from core.data.coins import parse_coins
@@ -67,10 +68,22 @@ def run(args: argparse.Namespace) -> int:
             print("Nothing to retrain.")
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    lines = retrain.run(plans, background=args.background)
+    lines = retrain.run(plans, background=args.background, progress=_WaitLine())
     failed = any("retraining failed" in line or "retraining cancelled" in line for line in lines)
     if args.json:
         print(json.dumps({"ok": not failed, "plans": decisions, "outcomes": lines}, indent=2))
     else:
         print("\n".join(lines))
     return 1 if failed else 0
+
+
+class _WaitLine:
+    """While a coin waits for a training slot, one line on stderr saying what holds them."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, str) and event != self.last:
+            self.last = event
+            print(f"{event}; Ctrl-C to stop", file=sys.stderr, flush=True)
