@@ -213,6 +213,8 @@ def test_a_terminal_training_waits_for_a_slot_says_so_and_runs_when_one_frees(
     finally:
         for pid in frozen:
             os.killpg(pid, signal.SIGCONT)
+        for job_id in holders:  # no job process outlives the test
+            jobs.cancel(job_id)
         if train is not None and train.poll() is None:
             train.kill()
             train.wait()
