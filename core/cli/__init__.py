@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -139,6 +140,17 @@ def run(prog: str = "cryptovolt") -> None:
 
     A log line that cannot be written (a full disk) is dropped rather than printed as a traceback:
     the command's own ``error:`` line says what happened.
+
+    A reader that closes the pipe early (``job list | head``) ends the command quietly, as
+    Python's documentation recommends for SIGPIPE: the rest of the output goes to /dev/null and
+    the exit code is 141 (128 + SIGPIPE), what a shell reports for other tools in that place.
     """
     logging.raiseExceptions = False
-    raise SystemExit(main(prog=prog))
+    try:
+        code = main(prog=prog)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 141
+    raise SystemExit(code)

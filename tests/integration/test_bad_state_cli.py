@@ -284,3 +284,25 @@ def test_signals_and_watch_carry_on_over_a_damaged_journal_line(home: Path, toy_
         assert len(warned) == 2 and f"{path} line 4" in warned[0], (name, done.stderr)
     assert "cycle at 2025-05-30T01:00:10+00:00: ok" in runs["watch"].stdout
     assert list(journal.entries(home)["symbol"]) == ["BTCUSDT"] * 4  # the three, and BTC's signal
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(home: Path):
+    """`python -m core kinds | head -1`: the reader is gone before the command writes (its end of
+    the pipe is closed before the command starts, so the write fails every time); the command
+    exits as a shell expects after SIGPIPE (141), with no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "core", "kinds"],
+            cwd=ROOT,
+            env={**os.environ, "CRYPTOVOLT_HOME": str(home)},
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
