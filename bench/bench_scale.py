@@ -38,6 +38,7 @@ os.environ["CRYPTOVOLT_HOME"] = tempfile.mkdtemp(prefix="cryptovolt-bench-scale-
 
 from core import config, jobs  # noqa: E402
 from core.jobs import ray_executor  # noqa: E402
+from tests.homes import env_home, env_runs  # noqa: E402
 
 COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT", "BTC")
 
@@ -54,7 +55,7 @@ def _specs(epochs: int) -> list[jobs.JobSpec]:
 
 def _wait(ids: list[str]) -> list[jobs.JobStatus]:
     while True:
-        found = [jobs.status(i) for i in ids]
+        found = [jobs.status(i, runs=env_runs()) for i in ids]
         if all(s.finished for s in found):
             return found
         time.sleep(1.0)
@@ -62,14 +63,14 @@ def _wait(ids: list[str]) -> list[jobs.JobStatus]:
 
 def run_local(epochs: int) -> tuple[float, list[jobs.JobStatus]]:
     started = time.monotonic()
-    ids = [jobs.launch(spec) for spec in _specs(epochs)]
+    ids = [jobs.launch(spec, home=env_home()) for spec in _specs(epochs)]
     found = _wait(ids)
     return time.monotonic() - started, found
 
 
 def run_ray(epochs: int) -> tuple[float, list[jobs.JobStatus]]:
     started = time.monotonic()
-    ids = [jobs.prepare(spec, executor="ray") for spec in _specs(epochs)]
+    ids = [jobs.prepare(spec, executor="ray", home=env_home()) for spec in _specs(epochs)]
     final = ray_executor.run(ids)
     return time.monotonic() - started, list(final.values())
 

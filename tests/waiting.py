@@ -5,7 +5,7 @@ wrong sooner or later. ``wait_until`` asks again every ``interval`` seconds unti
 returns something truthy (that value is returned) or ``timeout`` seconds have passed; then the
 test fails with one message naming what it waited for, what it saw last and how long it waited.
 
-    status = wait_until(lambda: (s := jobs.status(job_id)).finished and s, 120, "the job to end")
+    status = wait_until(lambda: (s := jobs.status(job_id, runs=env_runs())).finished and s, 120, "the job to end")
 
 Browser tests do not use this: Playwright's ``expect(locator)...`` assertions retry the same way.
 """

@@ -25,6 +25,7 @@ from core.data.fetch_status import FetchResult, FetchStatus, coverage_status, fa
 from core.errors import CryptoVoltError, JobError
 from ui import clock, state
 from ui.coin_input import coin_multiselect
+from ui.context import context
 from ui.fetch_progress import render_progress
 from ui.text import plain
 
@@ -61,10 +62,11 @@ def watched_fetch() -> jobs.JobStatus | None:
     job_id = st.session_state.get(state.FETCH_JOB)
     if job_id:
         try:
-            return jobs.status(job_id)
+            return jobs.status(job_id, runs=context().paths.runs)
         except JobError:  # its folder was removed
             st.session_state.pop(state.FETCH_JOB, None)
-    running = next((j for j in jobs.list_jobs(kind=jobs.JobKind.FETCH) if j.active), None)
+    fetches = jobs.list_jobs(runs=context().paths.runs, kind=jobs.JobKind.FETCH)
+    running = next((j for j in fetches if j.active), None)
     if running is not None:
         st.session_state[state.FETCH_JOB] = running.job_id
     return running
@@ -74,7 +76,7 @@ def start_fetch(coins: list[str], interval: str, days: int) -> str | None:
     """Launch a fetch job and watch it; returns its id, or None after showing why it could not
     start."""
     try:
-        job_id = jobs.launch(jobs.FetchSpec(tuple(coins), interval, days))
+        job_id = jobs.launch(jobs.FetchSpec(tuple(coins), interval, days), home=context().home)
     except CryptoVoltError as exc:
         st.error(plain(exc), icon=":material/error:")
         return None
@@ -125,7 +127,7 @@ def render_fetch_progress() -> jobs.JobStatus | None:
     @st.fragment(run_every=_POLL_SECONDS if was_running else None)
     def live() -> None:
         try:
-            current = jobs.status(job.job_id)
+            current = jobs.status(job.job_id, runs=context().paths.runs)
         except JobError:
             return
         last = {  # the age of what is stored, said for coins that failed
@@ -143,7 +145,7 @@ def render_fetch_progress() -> jobs.JobStatus | None:
                 icon=":material/cancel:",
             )
         if current.active and st.button("Cancel fetch", key="fetch_cancel", icon=":material/stop:"):
-            jobs.cancel(current.job_id)
+            jobs.cancel(current.job_id, runs=context().paths.runs)
             st.rerun()
         if current.finished and was_running:
             st.rerun()  # the whole page: the coverage table and sidebar read the new files

@@ -10,6 +10,7 @@ import streamlit as st
 from core import jobs
 from core.jobs import ray_executor
 from ui import state
+from ui.context import context
 
 __all__ = ["executor_choice", "launch_training"]
 
@@ -34,4 +35,4 @@ def launch_training(specs: Sequence[jobs.JobSpec]) -> list[str]:
     """Launch ``specs`` where the page's choice says; returns the job ids (same job folders,
     status and logs either way). Raises what :func:`core.jobs.launch_all` raises."""
     ray = st.session_state.get(state.TRAINING_EXECUTOR) == "ray" and ray_executor.ray_available()
-    return jobs.launch_all(list(specs), executor="ray" if ray else "local")
+    return jobs.launch_all(list(specs), home=context().home, executor="ray" if ray else "local")

@@ -22,6 +22,7 @@ import streamlit as st
 
 from core import jobs
 from core.data.fetch_status import FetchStatus, failure_sentence
+from ui.context import context
 
 __all__ = ["COLORS", "Overall", "coin_html", "overall", "render_progress", "time_left"]
 
@@ -172,4 +173,8 @@ def render_progress(job: jobs.JobStatus, last_candles: dict[str, object]) -> Non
         cols[i % 2].markdown(coin_html(coin, sentence), unsafe_allow_html=True)
     if total.failed or any(c.seam for c in job.coins):
         with st.expander("Details: this fetch's log"):
-            st.code(jobs.tail_log(job.job_id) or "(empty)", language=None, wrap_lines=True)
+            st.code(
+                jobs.tail_log(job.job_id, runs=context().paths.runs) or "(empty)",
+                language=None,
+                wrap_lines=True,
+            )

@@ -17,6 +17,7 @@ from core.errors import CryptoVoltError
 from core.jobs.progress_words import overall_fraction, progress_words
 from ui import state, training_view
 from ui.cells import number
+from ui.context import context
 from ui.text import plain
 
 __all__ = ["POLL_SECONDS", "render_job_list"]
@@ -60,7 +61,7 @@ def _result_line(job: jobs.JobStatus) -> None:
 
 def _restart(job_id: str) -> None:
     try:
-        new_id = jobs.restart(job_id)
+        new_id = jobs.restart(job_id, home=context().home)
     except CryptoVoltError as exc:
         st.error(plain(exc), icon=":material/error:")
         return
@@ -81,7 +82,7 @@ def _render_job(job: jobs.JobStatus) -> None:
         )
         if job.active:
             if side.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
-                jobs.cancel(job_id)
+                jobs.cancel(job_id, runs=context().paths.runs)
                 st.rerun()
             st.progress(overall_fraction(job), text=plain(progress_words(job)))
             if job.metrics:
@@ -101,7 +102,9 @@ def _render_job(job: jobs.JobStatus) -> None:
         _result_line(job)
         with st.expander("Log", expanded=False):
             st.code(
-                jobs.tail_log(job_id, 30) or "(nothing logged yet)", language=None, wrap_lines=True
+                jobs.tail_log(job_id, 30, runs=context().paths.runs) or "(nothing logged yet)",
+                language=None,
+                wrap_lines=True,
             )
 
 
@@ -109,11 +112,12 @@ def render_job_list(*, limit: int = 20) -> None:
     """The newest ``limit`` training jobs, live while any is queued or running (fetch jobs are
     the Data page's)."""
     train = jobs.JobKind.TRAIN
-    active = any(j.active for j in jobs.list_jobs(limit=limit, kind=train))
+    runs = context().paths.runs
+    active = any(j.active for j in jobs.list_jobs(runs=runs, limit=limit, kind=train))
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def panel() -> None:
-        found = jobs.list_jobs(limit=limit, kind=train)
+        found = jobs.list_jobs(runs=runs, limit=limit, kind=train)
         running = sorted(j.job_id for j in found if j.active)
         before = st.session_state.get(state.TRAINING_ACTIVE_JOBS, [])
         st.session_state[state.TRAINING_ACTIVE_JOBS] = running

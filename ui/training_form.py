@@ -162,7 +162,7 @@ def _problems(coins: list[str], models: tuple[str, ...], values: dict[str, Any])
             jobs.make_specs(coins or ["BTC"], models=models, **_as_settings(values))
         except CryptoVoltError as exc:
             problems.append(str(exc))
-    busy = jobs.busy_with(coins)
+    busy = jobs.busy_with(coins, runs=context().paths.runs)
     if busy:
         names = ", ".join(display_name(s) for s in busy)
         problems.append(

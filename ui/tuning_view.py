@@ -113,7 +113,7 @@ def _form(interval: str) -> None:
             )
             return
         job = TuneJob(spec, resume=resume, fresh=fresh and not resume)
-        launch(job, executor=str(executor))
+        launch(job, home=context().home, executor=str(executor))
     except CryptoVoltError as exc:
         st.error(plain(exc))
         return
@@ -160,7 +160,7 @@ def _tuned_words(result: ModelResult) -> str:
 
 
 def _cancel(study: str) -> None:
-    cancel_sweep(study)
+    cancel_sweep(study, home=context().home)
 
 
 def _watch() -> None:
@@ -172,12 +172,12 @@ def _watch() -> None:
     if st.session_state.get(state.TUNING_STUDY) not in names:
         st.session_state[state.TUNING_STUDY] = names[0]
     name = st.selectbox("Study", names, key=state.TUNING_STUDY)
-    first = sweep_status(name)
+    first = sweep_status(name, home=context().home)
     running = first is not None and first.active
 
     @st.fragment(run_every=POLL_SECONDS if running else None)
     def panel() -> None:
-        found = sweep_status(name)
+        found = sweep_status(name, home=context().home)
         if (found is not None and found.active) != running:
             st.rerun()  # it started or ended: rerun the page so polling follows
         frame = trials_frame(home, name)

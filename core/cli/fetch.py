@@ -210,7 +210,7 @@ def _launch(args: argparse.Namespace, interval: str) -> int:
 
     spec = _spec(args, interval)
     coins = list(spec.coins)
-    job_id = jobs.launch(spec)
+    job_id = jobs.launch(spec, home=args.context.home)
     if getattr(args, "json", False):
         print(json.dumps({"job": job_id, "coins": coins, "interval": interval, "days": args.days}))
         return 0
@@ -234,7 +234,8 @@ def run(args: argparse.Namespace) -> int:
         spec = _spec(args, interval)  # checked before the job folder is written
         progress = _Progress()
         try:  # a job of its own, run here: listed, stopped by `job cancel` or Ctrl-C
-            results = run_here(prepare(spec), spec, display=progress)
+            job_id = prepare(spec, home=args.context.home)
+            results = run_here(job_id, spec, paths=args.context.paths, display=progress)
         except JobCancelled:
             progress.close()
             print(

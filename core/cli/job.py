@@ -81,12 +81,14 @@ def _report_damage(found: list[jobs.JobStatus]) -> int:
 
 def run(args: argparse.Namespace) -> int:
     action = args.job_action
+    paths = args.context.paths
     if action == "run":
         from core.jobs.runner import run_job
 
-        return run_job(args.job_id, jobs.read_spec(args.job_id))
+        spec = jobs.read_spec(args.job_id, runs=paths.runs)
+        return run_job(args.job_id, spec, paths=paths)
     if action == "list":
-        found = jobs.list_jobs(limit=args.limit, kind=args.kind)
+        found = jobs.list_jobs(runs=paths.runs, limit=args.limit, kind=args.kind)
         if args.json:
             print(json.dumps([_as_json(s) for s in found], indent=2, default=str))
         elif not found:
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             print(format_table(headers, [_row(s) for s in found]))
         return _report_damage(found)
     if action == "status":
-        status = jobs.status(args.job_id)
+        status = jobs.status(args.job_id, runs=paths.runs)
         if args.json:
             print(json.dumps(_as_json(status), indent=2, default=str))
         else:
@@ -132,12 +134,12 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0 if status.state is not jobs.JobState.FAILED else 1
     if action == "log":
-        print(jobs.tail_log(args.job_id, args.lines))
+        print(jobs.tail_log(args.job_id, args.lines, runs=paths.runs))
         return 0
     if action == "restart":
-        new_id = jobs.restart(args.job_id)
+        new_id = jobs.restart(args.job_id, home=args.context.home)
         print(f"{args.job_id}: restarted as job {new_id}")
         return 0
-    status = jobs.cancel(args.job_id)
+    status = jobs.cancel(args.job_id, runs=paths.runs)
     print(f"{args.job_id}: {status.state.value}")
     return 0

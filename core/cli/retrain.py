@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
             print("Nothing to retrain.")
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    lines = retrain.run(plans, background=args.background, progress=_WaitLine())
+    lines = retrain.run(
+        plans, home=args.context.home, background=args.background, progress=_WaitLine()
+    )
     failed = any("retraining failed" in line or "retraining cancelled" in line for line in lines)
     if args.json:
         print(json.dumps({"ok": not failed, "plans": decisions, "outcomes": lines}, indent=2))

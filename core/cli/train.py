@@ -185,12 +185,15 @@ def _run_on_ray(specs: list[jobs.JobSpec], args: argparse.Namespace) -> int:
     from core.jobs import ray_executor
 
     ray_executor.check(args.address)
-    job_ids = [jobs.prepare(spec, executor="ray", address=args.address) for spec in specs]
+    home = args.context.home
+    job_ids = [
+        jobs.prepare(spec, home=home, executor="ray", address=args.address) for spec in specs
+    ]
     shown: dict[str, str] = {}
 
     def report() -> None:
         for job_id in job_ids:
-            found = jobs.status(job_id)
+            found = jobs.status(job_id, runs=args.context.paths.runs)
             line = f"{found.symbol}: {found.state.value} {jobs.describe_progress(found)}".strip()
             if shown.get(job_id) != line[:60]:
                 shown[job_id] = line[:60]
@@ -234,9 +237,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--address is for --executor ray (the Ray cluster to run on).")
     specs = _specs(args)
     # one job per coin, checked for all first (a pooled job's coins too)
-    jobs.refuse_busy(list(dict.fromkeys(s for spec in specs for s in (spec.symbol, *spec.pool))))
+    coins = list(dict.fromkeys(s for spec in specs for s in (spec.symbol, *spec.pool)))
+    jobs.refuse_busy(coins, runs=args.context.paths.runs)
     if args.background:
-        ids = jobs.launch_all(specs, executor=args.executor, address=args.address)
+        ids = jobs.launch_all(
+            specs, home=args.context.home, executor=args.executor, address=args.address
+        )
         if args.json:
             launched = [{"coin": sp.symbol, "job": i} for i, sp in zip(ids, specs, strict=True)]
             print(json.dumps({"jobs": launched, "executor": args.executor}, indent=2))
@@ -264,7 +270,8 @@ def run(args: argparse.Namespace) -> int:
         progress = _Progress(spec.symbol)
         # a job of its own, run here: `job list` shows it, `job cancel` stops it, one per coin
         try:
-            results = train_here(jobs.prepare(spec), spec, progress=progress)
+            job_id = jobs.prepare(spec, home=args.context.home)
+            results = train_here(job_id, spec, paths=args.context.paths, progress=progress)
         except CryptoVoltError as exc:
             progress.close()
             print(f"error: {spec.symbol}: {exc}", file=sys.stderr)

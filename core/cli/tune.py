@@ -83,7 +83,7 @@ def _status(spec: Any, home: Path, as_json: bool) -> int:
     from core.jobs.tune_job import sweep_status
     from core.tuning import storage_path, trials_frame
 
-    found = sweep_status(spec.study)
+    found = sweep_status(spec.study, home=home)
     state = "never run" if found is None else found.state.value
     frame = trials_frame(home, spec.study)
     if as_json:
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     if args.status:
         return _status(spec, args.context.home, args.json)
     if args.cancel:
-        found = cancel_sweep(spec.study)
+        found = cancel_sweep(spec.study, home=args.context.home)
         print(f"study {spec.study}: {'never run' if found is None else found.state.value}")
         return 0
     job = TuneJob(
@@ -164,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
         home=str(args.context.home),
     )
     if args.background:
-        job_id = jobs.launch(job, executor=args.executor, address=args.address)
+        job_id = jobs.launch(
+            job, home=args.context.home, executor=args.executor, address=args.address
+        )
         print(f"{spec.symbol}: sweep {spec.study} as job {job_id}")
         print("Follow it with `python -m core job list` (or the Training page's Tuning section).")
         return 0
@@ -175,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
         job = dataclasses.replace(job, executor="ray", address=args.address)
     from core.jobs.runner import run_job
 
-    job_id = jobs.prepare(job)  # the same job as in the background, run in this process
+    paths = args.context.paths
+    # the same job as in the background, run in this process
+    job_id = jobs.prepare(job, home=args.context.home)
     with _trial_lines():
-        run_job(job_id, jobs.read_spec(job_id))
-    return _report(jobs.status(job_id))
+        run_job(job_id, jobs.read_spec(job_id, runs=paths.runs), paths=paths)
+    return _report(jobs.status(job_id, runs=paths.runs))

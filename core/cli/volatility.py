@@ -61,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
     parser = argparse.ArgumentParser(prog="python -m core")
     train.register(parser.add_subparsers())
     forwarded = parser.parse_args(argv)
+    forwarded.context = args.context  # the same run: the home and clock its edge read
     code: int = forwarded.func(forwarded)
     return code

@@ -1,7 +1,8 @@
 """Reading and stopping jobs: their folders, specs and status records, listing, one cancel.
 
 Every job, whatever its kind (:class:`~core.jobs.status.JobKind`: ``fetch``, ``train``, ``tune``,
-``ray-driver``), is a folder ``{home}/runs/{job_id}/`` holding ``spec.json`` (what to do, typed
+``ray-driver``), is a folder ``{home}/runs/{job_id}/`` (every function takes that ``runs`` folder: the edge's
+``context.paths.runs``) holding ``spec.json`` (what to do, typed
 by kind: :func:`core.jobs.kinds.spec_from_dict`), ``status.json`` (one :class:`~core.jobs.status.JobStatus`:
 state, stage, progress, typed results; always written atomically), ``job.log`` and, for a
 launched process, ``output.log`` (its raw stdout/stderr). Everything is on disk, so reloading the
@@ -24,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core import config
 from core.atomic import atomic_write_json
 from core.clock import now_iso
 from core.errors import JobError
@@ -53,39 +53,39 @@ _START_GRACE_SECONDS = 30.0
 _EXIT_GRACE_SECONDS = 30.0
 
 
-def spec_data(job_id: str) -> dict[str, Any]:
+def spec_data(job_id: str, *, runs: Path) -> dict[str, Any]:
     """The job's ``spec.json`` as written (:func:`core.jobs.kinds.read_spec` types it).
 
     Raises:
         JobError: no such job.
     """
-    data = read_json(job_dir(job_id) / "spec.json")
+    data = read_json(job_dir(job_id, runs=runs) / "spec.json")
     if data is None:
-        raise JobError(f"No job {job_id!r} in {job_dir(job_id).parent}: `python -m core job list`.")
+        raise _no_job(job_id, runs)
     return data
 
 
-def job_dir(job_id: str) -> Path:
-    """``{home}/runs/{job_id}``; the id is checked so it cannot point elsewhere.
+def job_dir(job_id: str, *, runs: Path) -> Path:
+    """``{runs}/{job_id}`` (``runs``: the home's ``context.paths.runs``); the id is checked so it cannot point elsewhere.
 
     Raises:
         JobError: not a job id.
     """
     if not job_id or not all(c.isalnum() or c in "-_" for c in job_id) or job_id[0] in "-_":
         raise JobError(f"{job_id!r} is not a job id; `python -m core job list` shows them.")
-    return config.runs_dir() / job_id
+    return runs / job_id
 
 
-def _no_job(job_id: str) -> JobError:
-    return JobError(f"No job {job_id!r} in {config.runs_dir()}: `python -m core job list`.")
+def _no_job(job_id: str, runs: Path) -> JobError:
+    return JobError(f"No job {job_id!r} in {runs}: `python -m core job list`.")
 
 
-def read_status(job_id: str) -> JobStatus | None:
+def read_status(job_id: str, *, runs: Path) -> JobStatus | None:
     """The job's status as its file says, without the liveness verdict of :func:`status` (for
     the one who watches the process itself, a Ray driver); None when there is no such job (or a
     launch is still writing its folder); a status file that cannot be read is reported as
     damaged."""
-    folder = job_dir(job_id)
+    folder = job_dir(job_id, runs=runs)
     path = folder / "status.json"
     try:
         text = path.read_text()
@@ -95,77 +95,88 @@ def read_status(job_id: str) -> JobStatus | None:
         young = time.time() - folder.stat().st_mtime < _START_GRACE_SECONDS
         if young and not (folder / "pid.json").exists():
             return None  # a launch is writing it
-        return _damaged(job_id, "its status.json is missing")
+        return _damaged(job_id, "its status.json is missing", runs)
     except OSError as exc:
-        return _damaged(job_id, f"its status.json cannot be read ({exc.strerror or exc})")
+        return _damaged(job_id, f"its status.json cannot be read ({exc.strerror or exc})", runs)
     try:
         data = json.loads(text)
     except ValueError as exc:
-        return _damaged(job_id, f"its status.json is not valid JSON ({exc})")
+        return _damaged(job_id, f"its status.json is not valid JSON ({exc})", runs)
     if not isinstance(data, dict):
-        return _damaged(job_id, "its status.json does not hold a JSON object")
+        return _damaged(job_id, "its status.json does not hold a JSON object", runs)
     return JobStatus.from_dict({"job_id": job_id, **data})
 
 
-def _damaged(job_id: str, why: str) -> JobStatus:
+def _damaged(job_id: str, why: str, runs: Path) -> JobStatus:
     """A job whose status file is damaged: shown (failed, with the reason), never hidden, and
     never written over (what is left on disk is the evidence)."""
-    spec = read_json(job_dir(job_id) / "spec.json") or {}
+    folder = job_dir(job_id, runs=runs)
+    spec = read_json(folder / "spec.json") or {}
     kind = JobKind.parse(spec.get("kind"))
     symbol = spec.get("symbol") if isinstance(spec.get("symbol"), str) else None
     error = (
         f"job {job_id} is damaged: {why}. Its log may say what happened "
-        f"(`python -m core job log {job_id}`); delete {job_dir(job_id)} to drop it."
+        f"(`python -m core job log {job_id}`); delete {folder} to drop it."
     )
     return JobStatus(
         job_id=job_id, kind=kind, state=JobState.FAILED, symbol=symbol, error=error, damage=why
     )
 
 
-def update_status(job_id: str, **fields: Any) -> JobStatus:
+def update_status(job_id: str, *, runs: Path, **fields: Any) -> JobStatus:
     """Replace ``fields`` of the job's status on disk (atomically); returns the new status. For
     writers outside the job process (the launcher, the Ray driver, cancel)."""
-    current = read_status(job_id) or JobStatus(job_id=job_id)
+    current = read_status(job_id, runs=runs) or JobStatus(job_id=job_id)
     changed = dataclasses.replace(current, updated_at=now_iso(), **fields)
-    atomic_write_json(job_dir(job_id) / "status.json", changed.to_dict())
+    atomic_write_json(job_dir(job_id, runs=runs) / "status.json", changed.to_dict())
     return changed
 
 
-def finish(job_id: str, state: JobState, *, error: str | None = None, **fields: Any) -> None:
+def finish(
+    job_id: str, state: JobState, *, runs: Path, error: str | None = None, **fields: Any
+) -> None:
     """Write a final state for a job whose process cannot (it died, was cancelled before it
     started, or never started), unless the job already ended on its own."""
-    current = read_status(job_id)
+    current = read_status(job_id, runs=runs)
     if current is not None and (current.finished or current.damage):
         return
     update_status(
-        job_id, state=state, error=error, finished_at=now_iso(), eta_seconds=None, **fields
+        job_id,
+        runs=runs,
+        state=state,
+        error=error,
+        finished_at=now_iso(),
+        eta_seconds=None,
+        **fields,
     )
 
 
-def status(job_id: str) -> JobStatus:
+def status(job_id: str, *, runs: Path) -> JobStatus:
     """The job's :class:`JobStatus`, with a dead process's job marked failed (on disk too).
 
     Raises:
         JobError: no such job.
     """
-    found = read_status(job_id)
+    found = read_status(job_id, runs=runs)
     if found is None:
-        raise _no_job(job_id)
+        raise _no_job(job_id, runs)
     if found.damage:
         return found
-    if found.active and not job_alive(job_id, found):
+    if found.active and not job_alive(job_id, found, runs=runs):
         # read again: the process may have written its final status just before it exited
-        found = read_status(job_id) or found
+        found = read_status(job_id, runs=runs) or found
         if found.active:
-            finish(job_id, JobState.FAILED, error=DIED_MESSAGE)
-            drop_queue_marker(job_id)
-            found = read_status(job_id) or found
+            finish(job_id, JobState.FAILED, runs=runs, error=DIED_MESSAGE)
+            drop_queue_marker(job_id, runs=runs)
+            found = read_status(job_id, runs=runs) or found
     return found
 
 
-def list_jobs(*, limit: int | None = None, kind: JobKind | str | None = None) -> list[JobStatus]:
-    """Every job's status (only ``kind`` jobs when given), newest first, at most ``limit``."""
-    runs = config.runs_dir()
+def list_jobs(
+    *, runs: Path, limit: int | None = None, kind: JobKind | str | None = None
+) -> list[JobStatus]:
+    """Every job's status in ``runs`` (only ``kind`` jobs when given), newest first, at most
+    ``limit``."""
     if not runs.is_dir():
         return []
     wanted = None if kind is None else JobKind(kind)
@@ -174,19 +185,19 @@ def list_jobs(*, limit: int | None = None, kind: JobKind | str | None = None) ->
         if not folder.is_dir() or folder.name.startswith("."):
             continue
         with contextlib.suppress(JobError):
-            found = status(folder.name)
+            found = status(folder.name, runs=runs)
             if wanted is None or found.kind is wanted:
                 out.append(found)
     out.sort(key=lambda s: (s.created_ns, s.job_id), reverse=True)
     return out[:limit] if limit is not None else out
 
 
-def has_active_jobs(kind: JobKind | str | None = None) -> bool:
+def has_active_jobs(kind: JobKind | str | None = None, *, runs: Path) -> bool:
     """True while any job (of ``kind``) is queued or running (the UI polls only then)."""
-    return any(s.active for s in list_jobs(kind=kind))
+    return any(s.active for s in list_jobs(runs=runs, kind=kind))
 
 
-def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
+def cancel(job_id: str, *, runs: Path, timeout: float = 5.0) -> JobStatus:
     """Stop a queued or running job of any kind: SIGTERM to its whole process group (the job
     process turns it into a clean "cancelled"; a sweep marks its running trial failed and keeps
     the finished ones), SIGKILL after ``timeout`` seconds (up to 30 s more once the job wrote
@@ -198,26 +209,26 @@ def cancel(job_id: str, *, timeout: float = 5.0) -> JobStatus:
 
     Returns the job's status. Raises JobError if there is no such job.
     """
-    found = status(job_id)
+    found = status(job_id, runs=runs)
     if found.finished:
         return found
-    pid = job_pid(job_id, found)
+    pid = job_pid(job_id, found, runs=runs)
     # a job run in the foreground (`tune` in a terminal) has no job id in its command line: the
     # pid it wrote with its start time names it
     started = found.pid_start if pid is not None and pid == found.pid else None
     if pid is not None and pid_alive(pid, marker=job_id, started=started):
         # a job that wrote its final state is exiting on its own: killing it gains nothing
         def exiting() -> bool:
-            now = read_status(job_id)
+            now = read_status(job_id, runs=runs)
             return now is not None and now.finished
 
         if leads_session(pid):  # a launched job: its pid is its process group id
             _end_group(pid, timeout, exiting)
         else:  # run in a terminal's foreground: its group may be the shell's pipeline too
             end_tree(pid, timeout=timeout, patience=exiting, grace=_EXIT_GRACE_SECONDS)
-    finish(job_id, JobState.CANCELLED, message="cancelled by the user")
-    drop_queue_marker(job_id)
-    return read_status(job_id) or found
+    finish(job_id, JobState.CANCELLED, runs=runs, message="cancelled by the user")
+    drop_queue_marker(job_id, runs=runs)
+    return read_status(job_id, runs=runs) or found
 
 
 def _end_group(pgid: int, timeout: float, exiting: Callable[[], bool]) -> None:
@@ -235,15 +246,16 @@ def _end_group(pgid: int, timeout: float, exiting: Callable[[], bool]) -> None:
             time.sleep(0.05)
 
 
-def tail_log(job_id: str, lines: int = 50) -> str:
+def tail_log(job_id: str, lines: int = 50, *, runs: Path) -> str:
     """The last ``lines`` lines of the job's log ("" before it wrote any).
 
     Raises:
         JobError: no such job.
     """
-    if not job_dir(job_id).is_dir():
-        raise _no_job(job_id)
-    path = job_dir(job_id) / "job.log"
+    folder = job_dir(job_id, runs=runs)
+    if not folder.is_dir():
+        raise _no_job(job_id, runs)
+    path = folder / "job.log"
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)

@@ -11,6 +11,7 @@ study code nor Ray's driver.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.jobs.control import spec_data
@@ -45,10 +46,10 @@ def spec_from_dict(data: Mapping[str, Any]) -> JobSpec | FetchSpec | TuneJob | R
     return JobSpec.from_dict(data)
 
 
-def read_spec(job_id: str) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
+def read_spec(job_id: str, *, runs: Path) -> JobSpec | FetchSpec | TuneJob | RayDriverSpec:
     """The validated spec of a job, typed by the file's ``kind``.
 
     Raises:
         JobError: no such job. ConfigError: a spec that is no longer valid.
     """
-    return spec_from_dict(spec_data(job_id))
+    return spec_from_dict(spec_data(job_id, runs=runs))

@@ -23,11 +23,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from core import config
 from core.atomic import atomic_write_json
 from core.clock import now_iso
+from core.config import Paths
 from core.context import child_env
 from core.errors import ConfigError, JobError
 from core.jobs.control import finish, job_dir, status
@@ -82,10 +84,11 @@ def _check_executor(spec: Any, executor: str) -> None:
 def prepare(
     spec: JobSpec | FetchSpec | TuneJob | RayDriverSpec,
     *,
+    home: Path,
     executor: str = "local",
     address: str | None = None,
 ) -> str:
-    """Write a job's folder (``spec.json`` and a queued ``status.json``) without starting a
+    """Write a job's folder (under ``home``'s runs folder; ``home``: the edge's ``context.home``) (``spec.json`` and a queued ``status.json``) without starting a
     process; returns the job id. :func:`launch` then starts it, a Ray driver runs it as a Ray
     task, or ``tune`` runs it in the foreground.
 
@@ -95,12 +98,13 @@ def prepare(
     """
     _check_executor(spec, executor)
     kind = _kind(spec)
+    runs = Paths(home).runs
     if getattr(spec, "home", "") is None:  # a kind that keeps its home folder in spec.json
-        spec = dataclasses.replace(cast(Any, spec), home=str(config.home()))
-    with launch_lock():
+        spec = dataclasses.replace(cast(Any, spec), home=str(home))
+    with launch_lock(runs=runs):
         symbol = getattr(spec, "symbol", None)
         if kind in (JobKind.TRAIN, JobKind.TUNE) and isinstance(symbol, str):
-            refuse_busy([symbol], study=getattr(spec, "study", None))
+            refuse_busy([symbol], runs=runs, study=getattr(spec, "study", None))
         check = getattr(spec, "check", None)
         if check is not None:  # what a kind refuses before anything is written (a busy study)
             check()
@@ -108,7 +112,7 @@ def prepare(
         stamp = datetime.fromtimestamp(created_ns / 1e9, UTC)
         subject = symbol.lower() if isinstance(symbol, str) else kind.value
         job_id = f"{stamp:%Y%m%d-%H%M%S}-{subject}-{secrets.token_hex(2)}"
-        folder = config.runs_dir() / job_id
+        folder = runs / job_id
         folder.mkdir(parents=True, exist_ok=False)
         try:
             atomic_write_json(folder / "spec.json", spec.to_dict())
@@ -123,20 +127,22 @@ def prepare(
             shutil.rmtree(folder, ignore_errors=True)
             raise
     if kind is JobKind.TRAIN and executor == "local":
-        queue = config.runs_dir() / ".queue"
+        queue = runs / ".queue"
         queue.mkdir(exist_ok=True)
         (queue / f"{created_ns:020d}_{job_id}").touch()
     return job_id
 
 
-def _spawn(job_id: str, kind: JobKind) -> None:
-    """Start ``python -m core job run <job_id>`` in its own session; reap it when it ends."""
-    env = {**os.environ, **child_env(config.home()), "PYTHONUNBUFFERED": "1"}
+def _spawn(job_id: str, kind: JobKind, home: Path) -> None:
+    """Start ``python -m core job run <job_id>`` in its own session, in ``home`` (its
+    environment names it: :func:`core.context.child_env`); reap it when it ends."""
+    runs = Paths(home).runs
+    env = {**os.environ, **child_env(home), "PYTHONUNBUFFERED": "1"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if kind is JobKind.TRAIN:
         # jobs run side by side, one per slot: each gets its share of the cores, not all of them
         env.setdefault("CRYPTOVOLT_THREADS", str(threads_per_slot()))
-    folder = job_dir(job_id)
+    folder = job_dir(job_id, runs=runs)
     with open(folder / "output.log", "ab") as output:
         try:
             proc = subprocess.Popen(
@@ -149,8 +155,10 @@ def _spawn(job_id: str, kind: JobKind) -> None:
                 start_new_session=True,  # its own process group: cancel ends all of it
             )
         except OSError as exc:
-            finish(job_id, JobState.FAILED, error=f"could not start the job process: {exc}")
-            drop_queue_marker(job_id)
+            finish(
+                job_id, JobState.FAILED, runs=runs, error=f"could not start the job process: {exc}"
+            )
+            drop_queue_marker(job_id, runs=runs)
             raise JobError(f"Could not start a {kind.value} job process: {exc}") from exc
     reap_when_done(proc)
     atomic_write_json(folder / "pid.json", {"pid": proc.pid, "start": process_start(proc.pid)})
@@ -159,10 +167,12 @@ def _spawn(job_id: str, kind: JobKind) -> None:
 def launch(
     spec: JobSpec | FetchSpec | TuneJob | RayDriverSpec | Mapping[str, Any],
     *,
+    home: Path,
     executor: str = "local",
     address: str | None = None,
 ) -> str:
-    """Start one job in the background where ``executor`` says; returns its id at once.
+    """Start one job in the background where ``executor`` says, in ``home`` (the edge's
+    ``context.home``); returns its id at once.
 
     A training job waits in the local queue (or for a Ray worker); a fetch, a sweep and a Ray
     driver start at once. A dict is read as a ``spec.json``.
@@ -174,12 +184,13 @@ def launch(
     """
     if isinstance(spec, Mapping):
         spec = spec_from_dict(spec)
-    return launch_all([spec], executor=executor, address=address)[0]
+    return launch_all([spec], home=home, executor=executor, address=address)[0]
 
 
 def launch_all(
     specs: Sequence[JobSpec | FetchSpec | TuneJob | RayDriverSpec],
     *,
+    home: Path,
     executor: str = "local",
     address: str | None = None,
 ) -> list[str]:
@@ -190,44 +201,46 @@ def launch_all(
     """
     for spec in specs:
         _check_executor(spec, executor)
-    refuse_busy([sym for s in specs if isinstance(sym := getattr(s, "symbol", None), str)])
+    symbols = [sym for s in specs if isinstance(sym := getattr(s, "symbol", None), str)]
+    refuse_busy(symbols, runs=Paths(home).runs)
     if executor == "ray":
-        return _launch_on_ray(specs, address)
+        return _launch_on_ray(specs, address, home)
     ids = []
     for spec in specs:
-        job_id = prepare(spec)
-        _spawn(job_id, _kind(spec))
+        job_id = prepare(spec, home=home)
+        _spawn(job_id, _kind(spec), home)
         ids.append(job_id)
     return ids
 
 
-def _launch_on_ray(specs: Sequence[Any], address: str | None) -> list[str]:
+def _launch_on_ray(specs: Sequence[Any], address: str | None, home: Path) -> list[str]:
     from core.jobs.ray_executor import RayDriverSpec, check
 
     check(address)
     ids, training = [], []
     for spec in specs:
         if isinstance(spec, JobSpec):
-            job_id = prepare(spec, executor="ray", address=address)
+            job_id = prepare(spec, home=home, executor="ray", address=address)
             training.append(job_id)
         else:  # a sweep runs its trials on Ray; its own process runs here
             if spec.kind is JobKind.TUNE:
                 spec = dataclasses.replace(spec, executor="ray", address=address)
-            job_id = prepare(spec)
-            _spawn(job_id, _kind(spec))
+            job_id = prepare(spec, home=home)
+            _spawn(job_id, _kind(spec), home)
         ids.append(job_id)
     if training:
-        driver = prepare(RayDriverSpec(tuple(training), address, str(config.home())))
+        driver = prepare(RayDriverSpec(tuple(training), address, str(home)), home=home)
         try:
-            _spawn(driver, JobKind.RAY_DRIVER)
+            _spawn(driver, JobKind.RAY_DRIVER, home)
         except JobError as exc:
             for job_id in training:
-                finish(job_id, JobState.FAILED, error=f"could not start the Ray driver: {exc}")
+                error = f"could not start the Ray driver: {exc}"
+                finish(job_id, JobState.FAILED, runs=Paths(home).runs, error=error)
             raise
     return ids
 
 
-def restart(job_id: str) -> str:
+def restart(job_id: str, *, home: Path) -> str:
     """Start a finished job again from its spec, where it ran (the local queue or Ray); returns
     the new job's id. Training and tuning keep the one-job-per-coin rule.
 
@@ -235,18 +248,19 @@ def restart(job_id: str) -> str:
         JobError: no such job, it is still queued or running, or its coin is busy again.
         ConfigError: its spec is no longer valid.
     """
-    found = status(job_id)
+    runs = Paths(home).runs
+    found = status(job_id, runs=runs)
     if found.active:
         raise JobError(
             f"Job {job_id} is still {found.state.value}: cancel it first "
             f"(`python -m core job cancel {job_id}`), then restart it."
         )
-    spec = read_spec(job_id)
+    spec = read_spec(job_id, runs=runs)
     if isinstance(spec, JobSpec) and found.extra.get("executor") == "ray":
         address = found.extra.get("address")
         where = address if isinstance(address, str) and address != "local" else None
-        return launch(spec, executor="ray", address=where)
+        return launch(spec, home=home, executor="ray", address=where)
     restarted = getattr(spec, "restarted", None)
     if restarted is not None:  # a kind that starts again differently (a sweep: resumed)
         spec = restarted()
-    return launch(spec)
+    return launch(spec, home=home)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from core import config
 from core.errors import JobError
 from core.jobs.status import JobKind
 from core.locks import file_lock
@@ -21,14 +21,14 @@ __all__ = ["busy_with", "launch_lock", "refuse_busy"]
 
 
 @contextlib.contextmanager
-def launch_lock() -> Iterator[None]:
+def launch_lock(*, runs: Path) -> Iterator[None]:
     """Held while a launch checks that its coin is free and writes its job folder, so two
     launches at once cannot both find the coin free."""
-    with file_lock(config.runs_dir() / ".launch.lock"):
+    with file_lock(runs / ".launch.lock"):
         yield
 
 
-def busy_with(symbols: Sequence[str], *, study: str | None = None) -> dict[str, str]:
+def busy_with(symbols: Sequence[str], *, runs: Path, study: str | None = None) -> dict[str, str]:
     """What keeps each of ``symbols`` busy (a queued or running training job or sweep), in
     words; coins that are free are left out.
 
@@ -38,7 +38,7 @@ def busy_with(symbols: Sequence[str], *, study: str | None = None) -> dict[str, 
 
     wanted = set(symbols)
     out: dict[str, str] = {}
-    for found in list_jobs():
+    for found in list_jobs(runs=runs):
         symbol = found.symbol
         if not found.active or symbol not in wanted or symbol in out:
             continue
@@ -51,13 +51,13 @@ def busy_with(symbols: Sequence[str], *, study: str | None = None) -> dict[str, 
     return {s: out[s] for s in dict.fromkeys(symbols) if s in out}
 
 
-def refuse_busy(symbols: Sequence[str], *, study: str | None = None) -> None:
+def refuse_busy(symbols: Sequence[str], *, runs: Path, study: str | None = None) -> None:
     """Refuse, in words, to start training or tuning coins that already have a job on.
 
     Raises:
         JobError: naming every busy coin, its job, and what to do; nothing was started.
     """
-    busy = list(busy_with(symbols, study=study).values())
+    busy = list(busy_with(symbols, runs=runs, study=study).values())
     if busy:
         raise JobError(
             f"{'; '.join(busy)}: one job per coin at a time. Wait for it to finish or cancel it "

@@ -23,7 +23,6 @@ from typing import Any
 
 import psutil
 
-from core import config
 from core.errors import ConfigError
 from core.jobs.status import JobState, JobStatus
 from core.locks import LockBusy, acquire_lock
@@ -82,18 +81,18 @@ def threads_per_slot() -> int:
     return max(1, cores() // slot_count())
 
 
-def job_pid(job_id: str, status: JobStatus) -> int | None:
+def job_pid(job_id: str, status: JobStatus, *, runs: Path) -> int | None:
     """The job process's pid: from its status, else from ``pid.json`` (written at launch)."""
-    pid = status.pid or (read_json(config.runs_dir() / job_id / "pid.json") or {}).get("pid")
+    pid = status.pid or (read_json(runs / job_id / "pid.json") or {}).get("pid")
     return int(pid) if isinstance(pid, int) and pid > 0 else None
 
 
-def job_alive(job_id: str, status: JobStatus) -> bool:
+def job_alive(job_id: str, status: JobStatus, *, runs: Path) -> bool:
     """True while the job's process lives (or, before it showed a pid, within the start grace).
 
     A Ray job waiting for a worker has no process of its own yet: it lives while the Ray driver
     that submitted it does (``driver_pid``, see :mod:`core.jobs.ray_executor`)."""
-    pid = job_pid(job_id, status)
+    pid = job_pid(job_id, status, runs=runs)
     host = status.extra.get("host")
     if isinstance(host, str) and host != socket.gethostname():
         return True  # a Ray worker on another node: its pid means nothing here; its driver watches
@@ -108,27 +107,27 @@ def job_alive(job_id: str, status: JobStatus) -> bool:
     return pid_alive(pid, marker=job_id, started=started)
 
 
-def _queue_markers() -> list[Path]:
-    queue = config.runs_dir() / ".queue"
+def _queue_markers(runs: Path) -> list[Path]:
+    queue = runs / ".queue"
     return sorted(queue.iterdir()) if queue.is_dir() else []
 
 
-def drop_queue_marker(job_id: str) -> None:
-    for marker in _queue_markers():
+def drop_queue_marker(job_id: str, *, runs: Path) -> None:
+    for marker in _queue_markers(runs):
         if marker.name.split("_", 1)[-1] == job_id:
             marker.unlink(missing_ok=True)
 
 
-def queue_position(job_id: str) -> int:
+def queue_position(job_id: str, *, runs: Path) -> int:
     """How many live jobs launched before this one are still waiting for a slot."""
     ahead = 0
-    for marker in _queue_markers():
+    for marker in _queue_markers(runs):
         other = marker.name.split("_", 1)[-1]
         if other == job_id:
             return ahead
-        data = read_json(config.runs_dir() / other / "status.json")
+        data = read_json(runs / other / "status.json")
         found = JobStatus.from_dict(data) if data else None
-        if found and found.state is JobState.QUEUED and job_alive(other, found):
+        if found and found.state is JobState.QUEUED and job_alive(other, found, runs=runs):
             ahead += 1
         else:
             marker.unlink(missing_ok=True)  # its job died or already started
@@ -137,24 +136,28 @@ def queue_position(job_id: str) -> int:
 
 @contextlib.contextmanager
 def acquire_slot(
-    job_id: str, *, on_wait: Callable[[int, int], None] | None = None, poll: float = 0.5
+    job_id: str,
+    *,
+    runs: Path,
+    on_wait: Callable[[int, int], None] | None = None,
+    poll: float = 0.5,
 ) -> Iterator[int]:
     """Block until this job may run; yields the slot number and holds it until the block ends.
 
     ``on_wait(ahead, slots)`` is called while waiting (``ahead`` = older jobs still queued).
     """
-    slots_dir = config.runs_dir() / ".slots"
+    slots_dir = runs / ".slots"
     slots_dir.mkdir(parents=True, exist_ok=True)
     while True:
         slots = slot_count()
-        ahead = queue_position(job_id)
+        ahead = queue_position(job_id, runs=runs)
         if ahead == 0:
             for number in range(slots):
                 try:
                     held = acquire_lock(slots_dir / f"{number}.lock", blocking=False)
                 except LockBusy:
                     continue
-                drop_queue_marker(job_id)
+                drop_queue_marker(job_id, runs=runs)
                 try:
                     yield number
                 finally:

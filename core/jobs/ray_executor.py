@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from core import config
 from core.clock import now_iso
+from core.config import Paths
 from core.context import child_env
 from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.control import finish, read_status, spec_data, status, update_status
@@ -203,10 +204,10 @@ def check(address: str | None = None) -> None:
         _check_reachable(address)
 
 
-def _raw(job_id: str) -> JobStatus:
+def _raw(job_id: str, runs: Path) -> JobStatus:
     """The job's status as written: this driver watches the task itself (Ray says when a worker
     died, with its reason), so it must not pass the liveness verdict of ``status`` first."""
-    return read_status(job_id) or JobStatus(job_id=job_id)
+    return read_status(job_id, runs=runs) or JobStatus(job_id=job_id)
 
 
 def lead_own_group() -> None:
@@ -225,18 +226,20 @@ def lead_own_group() -> None:
             setsid()
 
 
-def _task(job_id: str) -> int:
-    """One job in a Ray worker (its environment names the home: :func:`connect`): the job
-    runner entry, without the local slot queue."""
+def _task(job_id: str, home: str) -> int:
+    """One job of ``home`` in a Ray worker (its environment names the home too, for what the
+    job starts: :func:`connect`): the job runner entry, without the local slot queue."""
     lead_own_group()
     from core.jobs.runner import run_job
     from core.jobs.spec import JobSpec
 
-    found = _raw(job_id)
+    paths = Paths(Path(home))
+    found = _raw(job_id, paths.runs)
     if found.finished:  # cancelled while it waited in Ray's queue: do not start it
         return 143 if found.state is JobState.CANCELLED else 1
-    update_status(job_id, extra={**found.extra, "host": socket.gethostname()})
-    return run_job(job_id, JobSpec.from_dict(spec_data(job_id)), queue=False)
+    update_status(job_id, runs=paths.runs, extra={**found.extra, "host": socket.gethostname()})
+    spec = JobSpec.from_dict(spec_data(job_id, runs=paths.runs))
+    return run_job(job_id, spec, paths=paths, queue=False)
 
 
 def _reason(exc: BaseException) -> str:
@@ -248,14 +251,14 @@ def _reason(exc: BaseException) -> str:
     )
 
 
-def _settle(ray: Any, ref: Any, job_id: str) -> None:
+def _settle(ray: Any, ref: Any, job_id: str, runs: Path) -> None:
     try:
         ray.get(ref)
     except ray.exceptions.TaskCancelledError:
-        finish(job_id, JobState.CANCELLED, message="cancelled by the user")
+        finish(job_id, JobState.CANCELLED, runs=runs, message="cancelled by the user")
     except ray.exceptions.RayError as exc:
         log.warning("job %s: %s", job_id, exc)
-        finish(job_id, JobState.FAILED, error=_reason(exc))
+        finish(job_id, JobState.FAILED, runs=runs, error=_reason(exc))
 
 
 def run(
@@ -275,26 +278,29 @@ def run(
     Raises:
         ConfigError / JobError: as :func:`connect` (every job is marked failed with that reason).
     """
+    runs = Paths(home).runs
     for job_id in job_ids:  # a job waiting in Ray's queue lives while this driver does
-        update_status(job_id, extra={**_raw(job_id).extra, "driver_pid": os.getpid()})
+        extra = {**_raw(job_id, runs).extra, "driver_pid": os.getpid()}
+        update_status(job_id, runs=runs, extra=extra)
     try:
         ray = connect(address, home=home)
     except CryptoVoltError as exc:
         for job_id in job_ids:
-            finish(job_id, JobState.FAILED, error=str(exc))
+            finish(job_id, JobState.FAILED, runs=runs, error=str(exc))
         raise
     remote = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(_task)
-    waiting = [j for j in job_ids if _raw(j).active]  # not those cancelled while Ray started
-    refs = {remote.options(name=f"cryptovolt-{j}").remote(j): j for j in waiting}
+    # not those cancelled while Ray started
+    waiting = [j for j in job_ids if _raw(j, runs).active]
+    refs = {remote.options(name=f"cryptovolt-{j}").remote(j, str(home)): j for j in waiting}
     pending, asked = list(refs), set()
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=len(pending), timeout=poll)
             for ref in done:
-                _settle(ray, ref, refs[ref])
+                _settle(ray, ref, refs[ref], runs)
             for ref in pending:
                 # `job cancel` of a job still in Ray's queue marks it cancelled: drop its task
-                if ref not in asked and _raw(refs[ref]).state is JobState.CANCELLED:
+                if ref not in asked and _raw(refs[ref], runs).state is JobState.CANCELLED:
                     ray.cancel(ref, force=True)
                     asked.add(ref)
             if on_poll is not None:
@@ -303,12 +309,13 @@ def run(
         for ref in pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
-            finish(refs[ref], JobState.CANCELLED, message="cancelled: the Ray driver was stopped")
+            stopped = "cancelled: the Ray driver was stopped"
+            finish(refs[ref], JobState.CANCELLED, runs=runs, message=stopped)
         raise
     finally:
         with contextlib.suppress(Exception):
             ray.shutdown()
-    return {job_id: status(job_id) for job_id in job_ids}
+    return {job_id: status(job_id, runs=runs) for job_id in job_ids}
 
 
 @dataclass(frozen=True)
@@ -361,12 +368,15 @@ class RayDriverSpec:
         """Drive the jobs to their end (:func:`run`); returns how many succeeded."""
         reporter.update(force=True, state=JobState.RUNNING, started_at=now_iso(), stage="driving")
 
-        def on_poll() -> None:
-            ended = sum(_raw(j).finished for j in self.jobs)
-            reporter.update(step=ended, message=f"{ended} of {len(self.jobs)} Ray jobs ended")
-
         if not self.home:
             raise ConfigError("Ray driver spec has no home folder; launch the jobs again.")
-        final = run(self.jobs, home=Path(self.home), address=self.address, on_poll=on_poll)
+        home = Path(self.home)
+        runs = Paths(home).runs
+
+        def on_poll() -> None:
+            ended = sum(_raw(j, runs).finished for j in self.jobs)
+            reporter.update(step=ended, message=f"{ended} of {len(self.jobs)} Ray jobs ended")
+
+        final = run(self.jobs, home=home, address=self.address, on_poll=on_poll)
         ok = sum(s.state is JobState.SUCCEEDED for s in final.values())
         return f"{ok} of {len(final)} Ray jobs succeeded"

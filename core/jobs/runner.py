@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core import config
 from core.clock import now_iso
+from core.config import Paths
 from core.errors import CryptoVoltError
 from core.jobs.control import job_dir, list_jobs
 from core.jobs.fetch_job import FetchSpec
@@ -62,8 +62,8 @@ class JobCancelled(BaseException):  # noqa: N818 (a signal, not an error)
     """SIGTERM/SIGINT arrived: unwind (temp files are removed on the way) and stop."""
 
 
-def _writer(job_id: str, clock: Callable[[], float] = time.monotonic) -> StatusWriter:
-    path = job_dir(job_id) / "status.json"
+def _writer(job_id: str, runs: Path, clock: Callable[[], float]) -> StatusWriter:
+    path = job_dir(job_id, runs=runs) / "status.json"
     try:
         initial = JobStatus.from_dict({"job_id": job_id, **json.loads(path.read_text())})
     except (OSError, ValueError):
@@ -74,19 +74,23 @@ def _writer(job_id: str, clock: Callable[[], float] = time.monotonic) -> StatusW
 class JobReporter(StatusWriter):
     """A job's status writer: queue waits, the slot, progress events, saved versions.
 
+    ``paths``: the folders of the home the job runs in (its edge's ``context.paths``): the job's
+    own folder is in ``paths.runs``, and what it registers goes to ``paths.models``.
     ``queue=False``: the job does not wait for a local slot (a Ray task: Ray schedules it)."""
 
     def __init__(
         self,
         job_id: str,
         *,
+        paths: Paths,
         queue: bool = True,
         clock: Callable[[], float] = time.monotonic,
         display: Callable[[object], None] | None = None,
     ) -> None:
-        base = _writer(job_id, clock)
+        base = _writer(job_id, paths.runs, clock)
         super().__init__(base.path, base.status, every=_WRITE_EVERY, clock=clock)
         self.job_id = job_id
+        self.paths = paths
         self.queue = queue
         #: A terminal's view of a job run in its foreground: each progress event, and a line in
         #: words while it waits for a slot.
@@ -126,7 +130,7 @@ class JobReporter(StatusWriter):
         busy = "all slots are busy" if ahead == 0 else f"{ahead} job(s) ahead in the queue"
         self.update(message=f"waiting for a free slot ({slots} at once; {busy})")
         if self.display is not None:
-            self.show(slot_wait_words(ahead, self.job_id))
+            self.show(slot_wait_words(ahead, self.job_id, runs=self.paths.runs))
 
     def started(self, slot: int | None) -> None:
         if slot is None:
@@ -196,11 +200,13 @@ def _job_log_handler(job_log: Path) -> logging.Handler:
 
 
 @contextlib.contextmanager
-def training_logging(tag: str, symbol: str, job_log: Path | None = None) -> Iterator[None]:
+def training_logging(
+    tag: str, symbol: str, job_log: Path | None = None, *, logs: Path
+) -> Iterator[None]:
     """Send the ``core`` loggers to ``{home}/logs/model_training.log`` (lines tagged
     ``[tag symbol]``) and, for a job, to its own ``job.log``."""
-    config.logs_dir().mkdir(parents=True, exist_ok=True)
-    shared = logging.FileHandler(config.logs_dir() / "model_training.log", encoding="utf-8")
+    logs.mkdir(parents=True, exist_ok=True)
+    shared = logging.FileHandler(logs / "model_training.log", encoding="utf-8")
     shared.setFormatter(_utc_formatter(f"%(asctime)s %(levelname)s [{tag} {symbol}] %(message)s"))
     handlers: list[logging.Handler] = [shared]
     if job_log is not None:
@@ -255,12 +261,12 @@ def _cancel_on_signals() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def slot_wait_words(ahead: int, job_id: str = "") -> str:
+def slot_wait_words(ahead: int, job_id: str = "", *, runs: Path) -> str:
     """``waiting for a training slot: 2 jobs running (BTC xgb_direction, ETH lstm_return)``: what
     holds the slots a training job waits for, in words (``ahead``: older jobs still queued)."""
     holders = [
         found
-        for found in reversed(list_jobs(kind="train"))  # oldest first
+        for found in reversed(list_jobs(runs=runs, kind="train"))  # oldest first
         if found.job_id != job_id and found.state is JobState.RUNNING and found.slot is not None
     ]
     names = ", ".join(
@@ -279,10 +285,11 @@ def run_here(
     job_id: str,
     spec: Any,
     *,
+    paths: Paths,
     display: Callable[[object], None] | None = None,
     logs: contextlib.AbstractContextManager[None] | None = None,
 ) -> Any:
-    """Run the prepared job ``job_id`` in this process, in a terminal's foreground (``train``,
+    """Run the prepared job ``job_id`` of the home ``paths`` describes in this process, in a terminal's foreground (``train``,
     ``retrain``, ``fetch`` without ``--background``): the same ``spec.run(reporter)`` a launched
     job runs, so it is listed by ``job list``, a training waits for a slot like any job (queued
     meanwhile; ``display`` gets the wait in words), and ``job cancel`` or Ctrl-C stops it as
@@ -292,10 +299,10 @@ def run_here(
     what the work raises (the job ends failed, with the reason) and :class:`JobCancelled` on
     SIGTERM / SIGINT (the job ends cancelled); what was saved before either stays.
     """
-    reporter = JobReporter(job_id, display=display)
+    reporter = JobReporter(job_id, paths=paths, display=display)
     pid = os.getpid()
     reporter.update(force=True, pid=pid, pid_start=process_start(pid))
-    with logs or _logs(spec, job_id), _cancel_on_signals():
+    with logs or _logs(spec, job_id, paths), _cancel_on_signals():
         _finish_after(reporter, lambda: spec.run(reporter))
     return reporter.outcome
 
@@ -304,14 +311,16 @@ def train_here(
     job_id: str,
     spec: JobSpec,
     *,
+    paths: Paths,
     progress: Callable[[object], None] | None = None,
     tag: str = "cli",
 ) -> list[Any]:
     """Train ``spec`` in this process as the prepared job ``job_id`` (:func:`run_here`); lines
     go to ``model_training.log`` (tagged ``[TAG SYMBOL]``) and the job's ``job.log``. Returns
     ``train_coin``'s results."""
-    logs = training_logging(tag, spec.symbol, job_dir(job_id) / "job.log")
-    results: list[Any] = run_here(job_id, spec, display=progress, logs=logs)
+    job_log = job_dir(job_id, runs=paths.runs) / "job.log"
+    logs = training_logging(tag, spec.symbol, job_log, logs=paths.logs)
+    results: list[Any] = run_here(job_id, spec, paths=paths, display=progress, logs=logs)
     return results
 
 
@@ -346,8 +355,8 @@ def _run(writer: StatusWriter, work: Callable[[], str]) -> int:
     return 0
 
 
-def _logs(spec: Any, job_id: str) -> contextlib.AbstractContextManager[None]:
-    job_log = job_dir(job_id) / "job.log"
+def _logs(spec: Any, job_id: str, paths: Paths) -> contextlib.AbstractContextManager[None]:
+    job_log = job_dir(job_id, runs=paths.runs) / "job.log"
     if isinstance(spec, FetchSpec):
         from core.data.fetch_log import fetch_log
 
@@ -355,22 +364,23 @@ def _logs(spec: Any, job_id: str) -> contextlib.AbstractContextManager[None]:
         return job_logging(job_log, "core", "cryptovolt.fetch")
     symbol = getattr(spec, "symbol", None)
     if isinstance(symbol, str):  # training a coin, or tuning one
-        return training_logging(job_id, symbol, job_log)
+        return training_logging(job_id, symbol, job_log, logs=paths.logs)
     return job_logging(job_log, "core")
 
 
-def run_job(job_id: str, spec: Any, *, queue: bool = True) -> int:
-    """Run a prepared job in this process: ``spec`` (its ``spec.json``, read by the caller:
+def run_job(job_id: str, spec: Any, *, paths: Paths, queue: bool = True) -> int:
+    """Run a prepared job of the home ``paths`` describes (the edge's ``context.paths``) in this
+    process: ``spec`` (its ``spec.json``, read by the caller:
     :func:`core.jobs.kinds.read_spec`) with its ``run(reporter)``. Returns the exit code (0 ok,
     1 failed, 143 cancelled).
 
     ``queue=False`` skips the local slot queue (a Ray task: Ray decides where and when it runs).
     """
-    reporter = JobReporter(job_id, queue=queue)
+    reporter = JobReporter(job_id, paths=paths, queue=queue)
     pid = os.getpid()
     first: dict[str, Any] = {}
     if isinstance(spec, JobSpec):  # with its pid, so a reader that sees one sees the other
         first["message"] = "waiting for a free slot" if queue else "starting on a Ray worker"
     reporter.update(force=True, pid=pid, pid_start=process_start(pid), **first)
-    with _logs(spec, job_id), _cancel_on_signals():
+    with _logs(spec, job_id, paths), _cancel_on_signals():
         return _run(reporter, lambda: spec.run(reporter))

@@ -28,7 +28,7 @@ class RecordingRegistry(ModelRegistry):
     that fails or is cancelled after its first model still lists what it registered."""
 
     def __init__(self, reporter: JobReporter) -> None:
-        super().__init__()
+        super().__init__(reporter.paths.models)
         self._reporter = reporter
 
     def _after_save(self, record: ModelMetadata) -> None:
@@ -42,7 +42,7 @@ def train_job(spec: JobSpec, reporter: JobReporter) -> str:
     log.info("job %s: %s, models %s", reporter.job_id, spec.symbol, ",".join(spec.models))
     # under Ray, Ray schedules the job: the local slots would cap a cluster at this machine's size
     slots: contextlib.AbstractContextManager[int | None] = (
-        acquire_slot(reporter.job_id, on_wait=reporter.waiting)
+        acquire_slot(reporter.job_id, runs=reporter.paths.runs, on_wait=reporter.waiting)
         if queue
         else contextlib.nullcontext(None)
     )

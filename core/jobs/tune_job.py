@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from core.clock import now_iso
+from core.config import Paths
 from core.errors import ConfigError, CryptoVoltError, JobError
 from core.jobs.results import SweepResult, model_result
 from core.jobs.status import JobKind, JobState, JobStatus, StatusWriter
@@ -247,12 +248,12 @@ class TuneJob:
         return message
 
 
-def sweep_status(study: str) -> JobStatus | None:
-    """The status of the newest sweep job of ``study`` (None when none ran): state, finished
-    trials, the typed :class:`~core.jobs.results.SweepResult`, the registered version."""
+def sweep_status(study: str, *, home: Path) -> JobStatus | None:
+    """The status of the newest sweep job of ``study`` in ``home`` (None when none ran): state,
+    finished trials, the typed :class:`~core.jobs.results.SweepResult`, the registered version."""
     from core.jobs.control import list_jobs
 
-    for found in list_jobs(kind=JobKind.TUNE):
+    for found in list_jobs(runs=Paths(home).runs, kind=JobKind.TUNE):
         if found.extra.get("study") == study:
             return found
     return None
@@ -263,16 +264,17 @@ def studies(home: Path) -> list[str]:
     from core.jobs.control import list_jobs
     from core.tuning.sweeps import list_studies
 
-    ran = [str(j.extra["study"]) for j in list_jobs(kind=JobKind.TUNE) if j.extra.get("study")]
+    tunes = list_jobs(runs=Paths(home).runs, kind=JobKind.TUNE)
+    ran = [str(j.extra["study"]) for j in tunes if j.extra.get("study")]
     return list(dict.fromkeys([*ran, *list_studies(home)]))
 
 
-def cancel_sweep(study: str, *, timeout: float = 10.0) -> JobStatus | None:
-    """Cancel the running sweep of ``study`` (its running trial is marked failed, the finished
+def cancel_sweep(study: str, *, home: Path, timeout: float = 10.0) -> JobStatus | None:
+    """Cancel the running sweep of ``study`` in ``home`` (its running trial is marked failed, the finished
     ones stay); returns its status (None when no sweep of it ever ran)."""
     from core.jobs.control import cancel
 
-    found = sweep_status(study)
+    found = sweep_status(study, home=home)
     if found is None or found.finished:
         return found
-    return cancel(found.job_id, timeout=timeout)
+    return cancel(found.job_id, runs=Paths(home).runs, timeout=timeout)

@@ -175,9 +175,9 @@ def plan(
 
 
 def run(
-    plans: Sequence[RetrainPlan], *, background: bool = False, progress: Any = None
+    plans: Sequence[RetrainPlan], *, home: Path, background: bool = False, progress: Any = None
 ) -> list[str]:
-    """Train a challenger for every plan with kinds; returns one line per new version (promoted
+    """Train a challenger for every plan with kinds, in ``home``; returns one line per new version (promoted
     or not, and why) or per launched job. One coin's failure is reported, not raised. In the
     foreground each coin is a job of its own run here (:func:`core.jobs.runner.train_here`):
     a coin with a training job on is refused, and a cancel stops this coin and the rest."""
@@ -189,7 +189,7 @@ def run(
         if background:
             from core import jobs
 
-            job_id = jobs.launch(p.spec)
+            job_id = jobs.launch(p.spec, home=home)
             lines.append(f"{p.symbol}: challenger training launched as job {job_id}.")
             log.info(lines[-1])
             continue
@@ -197,7 +197,10 @@ def run(
         from core.jobs.runner import JobCancelled, train_here
 
         try:  # a job of its own, run here: listed, one per coin, stopped by `job cancel`
-            results = train_here(jobs.prepare(p.spec), p.spec, progress=progress, tag="retrain")
+            job_id = jobs.prepare(p.spec, home=home)
+            results = train_here(
+                job_id, p.spec, paths=Paths(home), progress=progress, tag="retrain"
+            )
         except CryptoVoltError as exc:
             lines.append(f"{p.symbol}: retraining failed: {exc}")
             log.error(lines[-1])

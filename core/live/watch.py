@@ -30,6 +30,7 @@ import pandas as pd
 
 from core.atomic import atomic_write_json
 from core.clock import Clock, SystemClock, next_wake
+from core.config import Paths
 from core.errors import ConfigError
 from core.live.alerts import Alerts, CoinCall
 from core.live.health import Health, coin_health
@@ -212,7 +213,7 @@ class Watch:
         for symbol, entry in tried.items():
             if entry.get("job") and not entry.get("reported"):
                 try:
-                    status = jobs.status(entry["job"])
+                    status = jobs.status(entry["job"], runs=Paths(self.home).runs)
                 except Exception:  # the run folder was deleted: nothing left to report
                     entry["reported"] = True
                     continue
@@ -241,7 +242,7 @@ class Watch:
                 )
                 for p in plans:
                     if p.kinds:
-                        job = jobs.launch(p.spec)
+                        job = jobs.launch(p.spec, home=self.home)
                         self.log.info("retrain %s: job %s: %s", p.symbol, job, "; ".join(p.reasons))
                         tried[p.symbol] = {"at": now.isoformat(), "job": job}
             except Exception:  # retraining must never stop the watch

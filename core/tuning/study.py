@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import now_iso
-from core.config import SplitConfig, TargetConfig
+from core.config import Paths, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, JobError
 from core.models import kind_info, parse_kind
@@ -272,8 +272,8 @@ def _cancel_on_sigterm() -> Iterator[None]:
 class _TunedRegistry(ModelRegistry):
     """The real registry; the version it saves carries the sweep on its card."""
 
-    def __init__(self, tuning: TuningRecord) -> None:
-        super().__init__()
+    def __init__(self, root: Path, tuning: TuningRecord) -> None:
+        super().__init__(root)
         self._tuning = tuning
 
     def _before_save(self, metadata: ModelMetadata) -> ModelMetadata:
@@ -327,7 +327,7 @@ def train_best(home: Path, spec: TuneSpec, study: Any, **train_options: Any) -> 
         target=spec.target,
         split=spec.split,
         settings={spec.kind: cfg},
-        registry=_TunedRegistry(record),
+        registry=_TunedRegistry(Paths(home).models, record),
         **train_options,
     )
     return results[0]

@@ -14,6 +14,7 @@ from core import jobs
 from core.data import store
 from core.data.coins import DEFAULT_COINS
 from tests.fake_binance import FakeBinance
+from tests.homes import env_runs
 from tests.waiting import APP_TIMEOUT, took_sigterm, wait_until
 from ui import state
 
@@ -22,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _wait_finished(job_id: str, timeout: float = 120.0) -> jobs.JobStatus:
     return wait_until(
-        lambda: (found := jobs.status(job_id)).finished and found,
+        lambda: (found := jobs.status(job_id, runs=env_runs())).finished and found,
         timeout,
         f"job {job_id} to end",
-        details=lambda: jobs.tail_log(job_id),
+        details=lambda: jobs.tail_log(job_id, runs=env_runs()),
     )
 
 
@@ -110,7 +111,7 @@ def test_fetch_job_is_on_disk_and_a_fresh_session_finds_it_running(monkeypatch):
         at.multiselect(key=state.FETCH_COINS).set_value(["BTCUSDT", "ETHUSDT"]).run()
         next(b for b in at.button if b.label == "Fetch 2 years").click().run()
         job_id = at.session_state[state.FETCH_JOB]
-        assert [j.job_id for j in jobs.list_jobs(kind="fetch")] == [job_id]
+        assert [j.job_id for j in jobs.list_jobs(kind="fetch", runs=env_runs())] == [job_id]
 
         fresh = open_data_page()  # no session state: the page must find the job from disk
         assert fresh.session_state[state.FETCH_JOB] == job_id
@@ -142,12 +143,12 @@ def test_cancel_button_stops_the_fetch_job_and_keeps_what_it_fetched(monkeypatch
             store.list_stored,
             120,
             "the fetch's first pages to be saved",
-            details=lambda: jobs.tail_log(job_id),
+            details=lambda: jobs.tail_log(job_id, runs=env_runs()),
         )
         fake.hold()
         at.run()
-        pid = jobs.status(job_id).pid
-        assert pid, jobs.status(job_id)
+        pid = jobs.status(job_id, runs=env_runs()).pid
+        assert pid, jobs.status(job_id, runs=env_runs())
         click = threading.Thread(target=at.button(key="fetch_cancel").click().run)
         click.start()
         wait_until(lambda: took_sigterm(pid), 120, "the job to take the cancel's SIGTERM")
@@ -155,7 +156,7 @@ def test_cancel_button_stops_the_fetch_job_and_keeps_what_it_fetched(monkeypatch
         click.join(APP_TIMEOUT)
         assert not click.is_alive(), "the page's cancel run did not end"
     assert not at.exception
-    assert jobs.status(job_id).state is jobs.JobState.CANCELLED
+    assert jobs.status(job_id, runs=env_runs()).state is jobs.JobState.CANCELLED
     assert any("cancelled" in w.value for w in at.warning)
     stored = sum(len(store.load_candles(s)) for s, _ in store.list_stored())
     assert 0 < stored < 10 * 17_520

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import jobs
 from core.jobs.tune_job import sweep_status
+from tests.homes import env_home, env_runs
 from tests.waiting import APP_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def test_a_busy_coin_turns_train_off_and_a_cancelled_card_restarts(
     slots.mkdir(parents=True)
     with open(slots / "0.lock", "a+") as held:  # keeps the jobs queued: nothing trains here
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-        first = jobs.launch(jobs.JobSpec("BTC", models=("xgboost",)))
+        first = jobs.launch(jobs.JobSpec("BTC", models=("xgboost",)), home=env_home())
         try:
             at = _page()
             at.multiselect(key="training_coins").set_value(["ETHUSDT", "BTCUSDT"]).run()
@@ -61,21 +62,21 @@ def test_a_busy_coin_turns_train_off_and_a_cancelled_card_restarts(
             assert (
                 "One job per coin at a time" in text and "take Bitcoin (BTC) out of Coins" in text
             )
-            assert [j.job_id for j in jobs.list_jobs()] == [first]
+            assert [j.job_id for j in jobs.list_jobs(runs=env_runs())] == [first]
 
             next(b for b in at.button if b.key == f"cancel_{first}").click().run()
-            assert jobs.status(first).state is jobs.JobState.CANCELLED
+            assert jobs.status(first, runs=env_runs()).state is jobs.JobState.CANCELLED
             assert not _train_button(at).disabled  # the coin is free again
             restart = next(b for b in at.button if b.key == f"restart_{first}")
             restart.click().run()
             assert not at.exception
-            newest = jobs.list_jobs()[0]
+            newest = jobs.list_jobs(runs=env_runs())[0]
             assert newest.job_id != first and newest.symbol == "BTCUSDT"
             assert newest.state is jobs.JobState.QUEUED and newest.models == ("xgboost",)
             assert _train_button(at).disabled  # busy again
         finally:
-            for job in jobs.list_jobs():
-                jobs.cancel(job.job_id)
+            for job in jobs.list_jobs(runs=env_runs()):
+                jobs.cancel(job.job_id, runs=env_runs())
 
 
 def test_a_sweep_started_from_the_page_is_reaped_when_it_ends(home_with_sample: Path):
@@ -84,12 +85,12 @@ def test_a_sweep_started_from_the_page_is_reaped_when_it_ends(home_with_sample: 
     next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
-    job_id = sweep_status(STUDY).job_id
+    job_id = sweep_status(STUDY, home=env_home()).job_id
     pid = json.loads((home_with_sample / "runs" / job_id / "pid.json").read_text())["pid"]
     at.run()
     cancel = next(b for b in at.button if b.label == "Cancel sweep")
     cancel.click().run()
-    assert sweep_status(STUDY).state is jobs.JobState.CANCELLED
+    assert sweep_status(STUDY, home=env_home()).state is jobs.JobState.CANCELLED
     wait_until(
         lambda: _state_letter(pid) is None,
         60,

@@ -16,6 +16,7 @@ from core.models import DEFAULT_KINDS, kind_info, kinds
 from core.models.settings import LSTMConfig, XGBConfig
 from core.registry.model_registry import ModelRegistry
 from core.words import verdict_words
+from tests.homes import env_runs
 from tests.waiting import APP_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +128,7 @@ def test_an_impossible_setting_turns_train_off_and_says_why(
     assert _train_button(at).disabled
     off = next(c.value for c in at.caption if c.value.startswith("Train is off:"))
     assert message in off, off
-    assert jobs.list_jobs() == []
+    assert jobs.list_jobs(runs=env_runs()) == []
 
 
 def test_every_invalid_setting_is_reported_at_once(home_with_sample: Path):
@@ -147,7 +148,7 @@ def test_an_empty_model_pick_says_why_train_is_off(home_with_sample: Path):
     at.button_group(key="training_models").set_value([]).run()
     assert _train_button(at).disabled
     assert "Train is off: Pick at least one model." in _texts(at)
-    assert jobs.list_jobs() == []
+    assert jobs.list_jobs(runs=env_runs()) == []
 
 
 def _write_job(home: Path, job_id: str, **fields) -> None:
@@ -214,19 +215,22 @@ def test_more_than_three_coins_ask_before_starting(home_with_sample: Path, monke
         at.multiselect(key="training_coins").set_value(four).run()
         at.button_group(key="training_models").set_value(["xgboost"]).run()
         _train_button(at).click().run()
-        assert jobs.list_jobs() == []  # not yet
+        assert jobs.list_jobs(runs=env_runs()) == []  # not yet
         assert "This starts 4 training jobs, one per coin" in _texts(at)
         next(b for b in at.button if b.label == "Not now").click().run()
-        assert "This starts 4 training jobs" not in _texts(at) and jobs.list_jobs() == []
+        assert (
+            "This starts 4 training jobs" not in _texts(at)
+            and jobs.list_jobs(runs=env_runs()) == []
+        )
         _train_button(at).click().run()
         next(b for b in at.button if b.label == "Yes, start 4 jobs").click().run()
         assert not at.exception
         try:
-            found = jobs.list_jobs()
+            found = jobs.list_jobs(runs=env_runs())
             assert sorted(j["symbol"] for j in found) == sorted(four)
         finally:
-            for job in jobs.list_jobs():
-                jobs.cancel(job["job_id"])
+            for job in jobs.list_jobs(runs=env_runs()):
+                jobs.cancel(job["job_id"], runs=env_runs())
 
 
 def test_a_running_job_says_where_it_is_with_one_estimate_and_wraps_its_log(
@@ -276,7 +280,7 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
         _train_button(at).click()
         at.run()
         assert not at.exception
-        found = jobs.list_jobs()
+        found = jobs.list_jobs(runs=env_runs())
         assert [(j["symbol"], j["models"], j["state"]) for j in found] == [
             ("ETHUSDT", ["xgboost"], "queued")
         ]
@@ -286,7 +290,7 @@ def test_train_launches_a_job_that_can_be_cancelled_from_the_page(
         cancel.click()
         at.run()
         assert not at.exception
-        assert jobs.status(job_id)["state"] == "cancelled"
+        assert jobs.status(job_id, runs=env_runs())["state"] == "cancelled"
         assert "cancelled" in _texts(at)
 
 

@@ -15,6 +15,7 @@ from core.jobs.results import ModelResult
 from core.jobs.tune_job import TuneJob, sweep_status
 from core.tuning import TuneSpec
 from core.tuning.study import _open
+from tests.homes import env_home, env_runs
 from tests.waiting import APP_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +37,15 @@ def _stored_study(home: Path, trials: int = 4) -> None:
         study.tell(trial, value)
     pruned = study.ask({"learning_rate": lr})
     study.tell(pruned, state=optuna.trial.TrialState.PRUNED)
-    job_id = jobs.prepare(TuneJob(spec, resume=True))  # a finished sweep job of that study
-    finish(job_id, jobs.JobState.SUCCEEDED, result=(ModelResult("xgboost_btcusdt", "v1"),))
+    job_id = jobs.prepare(
+        TuneJob(spec, resume=True), home=env_home()
+    )  # a finished sweep job of that study
+    finish(
+        job_id,
+        jobs.JobState.SUCCEEDED,
+        result=(ModelResult("xgboost_btcusdt", "v1"),),
+        runs=env_runs(),
+    )
 
 
 def test_a_stored_study_shows_its_trials_best_and_plot(home_with_sample: Path):
@@ -60,8 +68,10 @@ def test_the_form_refuses_to_overwrite_a_stored_study(home_with_sample: Path):
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
     assert any("is stored already" in e.value for e in at.error)
-    assert sweep_status(STUDY).state is jobs.JobState.SUCCEEDED  # nothing was started
-    assert len(jobs.list_jobs()) == 1
+    assert (
+        sweep_status(STUDY, home=env_home()).state is jobs.JobState.SUCCEEDED
+    )  # nothing was started
+    assert len(jobs.list_jobs(runs=env_runs())) == 1
 
 
 def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample: Path):
@@ -70,14 +80,18 @@ def test_a_sweep_started_from_the_form_runs_and_cancel_stops_it(home_with_sample
     next(s for s in at.selectbox if s.label == "Model").set_value("xgboost")  # STUDY's kind
     next(b for b in at.button if b.label == "Start sweep").click().run()
     assert not at.exception
-    (job,) = jobs.list_jobs(kind="tune")  # a sweep is a job: listed beside the others
+    (job,) = jobs.list_jobs(
+        kind="tune", runs=env_runs()
+    )  # a sweep is a job: listed beside the others
     assert job.active and job.extra["study"] == STUDY and job.symbol == "BTCUSDT"
     at.run()
     cancel = next(b for b in at.button if b.label == "Cancel sweep")
-    wait_until(lambda: sweep_status(STUDY).pid, 120, "the sweep to record its process")
+    wait_until(
+        lambda: sweep_status(STUDY, home=env_home()).pid, 120, "the sweep to record its process"
+    )
     cancel.click().run()
     assert not at.exception
-    assert sweep_status(STUDY).state is jobs.JobState.CANCELLED
+    assert sweep_status(STUDY, home=env_home()).state is jobs.JobState.CANCELLED
 
 
 def test_train_on_ray_from_the_page_makes_ray_jobs_that_cancel_ends(home_with_sample: Path):
@@ -86,20 +100,24 @@ def test_train_on_ray_from_the_page_makes_ray_jobs_that_cancel_ends(home_with_sa
     at.multiselect(key="training_coins").set_value(["BTCUSDT"]).run()
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception
-    (job,) = jobs.list_jobs(kind="train")  # beside it, the ray-driver job that runs it
-    assert [d.kind for d in jobs.list_jobs(kind="ray-driver")] == [jobs.JobKind.RAY_DRIVER]
+    (job,) = jobs.list_jobs(
+        kind="train", runs=env_runs()
+    )  # beside it, the ray-driver job that runs it
+    assert [d.kind for d in jobs.list_jobs(kind="ray-driver", runs=env_runs())] == [
+        jobs.JobKind.RAY_DRIVER
+    ]
     assert job.extra["executor"] == "ray" and job.state is jobs.JobState.QUEUED
     # the detached Ray driver records itself; a job waiting for a worker lives while it does
     driver = wait_until(
-        lambda: jobs.status(job.job_id).extra.get("driver_pid"),
+        lambda: jobs.status(job.job_id, runs=env_runs()).extra.get("driver_pid"),
         120,
         "the Ray driver to record its pid",
-        details=lambda: jobs.status(job.job_id),
+        details=lambda: jobs.status(job.job_id, runs=env_runs()),
     )
-    assert jobs.cancel(job.job_id).state is jobs.JobState.CANCELLED
+    assert jobs.cancel(job.job_id, runs=env_runs()).state is jobs.JobState.CANCELLED
     # the driver dropped the cancelled task and ended
     wait_until(lambda: _gone(driver), 120, f"the Ray driver {driver} to end after the cancel")
-    assert jobs.status(job.job_id).state is jobs.JobState.CANCELLED
+    assert jobs.status(job.job_id, runs=env_runs()).state is jobs.JobState.CANCELLED
 
 
 def _gone(pid: int) -> bool:

@@ -34,6 +34,7 @@ from core.registry.model_registry import ModelRegistry
 from core.tuning import TuneSpec
 from core.tuning.study import _open
 from tests.card_home import ROOT, copy_carded_into
+from tests.homes import env_home, env_runs
 from tests.random_walk import random_walk_candles
 from tests.waiting import APP_TIMEOUT
 
@@ -137,8 +138,8 @@ def _tuned(home: Path, name: str, version: str) -> str:
     study = _open(home, spec, resume=False, fresh=False)
     trial = study.ask({"learning_rate": optuna.distributions.FloatDistribution(0.01, 0.3)})
     study.tell(trial, -0.01)
-    job_id = jobs.prepare(TuneJob(spec, resume=True))
-    finish(job_id, jobs.JobState.SUCCEEDED, result=(ModelResult(name, version),))
+    job_id = jobs.prepare(TuneJob(spec, resume=True), home=env_home())
+    finish(job_id, jobs.JobState.SUCCEEDED, result=(ModelResult(name, version),), runs=env_runs())
     return spec.study
 
 

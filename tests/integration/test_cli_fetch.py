@@ -12,6 +12,7 @@ import pandas as pd
 
 from core.cli import main
 from core.data import store
+from tests.homes import env_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,12 +186,12 @@ def test_a_fetch_in_a_terminal_is_a_job_that_job_cancel_stops_and_a_rerun_comple
                 fetch.wait()
         assert fetch.returncode == 130, fetch_err[-2000:]
         assert "fetch cancelled: the candles stored so far stay" in fetch_err
-        final = jobs.status(job["job_id"])
+        final = jobs.status(job["job_id"], runs=env_runs())
         assert final.state == "cancelled" and final.kind is jobs.JobKind.FETCH
         stored = store.load_candles("ETHUSDT")
         assert 0 < len(stored) < 17_520, "pages fetched before the cancel are saved"
         assert_one_unbroken_run(stored)
-        assert "cancelled" in jobs.tail_log(job["job_id"])
+        assert "cancelled" in jobs.tail_log(job["job_id"], runs=env_runs())
 
         fake.reset_counts()
         rerun = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -200,7 +201,7 @@ def test_a_fetch_in_a_terminal_is_a_job_that_job_cancel_stops_and_a_rerun_comple
     full = store.load_candles("ETHUSDT")
     assert len(full) >= 17_520 and full["open_time"].iloc[: len(stored)].equals(stored["open_time"])
     assert asked < 18, f"the rerun asked for every page again ({asked} requests)"
-    done, cancelled = jobs.list_jobs(kind="fetch")
+    done, cancelled = jobs.list_jobs(kind="fetch", runs=env_runs())
     assert (done.state, cancelled.job_id) == ("succeeded", job["job_id"])
     assert [(c.symbol, c.state) for c in done.coins] == [("ETHUSDT", "up to date")]
     assert done.coins[0].new_rows == len(full) - len(stored)

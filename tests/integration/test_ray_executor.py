@@ -19,6 +19,7 @@ import pytest
 from core import jobs
 from core.data.store import save_candles
 from core.registry.model_registry import ModelRegistry
+from tests.homes import env_runs
 from tests.random_walk import random_walk_candles
 from tests.waiting import wait_until
 
@@ -79,7 +80,7 @@ def _wait_for(predicate, timeout: float, what: str):
         timeout,
         what,
         interval=0.2,
-        details=lambda: [j.to_dict() for j in jobs.list_jobs()],
+        details=lambda: [j.to_dict() for j in jobs.list_jobs(runs=env_runs())],
     )
 
 
@@ -94,12 +95,12 @@ def test_two_coins_train_through_ray_into_the_registry(home: Path):
     for name in ("xgboost_btcusdt", "xgboost_ethusdt"):
         registry.get_model(name)  # checksums verified before loading
         assert registry.record(name).version == "v1"
-    listed = jobs.list_jobs()
+    listed = jobs.list_jobs(runs=env_runs())
     assert sorted(j.symbol for j in listed) == ["BTCUSDT", "ETHUSDT"]
     for job in listed:  # the same job folders, status and logs as the local queue
         assert job.state is jobs.JobState.SUCCEEDED
         assert job.extra["executor"] == "ray" and job.slot is None
-        assert "registered xgboost_" in jobs.tail_log(job.job_id)
+        assert "registered xgboost_" in jobs.tail_log(job.job_id, runs=env_runs())
         assert job.result[0].name.startswith("xgboost_")
 
 
@@ -117,26 +118,28 @@ def test_killed_worker_fails_its_job_and_cancel_stops_a_ray_task(home: Path):
     btc, eth = ids["BTCUSDT"], ids["ETHUSDT"]
 
     def fitting() -> bool:
-        found = [jobs.status(j) for j in (btc, eth)]
+        found = [jobs.status(j, runs=env_runs()) for j in (btc, eth)]
         return all(s.stage == "fitting" and s.step >= 1 for s in found)
 
     _wait_for(fitting, 150, "both Ray jobs fitting")
-    worker = jobs.status(btc).pid
+    worker = jobs.status(btc, runs=env_runs()).pid
     assert worker and "cryptovolt-" + btc in Path(f"/proc/{worker}/cmdline").read_text()
     os.kill(worker, signal.SIGKILL)  # the Ray worker dies mid-training
-    cancelled = jobs.cancel(eth)
+    cancelled = jobs.cancel(eth, runs=env_runs())
     assert cancelled.state is jobs.JobState.CANCELLED
 
     failed = _wait_for(
-        lambda: (s := jobs.status(btc)).state is jobs.JobState.FAILED and s, 60, "BTC failed"
+        lambda: (s := jobs.status(btc, runs=env_runs())).state is jobs.JobState.FAILED and s,
+        60,
+        "BTC failed",
     )
     assert "Ray worker" in failed.error and "died" in failed.error, failed.error
-    assert jobs.status(eth).state is jobs.JobState.CANCELLED
+    assert jobs.status(eth, runs=env_runs()).state is jobs.JobState.CANCELLED
     # nothing half-written: no version, no temp folder that a reader could take for one
     registry = ModelRegistry()
     assert [registry.versions(name) for name in registry.names()] in ([], [[]], [[], []])
     assert registry.records() == []
-    driver = jobs.status(btc).extra["driver_pid"]
+    driver = jobs.status(btc, runs=env_runs()).extra["driver_pid"]
     _wait_for(lambda: not Path(f"/proc/{driver}").exists() or _zombie(driver), 60, "driver exit")
 
 

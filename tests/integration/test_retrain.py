@@ -17,6 +17,7 @@ from core.live.retrain import parse_age, plan
 from core.registry.model_registry import ModelRegistry
 from tests.card_home import copy_carded_into
 from tests.conftest import ROOT
+from tests.homes import env_runs
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -58,7 +59,7 @@ def test_a_stale_champion_gets_a_challenger_that_stays_one_when_its_gates_fail(h
     log = (home / "logs" / "retrain.log").read_text()
     assert "ETHUSDT: retrain xgb_direction" in log and "v3: not promoted" in log
     # it trained as a job of its own (listed, one per coin, `job cancel` stops it)
-    (job,) = jobs.list_jobs(kind="train")
+    (job,) = jobs.list_jobs(kind="train", runs=env_runs())
     assert job.state is jobs.JobState.SUCCEEDED and job.symbol == "ETHUSDT"
     assert [(r.name, r.version) for r in job.result] == [(name, "v3")]
 
@@ -101,13 +102,13 @@ def test_watch_retrain_switch_runs_a_background_job_and_logs_its_outcome_once(
     watch.cycle()
     job = json.loads((home / "live" / "retrain.json").read_text())["ETHUSDT"]["job"]
     wait_until(
-        lambda: jobs.status(job).state.finished,
+        lambda: jobs.status(job, runs=env_runs()).state.finished,
         300,
         f"retrain job {job} to end",
         interval=0.5,
-        details=lambda: jobs.tail_log(job),
+        details=lambda: jobs.tail_log(job, runs=env_runs()),
     )
-    assert jobs.status(job).state == jobs.JobState.SUCCEEDED
+    assert jobs.status(job, runs=env_runs()).state == jobs.JobState.SUCCEEDED
     watch.cycle()  # reports the finished job; the coin is not retried within the hour
     watch.cycle()
     log = (home / "logs" / "watch.log").read_text()

@@ -18,6 +18,7 @@ from core.data.fetch_log import log_path
 from core.data.fetch_status import FetchStatus
 from core.usecases import top_up_candles
 from tests.fake_binance import FakeBinance
+from tests.homes import env_home, env_runs
 from tests.waiting import wait_until
 
 
@@ -122,12 +123,12 @@ def test_fetch_job_records_the_conflict_in_its_status(home):
         _store_all_but_the_last("BTCUSDT", 2)
         stored = store.candle_path("BTCUSDT").read_bytes()
         fake.set_scale("BTCUSDT", 10.0)
-        job_id = jobs.launch(jobs.FetchSpec(("BTC",), "1h", 3, base_url=fake.url))
+        job_id = jobs.launch(jobs.FetchSpec(("BTC",), "1h", 3, base_url=fake.url), home=env_home())
         status = wait_until(
-            lambda: (found := jobs.status(job_id)).finished and found,
+            lambda: (found := jobs.status(job_id, runs=env_runs())).finished and found,
             120,
             f"fetch job {job_id} to end",
-            details=lambda: jobs.tail_log(job_id),
+            details=lambda: jobs.tail_log(job_id, runs=env_runs()),
         )
     (coin,) = status.coins
     assert coin.state == "conflict" and coin.seam.startswith("Price jump at the seam of BTCUSDT")

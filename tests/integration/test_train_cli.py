@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.homes import env_home, env_runs
 from tests.waiting import wait_until
 
 #: The direction and seed kinds (the default set before the volatility kinds).
@@ -137,7 +138,11 @@ def test_a_foreground_training_is_a_job_one_per_coin_and_job_cancel_stops_it(
     )
     try:
         running = wait_until(
-            lambda: [j for j in jobs.list_jobs(kind="train") if j.state.value == "running"],
+            lambda: [
+                j
+                for j in jobs.list_jobs(kind="train", runs=env_runs())
+                if j.state.value == "running"
+            ],
             120,
             "the foreground training to show as a running job",
             interval=0.2,
@@ -158,7 +163,9 @@ def test_a_foreground_training_is_a_job_one_per_coin_and_job_cancel_stops_it(
             train.wait()
     assert train.returncode == 130, err[-2000:]
     assert "BTCUSDT: cancelled" in err
-    assert [(j.job_id, j.state.value) for j in jobs.list_jobs()] == [(job.job_id, "cancelled")]
+    assert [(j.job_id, j.state.value) for j in jobs.list_jobs(runs=env_runs())] == [
+        (job.job_id, "cancelled")
+    ]
     assert "cancelled" in (home_with_sample / "runs" / job.job_id / "job.log").read_text()
 
 
@@ -174,13 +181,18 @@ def test_a_terminal_training_waits_for_a_slot_says_so_and_runs_when_one_frees(
     from core import jobs
 
     monkeypatch.setenv("CRYPTOVOLT_JOB_SLOTS", "2")
-    holders = [jobs.launch(spec) for spec in jobs.make_specs(["BTC", "ETH"], models="xgboost")]
+    holders = [
+        jobs.launch(spec, home=env_home())
+        for spec in jobs.make_specs(["BTC", "ETH"], models="xgboost")
+    ]
     frozen: list[int] = []
     train = None
     try:
         for job_id in holders:
             found = wait_until(
-                lambda job_id=job_id: (s := jobs.status(job_id)).state.value == "running" and s,
+                lambda job_id=job_id: (
+                    (s := jobs.status(job_id, runs=env_runs())).state.value == "running" and s
+                ),
                 120,
                 f"background job {job_id} to take a slot",
                 interval=0.02,
@@ -188,7 +200,9 @@ def test_a_terminal_training_waits_for_a_slot_says_so_and_runs_when_one_frees(
             assert found.pid and found.slot is not None
             os.killpg(found.pid, signal.SIGSTOP)  # a launched job leads its own process group
             frozen.append(found.pid)
-        assert {jobs.status(j).state.value for j in holders} == {"running"}, "froze too late"
+        assert {jobs.status(j, runs=env_runs()).state.value for j in holders} == {"running"}, (
+            "froze too late"
+        )
         train = subprocess.Popen(
             [sys.executable, "-m", "core", "train", "--coins", "SOL", "--models", "xgboost", *TINY],
             cwd=ROOT,
@@ -214,7 +228,7 @@ def test_a_terminal_training_waits_for_a_slot_says_so_and_runs_when_one_frees(
         for pid in frozen:
             os.killpg(pid, signal.SIGCONT)
         for job_id in holders:  # no job process outlives the test
-            jobs.cancel(job_id)
+            jobs.cancel(job_id, runs=env_runs())
         if train is not None and train.poll() is None:
             train.kill()
             train.wait()
@@ -224,8 +238,8 @@ def test_a_terminal_training_waits_for_a_slot_says_so_and_runs_when_one_frees(
         "SOLUSDT: waiting for a training slot: 2 jobs running (BTC xgboost, ETH xgboost); "
         "Ctrl-C to stop"
     ]
-    ours = jobs.status(job["job_id"])
+    ours = jobs.status(job["job_id"], runs=env_runs())
     assert ours.state.value == "succeeded" and ours.slot is not None
-    btc = jobs.status(first)
+    btc = jobs.status(first, runs=env_runs())
     assert btc.state.value == "succeeded" and ours.started_at >= btc.finished_at
     assert ours.slot == btc.slot, "it took the slot the finished job freed"

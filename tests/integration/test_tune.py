@@ -18,6 +18,7 @@ from core.data.store import save_candles
 from core.jobs.tune_job import TuneJob, cancel_sweep, sweep_status
 from core.registry.model_registry import ModelRegistry
 from core.tuning import TuneSpec, counts, load_study, lock_holder, trials_frame
+from tests.homes import env_home, env_runs
 from tests.random_walk import random_walk_candles
 from tests.waiting import wait_until
 
@@ -53,12 +54,14 @@ def _wait(predicate, timeout: float, what: str) -> None:
     def holds() -> bool:
         if predicate():
             return True
-        found = sweep_status(STUDY) or {}
+        found = sweep_status(STUDY, home=env_home()) or {}
         if found.get("state") == "failed" and "exited" not in str(found.get("error")):
             pytest.fail(f"the sweep failed while waiting for {what}: {found}")
         return False
 
-    wait_until(holds, timeout, what, details=lambda: f"state {sweep_status(STUDY)}")
+    wait_until(
+        holds, timeout, what, details=lambda: f"state {sweep_status(STUDY, home=env_home())}"
+    )
 
 
 @pytest.fixture
@@ -93,7 +96,9 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
             first.wait(30)
     killed_at = _finished(btc)
     assert 2 <= killed_at < 4
-    assert sweep_status(STUDY)["state"] == "failed"  # the dead process's "running" says so
+    assert (
+        sweep_status(STUDY, home=env_home())["state"] == "failed"
+    )  # the dead process's "running" says so
 
     refused = _tune(btc, *SMALL, "--trials", "4")  # a stored study is not silently overwritten
     assert refused.returncode == 1 and "--resume continues it" in refused.stderr
@@ -111,23 +116,23 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
     best = load_study(btc, STUDY).best_trial.params
     assert all(record.params[k] == v for k, v in best.items())  # the best trial's settings
     assert any("best of 4 Optuna trials" in note for note in record.card.notes)
-    assert sweep_status(STUDY)["state"] == "succeeded"
+    assert sweep_status(STUDY, home=env_home())["state"] == "succeeded"
 
 
 @pytest.mark.slow
 def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path):
     save_candles(random_walk_candles(2000, seed=12), "BTCUSDT", "1h")  # no final training here
     spec = TuneSpec("BTC", "xgb", trials=50, fixed={"n_estimators": 20, "max_depth": 2})
-    job_id = jobs.launch(TuneJob(spec))
+    job_id = jobs.launch(TuneJob(spec), home=env_home())
     pid = json.loads((home / "runs" / job_id / "pid.json").read_text())["pid"]
     try:
         _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
-        final = cancel_sweep(STUDY)
+        final = cancel_sweep(STUDY, home=env_home())
     finally:
         if Path(f"/proc/{pid}").exists():
             os.killpg(pid, signal.SIGKILL)
     assert final is not None and final.state is jobs.JobState.CANCELLED
-    listed = jobs.list_jobs(kind="tune")  # a sweep is a job like any other
+    listed = jobs.list_jobs(kind="tune", runs=env_runs())  # a sweep is a job like any other
     assert [(j.job_id, j.symbol, j.extra["study"]) for j in listed] == [(job_id, "BTCUSDT", STUDY)]
     assert listed[0].sweep is not None and listed[0].sweep.finished >= 1
     assert lock_holder(home, STUDY) is None  # the next sweep may start
@@ -156,8 +161,10 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
     )
     try:
         _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
-        (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune")]
-        assert jobs.status(job_id).pid == sweep.pid  # the terminal's process is the job
+        (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune", runs=env_runs())]
+        assert (
+            jobs.status(job_id, runs=env_runs()).pid == sweep.pid
+        )  # the terminal's process is the job
         cancelled = subprocess.run(
             [sys.executable, "-m", "core", "job", "cancel", job_id],
             cwd=ROOT,
@@ -177,7 +184,7 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
         err[-2000:],
     )  # it unwound as a cancelled sweep, not killed
     assert f"study {STUDY}: cancelled" in err
-    final = jobs.status(job_id)
+    final = jobs.status(job_id, runs=env_runs())
     assert final.state is jobs.JobState.CANCELLED and final.pid == sweep.pid
     folder = home / "runs" / job_id
     assert {"spec.json", "status.json", "job.log"} <= {p.name for p in folder.iterdir()}
@@ -195,4 +202,4 @@ def test_trials_run_as_ray_tasks_against_the_same_study(btc: Path):
     assert run.returncode == 0, run.stderr[-3000:]
     found = counts(load_study(btc, STUDY))
     assert 2 <= found["finished"] <= 3  # parallel tasks may each finish the trial they hold
-    assert sweep_status(STUDY)["executor"] == "ray"
+    assert sweep_status(STUDY, home=env_home())["executor"] == "ray"
