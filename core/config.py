@@ -36,7 +36,6 @@ __all__ = [
     "use_home",
     "logs_dir",
     "raw_dir",
-    "runs_dir",
     "sample_dir",
 ]
 
@@ -138,11 +137,6 @@ def data_dir() -> Path:
 def raw_dir() -> Path:
     """Where candle files live: ``{home}/data/raw``."""
     return Paths(home()).raw
-
-
-def runs_dir() -> Path:
-    """One folder per training job: ``{home}/runs``."""
-    return Paths(home()).runs
 
 
 def logs_dir() -> Path:

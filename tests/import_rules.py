@@ -277,6 +277,27 @@ def ambient_env() -> list[str]:
     return found
 
 
+#: Where the folders of the home may be read from config (``config.raw_dir()`` and the like):
+#: the edges, which build the context the stages are passed.
+DIRS_EDGE = ("core/cli/", "ui/", "pages/", "streamlit_app.py", "core/context.py", "core/config.py")
+_DIR_CALL = re.compile(r"(?<![\w.])(?:config\.)?(?:data|raw|runs|logs|models)_dir\(\)")
+
+
+def ambient_dirs() -> list[str]:
+    """Calls of ``config.data_dir()`` / ``raw_dir()`` / ``runs_dir()`` / ``logs_dir()`` /
+    ``models_dir()`` below the edge (``sample_dir()``, the bundled sample inside the code, is
+    not the home's): a stage takes its folder as an argument (``context.paths.raw``, ...)."""
+    found = []
+    for mod in product():
+        rel = _rel(mod.name)
+        if rel.startswith(DIRS_EDGE):
+            continue
+        for i, line in enumerate(mod.path.read_text().splitlines(), 1):
+            if _DIR_CALL.search(line.split("#")[0]):
+                found.append(f"{rel}:{i} {line.strip()}")
+    return found
+
+
 def main() -> None:
     show = "--list" in sys.argv
     biggest = loops()
@@ -284,6 +305,7 @@ def main() -> None:
         ("re-exported foreign names", foreign_reexports()),
         ("imports of a private name", private_imports()),
         ("ambient home/clock reads and env writes", ambient_env()),
+        ("home folders read from config below the edge", ambient_dirs()),
     ]
     for title, items in rows:
         print(f"{title}: {len(items)}")

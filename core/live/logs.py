@@ -6,18 +6,16 @@ import logging
 import threading
 from pathlib import Path
 
-from core import config
-
 __all__ = ["live_logger"]
 
 _lock = threading.Lock()
 
 
-def live_logger(name: str, filename: str) -> logging.Logger:
-    """Logger ``name`` writing to ``{home}/logs/{filename}`` for the current home (re-pointed
-    when the home changes, as in tests)."""
+def live_logger(name: str, filename: str, *, logs: Path) -> logging.Logger:
+    """Logger ``name`` writing to ``{logs}/{filename}`` (``logs``: the home's
+    ``context.paths.logs``; re-pointed when another home asks, as in tests)."""
     logger = logging.getLogger(name)
-    path = config.logs_dir() / filename
+    path = logs / filename
     with _lock:
         current = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
         if not any(Path(h.baseFilename) == path for h in current):

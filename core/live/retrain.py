@@ -36,8 +36,9 @@ _STATUS_WORDS = {"on_track": "on track", "not_enough_calls": "without enough cal
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def retrain_log() -> Any:
-    return live_logger("cryptovolt.retrain", "retrain.log")
+def retrain_log(home: Path) -> Any:
+    """The ``retrain.log`` of ``home``."""
+    return live_logger("cryptovolt.retrain", "retrain.log", logs=Paths(home).logs)
 
 
 def parse_age(text: str) -> timedelta:
@@ -167,7 +168,7 @@ def plan(
         spec = champion_spec(symbol, chosen) if chosen else None
         kinds = tuple(r.model_type for r in chosen)
         plans.append(RetrainPlan(symbol, kinds, tuple(reasons), spec))
-    log = retrain_log()
+    log = retrain_log(home)
     for p in plans:
         action = f"retrain {', '.join(p.kinds)}" if p.kinds else "keep"
         log.info("%s: %s: %s", p.symbol, action, "; ".join(p.reasons))
@@ -177,11 +178,11 @@ def plan(
 def run(
     plans: Sequence[RetrainPlan], *, home: Path, background: bool = False, progress: Any = None
 ) -> list[str]:
-    """Train a challenger for every plan with kinds, in ``home``; returns one line per new version (promoted
-    or not, and why) or per launched job. One coin's failure is reported, not raised. In the
+    """Train a challenger for every plan with kinds, in ``home``; returns one line per new
+    version (promoted or not, and why) or per launched job. One coin's failure is reported, not raised. In the
     foreground each coin is a job of its own run here (:func:`core.jobs.runner.train_here`):
     a coin with a training job on is refused, and a cancel stops this coin and the rest."""
-    log = retrain_log()
+    log = retrain_log(home)
     lines: list[str] = []
     for p in plans:
         if not p.kinds:

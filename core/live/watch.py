@@ -95,7 +95,7 @@ class Watch:
         self.clock = clock or SystemClock()
         self.alerts = alerts or Alerts(home=self.home)
         self.stop = stop or threading.Event()
-        self.log = live_logger("cryptovolt.watch", "watch.log")
+        self.log = live_logger("cryptovolt.watch", "watch.log", logs=Paths(self.home).logs)
         self.cycles = 0
         self._lock: HeldLock | None = None
 

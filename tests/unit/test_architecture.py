@@ -208,6 +208,29 @@ def test_the_home_and_the_clock_are_passed_not_read_from_the_environment():
     assert not found, "take the home / clock as an argument instead:\n" + "\n".join(found)
 
 
+#: Modules that still read a folder of the home from config (issue 18.5 (c): the candle store,
+#: quarantine, ban memory and fetch log, and training's log, take it as an argument next). This
+#: list may only shrink.
+_DIRS_LEFT = {
+    "core/data/ban_memory.py",
+    "core/data/fetch_log.py",
+    "core/data/quarantine.py",
+    "core/data/store.py",
+    "core/training/provenance.py",
+}
+
+
+def test_the_home_folders_are_passed_not_read_from_config():
+    """Issue 18.5: below the edges (the CLI, the dashboard, core/context.py, core/config.py) no
+    module calls ``config.raw_dir()`` / ``data_dir()`` / ``runs_dir()`` / ``logs_dir()`` /
+    ``models_dir()``: a stage is passed its folder (``context.paths.runs``, a registry root),
+    beyond the modules listed above."""
+    from tests.import_rules import ambient_dirs
+
+    found = [f for f in ambient_dirs() if f.split(":", 1)[0] not in _DIRS_LEFT]
+    assert not found, "take the folder as an argument (context.paths):\n" + "\n".join(found)
+
+
 def test_no_module_re_exports_a_name_it_does_not_define():
     """One home and one import path per name: a name is imported from the module that defines
     it (or from its package's ``__init__``, the public face), never through another module."""
