@@ -85,12 +85,14 @@ def _step(timeframe: str) -> pd.Timedelta:
 def top_up_candles(
     symbols: Sequence[str],
     *,
+    home: Path,
     interval: str = "1h",
     patient: bool = True,
     now: datetime | None = None,
 ) -> TopUp:
     """Fetch the candles missing since each coin's last stored one (never a fresh two-year
-    download, and never a candle before the first stored one).
+    download, and never a candle before the first stored one); Binance's refusals are
+    remembered in ``home`` (the edge's context).
 
     New candles that do not fit the stored ones (another source: a price jump where they meet)
     are not stored: they are held in quarantine (:mod:`core.data.quarantine`), the coin is listed
@@ -100,6 +102,7 @@ def top_up_candles(
     unreachable instead of retrying for minutes. Never raises for the exchange: when Binance
     cannot be reached the notes say so and how old the stored candles are.
     """
+    from core.data.ban_memory import refusals_path
     from core.data.binance import BinanceClient
     from core.data.fetch import fetch_coins
     from core.data.store import coverage
@@ -115,10 +118,13 @@ def top_up_candles(
     failed: list[str] = []
     results: list[Any] = []
     try:
+        refusals = refusals_path(Paths(home).data)
         client = (
-            BinanceClient()
+            BinanceClient(refusals=refusals)
             if patient
-            else BinanceClient(timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25)
+            else BinanceClient(
+                timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25, refusals=refusals
+            )
         )
         try:
             results = fetch_coins(
@@ -241,7 +247,7 @@ def live_signals(
     signal_of = compute or (lambda b, f: signal_from_models(b, f, now=when.to_pydatetime()))
     top_up = None
     if refresh and chosen:
-        top_up = top_up_candles(chosen, patient=patient, now=now)
+        top_up = top_up_candles(chosen, home=home, patient=patient, now=now)
     signals: list[Signal] = []
     errors: dict[str, str] = {}
     records: dict[str, ModelMetadata] = {}

@@ -211,7 +211,9 @@ def refresh_candles(symbols: list[str], *, interval: str = "1h") -> list[str]:
     A person is waiting on the button, so this gives up within seconds when Binance cannot be
     reached; the message then says so and how old the stored data is.
     """
-    return list(top_up_candles(symbols, interval=interval, patient=False).notes)
+    return list(
+        top_up_candles(symbols, home=context().home, interval=interval, patient=False).notes
+    )
 
 
 def _step(interval: str) -> pd.Timedelta:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core import config
 from core.atomic import atomic_write_json
 from core.locks import file_lock
 
@@ -44,9 +43,9 @@ class Refusal:
     since: float
 
 
-def refusals_path() -> Path:
-    """``{home}/data/binance-refusals.json``."""
-    return config.data_dir() / "binance-refusals.json"
+def refusals_path(data: Path) -> Path:
+    """``{data}/binance-refusals.json`` (``data``: the home's ``context.paths.data``)."""
+    return data / "binance-refusals.json"
 
 
 def _server(base_url: str) -> str:
@@ -75,11 +74,12 @@ def _entry(value: object) -> tuple[float, float] | None:
     return None
 
 
-def remember(base_url: str, kind: str, until: float, *, now: float) -> None:
-    """Record that ``base_url``'s server refused us (``kind``) until ``until`` (epoch seconds).
+def remember(base_url: str, kind: str, until: float, *, now: float, refusals: Path) -> None:
+    """Record in the file ``refusals`` (:func:`refusals_path`) that ``base_url``'s server refused
+    us (``kind``) until ``until`` (epoch seconds).
     A later end already recorded is kept; expired entries are dropped. Never raises for the disk:
     a write that fails is logged."""
-    path = refusals_path()
+    path = refusals
     server = _server(base_url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,11 +105,11 @@ def remember(base_url: str, kind: str, until: float, *, now: float) -> None:
         log.warning("could not record Binance's %s until %s in %s: %s", kind, until, path, exc)
 
 
-def recall(base_url: str, *, now: float) -> Refusal | None:
-    """The refusal of ``base_url``'s server in force at ``now``: a ban before a pause, the
+def recall(base_url: str, *, now: float, refusals: Path) -> Refusal | None:
+    """The refusal of ``base_url``'s server in force at ``now``, as the file ``refusals`` says: a ban before a pause, the
     later end first; None when there is none (or it has expired)."""
     server = _server(base_url)
-    kinds = _read(refusals_path()).get(server)
+    kinds = _read(refusals).get(server)
     if not isinstance(kinds, dict):
         return None
     for kind in (BAN, PAUSE):

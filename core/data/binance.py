@@ -42,6 +42,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -51,6 +52,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from core import config
 from core.config import Interval
+from core.context import Context
 from core.data import ban_memory
 from core.data.coins import parse_coin
 from core.data.fetch_log import fetch_log
@@ -108,6 +110,10 @@ class BinanceClient:
         limiter: a shared :class:`RateLimiter` (one is made when omitted, allowing
             ``pool_size`` requests in flight).
         sleep, clock: injectable for tests (``sleep`` None: waits are woken at once by a ban).
+        refusals: the file that remembers this server's bans and pauses across processes, the
+            home's (:func:`core.data.ban_memory.refusals_path` of ``context.paths.data``). Left
+            out (a notebook's ``BinanceClient()``, a fetch not given one), it is that of the home
+            :meth:`core.context.Context.from_env` names, resolved here once, as the base URL.
     """
 
     def __init__(
@@ -125,8 +131,12 @@ class BinanceClient:
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
+        refusals: Path | None = None,
     ) -> None:
         self.name = "binance"
+        if refusals is None:
+            refusals = ban_memory.refusals_path(Context.from_env().paths.data)
+        self.refusals = refusals
         self.page_limit = KLINES_LIMIT
         self.base_url = config.binance_base_url(base_url)
         self.timeout = timeout
@@ -272,7 +282,7 @@ class BinanceClient:
 
     def _remember(self, kind: str, seconds: float) -> None:
         now = self._clock()
-        ban_memory.remember(self.base_url, kind, now + seconds, now=now)
+        ban_memory.remember(self.base_url, kind, now + seconds, now=now, refusals=self.refusals)
 
     def _heed_remembered(self) -> None:
         """Before sending: a ban another process (or an earlier run) received from this server
@@ -284,7 +294,7 @@ class BinanceClient:
             BannedError, BinanceUnavailableError.
         """
         now = self._clock()
-        found = ban_memory.recall(self.base_url, now=now)
+        found = ban_memory.recall(self.base_url, now=now, refusals=self.refusals)
         if found is None:
             return
         left = found.until - now

@@ -20,6 +20,7 @@ from core.data import ban_memory, store
 from core.data.binance import BinanceClient
 from core.errors import BannedError
 from tests.fake_binance import FakeBinance
+from tests.homes import env_paths
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -27,6 +28,11 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 BAN = 40  # seconds: longer than a client sits out (10 s) after two slow interpreter starts
 PAUSE = 20
+
+
+def _refusals() -> Path:
+    """The ban memory of the home this test runs in."""
+    return ban_memory.refusals_path(env_paths().data)
 
 
 def fetch(home: Path, url: str, coins: str, days: int) -> subprocess.Popen:
@@ -52,7 +58,7 @@ def test_a_rerun_during_a_ban_sends_nothing_and_after_it_fetches(home: Path):
         code, said = finish(fetch(home, fake.url, "BTC", 30))
         assert code == 1 and "Binance banned this IP until" in said, said
         assert fake.arrived == 1 and fake.requests_in_backoff == 1  # the first 418 stopped it
-        remembered = ban_memory.recall(fake.url, now=time.time())
+        remembered = ban_memory.recall(fake.url, now=time.time(), refusals=_refusals())
         assert remembered is not None and remembered.kind == ban_memory.BAN
 
         code, said = finish(fetch(home, fake.url, "BTC,ETH", 30))
@@ -62,7 +68,7 @@ def test_a_rerun_during_a_ban_sends_nothing_and_after_it_fetches(home: Path):
         assert not store.candle_path("BTCUSDT", "1h").exists()
 
         wait_until(
-            lambda: ban_memory.recall(fake.url, now=time.time()) is None,
+            lambda: ban_memory.recall(fake.url, now=time.time(), refusals=_refusals()) is None,
             BAN + 30,
             "the remembered ban to expire by itself",
             interval=0.5,
@@ -111,5 +117,5 @@ def test_a_418_without_retry_after_is_banned_until_the_end_in_its_body(home: Pat
             pytest.raises(BannedError, match=r"\(for (2 hours|1 hour 59 minutes)"),
         ):
             client.klines("BTCUSDT", "1h", start_ms=start_ms)
-        remembered = ban_memory.recall(fake.url, now=time.time())
+        remembered = ban_memory.recall(fake.url, now=time.time(), refusals=_refusals())
         assert remembered is not None and remembered.until - time.time() > 7100

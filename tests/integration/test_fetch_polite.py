@@ -29,6 +29,7 @@ from core.data.fetch import fetch_coins
 from core.data.fetch_status import FetchStatus, candle_range
 from core.errors import BinanceUnavailableError
 from tests.fake_binance import FakeBinance
+from tests.homes import env_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3_600_000
@@ -40,6 +41,11 @@ STORM = {"weight_limit": 24, "weight_window": 3.0, "error_rate": 0.08, "cut_rate
 #: Polite, the storm takes about 30 s here (about 75 requests at 10 per 3 s window).
 DEADLINE = 150
 BAN_RE = re.compile(r"Binance banned this IP until (\d\d):(\d\d) UTC .*; fetch again after that\.$")
+
+
+def _refusals() -> Path:
+    """The ban memory of the home this test runs in."""
+    return ban_memory.refusals_path(env_paths().data)
 
 
 def assert_exactly_the_fakes_candles(fake: FakeBinance, symbol: str, first_ms: int) -> None:
@@ -161,7 +167,7 @@ def test_a_ban_on_first_contact_ends_the_fetch_in_seconds_in_words_and_a_rerun_r
             pd.testing.assert_frame_equal(store.load_candles(coin), frame)
 
         fake.unban()
-        ban_memory.refusals_path().unlink()  # as the ban's 15 minutes passing would end it
+        _refusals().unlink()  # as the ban's 15 minutes passing would end it
         fake.reset_counts()
         again = fetch_coins(["BTC", "ETH", "SOL"], days=730, base_url=fake.url, now=NOW)
         assert [r.status for r in again] == [FetchStatus.UP_TO_DATE] * 3
@@ -208,7 +214,7 @@ def test_a_ban_mid_fetch_stops_every_coin_at_once_not_after_the_ban(home):
         saved = {r.symbol: r.coverage.rows if r.coverage else 0 for r in results}
 
         fake.reset_counts()
-        ban_memory.refusals_path().unlink()  # as the ban's 3 hours passing would end it
+        _refusals().unlink()  # as the ban's 3 hours passing would end it
         again = fetch_coins(coins, days=730, base_url=fake.url, now=NOW)
         assert [r.status for r in again] == [FetchStatus.UP_TO_DATE] * 4
         first = candle_range(NOW_MS, 730, HOUR)[0]

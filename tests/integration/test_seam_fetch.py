@@ -151,7 +151,7 @@ def test_a_top_up_refuses_the_splice_and_never_asks_before_the_first_stored_cand
         fake.set_scale("BTCUSDT", 0.48)
         fake.reset_counts()
         monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
-        top_up = top_up_candles(["BTC", "ETH"], patient=False)
+        top_up = top_up_candles(["BTC", "ETH"], home=env_home(), patient=False)
         asked = [r for r in fake.requests if r.path == "/api/v3/klines"]
     assert asked
     for request in asked:  # the fake has 200 hours; only the tail after the stored ones is asked
@@ -182,10 +182,10 @@ def test_a_second_top_up_from_the_same_source_adds_to_the_held_candles(home, mon
         monkeypatch.setenv("BINANCE_BASE_URL", fake.url)
         later = pd.Timestamp(start + 2 * hour, unit="ms", tz="UTC").to_pydatetime()
         clock["now"] = start + 2 * hour
-        first = top_up_candles(["BTC"], patient=False, now=later)
+        first = top_up_candles(["BTC"], home=env_home(), patient=False, now=later)
         clock["now"] = start + 4 * hour
         even_later = pd.Timestamp(start + 4 * hour, unit="ms", tz="UTC").to_pydatetime()
-        second = top_up_candles(["BTC"], patient=False, now=even_later)
+        second = top_up_candles(["BTC"], home=env_home(), patient=False, now=even_later)
     assert first.conflicts == second.conflicts == ("BTCUSDT",)
     assert len(quarantine.held_candles("BTCUSDT")) == 4
     assert store.candle_path("BTCUSDT").read_bytes() == stored

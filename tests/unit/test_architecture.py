@@ -209,10 +209,9 @@ def test_the_home_and_the_clock_are_passed_not_read_from_the_environment():
 
 
 #: Modules that still read a folder of the home from config (issue 18.5 (c): the candle store,
-#: quarantine, ban memory and fetch log, and training's log, take it as an argument next). This
+#: quarantine and fetch log, and training's log, take it as an argument next). This
 #: list may only shrink.
 _DIRS_LEFT = {
-    "core/data/ban_memory.py",
     "core/data/fetch_log.py",
     "core/data/quarantine.py",
     "core/data/store.py",
