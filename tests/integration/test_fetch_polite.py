@@ -157,7 +157,7 @@ def test_a_ban_on_first_contact_ends_the_fetch_in_seconds_in_words_and_a_rerun_r
         fake.ban(900)
         started = time.monotonic()
         results = fetch_coins(["BTC", "ETH", "SOL"], days=730, base_url=fake.url, now=NOW)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 120  # seconds, not the ban's 15 minutes
         assert len(fake.requests) == 1, "one 418 stops every thread before it sends"
         expected_end = datetime.now(UTC) + timedelta(seconds=900)
         for r in results:
@@ -187,30 +187,39 @@ def test_a_ban_mid_fetch_stops_every_coin_at_once_not_after_the_ban(home):
         # requests on the wire may land; none STARTS once the client has the 418. The fake's
         # arrival times cannot tell the two apart on a loaded machine (its handler threads share
         # the GIL with the client's), so the client's own limiter is watched: every request
-        # starts through acquire(), and ban() is where the 418 arrives.
+        # starts through acquire(), whose ticket carries the limiter's time of the start (taken
+        # under its lock), and ban() is where the 418 arrives; the ban's time is read after ban()
+        # returned, when it is in force. Comparing those two times after the fetch has no race
+        # (checking a flag beside acquire() had one: a start just before the ban was counted).
         limiter = client.limiter
         banned_at: list[float] = []
-        started_after_ban: list[float] = []
+        starts: list[float] = []
         acquire, ban = limiter.acquire, limiter.ban
 
         def watched_acquire(*args, **kwargs):
             ticket = acquire(*args, **kwargs)
-            if banned_at:
-                started_after_ban.append(time.monotonic())
+            starts.append(ticket.started)
             return ticket
 
         def watched_ban(seconds):
-            banned_at.append(time.monotonic())
-            return ban(seconds)
+            error = ban(seconds)
+            banned_at.append(time.time())  # the limiter's clock (time.time), the ban in force
+            return error
 
         limiter.acquire, limiter.ban = watched_acquire, watched_ban  # type: ignore[method-assign]
         started = time.monotonic()
         results = fetch_coins(coins, days=730, base_url=fake.url, now=NOW, client=client)
-        assert time.monotonic() - started < 5
+        # seconds, not the ban's 3 hours (a bound a loaded machine cannot reach by slowness)
+        assert time.monotonic() - started < 120
         assert banned_at, "the 418 never reached the limiter"
-        assert started_after_ban == [], f"{len(started_after_ban)} requests started after the ban"
-        assert [r.status for r in results] == [FetchStatus.FAILED] * 4
-        assert len({r.reason for r in results}) == 1 and "(for 3 hours" in results[0].reason
+        late = [t for t in starts if t > banned_at[0]]
+        assert late == [], f"{len(late)} requests started after the ban"
+        # a coin may have had every page before ETH's first answer came back (seen at load 7:
+        # XRP up to date); every other coin failed, in the ban's words
+        failed = [r for r in results if r.status is FetchStatus.FAILED]
+        assert "ETHUSDT" in {r.symbol for r in failed}
+        assert {r.status for r in results} <= {FetchStatus.FAILED, FetchStatus.UP_TO_DATE}
+        assert len({r.reason for r in failed}) == 1 and "(for 3 hours" in failed[0].reason
         saved = {r.symbol: r.coverage.rows if r.coverage else 0 for r in results}
 
         fake.reset_counts()
