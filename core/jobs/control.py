@@ -34,6 +34,8 @@ from core.procs import end_group, end_tree, group_alive, leads_session, pid_aliv
 
 __all__ = [
     "DIED_MESSAGE",
+    "STOPPING_FILE",
+    "acknowledge_cancel",
     "cancel",
     "finish",
     "has_active_jobs",
@@ -63,6 +65,21 @@ def spec_data(job_id: str, *, runs: Path) -> dict[str, Any]:
     if data is None:
         raise _no_job(job_id, runs)
     return data
+
+
+#: A file a job process creates in its folder the moment it receives a cancel (SIGTERM/SIGINT):
+#: it is stopping on its own. A sweep stops at its next safe point (after the fold it is
+#: fitting), which on a busy machine can take longer than :func:`cancel`'s timeout.
+STOPPING_FILE = "stopping"
+
+
+def acknowledge_cancel(folder: Path) -> None:
+    """Say, from a job process's signal handler, that it received the cancel and is stopping:
+    creates ``{folder}/stopping`` with one system call (no lock, no Python buffer: safe in a
+    handler whatever the interrupted code held). A failure is ignored: the canceller then
+    waits its plain timeout."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(folder / STOPPING_FILE, os.O_CREAT | os.O_WRONLY, 0o644))
 
 
 def job_dir(job_id: str, *, runs: Path) -> Path:
@@ -200,8 +217,9 @@ def has_active_jobs(kind: JobKind | str | None = None, *, runs: Path) -> bool:
 def cancel(job_id: str, *, runs: Path, timeout: float = 5.0) -> JobStatus:
     """Stop a queued or running job of any kind: SIGTERM to its whole process group (the job
     process turns it into a clean "cancelled"; a sweep marks its running trial failed and keeps
-    the finished ones), SIGKILL after ``timeout`` seconds (up to 30 s more once the job wrote
-    its final state: it is exiting on its own), then mark it cancelled. A job run in
+    the finished ones), SIGKILL after ``timeout`` seconds (up to 30 s more once the job said it
+    received the signal (:data:`STOPPING_FILE`) or wrote its final state: it is stopping on its
+    own, a sweep after the fold it is fitting), then mark it cancelled. A job run in
     the foreground of a terminal (``tune``) gets the same signals, sent to it and its children
     only, never to the terminal's process group. A Ray job that
     still waits for a worker is only marked: its driver drops the task. A finished job is left
@@ -217,8 +235,11 @@ def cancel(job_id: str, *, runs: Path, timeout: float = 5.0) -> JobStatus:
     # pid it wrote with its start time names it
     started = found.pid_start if pid is not None and pid == found.pid else None
     if pid is not None and pid_alive(pid, marker=job_id, started=started):
-        # a job that wrote its final state is exiting on its own: killing it gains nothing
+        # a job that wrote its final state, or said it received the cancel (a sweep finishing
+        # the fold it fits), is stopping on its own: killing it would lose what it is saving
         def exiting() -> bool:
+            if (job_dir(job_id, runs=runs) / STOPPING_FILE).exists():
+                return True
             now = read_status(job_id, runs=runs)
             return now is not None and now.finished
 

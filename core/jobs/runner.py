@@ -32,7 +32,7 @@ from typing import Any
 from core.clock import now_iso
 from core.config import Paths
 from core.errors import CryptoVoltError
-from core.jobs.control import job_dir, list_jobs
+from core.jobs.control import STOPPING_FILE, acknowledge_cancel, job_dir, list_jobs
 from core.jobs.fetch_job import FetchSpec
 from core.jobs.results import model_result
 from core.jobs.spec import JobSpec
@@ -120,6 +120,11 @@ class JobReporter(StatusWriter):
         except OSError as exc:
             self.unwritten = self.unwritten or str(exc)
             return self.status
+
+    def acknowledge_cancel(self) -> None:
+        """Called from the job's signal handler: the job received the cancel and is stopping
+        (:func:`core.jobs.control.acknowledge_cancel`), so ``job cancel`` waits for it."""
+        acknowledge_cancel(job_dir(self.job_id, runs=self.paths.runs))
 
     def show(self, event: object) -> None:
         """Pass a progress event (or a line in words) to the terminal running the job, if any."""
@@ -246,11 +251,16 @@ def job_logging(job_log: Path, *loggers: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _cancel_on_signals() -> Iterator[None]:
+def _cancel_on_signals(reporter: JobReporter) -> Iterator[None]:
+    # a cancel left by an earlier run of this job (`job restart`) says nothing about this one
+    with contextlib.suppress(OSError):
+        (job_dir(reporter.job_id, runs=reporter.paths.runs) / STOPPING_FILE).unlink()
+
     def handler(signum: int, _frame: Any) -> None:
         # one cancel is enough: a second signal must not interrupt the final status write
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        reporter.acknowledge_cancel()
         raise JobCancelled(signal.Signals(signum).name)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -302,7 +312,7 @@ def run_here(
     reporter = JobReporter(job_id, paths=paths, display=display)
     pid = os.getpid()
     reporter.update(force=True, pid=pid, pid_start=process_start(pid))
-    with logs or _logs(spec, job_id, paths), _cancel_on_signals():
+    with logs or _logs(spec, job_id, paths), _cancel_on_signals(reporter):
         _finish_after(reporter, lambda: spec.run(reporter))
     return reporter.outcome
 
@@ -382,5 +392,5 @@ def run_job(job_id: str, spec: Any, *, paths: Paths, queue: bool = True) -> int:
     if isinstance(spec, JobSpec):  # with its pid, so a reader that sees one sees the other
         first["message"] = "waiting for a free slot" if queue else "starting on a Ray worker"
     reporter.update(force=True, pid=pid, pid_start=process_start(pid), **first)
-    with _logs(spec, job_id, paths), _cancel_on_signals():
+    with _logs(spec, job_id, paths), _cancel_on_signals(reporter):
         return _run(reporter, lambda: spec.run(reporter))

@@ -226,6 +226,7 @@ class TuneJob:
                 train=self.train,
                 on_trial=on_trial,
                 progress=getattr(reporter, "progress", None),
+                on_cancel=getattr(reporter, "acknowledge_cancel", None),
             )
         except BaseException:  # cancelled or failed: the status still says what the study holds
             with contextlib.suppress(Exception):

@@ -253,9 +253,11 @@ def _check_cancel() -> None:
 
 
 @contextlib.contextmanager
-def _cancel_on_sigterm() -> Iterator[None]:
+def _cancel_on_sigterm(acknowledge: Callable[[], None] | None = None) -> Iterator[None]:
     def handler(signum: int, _frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if acknowledge is not None:  # the canceller then waits for the next safe point
+            acknowledge()
         _CANCEL.signal = signal.Signals(signum).name
         if not _CANCEL.deferred:
             raise SweepCancelled(_CANCEL.signal)
@@ -343,13 +345,16 @@ def run_sweep(
     train: bool = True,
     on_trial: Callable[[Any, Any], None] | None = None,
     progress: Callable[[Any], None] | None = None,
+    on_cancel: Callable[[], None] | None = None,
 ) -> tuple[Any, Any | None]:
     """Run the sweep ``spec`` to its end (its study under ``home``); returns (the study, the
     TrainResult or None).
 
     The trials run in this process, or by ``elsewhere(spec, on_trial)`` when given: the job
     layer passes :func:`core.tuning.ray_trials.optimize_on_ray` bound to its Ray connection, so
-    the trials run as Ray tasks against the same study file.
+    the trials run as Ray tasks against the same study file. ``on_cancel`` is called from the
+    SIGTERM handler the moment the signal arrives (the job layer's acknowledgement: the sweep
+    stops at its next safe point, which can be seconds later).
 
     Raises:
         JobError: the study is being tuned by another process, or no trial completed.
@@ -357,7 +362,7 @@ def run_sweep(
         SweepCancelled: SIGTERM (the running trial is marked failed, finished ones stay).
         and what loading candles and training raise (NoDataError, InsufficientDataError, ...).
     """
-    with state.study_lock(home, spec.study), _cancel_on_sigterm():
+    with state.study_lock(home, spec.study), _cancel_on_sigterm(on_cancel):
         study = _open(home, spec, resume=resume, fresh=fresh)
         if elsewhere is not None:
             elsewhere(spec, on_trial)

@@ -15,6 +15,7 @@ import pytest
 
 from core import jobs
 from core.data.store import save_candles
+from core.jobs.control import STOPPING_FILE
 from core.jobs.tune_job import TuneJob, cancel_sweep, sweep_status
 from core.registry.model_registry import ModelRegistry
 from core.tuning import TuneSpec, counts, load_study, lock_holder, trials_frame
@@ -193,6 +194,40 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
     assert (frame["state"] == "complete").sum() + (frame["state"] == "pruned").sum() >= 1
     assert "running" not in set(frame["state"])
     assert ModelRegistry().names() == []
+
+
+@pytest.mark.slow
+def test_a_cancelled_sweep_that_says_it_is_stopping_is_not_killed_for_being_slow(home: Path):
+    """A sweep stops at its next safe point (after the fold it fits), which on a busy machine
+    can take longer than cancel's timeout; a job that received the signal says so at once (its
+    `stopping` file) and cancel waits for it, up to 30 s more, rather than killing it with its
+    trial open. With a timeout of 0.3 s (time for the handler, which runs between two
+    bytecodes, to say so), the sweep still unwinds as cancelled at any load."""
+    save_candles(random_walk_candles(2000, seed=13), "BTCUSDT", "1h")
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "core", "tune", "--coin", "BTC", "--model", "xgb"]
+        + ["--trials", "50", "--trees", "20", "--depth", "2"],
+        cwd=ROOT,
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,
+    )
+    try:
+        _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
+        (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune", runs=env_runs())]
+        final = jobs.cancel(job_id, runs=env_runs(), timeout=0.3)
+        _, err = sweep.communicate(timeout=60)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+    assert sweep.returncode == 130, (sweep.returncode, err[-2000:])
+    assert final.state is jobs.JobState.CANCELLED
+    assert (home / "runs" / job_id / STOPPING_FILE).exists()
+    frame = trials_frame(home, STUDY)
+    assert "running" not in set(frame["state"])
 
 
 @pytest.mark.ray
