@@ -114,8 +114,11 @@ def _storage(home: Path, name: str) -> Any:
 
 
 def _ready(home: Path, name: str) -> bool:
-    """True once the study file holds Optuna's tables: a reader must never create them, or it
-    races the sweep that is creating them (both fail with "table already exists")."""
+    """True once the study file holds Optuna's tables and both its version stamps: a reader
+    must never create them, or it races the sweep that is creating them (one of the two fails:
+    "table already exists", or, when the reader came between Optuna's ``version_info`` row and
+    its alembic stamp, "UNIQUE constraint failed: alembic_version.version_num", which failed a
+    sweep in a fresh-clone run at load 7 while a test polled its trials)."""
     path = state.storage_path(home, name)
     if not path.exists():
         return False
@@ -123,7 +126,10 @@ def _ready(home: Path, name: str) -> bool:
         with contextlib.closing(
             sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         ) as db:
-            return bool(db.execute("SELECT COUNT(*) FROM version_info").fetchone()[0])
+            stamps = (
+                "SELECT (SELECT COUNT(*) FROM version_info), (SELECT COUNT(*) FROM alembic_version)"
+            )
+            return all(db.execute(stamps).fetchone())
     except sqlite3.Error:
         return False
 

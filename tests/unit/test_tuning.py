@@ -150,3 +150,24 @@ def test_a_tuned_volatility_card_saved_before_the_card_was_typed_loads_and_saves
     assert isinstance(card.coverage, CardCoverage) and card.coverage.horizons == ("6h",)
     assert card.coverage.share("6h", "80") == stored["card"]["coverage"]["6h"]["80"]
     assert json.dumps(card.to_dict()) == json.dumps(stored["card"])
+
+
+def test_a_reader_never_finishes_creating_a_study_file_the_sweep_is_creating(tmp_path: Path):
+    """Optuna creates a study file in steps: tables, a version_info row, then the alembic stamp.
+    A reader (the page's Tuning section, `tune --status`, a test polling trials) that opened it
+    between the last two stamped it too, and the sweep then failed with "UNIQUE constraint
+    failed: alembic_version.version_num" (a fresh-clone run at load 7). The file in that state
+    is not a study yet for a reader: it is refused in words and left as it was."""
+    import sqlite3
+
+    from core.tuning.state import storage_path, storage_url
+
+    name = "xgboost_btcusdt_1h"
+    storage_path(tmp_path, name).parent.mkdir(parents=True)
+    optuna.storages.RDBStorage(storage_url(tmp_path, name))  # the whole creation
+    with sqlite3.connect(storage_path(tmp_path, name)) as db:
+        db.execute("DELETE FROM alembic_version")  # back to the moment before the stamp
+    with pytest.raises(JobError, match="No study"):
+        load_study(tmp_path, name)
+    with sqlite3.connect(storage_path(tmp_path, name)) as db:
+        assert db.execute("SELECT COUNT(*) FROM alembic_version").fetchone()[0] == 0
