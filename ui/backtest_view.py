@@ -17,13 +17,14 @@ from core.errors import CryptoVoltError, ModelNotFoundError
 from core.registry.model_registry import ModelRegistry
 from core.signals.backtest import backtest_coin, cost_column
 from core.signals.live import promoted_versions
-from core.signals.sizing import SizingConfig, SizingResult, sizing_coin
+from core.signals.sizing import SIZING_METHODS, SizingConfig, SizingResult, sizing_coin
 from core.signals.trading import (
     CHOSEN_WHERE,
     METRIC_NAMES,
     NO_EDGE_NOTE,
     BacktestResult,
     StrategyConfig,
+    TradeStats,
 )
 from core.training.trust import backtest_warnings
 from core.volatility.live import volatility_versions
@@ -75,8 +76,8 @@ METRIC_HELP = {
     "exposure": "Share of hours holding a position (the rest in cash).",
     "avg_size": "Average share of equity in a position while holding one.",
 }
-#: (metrics key, column title) of the table, in order.
-COLUMNS = (("strategy", "strategy"), ("zero_cost", "zero cost"), ("buy_and_hold", "buy and hold"))
+#: The column titles of the table, in order: the strategy, the same at zero cost, buy and hold.
+COLUMNS = ("strategy", "zero cost", "buy and hold")
 _PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "avg_size"}
 
 
@@ -134,10 +135,13 @@ def _fmt(name: str, value: float | int | None) -> str:
 
 def metrics_table(result: BacktestResult) -> pd.DataFrame:
     """Metric x (strategy, zero cost, buy and hold), formatted for display."""
+    m = result.metrics
+    legs: tuple[TradeStats | None, ...] = (m.strategy, m.zero_cost, m.buy_and_hold)
+    values = [{} if leg is None else leg.to_dict() for leg in legs]
     rows = [
         {
             "metric": METRIC_LABELS[name],
-            **{title: _fmt(name, result.metrics.get(key, {}).get(name)) for key, title in COLUMNS},
+            **{title: _fmt(name, v.get(name)) for title, v in zip(COLUMNS, values, strict=True)},
         }
         for name in METRIC_NAMES
     ]
@@ -266,7 +270,7 @@ def nothing_to_trade(result: BacktestResult) -> str | None:
     traded (a flat strategy beside buy-and-hold is no result worth a panel)."""
     if result.no_edge:
         why = "no model passed its gates, so no call votes and there is nothing to trade"
-    elif int(result.metrics["strategy"].get("trades") or 0) == 0:
+    elif result.metrics.strategy.trades == 0:
         t = result.threshold
         calls = 0 if result.calls is None else len(result.calls)
         why = f"none of its {calls:,} calls led to a trade" + (
@@ -293,33 +297,34 @@ def render_backtest(result: BacktestResult) -> None:
         return
     for note in result.notes:
         st.caption(note)
-    strat, hold = result.metrics["strategy"], result.metrics["buy_and_hold"]
-    free = result.metrics.get("zero_cost", strat)
+    strat, hold = result.metrics.strategy, result.metrics.buy_and_hold
+    free = result.metrics.zero_cost or strat
     a, b, c, d = st.columns(4)
     a.metric(
         "Strategy return",
-        _fmt("total_return", strat["total_return"]),
-        delta=f"{_points(strat['total_return'], hold['total_return']):+.2f} pp vs buy and hold",
+        _fmt("total_return", strat.total_return),
+        delta=f"{_points(strat.total_return, hold.total_return):+.2f} pp vs buy and hold",
         help="The calls traded on the test window, after fees and slippage. "
         + METRIC_HELP["total_return"]
         + " The arrow: its gap to buying and holding, in percentage points.",
     )
     b.metric(
         "Zero-cost return",
-        _fmt("total_return", free["total_return"]),
-        delta=f"costs: {_points(strat['total_return'], free['total_return']):+.2f} pp",
+        _fmt("total_return", free.total_return),
+        delta=f"costs: {_points(strat.total_return, free.total_return):+.2f} pp",
         delta_color="off",
         help="The same positions without fees or slippage: what the costs took away.",
     )
     c.metric(
         "Buy and hold return",
-        _fmt("total_return", hold["total_return"]),
+        _fmt("total_return", hold.total_return),
         help="Buying at the first test candle and selling at the last: the bar to beat.",
     )
-    d.metric("Trades", _fmt("trades", strat["trades"]), help=METRIC_HELP["trades"])
+    d.metric("Trades", _fmt("trades", strat.trades), help=METRIC_HELP["trades"])
     times = result.equity["open_time"] if len(result.equity) else pd.Series(dtype=object)
     if len(times):
-        for warning in backtest_warnings(strat, times.iloc[0], times.iloc[-1]):
+        warnings = backtest_warnings(strat.cagr, strat.sharpe, times.iloc[0], times.iloc[-1])
+        for warning in warnings:
             st.warning(warning, icon=":material/report:")
     left, right = st.columns([1, 2])
     left.caption(
@@ -371,11 +376,8 @@ SIZING_LABELS = {
     "tracking_error": "Tracking error (RMS log realised/target)",
     "bias": "Bias (mean log realised/target)",
 }
-SIZING_COLUMNS = (
-    ("forecast", "sized by the forecast"),
-    ("trailing", "sized by trailing volatility"),
-    ("buy_and_hold", "buy and hold"),
-)
+#: The sizing table's column titles: forecast, trailing, buy and hold.
+SIZING_COLUMNS = ("sized by the forecast", "sized by trailing volatility", "buy and hold")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -419,11 +421,14 @@ def _sizing_fmt(name: str, value: float | None) -> str:
 
 def sizing_table(result: SizingResult) -> pd.DataFrame:
     """Metric x (forecast, trailing, buy and hold), formatted for display."""
+    m = result.metrics
+    values = [stats.to_dict() for stats in (m.forecast, m.trailing, m.buy_and_hold)]
     rows = [
         {
             "metric": label,
             **{
-                title: _sizing_fmt(name, result.metrics[key][name]) for key, title in SIZING_COLUMNS
+                title: _sizing_fmt(name, v[name])
+                for title, v in zip(SIZING_COLUMNS, values, strict=True)
             },
         }
         for name, label in SIZING_LABELS.items()
@@ -437,9 +442,10 @@ def sizing_figure(result: SizingResult) -> go.Figure:
 
     eq = result.equity
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35])
-    for key, title in SIZING_COLUMNS:
+    methods = tuple(zip(SIZING_METHODS, SIZING_COLUMNS, strict=True))
+    for key, title in methods:
         fig.add_scatter(x=eq["open_time"], y=eq[key], name=title, row=1, col=1)
-    for key, title in SIZING_COLUMNS[:2]:
+    for key, title in methods[:2]:
         fig.add_scatter(
             x=eq["open_time"],
             y=eq[f"{key}_weight"],
@@ -486,26 +492,26 @@ def render_sizing_section(symbol: str, config: BacktestConfig) -> None:
         return
     for note in result.notes:
         st.caption(plain(note))
-    f, t = result.metrics["forecast"], result.metrics["trailing"]
+    f, t = result.metrics.forecast, result.metrics.trailing
     a, b, c = st.columns(3)
     a.metric(
         "Forecast sizing return",
-        _sizing_fmt("total_return", f["total_return"]) or "–",
+        _sizing_fmt("total_return", f.total_return) or "–",
         help="Positions sized by the volatility model's forecast to hold the daily target.",
     )
     b.metric(
         "Trailing sizing return",
-        _sizing_fmt("total_return", t["total_return"]) or "–",
+        _sizing_fmt("total_return", t.total_return) or "–",
         help="Positions sized by the last hours' realised volatility instead of a forecast.",
     )
     c.metric(
         "Tracking error, forecast vs trailing",
-        _sizing_fmt("tracking_error", f["tracking_error"]) or "–",
+        _sizing_fmt("tracking_error", f.tracking_error) or "–",
         help="How far the realised daily volatility strayed from the target (lower is closer); "
         "the arrow: forecast minus trailing, green when the forecast holds it closer.",
         delta=None
-        if f["tracking_error"] is None or t["tracking_error"] is None
-        else f"{f['tracking_error'] - t['tracking_error']:+.3f}",
+        if f.tracking_error is None or t.tracking_error is None
+        else f"{f.tracking_error - t.tracking_error:+.3f}",
         delta_color="inverse",
     )
     left, right = st.columns([1, 2])

@@ -12,15 +12,15 @@ from core.cli._common import format_table
 from core.config import BacktestConfig
 from core.data.coins import parse_coin
 from core.signals.backtest import backtest_coin, cost_column
-from core.signals.trading import METRIC_NAMES, BacktestResult, StrategyConfig
+from core.signals.trading import METRIC_NAMES, BacktestResult, StrategyConfig, TradeStats
 
 if TYPE_CHECKING:
     from core.registry.model_registry import ModelRegistry
+    from core.signals.sizing import SizingResult
 
 __all__ = ["register", "run"]
 
 _PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure", "avg_size"}
-_COLUMNS = (("strategy", "strategy"), ("zero_cost", "zero cost"), ("buy_and_hold", "buy and hold"))
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,7 +143,7 @@ def _as_json(result: BacktestResult) -> str:
         "start": str(result.equity["open_time"].iloc[0]),
         "end": str(result.equity["open_time"].iloc[-1]),
         "threshold": result.threshold.to_dict() if result.threshold else None,
-        "metrics": result.metrics,
+        "metrics": result.metrics.to_dict(),
         "grid": _grid_summary(result),
         "trades": trades.to_dict("records"),
         "notes": result.notes,
@@ -151,11 +151,6 @@ def _as_json(result: BacktestResult) -> str:
     return json.dumps(payload, indent=2, default=str)
 
 
-_SIZING_LABELS = (
-    ("forecast", "forecast sizing"),
-    ("trailing", "trailing sizing"),
-    ("buy_and_hold", "buy and hold"),
-)
 _SIZING_PERCENT = {"total_return", "cagr", "max_drawdown", "avg_size", "realised_vol"}
 
 
@@ -170,7 +165,7 @@ def _sizing_fmt(name: str, value: float | None) -> str:
 
 
 def _run_sizing(args: argparse.Namespace, config: BacktestConfig, registry: ModelRegistry) -> int:
-    from core.signals.sizing import SIZING_METRICS, SizingConfig, sizing_coin
+    from core.signals.sizing import SizingConfig, sizing_coin
 
     sizing = SizingConfig(
         vol_target=args.vol_target,
@@ -187,12 +182,35 @@ def _run_sizing(args: argparse.Namespace, config: BacktestConfig, registry: Mode
     )
     for note in result.notes:
         print(note)
-    rows = [
-        [name, *(_sizing_fmt(name, result.metrics[key][name]) for key, _ in _SIZING_LABELS)]
-        for name in SIZING_METRICS
-    ]
-    print(format_table(["metric", *(label for _, label in _SIZING_LABELS)], rows))
+    print(_sizing_table(result))
     return 0
+
+
+def _sizing_table(result: SizingResult) -> str:
+    from core.signals.sizing import SIZING_METRICS
+
+    m = result.metrics
+    columns = {
+        "forecast sizing": m.forecast.to_dict(),
+        "trailing sizing": m.trailing.to_dict(),
+        "buy and hold": m.buy_and_hold.to_dict(),
+    }
+    rows = [
+        [name, *(_sizing_fmt(name, c[name]) for c in columns.values())] for name in SIZING_METRICS
+    ]
+    return format_table(["metric", *columns], rows)
+
+
+def _metrics_table(result: BacktestResult) -> str:
+    m = result.metrics
+    legs: dict[str, TradeStats | None] = {
+        "strategy": m.strategy,
+        "zero cost": m.zero_cost,
+        "buy and hold": m.buy_and_hold,
+    }
+    columns = {title: {} if leg is None else leg.to_dict() for title, leg in legs.items()}
+    rows = [[name, *(_fmt(name, c.get(name)) for c in columns.values())] for name in METRIC_NAMES]
+    return format_table(["metric", *columns], rows)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -229,11 +247,7 @@ def run(args: argparse.Namespace) -> int:
         if t.margins:
             margins = ", ".join(f"{name} {m:g}" for name, m in t.margins.items())
             print(f"Vote margins (as trained, unchanged): {margins}.")
-    rows = [
-        [name, *(_fmt(name, result.metrics[key][name]) for key, _ in _COLUMNS)]
-        for name in METRIC_NAMES
-    ]
-    print(format_table(["metric", *(label for _, label in _COLUMNS)], rows))
+    print(_metrics_table(result))
     summary = _grid_summary(result)
     if summary:
         print(

@@ -28,13 +28,16 @@ from core.signals.live import (
 from core.signals.signal import ModelVote, Signal
 from core.signals.trading import (
     METRIC_NAMES,
+    BacktestMetrics,
     BacktestResult,
+    TradeStats,
     compute_metrics,
     positions_from_signals,
     run_backtest,
 )
 
 __all__ = [
+    "BacktestMetrics",
     "BacktestResult",
     "Calibration",
     "CoinModels",
@@ -44,6 +47,7 @@ __all__ = [
     "ModelVote",
     "Signal",
     "SignalKind",
+    "TradeStats",
     "backtest_coin",
     "build_calibration",
     "combine_votes",

@@ -167,11 +167,7 @@ def backtest_models(
         sizes=sizes,
     )
     equity = costed.equity.assign(zero_cost=free.equity["strategy"].to_numpy())
-    metrics = {
-        "strategy": costed.metrics["strategy"],
-        "zero_cost": free.metrics["strategy"],
-        "buy_and_hold": costed.metrics["buy_and_hold"],
-    }
+    metrics = replace(costed.metrics, zero_cost=free.metrics.strategy)
     heat = None
     if grid:
         heat = grid_backtest(
@@ -240,7 +236,7 @@ def _no_edge(
     return replace(
         result,
         equity=result.equity.assign(zero_cost=result.equity["strategy"].to_numpy()),
-        metrics={**result.metrics, "zero_cost": dict(result.metrics["strategy"])},
+        metrics=replace(result.metrics, zero_cost=result.metrics.strategy),
         notes=notes,
         strategy=strategy,
         no_edge=True,

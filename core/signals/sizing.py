@@ -36,7 +36,7 @@ periods against a week), which says nothing about forecasting.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,8 +55,12 @@ __all__ = [
     "MATERIAL_GAIN",
     "SIZING_METHODS",
     "SIZING_METRICS",
+    "SizingComparisons",
     "SizingConfig",
+    "SizingMetrics",
     "SizingResult",
+    "SizingStats",
+    "TargetComparison",
     "VolForecast",
     "load_vol_forecast",
     "sizing_backtest",
@@ -65,7 +69,7 @@ __all__ = [
 
 #: The three ways to size, in the order they are shown.
 SIZING_METHODS = ("forecast", "trailing", "buy_and_hold")
-#: Metrics of each method (``SizingResult.metrics[method][name]``).
+#: The metrics of a :class:`SizingStats`, in the order tables show them.
 SIZING_METRICS = (
     "total_return",
     "cagr",
@@ -122,10 +126,82 @@ class VolForecast:
 
 
 @dataclass(frozen=True)
+class SizingStats:
+    """What one way of sizing did over the test window: total return, CAGR, Sharpe (as
+    :func:`~core.signals.trading.compute_metrics` gives them), max drawdown, turnover (equity
+    traded, in multiples), avg_size (mean weight), tracking error and bias (RMS and mean of
+    ``log(realised / target)`` over the counted periods) and the realised daily volatility.
+    None where undefined (no counted period)."""
+
+    total_return: float
+    cagr: float | None
+    sharpe: float | None
+    max_drawdown: float
+    turnover: float
+    avg_size: float | None
+    tracking_error: float | None
+    bias: float | None
+    realised_vol: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        """The JSON form (the fields in order)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SizingMetrics:
+    """The :class:`SizingStats` of each of :data:`SIZING_METHODS`."""
+
+    forecast: SizingStats
+    trailing: SizingStats
+    buy_and_hold: SizingStats
+
+    def to_dict(self) -> dict[str, dict[str, float | None]]:
+        """The JSON form: ``{"forecast", "trailing", "buy_and_hold"}``."""
+        return {
+            "forecast": self.forecast.to_dict(),
+            "trailing": self.trailing.to_dict(),
+            "buy_and_hold": self.buy_and_hold.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class TargetComparison:
+    """Does the forecast hold the target closer than another sizing? A one-sided DM-HLN test on
+    the squared tracking errors (``p_value``, None when the errors give no test) over ``periods``,
+    ``gain`` the relative reduction of the tracking error (None when undefined), and ``better``:
+    p < 0.05 and gain at least :data:`MATERIAL_GAIN`."""
+
+    p_value: float | None
+    gain: float | None
+    periods: int
+    better: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the fields in order)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SizingComparisons:
+    """The forecast against trailing sizing and against buy-and-hold."""
+
+    vs_trailing: TargetComparison
+    vs_buy_and_hold: TargetComparison
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The JSON form: ``{"forecast_vs_trailing", "forecast_vs_buy_and_hold"}``."""
+        return {
+            "forecast_vs_trailing": self.vs_trailing.to_dict(),
+            "forecast_vs_buy_and_hold": self.vs_buy_and_hold.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
 class SizingResult:
     """``equity``: one row per candle (open_time, close, and per method its weight and equity);
-    ``metrics[method]``: :data:`SIZING_METRICS`; ``tests``: forecast vs trailing and vs buy-and-hold
-    (DM-HLN on squared tracking errors: ``p_value``, ``better``, ``periods``)."""
+    ``metrics``: each method's :class:`SizingStats`; ``tests``: the forecast against trailing and
+    against buy-and-hold (:class:`TargetComparison`)."""
 
     symbol: str
     forecast: VolForecast
@@ -133,8 +209,8 @@ class SizingResult:
     sizing: SizingConfig
     rebalance: int
     equity: pd.DataFrame
-    metrics: dict[str, dict[str, float | None]]
-    tests: dict[str, dict[str, Any]]
+    metrics: SizingMetrics
+    tests: SizingComparisons
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,8 +231,8 @@ class SizingResult:
             "start": str(times.iloc[0]) if len(times) else None,
             "end": str(times.iloc[-1]) if len(times) else None,
             "candles": len(self.equity),
-            "metrics": self.metrics,
-            "tests": self.tests,
+            "metrics": self.metrics.to_dict(),
+            "tests": self.tests.to_dict(),
             "notes": self.notes,
         }
 
@@ -320,15 +396,25 @@ def sizing_backtest(
         equity[name] = eq * config.initial_cash
         held[name], turnovers[name] = w, turnover
     errors, valid = _tracking(held, var, block, rebalance, sizing.vol_target)
-    metrics = {
-        name: _metrics(equity[name], held[name], turnovers[name], errors[name], valid, config)
-        | {"realised_vol": _realised(held[name], var, block, rebalance, valid)}
+    stats = {
+        name: _metrics(
+            equity[name],
+            held[name],
+            turnovers[name],
+            errors[name],
+            valid,
+            config,
+            realised_vol=_realised(held[name], var, block, rebalance, valid),
+        )
         for name in SIZING_METHODS
     }
-    tests = {
-        f"forecast_vs_{other}": _compare(errors["forecast"][valid], errors[other][valid])
-        for other in ("trailing", "buy_and_hold")
-    }
+    metrics = SizingMetrics(
+        forecast=stats["forecast"], trailing=stats["trailing"], buy_and_hold=stats["buy_and_hold"]
+    )
+    tests = SizingComparisons(
+        vs_trailing=_compare(errors["forecast"][valid], errors["trailing"][valid]),
+        vs_buy_and_hold=_compare(errors["forecast"][valid], errors["buy_and_hold"][valid]),
+    )
     notes = _notes(forecast, sizing, rebalance, when, tests)
     return SizingResult(
         forecast.symbol, forecast, config, sizing, rebalance, equity, metrics, tests, notes
@@ -374,22 +460,25 @@ def _metrics(
     errors: np.ndarray,
     valid: np.ndarray,
     config: BacktestConfig,
-) -> dict[str, float | None]:
+    *,
+    realised_vol: float | None,
+) -> SizingStats:
     base = compute_metrics(equity, [], w, "1h", initial=config.initial_cash, size=w)
     e = errors[valid]
-    return {
-        "total_return": float(base["total_return"] or 0.0),
-        "cagr": None if base["cagr"] is None else float(base["cagr"]),
-        "sharpe": None if base["sharpe"] is None else float(base["sharpe"]),
-        "max_drawdown": float(base["max_drawdown"] or 0.0),
-        "turnover": float(turnover),
-        "avg_size": float(np.mean(w)) if len(w) else None,
-        "tracking_error": float(np.sqrt(np.mean(e**2))) if len(e) else None,
-        "bias": float(np.mean(e)) if len(e) else None,
-    }
+    return SizingStats(
+        total_return=base.total_return,
+        cagr=base.cagr,
+        sharpe=base.sharpe,
+        max_drawdown=base.max_drawdown,
+        turnover=float(turnover),
+        avg_size=float(np.mean(w)) if len(w) else None,
+        tracking_error=float(np.sqrt(np.mean(e**2))) if len(e) else None,
+        bias=float(np.mean(e)) if len(e) else None,
+        realised_vol=realised_vol,
+    )
 
 
-def _compare(forecast_err: np.ndarray, other_err: np.ndarray) -> dict[str, Any]:
+def _compare(forecast_err: np.ndarray, other_err: np.ndarray) -> TargetComparison:
     """One-sided DM-HLN on squared tracking errors, and the relative reduction of the tracking
     error (``gain``): is the forecast's lower, clearly and by enough to matter?"""
     res = diebold_mariano(forecast_err**2, other_err**2, horizon=1)
@@ -397,14 +486,14 @@ def _compare(forecast_err: np.ndarray, other_err: np.ndarray) -> dict[str, Any]:
     rmse_f = float(np.sqrt(np.mean(forecast_err**2))) if len(forecast_err) else float("nan")
     rmse_o = float(np.sqrt(np.mean(other_err**2))) if len(other_err) else float("nan")
     gain = 1.0 - rmse_f / rmse_o if rmse_o > 0 else float("nan")
-    return {
-        "p_value": p,
-        "gain": None if not np.isfinite(gain) else gain,
-        "periods": int(res.n),
-        "better": bool(
+    return TargetComparison(
+        p_value=p,
+        gain=None if not np.isfinite(gain) else gain,
+        periods=int(res.n),
+        better=bool(
             p is not None and p < _SIGNIFICANCE and np.isfinite(gain) and gain >= MATERIAL_GAIN
         ),
-    }
+    )
 
 
 def _notes(
@@ -412,7 +501,7 @@ def _notes(
     sizing: SizingConfig,
     rebalance: int,
     when: pd.DatetimeIndex,
-    tests: dict[str, dict[str, Any]],
+    tests: SizingComparisons,
 ) -> list[str]:
     notes = [
         f"Out-of-time forecasts of {forecast.model} ({forecast.basis}) on its test window "
@@ -427,21 +516,23 @@ def _notes(
             "This volatility model fails its gates: the Signals card shows no position size "
             "for it; the numbers here show why."
         )
-    for other, words in (("trailing", "trailing sizing"), ("buy_and_hold", "buy and hold")):
-        t = tests[f"forecast_vs_{other}"]
-        g = t["gain"]
-        if t["p_value"] is None or g is None:  # a flat or empty error series: nothing to test
+    for t, words in (
+        (tests.vs_trailing, "trailing sizing"),
+        (tests.vs_buy_and_hold, "buy and hold"),
+    ):
+        g = t.gain
+        if t.p_value is None or g is None:  # a flat or empty error series: nothing to test
             notes.append(
                 f"The forecast is not compared with {words}: their tracking errors over "
-                f"{t['periods']} periods give no test."
+                f"{t.periods} periods give no test."
             )
             continue
-        p = f"{t['p_value']:.3g}"
+        p = f"{t.p_value:.3g}"
         gain = f"{abs(g):.0%} {'lower' if g >= 0 else 'higher'}"
-        verdict = "holds the target closer than" if t["better"] else "is not shown to beat"
+        verdict = "holds the target closer than" if t.better else "is not shown to beat"
         notes.append(
             f"The forecast {verdict} {words}: tracking error {gain} (DM-HLN p {p} over "
-            f"{t['periods']} periods; needs p < {_SIGNIFICANCE} and at least "
+            f"{t.periods} periods; needs p < {_SIGNIFICANCE} and at least "
             f"{MATERIAL_GAIN:.0%})."
         )
     return notes

@@ -7,7 +7,7 @@ builds the calls this engine trades (and chooses their threshold on the walk-for
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -25,26 +25,17 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "METRIC_NAMES",
     "NO_EDGE_NOTE",
+    "BacktestMetrics",
     "BacktestResult",
     "ChosenThreshold",
     "StrategyConfig",
+    "TradeStats",
     "compute_metrics",
     "positions_from_signals",
     "run_backtest",
 ]
 
 _YEAR_MS = 365.25 * 24 * 3600 * 1000
-METRIC_NAMES = (
-    "total_return",
-    "cagr",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "win_rate",
-    "trades",
-    "exposure",
-    "avg_size",
-)
 #: The grid ``min_strength`` is chosen from: 0.00, 0.01, …, 0.99.
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(i / 100, 2) for i in range(100))
 NO_EDGE_NOTE = "NO EDGE: no model passed its gates, nothing to trade."
@@ -149,11 +140,59 @@ class ChosenThreshold:
 
 
 @dataclass(frozen=True)
+class TradeStats:
+    """What one leg of a backtest (the strategy, the same at zero cost, or buy-and-hold) did over
+    its period, from :func:`compute_metrics`: total return, CAGR, Sharpe and Sortino (annualised,
+    per-candle returns, zero risk-free rate), max drawdown (<= 0), win rate, trades, exposure
+    (share of candles in a position) and avg_size (mean size while in a position). Ratios that are
+    undefined (no variation, no losing candle, no trade) are None."""
+
+    total_return: float
+    cagr: float
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float
+    win_rate: float | None
+    trades: int
+    exposure: float
+    avg_size: float | None
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """The JSON form: :data:`METRIC_NAMES` in order."""
+        return asdict(self)
+
+
+#: The metrics of a :class:`TradeStats`, in the order tables and JSON show them.
+METRIC_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TradeStats))
+
+
+@dataclass(frozen=True)
+class BacktestMetrics:
+    """The legs of a backtest: ``strategy``, ``buy_and_hold`` over the same period with the same
+    costs, and ``zero_cost`` (the strategy's positions with no fee or slippage; set by
+    :func:`core.signals.backtest.backtest_models`, None from :func:`run_backtest` alone)."""
+
+    strategy: TradeStats
+    buy_and_hold: TradeStats
+    zero_cost: TradeStats | None = None
+
+    def to_dict(self) -> dict[str, dict[str, float | int | None]]:
+        """The JSON form: ``{"strategy", "zero_cost", "buy_and_hold"}`` (no ``zero_cost`` when
+        None), each :meth:`TradeStats.to_dict`."""
+        legs = (
+            ("strategy", self.strategy),
+            ("zero_cost", self.zero_cost),
+            ("buy_and_hold", self.buy_and_hold),
+        )
+        return {key: leg.to_dict() for key, leg in legs if leg is not None}
+
+
+@dataclass(frozen=True)
 class BacktestResult:
     """``equity``: one row per candle (open_time, open, close, position, size, strategy,
     buy_and_hold, and zero_cost from :func:`backtest_coin`); ``trades``: one row per round trip
     (side, size, entry/exit time and fill price, return, pnl, bars held, exit reason);
-    ``metrics``: ``{"strategy", "buy_and_hold"}`` (and ``"zero_cost"``) with :data:`METRIC_NAMES`.
+    ``metrics``: the strategy's, buy-and-hold's (and the zero-cost) :class:`TradeStats`.
     From :func:`backtest_coin` also: ``threshold`` (where it was chosen), ``calls`` (the test
     window's calls: open_time, vote, strength, confidence, size, traded) and ``grid`` (the test
     window's thresholds x cost levels, for display; choosing from it would be overfitting).
@@ -164,7 +203,7 @@ class BacktestResult:
     config: BacktestConfig
     equity: pd.DataFrame
     trades: pd.DataFrame
-    metrics: dict[str, dict[str, float | int | None]]
+    metrics: BacktestMetrics
     notes: list[str] = field(default_factory=list)
     hold: int = 1
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
@@ -331,8 +370,8 @@ def run_backtest(
     trade_frame = pd.DataFrame(trades, columns=_TRADE_COLUMNS)
     bench_returns = [bench_trade["return"]] if bench_trade else []
     held = (np.arange(n) >= 1).astype("int64")
-    metrics = {
-        "strategy": compute_metrics(
+    metrics = BacktestMetrics(
+        strategy=compute_metrics(
             equity["strategy"],
             trade_frame["return"].tolist(),
             position,
@@ -340,10 +379,10 @@ def run_backtest(
             initial=config.initial_cash,
             size=held_size,
         ),
-        "buy_and_hold": compute_metrics(
+        buy_and_hold=compute_metrics(
             equity["buy_and_hold"], bench_returns, held, interval, initial=config.initial_cash
         ),
-    }
+    )
     return BacktestResult(
         symbol, str(Interval.parse(interval)), config, equity, trade_frame, metrics, hold=hold
     )
@@ -357,12 +396,9 @@ def compute_metrics(
     *,
     initial: float,
     size: np.ndarray | None = None,
-) -> dict[str, float | int | None]:
-    """Total return, CAGR, Sharpe, Sortino, max drawdown (≤ 0), win rate, trades, exposure
-    (share of candles in a position) and avg_size (mean size while in a position).
-
-    Ratios that are undefined (no variation, no losing candle, no trade) are None.
-    """
+) -> TradeStats:
+    """The :class:`TradeStats` of an equity curve (starting from ``initial``), its closed trades'
+    returns and the position (and size) held through each candle."""
     values = np.concatenate([[initial], equity.to_numpy(dtype="float64")])
     returns = values[1:] / values[:-1] - 1.0
     periods_per_year = _YEAR_MS / Interval.parse(interval).milliseconds
@@ -376,14 +412,14 @@ def compute_metrics(
     wins = [r for r in trade_returns if r > 0]
     invested = np.asarray(position) != 0
     sizes = np.ones(len(invested)) if size is None else np.asarray(size, dtype="float64")
-    return {
-        "total_return": float(total),
-        "cagr": float(cagr),
-        "sharpe": mean / std * math.sqrt(periods_per_year) if std > 1e-15 else None,
-        "sortino": mean / downside * math.sqrt(periods_per_year) if downside > 1e-15 else None,
-        "max_drawdown": float(np.min(values / peaks - 1.0)),
-        "win_rate": len(wins) / len(trade_returns) if trade_returns else None,
-        "trades": len(trade_returns),
-        "exposure": float(np.mean(invested)) if len(invested) else 0.0,
-        "avg_size": float(np.mean(sizes[invested])) if invested.any() else None,
-    }
+    return TradeStats(
+        total_return=float(total),
+        cagr=float(cagr),
+        sharpe=mean / std * math.sqrt(periods_per_year) if std > 1e-15 else None,
+        sortino=mean / downside * math.sqrt(periods_per_year) if downside > 1e-15 else None,
+        max_drawdown=float(np.min(values / peaks - 1.0)),
+        win_rate=len(wins) / len(trade_returns) if trade_returns else None,
+        trades=len(trade_returns),
+        exposure=float(np.mean(invested)) if len(invested) else 0.0,
+        avg_size=float(np.mean(sizes[invested])) if invested.any() else None,
+    )

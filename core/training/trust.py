@@ -114,11 +114,10 @@ def model_warnings(record: Any) -> list[str]:
     return out
 
 
-def backtest_warnings(metrics: dict[str, Any], start: Any, end: Any) -> list[str]:
-    """A strategy's ``metrics`` (``cagr``, ``sharpe``) over ``start``..``end``: too-good numbers
-    and a short-window caveat, each in one sentence."""
+def backtest_warnings(cagr: float | None, sharpe: float | None, start: Any, end: Any) -> list[str]:
+    """A strategy's ``cagr`` and ``sharpe`` (a backtest's ``TradeStats``) over ``start``..``end``:
+    too-good numbers and a short-window caveat, each in one sentence."""
     out = []
-    cagr, sharpe = metrics.get("cagr"), metrics.get("sharpe")
     if isinstance(sharpe, int | float) and sharpe > SHARPE_TOO_GOOD:
         out.append(f"A Sharpe ratio of {sharpe:.1f} is far beyond real trading: {SUSPICIOUS}.")
     if isinstance(cagr, int | float) and cagr > CAGR_TOO_GOOD:

@@ -32,8 +32,8 @@ def test_sizing_section_shows_the_three_sizings(home: Path) -> None:
     assert any("Volatility-target sizing" in s.value for s in at.subheader)
     table = next(t.value for t in at.table if "sized by the forecast" in t.value.columns)
     expected = sizing_coin("BTCUSDT", ModelRegistry(), config=BacktestConfig())
-    forecast = expected.metrics["forecast"]
-    assert table.loc["Total return", "sized by the forecast"] == f"{forecast['total_return']:.2%}"
+    forecast = expected.metrics.forecast
+    assert table.loc["Total return", "sized by the forecast"] == f"{forecast.total_return:.2%}"
     assert table.loc["Turnover (x equity traded)", "buy and hold"] == "2.0x"
     assert any("holds the target closer than trailing" in c.value for c in at.caption)
     # a 3% target sizes larger positions: the table follows the widget
@@ -43,6 +43,6 @@ def test_sizing_section_shows_the_three_sizings(home: Path) -> None:
     bigger = sizing_coin(
         "BTCUSDT", ModelRegistry(), config=BacktestConfig(), sizing=SizingConfig(vol_target=0.03)
     )
-    avg = bigger.metrics["forecast"]["avg_size"]
+    avg = bigger.metrics.forecast.avg_size
     assert table.loc["Average size (share of equity)", "sized by the forecast"] == f"{avg:.2%}"
-    assert avg > forecast["avg_size"]
+    assert avg > forecast.avg_size

@@ -322,15 +322,13 @@ def test_backtest_page_shows_the_core_backtest_for_both_modes(trained: Path):
     at = open_page("pages/backtest.py")
     expected = backtest_coin("BTCUSDT", ModelRegistry(), config=BacktestConfig())
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Trades"] == str(expected.metrics["strategy"]["trades"])
-    assert metrics["Strategy return"] == f"{expected.metrics['strategy']['total_return']:.2%}"
-    assert (
-        metrics["Buy and hold return"] == f"{expected.metrics['buy_and_hold']['total_return']:.2%}"
-    )
+    assert metrics["Trades"] == str(expected.metrics.strategy.trades)
+    assert metrics["Strategy return"] == f"{expected.metrics.strategy.total_return:.2%}"
+    assert metrics["Buy and hold return"] == f"{expected.metrics.buy_and_hold.total_return:.2%}"
     at.toggle(key="backtest_long_short").set_value(True).run()
     short = backtest_coin("BTCUSDT", ModelRegistry(), config=BacktestConfig(allow_short=True))
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Strategy return"] == f"{short.metrics['strategy']['total_return']:.2%}"
+    assert metrics["Strategy return"] == f"{short.metrics.strategy.total_return:.2%}"
     table = at.table[0].value
     assert {"strategy", "buy and hold"} <= set(table.columns)
     assert "Sortino (annualised)" in table.index

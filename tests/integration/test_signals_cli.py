@@ -20,6 +20,7 @@ from core.registry.model_registry import ModelRegistry
 from core.signals import journal
 from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
+from core.signals.trading import METRIC_NAMES
 from tests.card_home import ROOT, copy_carded_into
 from tests.fake_binance import FakeBinance
 from tests.live_home import continue_prices
@@ -206,8 +207,11 @@ def test_backtest_cli_matches_the_library(trained: Path):
     expected = backtest_coin(
         "BTCUSDT", ModelRegistry(), config=BacktestConfig(fee=0.002, allow_short=True)
     )
-    for who in ("strategy", "buy_and_hold"):
-        for key, value in expected.metrics[who].items():
+    want = expected.metrics.to_dict()
+    assert list(payload["metrics"]) == ["strategy", "zero_cost", "buy_and_hold"]
+    for who in ("strategy", "zero_cost", "buy_and_hold"):
+        assert list(payload["metrics"][who]) == list(METRIC_NAMES)
+        for key, value in want[who].items():
             assert payload["metrics"][who][key] == pytest.approx(value)
     assert len(payload["trades"]) == len(expected.trades)
     table = cli("backtest", "--coin", "BTC")

@@ -60,10 +60,10 @@ def test_three_candles_one_long_trade_with_fees_and_slippage():
     assert trade["entry_time"] == START + HOUR and trade["exit_time"] == START + 2 * HOUR
     assert trade["entry_price"] == pytest.approx(buy) and trade["exit_price"] == pytest.approx(sell)
     assert trade["return"] == pytest.approx(final / 10_000 - 1)
-    metrics = result.metrics["strategy"]
-    assert metrics["total_return"] == pytest.approx(final / 10_000 - 1)
-    assert metrics["trades"] == 1 and metrics["win_rate"] == 1.0
-    assert metrics["exposure"] == pytest.approx(1 / 3)
+    metrics = result.metrics.strategy
+    assert metrics.total_return == pytest.approx(final / 10_000 - 1)
+    assert metrics.trades == 1 and metrics.win_rate == 1.0
+    assert metrics.exposure == pytest.approx(1 / 3)
 
 
 def test_fees_are_paid_on_entry_and_exit():
@@ -83,15 +83,15 @@ def test_buy_and_hold_enters_with_the_strategy_and_exits_at_the_last_close():
     result = run_backtest(THREE, signals("NEUTRAL", "NEUTRAL", "NEUTRAL"), config=config)
     expected = 10_000 * 0.999**2 * (125 * 0.9995) / (110 * 1.0005)
     assert result.equity["buy_and_hold"].iloc[-1] == pytest.approx(expected)
-    assert result.metrics["buy_and_hold"]["trades"] == 1
-    assert result.metrics["strategy"]["trades"] == 0
+    assert result.metrics.buy_and_hold.trades == 1
+    assert result.metrics.strategy.trades == 0
     assert result.equity["strategy"].tolist() == [10_000] * 3
 
 
 def test_short_only_with_the_long_short_option():
     sigs = signals("BEARISH", "NEUTRAL", "NEUTRAL")
     flat = run_backtest(THREE, sigs, config=BacktestConfig())
-    assert flat.metrics["strategy"]["trades"] == 0
+    assert flat.metrics.strategy.trades == 0
     result = run_backtest(THREE, sigs, config=BacktestConfig(allow_short=True))
     sell, buy_back = 110 * 0.9995, 120 * 1.0005
     expected = 10_000 * ((2 - 0.001) - (1 + 0.001) * buy_back / sell)
@@ -151,20 +151,20 @@ def test_metrics_on_a_known_equity_curve():
     m = compute_metrics(equity, [0.1, -0.05], np.array([1, 0, 1]), "1h", initial=100.0)
     returns = np.array([0.1, -0.1, 121 / 99 - 1])
     per_year = 365.25 * 24
-    assert m["total_return"] == pytest.approx(0.21)
-    assert m["max_drawdown"] == pytest.approx(99 / 110 - 1)
-    assert m["sharpe"] == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(per_year))
+    assert m.total_return == pytest.approx(0.21)
+    assert m.max_drawdown == pytest.approx(99 / 110 - 1)
+    assert m.sharpe == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(per_year))
     downside = math.sqrt(np.mean(np.minimum(returns, 0) ** 2))
-    assert m["sortino"] == pytest.approx(returns.mean() / downside * math.sqrt(per_year))
-    assert m["cagr"] == pytest.approx(1.21 ** (per_year / 3) - 1)
-    assert m["win_rate"] == 0.5 and m["trades"] == 2
-    assert m["exposure"] == pytest.approx(2 / 3)
+    assert m.sortino == pytest.approx(returns.mean() / downside * math.sqrt(per_year))
+    assert m.cagr == pytest.approx(1.21 ** (per_year / 3) - 1)
+    assert m.win_rate == 0.5 and m.trades == 2
+    assert m.exposure == pytest.approx(2 / 3)
 
 
 def test_flat_strategy_has_undefined_ratios_not_invented_ones():
     m = compute_metrics(pd.Series([100.0, 100.0]), [], np.array([0, 0]), "4h", initial=100.0)
-    assert m["sharpe"] is None and m["sortino"] is None and m["win_rate"] is None
-    assert m["total_return"] == 0 and m["max_drawdown"] == 0
+    assert m.sharpe is None and m.sortino is None and m.win_rate is None
+    assert m.total_return == 0 and m.max_drawdown == 0
 
 
 def test_positions_map_signals_and_respect_long_only():
@@ -200,7 +200,7 @@ def test_a_half_size_long_moves_half_the_equity():
     expected = 5_000 + 5_000 * 0.999**2 * 120 / 110
     assert result.equity["strategy"].iloc[-1] == pytest.approx(expected)
     assert result.trades["size"].tolist() == [0.5]
-    assert result.metrics["strategy"]["avg_size"] == 0.5
+    assert result.metrics.strategy.avg_size == 0.5
 
 
 # --- the strategy on hand-built members ----------------------------------------------------------
@@ -324,7 +324,7 @@ def test_the_threshold_is_chosen_on_the_folds_only():
     q4, result4 = chosen_for(shocked, forecast)
     assert q4 == q
     pd.testing.assert_frame_equal(result4.threshold.grid, result.threshold.grid)
-    assert result4.metrics["strategy"] != result.metrics["strategy"]
+    assert result4.metrics.strategy != result.metrics.strategy
     assert "chosen on the walk-forward folds, before the test window" in result.threshold.summary
 
 
@@ -335,10 +335,38 @@ def test_zero_cost_is_never_worse_than_with_costs():
         config = BacktestConfig(fee=0.002, slippage_bps=10, allow_short=allow_short)
         result = backtest_models(models, data, config=config)
         m = result.metrics
-        assert m["zero_cost"]["trades"] == m["strategy"]["trades"] > 0
-        assert m["zero_cost"]["total_return"] > m["strategy"]["total_return"]
+        assert m.zero_cost.trades == m.strategy.trades > 0
+        assert m.zero_cost.total_return > m.strategy.total_return
         assert (result.equity["zero_cost"] >= result.equity["strategy"] - 1e-9).all()
-        assert m["buy_and_hold"]["trades"] == 1
+        assert m.buy_and_hold.trades == 1
+
+
+#: The keys the JSON of ``backtest --json`` has always given each leg, in order.
+LEG_KEYS = [
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "win_rate",
+    "trades",
+    "exposure",
+    "avg_size",
+]
+
+
+def test_the_metrics_json_keeps_its_legs_keys_and_numbers():
+    data, forecast = planted(11, strong_informed=True)
+    result = backtest_models(models_for([member(data, forecast)], 1), data)
+    out = result.metrics.to_dict()
+    assert list(out) == ["strategy", "zero_cost", "buy_and_hold"]
+    assert all(list(leg) == LEG_KEYS for leg in out.values())
+    strategy = result.metrics.strategy
+    assert out["strategy"] == {key: getattr(strategy, key) for key in LEG_KEYS}
+    assert out["strategy"]["trades"] == len(result.trades) > 0
+    # the engine alone has no zero-cost leg, and its JSON says nothing of one
+    alone = run_backtest(candles([1.0, 1.1, 1.2], [1.1, 1.2, 1.3]), pd.Series([1], index=[START]))
+    assert list(alone.metrics.to_dict()) == ["strategy", "buy_and_hold"]
 
 
 def always_up(up_share: float, seed: int = 4) -> tuple[pd.DataFrame, Member]:
@@ -362,19 +390,19 @@ def test_size_follows_the_confidence():
     sizing = StrategyConfig(size_by_confidence=True, full_size_at=0.6)
     sized = backtest_models(models, data, config=costless, strategy=sizing)
     assert sized.trades["size"].to_numpy() == pytest.approx(expected)
-    assert sized.metrics["strategy"]["avg_size"] == pytest.approx(expected)
-    assert full.metrics["strategy"]["avg_size"] == 1.0
+    assert sized.metrics.strategy.avg_size == pytest.approx(expected)
+    assert full.metrics.strategy.avg_size == 1.0
     assert sized.calls["confidence"].to_numpy() == pytest.approx(hit)
     # one long held through the window both times: the sized one moves `expected` as much
     assert len(full.trades) == len(sized.trades) == 1
-    assert sized.metrics["strategy"]["total_return"] == pytest.approx(
-        expected * full.metrics["strategy"]["total_return"]
+    assert sized.metrics.strategy.total_return == pytest.approx(
+        expected * full.metrics.strategy.total_return
     )
     assert "confidence" in " ".join(sized.notes)
     # a confidence at or below a coin flip takes no position at all
     data, up = always_up(0.45)
     never = backtest_models(models_for([up], 1, config), data, strategy=sizing)
-    assert never.trades.empty and never.metrics["strategy"]["total_return"] == 0
+    assert never.trades.empty and never.metrics.strategy.total_return == 0
 
 
 def test_a_coin_without_a_passing_model_is_no_edge():
@@ -384,8 +412,9 @@ def test_a_coin_without_a_passing_model_is_no_edge():
     assert result.no_edge and result.threshold is None
     assert result.notes[0] == NO_EDGE_NOTE
     assert "AUC interval does not clear 0.5" in result.notes[1]
-    assert result.trades.empty and result.metrics["strategy"]["total_return"] == 0
-    assert result.metrics["buy_and_hold"]["trades"] == 1
+    assert result.trades.empty and result.metrics.strategy.total_return == 0
+    assert result.metrics.buy_and_hold.trades == 1
+    assert result.metrics.zero_cost == result.metrics.strategy
     assert (
         result.equity["open_time"].iloc[0] == data.loc[data["split"] == "test", "open_time"].iloc[0]
     )

@@ -58,10 +58,10 @@ def test_every_cell_matches_the_event_loop_on_real_candles(btc_candles, hold, al
             loop = event_loop(
                 btc_candles, index, calls, strength, size, THRESHOLDS[i], cost, hold, allow_short
             )
-            m = loop.metrics["strategy"]
-            assert grid.trades[i] == m["trades"]
-            assert grid.total_return[i, j] == pytest.approx(m["total_return"], rel=1e-9, abs=1e-12)
-            assert grid.exposure[i] == pytest.approx(m["exposure"])
+            m = loop.metrics.strategy
+            assert grid.trades[i] == m.trades
+            assert grid.total_return[i, j] == pytest.approx(m.total_return, rel=1e-9, abs=1e-12)
+            assert grid.exposure[i] == pytest.approx(m.exposure)
             columns = ["side", "size", "entry_time", "entry_price", "exit_time", "exit_price"]
             mine, theirs = grid.trades_of(i, j), loop.trades
             pd.testing.assert_frame_equal(mine[columns], theirs[columns], check_exact=True)

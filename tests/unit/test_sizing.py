@@ -74,9 +74,26 @@ def test_forecast_weight_is_target_over_sigma_traded_at_the_next_open_with_costs
     # the 1% rise of candle 230 moves half the equity
     assert eq["forecast"].iloc[jump] == pytest.approx(before * (1 + 0.5 * 0.01))
     assert w[jump + 1] == pytest.approx(0.5 * 1.01 / 1.005)  # drifted, not yet rebalanced
-    bh = result.metrics["buy_and_hold"]
-    assert bh["turnover"] == pytest.approx(2.0) and bh["avg_size"] == pytest.approx(1.0)
-    assert bh["total_return"] == pytest.approx((1 - cost) * 1.01 * (1 - cost) - 1)
+    bh = result.metrics.buy_and_hold
+    assert bh.turnover == pytest.approx(2.0) and bh.avg_size == pytest.approx(1.0)
+    assert bh.total_return == pytest.approx((1 - cost) * 1.01 * (1 - cost) - 1)
+    # the JSON keeps the keys and order it has always had
+    out = result.to_dict()
+    assert list(out["metrics"]) == ["forecast", "trailing", "buy_and_hold"]
+    assert list(out["metrics"]["buy_and_hold"]) == [
+        "total_return",
+        "cagr",
+        "sharpe",
+        "max_drawdown",
+        "turnover",
+        "avg_size",
+        "tracking_error",
+        "bias",
+        "realised_vol",
+    ]
+    assert out["metrics"]["buy_and_hold"]["turnover"] == bh.turnover
+    assert list(out["tests"]) == ["forecast_vs_trailing", "forecast_vs_buy_and_hold"]
+    assert list(out["tests"]["forecast_vs_trailing"]) == ["p_value", "gain", "periods", "better"]
 
 
 def test_a_later_candle_or_forecast_does_not_change_the_past():
@@ -130,15 +147,15 @@ def test_on_garch_candles_the_forecast_holds_the_target_closer(trained):
     assert forecast.gates_passed and forecast.horizon == 24
     result = sizing_backtest(frames["BTCUSDT"], forecast)
     m = result.metrics
-    assert m["forecast"]["tracking_error"] < m["trailing"]["tracking_error"]
-    assert m["forecast"]["tracking_error"] < m["buy_and_hold"]["tracking_error"]
-    assert result.tests["forecast_vs_trailing"]["better"]
-    assert result.tests["forecast_vs_buy_and_hold"]["better"]
+    assert m.forecast.tracking_error < m.trailing.tracking_error
+    assert m.forecast.tracking_error < m.buy_and_hold.tracking_error
+    assert result.tests.vs_trailing.better
+    assert result.tests.vs_buy_and_hold.better
     # the forecast's sizes are its own test window's: nothing before it is traded
     test_start = forecast.daily_sigma.index[0]
     assert result.equity["open_time"].iloc[0] == test_start + HOUR
     # sized to 2% a day, the position is about as volatile as that; buy-and-hold is not
-    assert abs(m["forecast"]["realised_vol"] - 0.02) < abs(m["buy_and_hold"]["realised_vol"] - 0.02)
+    assert abs(m.forecast.realised_vol - 0.02) < abs(m.buy_and_hold.realised_vol - 0.02)
 
 
 def test_on_a_constant_volatility_walk_the_forecast_has_no_advantage(trained):
@@ -146,9 +163,9 @@ def test_on_a_constant_volatility_walk_the_forecast_has_no_advantage(trained):
     forecast = load_vol_forecast(registry, "ETHUSDT")
     assert not forecast.gates_passed  # nothing beats persistence there
     result = sizing_backtest(frames["ETHUSDT"], forecast)
-    versus = result.tests["forecast_vs_trailing"]
-    assert not versus["better"]
-    assert abs(versus["gain"]) < MATERIAL_GAIN
+    versus = result.tests.vs_trailing
+    assert not versus.better
+    assert abs(versus.gain) < MATERIAL_GAIN
     assert any("fails its gates" in note for note in result.notes)
 
 
@@ -160,7 +177,7 @@ def test_the_positions_realised_variance_is_weight_squared_times_garman_klass(tr
     w = eq["forecast_weight"].to_numpy()
     blocks = len(eq) // 24
     per = (w[: blocks * 24] ** 2 * v[: blocks * 24]).reshape(blocks, 24).sum(axis=1)
-    assert result.metrics["forecast"]["realised_vol"] == pytest.approx(np.sqrt(per.mean()))
+    assert result.metrics.forecast.realised_vol == pytest.approx(np.sqrt(per.mean()))
 
 
 def test_cli_prints_the_three_sizings_as_json_and_refuses_a_coin_without_a_model(trained):

@@ -75,9 +75,9 @@ def test_numbers_too_good_for_hourly_candles_are_suspicious():
 
 def test_absurd_backtests_are_suspicious_and_short_windows_carry_a_caveat():
     start, end = pd.Timestamp("2025-03-12", tz="UTC"), pd.Timestamp("2025-05-29", tz="UTC")
-    sharpe, cagr, caveat = backtest_warnings({"cagr": 5082.93, "sharpe": 41.7}, start, end)
+    sharpe, cagr, caveat = backtest_warnings(5082.93, 41.7, start, end)
     assert sharpe == f"A Sharpe ratio of 41.7 is far beyond real trading: {SUSPICIOUS}."
     assert cagr.startswith("A CAGR of 508,293% is absurd") and SUSPICIOUS in cagr
     assert caveat.startswith("The CAGR is annualised from 78 days of candles")
-    year = backtest_warnings({"cagr": 0.2, "sharpe": 1.1}, start, start + pd.Timedelta(days=400))
+    year = backtest_warnings(0.2, 1.1, start, start + pd.Timedelta(days=400))
     assert year == []
