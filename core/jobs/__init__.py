@@ -25,7 +25,7 @@ from core.jobs.launcher import EXECUTORS, launch, launch_all, prepare, restart
 from core.jobs.one_per_coin import busy_with, launch_lock, refuse_busy
 from core.jobs.progress_words import describe_progress
 from core.jobs.queue import acquire_slot, queue_position, slot_count, threads_per_slot
-from core.jobs.results import ModelResult, SweepResult
+from core.jobs.results import ModelResult
 from core.jobs.spec import SETTINGS, JobSpec, make_specs, parse_models, require_data
 from core.jobs.status import ACTIVE_STATES, CoinProgress, JobKind, JobState, JobStatus
 
@@ -41,7 +41,6 @@ __all__ = [
     "JobState",
     "JobStatus",
     "ModelResult",
-    "SweepResult",
     "acquire_slot",
     "busy_with",
     "cancel",

@@ -3,9 +3,9 @@
 - :class:`ModelResult`: one version a training job (or a sweep's final training) registered: its
   name and version, its test-window scores (an :class:`~core.registry.metadata.Evaluation` with
   ``test``, ``baseline`` and ``skill``), whether its gates passed, its verdict and promotion.
-- :class:`SweepResult`: a sweep's study: trials by state, the best trial, its score and settings.
-
-Both read old status files (missing fields take defaults) and write plain JSON.
+A sweep's study is a :class:`~core.registry.sweep_record.SweepResult`, the type a tuned
+version's card keeps too. ModelResult reads old status files (missing fields take defaults) and
+writes plain JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from core.registry.gates import version_verdict
 from core.registry.metadata import Evaluation, ModelMetadata
 
-__all__ = ["ModelResult", "SweepResult", "model_result"]
+__all__ = ["ModelResult", "model_result"]
 
 
 def _float(value: Any) -> float | None:
@@ -64,38 +64,6 @@ class ModelResult:
     def label(self) -> str:
         """``xgboost_btcusdt v3``."""
         return f"{self.name} {self.version}"
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    """A sweep's study so far: finished trials (complete or pruned), trials by state, and the best
-    complete trial's number, mean walk-forward skill and settings (None before one completed)."""
-
-    study: str
-    finished: int = 0
-    trials_by_state: dict[str, int] = field(default_factory=dict)
-    best_trial: int | None = None
-    best_value: float | None = None
-    best_params: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SweepResult:
-        counts = data.get("trials_by_state")
-        params = data.get("best_params")
-        best = data.get("best_trial")
-        return cls(
-            study=str(data.get("study") or ""),
-            finished=int(data.get("finished") or 0),
-            trials_by_state=(
-                {str(k): int(v) for k, v in counts.items()} if isinstance(counts, Mapping) else {}
-            ),
-            best_trial=best if isinstance(best, int) and not isinstance(best, bool) else None,
-            best_value=_float(data.get("best_value")),
-            best_params=dict(params) if isinstance(params, Mapping) else {},
-        )
 
 
 def model_result(meta: Mapping[str, Any] | Any) -> ModelResult:

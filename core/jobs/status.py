@@ -22,7 +22,8 @@ from typing import Any
 
 from core.atomic import atomic_write_json
 from core.clock import now_iso
-from core.jobs.results import ModelResult, SweepResult
+from core.jobs.results import ModelResult
+from core.registry.sweep_record import SweepResult
 
 __all__ = [
     "ACTIVE_STATES",

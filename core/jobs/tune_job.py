@@ -3,7 +3,7 @@
 A :class:`TuneJob` is a job spec like a training or fetch one (``runs/{job_id}/``, ``job list``,
 ``job cancel``; launched by the Training page's Tuning section or ``tune --background``, run in
 the foreground by ``tune``). Its status counts finished trials as progress and carries a typed
-:class:`~core.jobs.results.SweepResult` (trials by state, the best trial) and, once the best
+:class:`~core.registry.sweep_record.SweepResult` (trials by state, the best trial) and, once the best
 settings trained, the registered version as a :class:`~core.jobs.results.ModelResult`. The
 study's own files stay under ``{home}/tuning/`` (:mod:`core.tuning.state`): the SQLite study a
 killed sweep resumes from, and the lock that keeps two processes off one study.
@@ -22,33 +22,14 @@ from typing import Any, ClassVar
 from core.clock import now_iso
 from core.config import Paths
 from core.errors import ConfigError, CryptoVoltError, JobError
-from core.jobs.results import SweepResult, model_result
+from core.jobs.results import model_result
 from core.jobs.status import JobKind, JobState, JobStatus, StatusWriter
-from core.tuning.study import TuneSpec
+from core.registry.sweep_record import SweepResult
+from core.tuning.study import TuneSpec, sweep_result
 
-__all__ = ["TuneJob", "cancel_sweep", "studies", "sweep_result", "sweep_status"]
+__all__ = ["TuneJob", "cancel_sweep", "studies", "sweep_status"]
 
 log = logging.getLogger("core.jobs.tune_job")
-
-
-def sweep_result(study: Any) -> SweepResult:
-    """The typed summary of an Optuna study: finished trials, trials by state, the best one."""
-    from core.tuning.study import counts
-
-    found = counts(study)
-    try:
-        best = study.best_trial
-        best_trial, best_value, params = best.number, float(best.value), dict(best.params)
-    except ValueError:  # no trial completed yet
-        best_trial, best_value, params = None, None, {}
-    return SweepResult(
-        study=study.study_name,
-        finished=found["finished"],
-        trials_by_state={k: v for k, v in found.items() if k != "finished"},
-        best_trial=best_trial,
-        best_value=None if best_value is None else round(best_value, 6),
-        best_params=params,
-    )
 
 
 def _trial_words(trial: Any, sweep: SweepResult) -> str:
@@ -251,7 +232,8 @@ class TuneJob:
 
 def sweep_status(study: str, *, home: Path) -> JobStatus | None:
     """The status of the newest sweep job of ``study`` in ``home`` (None when none ran): state,
-    finished trials, the typed :class:`~core.jobs.results.SweepResult`, the registered version."""
+    finished trials, the typed :class:`~core.registry.sweep_record.SweepResult`, the registered
+    version."""
     from core.jobs.control import list_jobs
 
     for found in list_jobs(runs=Paths(home).runs, kind=JobKind.TUNE):

@@ -29,12 +29,20 @@ from core.errors import ConfigError, JobError
 from core.models import kind_info, parse_kind
 from core.registry.metadata import ModelMetadata
 from core.registry.model_registry import ModelRegistry
-from core.registry.sweep_record import TuningRecord
+from core.registry.sweep_record import SweepResult, TuningRecord
 from core.tuning import state
 from core.tuning.objective import InnerData, objective, objective_text
 from core.tuning.space import apply, describe, space_for
 
-__all__ = ["SweepCancelled", "TuneSpec", "counts", "load_study", "optimize_here", "run_sweep"]
+__all__ = [
+    "SweepCancelled",
+    "TuneSpec",
+    "counts",
+    "load_study",
+    "optimize_here",
+    "run_sweep",
+    "sweep_result",
+]
 
 log = logging.getLogger("core.tuning")
 
@@ -285,9 +293,9 @@ class _TunedRegistry(ModelRegistry):
         self._tuning = tuning
 
     def _before_save(self, metadata: ModelMetadata) -> ModelMetadata:
-        n = self._tuning.trials
+        n, study = self._tuning.result.finished, self._tuning.result.study
         note = (
-            f"tuned: the best of {n} Optuna trials (study {self._tuning.study}) on walk-forward "
+            f"tuned: the best of {n} Optuna trials (study {study}) on walk-forward "
             "folds inside the training period; the test window was never seen by the tuner, but "
             "the more trials, the more the fold metrics flatter it"
         )
@@ -297,20 +305,32 @@ class _TunedRegistry(ModelRegistry):
         return metadata
 
 
-def _tuning_record(home: Path, spec: TuneSpec, study: Any) -> TuningRecord:
+def sweep_result(study: Any) -> SweepResult:
+    """The typed outcome of an Optuna study so far: finished trials, trials by state, the best
+    complete trial (its value rounded to 6 decimals; None before one completed)."""
     found = counts(study)
-    best = study.best_trial
-    return TuningRecord(
-        study=spec.study,
-        storage=str(state.storage_path(home, spec.study)),
-        trials=found["finished"],
+    try:
+        best = study.best_trial
+        best_trial, best_value, params = best.number, float(best.value), dict(best.params)
+    except ValueError:  # no trial completed yet
+        best_trial, best_value, params = None, None, {}
+    return SweepResult(
+        study=study.study_name,
+        finished=found["finished"],
         trials_by_state={k: v for k, v in found.items() if k != "finished"},
+        best_trial=best_trial,
+        best_value=None if best_value is None else round(best_value, 6),
+        best_params=params,
+    )
+
+
+def _tuning_record(home: Path, spec: TuneSpec, study: Any) -> TuningRecord:
+    return TuningRecord(
+        result=sweep_result(study),
+        storage=str(state.storage_path(home, spec.study)),
         search_space=describe(spec.space),
         fixed=dict(spec.fixed),
         objective=objective_text(spec.kind, spec.split.folds),
-        best_trial=best.number,
-        best_value=round(float(best.value), 6),
-        best_params=dict(best.params),
         sampler="TPE",
         pruner="median per fold",
     )

@@ -111,7 +111,7 @@ def test_killed_sweep_resumes_to_four_trials_and_a_second_sweep_is_refused(btc: 
 
     record = ModelRegistry().record("xgboost_btcusdt", "v1")
     tuning = record.card.tuning
-    assert tuning.study == STUDY and tuning.trials == 4
+    assert tuning.result.study == STUDY and tuning.result.finished == 4
     assert set(tuning.search_space) == {"learning_rate", "subsample", "colsample_bytree"}
     assert (record.params["n_estimators"], record.params["max_depth"]) == (60, 3)  # held fixed
     best = load_study(btc, STUDY).best_trial.params

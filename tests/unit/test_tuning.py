@@ -16,7 +16,7 @@ from core.errors import ConfigError, JobError
 from core.models.settings import XGBConfig
 from core.registry.horizons import CardCoverage
 from core.registry.metadata import ModelCard, ModelMetadata
-from core.registry.sweep_record import TuningRecord
+from core.registry.sweep_record import SweepResult, TuningRecord
 from core.training.evaluate import chronological_split
 from core.tuning import TuneSpec, describe, lock_holder, space_for, study_lock, tunable
 from core.tuning.objective import InnerData, inner_period, objective_text, score_settings
@@ -124,7 +124,9 @@ def test_stored_study_needs_resume_and_a_killed_runs_trial_is_retried(home: Path
 
 def test_card_records_the_sweep_and_cards_without_one_still_load():
     tuning = TuningRecord(
-        "xgboost_btcusdt_1h", "/h/tuning/x.db", 50, search_space={"max_depth": {}}
+        SweepResult("xgboost_btcusdt_1h", finished=50),
+        "/h/tuning/x.db",
+        search_space={"max_depth": {}},
     )
     card = ModelCard(output="probability", tuning=tuning)
     again = ModelCard.from_dict(json.loads(json.dumps(card.to_dict())))
@@ -143,9 +145,10 @@ def test_a_tuned_volatility_card_saved_before_the_card_was_typed_loads_and_saves
     record = ModelMetadata.from_dict(stored)
     card = record.card
     assert card is not None and isinstance(card.tuning, TuningRecord)
-    assert card.tuning.study == "vol_gbm_btcusdt_1h" and card.tuning.trials == 2
-    assert card.tuning.trials_by_state == {"complete": 2} and card.tuning.best_trial == 1
-    assert set(card.tuning.best_params) == {"learning_rate", "subsample"}
+    sweep = card.tuning.result
+    assert sweep.study == "vol_gbm_btcusdt_1h" and sweep.finished == 2
+    assert sweep.trials_by_state == {"complete": 2} and sweep.best_trial == 1
+    assert set(sweep.best_params) == {"learning_rate", "subsample"}
     assert card.tuning.fixed["horizons"] == [6] and "QLIKE" in card.tuning.objective
     assert isinstance(card.coverage, CardCoverage) and card.coverage.horizons == ("6h",)
     assert card.coverage.share("6h", "80") == stored["card"]["coverage"]["6h"]["80"]

@@ -64,11 +64,13 @@ def test_tune_on_a_vol_kind_registers_a_tuned_version_with_its_card(home) -> Non
     record = ModelRegistry().record("vol_gbm_btcusdt", result.metadata.version)
     card = record.card
     assert card is not None and card.tuning is not None
-    assert card.tuning.trials == 2 and "learning_rate" in card.tuning.search_space
-    assert set(card.tuning.best_params) == {"learning_rate", "subsample"}
+    assert card.tuning.result.finished == 2 and "learning_rate" in card.tuning.search_space
+    assert set(card.tuning.result.best_params) == {"learning_rate", "subsample"}
     assert any(note.startswith("tuned: the best of 2") for note in card.notes)
     settings = record.params["settings"]
-    assert settings["learning_rate"] == pytest.approx(card.tuning.best_params["learning_rate"])
+    assert settings["learning_rate"] == pytest.approx(
+        card.tuning.result.best_params["learning_rate"]
+    )
     assert settings["cross_asset"] is True and record.data["context"] == ["ETHUSDT"]
     assert "6h_qlike_vs_best_baseline" in card.gates
     assert result.promoted and "first version" in result.promotion  # the promotion verdict
