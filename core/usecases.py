@@ -118,12 +118,17 @@ def top_up_candles(
     failed: list[str] = []
     results: list[Any] = []
     try:
-        refusals = refusals_path(Paths(home).data)
+        paths = Paths(home)
+        refusals = refusals_path(paths.data)
         client = (
-            BinanceClient(refusals=refusals)
+            BinanceClient(refusals=refusals, logs=paths.logs)
             if patient
             else BinanceClient(
-                timeout=(3.0, 15.0), max_retries=2, backoff_base=0.25, refusals=refusals
+                timeout=(3.0, 15.0),
+                max_retries=2,
+                backoff_base=0.25,
+                refusals=refusals,
+                logs=paths.logs,
             )
         )
         try:
@@ -134,6 +139,7 @@ def top_up_candles(
                 client=client,
                 now=now,
                 head=False,
+                paths=paths,
             )
         finally:
             client.close()
@@ -143,7 +149,7 @@ def top_up_candles(
     conflicts = [r for r in results if str(getattr(r.status, "value", r.status)) == "conflict"]
     conflict_notes = []
     for r in conflicts:
-        held = pending(r.symbol, interval)
+        held = pending(r.symbol, interval, paths=Paths(home))
         conflict_notes.append(held.sentence() if held is not None else f"{r.symbol}: {r.reason}")
     bad = [r for r in results if str(getattr(r.status, "value", r.status)) == "failed"]
     if bad:
@@ -256,7 +262,7 @@ def live_signals(
     for symbol in chosen:
         try:
             bundle = load_models(symbol)
-            if (held := pending(symbol, bundle.timeframe)) is not None:
+            if (held := pending(symbol, bundle.timeframe, paths=Paths(home))) is not None:
                 conflicts[symbol] = held
             records.update({x.member.name: x.record for x in bundle.loaded})
             frame = load_frame(symbol, bundle.timeframe)

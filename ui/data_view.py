@@ -198,7 +198,7 @@ def coverage_frame(
             shown, reason = "not fetched", "nothing stored yet"
         if result is not None and result.note:
             reason = f"{reason} {result.note}".strip()
-        if (held := quarantine.pending(symbol, interval)) is not None:
+        if (held := quarantine.pending(symbol, interval, paths=context().paths)) is not None:
             shown, reason = FetchStatus.CONFLICT.value, held.what()
         covs[symbol] = cov
         rows.append(
@@ -233,7 +233,7 @@ def _red_status(value: object) -> str:
 
 def _resolve(symbol: str, interval: str, *, replace: bool) -> None:
     try:
-        said = quarantine.resolve(symbol, interval, replace=replace)
+        said = quarantine.resolve(symbol, interval, replace=replace, paths=context().paths)
     except CryptoVoltError as exc:
         st.error(plain(exc), icon=":material/error:")
         return
@@ -267,7 +267,7 @@ def render_conflicts() -> None:
     them."""
     if note := st.session_state.get(state.DATA_RESOLVED):
         st.success(plain(note), icon=":material/task_alt:")
-    for held in quarantine.conflicts():
+    for held in quarantine.conflicts(paths=context().paths):
         key = f"{held.symbol}_{held.interval}"
         with st.container(border=True, key=f"conflict_{key}"):
             st.error(f"{plain(held.what())} **Choose:**", icon=":material/call_split:")

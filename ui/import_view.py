@@ -20,6 +20,7 @@ from core.config import Interval
 from core.data.importer import ImportResult, import_file, name_parts
 from core.errors import CryptoVoltError
 from ui import state
+from ui.context import context
 from ui.text import plain
 
 __all__ = ["FileOutcome", "import_uploads", "render_import"]
@@ -95,7 +96,7 @@ def import_uploads(
             # the fields are for files named otherwise: a Binance name always says its own
             given = {} if named else {"symbol": coin or None, "interval": interval or None}
             try:
-                result = import_file(folder / name, **given)
+                result = import_file(folder / name, paths=context().paths, **given)
             except CryptoVoltError as exc:  # a name that says no coin, an unknown coin
                 outcomes.append(FileOutcome(name, "refused", f"{name}: {exc}"))
                 continue

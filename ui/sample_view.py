@@ -25,6 +25,7 @@ from core.data.fetch import load_sample
 from core.data.fetch_status import FetchResult, FetchStatus
 from ui import state
 from ui.clock import when
+from ui.context import context
 from ui.data_view import cached_coverage
 from ui.text import plain
 
@@ -47,7 +48,7 @@ SAMPLE_CAPTION = (
 def load_bundled_sample(replace: Sequence[str] = ()) -> list[FetchResult]:
     """Copy the bundled sample into the store (merging with what is there where it fits; the
     coins in ``replace`` get the sample instead of what is stored)."""
-    return load_sample(replace=replace)
+    return load_sample(replace=replace, paths=context().paths)
 
 
 def sample_note(results: list[FetchResult]) -> str:

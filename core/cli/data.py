@@ -55,9 +55,13 @@ def run(args: argparse.Namespace) -> int:
     if args.data_action == "resolve":
         coin = parse_coin(args.coin)
         interval = Interval.parse(args.interval).value
-        print(quarantine.resolve(coin.symbol, interval, replace=bool(args.replace)))
+        print(
+            quarantine.resolve(
+                coin.symbol, interval, replace=bool(args.replace), paths=args.context.paths
+            )
+        )
         return 0
-    found = quarantine.conflicts()
+    found = quarantine.conflicts(paths=args.context.paths)
     if args.json:
         print(json.dumps([asdict(c) for c in found], indent=2))
         return 0

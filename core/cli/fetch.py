@@ -27,7 +27,7 @@ import time
 import pandas as pd
 
 from core.cli._common import ProgressBar, format_table
-from core.config import Interval
+from core.config import Interval, Paths
 from core.data.coins import parse_coins
 from core.data.fetch import load_sample
 from core.data.fetch_status import FetchEvent, FetchResult, FetchStatus, failure_sentence
@@ -114,7 +114,7 @@ def coverage_table(results: list[FetchResult], interval: str) -> str:
     return format_table(headers, rows)
 
 
-def result_json(results: list[FetchResult], interval: str) -> dict[str, object]:
+def result_json(results: list[FetchResult], interval: str, paths: Paths) -> dict[str, object]:
     """What ``fetch --json`` prints: per coin its status, the reason in words, the candles added
     and what is stored (times ISO 8601 UTC), and a conflict's sentence when candles were held
     back."""
@@ -125,7 +125,9 @@ def result_json(results: list[FetchResult], interval: str) -> dict[str, object]:
     coins = []
     for r in results:
         cov = r.coverage
-        held = pending(r.symbol, interval) if r.status is FetchStatus.CONFLICT else None
+        held = (
+            pending(r.symbol, interval, paths=paths) if r.status is FetchStatus.CONFLICT else None
+        )
         coins.append(
             {
                 "symbol": r.symbol,
@@ -225,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         return _launch(args, interval)
     if args.sample:
         coins = None if args.coins in ("all", "", None) else args.coins.split(",")
-        results = load_sample(coins)
+        results = load_sample(coins, paths=args.context.paths)
         interval = "1h"
     else:
         from core.jobs.launcher import prepare
@@ -247,9 +249,9 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     if args.json:
-        print(json.dumps(result_json(results, interval), indent=2))
+        print(json.dumps(result_json(results, interval, args.context.paths), indent=2))
     else:
-        _print_results(results, interval)
+        _print_results(results, interval, args.context.paths)
     failed = [r for r in results if r.status in (FetchStatus.FAILED, FetchStatus.CONFLICT)]
     if failed:
         first = failed[0]
@@ -263,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_results(results: list[FetchResult], interval: str) -> None:
+def _print_results(results: list[FetchResult], interval: str, paths: Paths) -> None:
     print(coverage_table(results, interval))
     for r in results:
         if r.note:
@@ -274,7 +276,7 @@ def _print_results(results: list[FetchResult], interval: str) -> None:
             print(failure_sentence(r.symbol, r.reason, last, interval))
     for r in results:
         if r.status is FetchStatus.CONFLICT:
-            held = pending(r.symbol, interval)
+            held = pending(r.symbol, interval, paths=paths)
             print(_red("conflict: ", True) + (held.sentence() if held else f"{r.seam} {r.reason}"))
     new = sum(r.new_rows for r in results)
     print(f"{new:,} new candle(s) stored.")

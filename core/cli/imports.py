@@ -58,7 +58,10 @@ def _line(r: ImportResult) -> str:
 def run(args: argparse.Namespace) -> int:
     paths = [Path(p).expanduser() for p in args.paths]
     check_names(paths, symbol=args.coin, interval=args.interval)
-    results = [import_file(p, symbol=args.coin, interval=args.interval) for p in paths]
+    results = [
+        import_file(p, symbol=args.coin, interval=args.interval, paths=args.context.paths)
+        for p in paths
+    ]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:

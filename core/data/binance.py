@@ -114,6 +114,9 @@ class BinanceClient:
             home's (:func:`core.data.ban_memory.refusals_path` of ``context.paths.data``). Left
             out (a notebook's ``BinanceClient()``, a fetch not given one), it is that of the home
             :meth:`core.context.Context.from_env` names, resolved here once, as the base URL.
+        logs: the folder of ``dataset_fetch.log`` (the home's ``context.paths.logs``), where
+            pauses and weight limits are logged; left out, that of the same home as
+            ``refusals``.
     """
 
     def __init__(
@@ -132,11 +135,15 @@ class BinanceClient:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
         refusals: Path | None = None,
+        logs: Path | None = None,
     ) -> None:
         self.name = "binance"
-        if refusals is None:
-            refusals = ban_memory.refusals_path(Context.from_env().paths.data)
+        if refusals is None or logs is None:
+            paths = Context.from_env().paths
+            refusals = refusals or ban_memory.refusals_path(paths.data)
+            logs = logs or paths.logs
         self.refusals = refusals
+        self.logs = logs
         self.page_limit = KLINES_LIMIT
         self.base_url = config.binance_base_url(base_url)
         self.timeout = timeout
@@ -322,14 +329,14 @@ class BinanceClient:
             except (UnreachableError, BannedError):
                 raise
             except BinanceError as exc:
-                fetch_log().warning(
+                fetch_log(self.logs).warning(
                     "exchangeInfo gave no rate limit (%s); using %d weight per minute",
                     exc,
                     self.limiter.limit,
                 )
             else:
                 if limit is None:
-                    fetch_log().warning(
+                    fetch_log(self.logs).warning(
                         "exchangeInfo lists no REQUEST_WEIGHT limit; using %d weight per %g s",
                         self.limiter.limit,
                         self.limiter.window,
@@ -348,7 +355,7 @@ class BinanceClient:
         if limit:
             self.limiter.set_limit(limit.limit, seconds=limit.seconds)
             self._limits_read = True
-            fetch_log().info(
+            fetch_log(self.logs).info(
                 "rate limit from %s: %d request weight per %g s (using %d)",
                 self.base_url,
                 limit.limit,

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from core.config import Interval
+from core.config import Interval, Paths
 from core.data import store
 from core.data.coins import Coin
 from core.data.exchange import ExchangeClient
@@ -85,8 +85,10 @@ class CoinFetch:
         stop: threading.Event | None = None,
         pool: Executor | None = None,
         head: bool = True,
+        paths: Paths,
     ) -> None:
         self.coin = coin
+        self.paths = paths
         self.interval = interval
         self.step = interval.milliseconds
         self.first, self.last_closed = candle_range(now_ms, days, self.step)
@@ -143,9 +145,11 @@ class CoinFetch:
             "source": self.source,
         }
         if self.conflict is None:
-            self.conflict = admit(self.stored, new, **where)
+            self.conflict = admit(self.stored, new, paths=self.paths, **where)
         else:
-            self.conflict = hold(new, self.stored, reason=self.conflict.reason, **where)
+            self.conflict = hold(
+                new, self.stored, reason=self.conflict.reason, paths=self.paths, **where
+            )
         if self.conflict is not None:
             self.held += len(new)
             self._saved_at = time.monotonic()
@@ -182,7 +186,7 @@ class CoinFetch:
         except CorruptDataError as exc:
             self.stored = store.empty_candles()
             self.notes.append(f"{exc} Fetching it again.")
-            fetch_log().warning("%s: %s", self.coin.symbol, exc)
+            fetch_log(self.paths.logs).warning("%s: %s", self.coin.symbol, exc)
         self._stored_in_range = self._in_range()
 
     # -- pages ---------------------------------------------------------------------------------
@@ -306,7 +310,7 @@ class CoinFetch:
             except CryptoVoltError as exc:
                 return self._result(FetchStatus.FAILED, self._save_after(str(exc)))
             except Exception as exc:  # an unexpected bug must not take the other coins down
-                fetch_log().exception("%s: unexpected failure", self.coin.symbol)
+                fetch_log(self.paths.logs).exception("%s: unexpected failure", self.coin.symbol)
                 reason = f"unexpected {type(exc).__name__}: {exc}"
                 return self._result(FetchStatus.FAILED, self._save_after(reason))
         cov = store.coverage(  # self.stored is what the last save wrote: no second read
@@ -362,7 +366,7 @@ class CoinFetch:
                 reason,
             )
         )
-        log = fetch_log()
+        log = fetch_log(self.paths.logs)
         bad = status in (FetchStatus.FAILED, FetchStatus.CONFLICT)
         level = logging.WARNING if bad else logging.INFO
         log.log(

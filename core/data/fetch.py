@@ -29,8 +29,10 @@ from datetime import datetime
 import pandas as pd
 
 from core import config
-from core.config import FetchConfig, Interval
+from core.config import FetchConfig, Interval, Paths
+from core.context import Context
 from core.data import quarantine, store
+from core.data.ban_memory import refusals_path
 from core.data.binance import BinanceClient
 from core.data.coin_fetch import CoinFetch
 from core.data.coins import parse_coins
@@ -60,6 +62,7 @@ def fetch_coins(
     save_seconds: float = 1.0,
     stop: threading.Event | None = None,
     head: bool = True,
+    paths: Paths | None = None,
 ) -> list[FetchResult]:
     """Fetch (or top up) the closed candles of ``days`` back from ``now`` for every coin.
 
@@ -73,7 +76,10 @@ def fetch_coins(
     pages but at most once per ``save_seconds``, and at the end. ``head=False`` (a top-up) never
     asks for candles before a coin's first stored one. New candles that do not fit the stored
     ones (:func:`core.data.quarantine.admit`) are held in quarantine and the coin ends
-    ``conflict``.
+    ``conflict``. ``paths``: the home's folders (the edge's ``context.paths``): its candles,
+    quarantine, ``logs/dataset_fetch.log`` and, for the client made here, its ban memory. Left
+    out (a notebook's call), those of the home :meth:`core.context.Context.from_env` names,
+    resolved here once.
 
     Raises:
         ConfigError: impossible settings (days, interval, workers, base URL).
@@ -90,10 +96,16 @@ def fetch_coins(
     )
     at_ms = now_ms(now)
     emit = on_progress or (lambda event: None)
+    paths = paths or Context.from_env().paths
     own_client = client is None
-    client = client or BinanceClient(cfg.base_url, pool_size=cfg.max_workers)
+    client = client or BinanceClient(
+        cfg.base_url,
+        pool_size=cfg.max_workers,
+        refusals=refusals_path(paths.data),
+        logs=paths.logs,
+    )
     in_flight = _in_flight(client, cfg.max_workers)
-    log = fetch_log()
+    log = fetch_log(paths.logs)
     log.info(
         "fetch %s %s, %d days, from %s, up to %d requests in flight",
         ",".join(c.symbol for c in parsed),
@@ -117,6 +129,7 @@ def fetch_coins(
             stop=stop,
             pool=requests_pool,
             head=head,
+            paths=paths,
         )
         for coin in parsed
     ]
@@ -152,7 +165,10 @@ def _in_flight(client: ExchangeClient, cap: int) -> int:
 
 
 def load_sample(
-    coins: Sequence[str] | None = None, *, replace: Sequence[str] = ()
+    coins: Sequence[str] | None = None,
+    *,
+    replace: Sequence[str] = (),
+    paths: Paths | None = None,
 ) -> list[FetchResult]:
     """Merge the bundled real sample (``data/sample/*.parquet``) into the store.
 
@@ -162,8 +178,10 @@ def load_sample(
     present. The sample passes the same seam check as a fetch (:func:`core.data.quarantine.admit`):
     where it does not fit the stored candles it is held in quarantine and the coin ends
     ``conflict``. Coins in ``replace`` (symbols) get the sample instead of what is stored (the old
-    file is moved aside to ``data/quarantine/``).
+    file is moved aside to ``data/quarantine/``). ``paths``: the home's folders (the edge's
+    ``context.paths``; left out, those of the home :meth:`core.context.Context.from_env` names).
     """
+    paths = paths or Context.from_env().paths
 
     available = {
         path.stem.rsplit("-", 1)[0]: path for path in sorted(config.sample_dir().glob("*.parquet"))
@@ -191,11 +209,15 @@ def load_sample(
         interval = path.stem.rsplit("-", 1)[1]
         sample = store.normalize_candles(pd.read_parquet(path))
         with store.FileLock(store.candle_path(symbol, interval)):
-            results.append(_load_one(symbol, interval, sample, replace=symbol in replacing))
+            results.append(
+                _load_one(symbol, interval, sample, replace=symbol in replacing, paths=paths)
+            )
     return results
 
 
-def _load_one(symbol: str, interval: str, sample: pd.DataFrame, *, replace: bool) -> FetchResult:
+def _load_one(
+    symbol: str, interval: str, sample: pd.DataFrame, *, replace: bool, paths: Paths
+) -> FetchResult:
     note = ""
     try:
         existing = store.load_candles(symbol, interval)
@@ -206,14 +228,23 @@ def _load_one(symbol: str, interval: str, sample: pd.DataFrame, *, replace: bool
     if replace:
         note = (
             quarantine.replace_series(
-                sample, symbol, interval, why="replaced by the bundled sample on request"
+                sample,
+                symbol,
+                interval,
+                why="replaced by the bundled sample on request",
+                paths=paths,
             )
             + note
         ).strip()
         existing, merged = store.empty_candles(), sample
     else:
         conflict = quarantine.admit(
-            existing, sample, symbol=symbol, interval=interval, source="the bundled sample"
+            existing,
+            sample,
+            symbol=symbol,
+            interval=interval,
+            source="the bundled sample",
+            paths=paths,
         )
         if conflict is not None:
             cov = store.coverage(symbol, interval, frame=existing)
@@ -227,5 +258,7 @@ def _load_one(symbol: str, interval: str, sample: pd.DataFrame, *, replace: bool
     cov = store.coverage(symbol, interval, frame=merged)
     status, reason = coverage_status(cov)
     added = len(merged) - len(existing)
-    fetch_log().info("sample %s %s: %d new candles, %d stored", symbol, interval, added, cov.rows)
+    fetch_log(paths.logs).info(
+        "sample %s %s: %d new candles, %d stored", symbol, interval, added, cov.rows
+    )
     return FetchResult(symbol, status, added, reason, cov, note)

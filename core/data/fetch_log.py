@@ -1,4 +1,5 @@
-"""The fetch's log: ``{home}/logs/dataset_fetch.log``, opened for whichever home is current."""
+"""The fetch's log: ``{home}/logs/dataset_fetch.log``, opened for the logs folder it is given
+(the edge's ``context.paths.logs``)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,21 @@ import logging
 import threading
 from pathlib import Path
 
-from core import config
-
 __all__ = ["fetch_log", "log_path"]
 
 _logger = logging.getLogger("cryptovolt.fetch")
 _log_lock = threading.Lock()
 
 
-def log_path() -> Path:
-    """``{home}/logs/dataset_fetch.log``."""
-    return config.logs_dir() / "dataset_fetch.log"
+def log_path(logs: Path) -> Path:
+    """``{logs}/dataset_fetch.log`` (``logs``: a home's ``paths.logs``)."""
+    return logs / "dataset_fetch.log"
 
 
-def fetch_log() -> logging.Logger:
-    """The fetch logger with a file handler for the current home folder (created on demand)."""
-    path = log_path()
+def fetch_log(logs: Path) -> logging.Logger:
+    """The fetch logger with a file handler for ``logs`` (a home's ``paths.logs``; created on
+    demand, and moved there when the last call named another home's)."""
+    path = log_path(logs)
     with _log_lock:
         current = [h for h in _logger.handlers if isinstance(h, logging.FileHandler)]
         if not any(Path(h.baseFilename) == path for h in current):

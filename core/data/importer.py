@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.config import Interval
+from core.config import Interval, Paths
+from core.context import Context
 from core.data import quarantine, store
 from core.data.coins import parse_coin
 from core.errors import CorruptDataError, DataError, NoDataError
@@ -210,9 +211,16 @@ def _unnamed(path: Path) -> None:
 
 
 def import_file(
-    path: Path, *, symbol: str | None = None, interval: str | None = None
+    path: Path,
+    *,
+    symbol: str | None = None,
+    interval: str | None = None,
+    paths: Paths | None = None,
 ) -> ImportResult:
-    """Read one file and store its candles where they fit (see the module's docstring)."""
+    """Read one file and store its candles where they fit (see the module's docstring), in the
+    home ``paths`` describes (the edge's ``context.paths``; left out, a notebook's call, that of
+    the home :meth:`core.context.Context.from_env` names, resolved here once)."""
+    paths = paths or Context.from_env().paths
 
     named = name_parts(path)
     sym = parse_coin(symbol or (named[0] if named else "")).symbol if symbol or named else ""
@@ -243,7 +251,12 @@ def import_file(
         except (NoDataError, CorruptDataError):
             existing = store.empty_candles()
         conflict = quarantine.admit(
-            existing, candles, symbol=sym, interval=ivl, source=f"the file {path.name}"
+            existing,
+            candles,
+            symbol=sym,
+            interval=ivl,
+            source=f"the file {path.name}",
+            paths=paths,
         )
         if conflict is not None:
             result.status, result.reason = "conflict", conflict.sentence()

@@ -27,9 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import config
 from core.atomic import atomic_write, atomic_write_json, atomic_write_text
-from core.config import Interval
+from core.config import Interval, Paths
 from core.data import store
 from core.data.coins import parse_coin
 from core.data.fetch_log import fetch_log
@@ -50,18 +49,22 @@ __all__ = [
 ]
 
 
-def _folder(exchange: str) -> Path:
-    root = config.data_dir() / "quarantine" / "conflicts"
+def _folder(exchange: str, paths: Paths) -> Path:
+    root = paths.quarantine / "conflicts"
     return root if exchange == store.DEFAULT_EXCHANGE else root / exchange
 
 
 def held_path(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = store.DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = store.DEFAULT_EXCHANGE,
+    paths: Paths,
 ) -> Path:
-    """Where the held candles of a coin and interval are kept (the record is the ``.json``
-    beside it)."""
+    """Where the held candles of a coin and interval are kept under the home ``paths`` describes
+    (the record is the ``.json`` beside it)."""
     name = store.candle_path(symbol, interval, exchange=exchange).name
-    return _folder(exchange) / name
+    return _folder(exchange, paths) / name
 
 
 def _record_path(path: Path) -> Path:
@@ -133,22 +136,30 @@ def _iso(ts: object) -> str:
 
 
 def held_candles(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = store.DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = store.DEFAULT_EXCHANGE,
+    paths: Paths,
 ) -> pd.DataFrame:
     """The held candles of a coin (empty when none are held)."""
-    path = held_path(symbol, interval, exchange=exchange)
+    path = held_path(symbol, interval, exchange=exchange, paths=paths)
     if not path.exists() or not _record_path(path).exists():
         return store.empty_candles()
     return store.normalize_candles(pq.read_table(path).to_pandas())
 
 
 def pending(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = store.DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = store.DEFAULT_EXCHANGE,
+    paths: Paths,
 ) -> Conflict | None:
     """The coin's unresolved conflict, or None. A damaged record reads as no conflict (the held
     candles stay on disk)."""
     try:
-        path = _record_path(held_path(symbol, interval, exchange=exchange))
+        path = _record_path(held_path(symbol, interval, exchange=exchange, paths=paths))
     except Exception:  # a stray file name that is not a symbol
         return None
     if not path.exists():
@@ -159,14 +170,15 @@ def pending(
         return None
 
 
-def conflicts(*, exchange: str = store.DEFAULT_EXCHANGE) -> list[Conflict]:
-    """Every unresolved conflict of ``exchange``, by symbol and interval."""
-    folder = _folder(exchange)
+def conflicts(*, exchange: str = store.DEFAULT_EXCHANGE, paths: Paths) -> list[Conflict]:
+    """Every unresolved conflict of ``exchange`` under the home ``paths`` describes, by symbol
+    and interval."""
+    folder = _folder(exchange, paths)
     found = []
     for path in sorted(folder.glob("*-*.json")) if folder.exists() else []:
         symbol, _, interval = path.stem.partition("-")
         with contextlib.suppress(Exception):
-            conflict = pending(symbol, interval, exchange=exchange)
+            conflict = pending(symbol, interval, exchange=exchange, paths=paths)
             if conflict is not None:
                 found.append(conflict)
     return found
@@ -181,12 +193,13 @@ def hold(
     exchange: str,
     source: str,
     reason: str,
+    paths: Paths,
 ) -> Conflict:
     """Keep ``new`` aside (merged with candles already held for the coin; the newer win) and
     record why; the store is not touched. Candles first, then the record, each atomically, so a
     record always has its candles."""
-    path = held_path(symbol, interval, exchange=exchange)
-    held = store.merge_candles(held_candles(symbol, interval, exchange=exchange), new)
+    path = held_path(symbol, interval, exchange=exchange, paths=paths)
+    held = store.merge_candles(held_candles(symbol, interval, exchange=exchange, paths=paths), new)
     table = pa.Table.from_pandas(held, preserve_index=False)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     conflict = Conflict(
@@ -204,7 +217,7 @@ def hold(
         found_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     atomic_write_json(_record_path(path), asdict(conflict))
-    fetch_log().warning("%s", conflict.sentence())
+    fetch_log(paths.logs).warning("%s", conflict.sentence())
     return conflict
 
 
@@ -216,6 +229,7 @@ def admit(
     interval: str | Interval,
     exchange: str = store.DEFAULT_EXCHANGE,
     source: str,
+    paths: Paths,
 ) -> Conflict | None:
     """The seam check every writer of candles calls before it writes ``new`` next to ``stored``.
 
@@ -235,6 +249,7 @@ def admit(
         exchange=exchange,
         source=source,
         reason=reason,
+        paths=paths,
     )
 
 
@@ -249,6 +264,7 @@ def replace_series(
     *,
     exchange: str = store.DEFAULT_EXCHANGE,
     why: str,
+    paths: Paths,
 ) -> str:
     """Make ``new`` the stored series of the coin, with no seam check (the user chose it): the
     old file is first copied to ``data/quarantine/{stem}.replaced.{stamp}.parquet`` with ``why``
@@ -258,7 +274,7 @@ def replace_series(
     moved = ""
     if target.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        aside = config.data_dir() / "quarantine" / f"{target.stem}.replaced.{stamp}.parquet"
+        aside = paths.quarantine / f"{target.stem}.replaced.{stamp}.parquet"
         aside.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(aside, lambda tmp: _copy(target, tmp))
         atomic_write_text(aside.with_name(aside.name + ".reason.txt"), why + "\n")
@@ -278,6 +294,7 @@ def resolve(
     *,
     replace: bool,
     exchange: str = store.DEFAULT_EXCHANGE,
+    paths: Paths,
 ) -> str:
     """The user's choice for a coin in conflict; returns what was done, in words.
 
@@ -290,10 +307,10 @@ def resolve(
     """
     coin = parse_coin(symbol)
     interval = Interval.parse(interval).value
-    path = held_path(coin.symbol, interval, exchange=exchange)
+    path = held_path(coin.symbol, interval, exchange=exchange, paths=paths)
     target = store.candle_path(coin.symbol, interval, exchange=exchange)
     with store.FileLock(target):  # not while a fetch of the coin writes
-        conflict = pending(coin.symbol, interval, exchange=exchange)
+        conflict = pending(coin.symbol, interval, exchange=exchange, paths=paths)
         if conflict is None:
             raise NoDataError(
                 f"{coin.symbol} {interval} has no conflict to resolve: its stored candles are "
@@ -301,23 +318,26 @@ def resolve(
             )
         if not replace:
             _drop(path)
-            fetch_log().info(
+            fetch_log(paths.logs).info(
                 "%s %s: discarded %d held candles", coin.symbol, interval, conflict.rows
             )
             return (
                 f"Discarded the {conflict.rows:,} held candle(s) of {coin.symbol} {interval}; the "
                 f"stored candles ({conflict.stored_rows:,}) stay as they were."
             )
-        held = held_candles(coin.symbol, interval, exchange=exchange)
+        held = held_candles(coin.symbol, interval, exchange=exchange, paths=paths)
         moved = replace_series(
             held,
             coin.symbol,
             interval,
             exchange=exchange,
             why=f"replaced by {conflict.rows} candles from {conflict.source}: {conflict.reason}",
+            paths=paths,
         )
         _drop(path)
-    fetch_log().info("%s %s: replaced by %d held candles", coin.symbol, interval, len(held))
+    fetch_log(paths.logs).info(
+        "%s %s: replaced by %d held candles", coin.symbol, interval, len(held)
+    )
     return (
         f"{coin.symbol} {interval} now holds the {len(held):,} candle(s) from {conflict.source} "
         f"({_short(conflict.first)} to {_short(conflict.last)} UTC). {moved}A fetch fills the "

@@ -235,6 +235,7 @@ def run_fetch(spec: FetchSpec, writer: JobReporter) -> str:
         base_url=spec.base_url,
         on_progress=progress,
         max_workers=spec.max_workers,
+        paths=writer.paths,
     )
     progress.ended(results)
     writer.outcome = results

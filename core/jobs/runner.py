@@ -370,7 +370,7 @@ def _logs(spec: Any, job_id: str, paths: Paths) -> contextlib.AbstractContextMan
     if isinstance(spec, FetchSpec):
         from core.data.fetch_log import fetch_log
 
-        fetch_log()  # the shared dataset_fetch.log handler, before the job's own is added
+        fetch_log(paths.logs)  # the shared dataset_fetch.log handler, before the job's own is added
         return job_logging(job_log, "core", "cryptovolt.fetch")
     symbol = getattr(spec, "symbol", None)
     if isinstance(symbol, str):  # training a coin, or tuning one

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from core.config import Interval, SplitConfig, TargetConfig
+from core.config import Interval, Paths, SplitConfig, TargetConfig
 from core.data.coins import ensure_tradeable, parse_coin
 from core.errors import ConfigError, NoDataError
 from core.models import DEFAULT_KINDS, config_class, kind_info, parse_kinds, pooled_kind
@@ -73,7 +73,9 @@ class JobSpec:
         object.__setattr__(self, "settings", {k: given.get(k) or config_class(k)() for k in models})
         object.__setattr__(self, "pool", tuple(parse_coin(s).symbol for s in self.pool))
 
-    def train(self, *, registry: ModelRegistry | None = None, progress: Any = None) -> list[Any]:
+    def train(
+        self, *, paths: Paths, registry: ModelRegistry | None = None, progress: Any = None
+    ) -> list[Any]:
         """Run ``core.training.train.train_coin`` with these settings (loads TensorFlow for an
         LSTM). Returns its :class:`~core.training.train.TrainResult` list; raises what it raises."""
         from core.training.train import train_coin
@@ -89,6 +91,7 @@ class JobSpec:
             registry=registry,
             progress=progress,
             pool=self.pool or None,
+            paths=paths,
         )
 
     def run(self, reporter: Any) -> str:

@@ -48,7 +48,11 @@ def train_job(spec: JobSpec, reporter: JobReporter) -> str:
     )
     with slots as slot:
         reporter.started(slot)
-        results = spec.train(registry=RecordingRegistry(reporter), progress=reporter.progress)
+        results = spec.train(
+            paths=reporter.paths,
+            registry=RecordingRegistry(reporter),
+            progress=reporter.progress,
+        )
         reporter.trained(results)
     names = ", ".join(f"{m.name} {m.version}" for m in results)
     log.info("succeeded: %s", names)

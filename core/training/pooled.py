@@ -34,7 +34,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from core.config import Interval, SignalConfig, SplitConfig, TargetConfig
+from core.config import Interval, Paths, SignalConfig, SplitConfig, TargetConfig
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.models import create_model, kind_info, load_model
 from core.models.base import Dataset, Output, StepCallback, VoteRule, read_json, write_json
@@ -296,6 +296,7 @@ def train_pooled(
     config: Any,
     *,
     registry: ModelRegistry,
+    paths: Paths,
     force: bool = False,
     interval: str = "1h",
     candles: Mapping[str, pd.DataFrame] | None = None,
@@ -318,7 +319,7 @@ def train_pooled(
         if emit is not None:
             emit(kind.name, stage, step, total, message)
 
-    with training_log(log):
+    with training_log(log, logs=paths.logs):
         refs = None
         probe = create_model(inner_kind, cfg)
         if kind_info(inner_kind).recipe.needs_context(cfg):

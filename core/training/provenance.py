@@ -10,12 +10,12 @@ import platform
 import time
 from collections.abc import Iterator
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core import config
 from core.data.store import COLUMNS
 
 __all__ = ["candles_sha256", "library_versions", "mean_metrics", "short_metrics", "training_log"]
@@ -82,10 +82,10 @@ def mean_metrics(folds: list[dict[str, Any]]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def training_log(logger: logging.Logger) -> Iterator[None]:
-    """Send ``logger`` to ``{home}/logs/model_training.log`` for the block, unless a handler on
-    its way up (a job's or the CLI's) already writes there."""
-    path = (config.logs_dir() / "model_training.log").resolve()
+def training_log(logger: logging.Logger, *, logs: Path) -> Iterator[None]:
+    """Send ``logger`` to ``{logs}/model_training.log`` (``logs``: the home's ``paths.logs``)
+    for the block, unless a handler on its way up (a job's or the CLI's) already writes there."""
+    path = (logs / "model_training.log").resolve()
     current: logging.Logger | None = logger
     while current is not None:
         if any(getattr(h, "baseFilename", None) == str(path) for h in current.handlers):

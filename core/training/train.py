@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import Interval, SignalConfig, SplitConfig, TargetConfig
+from core.config import Interval, Paths, SignalConfig, SplitConfig, TargetConfig
+from core.context import Context
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.features.causal import compute_features, future_return
@@ -135,6 +136,7 @@ def train_coin(
     candles: pd.DataFrame | None = None,
     context: Mapping[str, pd.DataFrame] | None = None,
     pool: Sequence[str] | None = None,
+    paths: Paths | None = None,
 ) -> list[TrainResult]:
     """Train, evaluate, card and register each of ``models`` (kind names) for one coin.
 
@@ -145,7 +147,10 @@ def train_coin(
     ``settings`` maps a kind to its settings dataclass (the kind's defaults otherwise);
     ``candles`` (store schema) replaces loading the stored ones, ``context`` the stored reference
     coins (BTC, ETH) for cross-asset inputs. ``force`` promotes every new version whatever its
-    gates say. Returns one :class:`TrainResult` per kind, in ``models`` order.
+    gates say. ``paths``: the home's folders (the edge's ``context.paths``): its candles, its
+    ``logs/model_training.log`` and, unless ``registry`` is given, its registry. Left out (a
+    notebook's ``train_coin("BTC")``), those of the home :meth:`core.context.Context.from_env`
+    names, resolved here once. Returns one :class:`TrainResult` per kind, in ``models`` order.
 
     Raises:
         InvalidSymbolError / StablecoinError: a bad symbol, or a stablecoin (nothing to learn).
@@ -158,7 +163,8 @@ def train_coin(
     interval = Interval.parse(interval)
     kinds = parse_kinds(models)
     cfgs = _settings(kinds, settings)
-    registry = registry or ModelRegistry()
+    paths = paths or Context.from_env().paths
+    registry = registry or ModelRegistry(paths.models)
 
     def emit(
         kind: str | None,
@@ -172,7 +178,7 @@ def train_coin(
             event = TrainProgress(coin.symbol, kind, stage, step, total, message, metrics or {})
             progress(event)
 
-    with training_log(log):
+    with training_log(log, logs=paths.logs):
         emit(None, Stage.LOADING, message=f"loading {coin.symbol} {interval.value} candles")
         if candles is None:
             candles = load_candles(coin.symbol, interval)
@@ -215,6 +221,7 @@ def train_coin(
                 coins,
                 cfgs[kind],
                 registry=registry,
+                paths=paths,
                 force=force,
                 interval=interval.value,
                 candles={coin.symbol: candles},

@@ -356,6 +356,7 @@ def train_best(home: Path, spec: TuneSpec, study: Any, **train_options: Any) -> 
         split=spec.split,
         settings={spec.kind: cfg},
         registry=_TunedRegistry(Paths(home).models, record),
+        paths=Paths(home),
         **train_options,
     )
     return results[0]

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import Interval
+from core.config import Interval, Paths
+from core.context import Context
 from core.data.coins import ensure_tradeable, parse_coin
 from core.data.store import drop_open_candles, load_candles, normalize_candles
 from core.errors import ConfigError, NoDataError
@@ -112,6 +113,7 @@ def train_kind(
     config: Any,
     *,
     registry: ModelRegistry,
+    paths: Paths,
     force: bool = False,
     interval: str = "1h",
     candles: Mapping[str, pd.DataFrame] | None = None,
@@ -145,6 +147,7 @@ def train_kind(
             registry=registry,
             candles=given,
             config=config,
+            paths=paths,
         )
     else:
         out = [
@@ -155,6 +158,7 @@ def train_kind(
                 registry=registry,
                 candles=given.get(s),
                 config=config,
+                paths=paths,
             )
             for s in symbols
         ]
@@ -250,9 +254,12 @@ def train_volatility(
     registry: ModelRegistry | None = None,
     candles: pd.DataFrame | None = None,
     config: Any = None,
+    paths: Paths | None = None,
 ) -> VolTrainResult:
     """Evaluate, card and register one coin's volatility model (1h candles). ``config`` (the
-    kind's settings dataclass) replaces ``horizons`` and ``test_fraction`` when given.
+    kind's settings dataclass) replaces ``horizons`` and ``test_fraction`` when given. ``paths``:
+    the home's folders (the edge's ``context.paths``; left out, a notebook's call, those of the
+    home :meth:`core.context.Context.from_env` names, resolved here once).
 
     Raises:
         InvalidSymbolError / StablecoinError: a bad symbol or a stablecoin.
@@ -270,8 +277,9 @@ def train_volatility(
         raise ValueError(f"{kind} is trained over every coin at once: use train_volatility_pooled.")
     coin = parse_coin(symbol)
     ensure_tradeable(coin.symbol)
-    registry = registry or ModelRegistry()
-    with training_log(log):
+    paths = paths or Context.from_env().paths
+    registry = registry or ModelRegistry(paths.models)
+    with training_log(log, logs=paths.logs):
         candles = _candles(coin.symbol, candles)
         candles, cfg, left_out = attach_stored_reference(coin.symbol, candles, cfg, {})
         ev = evaluate_coin(
@@ -305,6 +313,7 @@ def train_volatility_pooled(
     registry: ModelRegistry | None = None,
     candles: Mapping[str, pd.DataFrame] | None = None,
     config: Any = None,
+    paths: Paths | None = None,
 ) -> list[VolTrainResult]:
     """One ``estimator`` fit on the training rows of every coin in ``symbols`` (inputs
     normalised per coin, :mod:`core.volatility.pooled`), registered per coin as
@@ -321,9 +330,10 @@ def train_volatility_pooled(
     coins = [parse_coin(s).symbol for s in symbols]
     for symbol in coins:
         ensure_tradeable(symbol)
-    registry = registry or ModelRegistry()
+    paths = paths or Context.from_env().paths
+    registry = registry or ModelRegistry(paths.models)
     given = dict(candles or {})
-    with training_log(log):
+    with training_log(log, logs=paths.logs):
         frames = {s: _candles(s, given.get(s)) for s in coins}
         left_out: dict[str, str] = {}
         attached = {}

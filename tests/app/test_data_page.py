@@ -14,7 +14,7 @@ from core import jobs
 from core.data import store
 from core.data.coins import DEFAULT_COINS
 from tests.fake_binance import FakeBinance
-from tests.homes import env_runs
+from tests.homes import env_paths, env_runs
 from tests.waiting import APP_TIMEOUT, took_sigterm, wait_until
 from ui import state
 
@@ -229,7 +229,7 @@ def test_a_top_up_from_another_source_is_a_red_conflict_row_until_replaced_or_di
     assert "-52%" in table.loc["BTCUSDT", "reason"] and "+110%" in table.loc["ETHUSDT", "reason"]
     errors = [e.value for e in at.error if "were not stored and are held in quarantine" in e.value]
     assert len(errors) == 2 and errors[0].startswith("BTCUSDT 1h") and not at.warning
-    held = quarantine.held_candles("BTCUSDT")
+    held = quarantine.held_candles("BTCUSDT", paths=env_paths())
     before = store.candle_path("BTCUSDT").read_bytes()
     _button(at, "Replace with the new candles", "conflict_replace_BTCUSDT_1h").click().run()
     assert not at.exception  # a dialog asks first; nothing is replaced yet
@@ -243,7 +243,7 @@ def test_a_top_up_from_another_source_is_a_red_conflict_row_until_replaced_or_di
     assert store.candle_path("ETHUSDT").read_bytes() == stored_eth
     table = at.dataframe[0].value.set_index("symbol")
     assert "conflict" not in set(table["status"]) and not at.error
-    assert quarantine.conflicts() == []
+    assert quarantine.conflicts(paths=env_paths()) == []
 
 
 def _fetched_btc() -> bytes:

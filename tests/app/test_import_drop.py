@@ -14,6 +14,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from core.data import quarantine, store
+from tests.homes import env_paths
 from tests.waiting import APP_TIMEOUT
 from ui import state
 
@@ -102,7 +103,9 @@ def test_an_overlap_that_disagrees_is_held_back_and_a_csv_needs_its_coin(btc_can
     assert "held in quarantine" in at.warning[0].value
     assert any("mine.csv" in e.value and "fill in Coin and Interval" in e.value for e in at.error)
     pd.testing.assert_frame_equal(store.load_candles("BTCUSDT", "1h"), before)
-    assert quarantine.pending("BTCUSDT", "1h") is not None  # the page's conflict box shows it
+    assert (
+        quarantine.pending("BTCUSDT", "1h", paths=env_paths()) is not None
+    )  # the page's conflict box shows it
     assert any(b.label == "Replace with the new candles" for b in at.button)
 
 

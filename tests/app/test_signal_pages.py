@@ -24,6 +24,7 @@ from core.signals.backtest import backtest_coin
 from core.signals.live import compute_signal
 from tests.app.pages import open_page
 from tests.card_home import ROOT, copy_carded_into
+from tests.homes import env_paths
 from tests.random_walk import random_walk_candles
 from tests.waiting import APP_TIMEOUT
 
@@ -183,7 +184,7 @@ def test_refresh_from_another_source_holds_the_candles_back_and_the_card_says_so
     card = next(e for e in errors if e.startswith("New candles held back: BTCUSDT 1h:"))
     assert "Choose on the **Data** page: replace the stored series" in card
     assert candle_path("BTCUSDT").read_bytes() == stored
-    assert quarantine.pending("BTCUSDT") is not None
+    assert quarantine.pending("BTCUSDT", paths=env_paths()) is not None
     assert [m.label for m in at.metric] == ["Confidence", "Base rate"]  # stored data still shown
     again = open_page("pages/signals.py")  # a new session: the card still says it, from disk
     assert any(e.value.startswith("New candles held back: BTCUSDT") for e in again.error)

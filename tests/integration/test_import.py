@@ -16,6 +16,7 @@ import pytest
 
 from core.cli import main
 from core.data import quarantine, store
+from tests.homes import env_paths
 
 
 def _month(btc: pd.DataFrame, month: str) -> pd.DataFrame:
@@ -107,7 +108,7 @@ def test_an_overlap_that_disagrees_is_held_back_and_the_stored_file_kept(
     out = capsys.readouterr().out
     assert "conflict" in out and "python -m core data resolve --coin BTC" in out
     assert store.candle_path("BTCUSDT").read_bytes() == before
-    assert quarantine.pending("BTCUSDT", "1h") is not None
+    assert quarantine.pending("BTCUSDT", "1h", paths=env_paths()) is not None
 
 
 def test_a_plain_csv_with_a_header_and_flags(btc_candles, tmp_path, capsys):

@@ -18,7 +18,7 @@ from core.data.fetch_log import log_path
 from core.data.fetch_status import FetchStatus
 from core.usecases import top_up_candles
 from tests.fake_binance import FakeBinance
-from tests.homes import env_home, env_runs
+from tests.homes import env_home, env_paths, env_runs
 from tests.waiting import wait_until
 
 
@@ -53,20 +53,22 @@ def test_fetch_refuses_a_top_up_from_another_source_and_holds_it(home):
         stored = store.candle_path("BTCUSDT").read_bytes()
         fake.set_scale("BTCUSDT", 0.48)  # another "source" for BTC only: -52%
         btc, eth = fetch_coins(["BTC", "ETH"], days=3, base_url=fake.url)
-        served = _fake_candles(fake, "BTCUSDT", quarantine.held_candles("BTCUSDT"))
+        served = _fake_candles(
+            fake, "BTCUSDT", quarantine.held_candles("BTCUSDT", paths=env_paths())
+        )
     assert btc.status is FetchStatus.CONFLICT and btc.new_rows == 0
     assert btc.reason.startswith(f"3 new candle(s) from {fake.url} do not fit the stored ones")
     assert btc.seam.startswith("Price jump at the seam of BTCUSDT 1h: the first new candle")
     assert "-52%" in btc.seam
     assert store.candle_path("BTCUSDT").read_bytes() == stored  # not a byte changed
-    held = quarantine.held_candles("BTCUSDT")
+    held = quarantine.held_candles("BTCUSDT", paths=env_paths())
     assert len(held) == 3
     pd.testing.assert_frame_equal(held, served)
-    conflict = quarantine.pending("BTCUSDT")
+    conflict = quarantine.pending("BTCUSDT", paths=env_paths())
     assert conflict is not None and conflict.rows == 3 and conflict.source == fake.url
     assert eth.status is FetchStatus.UP_TO_DATE and eth.new_rows == 3 and eth.seam == ""
-    assert quarantine.pending("ETHUSDT") is None
-    assert "were not stored and are held in quarantine" in log_path().read_text()
+    assert quarantine.pending("ETHUSDT", paths=env_paths()) is None
+    assert "were not stored and are held in quarantine" in log_path(env_paths().logs).read_text()
 
 
 def test_replace_makes_the_held_candles_the_series_and_discard_keeps_the_stored(home):
@@ -78,12 +80,12 @@ def test_replace_makes_the_held_candles_the_series_and_discard_keeps_the_stored(
         fake.set_scale("BTCUSDT", 10.0)
         fake.set_scale("ETHUSDT", 10.0)
         fetch_coins(["BTC", "ETH"], days=3, base_url=fake.url)
-        held = quarantine.held_candles("BTCUSDT")
+        held = quarantine.held_candles("BTCUSDT", paths=env_paths())
         assert main(["data", "resolve", "--coin", "BTC", "--replace"]) == 0
         pd.testing.assert_frame_equal(store.load_candles("BTCUSDT"), held)
         assert main(["data", "resolve", "--coin", "ETH", "--discard"]) == 0
         assert store.candle_path("ETHUSDT").read_bytes() == old_eth
-        assert quarantine.conflicts() == []
+        assert quarantine.conflicts(paths=env_paths()) == []
         # the replaced series now is the new source: a fetch fills the range from it, no seam
         (again,) = fetch_coins(["BTC"], days=3, base_url=fake.url)
     assert again.status is FetchStatus.UP_TO_DATE and again.seam == ""
@@ -114,7 +116,7 @@ def test_fetch_cli_says_conflict_and_exits_1_and_data_resolve_discards(home, cap
     assert main(["data", "resolve", "--coin", "SOL", "--discard"]) == 0
     assert "Discarded the 2 held candle(s) of SOLUSDT 1h" in capsys.readouterr().out
     assert store.candle_path("SOLUSDT").read_bytes() == stored
-    assert not quarantine.held_path("SOLUSDT").exists()
+    assert not quarantine.held_path("SOLUSDT", paths=env_paths()).exists()
 
 
 def test_fetch_job_records_the_conflict_in_its_status(home):
@@ -136,7 +138,7 @@ def test_fetch_job_records_the_conflict_in_its_status(home):
     (result,) = jobs.fetch_results(status)
     assert result.status is FetchStatus.CONFLICT and result.seam == coin.seam
     assert store.candle_path("BTCUSDT").read_bytes() == stored
-    assert quarantine.pending("BTCUSDT") is not None
+    assert quarantine.pending("BTCUSDT", paths=env_paths()) is not None
 
 
 def test_a_top_up_refuses_the_splice_and_never_asks_before_the_first_stored_candle(
@@ -164,7 +166,7 @@ def test_a_top_up_refuses_the_splice_and_never_asks_before_the_first_stored_cand
     assert top_up.notes[1].startswith("BTCUSDT 1h: 3 new candle(s) from")
     assert "-52%" in top_up.notes[1]
     assert store.candle_path("BTCUSDT").read_bytes() == stored
-    assert len(quarantine.held_candles("BTCUSDT")) == 3
+    assert len(quarantine.held_candles("BTCUSDT", paths=env_paths())) == 3
     assert store.load_candles("ETHUSDT")["open_time"].iloc[0] == firsts["ETHUSDT"]
 
 
@@ -187,7 +189,7 @@ def test_a_second_top_up_from_the_same_source_adds_to_the_held_candles(home, mon
         even_later = pd.Timestamp(start + 4 * hour, unit="ms", tz="UTC").to_pydatetime()
         second = top_up_candles(["BTC"], home=env_home(), patient=False, now=even_later)
     assert first.conflicts == second.conflicts == ("BTCUSDT",)
-    assert len(quarantine.held_candles("BTCUSDT")) == 4
+    assert len(quarantine.held_candles("BTCUSDT", paths=env_paths())) == 4
     assert store.candle_path("BTCUSDT").read_bytes() == stored
 
 
@@ -204,7 +206,7 @@ def test_the_sample_over_candles_from_another_source_is_held_not_merged(home):
     assert result.status is FetchStatus.CONFLICT and result.new_rows == 0
     assert "48 new candle(s) for hours already stored disagree with them" in result.seam
     assert store.candle_path("BTCUSDT").read_bytes() == stored
-    assert len(quarantine.held_candles("BTCUSDT")) == 9_457
+    assert len(quarantine.held_candles("BTCUSDT", paths=env_paths())) == 9_457
     (replaced,) = load_sample(["BTC"], replace=["BTC"])
     assert replaced.status is not FetchStatus.CONFLICT and "moved to" in replaced.note
     assert len(store.load_candles("BTCUSDT")) == 9_457
@@ -231,5 +233,5 @@ def test_the_sample_over_the_same_real_candles_merges_without_a_conflict(home):
     store.save_candles(store.load_candles("ETHUSDT").iloc[100:200], "ETHUSDT")
     (result,) = load_sample(["ETH"])
     assert result.status is not FetchStatus.CONFLICT and result.seam == ""
-    assert quarantine.pending("ETHUSDT") is None
+    assert quarantine.pending("ETHUSDT", paths=env_paths()) is None
     assert len(store.load_candles("ETHUSDT")) > 9_000

@@ -23,6 +23,7 @@ from core.signals.live import compute_signal
 from core.signals.trading import METRIC_NAMES
 from tests.card_home import ROOT, copy_carded_into
 from tests.fake_binance import FakeBinance
+from tests.homes import env_paths
 from tests.live_home import continue_prices
 
 pytestmark = pytest.mark.slow
@@ -190,7 +191,9 @@ def test_refresh_from_another_source_is_held_back_and_said(trained: Path):
     assert "not stored for BTCUSDT (conflict)" in done.stderr
     for symbol, data in stored.items():
         assert candle_path(symbol).read_bytes() == data
-    assert len(quarantine.held_candles("BTCUSDT")) == 1  # the hour after the stored ones
+    assert (
+        len(quarantine.held_candles("BTCUSDT", paths=env_paths())) == 1
+    )  # the hour after the stored ones
     assert asked and all(
         int(r.params["startTime"]) > firsts[r.params["symbol"]].value // 1_000_000 for r in asked
     )

@@ -18,6 +18,7 @@ from core.clock import FileClock, set_file_clock
 from core.data.store import load_candles
 from core.signals import journal
 from tests.conftest import ROOT
+from tests.homes import env_paths
 from tests.live_home import DELAY, HOUR, continue_prices, prepare
 from tests.waiting import WaitTimeout, wait_until
 
@@ -173,4 +174,4 @@ def test_watch_once_holds_candles_from_another_source_back_and_warns(
     assert len(warned) == 2 and all("WARNING" in line for line in warned)
     for symbol, data in stored.items():
         assert candle_path(symbol).read_bytes() == data
-        assert len(quarantine.held_candles(symbol)) == 3
+        assert len(quarantine.held_candles(symbol, paths=env_paths())) == 3

@@ -208,14 +208,10 @@ def test_the_home_and_the_clock_are_passed_not_read_from_the_environment():
     assert not found, "take the home / clock as an argument instead:\n" + "\n".join(found)
 
 
-#: Modules that still read a folder of the home from config (issue 18.5 (c): the candle store,
-#: quarantine and fetch log, and training's log, take it as an argument next). This
-#: list may only shrink.
+#: Modules that still read a folder of the home from config (issue 18.5 (c): the candle store
+#: takes it as an argument next). This list may only shrink.
 _DIRS_LEFT = {
-    "core/data/fetch_log.py",
-    "core/data/quarantine.py",
     "core/data/store.py",
-    "core/training/provenance.py",
 }
 
 

@@ -13,6 +13,7 @@ from core.data.fetch_status import data_age, failure_sentence
 from core.data.seam import find_seams
 from core.data.store import normalize_candles
 from core.errors import NoDataError
+from tests.homes import env_paths
 
 
 def candles(start: str, prices: list[float]) -> pd.DataFrame:
@@ -107,21 +108,31 @@ def test_admit_holds_what_does_not_fit_and_writes_nothing_to_the_store(home):
     store.save_candles(STORED, "BTCUSDT")
     before = store.candle_path("BTCUSDT").read_bytes()
     fits = candles("2026-01-01 04:00", [102.5])
-    assert quarantine.admit(STORED, fits, symbol="BTCUSDT", interval="1h", source="x") is None
-    assert quarantine.pending("BTCUSDT") is None
+    assert (
+        quarantine.admit(
+            STORED, fits, symbol="BTCUSDT", interval="1h", source="x", paths=env_paths()
+        )
+        is None
+    )
+    assert quarantine.pending("BTCUSDT", paths=env_paths()) is None
     new = candles("2026-01-01 04:00", [1_020.0, 1_025.0])
     new.loc[0, "open"] = 1_020.0
-    conflict = quarantine.admit(STORED, new, symbol="BTCUSDT", interval="1h", source="http://x")
-    assert conflict is not None and conflict == quarantine.pending("BTCUSDT")
+    conflict = quarantine.admit(
+        STORED, new, symbol="BTCUSDT", interval="1h", source="http://x", paths=env_paths()
+    )
+    assert conflict is not None and conflict == quarantine.pending("BTCUSDT", paths=env_paths())
     assert conflict.rows == 2 and conflict.stored_rows == 4 and conflict.source == "http://x"
     assert conflict.sentence().startswith(
         "BTCUSDT 1h: 2 new candle(s) from http://x (2026-01-01 04:00 to 2026-01-01 05:00 UTC) "
         "were not stored and are held in quarantine. Price jump at the seam of BTCUSDT 1h"
     )
     assert "python -m core data resolve --coin BTC --replace" in conflict.sentence()
-    pd.testing.assert_frame_equal(quarantine.held_candles("BTCUSDT"), new)
+    pd.testing.assert_frame_equal(quarantine.held_candles("BTCUSDT", paths=env_paths()), new)
     assert store.candle_path("BTCUSDT").read_bytes() == before
-    assert quarantine.held_path("BTCUSDT").parent == home / "data" / "quarantine" / "conflicts"
+    assert (
+        quarantine.held_path("BTCUSDT", paths=env_paths()).parent
+        == home / "data" / "quarantine" / "conflicts"
+    )
     log = (home / "logs" / "dataset_fetch.log").read_text()
     assert "WARNING" in log and "Price jump at the seam of BTCUSDT" in log
 
@@ -131,19 +142,26 @@ def test_resolve_replace_keeps_the_old_series_aside_and_discard_keeps_the_stored
     new.loc[0, "open"] = 1_020.0
     for symbol in ("BTCUSDT", "ETHUSDT"):
         store.save_candles(STORED, symbol)
-        quarantine.admit(STORED, new, symbol=symbol, interval="1h", source="http://x")
+        quarantine.admit(
+            STORED, new, symbol=symbol, interval="1h", source="http://x", paths=env_paths()
+        )
     old = store.candle_path("ETHUSDT").read_bytes()
-    assert [c.symbol for c in quarantine.conflicts()] == ["BTCUSDT", "ETHUSDT"]
-    said = quarantine.resolve("BTC", replace=True)
+    assert [c.symbol for c in quarantine.conflicts(paths=env_paths())] == ["BTCUSDT", "ETHUSDT"]
+    said = quarantine.resolve("BTC", replace=True, paths=env_paths())
     assert said.startswith("BTCUSDT 1h now holds the 1 candle(s) from http://x")
     pd.testing.assert_frame_equal(store.load_candles("BTCUSDT"), new)
     (aside,) = (home / "data" / "quarantine").glob("BTCUSDT-1h.replaced.*.parquet")
     pd.testing.assert_frame_equal(store.normalize_candles(pd.read_parquet(aside)), STORED)
-    assert quarantine.resolve("ETH", replace=False).startswith("Discarded the 1 held candle(s)")
+    assert quarantine.resolve("ETH", replace=False, paths=env_paths()).startswith(
+        "Discarded the 1 held candle(s)"
+    )
     assert store.candle_path("ETHUSDT").read_bytes() == old
-    assert quarantine.conflicts() == [] and not quarantine.held_path("ETHUSDT").exists()
+    assert (
+        quarantine.conflicts(paths=env_paths()) == []
+        and not quarantine.held_path("ETHUSDT", paths=env_paths()).exists()
+    )
     with pytest.raises(NoDataError, match="no conflict to resolve"):
-        quarantine.resolve("ETH", replace=True)
+        quarantine.resolve("ETH", replace=True, paths=env_paths())
 
 
 def test_a_failed_coin_says_what_failed_how_old_its_data_is_and_what_to_do():
