@@ -111,7 +111,7 @@ def top_up_candles(
     symbols = [parse_coin(s).symbol for s in symbols]
     if not symbols:
         return TopUp(())
-    firsts = [coverage(s, interval).first for s in symbols]
+    firsts = [coverage(s, interval, paths=Paths(home)).first for s in symbols]
     oldest = min((f for f in firsts if f is not None), default=None)
     days = 2 if oldest is None else max(2, math.ceil((pd.Timestamp(now) - oldest).days + 1))
     notes: list[str] = []
@@ -158,7 +158,7 @@ def top_up_candles(
     if notes:
         ages = []
         for symbol in symbols:
-            cov = coverage(symbol, interval)
+            cov = coverage(symbol, interval, paths=Paths(home))
             last = None if cov.last is None else cov.last + _step(interval)
             ages.append(f"{symbol} {age_text(last, now)}")
         notes.append("Showing the stored candles: " + ", ".join(ages) + ".")
@@ -248,7 +248,7 @@ def live_signals(
         else [parse_coin(s).symbol for s in symbols]
     )
     load_models = models or (lambda s: load_coin_models(s, registry, config=config))
-    load_frame = candles or (lambda s, tf: load_candles(s, tf))
+    load_frame = candles or (lambda s, tf: load_candles(s, tf, paths=Paths(home)))
     when = pd.Timestamp(now if now is not None else SystemClock().now())
     signal_of = compute or (lambda b, f: signal_from_models(b, f, now=when.to_pydatetime()))
     top_up = None

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.clock import span_words
+from core.config import Paths
 from core.models.base import Output
 from core.registry.gates import card_verdict, clears_coin_flip, gate_checks, good_for
 from core.registry.metadata import ModelMetadata
@@ -398,13 +399,15 @@ def verdicts(
     records: Mapping[str, ModelMetadata],
     *,
     candles: Callable[[str, str], pd.DataFrame] | None = None,
+    paths: Paths | None = None,
 ) -> list[CoinVerdict]:
     """The verdict of each signal, its market context from ``candles(symbol, timeframe)``
-    (default: the stored candles; a coin whose candles cannot be read gets no context)."""
+    (default: the stored candles of the home ``paths`` describes, the edge's ``context.paths``;
+    a coin whose candles cannot be read gets no context)."""
     from core.data.store import load_candles
     from core.errors import CryptoVoltError
 
-    load = candles or (lambda symbol, timeframe: load_candles(symbol, timeframe))
+    load = candles or (lambda symbol, timeframe: load_candles(symbol, timeframe, paths=paths))
     out = []
     for signal in signals:
         try:
@@ -415,9 +418,12 @@ def verdicts(
     return out
 
 
-def untrained_symbols(trained: list[str] | tuple[str, ...], interval: str = "1h") -> list[str]:
-    """Coins with stored ``interval`` candles and no model among ``trained``, sorted."""
+def untrained_symbols(
+    trained: list[str] | tuple[str, ...], interval: str = "1h", *, paths: Paths | None = None
+) -> list[str]:
+    """Coins with stored ``interval`` candles (in the home ``paths`` describes) and no model
+    among ``trained``, sorted."""
     from core.data.store import list_stored
 
     have = set(trained)
-    return sorted({s for s, i in list_stored() if i == interval and s not in have})
+    return sorted({s for s, i in list_stored(paths=paths) if i == interval and s not in have})

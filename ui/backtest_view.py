@@ -97,6 +97,7 @@ def _run(
         candles=load_candles(symbol, interval),
         config=config,
         strategy=strategy,
+        paths=context().paths,
     )
 
 
@@ -113,7 +114,7 @@ def run_backtest(
     if versions:
         name, version = next(iter(versions.items()))
         interval = registry.record(name, version).interval
-    mtime = candle_mtime_ns(symbol, interval)
+    mtime = candle_mtime_ns(symbol, interval, paths=context().paths)
     key = tuple(sorted(versions.items()))
     return _run(
         str(registry.root), symbol, key, interval, mtime, config, strategy or StrategyConfig()
@@ -395,6 +396,7 @@ def _run_sizing(
         candles=load_candles(symbol, "1h"),
         config=config,
         sizing=sizing,
+        paths=context().paths,
     )
 
 
@@ -405,7 +407,7 @@ def run_sizing(symbol: str, config: BacktestConfig, sizing: SizingConfig) -> Siz
     """
     registry = ModelRegistry(context().paths.models)
     versions = volatility_versions(registry, symbol)
-    mtime = candle_mtime_ns(symbol, "1h")
+    mtime = candle_mtime_ns(symbol, "1h", paths=context().paths)
     return _run_sizing(str(registry.root), symbol, versions, mtime, config, sizing)
 
 

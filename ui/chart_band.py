@@ -82,13 +82,18 @@ def move_band(symbol: str, *, now: pd.Timestamp | None = None) -> tuple[MoveBand
     """
     from core.volatility.live import volatility_versions
 
-    if not candle_mtime_ns(symbol, BAND_INTERVAL):
+    if not candle_mtime_ns(symbol, BAND_INTERVAL, paths=context().paths):
         return None, f"the band is forecast from {BAND_INTERVAL} candles, and none are stored"
     registry = ModelRegistry(context().paths.models)
     versions = volatility_versions(registry, symbol)
     if not versions:
         return None, "no volatility model is trained for this coin: train one on the Training page"
-    band, why = _band(str(registry.root), symbol, versions, candle_mtime_ns(symbol, BAND_INTERVAL))
+    band, why = _band(
+        str(registry.root),
+        symbol,
+        versions,
+        candle_mtime_ns(symbol, BAND_INTERVAL, paths=context().paths),
+    )
     if band is None:
         return None, why
     when = now if now is not None else context().now()

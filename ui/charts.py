@@ -273,7 +273,13 @@ def chart_view(
 
     Raises core's DataError subclasses (no data, damaged file).
     """
-    return _view(symbol, interval, range_key, window, candle_mtime_ns(symbol, interval))
+    return _view(
+        symbol,
+        interval,
+        range_key,
+        window,
+        candle_mtime_ns(symbol, interval, paths=context().paths),
+    )
 
 
 def staleness_note(symbol: str, interval: str, *, now: datetime | None = None) -> str:

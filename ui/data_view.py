@@ -97,7 +97,9 @@ def fetch_settings() -> tuple[list[str], str, int]:
     st.session_state.setdefault(state.FETCH_COINS, list(DEFAULT_COINS))
     st.session_state.setdefault(state.FETCH_INTERVAL, Interval.H1.value)
     st.session_state.setdefault(state.FETCH_DAYS, DEFAULT_DAYS)
-    known = list(dict.fromkeys([*DEFAULT_COINS, *(s for s, _ in store.list_stored())]))
+    known = list(
+        dict.fromkeys([*DEFAULT_COINS, *(s for s, _ in store.list_stored(paths=context().paths))])
+    )
     left, middle, right = st.columns([4, 1, 1])
     picked = coin_multiselect(
         "Coins",
@@ -159,11 +161,13 @@ def render_fetch_progress() -> jobs.JobStatus | None:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _coverage(symbol: str, interval: str, mtime_ns: int) -> store.Coverage:
-    return store.coverage(symbol, interval)
+    return store.coverage(symbol, interval, paths=context().paths)
 
 
 def cached_coverage(symbol: str, interval: str) -> store.Coverage:
-    return _coverage(symbol, interval, store.candle_mtime_ns(symbol, interval))
+    return _coverage(
+        symbol, interval, store.candle_mtime_ns(symbol, interval, paths=context().paths)
+    )
 
 
 def _size(size: int) -> str:
@@ -183,7 +187,7 @@ def coverage_frame(
     The status comes from the last fetch's result when there is one (so a failure keeps its
     reason), else from what is stored: up to date when the last closed candle is there.
     """
-    stored = [s for s, i in store.list_stored() if i == interval]
+    stored = [s for s, i in store.list_stored(paths=context().paths) if i == interval]
     by_result = {r.symbol: r for r in results or []}
     rows, covs = [], {}
     for symbol in dict.fromkeys([*symbols, *stored]):

@@ -10,13 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from core.data import store
+from ui.context import context
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _summary(key: tuple[tuple[str, str, int], ...]) -> pd.DataFrame:
     rows = []
     for symbol, interval, _ in key:
-        cov = store.coverage(symbol, interval)
+        cov = store.coverage(symbol, interval, paths=context().paths)
         rows.append(
             {
                 "symbol": symbol,
@@ -37,17 +38,19 @@ def _summary(key: tuple[tuple[str, str, int], ...]) -> pd.DataFrame:
 
 def stored_summary() -> pd.DataFrame:
     """One row per candle file on disk: symbol, interval, rows, first, last, missing, size."""
-    return _summary(store.stored_fingerprint())
+    return _summary(store.stored_fingerprint(paths=context().paths))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _candles(symbol: str, interval: str, mtime_ns: int) -> pd.DataFrame:
-    return store.load_candles(symbol, interval)
+    return store.load_candles(symbol, interval, paths=context().paths)
 
 
 def load_candles(symbol: str, interval: str = "1h") -> pd.DataFrame:
     """Stored candles, cached until the file changes. Raises core's DataError subclasses."""
-    return _candles(symbol, interval, store.candle_mtime_ns(symbol, interval))
+    return _candles(
+        symbol, interval, store.candle_mtime_ns(symbol, interval, paths=context().paths)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -63,7 +66,9 @@ def load_indicators(symbol: str, interval: str = "1h") -> pd.DataFrame:
 
     Raises core's DataError subclasses like :func:`load_candles`.
     """
-    return _indicators(symbol, interval, store.candle_mtime_ns(symbol, interval))
+    return _indicators(
+        symbol, interval, store.candle_mtime_ns(symbol, interval, paths=context().paths)
+    )
 
 
 def reference_candles(interval: str = "1h") -> dict[str, pd.DataFrame]:
@@ -74,7 +79,7 @@ def reference_candles(interval: str = "1h") -> dict[str, pd.DataFrame]:
     return {
         symbol: load_candles(symbol, interval)
         for symbol in REFERENCE_SYMBOLS
-        if store.candle_mtime_ns(symbol, interval)
+        if store.candle_mtime_ns(symbol, interval, paths=context().paths)
     }
 
 
@@ -82,4 +87,7 @@ def reference_key(interval: str = "1h") -> tuple[int, ...]:
     """The reference files' mtimes: part of a signal's cache key (it depends on them too)."""
     from core.features.context import REFERENCE_SYMBOLS
 
-    return tuple(store.candle_mtime_ns(symbol, interval) for symbol in REFERENCE_SYMBOLS)
+    return tuple(
+        store.candle_mtime_ns(symbol, interval, paths=context().paths)
+        for symbol in REFERENCE_SYMBOLS
+    )

@@ -86,7 +86,7 @@ def _key(ctx: Context) -> tuple[Any, ...]:
     return (
         str(ctx.home),
         _journal_key(ctx.home),
-        stored_fingerprint(),
+        stored_fingerprint(paths=context().paths),
         ModelRegistry(context().paths.models).cache_key(),
         now.floor("h").isoformat(),
         now.isoformat() if isinstance(ctx.clock, PinnedClock) else "",

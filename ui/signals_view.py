@@ -188,7 +188,7 @@ def current_signals(
         versions = tuple(sorted(models.models.items()))
         if models.volatility is not None:  # a new volatility version is a new signal
             versions += (("volatility", models.volatility.label),)
-        mtime = candle_mtime_ns(models.symbol, models.timeframe)
+        mtime = candle_mtime_ns(models.symbol, models.timeframe, paths=context().paths)
         refs = reference_key(models.timeframe)
         return _signal(root, models.symbol, versions, mtime, config, models, candles, refs)
 
@@ -377,10 +377,13 @@ def _context(symbol: str, interval: str = "1h") -> MarketContext | None:
 def coin_verdicts(result: LiveSignals, *, untrained: bool = True) -> list[CoinVerdict]:
     """Each signal's verdict (the words core gives the CLI and alerts too), then, with
     ``untrained``, one for each coin with stored 1h candles and no model."""
-    said = verdicts(result.signals, result.records, candles=load_candles)
+    said = verdicts(result.signals, result.records, candles=load_candles, paths=context().paths)
     if untrained:
         have = [s.symbol for s in result.signals] + list(result.errors)
-        said += [untrained_verdict(s, _context(s)) for s in untrained_symbols(have)]
+        said += [
+            untrained_verdict(s, _context(s))
+            for s in untrained_symbols(have, paths=context().paths)
+        ]
     return said
 
 
@@ -442,7 +445,7 @@ def render_verdict_lines(symbols: list[str] | None = None) -> None:
     chosen = [s for s in result.signals if symbols is None or s.symbol in symbols]
     if not chosen:
         return
-    for v in verdicts(chosen, result.records, candles=load_candles):
+    for v in verdicts(chosen, result.records, candles=load_candles, paths=context().paths):
         verdict_row(v, train_button=False)
 
 

@@ -190,7 +190,7 @@ def _launch(
     try:
         specs = jobs.make_specs(coins, models=models, interval=interval, **_as_settings(values))
         for spec in specs:
-            jobs.require_data(spec)
+            jobs.require_data(spec, paths=context().paths)
         launched = launch_training(specs)  # the job queue, or Ray when the page says so
     except CryptoVoltError as exc:
         st.error(plain(exc), icon=":material/error:")

@@ -40,6 +40,7 @@ from core.api import payloads
 from core.errors import CryptoVoltError
 
 if TYPE_CHECKING:
+    from core.context import Context
     from core.registry.model_registry import ModelRegistry
 
 __all__ = ["PREFIX", "TOKEN_ENV", "Access", "create_app", "is_loopback", "mount", "openapi"]
@@ -148,13 +149,17 @@ def _error(status_code: int, message: str) -> Response:
     return _json({"error": message}, status_code)
 
 
-def _live(coins: list[str] | None, vol_target: float) -> Any:
-    from core.config import SignalConfig
+def _context() -> Context:
     from core.context import Context
+
+    return Context.from_env()  # this request's edge: the home and CRYPTOVOLT_NOW, as the CLI's
+
+
+def _live(coins: list[str] | None, vol_target: float, ctx: Context) -> Any:
+    from core.config import SignalConfig
     from core.usecases import live_signals
 
     config = SignalConfig(vol_target=vol_target)
-    ctx = Context.from_env()  # this request's edge: the home and CRYPTOVOLT_NOW, as the CLI's
     return live_signals(
         coins,
         home=ctx.home,
@@ -190,7 +195,8 @@ def signals(request: Request) -> Response:
         coins = [c.symbol for c in parse_coins(asked)] if asked else None
     except CryptoVoltError as exc:
         return _error(400, str(exc))
-    return _json(payloads.signals(_live(coins, vol_target)))
+    ctx = _context()
+    return _json(payloads.signals(_live(coins, vol_target, ctx), paths=ctx.paths))
 
 
 def signal(request: Request) -> Response:
@@ -201,8 +207,9 @@ def signal(request: Request) -> Response:
         symbol = parse_coin(request.path_params["coin"]).symbol
     except CryptoVoltError as exc:
         return _error(404, str(exc))
-    result = _live([symbol], vol_target)
-    found = payloads.signals(result)
+    ctx = _context()
+    result = _live([symbol], vol_target, ctx)
+    found = payloads.signals(result, paths=ctx.paths)
     if not found:
         why = result.errors.get(symbol, "no trained model")
         return _error(404, f"no signal for {symbol}: {why}")

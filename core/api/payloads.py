@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core.config import Paths
     from core.registry.model_registry import ModelRegistry
 
 __all__ = ["card", "dumps", "health", "models", "signals"]
@@ -21,15 +22,16 @@ def dumps(payload: Any) -> str:
     return json.dumps(payload, indent=2, default=str)
 
 
-def signals(result: Any) -> list[dict[str, Any]]:
+def signals(result: Any, *, paths: Paths) -> list[dict[str, Any]]:
     """One object per signal of a :class:`core.usecases.LiveSignals`: the signal's fields,
     ``conflict`` (the sentence of the coin's held-back candles, ``None`` when there are none),
     ``verdict`` (the coin's one line in plain words, :mod:`core.verdict`) and ``market``
-    (24 h / 7 d change, volatility against its one-year median)."""
+    (24 h / 7 d change, volatility against its one-year median, from the candles of the home
+    ``paths`` describes)."""
     from core.verdict import verdicts
 
     held = {k: c.sentence() for k, c in result.conflicts.items()}
-    said = verdicts(result.signals, result.records)
+    said = verdicts(result.signals, result.records, paths=paths)
     return [
         {
             **s.to_dict(),

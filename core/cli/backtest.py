@@ -172,7 +172,13 @@ def _run_sizing(args: argparse.Namespace, config: BacktestConfig, registry: Mode
         trailing_hours=args.trailing_hours,
         rebalance=args.rebalance_hours,
     )
-    result = sizing_coin(parse_coin(args.coin).symbol, registry, config=config, sizing=sizing)
+    result = sizing_coin(
+        parse_coin(args.coin).symbol,
+        registry,
+        config=config,
+        sizing=sizing,
+        paths=args.context.paths,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
@@ -229,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
         ModelRegistry(args.context.paths.models),
         config=config,
         strategy=strategy,
+        paths=args.context.paths,
     )
     if args.json:
         print(_as_json(result))

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     coin = parse_coin(args.coin)
-    data = export_csv(coin.symbol, args.interval)
+    data = export_csv(coin.symbol, args.interval, paths=args.context.paths)
     if args.out in (None, "-"):
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

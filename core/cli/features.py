@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out and suffix not in {".parquet", ".csv"}:
         raise ConfigError(f"--out {args.out} must end in .parquet or .csv.")
     coin = parse_coin(args.coin)
-    candles = load_candles(coin.symbol, interval)
+    candles = load_candles(coin.symbol, interval, paths=args.context.paths)
     frame = feature_frame(
         candles,
         horizon=target.horizon,

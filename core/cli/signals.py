@@ -157,11 +157,17 @@ def run(args: argparse.Namespace) -> int:
         raise ModelNotFoundError(
             "No trained models yet: train a coin first (`python -m core train --coins BTC`)."
         )
-    said = verdicts(result.signals, result.records)
+    said = verdicts(result.signals, result.records, paths=args.context.paths)
     if args.json:
-        print(payloads.dumps(payloads.signals(result)))  # the same as GET /api/v1/signals
+        print(
+            payloads.dumps(payloads.signals(result, paths=args.context.paths))
+        )  # the same as GET /api/v1/signals
     elif result.signals:
-        untrained = [] if args.coins else untrained_symbols([s.symbol for s in result.signals])
+        untrained = (
+            []
+            if args.coins
+            else untrained_symbols([s.symbol for s in result.signals], paths=args.context.paths)
+        )
         print("\n".join(_verdict_lines(said + [untrained_verdict(s) for s in untrained])))
         print()
         headers = ["coin", "signal", "confidence (95%)", "calls", "base rate", "test window"]

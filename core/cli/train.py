@@ -94,7 +94,7 @@ def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
         from core.data.store import list_stored
 
         # "all" means every default coin that has data, so one missing coin does not stop the rest
-        stored = {s for s, i in list_stored() if i == args.interval}
+        stored = {s for s, i in list_stored(paths=args.context.paths) if i == args.interval}
         coins = [c for c in coins if c in stored] or coins
     specs = jobs.make_specs(
         coins,
@@ -106,7 +106,7 @@ def _specs(args: argparse.Namespace) -> list[jobs.JobSpec]:
     )
     for spec in specs:
         for symbol in spec.pool or (spec.symbol,):
-            jobs.require_data(replace(spec, symbol=symbol))
+            jobs.require_data(replace(spec, symbol=symbol), paths=args.context.paths)
     return specs
 
 

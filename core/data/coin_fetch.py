@@ -156,7 +156,9 @@ class CoinFetch:
             return
         before = len(self.stored)
         merged = _join(self.stored, [new])
-        store.save_candles(merged, self.coin.symbol, self.interval, exchange=self.exchange)
+        store.save_candles(
+            merged, self.coin.symbol, self.interval, exchange=self.exchange, paths=self.paths
+        )
         self.stored = merged
         self.saved_new += len(merged) - before
         self._stored_in_range = self._in_range()
@@ -179,7 +181,7 @@ class CoinFetch:
     def _load(self) -> None:
         try:
             self.stored = store.load_candles(
-                self.coin.symbol, self.interval, exchange=self.exchange
+                self.coin.symbol, self.interval, exchange=self.exchange, paths=self.paths
             )
         except NoDataError:
             self.stored = store.empty_candles()
@@ -290,7 +292,9 @@ class CoinFetch:
             raise
 
     def run(self) -> FetchResult:
-        path = store.candle_path(self.coin.symbol, self.interval, exchange=self.exchange)
+        path = store.candle_path(
+            self.coin.symbol, self.interval, exchange=self.exchange, paths=self.paths
+        )
         with store.FileLock(path):
             self._load()
             self._progress("fetching")
@@ -314,7 +318,11 @@ class CoinFetch:
                 reason = f"unexpected {type(exc).__name__}: {exc}"
                 return self._result(FetchStatus.FAILED, self._save_after(reason))
         cov = store.coverage(  # self.stored is what the last save wrote: no second read
-            self.coin.symbol, self.interval, exchange=self.exchange, frame=self.stored
+            self.coin.symbol,
+            self.interval,
+            exchange=self.exchange,
+            frame=self.stored,
+            paths=self.paths,
         )
         status, reason = coverage_status(cov, now=datetime.fromtimestamp(self.now_ms / 1000, UTC))
         if self.stop.is_set():
@@ -347,7 +355,9 @@ class CoinFetch:
     def _result(
         self, status: FetchStatus, reason: str, cov: store.Coverage | None = None
     ) -> FetchResult:
-        cov = cov or store.coverage(self.coin.symbol, self.interval, exchange=self.exchange)
+        cov = cov or store.coverage(
+            self.coin.symbol, self.interval, exchange=self.exchange, paths=self.paths
+        )
         if self.conflict is not None:  # what was fetched is held, whatever else happened
             why = "" if status is not FetchStatus.FAILED else f" (then: {reason})"
             status = FetchStatus.CONFLICT

@@ -208,7 +208,7 @@ def load_sample(
             continue
         interval = path.stem.rsplit("-", 1)[1]
         sample = store.normalize_candles(pd.read_parquet(path))
-        with store.FileLock(store.candle_path(symbol, interval)):
+        with store.FileLock(store.candle_path(symbol, interval, paths=paths)):
             results.append(
                 _load_one(symbol, interval, sample, replace=symbol in replacing, paths=paths)
             )
@@ -220,7 +220,7 @@ def _load_one(
 ) -> FetchResult:
     note = ""
     try:
-        existing = store.load_candles(symbol, interval)
+        existing = store.load_candles(symbol, interval, paths=paths)
     except NoDataError:
         existing = store.empty_candles()
     except CorruptDataError as exc:
@@ -247,15 +247,15 @@ def _load_one(
             paths=paths,
         )
         if conflict is not None:
-            cov = store.coverage(symbol, interval, frame=existing)
+            cov = store.coverage(symbol, interval, frame=existing, paths=paths)
             reason = (
                 f"the bundled sample ({len(sample):,} candles) does not fit the stored candles "
                 "and is held in quarantine, not stored"
             )
             return FetchResult(symbol, FetchStatus.CONFLICT, 0, reason, cov, note, conflict.reason)
         merged = store.merge_candles(sample, existing)
-        store.save_candles(merged, symbol, interval)
-    cov = store.coverage(symbol, interval, frame=merged)
+        store.save_candles(merged, symbol, interval, paths=paths)
+    cov = store.coverage(symbol, interval, frame=merged, paths=paths)
     status, reason = coverage_status(cov)
     added = len(merged) - len(existing)
     fetch_log(paths.logs).info(

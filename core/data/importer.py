@@ -245,9 +245,9 @@ def import_file(
         {"after": row.after.isoformat(), "before": row.before.isoformat(), "missing": row.missing}
         for row in store.find_gaps(candles, ivl).itertuples()
     ]
-    with store.FileLock(store.candle_path(sym, ivl)):
+    with store.FileLock(store.candle_path(sym, ivl, paths=paths)):
         try:
-            existing = store.load_candles(sym, ivl)
+            existing = store.load_candles(sym, ivl, paths=paths)
         except (NoDataError, CorruptDataError):
             existing = store.empty_candles()
         conflict = quarantine.admit(
@@ -263,6 +263,6 @@ def import_file(
             return result
         merged = store.merge_candles(candles, existing)  # stored candles win where both agree
         if len(merged) != len(existing):
-            store.save_candles(merged, sym, ivl)
+            store.save_candles(merged, sym, ivl, paths=paths)
     result.status, result.new_rows = "stored", len(merged) - len(existing)
     return result

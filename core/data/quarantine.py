@@ -63,7 +63,7 @@ def held_path(
 ) -> Path:
     """Where the held candles of a coin and interval are kept under the home ``paths`` describes
     (the record is the ``.json`` beside it)."""
-    name = store.candle_path(symbol, interval, exchange=exchange).name
+    name = store.candle_path(symbol, interval, exchange=exchange, paths=paths).name
     return _folder(exchange, paths) / name
 
 
@@ -270,7 +270,7 @@ def replace_series(
     old file is first copied to ``data/quarantine/{stem}.replaced.{stamp}.parquet`` with ``why``
     beside it, so nothing is lost. The caller holds the coin's file lock. Returns a sentence
     naming where the old series went ("" when there was none)."""
-    target = store.candle_path(symbol, interval, exchange=exchange)
+    target = store.candle_path(symbol, interval, exchange=exchange, paths=paths)
     moved = ""
     if target.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -279,7 +279,7 @@ def replace_series(
         atomic_write(aside, lambda tmp: _copy(target, tmp))
         atomic_write_text(aside.with_name(aside.name + ".reason.txt"), why + "\n")
         moved = f"The old series was moved to {aside}. "
-    store.save_candles(new, symbol, interval, exchange=exchange)
+    store.save_candles(new, symbol, interval, exchange=exchange, paths=paths)
     return moved
 
 
@@ -308,7 +308,7 @@ def resolve(
     coin = parse_coin(symbol)
     interval = Interval.parse(interval).value
     path = held_path(coin.symbol, interval, exchange=exchange, paths=paths)
-    target = store.candle_path(coin.symbol, interval, exchange=exchange)
+    target = store.candle_path(coin.symbol, interval, exchange=exchange, paths=paths)
     with store.FileLock(target):  # not while a fetch of the coin writes
         conflict = pending(coin.symbol, interval, exchange=exchange, paths=paths)
         if conflict is None:

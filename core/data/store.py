@@ -1,7 +1,12 @@
 """Candle storage: one Parquet file per coin and interval, written atomically.
 
 ``{home}/data/raw/{SYMBOL}-{interval}.parquet`` holds the twelve Binance kline fields we keep
-(``COLUMNS``), sorted by ``open_time`` with no duplicates. That is Binance's place; another
+(``COLUMNS``), sorted by ``open_time`` with no duplicates. Every function takes the home's
+folders as ``paths=`` (:class:`core.config.Paths`, the edge's ``context.paths``: the CLI's
+``args.context``, the dashboard's ``ui.context.context()``); left out (a notebook's
+``load_candles("BTCUSDT", "1h")``), they are those of the home
+:meth:`core.context.Context.from_env` names, resolved once in the public function called, as
+``ModelRegistry()`` and ``BinanceClient()`` do. That is Binance's place; another
 exchange's candles go to ``{home}/data/raw/{exchange}/{SYMBOL}-{interval}.parquet`` (every
 function takes ``exchange=``, default ``"binance"``), so files written before exchanges had names
 stay where they are. Missing candles (exchange halts) are
@@ -24,9 +29,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import config
 from core.atomic import atomic_write
-from core.config import Interval
+from core.config import Interval, Paths
+from core.context import Context
 from core.data.coins import parse_coin
 from core.errors import ConfigError, CorruptDataError, CryptoVoltError, NoDataError
 from core.locks import acquire_lock
@@ -97,14 +102,23 @@ DEFAULT_EXCHANGE = "binance"
 _EXCHANGE_NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
 
 
-def _exchange_dir(exchange: str) -> Path:
+def _paths(paths: Paths | None) -> Paths:
+    """``paths``, else the folders of the home the environment names (a notebook's call)."""
+    return paths if paths is not None else Context.from_env().paths
+
+
+def _exchange_dir(exchange: str, paths: Paths) -> Path:
     if not _EXCHANGE_NAME.fullmatch(exchange or ""):
         raise ConfigError(f"{exchange!r} is not an exchange name (lower-case letters and digits).")
-    return config.raw_dir() if exchange == DEFAULT_EXCHANGE else config.raw_dir() / exchange
+    return paths.raw if exchange == DEFAULT_EXCHANGE else paths.raw / exchange
 
 
 def candle_path(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = DEFAULT_EXCHANGE,
+    paths: Paths | None = None,
 ) -> Path:
     """``{home}/data/raw/{SYMBOL}-{interval}.parquet`` for Binance, ``{home}/data/raw/{exchange}/
     {SYMBOL}-{interval}.parquet`` for any other exchange; symbol and exchange are validated first.
@@ -113,16 +127,21 @@ def candle_path(
         InvalidSymbolError: not a symbol. ConfigError: not an exchange name.
     """
     coin = parse_coin(symbol)
-    return _exchange_dir(exchange) / f"{coin.symbol}-{Interval.parse(interval).value}.parquet"
+    folder = _exchange_dir(exchange, _paths(paths))
+    return folder / f"{coin.symbol}-{Interval.parse(interval).value}.parquet"
 
 
 def candle_mtime_ns(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = DEFAULT_EXCHANGE,
+    paths: Paths | None = None,
 ) -> int:
     """The candle file's ``st_mtime_ns``, 0 when there is none: a cache key that changes
     whenever the file is rewritten (every save replaces it)."""
     try:
-        return candle_path(symbol, interval, exchange=exchange).stat().st_mtime_ns
+        return candle_path(symbol, interval, exchange=exchange, paths=paths).stat().st_mtime_ns
     except FileNotFoundError:
         return 0
 
@@ -181,8 +200,8 @@ def drop_open_candles(frame: pd.DataFrame, now: datetime | None = None) -> pd.Da
     return frame.loc[frame["close_time"] < now_ts].reset_index(drop=True)
 
 
-def _quarantine(path: Path, reason: str) -> Path:
-    target_dir = config.data_dir() / "quarantine"
+def _quarantine(path: Path, reason: str, paths: Paths) -> Path:
+    target_dir = paths.quarantine
     target_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
@@ -192,7 +211,11 @@ def _quarantine(path: Path, reason: str) -> Path:
 
 
 def load_candles(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = DEFAULT_EXCHANGE,
+    paths: Paths | None = None,
 ) -> pd.DataFrame:
     """The stored candles of one coin and interval, in the store's schema.
 
@@ -201,7 +224,8 @@ def load_candles(
         CorruptDataError: the file could not be read or has the wrong columns; it has been moved
             to ``data/quarantine/`` and the message says so.
     """
-    path = candle_path(symbol, interval, exchange=exchange)
+    paths = _paths(paths)
+    path = candle_path(symbol, interval, exchange=exchange, paths=paths)
     coin = parse_coin(symbol)
     if not path.exists():
         raise NoDataError(
@@ -215,7 +239,7 @@ def load_candles(
             raise ValueError(f"unexpected columns {list(frame.columns)}")
         frame = normalize_candles(frame)
     except Exception as exc:  # any unreadable file is reported the same way
-        moved = _quarantine(path, f"{type(exc).__name__}: {exc}")
+        moved = _quarantine(path, f"{type(exc).__name__}: {exc}", paths)
         raise CorruptDataError(
             f"The candle file for {coin.symbol} ({path.name}) is damaged ({exc}). It was moved to "
             f"{moved} and can be fetched again."
@@ -229,9 +253,10 @@ def save_candles(
     interval: str | Interval = "1h",
     *,
     exchange: str = DEFAULT_EXCHANGE,
+    paths: Paths | None = None,
 ) -> Path:
     """Write candles atomically (temp file + ``os.replace``); returns the file's path."""
-    path = candle_path(symbol, interval, exchange=exchange)
+    path = candle_path(symbol, interval, exchange=exchange, paths=paths)
     table = pa.Table.from_pandas(normalize_candles(frame), preserve_index=False)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     return path
@@ -277,6 +302,7 @@ def coverage(
     *,
     exchange: str = DEFAULT_EXCHANGE,
     frame: pd.DataFrame | None = None,
+    paths: Paths | None = None,
 ) -> Coverage:
     """Rows, first and last candle, missing candles and gaps, and size on disk for one file.
 
@@ -284,9 +310,10 @@ def coverage(
     not read again. Never raises for data problems: a missing file gives ``rows=0``, a damaged
     one ``error``.
     """
+    paths = _paths(paths)
     coin = parse_coin(symbol)
     interval = Interval.parse(interval).value
-    path = candle_path(coin.symbol, interval, exchange=exchange)
+    path = candle_path(coin.symbol, interval, exchange=exchange, paths=paths)
     if frame is None and path.exists():
         frame = _open_times(path)  # None when the file needs the full load's checks
     if frame is not None and not frame.empty and path.exists():
@@ -302,7 +329,7 @@ def coverage(
             size_bytes=path.stat().st_size,
         )
     try:
-        frame = load_candles(coin.symbol, interval, exchange=exchange)
+        frame = load_candles(coin.symbol, interval, exchange=exchange, paths=paths)
     except NoDataError:
         return Coverage(coin.symbol, interval)
     except CorruptDataError as exc:
@@ -316,7 +343,7 @@ def coverage(
         last=frame["open_time"].iloc[-1] if len(frame) else None,
         missing=int(gaps["missing"].sum()) if len(gaps) else 0,
         gaps=gaps,
-        size_bytes=candle_path(coin.symbol, interval, exchange=exchange).stat().st_size,
+        size_bytes=path.stat().st_size,
     )
 
 
@@ -337,9 +364,11 @@ def _open_times(path: Path) -> pd.DataFrame | None:
     return pd.DataFrame({"open_time": times})
 
 
-def list_stored(*, exchange: str = DEFAULT_EXCHANGE) -> list[tuple[str, str]]:
+def list_stored(
+    *, exchange: str = DEFAULT_EXCHANGE, paths: Paths | None = None
+) -> list[tuple[str, str]]:
     """``(symbol, interval)`` for every candle file of ``exchange`` under the home folder, sorted."""
-    folder = _exchange_dir(exchange)
+    folder = _exchange_dir(exchange, _paths(paths))
     if not folder.exists():
         return []
     found = []
@@ -349,21 +378,28 @@ def list_stored(*, exchange: str = DEFAULT_EXCHANGE) -> list[tuple[str, str]]:
     return found
 
 
-def stored_fingerprint(*, exchange: str = DEFAULT_EXCHANGE) -> tuple[tuple[str, str, int], ...]:
+def stored_fingerprint(
+    *, exchange: str = DEFAULT_EXCHANGE, paths: Paths | None = None
+) -> tuple[tuple[str, str, int], ...]:
     """``(symbol, interval, mtime_ns)`` for every stored candle file: a cache key that changes
     whenever a file is added, removed or rewritten."""
+    paths = _paths(paths)
     keys = []
-    for symbol, interval in list_stored(exchange=exchange):
+    for symbol, interval in list_stored(exchange=exchange, paths=paths):
         with contextlib.suppress(CryptoVoltError):  # a stray file name that is not a symbol
-            mtime = candle_mtime_ns(symbol, interval, exchange=exchange)
+            mtime = candle_mtime_ns(symbol, interval, exchange=exchange, paths=paths)
             if mtime:
                 keys.append((symbol, interval, mtime))
     return tuple(keys)
 
 
 def export_csv(
-    symbol: str, interval: str | Interval = "1h", *, exchange: str = DEFAULT_EXCHANGE
+    symbol: str,
+    interval: str | Interval = "1h",
+    *,
+    exchange: str = DEFAULT_EXCHANGE,
+    paths: Paths | None = None,
 ) -> bytes:
     """The stored candles as CSV bytes (ISO UTC times), for downloads and ``core export``."""
-    frame = load_candles(symbol, interval, exchange=exchange)
+    frame = load_candles(symbol, interval, exchange=exchange, paths=paths)
     return bytes(frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8"))

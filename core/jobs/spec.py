@@ -223,15 +223,16 @@ def make_specs(
     ]
 
 
-def require_data(spec: JobSpec) -> None:
-    """Refuse a coin with no stored candles before a job is started for it.
+def require_data(spec: JobSpec, *, paths: Paths) -> None:
+    """Refuse a coin with no stored candles (in the home ``paths`` describes) before a job is
+    started for it.
 
     Raises:
         NoDataError: the message says where the candles should be and how to fetch them.
     """
     from core.data.store import candle_path
 
-    path = candle_path(spec.symbol, spec.interval)
+    path = candle_path(spec.symbol, spec.interval, paths=paths)
     if not path.exists():
         base = parse_coin(spec.symbol).base
         raise NoDataError(

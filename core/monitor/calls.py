@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.config import Paths
 from core.data.coins import parse_coin
 from core.signals.ensemble import hits
 
@@ -36,8 +37,9 @@ def version_key(models: Mapping[str, Any] | None) -> str:
     return " + ".join(f"{name} {version}" for name, version in sorted(models.items()))
 
 
-def stored_candles() -> CandleLookup:
-    """A cached ``(symbol, interval) -> candles or None`` over the store."""
+def stored_candles(paths: Paths) -> CandleLookup:
+    """A cached ``(symbol, interval) -> candles or None`` over the store of the home ``paths``
+    describes."""
     from core.data.store import load_candles
     from core.errors import DataError
 
@@ -46,7 +48,7 @@ def stored_candles() -> CandleLookup:
     def lookup(symbol: str, interval: str) -> pd.DataFrame | None:
         if (symbol, interval) not in cache:
             try:
-                cache[(symbol, interval)] = load_candles(symbol, interval)
+                cache[(symbol, interval)] = load_candles(symbol, interval, paths=paths)
             except DataError:
                 cache[(symbol, interval)] = None
         return cache[(symbol, interval)]
@@ -107,5 +109,5 @@ def load_calls(
     ]
     for column in ("confidence", "confidence_low", "confidence_high", "base_rate", "price", "move"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    frame = resolve_from_candles(frame, lookup or stored_candles())
+    frame = resolve_from_candles(frame, lookup or stored_candles(Paths(home)))
     return frame.sort_values("candle_time", kind="stable").reset_index(drop=True)

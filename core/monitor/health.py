@@ -264,6 +264,8 @@ def _drift(
     records: Callable[[str, str], ModelMetadata | None],
     end: Any,
     cfg: MonitorConfig,
+    *,
+    paths: Paths,
 ) -> DriftReport:
     from core.data.store import load_candles
     from core.errors import CryptoVoltError
@@ -277,7 +279,7 @@ def _drift(
         return DriftReport(symbol, (), None, None, "no trained model to compare against")
     interval = current[0].interval
     try:
-        candles = load_candles(symbol, interval)
+        candles = load_candles(symbol, interval, paths=paths)
     except CryptoVoltError as exc:
         return DriftReport(symbol, (), None, None, str(exc))
     prefixes = tuple(f"feat_{s[: -len('USDT')].lower()}_" for s in REFERENCE_SYMBOLS)
@@ -300,6 +302,8 @@ def _volatility(
     registry: ModelRegistry,
     end: pd.Timestamp,
     cfg: MonitorConfig,
+    *,
+    paths: Paths,
 ) -> VolHealth:
     """The coin's live band coverage and QLIKE (:mod:`core.monitor.coverage`)."""
     from core.data.store import load_candles
@@ -309,7 +313,7 @@ def _volatility(
     candles = None
     if rows:
         try:
-            candles = load_candles(symbol, "1h")
+            candles = load_candles(symbol, "1h", paths=paths)
         except DataError:
             candles = None
     return vol_health(symbol, rows, candles, end=end, days=cfg.status_days, registry=registry)
@@ -365,7 +369,7 @@ def assess(
                 key=lambda item: pd.to_datetime(item[1]["candle_time"], utc=True).max(),
             )
         )
-        drift = _drift(symbol, registry, records, end, cfg)
+        drift = _drift(symbol, registry, records, end, cfg, paths=Paths(home))
         if versions:
             head = versions[-1]
             in_status = [r for r in head.rates if r.days == cfg.status_days]
@@ -380,7 +384,9 @@ def assess(
             n, pending, window_end = 0, 0, end
             status = "not_enough_calls"
             reason = f"No journal entries for {symbol} yet: {HOW_TO_GET_CALLS}."
-        volatility = _volatility(symbol, moves.get(symbol, []), registry, end, cfg)
+        volatility = _volatility(
+            symbol, moves.get(symbol, []), registry, end, cfg, paths=Paths(home)
+        )
         if volatility.degraded:
             # Bands off their promise degrade the coin (and so alert) whatever its calls do.
             reason = volatility.reason if status != "degraded" else f"{reason} {volatility.reason}"

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.config import BacktestConfig, Interval, SignalConfig
+from core.config import BacktestConfig, Interval, Paths, SignalConfig
 from core.signals.backtest_grid import grid_backtest
 from core.signals.ensemble import (
     TEST_SPLIT,
@@ -252,8 +252,11 @@ def backtest_coin(
     signal_config: SignalConfig | None = None,
     strategy: StrategyConfig | None = None,
     grid: bool = True,
+    paths: Paths | None = None,
 ) -> BacktestResult:
-    """Backtest a coin's promoted models on their test window (see :func:`backtest_models`).
+    """Backtest a coin's promoted models on their test window (see :func:`backtest_models`);
+    ``candles`` left out are read from the store of the home ``paths`` describes (the edge's
+    ``context.paths``).
 
     Raises:
         ModelNotFoundError: the coin has no trained model.
@@ -266,5 +269,5 @@ def backtest_coin(
         symbol, registry, config=signal_config, loader=lambda name, version: None
     )
     if candles is None:
-        candles = load_candles(models.symbol, models.timeframe)
+        candles = load_candles(models.symbol, models.timeframe, paths=paths)
     return backtest_models(models, candles, config=config, strategy=strategy, grid=grid)

@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.config import Interval
+from core.config import Interval, Paths
 from core.locks import file_lock
 from core.signals import journal_chain
 from core.signals.journal_lines import (
@@ -299,7 +299,7 @@ def resolve_stored(
     def lookup(symbol: str, interval: str) -> pd.DataFrame | None:
         if (symbol, interval) not in cache:
             try:
-                cache[(symbol, interval)] = load_candles(symbol, interval)
+                cache[(symbol, interval)] = load_candles(symbol, interval, paths=Paths(home))
             except DataError:
                 cache[(symbol, interval)] = None
         return cache[(symbol, interval)]

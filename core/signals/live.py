@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from core.clock import SystemClock
-from core.config import SignalConfig, TargetConfig
+from core.config import Paths, SignalConfig, TargetConfig
 from core.data.coins import DEFAULT_COINS, parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError, NoDataError
 from core.models import kind_info, kinds, voting_kinds
@@ -340,11 +340,12 @@ def compute_signals(
     config: SignalConfig | None = None,
     models: Callable[[str], CoinModels] | None = None,
     now: datetime | None = None,
+    paths: Paths | None = None,
 ) -> tuple[list[Signal], dict[str, str]]:
     """Signals for many coins (default: every coin with a promoted model), judged at ``now``.
 
-    ``candles`` maps symbol → frame; missing coins are read from the store with the model's
-    interval. ``models(symbol)`` supplies loaded :class:`CoinModels` (the UI's cache); by
+    ``candles`` maps symbol → frame; missing coins are read from the store (of the home
+    ``paths`` describes) with the model's interval. ``models(symbol)`` supplies loaded :class:`CoinModels` (the UI's cache); by
     default they are loaded from ``registry``. Returns ``(signals, errors)`` where ``errors``
     maps a symbol to the message of the CryptoVoltError that stopped it, so one bad coin does
     not hide the others.
@@ -361,7 +362,7 @@ def compute_signals(
             bundle = models(symbol) if models else load_coin_models(symbol, registry, config=config)
             frame = given.get(symbol)
             if frame is None:
-                frame = load_candles(symbol, bundle.timeframe)
+                frame = load_candles(symbol, bundle.timeframe, paths=paths)
             context = given or None
             signals.append(signal_from_models(bundle, frame, context=context, now=now))
         except CryptoVoltError as exc:

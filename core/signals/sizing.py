@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.config import BacktestConfig
+from core.config import BacktestConfig, Paths
 from core.errors import ConfigError, ModelNotFoundError
 from core.signals.trading import compute_metrics
 from core.volatility import garman_klass
@@ -545,8 +545,10 @@ def sizing_coin(
     candles: pd.DataFrame | None = None,
     config: BacktestConfig | None = None,
     sizing: SizingConfig | None = None,
+    paths: Paths | None = None,
 ) -> SizingResult:
-    """:func:`sizing_backtest` of a coin's promoted volatility model on its stored 1 h candles.
+    """:func:`sizing_backtest` of a coin's promoted volatility model on its stored 1 h candles
+    (``candles``, else those of the home ``paths`` describes: the edge's ``context.paths``).
 
     Raises:
         ModelNotFoundError: the coin has no volatility model.
@@ -559,5 +561,5 @@ def sizing_coin(
     coin = parse_coin(symbol).symbol
     forecast = load_vol_forecast(registry, coin)
     if candles is None:
-        candles = load_candles(coin, Interval.parse("1h"))
+        candles = load_candles(coin, Interval.parse("1h"), paths=paths)
     return sizing_backtest(candles, forecast, config=config, sizing=sizing)

@@ -331,7 +331,7 @@ def train_pooled(
             say(Stage.FEATURES, len(coins), len(symbols), f"inputs of {symbol}")
             frame = given.get(symbol)
             frame = (
-                load_candles(symbol, Interval.parse(interval))
+                load_candles(symbol, Interval.parse(interval), paths=paths)
                 if frame is None
                 else drop_open_candles(normalize_candles(frame))
             )

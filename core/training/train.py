@@ -181,7 +181,7 @@ def train_coin(
     with training_log(log, logs=paths.logs):
         emit(None, Stage.LOADING, message=f"loading {coin.symbol} {interval.value} candles")
         if candles is None:
-            candles = load_candles(coin.symbol, interval)
+            candles = load_candles(coin.symbol, interval, paths=paths)
         else:
             candles = drop_open_candles(normalize_candles(candles))
         needs = {k: required_candles(k, target=target, split=split, config=cfgs[k]) for k in kinds}
@@ -215,7 +215,9 @@ def train_coin(
             if own is None:
                 results.append(job.train(kind, cfgs[kind], candles, refs, extras))
                 continue
-            coins = _pool(coin.symbol, interval, pool) if info.pooled else [coin.symbol]
+            coins = (
+                _pool(coin.symbol, interval, pool, paths=paths) if info.pooled else [coin.symbol]
+            )
             results += own(
                 info,
                 coins,
@@ -231,7 +233,9 @@ def train_coin(
     return results
 
 
-def _pool(symbol: str, interval: Interval, pool: Sequence[str] | None) -> list[str]:
+def _pool(
+    symbol: str, interval: Interval, pool: Sequence[str] | None, *, paths: Paths
+) -> list[str]:
     """The coins a pooled kind is fit over: ``pool``, else every coin stored at ``interval``;
     ``symbol`` first either way."""
     if pool:
@@ -239,7 +243,7 @@ def _pool(symbol: str, interval: Interval, pool: Sequence[str] | None) -> list[s
     else:
         from core.data.store import list_stored
 
-        coins = sorted(s for s, i in list_stored() if i == interval.value)
+        coins = sorted(s for s, i in list_stored(paths=paths) if i == interval.value)
     return list(dict.fromkeys([symbol, *coins]))
 
 

@@ -280,8 +280,8 @@ def train_volatility(
     paths = paths or Context.from_env().paths
     registry = registry or ModelRegistry(paths.models)
     with training_log(log, logs=paths.logs):
-        candles = _candles(coin.symbol, candles)
-        candles, cfg, left_out = attach_stored_reference(coin.symbol, candles, cfg, {})
+        candles = _candles(coin.symbol, candles, paths=paths)
+        candles, cfg, left_out = attach_stored_reference(coin.symbol, candles, cfg, {}, paths=paths)
         ev = evaluate_coin(
             candles,
             estimator=est,
@@ -334,12 +334,12 @@ def train_volatility_pooled(
     registry = registry or ModelRegistry(paths.models)
     given = dict(candles or {})
     with training_log(log, logs=paths.logs):
-        frames = {s: _candles(s, given.get(s)) for s in coins}
+        frames = {s: _candles(s, given.get(s), paths=paths) for s in coins}
         left_out: dict[str, str] = {}
         attached = {}
         for s in coins:
             attached[s], _, missing = attach_stored_reference(
-                s, frames[s], cfg, {**given, **frames}
+                s, frames[s], cfg, {**given, **frames}, paths=paths
             )
             left_out |= missing
         if left_out:  # one pooled model reads the same inputs on every coin: none reads them
@@ -371,9 +371,9 @@ def train_volatility_pooled(
         ]
 
 
-def _candles(symbol: str, candles: pd.DataFrame | None) -> pd.DataFrame:
+def _candles(symbol: str, candles: pd.DataFrame | None, *, paths: Paths) -> pd.DataFrame:
     if candles is None:
-        candles = load_candles(symbol, Interval.parse("1h"))
+        candles = load_candles(symbol, Interval.parse("1h"), paths=paths)
     else:
         candles = drop_open_candles(normalize_candles(candles))
     return attach_subhourly(symbol, candles)  # the target's stored 5m RV, when it covers
@@ -384,9 +384,11 @@ def attach_stored_reference(
     candles: pd.DataFrame,
     config: Any,
     given: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    paths: Paths | None = None,
 ) -> tuple[pd.DataFrame, Any, dict[str, str]]:
     """``candles`` with the reference coin's attached when ``config`` reads cross-asset inputs
-    (``cross_asset``), from ``given`` or the store. A reference that is not stored or ends more
+    (``cross_asset``), from ``given`` or the store of the home ``paths`` describes. A reference that is not stored or ends more
     than ``REFERENCE_SLACK`` candles before the coin's last (as for the direction kinds) is left
     out: ``config`` without the cross-asset inputs, and a sentence saying so and what to fetch."""
     if not getattr(config, "cross_asset", False) or candles.empty:
@@ -397,7 +399,7 @@ def attach_stored_reference(
     frame = (given or {}).get(ref)
     if frame is None:
         try:
-            frame = load_candles(ref, Interval.parse("1h"))
+            frame = load_candles(ref, Interval.parse("1h"), paths=paths)
         except NoDataError:
             frame = None
     else:

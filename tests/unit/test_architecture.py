@@ -208,11 +208,9 @@ def test_the_home_and_the_clock_are_passed_not_read_from_the_environment():
     assert not found, "take the home / clock as an argument instead:\n" + "\n".join(found)
 
 
-#: Modules that still read a folder of the home from config (issue 18.5 (c): the candle store
-#: takes it as an argument next). This list may only shrink.
-_DIRS_LEFT = {
-    "core/data/store.py",
-}
+#: Modules that still read a folder of the home from config: none since issue 18.5 (c) (the
+#: candle store takes ``paths=``). This list may only shrink: it stays empty.
+_DIRS_LEFT: set[str] = set()
 
 
 def test_the_home_folders_are_passed_not_read_from_config():
