@@ -250,7 +250,9 @@ def live_signals(
     load_models = models or (lambda s: load_coin_models(s, registry, config=config))
     load_frame = candles or (lambda s, tf: load_candles(s, tf, paths=Paths(home)))
     when = pd.Timestamp(now if now is not None else SystemClock().now())
-    signal_of = compute or (lambda b, f: signal_from_models(b, f, now=when.to_pydatetime()))
+    signal_of = compute or (
+        lambda b, f: signal_from_models(b, f, now=when.to_pydatetime(), paths=Paths(home))
+    )
     top_up = None
     if refresh and chosen:
         top_up = top_up_candles(chosen, home=home, patient=patient, now=now)

@@ -62,7 +62,7 @@ def _band(
 
     candles = load_candles(symbol, BAND_INTERVAL)
     live = load_live_volatility(ModelRegistry(Path(root)), symbol)
-    fields = move_fields(live, candles)
+    fields = move_fields(live, candles, paths=context().paths)
     if not fields["expected_move"]:
         return None, str(fields.get("vol_note") or "no horizon of its volatility model passes")
     last = candles.iloc[-1]

@@ -161,8 +161,10 @@ def _signal(
 ) -> Signal:
     # judged at its own candle's close here (never stale); live_signals judges it at now
     closed = pd.Timestamp(_candles["open_time"].iloc[-1]) + _step(_models.timeframe)
-    context = reference_candles(_models.timeframe)  # cached reads, not one per coin
-    return signal_from_models(_models, _candles, context=context, now=closed.to_pydatetime())
+    refs = reference_candles(_models.timeframe)  # cached reads, not one per coin
+    return signal_from_models(
+        _models, _candles, context=refs, now=closed.to_pydatetime(), paths=context().paths
+    )
 
 
 def current_symbols() -> list[str]:

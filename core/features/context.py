@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import talib
 
-from core.config import Interval
+from core.config import Interval, Paths
 from core.data.store import list_stored, load_candles
 from core.errors import ConfigError, InsufficientDataError, NoDataError
 from core.features.causal import FeatureSpec, settle_steps
@@ -350,8 +350,10 @@ def context_features(
     return pd.concat(parts, axis=1)
 
 
-def load_references(interval: str = "1h") -> dict[str, pd.DataFrame]:
-    """The stored candles of each of :data:`REFERENCE_SYMBOLS`, keyed by symbol.
+def load_references(interval: str = "1h", *, paths: Paths | None = None) -> dict[str, pd.DataFrame]:
+    """The stored candles of each of :data:`REFERENCE_SYMBOLS` in the home ``paths`` describes
+    (the edge's ``context.paths``; left out, a notebook's call, the store resolves it), keyed by
+    symbol.
 
     A reference that is not stored is left out (no error): the caller gets the columns of the
     ones that exist, so which references a model used belongs in its metadata.
@@ -361,13 +363,13 @@ def load_references(interval: str = "1h") -> dict[str, pd.DataFrame]:
         CorruptDataError: a stored file is damaged (it has been moved to data/quarantine/).
     """
     value = Interval.parse(interval).value
-    stored = set(list_stored())
+    stored = set(list_stored(paths=paths))
     out: dict[str, pd.DataFrame] = {}
     for symbol in REFERENCE_SYMBOLS:
         if (symbol, value) not in stored:
             continue
         try:
-            out[symbol] = load_candles(symbol, value)
+            out[symbol] = load_candles(symbol, value, paths=paths)
         except NoDataError:  # removed between the listing and the read
             continue
     return out

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from core.config import SignalConfig, SplitConfig, TargetConfig
+from core.config import Paths, SignalConfig, SplitConfig, TargetConfig
 from core.models.base import Dataset, Output, VoteRule
 from core.models.search import Param
 
@@ -152,11 +152,13 @@ class Tuning(Protocol):
         *,
         interval: str,
         split: SplitConfig,
+        paths: Paths,
     ) -> tuple[pd.DataFrame, SplitConfig, dict[str, pd.DataFrame] | None]:
         """The sweep's inputs for ``symbol`` and ``kind`` with the settings ``config``: (its candles, with
         what the recipe attaches to them; the split whose test window the final training will
-        hold out; other coins' candles as ``context``, or None). The sweep then keeps only the
-        candles before that test window."""
+        hold out; other coins' candles as ``context``, or None), other coins' read from the
+        store of the home ``paths`` describes. The sweep then keeps only the candles before that
+        test window."""
         ...
 
     def score(

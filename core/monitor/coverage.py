@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core.config import Paths
 from core.training import stats
 from core.volatility import build_frame, ewma_forecast, persistence_forecast
 from core.volatility.metrics import qlike
@@ -245,7 +246,13 @@ def target_measure(registry: ModelRegistry | None, label: tuple[str, str] | None
 
 
 def _in_measure(
-    symbol: str, candles: pd.DataFrame, measure: str, start: pd.Timestamp, end: pd.Timestamp
+    symbol: str,
+    candles: pd.DataFrame,
+    measure: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    paths: Paths | None,
 ) -> tuple[pd.DataFrame, str | None]:
     """``candles`` from a fortnight before ``start`` on (the baselines' look-back), with the
     stored ``measure`` candles' realised variance attached as the target; or the candles as they
@@ -271,7 +278,7 @@ def _in_measure(
     )
     head = f"not measured: the model learned the realised variance of {minutes} candles, and"
     try:
-        sub = load_candles(symbol, measure)
+        sub = load_candles(symbol, measure, paths=paths)
     except DataError:
         return (
             candles,
@@ -429,6 +436,7 @@ def vol_health(
     end: pd.Timestamp,
     days: int = 30,
     registry: ModelRegistry | None = None,
+    paths: Paths | None = None,
 ) -> VolHealth:
     """The coin's live volatility health from its journal ``rows`` with an expected move
     (:func:`core.signals.journal.expected_moves`) and its stored 1 h ``candles``."""
@@ -458,7 +466,7 @@ def vol_health(
     measure = target_measure(registry, label)
     note = None
     if measure is not None:  # judge the forecasts in the realised variance the model learned
-        candles, note = _in_measure(symbol, candles, measure, start, end)
+        candles, note = _in_measure(symbol, candles, measure, start, end, paths=paths)
     frame, pending = matured_moves(
         recent, candles, end=end, baselines=_baseline_settings(registry, label)
     )

@@ -288,7 +288,7 @@ def _drift(
         symbol,
         current,
         candles,
-        references=load_references(interval) if cross else None,
+        references=load_references(interval, paths=paths) if cross else None,
         end=end,
         days=cfg.drift_days,
         bins=cfg.psi_bins,
@@ -316,7 +316,9 @@ def _volatility(
             candles = load_candles(symbol, "1h", paths=paths)
         except DataError:
             candles = None
-    return vol_health(symbol, rows, candles, end=end, days=cfg.status_days, registry=registry)
+    return vol_health(
+        symbol, rows, candles, end=end, days=cfg.status_days, registry=registry, paths=paths
+    )
 
 
 def _symbols(

@@ -204,13 +204,15 @@ def _output_name(record: ModelMetadata, predictions: pd.DataFrame) -> str:
     return str(next(c for c in predictions.columns if c not in skip))
 
 
-def _context_for(models: CoinModels, given: Mapping[str, pd.DataFrame] | None) -> Any:
+def _context_for(
+    models: CoinModels, given: Mapping[str, pd.DataFrame] | None, paths: Paths | None
+) -> Any:
     wanted = {s for x in models.loaded for s in getattr(x.model, "context_symbols_", ()) or ()}
     if not wanted or given is not None:
         return given
     from core.features.context import load_references
 
-    return load_references(models.timeframe)
+    return load_references(models.timeframe, paths=paths)
 
 
 def signal_from_models(
@@ -219,6 +221,7 @@ def signal_from_models(
     *,
     context: Mapping[str, pd.DataFrame] | None = None,
     now: datetime | None = None,
+    paths: Paths | None = None,
 ) -> Signal:
     """The signal for the last candle of ``candles`` (closed candles only, store schema), judged
     at ``now`` (default: the system clock): STALE when that candle is older than the horizon.
@@ -231,7 +234,7 @@ def signal_from_models(
         raise NoDataError(f"No candles for {models.symbol}: fetch them first.")
     config = models.config
     price = float(candles["close"].iloc[-1])
-    context = _context_for(models, context)
+    context = _context_for(models, context, paths)
     shown: list[ModelVote] = []
     edges: dict[str, np.ndarray] = {}
     vote_values: list[int] = []
@@ -268,7 +271,7 @@ def signal_from_models(
         )
     from core.volatility.live import move_fields
 
-    moves = move_fields(models.volatility, candles, vol_target=config.vol_target)
+    moves = move_fields(models.volatility, candles, vol_target=config.vol_target, paths=paths)
     common = dict(
         **moves,
         symbol=models.symbol,
@@ -321,6 +324,7 @@ def compute_signal(
     *,
     config: SignalConfig | None = None,
     now: datetime | None = None,
+    paths: Paths | None = None,
 ) -> Signal:
     """Load a coin's promoted models and compute its signal on ``candles`` (judged at ``now``).
 
@@ -329,7 +333,7 @@ def compute_signal(
         NoDataError / InsufficientDataError: no or too few candles.
     """
     models = load_coin_models(symbol, registry, config=config)
-    return signal_from_models(models, candles, now=now)
+    return signal_from_models(models, candles, now=now, paths=paths)
 
 
 def compute_signals(
@@ -364,7 +368,7 @@ def compute_signals(
             if frame is None:
                 frame = load_candles(symbol, bundle.timeframe, paths=paths)
             context = given or None
-            signals.append(signal_from_models(bundle, frame, context=context, now=now))
+            signals.append(signal_from_models(bundle, frame, context=context, now=now, paths=paths))
         except CryptoVoltError as exc:
             errors[symbol] = str(exc)
     return signals, errors

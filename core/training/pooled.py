@@ -325,7 +325,7 @@ def train_pooled(
         if kind_info(inner_kind).recipe.needs_context(cfg):
             from core.features.context import load_references
 
-            refs = load_references(interval)
+            refs = load_references(interval, paths=paths)
         coins: list[_Coin] = []
         for symbol in symbols:
             say(Stage.FEATURES, len(coins), len(symbols), f"inputs of {symbol}")

@@ -69,7 +69,12 @@ def _times(candles: pd.DataFrame, rows: np.ndarray) -> dict[str, str | None]:
 
 
 def _context(
-    symbol: str, interval: str, cfgs: Mapping[str, Any], given: Mapping[str, pd.DataFrame] | None
+    symbol: str,
+    interval: str,
+    cfgs: Mapping[str, Any],
+    given: Mapping[str, pd.DataFrame] | None,
+    *,
+    paths: Paths,
 ) -> dict[str, pd.DataFrame] | None:
     """Other coins' candles for kinds with cross-asset inputs (the stored references)."""
     if given is not None:
@@ -78,7 +83,7 @@ def _context(
         return None
     from core.features.context import load_references
 
-    return load_references(interval)
+    return load_references(interval, paths=paths)
 
 
 #: How many candles a reference coin may end before the coin's last candle and still be an input:
@@ -187,7 +192,10 @@ def train_coin(
         needs = {k: required_candles(k, target=target, split=split, config=cfgs[k]) for k in kinds}
         check_size(coin.symbol, interval.value, len(candles), needs)
         refs, left_out = _usable_context(
-            coin.symbol, candles, _context(coin.symbol, interval.value, cfgs, context), interval
+            coin.symbol,
+            candles,
+            _context(coin.symbol, interval.value, cfgs, context, paths=paths),
+            interval,
         )
         for sentence in left_out.values():
             log.warning("%s: %s", coin.symbol, sentence)

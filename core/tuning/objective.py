@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import SplitConfig, TargetConfig
+from core.config import Paths, SplitConfig, TargetConfig
 from core.errors import InsufficientDataError
 from core.features.context import load_references
 from core.models import create_model, kind_info
@@ -144,10 +144,11 @@ class WalkForward:
         *,
         interval: str,
         split: SplitConfig,
+        paths: Paths,
     ) -> tuple[pd.DataFrame, SplitConfig, dict[str, pd.DataFrame] | None]:
         context = None
         if kind_info(kind).recipe.needs_context(config):
-            context = load_references(interval)
+            context = load_references(interval, paths=paths)
         return candles, split, context
 
     def score(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.config import Paths
 from core.errors import JobError
 from core.tuning.study import TuneSpec, counts, load_study, optimize_here
 
@@ -20,11 +21,11 @@ __all__ = ["optimize_on_ray"]
 
 
 def _task(home: str, spec: dict[str, Any], seed: int) -> int:
-    """Trials in a Ray worker on the study under ``home`` (the worker's environment names the
-    same home for the candles: ``connect`` sets it; the task writes no environment)."""
+    """Trials in a Ray worker on the study and the candles under ``home`` (the task writes no
+    environment)."""
     sweep = TuneSpec.from_dict(spec)
     study = load_study(Path(home), sweep.study, seed=seed)
-    optimize_here(sweep, study, None)
+    optimize_here(sweep, study, None, paths=Paths(Path(home)))
     return counts(study)["finished"]
 
 

@@ -204,7 +204,7 @@ def _open(home: Path, spec: TuneSpec, *, resume: bool, fresh: bool) -> Any:
     return load_study(home, spec.study, seed=len(study.trials))
 
 
-def _inner(spec: TuneSpec) -> InnerData:
+def _inner(spec: TuneSpec, paths: Paths) -> InnerData:
     """What every trial shares: the inputs the kind's recipe tunes on, before its test window."""
     from core.data.store import load_candles
 
@@ -215,17 +215,25 @@ def _inner(spec: TuneSpec) -> InnerData:
         .prepare(
             spec.kind,
             spec.symbol,
-            load_candles(spec.symbol, spec.interval),
+            load_candles(spec.symbol, spec.interval, paths=paths),
             cfg,
             interval=spec.interval,
             split=spec.split,
+            paths=paths,
         )
     )
     return InnerData.build(spec.kind, candles, target=spec.target, split=split, context=context)
 
 
-def optimize_here(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], None] | None) -> None:
-    """Run trials in this process until the study holds ``spec.trials`` finished ones."""
+def optimize_here(
+    spec: TuneSpec,
+    study: Any,
+    on_trial: Callable[[Any, Any], None] | None,
+    *,
+    paths: Paths,
+) -> None:
+    """Run trials in this process until the study holds ``spec.trials`` finished ones, on the
+    candles of the home ``paths`` describes."""
     import optuna
     from optuna.study import MaxTrialsCallback
 
@@ -237,7 +245,7 @@ def optimize_here(spec: TuneSpec, study: Any, on_trial: Callable[[Any, Any], Non
     if on_trial is not None:
         callbacks.append(on_trial)
     callbacks.append(lambda _study, _trial: _check_cancel())  # a SIGTERM during the trial
-    fn = objective(_inner(spec), spec.space, spec.fixed, stop=_check_cancel)
+    fn = objective(_inner(spec, paths), spec.space, spec.fixed, stop=_check_cancel)
     _CANCEL.deferred = True  # inside Optuna: a SIGTERM waits for the next safe point
     try:
         study.optimize(fn, n_trials=left, callbacks=callbacks, gc_after_trial=True)
@@ -395,6 +403,6 @@ def run_sweep(
             elsewhere(spec, on_trial)
             study = load_study(home, spec.study)
         else:
-            optimize_here(spec, study, on_trial)
+            optimize_here(spec, study, on_trial, paths=Paths(home))
         result = train_best(home, spec, study, progress=progress) if train else None
         return study, result

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.config import Interval
+from core.config import Interval, Paths
 from core.errors import NoDataError
 
 __all__ = [
@@ -102,17 +102,20 @@ def _coverage(rv: pd.Series, hourly: pd.DataFrame) -> float:
     return float(np.isfinite(rv.reindex(hours).to_numpy(dtype="float64")).mean())
 
 
-def attach_subhourly(symbol: str, hourly: pd.DataFrame) -> pd.DataFrame:
+def attach_subhourly(
+    symbol: str, hourly: pd.DataFrame, *, paths: Paths | None = None
+) -> pd.DataFrame:
     """``hourly`` with the coin's stored sub-hourly realised variance attached (the first
     interval of :data:`SUBHOURLY` covering :data:`MIN_COVERAGE` of its hours), or as it is when
     none covers it. Carried in ``DataFrame.attrs``, so :func:`target_variance` finds it wherever
-    the frame goes; the candles themselves are not changed."""
+    the frame goes; the candles themselves are not changed. ``paths``: the home whose store is
+    read (the edge's ``context.paths``)."""
     from core.data.store import load_candles
 
     best: TargetVariance | None = None
     for interval in SUBHOURLY:
         try:
-            sub = load_candles(symbol, interval)
+            sub = load_candles(symbol, interval, paths=paths)
         except NoDataError:
             continue
         rv = hourly_rv(sub, interval)

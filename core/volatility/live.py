@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core.config import Paths
 from core.data.coins import parse_coin
 from core.errors import CryptoVoltError, InsufficientDataError, ModelNotFoundError
 from core.registry.metadata import ModelMetadata
@@ -89,7 +90,11 @@ def load_live_volatility(registry: ModelRegistry, symbol: str) -> LiveVolatility
 
 
 def move_fields(
-    live: LiveVolatility | None, candles: pd.DataFrame, *, vol_target: float = VOL_TARGET
+    live: LiveVolatility | None,
+    candles: pd.DataFrame,
+    *,
+    vol_target: float = VOL_TARGET,
+    paths: Paths | None = None,
 ) -> dict[str, Any]:
     """The Signal fields ``expected_move``, ``vol_regime``, ``position_size`` (+ ``vol_note``,
     ``vol_model``) for ``candles``' last closed candle; empty values when there is no passing
@@ -98,7 +103,7 @@ def move_fields(
     if live is None:
         return {**empty, "vol_note": "no volatility model passes its gates for this coin"}
     try:
-        move = live.model.expected_move(candles, vol_target=vol_target)
+        move = live.model.expected_move(candles, vol_target=vol_target, paths=paths)
     except (InsufficientDataError, CryptoVoltError) as exc:
         return {**empty, "vol_model": live.label, "vol_note": str(exc)}
     if move is None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.config import Paths
 from core.errors import InsufficientDataError, ModelError
 from core.volatility.bands import BandState
 from core.volatility.estimators import load_estimator
@@ -149,9 +150,9 @@ class VolatilityModel:
             raise ModelError(f"{path} is not a volatility model ({exc}); retrain it.") from None
         return cls(str(data["estimator"]), horizons, data.get("reference"))
 
-    def with_reference(self, candles: pd.DataFrame) -> pd.DataFrame:
-        """``candles`` with the stored reference coin's candles attached when this model reads
-        cross-asset inputs and none is attached yet.
+    def with_reference(self, candles: pd.DataFrame, *, paths: Paths | None = None) -> pd.DataFrame:
+        """``candles`` with the stored reference coin's candles (in the home ``paths`` describes)
+        attached when this model reads cross-asset inputs and none is attached yet.
 
         Raises:
             InsufficientDataError: the reference is not stored or ends before the last candle
@@ -168,7 +169,7 @@ class VolatilityModel:
         last = pd.Timestamp(candles["open_time"].iloc[-1])
         fetch = f"python -m core fetch --coins {parse_coin(self.reference).base}"
         try:
-            ref = load_candles(self.reference, "1h")
+            ref = load_candles(self.reference, "1h", paths=paths)
         except NoDataError:
             raise InsufficientDataError(
                 f"This volatility model reads {self.reference} candles (cross-asset inputs) and "
@@ -184,11 +185,14 @@ class VolatilityModel:
             )
         return attach_reference(candles, self.reference, ref)
 
-    def log_variance(self, candles: pd.DataFrame) -> dict[str, np.ndarray]:
+    def log_variance(
+        self, candles: pd.DataFrame, *, paths: Paths | None = None
+    ) -> dict[str, np.ndarray]:
         """Log variance forecasts (QLIKE-level) for every candle, per horizon (NaN where the
-        inputs are incomplete)."""
+        inputs are incomplete); a stored reference coin is read from the home ``paths``
+        describes."""
         sequence = max(sequence_length(h.estimator.features) for h in self.horizons.values())
-        candles = self.with_reference(candles)
+        candles = self.with_reference(candles, paths=paths)
         frame = build_frame(
             candles, [h.horizon for h in self.horizons.values()], sequence=sequence
         ).frame
@@ -208,6 +212,7 @@ class VolatilityModel:
         *,
         vol_target: float = VOL_TARGET,
         only_passed: bool = True,
+        paths: Paths | None = None,
     ) -> dict[str, Any] | None:
         """Expected move after the last closed candle of ``candles`` (store schema, time order).
 
@@ -223,7 +228,8 @@ class VolatilityModel:
         keys = [k for k in self.horizons if self.horizons[k].passed or not only_passed]
         if not keys:
             return None
-        forecasts = self.log_variance(self.with_reference(candles).tail(REGIME_WINDOW + 400))
+        attached = self.with_reference(candles, paths=paths)
+        forecasts = self.log_variance(attached.tail(REGIME_WINDOW + 400), paths=paths)
         moves: dict[str, Any] = {}
         for key in keys:
             f = forecasts[key]

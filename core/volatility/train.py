@@ -376,7 +376,9 @@ def _candles(symbol: str, candles: pd.DataFrame | None, *, paths: Paths) -> pd.D
         candles = load_candles(symbol, Interval.parse("1h"), paths=paths)
     else:
         candles = drop_open_candles(normalize_candles(candles))
-    return attach_subhourly(symbol, candles)  # the target's stored 5m RV, when it covers
+    return attach_subhourly(
+        symbol, candles, paths=paths
+    )  # the target's stored 5m RV, when it covers
 
 
 def attach_stored_reference(

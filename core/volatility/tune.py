@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import SplitConfig, TargetConfig
+from core.config import Paths, SplitConfig, TargetConfig
 from core.errors import InsufficientDataError
 from core.volatility.baselines import (
     HARModel,
@@ -154,9 +154,10 @@ class VolatilityTuning:
         *,
         interval: str,
         split: SplitConfig,
+        paths: Paths,
     ) -> tuple[pd.DataFrame, SplitConfig, dict[str, pd.DataFrame] | None]:
         split = replace(split, test_fraction=max(split.test_fraction, config.test_fraction))
-        return attach_stored_reference(symbol, candles, config)[0], split, None
+        return attach_stored_reference(symbol, candles, config, paths=paths)[0], split, None
 
     def score(
         self,
