@@ -44,7 +44,7 @@ SAMPLE_COINS = ("BTC", "ETH", "SOL", "XRP", "ADA", "AVAX", "LINK", "UNI", "DOT")
 
 
 def prepare(length: str) -> None:
-    raw = config.raw_dir()
+    raw = config.Paths(config.home()).raw
     raw.mkdir(parents=True, exist_ok=True)
     for path in config.sample_dir().glob("*-1h.parquet"):
         shutil.copy(path, raw / path.name)

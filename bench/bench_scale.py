@@ -131,7 +131,7 @@ def main() -> int:
     parser.add_argument("--executors", default="local,ray")
     args = parser.parse_args()
     os.environ["CRYPTOVOLT_JOB_SLOTS"] = str(args.workers)
-    raw = config.raw_dir()
+    raw = config.Paths(config.home()).raw
     raw.mkdir(parents=True, exist_ok=True)
     for path in config.sample_dir().glob("*-1h.parquet"):
         shutil.copy(path, raw / path.name)

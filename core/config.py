@@ -31,11 +31,7 @@ __all__ = [
     "SplitConfig",
     "TargetConfig",
     "binance_base_url",
-    "data_dir",
     "home",
-    "use_home",
-    "logs_dir",
-    "raw_dir",
     "sample_dir",
 ]
 
@@ -45,40 +41,15 @@ BINANCE_VISION_URL = "https://data-api.binance.vision"
 INSTALLED_HOME = Path("~/.cryptovolt").expanduser()
 
 
-#: The home the edge chose for this process (the CLI's ``--home``), or None: the environment's.
-_chosen_home: Path | None = None
-
-
-def use_home(path: Path | None) -> Path | None:
-    """Make ``path`` this process's home folder (None: back to ``$CRYPTOVOLT_HOME``); returns
-    the one chosen before. Called by the edge only (the CLI's ``--home``), so the environment
-    is never written: a child process gets the home from the job launcher's ``env=``.
-
-    Raises:
-        ConfigError: ``path`` is a file (a missing folder is created on write).
-    """
-    global _chosen_home
-    before = _chosen_home
-    if path is not None:
-        path = Path(path).expanduser().resolve()
-        if path.exists() and not path.is_dir():
-            raise ConfigError(
-                f"--home {path} is a file, not a folder: give a folder (a missing one is created)."
-            )
-    _chosen_home = path
-    return before
-
-
 def home() -> Path:
-    """The home folder: the one the edge chose (``--home`` on the CLI, :func:`use_home`), else
-    ``$CRYPTOVOLT_HOME`` if set, else the project folder in a clone, else ``~/.cryptovolt`` (an
-    installed copy never writes into site-packages).
+    """The home folder the environment names: ``$CRYPTOVOLT_HOME`` if set, else the project
+    folder in a clone, else ``~/.cryptovolt`` (an installed copy never writes into
+    site-packages). Read by the edges only, through :meth:`core.context.Context.from_env`; the
+    CLI's ``--home`` builds its Context from the option instead.
 
     Raises:
         ConfigError: ``$CRYPTOVOLT_HOME`` names a file (a missing folder is created on write).
     """
-    if _chosen_home is not None:
-        return _chosen_home
     value = os.environ.get("CRYPTOVOLT_HOME", "").strip()
     if not value:
         return PROJECT_DIR if (PROJECT_DIR / "pyproject.toml").is_file() else INSTALLED_HOME
@@ -128,19 +99,6 @@ class Paths:
     def logs(self) -> Path:
         """``{home}/logs``."""
         return self.home / "logs"
-
-
-def data_dir() -> Path:
-    return Paths(home()).data
-
-
-def raw_dir() -> Path:
-    """Where candle files live: ``{home}/data/raw``."""
-    return Paths(home()).raw
-
-
-def logs_dir() -> Path:
-    return Paths(home()).logs
 
 
 def sample_dir() -> Path:

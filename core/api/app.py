@@ -149,10 +149,13 @@ def _error(status_code: int, message: str) -> Response:
     return _json({"error": message}, status_code)
 
 
-def _context() -> Context:
+def _context(request: Request) -> Context:
+    """This request's context: the one its server was given (``core serve``: the CLI's, with its
+    ``--home``), else the environment's, read at this request (the dashboard's server)."""
     from core.context import Context
 
-    return Context.from_env()  # this request's edge: the home and CRYPTOVOLT_NOW, as the CLI's
+    given: Context | None = getattr(request.app.state, "context", None)
+    return given if given is not None else Context.from_env()
 
 
 def _live(coins: list[str] | None, vol_target: float, ctx: Context) -> Any:
@@ -195,7 +198,7 @@ def signals(request: Request) -> Response:
         coins = [c.symbol for c in parse_coins(asked)] if asked else None
     except CryptoVoltError as exc:
         return _error(400, str(exc))
-    ctx = _context()
+    ctx = _context(request)
     return _json(payloads.signals(_live(coins, vol_target, ctx), paths=ctx.paths))
 
 
@@ -207,7 +210,7 @@ def signal(request: Request) -> Response:
         symbol = parse_coin(request.path_params["coin"]).symbol
     except CryptoVoltError as exc:
         return _error(404, str(exc))
-    ctx = _context()
+    ctx = _context(request)
     result = _live([symbol], vol_target, ctx)
     found = payloads.signals(result, paths=ctx.paths)
     if not found:
@@ -216,16 +219,15 @@ def signal(request: Request) -> Response:
     return _json(found[0])
 
 
-def _registry() -> ModelRegistry:
-    """This request's registry: the models folder of the home its edge reads (as :func:`_live`)."""
-    from core.context import Context
+def _registry(request: Request) -> ModelRegistry:
+    """This request's registry: the models folder of its context's home (as :func:`_live`)."""
     from core.registry.model_registry import ModelRegistry
 
-    return ModelRegistry(Context.from_env().paths.models)
+    return ModelRegistry(_context(request).paths.models)
 
 
 def models(request: Request) -> Response:
-    return _json(payloads.models(_registry()))
+    return _json(payloads.models(_registry(request)))
 
 
 def model(request: Request) -> Response:
@@ -233,7 +235,7 @@ def model(request: Request) -> Response:
     if not _MODEL_NAME.match(name):
         return _error(404, f"no model named {name!r}: names look like xgb_direction_btcusdt.")
     try:
-        return _json(payloads.card(_registry(), name, request.query_params.get("version")))
+        return _json(payloads.card(_registry(request), name, request.query_params.get("version")))
     except CryptoVoltError as exc:
         return _error(404, str(exc))
 
@@ -260,20 +262,24 @@ ROUTES = (
 )
 
 
-def create_app(access: Access) -> Starlette:
-    """The API's routes (paths without the ``/api/v1`` prefix) behind ``access``."""
+def create_app(access: Access, context: Context | None = None) -> Starlette:
+    """The API's routes (paths without the ``/api/v1`` prefix) behind ``access``, answering from
+    ``context`` (its edge's: ``core serve``'s ``args.context``), else from the context the
+    environment describes at each request."""
     from starlette.middleware import Middleware
 
-    return Starlette(
+    app = Starlette(
         routes=[Route(path, fn, methods=["GET"]) for path, fn, _, _ in ROUTES],
         middleware=[Middleware(_Guard, access=access)],
         exception_handlers={HTTPException: _http_error},
     )
+    app.state.context = context
+    return app
 
 
-def mount(access: Access) -> Mount:
+def mount(access: Access, context: Context | None = None) -> Mount:
     """The API at ``/api/v1``, for a server that also serves other routes (the dashboard)."""
-    return Mount(PREFIX, app=create_app(access))
+    return Mount(PREFIX, app=create_app(access, context))
 
 
 def openapi() -> dict[str, Any]:

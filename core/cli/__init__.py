@@ -75,8 +75,6 @@ def _command_name(args: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int:
     """Run one command; returns the process exit code. ``--home`` holds for this call only."""
     args_in = list(sys.argv[1:] if argv is None else argv)
-    chosen_before: Path | None = None
-    chose = False
     try:
         # building the parser loads the model plugins (CRYPTOVOLT_MODEL_PLUGINS), which can fail
         name = _command_name(args_in)
@@ -84,12 +82,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int
             name = ""
         parser = build_parser(name, prog)
         args = parser.parse_args(args_in)
+        from core.clock import clock_from_env
         from core.context import Context
 
-        if args.home is not None:
-            chosen_before = _use_home(args.home)
-            chose = True
-        args.context = Context.from_env()  # the home and the clock, read once here
+        # the home and the clock, read once here; --home wins over $CRYPTOVOLT_HOME
+        if args.home is None:
+            args.context = Context.from_env()
+        else:
+            args.context = Context(home=_home_folder(args.home), clock=clock_from_env(os.environ))
         return int(args.func(args) or 0)
     except CryptoVoltError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -106,33 +106,26 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m core") -> int
             file=sys.stderr,
         )
         return 130
-    finally:
-        if chose:
-            from core import config
-
-            config.use_home(chosen_before)
 
 
-def _use_home(value: str) -> Path | None:
-    """Make ``value`` the home folder of this run (:func:`core.config.use_home`); returns the one
-    chosen before, to put back when the run ends.
+def _home_folder(value: str) -> Path:
+    """The folder ``--home value`` names (relative: under the current directory).
 
     Raises:
-        ConfigError: ``value`` is empty or names a file.
+        ConfigError: ``value`` is empty or names a file (a missing folder is created on write).
     """
-    from core import config
     from core.errors import ConfigError
 
     if not value.strip():
         raise ConfigError(
             "--home needs a folder: e.g. --home ~/cryptovolt (a missing one is created)."
         )
-    try:
-        return config.use_home(Path(value.strip()))
-    except ConfigError:
+    path = Path(value.strip()).expanduser().resolve()
+    if path.exists() and not path.is_dir():
         raise ConfigError(
             f"--home {value} is a file, not a folder: give a folder (a missing one is created)."
-        ) from None
+        )
+    return path
 
 
 def run(prog: str = "cryptovolt") -> None:

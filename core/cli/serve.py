@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"CryptoVolt API on http://{shown}:{port}{PREFIX} (read-only; {rule})", flush=True)
     if not is_loopback(args.host):
         print(f"note: listening on {args.host}; put TLS in front of it", file=sys.stderr)
-    app = Starlette(routes=[mount(access)])
+    app = Starlette(routes=[mount(access, args.context)])
     config = uvicorn.Config(app, log_level=os.environ.get("CRYPTOVOLT_API_LOG", "warning"))
     with contextlib.closing(sock):
         uvicorn.Server(config).run(sockets=[sock])

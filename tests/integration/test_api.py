@@ -51,11 +51,14 @@ def cli(*args: str) -> str:
 class Serve:
     """``python -m core serve --port 0 ARGS`` in its own process group; ``.url`` once it listens."""
 
-    def __init__(self, log: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, log: Path, *args: str, env: dict[str, str] | None = None, home: Path | None = None
+    ) -> None:
         self.log = log
+        first = ["--home", str(home)] if home is not None else []  # a global option
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "core", "serve", "--port", "0", *args],
+                [sys.executable, "-m", "core", *first, "serve", "--port", "0", *args],
                 cwd=ROOT,
                 env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
                 stdout=out,
@@ -86,8 +89,10 @@ class Serve:
 
 
 @contextlib.contextmanager
-def serving(log: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Serve]:
-    server = Serve(log, *args, env=env)
+def serving(
+    log: Path, *args: str, env: dict[str, str] | None = None, home: Path | None = None
+) -> Iterator[Serve]:
+    server = Serve(log, *args, env=env, home=home)
     try:
         yield server
     finally:
@@ -163,6 +168,21 @@ def test_serve_answers_what_the_cli_prints_and_writes_nothing(carded: Path):
             assert "read-only" in refused.json()["error"]
     # the CLI's comparisons ran with --no-journal and the API never journals: nothing recorded
     assert not (carded / "journal").exists() or not any((carded / "journal").rglob("*.jsonl"))
+
+
+def test_serve_answers_from_the_home_its_home_option_names(carded: Path, tmp_path: Path):
+    """``core --home X serve`` answers from X although ``CRYPTOVOLT_HOME`` names another (empty)
+    folder: the CLI's context is handed to the API, no module global holds the home."""
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    log = tmp_path / "serve-home.log"
+    with serving(log, env={"CRYPTOVOLT_HOME": str(empty)}, home=carded) as server:
+        base = f"http://127.0.0.1:{server.port}/api/v1"
+        models = requests.get(base + "/models", timeout=60)
+        assert models.status_code == 200 and "xgb_direction_btcusdt" in models.text
+        btc = requests.get(base + "/signals/BTC", timeout=120)
+        assert btc.status_code == 200, btc.text
+    assert not any(empty.iterdir())  # nothing was read from or written to the other home
 
 
 def test_off_this_machine_a_request_needs_the_token(carded: Path):
