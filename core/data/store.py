@@ -1,18 +1,17 @@
 """Candle storage: one Parquet file per coin and interval, written atomically.
 
 ``{home}/data/raw/{SYMBOL}-{interval}.parquet`` holds the twelve Binance kline fields we keep
-(``COLUMNS``), sorted by ``open_time`` with no duplicates. Every function takes the home's
-folders as ``paths=`` (:class:`core.config.Paths`, the edge's ``context.paths``: the CLI's
-``args.context``, the dashboard's ``ui.context.context()``); left out (a notebook's
-``load_candles("BTCUSDT", "1h")``), they are those of the home
-:meth:`core.context.Context.from_env` names, resolved once in the public function called, as
-``ModelRegistry()`` and ``BinanceClient()`` do. That is Binance's place; another
+(``COLUMNS``), sorted by ``open_time`` with no duplicates. That is Binance's place; another
 exchange's candles go to ``{home}/data/raw/{exchange}/{SYMBOL}-{interval}.parquet`` (every
 function takes ``exchange=``, default ``"binance"``), so files written before exchanges had names
-stay where they are. Missing candles (exchange halts) are
-reported by :func:`find_gaps`, never filled with invented candles. A file that cannot be read is
-moved to ``{home}/data/quarantine/`` and reported as :class:`CorruptDataError`, so a new fetch can
-write a fresh one.
+stay where they are. Every function takes the home's folders as ``paths=``
+(:class:`core.config.Paths`, the edge's ``context.paths``: the CLI's ``args.context``, the
+dashboard's ``ui.context.context()``); left out (a notebook's ``load_candles("BTCUSDT", "1h")``),
+they are those of the home :meth:`core.context.Context.from_env` names, resolved once in the
+public function called, as ``ModelRegistry()`` and ``BinanceClient()`` do. Missing candles
+(exchange halts) are reported by :func:`find_gaps`, never filled with invented candles. A file
+that cannot be read is moved to ``{home}/data/quarantine/`` and reported as
+:class:`CorruptDataError`, so a new fetch can write a fresh one.
 """
 
 from __future__ import annotations
