@@ -4,11 +4,13 @@ background sweep is cancelled and keeps its finished trials; trials run as Ray t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -143,13 +145,12 @@ def test_background_sweep_is_cancelled_and_keeps_its_finished_trials(home: Path)
     assert ModelRegistry().names() == []  # a cancelled sweep trains nothing
 
 
-@pytest.mark.slow
-def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: Path):
-    """`tune` in the foreground registers itself as a job; `job cancel` from another shell must
-    stop that process (it has no job id in its command line and does not lead its own session),
-    not only write "cancelled" while the sweep runs on and writes "running" back."""
+@contextlib.contextmanager
+def _terminal_sweep(home: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A 50-trial sweep run as a shell with job control runs a command (its own process group,
+    the terminal's session), once it has a finished trial: (its process, its job id). Killed on
+    the way out if it still runs."""
     save_candles(random_walk_candles(2000, seed=13), "BTCUSDT", "1h")
-    # as a shell with job control runs a command: its own process group, the terminal's session
     sweep = subprocess.Popen(
         [sys.executable, "-m", "core", "tune", "--coin", "BTC", "--model", "xgb"]
         + ["--trials", "50", "--trees", "20", "--depth", "2"],
@@ -163,6 +164,19 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
     try:
         _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
         (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune", runs=env_runs())]
+        yield sweep, job_id
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+
+
+@pytest.mark.slow
+def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: Path):
+    """`tune` in the foreground registers itself as a job; `job cancel` from another shell must
+    stop that process (it has no job id in its command line and does not lead its own session),
+    not only write "cancelled" while the sweep runs on and writes "running" back."""
+    with _terminal_sweep(home) as (sweep, job_id):
         assert (
             jobs.status(job_id, runs=env_runs()).pid == sweep.pid
         )  # the terminal's process is the job
@@ -176,10 +190,6 @@ def test_job_cancel_stops_a_sweep_run_in_a_terminal_and_leaves_its_files(home: P
         )
         assert cancelled.returncode == 0, cancelled.stderr
         _, err = sweep.communicate(timeout=60)  # the sweep process itself ends
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
     assert sweep.returncode == 130, (
         sweep.returncode,
         err[-2000:],
@@ -203,26 +213,9 @@ def test_a_cancelled_sweep_that_says_it_is_stopping_is_not_killed_for_being_slow
     `stopping` file) and cancel waits for it, up to 30 s more, rather than killing it with its
     trial open. With a timeout of 0.3 s (time for the handler, which runs between two
     bytecodes, to say so), the sweep still unwinds as cancelled at any load."""
-    save_candles(random_walk_candles(2000, seed=13), "BTCUSDT", "1h")
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "core", "tune", "--coin", "BTC", "--model", "xgb"]
-        + ["--trials", "50", "--trees", "20", "--depth", "2"],
-        cwd=ROOT,
-        env=_env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        process_group=0,
-    )
-    try:
-        _wait(lambda: _finished(home) >= 1, 240, "a finished trial")
-        (job_id,) = [j.job_id for j in jobs.list_jobs(kind="tune", runs=env_runs())]
+    with _terminal_sweep(home) as (sweep, job_id):
         final = jobs.cancel(job_id, runs=env_runs(), timeout=0.3)
         _, err = sweep.communicate(timeout=60)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
     assert sweep.returncode == 130, (sweep.returncode, err[-2000:])
     assert final.state is jobs.JobState.CANCELLED
     assert (home / "runs" / job_id / STOPPING_FILE).exists()
